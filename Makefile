@@ -1,0 +1,68 @@
+# Paydeck's two commands:
+#   make run    set up, build and start Paydeck on http://127.0.0.1:3000
+#   make test   set up, build and run every test (Rust tests, then the browser suite)
+# Each setup step is skipped when what it installs is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# cargo-leptos runs the wasm-bindgen CLI on PATH; it must equal the library in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
+# wasm-opt comes from npm's binaryen (Debian's is too old for current Rust output).
+export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
+
+PAYDECK_LISTEN ?= 127.0.0.1:3000
+export PAYDECK_LISTEN
+
+.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint
+
+help:
+	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
+	@echo "make test   build and run every test"
+	@echo "make lint   rustfmt and clippy"
+
+setup: rust-tools node-packages system-packages
+
+rust-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos --version "=$(CARGO_LEPTOS_VERSION)" --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force
+
+node-packages: end2end/node_modules/.package-lock.json
+
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+system-packages:
+	@command -v chromium >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The release build: server binary in target/release, site (WASM, JS, CSS, ECharts, favicon)
+# in target/site, precompressed with brotli and gzip.
+build: setup
+	@mkdir -p public/assets
+	@cp end2end/node_modules/echarts/dist/echarts.min.js public/assets/echarts.min.js
+	cargo leptos build --release --precompress
+
+run: build
+	target/release/paydeck --listen "$(PAYDECK_LISTEN)"
+
+test: build test-rust test-e2e
+
+test-rust:
+	cargo test --workspace
+
+test-e2e:
+	cd end2end && npx playwright test
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings

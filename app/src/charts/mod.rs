@@ -1,0 +1,9 @@
+//! Charts: option builders (pure, testable on the server) and the component that hands
+//! them to ECharts in the browser.
+
+mod echart;
+mod palette;
+pub mod traffic;
+
+pub use echart::EChart;
+pub use palette::Palette;

@@ -1,0 +1,47 @@
+//! The colours charts are drawn in, matched to the page's light or dark scheme.
+
+/// Colours for chart chrome and series.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Palette {
+    pub text: &'static str,
+    pub muted_text: &'static str,
+    pub grid_line: &'static str,
+    pub primary: &'static str,
+    pub primary_fill: &'static str,
+}
+
+impl Palette {
+    pub const LIGHT: Palette = Palette {
+        text: "#1f2933",
+        muted_text: "#52606d",
+        grid_line: "#e4e7eb",
+        primary: "#1d5fbf",
+        primary_fill: "rgba(29, 95, 191, 0.12)",
+    };
+
+    pub const DARK: Palette = Palette {
+        text: "#e4e7eb",
+        muted_text: "#9aa5b1",
+        grid_line: "#323f4b",
+        primary: "#6ea8ff",
+        primary_fill: "rgba(110, 168, 255, 0.16)",
+    };
+
+    /// The palette for the scheme the browser prefers (light on the server, where no chart
+    /// is drawn).
+    pub fn current() -> Palette {
+        if prefers_dark() { Self::DARK } else { Self::LIGHT }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn prefers_dark() -> bool {
+    false
+}

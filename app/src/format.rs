@@ -1,0 +1,62 @@
+//! How numbers read on screen: units always shown, precision that suits the magnitude.
+
+/// A request rate, e.g. `0.4 req/s`, `12.5 req/s`, `1,250 req/s`.
+pub fn rate(requests_per_sec: f64) -> String {
+    if requests_per_sec >= 100.0 {
+        format!("{} req/s", thousands(requests_per_sec.round() as u64))
+    } else {
+        format!("{requests_per_sec:.1} req/s")
+    }
+}
+
+/// A count with thousands separators, e.g. `12,345`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A duration in its two largest units, e.g. `45 s`, `3 min 20 s`, `2 h 5 min`, `4 d 1 h`.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, _) => format!("{m} min {s} s"),
+        (0, _, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_keep_one_decimal_below_a_hundred() {
+        assert_eq!(rate(0.0), "0.0 req/s");
+        assert_eq!(rate(12.46), "12.5 req/s");
+        assert_eq!(rate(1250.4), "1,250 req/s");
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
+    }
+
+    #[test]
+    fn durations_use_their_two_largest_units() {
+        assert_eq!(duration(45), "45 s");
+        assert_eq!(duration(200), "3 min 20 s");
+        assert_eq!(duration(7_500), "2 h 5 min");
+        assert_eq!(duration(349_200), "4 d 1 h");
+    }
+}

@@ -1,0 +1,39 @@
+//! The frame around every page: header with navigation, main content, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Header, navigation and footer around the routed page.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/" aria-label="Paydeck home">
+                <img class="brand-mark" src="/favicon.svg" alt="" width="24" height="24" />
+                <span class="brand-name">"Paydeck"</span>
+            </a>
+            <nav class="nav" aria-label="Main">
+                <A href="/" exact=true>"Overview"</A>
+                <A href="/services">"Services"</A>
+                <A href="/audit">"Audit"</A>
+            </nav>
+        </header>
+        <main id="main" class="content">{children()}</main>
+        <footer class="footer">
+            <span>"Paydeck " {crate::VERSION}</span>
+        </footer>
+    }
+}
+
+/// The title block at the top of a page.
+#[component]
+pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: &'static str) -> impl IntoView {
+    view! {
+        <leptos_meta::Title text=title />
+        <div class="page-header">
+            <h1>{title}</h1>
+            {(!subtitle.is_empty()).then(|| view! { <p class="page-subtitle">{subtitle}</p> })}
+        </div>
+    }
+}

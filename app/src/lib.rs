@@ -1,0 +1,32 @@
+//! Paydeck's user interface.
+//!
+//! Compiled twice: with `ssr` into the server, which renders every page to HTML, and with
+//! `hydrate` into the WebAssembly bundle, which takes over those pages in the browser. The
+//! server functions here are the only way the browser asks the server for data; their bodies
+//! run on the server and reach its state through the [`backend`] traits.
+
+pub mod backend;
+pub mod charts;
+pub mod csp;
+pub mod format;
+pub mod layout;
+pub mod pages;
+pub mod poll;
+pub mod shell;
+pub mod traffic;
+
+pub use shell::{App, shell};
+
+/// The product version, shown in the footer and reported by the server.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The URL prefix of every server function; the JSON API lives under `/api` instead.
+pub const SERVER_FN_PREFIX: &str = "/rpc";
+
+/// The WebAssembly entry point: attaches the interactive app to the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

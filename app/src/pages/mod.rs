@@ -1,0 +1,11 @@
+//! One module per page.
+
+mod audit;
+mod not_found;
+mod overview;
+mod services;
+
+pub use audit::AuditPage;
+pub use not_found::NotFoundPage;
+pub use overview::OverviewPage;
+pub use services::ServicesPage;

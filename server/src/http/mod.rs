@@ -1,0 +1,128 @@
+//! HTTP: the router (pages, server functions, probes, static files), its middleware, and the
+//! listening loop with graceful shutdown.
+
+pub mod health;
+pub mod security;
+pub mod traffic;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use app::{App, backend::Backend, shell};
+use axum::{
+    Router,
+    extract::{FromRef, Request},
+    http::StatusCode,
+    middleware,
+    routing::{any, get},
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{config::Config, site};
+use health::Readiness;
+use traffic::{LiveTraffic, TrafficMeter};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub readiness: Readiness,
+    pub traffic: Arc<TrafficMeter>,
+    pub request_timeout: Duration,
+}
+
+impl ServerState {
+    pub fn new(leptos: LeptosOptions, request_timeout: Duration) -> Self {
+        Self {
+            leptos,
+            readiness: Readiness::default(),
+            traffic: Arc::new(TrafficMeter::new(traffic::unix_now())),
+            request_timeout,
+        }
+    }
+
+    /// The backend the app's server functions use.
+    fn backend(&self) -> Backend {
+        Backend { traffic: Arc::new(LiveTraffic(self.traffic.clone())) }
+    }
+}
+
+impl FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl FromRef<ServerState> for Readiness {
+    fn from_ref(state: &ServerState) -> Self {
+        state.readiness.clone()
+    }
+}
+
+/// Every route, with tracing, timeout, compression, request counting and security headers.
+pub fn router(state: ServerState) -> Router {
+    let backend = state.backend();
+    let provide_backend = move || provide_context(backend.clone());
+    let server_fns = {
+        let provide_backend = provide_backend.clone();
+        move |request: Request| leptos_axum::handle_server_fns_with_context(provide_backend.clone(), request)
+    };
+    let page_shell = {
+        let options = state.leptos.clone();
+        move || shell(options.clone())
+    };
+
+    let routes = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
+        .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
+        .fallback(file_and_error_handler::<ServerState, _>(shell))
+        .with_state(state.clone());
+
+    security::apply(routes)
+        .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Binds the configured address and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().ok();
+    let root = site::resolve_root(config.site_root.as_deref(), exe.as_deref());
+    if let Err(problem) = site::check(&root) {
+        tracing::warn!("{problem}; pages will render but not come alive in the browser");
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
+    let addr = listener.local_addr()?;
+    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout());
+
+    tracing::info!(site_root = %root.display(), "serving on http://{addr}");
+    println!("Paydeck is serving on http://{addr}");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

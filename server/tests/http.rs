@@ -1,0 +1,103 @@
+//! The HTTP surface of a real server on a loopback port: pages, probes, server functions and
+//! the headers every response must carry.
+
+use std::time::Duration;
+
+use paydeck::{
+    http::{ServerState, router},
+    site,
+};
+use reqwest::{StatusCode, header};
+
+/// Starts a server on a free port and returns its base URL.
+async fn start() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = site::leptos_options(std::path::Path::new("target/site"), addr);
+    let app = router(ServerState::new(options, Duration::from_secs(10)));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn probes_answer() {
+    let base = start().await;
+    let health = client().get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.text().await.unwrap(), "ok\n");
+
+    let ready = client().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "ready": true, "waiting_for": [] }));
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_csp_that_their_scripts_use() {
+    let base = start().await;
+    let res = client().get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let headers = res.headers().clone();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP");
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "scripts carry the header's nonce");
+    assert!(html.contains("<h1>Overview</h1>"), "the page is rendered on the server");
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "no external URL");
+
+    let second = client().get(format!("{base}/")).send().await.unwrap();
+    let second_csp = second.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
+    assert_ne!(csp, second_csp, "each page gets its own nonce");
+}
+
+#[tokio::test]
+async fn other_responses_get_the_strictest_policy() {
+    let base = start().await;
+    let res = client().get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(res.headers()[header::CONTENT_SECURITY_POLICY], paydeck::http::security::NON_PAGE_CSP);
+}
+
+#[tokio::test]
+async fn the_traffic_server_function_counts_answered_requests() {
+    let base = start().await;
+    for _ in 0..3 {
+        client().get(format!("{base}/healthz")).send().await.unwrap();
+    }
+    let res = client()
+        .post(format!("{base}{}/server-traffic", app::SERVER_FN_PREFIX))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let series: app::traffic::TrafficSeries = res.json().await.unwrap();
+    assert_eq!(series.total_requests, 3, "the three probes, not yet this call");
+    assert_eq!(series.bucket_secs, 5);
+}
+
+#[tokio::test]
+async fn pages_are_compressed_when_the_client_accepts_it() {
+    let base = start().await;
+    for encoding in ["br", "gzip"] {
+        let res =
+            client().get(format!("{base}/")).header(header::ACCEPT_ENCODING, encoding).send().await.unwrap();
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], encoding);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_404_page() {
+    let base = start().await;
+    let res = client().get(format!("{base}/no-such-page")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("Page not found"));
+}

@@ -1,0 +1,1 @@
+//! The simulated payment cluster (filled in by the simulator work).

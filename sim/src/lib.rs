@@ -1,1 +1,27 @@
-//! The simulated payment cluster (filled in by the simulator work).
+//! A simulated payment cluster that speaks the Kubernetes API.
+//!
+//! Not a mock: a small Kubernetes-compatible API server ([`api`], [`store`], [`auth`]) in
+//! front of a model of a payment platform ([`topology`], [`traffic`], [`model`]) whose HPA
+//! controller follows the documented algorithm ([`hpa`]). Paydeck talks to it with kube-rs
+//! over HTTP exactly as it talks to a real cluster; `kubectl` works against it too.
+//!
+//! The pure parts (HPA arithmetic, traffic shape, quantities) take time as an argument and
+//! do no I/O, so the dashboard can reuse them to replay history through a proposed HPA.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod cluster;
+pub mod hpa;
+pub mod model;
+pub mod quantity;
+pub mod resources;
+pub mod selector;
+pub mod status;
+pub mod store;
+pub mod tls;
+pub mod topology;
+pub mod traffic;
+pub mod validation;
+
+pub use cluster::{Cluster, Options, Profile, RunningServer};

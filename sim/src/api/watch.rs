@@ -1,0 +1,148 @@
+//! Watches: newline-delimited JSON events from a resourceVersion on, with bookmarks,
+//! timeouts, and `410 Gone` (as an `ERROR` event) when the version is too old.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::header::CONTENT_TYPE,
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{Request, ResourcePath, rest::selectors};
+use crate::{
+    cluster::Cluster,
+    selector::{FieldSelector, LabelSelector},
+    status::ApiError,
+    store::{Change, ChangeType},
+};
+
+/// How often a watch that asked for bookmarks gets one.
+const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
+/// How long a watch lasts when the client sets no timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+
+struct Filter {
+    namespace: Option<String>,
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl Filter {
+    fn matches(&self, object: &Value) -> bool {
+        self.namespace.as_deref().is_none_or(|ns| object["metadata"]["namespace"].as_str() == Some(ns))
+            && self.labels.matches_object(object)
+            && self.fields.matches_object(object)
+    }
+}
+
+fn event_line(kind: &str, object: &Value) -> Vec<u8> {
+    let mut line =
+        serde_json::to_vec(&json!({ "type": kind, "object": object })).expect("JSON values serialise");
+    line.push(b'\n');
+    line
+}
+
+pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Result<Response, ApiError> {
+    let (labels, fields) = selectors(request)?;
+    let filter = Filter { namespace: path.namespace.clone(), labels, fields };
+    let bookmarks = matches!(request.param("allowWatchBookmarks"), Some("true" | "1"));
+    let timeout = match request.param("timeoutSeconds") {
+        Some(t) => Duration::from_secs(
+            t.parse().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t}")))?,
+        ),
+        None => DEFAULT_TIMEOUT,
+    };
+    let since = request.param("resourceVersion").filter(|rv| *rv != "0");
+    let since = match since {
+        Some(rv) => Some(
+            rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion: {rv}")))?,
+        ),
+        None => None,
+    };
+
+    let rt = path.rt;
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
+    let mut initial: Vec<Vec<u8>> = Vec::new();
+    let start = {
+        let mut world = cluster.lock();
+        let current_rv = world.store.resource_version();
+        match since {
+            // No version: the current state as ADDED events, then changes.
+            None => {
+                for (_, object) in world.store.list(rt, path.namespace.as_deref(), None) {
+                    if filter.matches(object) {
+                        initial.push(event_line(ChangeType::Added.as_str(), object));
+                    }
+                }
+                world.store.watch(rt, current_rv).map(|s| (s, current_rv))
+            }
+            Some(rv) => world.store.watch(rt, rv).map(|s| (s, current_rv)),
+        }
+    };
+    let (start, mut last_rv) = match start {
+        Ok(s) => s,
+        Err(gone) => {
+            // Like the real server: 200, then an ERROR event carrying the 410 Status.
+            let line = event_line("ERROR", &gone.to_status());
+            return Ok(([(CONTENT_TYPE, "application/json")], line).into_response());
+        }
+    };
+    for change in &start.backlog {
+        if filter.matches(&change.object) {
+            initial.push(event_line(change.change.as_str(), &change.object));
+        }
+        last_rv = last_rv.max(change.rv);
+    }
+    let mut live = start.live;
+    let kind = rt.kind;
+    let api_version = rt.api_version();
+
+    tokio::spawn(async move {
+        for line in initial {
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let mut bookmark = tokio::time::interval(BOOKMARK_EVERY);
+        bookmark.tick().await;
+        loop {
+            let line = tokio::select! {
+                _ = &mut deadline => return,
+                _ = tx.closed() => return,
+                _ = bookmark.tick(), if bookmarks => {
+                    event_line("BOOKMARK", &json!({ "kind": kind, "apiVersion": api_version,
+                        "metadata": { "resourceVersion": last_rv.to_string() } }))
+                }
+                received = live.recv() => match received {
+                    Ok(change) => match relevant(&change, &filter) {
+                        Some(line) => { last_rv = change.rv; line }
+                        None => { last_rv = change.rv; continue }
+                    },
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let gone = ApiError::gone("the watch fell too far behind; relist and watch again");
+                        let _ = tx.send(event_line("ERROR", &gone.to_status())).await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            if tx.send(line).await.is_err() {
+                return;
+            }
+        }
+    });
+
+    let stream = ReceiverStream::new(rx);
+    let body = Body::from_stream(futures::StreamExt::map(stream, Ok::<_, std::convert::Infallible>));
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+fn relevant(change: &Arc<Change>, filter: &Filter) -> Option<Vec<u8>> {
+    filter.matches(&change.object).then(|| event_line(change.change.as_str(), &change.object))
+}

@@ -1,0 +1,202 @@
+//! A running simulated cluster: the store, the model and the clock behind one lock, the
+//! background loop that moves it through time, and the HTTP server in front of it.
+
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use crate::{
+    auth,
+    clock::{Clock, Millis, wall_now},
+    model::Model,
+    store::Store,
+    tls,
+    topology::Topology,
+    traffic::FlashSale,
+};
+
+/// Which platform to simulate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// About ten payment services in three namespaces.
+    Demo,
+    /// 2,000 Deployments and HPAs with 20,000 pods, for benchmarks.
+    Large,
+}
+
+impl Profile {
+    pub fn topology(self) -> Topology {
+        match self {
+            Profile::Demo => Topology::demo(),
+            Profile::Large => Topology::large(),
+        }
+    }
+}
+
+/// How to start a cluster.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub profile: Profile,
+    pub seed: u64,
+    /// Simulated seconds per real second; `None` for a clock only tests move.
+    pub speed: Option<f64>,
+    /// Simulated time at start (Unix ms); the wall clock when `None`.
+    pub start: Option<Millis>,
+    pub sale: FlashSale,
+    /// Changes kept per type for watches to resume from.
+    pub watch_history: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            profile: Profile::Demo,
+            seed: 1,
+            speed: Some(1.0),
+            start: None,
+            sale: FlashSale::default(),
+            watch_history: 10_000,
+        }
+    }
+}
+
+/// Everything the simulated cluster is.
+pub struct World {
+    pub store: Store,
+    pub model: Model,
+    pub clock: Clock,
+}
+
+impl World {
+    /// Brings the model up to the clock.
+    pub fn catch_up(&mut self) {
+        let now = self.clock.now();
+        self.model.advance_to(&mut self.store, now);
+    }
+}
+
+/// A handle on a simulated cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    world: Arc<Mutex<World>>,
+}
+
+impl Cluster {
+    pub fn new(options: &Options) -> Self {
+        let start = options.start.unwrap_or_else(wall_now);
+        let clock = match options.speed {
+            Some(speed) => Clock::real(start, speed),
+            None => Clock::manual(start),
+        };
+        let mut store = Store::new(options.watch_history);
+        let model =
+            Model::install(&options.profile.topology(), &mut store, options.seed, options.sale, start);
+        Cluster { world: Arc::new(Mutex::new(World { store, model, clock })) }
+    }
+
+    /// Exclusive access to the world (held briefly; never across an await).
+    pub fn lock(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves a manual clock forward by `by`, running every controller on the way.
+    pub fn advance(&self, by: Duration) {
+        let mut world = self.lock();
+        world.clock.advance(by.as_millis() as Millis);
+        world.catch_up();
+    }
+
+    /// Simulated time now.
+    pub fn now(&self) -> Millis {
+        self.lock().clock.now()
+    }
+
+    /// Keeps a real-time cluster moving: steps the model as the clock runs.
+    pub fn spawn_ticker(&self) -> tokio::task::JoinHandle<()> {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(250));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                interval.tick().await;
+                let c = cluster.clone();
+                // Stepping thousands of pods is CPU work: keep it off the async workers.
+                let _ = tokio::task::spawn_blocking(move || c.lock().catch_up()).await;
+            }
+        })
+    }
+
+    /// Serves the Kubernetes API over HTTPS on `addr` (with a CA made for the purpose) until
+    /// the returned server is dropped.
+    pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<RunningServer> {
+        let certificates = tls::generate().map_err(std::io::Error::other)?;
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+            certificates.server_cert_pem.clone().into_bytes(),
+            certificates.server_key_pem.clone().into_bytes(),
+        )
+        .await?;
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let app = crate::api::router(self.clone());
+        let server = axum_server::from_tcp_rustls(listener, config)?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.serve(app.into_make_service()).await {
+                tracing::error!("simulated API server stopped: {e}");
+            }
+        });
+        let ticker = (!self.lock().clock.is_manual()).then(|| self.spawn_ticker());
+        Ok(RunningServer { addr, ca_pem: certificates.ca_pem, task, ticker })
+    }
+}
+
+/// A simulated API server listening on a loopback port.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// The CA that signed the server's certificate.
+    pub ca_pem: String,
+    task: tokio::task::JoinHandle<()>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// A kubeconfig for this server with the given token (the admin's for `kubectl`).
+    pub fn kubeconfig(&self, token: &str) -> String {
+        kubeconfig(&self.url(), &self.ca_pem, token)
+    }
+
+    /// Writes the admin kubeconfig to `path`.
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, self.kubeconfig(auth::ADMIN_TOKEN))
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        if let Some(t) = &self.ticker {
+            t.abort();
+        }
+    }
+}
+
+/// A kubeconfig document (YAML) for `server`, trusting `ca_pem`, with a bearer `token`.
+pub fn kubeconfig(server: &str, ca_pem: &str, token: &str) -> String {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: paydeck-sim\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\n\
+         contexts:\n- name: paydeck-sim\n  context:\n    cluster: paydeck-sim\n    user: paydeck-sim\n\
+         current-context: paydeck-sim\nusers:\n- name: paydeck-sim\n  user:\n    token: {token}\n"
+    )
+}

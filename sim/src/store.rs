@@ -1,0 +1,331 @@
+//! The object store: every stored object as Kubernetes JSON, one global resourceVersion, and
+//! per-type change history for watches.
+//!
+//! Objects are kept as shared JSON (`Arc<Value>`) so a list or a watch event costs a pointer
+//! copy, and patches work on exactly what clients see.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Arc,
+};
+
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use crate::{resources::ResourceType, status::ApiError};
+
+pub type Object = Arc<Value>;
+
+/// What happened to an object, as a watch reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change, in resourceVersion order.
+#[derive(Debug)]
+pub struct Change {
+    pub rv: u64,
+    pub change: ChangeType,
+    pub object: Object,
+}
+
+/// `(namespace, name)`; the namespace is empty for cluster-scoped objects.
+pub type Key = (String, String);
+
+struct Table {
+    objects: BTreeMap<Key, Object>,
+    history: VecDeque<Arc<Change>>,
+    /// The oldest resourceVersion a watch may start from; older ones get `410 Gone`.
+    oldest_watchable: u64,
+    live: broadcast::Sender<Arc<Change>>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            objects: BTreeMap::new(),
+            history: VecDeque::new(),
+            oldest_watchable: 0,
+            live: broadcast::channel(4096).0,
+        }
+    }
+}
+
+/// What a watch starting at some resourceVersion receives: the changes since then, and the
+/// live feed from here on (subscribed under the same lock, so nothing falls between).
+#[derive(Debug)]
+pub struct WatchStart {
+    pub backlog: Vec<Arc<Change>>,
+    pub live: broadcast::Receiver<Arc<Change>>,
+}
+
+/// All stored objects.
+pub struct Store {
+    rv: u64,
+    uid: u64,
+    history_limit: usize,
+    tables: HashMap<&'static str, Table>,
+}
+
+impl Store {
+    /// A store keeping the last `history_limit` changes per type for watches to resume from.
+    pub fn new(history_limit: usize) -> Self {
+        Store { rv: 1, uid: 0, history_limit, tables: HashMap::new() }
+    }
+
+    /// The resourceVersion of the latest change.
+    pub fn resource_version(&self) -> u64 {
+        self.rv
+    }
+
+    fn table(&mut self, rt: &ResourceType) -> &mut Table {
+        self.tables.entry(rt.key()).or_insert_with(Table::new)
+    }
+
+    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Object> {
+        self.tables.get(rt.key())?.objects.get(&(namespace.to_string(), name.to_string())).cloned()
+    }
+
+    /// Objects of a type, ordered by namespace then name, optionally from one namespace,
+    /// starting after `after` (for paging).
+    pub fn list<'a>(
+        &'a self,
+        rt: &ResourceType,
+        namespace: Option<&'a str>,
+        after: Option<&'a Key>,
+    ) -> Box<dyn Iterator<Item = (&'a Key, &'a Object)> + 'a> {
+        let Some(table) = self.tables.get(rt.key()) else { return Box::new(std::iter::empty()) };
+        let range = match after {
+            Some(key) => {
+                table.objects.range::<Key, _>((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
+            }
+            None => table.objects.range::<Key, _>(..),
+        };
+        Box::new(range.filter(move |((ns, _), _)| namespace.is_none_or(|want| ns == want)))
+    }
+
+    pub fn count(&self, rt: &ResourceType) -> usize {
+        self.tables.get(rt.key()).map_or(0, |t| t.objects.len())
+    }
+
+    /// Stores a new object, filling in `kind`, `apiVersion`, `uid`, `resourceVersion` and
+    /// `creationTimestamp`.
+    pub fn create(&mut self, rt: &ResourceType, mut object: Value, now: &str) -> Result<Object, ApiError> {
+        let key = key_of(&object, rt)?;
+        if self.get(rt, &key.0, &key.1).is_some() {
+            return Err(ApiError::already_exists(rt.plural, &key.1));
+        }
+        self.uid += 1;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", self.uid);
+        object["kind"] = Value::from(rt.kind);
+        object["apiVersion"] = Value::from(rt.api_version());
+        let meta = &mut object["metadata"];
+        meta["uid"] = Value::from(uid);
+        meta["creationTimestamp"] = Value::from(now);
+        meta["generation"] = Value::from(1);
+        if rt.namespaced {
+            meta["namespace"] = Value::from(key.0.clone());
+        }
+        Ok(self.commit(rt, key, object, ChangeType::Added))
+    }
+
+    /// Replaces a stored object. `expected_rv`, when given, must equal the stored one
+    /// (`409 Conflict` otherwise). `generation` goes up when `spec` changed.
+    pub fn replace(
+        &mut self,
+        rt: &ResourceType,
+        mut object: Value,
+        expected_rv: Option<&str>,
+    ) -> Result<Object, ApiError> {
+        let key = key_of(&object, rt)?;
+        let current = self.get(rt, &key.0, &key.1).ok_or_else(|| ApiError::not_found(rt.plural, &key.1))?;
+        if let Some(expected) = expected_rv
+            && current["metadata"]["resourceVersion"].as_str() != Some(expected)
+        {
+            return Err(ApiError::conflict(rt.plural, &key.1));
+        }
+        // Identity and bookkeeping fields are the server's, whatever the client sent.
+        object["kind"] = Value::from(rt.kind);
+        object["apiVersion"] = Value::from(rt.api_version());
+        for field in ["uid", "creationTimestamp", "namespace", "name"] {
+            object["metadata"][field] = current["metadata"][field].clone();
+        }
+        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
+        let spec_changed = object["spec"] != current["spec"];
+        object["metadata"]["generation"] = Value::from(generation + i64::from(spec_changed));
+        if *current == object_without_rv(&object, &current) {
+            return Ok(current);
+        }
+        Ok(self.commit(rt, key, object, ChangeType::Modified))
+    }
+
+    pub fn delete(&mut self, rt: &ResourceType, namespace: &str, name: &str) -> Result<Object, ApiError> {
+        let key = (namespace.to_string(), name.to_string());
+        let removed =
+            self.table(rt).objects.remove(&key).ok_or_else(|| ApiError::not_found(rt.plural, name))?;
+        self.rv += 1;
+        let mut object = (*removed).clone();
+        object["metadata"]["resourceVersion"] = Value::from(self.rv.to_string());
+        let object = Arc::new(object);
+        self.record(rt, ChangeType::Deleted, object.clone());
+        Ok(object)
+    }
+
+    fn commit(&mut self, rt: &ResourceType, key: Key, mut object: Value, change: ChangeType) -> Object {
+        self.rv += 1;
+        object["metadata"]["resourceVersion"] = Value::from(self.rv.to_string());
+        let object = Arc::new(object);
+        self.table(rt).objects.insert(key, object.clone());
+        self.record(rt, change, object.clone());
+        object
+    }
+
+    fn record(&mut self, rt: &ResourceType, change: ChangeType, object: Object) {
+        let rv = self.rv;
+        let limit = self.history_limit;
+        let table = self.table(rt);
+        let change = Arc::new(Change { rv, change, object });
+        table.history.push_back(change.clone());
+        while table.history.len() > limit {
+            if let Some(dropped) = table.history.pop_front() {
+                table.oldest_watchable = dropped.rv;
+            }
+        }
+        // No receivers is fine: nobody is watching this type.
+        let _ = table.live.send(change);
+    }
+
+    /// Starts a watch after `since` (a resourceVersion the client has seen).
+    pub fn watch(&mut self, rt: &ResourceType, since: u64) -> Result<WatchStart, ApiError> {
+        let table = self.table(rt);
+        if since < table.oldest_watchable {
+            return Err(ApiError::gone(format!(
+                "too old resource version: {since} ({})",
+                table.oldest_watchable
+            )));
+        }
+        let backlog = table.history.iter().filter(|c| c.rv > since).cloned().collect();
+        Ok(WatchStart { backlog, live: table.live.subscribe() })
+    }
+
+    /// Whether a watch or list continuation from `rv` can no longer be served.
+    pub fn watch_expired(&self, rt: &ResourceType, rv: u64) -> bool {
+        self.tables.get(rt.key()).is_some_and(|t| rv < t.oldest_watchable)
+    }
+
+    /// Forgets all history of a type, so that any watch from an older version gets `410 Gone`
+    /// (what etcd compaction does; tests use it to force a relist).
+    pub fn compact(&mut self, rt: &ResourceType) {
+        let rv = self.rv;
+        let table = self.table(rt);
+        table.history.clear();
+        table.oldest_watchable = rv;
+    }
+}
+
+/// The object as it would be stored if nothing but its resourceVersion were new.
+fn object_without_rv(object: &Value, current: &Value) -> Value {
+    let mut candidate = object.clone();
+    candidate["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    candidate
+}
+
+/// `(namespace, name)` of an object, checked against the type's scope.
+fn key_of(object: &Value, rt: &ResourceType) -> Result<Key, ApiError> {
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    if name.is_empty() {
+        return Err(ApiError::invalid(
+            rt.kind,
+            "",
+            vec![crate::status::Cause::new("metadata.name", "Required value: name is required")],
+        ));
+    }
+    let namespace =
+        if rt.namespaced { object["metadata"]["namespace"].as_str().unwrap_or("default") } else { "" };
+    Ok((namespace.to_string(), name.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::{DEPLOYMENTS, NAMESPACES};
+    use serde_json::json;
+
+    fn deployment(name: &str, replicas: i64) -> Value {
+        json!({ "metadata": { "name": name, "namespace": "payments" }, "spec": { "replicas": replicas } })
+    }
+
+    #[test]
+    fn create_fills_in_identity_and_versions() {
+        let mut s = Store::new(100);
+        let d = s.create(&DEPLOYMENTS, deployment("ledger", 2), "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(d["kind"], "Deployment");
+        assert_eq!(d["apiVersion"], "apps/v1");
+        assert_eq!(d["metadata"]["resourceVersion"], "2");
+        assert_eq!(d["metadata"]["generation"], 1);
+        assert_eq!(s.create(&DEPLOYMENTS, deployment("ledger", 2), "t").unwrap_err().code, 409);
+    }
+
+    #[test]
+    fn replace_checks_the_expected_version_and_bumps_generation_on_spec_changes() {
+        let mut s = Store::new(100);
+        s.create(&DEPLOYMENTS, deployment("ledger", 2), "t").unwrap();
+        let err = s.replace(&DEPLOYMENTS, deployment("ledger", 3), Some("1")).unwrap_err();
+        assert_eq!((err.code, err.reason), (409, "Conflict"));
+        assert_eq!(s.get(&DEPLOYMENTS, "payments", "ledger").unwrap()["spec"]["replicas"], 2, "unchanged");
+
+        let d = s.replace(&DEPLOYMENTS, deployment("ledger", 3), Some("2")).unwrap();
+        assert_eq!(d["metadata"]["generation"], 2);
+        assert_eq!(d["metadata"]["resourceVersion"], "3");
+    }
+
+    #[test]
+    fn a_replace_that_changes_nothing_keeps_the_version() {
+        let mut s = Store::new(100);
+        let created = s.create(&DEPLOYMENTS, deployment("ledger", 2), "t").unwrap();
+        let same = s.replace(&DEPLOYMENTS, (*created).clone(), None).unwrap();
+        assert_eq!(same["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    }
+
+    #[test]
+    fn watches_replay_history_and_expire_with_compaction() {
+        let mut s = Store::new(2);
+        for n in ["a", "b", "c"] {
+            s.create(&NAMESPACES, json!({ "metadata": { "name": n } }), "t").unwrap();
+        }
+        let start = s.watch(&NAMESPACES, 2).unwrap();
+        let names: Vec<_> = start.backlog.iter().map(|c| c.object["metadata"]["name"].clone()).collect();
+        assert_eq!(names, vec![json!("b"), json!("c")]);
+        assert_eq!(s.watch(&NAMESPACES, 1).unwrap_err().code, 410, "history keeps two changes");
+        s.compact(&NAMESPACES);
+        assert_eq!(s.watch(&NAMESPACES, 3).unwrap_err().code, 410);
+        assert!(s.watch(&NAMESPACES, s.resource_version()).is_ok());
+    }
+
+    #[test]
+    fn lists_page_by_key() {
+        let mut s = Store::new(100);
+        for n in ["c", "a", "b"] {
+            s.create(&DEPLOYMENTS, deployment(n, 1), "t").unwrap();
+        }
+        let first: Vec<_> = s.list(&DEPLOYMENTS, None, None).take(2).map(|(k, _)| k.1.clone()).collect();
+        assert_eq!(first, vec!["a", "b"]);
+        let after = ("payments".to_string(), "b".to_string());
+        let rest: Vec<_> =
+            s.list(&DEPLOYMENTS, Some("payments"), Some(&after)).map(|(k, _)| k.1.clone()).collect();
+        assert_eq!(rest, vec!["c"]);
+    }
+}

@@ -171,6 +171,8 @@ impl Model {
         }
         model.sync_deployment_status(store, now);
         model.sync_endpoints(store, now);
+        // Autoscalers report their state from the start, as in a cluster that has been running.
+        model.run_hpa_controller(store, now);
         model
     }
 

@@ -9,6 +9,7 @@ mod metrics;
 mod patch;
 mod rest;
 mod reviews;
+mod table;
 mod watch;
 
 use std::collections::HashMap;
@@ -189,7 +190,7 @@ async fn dispatch(
     match verb {
         "watch" => watch::watch(cluster, &path, &request),
         "list" => rest::list(cluster, &path, &request),
-        "get" => rest::get(cluster, &path),
+        "get" => rest::get(cluster, &path, &request),
         "create" => rest::create(cluster, &path, &request),
         "update" => rest::update(cluster, &path, &request),
         "patch" => rest::patch(cluster, &path, &request),

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Request, ResourcePath, patch};
+use super::{Request, ResourcePath, patch, table};
 use crate::{
     clock::rfc3339,
     cluster::Cluster,
@@ -86,10 +86,14 @@ pub fn list(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Result
         items.push(object.clone());
         last = Some(key.clone());
     }
+    let now = world.clock.now();
     drop(world);
     let mut metadata = json!({ "resourceVersion": list_rv.to_string() });
     if more && let Some(key) = &last {
         metadata["continue"] = json!(encode_continue(list_rv, key));
+    }
+    if table::wanted(&request.headers) {
+        return Ok(table::render(path.rt, metadata, &items, now));
     }
     Ok(list_response(path.rt, metadata, &items))
 }
@@ -129,10 +133,13 @@ fn plural_group(rt: &ResourceType) -> String {
     if rt.group.is_empty() { rt.plural.to_string() } else { format!("{}.{}", rt.plural, rt.group) }
 }
 
-pub fn get(cluster: &Cluster, path: &ResourcePath) -> Result<Response, ApiError> {
+pub fn get(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Result<Response, ApiError> {
     let object = current(cluster, path)?;
     match path.subresource.as_deref() {
         Some("scale") => Ok(Json(scale_of(&object)).into_response()),
+        None if table::wanted(&request.headers) => {
+            Ok(table::render(path.rt, json!({}), &[object], cluster.now()))
+        }
         _ => Ok(Json(object.as_ref()).into_response()),
     }
 }

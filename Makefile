@@ -17,12 +17,14 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint
+.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
+	@echo "make bench-sim   the simulator's benchmark (large profile)"
 
 setup: rust-tools node-packages system-packages
 
@@ -61,6 +63,13 @@ test-rust:
 
 test-e2e:
 	cd end2end && npx playwright test
+
+# The simulated cluster alone, for kubectl: KUBECONFIG=data/sim.kubeconfig kubectl get deploy -A
+sim:
+	cargo run --release -p sim --bin paydeck-sim -- --listen 127.0.0.1:6443 --write-kubeconfig data/sim.kubeconfig
+
+bench-sim:
+	cargo run --release -p sim --example bench
 
 lint:
 	cargo fmt --all --check

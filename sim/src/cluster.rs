@@ -48,6 +48,9 @@ pub struct Options {
     pub sale: FlashSale,
     /// Changes kept per type for watches to resume from.
     pub watch_history: usize,
+    /// Whether a cluster autoscaler adds nodes (up to the profile's maximum) when pods
+    /// cannot be scheduled.
+    pub cluster_autoscaler: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             start: None,
             sale: FlashSale::default(),
             watch_history: 10_000,
+            cluster_autoscaler: true,
         }
     }
 }

@@ -24,6 +24,9 @@ struct Args {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     speed: f64,
+    /// Keep the node count fixed: pods that do not fit stay Pending.
+    #[arg(long)]
+    no_cluster_autoscaler: bool,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {

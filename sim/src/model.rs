@@ -30,6 +30,8 @@ const AUTOSCALER_SYNC_MS: Millis = 10_000;
 /// How long pods must be unschedulable before a node is added, and how long it takes to join.
 const SCALE_UP_DELAY_MS: Millis = 30_000;
 const NODE_PROVISION_MS: Millis = 60_000;
+/// On average, how often a running pod's container restarts.
+const RESTART_EVERY_SECS: u64 = 6 * 3600;
 /// Events older than this are deleted.
 const EVENT_TTL_MS: Millis = 3_600_000;
 
@@ -39,6 +41,7 @@ struct PodSim {
     owner: String,
     node: Option<String>,
     created: Millis,
+    scheduled_at: Option<Millis>,
     running_since: Option<Millis>,
     ready_since: Option<Millis>,
     cpu_request_m: i64,
@@ -329,6 +332,7 @@ impl Model {
                 owner: deployment.1.clone(),
                 node: None,
                 created: now,
+                scheduled_at: None,
                 running_since: None,
                 ready_since: None,
                 cpu_request_m: view.cpu_request_m,
@@ -342,12 +346,16 @@ impl Model {
     }
 
     fn reconcile_replicas(&mut self, store: &mut Store, now: Millis) {
-        let mut deployments: Vec<(Key, DeploymentView)> =
-            self.deployments.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        deployments.sort_by(|a, b| a.0.cmp(&b.0));
-        for (dk, view) in deployments {
+        let mut deployments: Vec<(Key, usize)> =
+            self.deployments.iter().map(|(k, v)| (k.clone(), v.replicas.max(0) as usize)).collect();
+        deployments.sort();
+        for (dk, want) in deployments {
+            let have = self.by_owner.get(&dk).map_or(0, BTreeSet::len);
+            if have == want {
+                continue;
+            }
             let current: Vec<Key> = self.pods_of(&dk).map(|(k, _)| k).collect();
-            let want = view.replicas.max(0) as usize;
+            let view = self.deployments[&dk].clone();
             if current.len() < want {
                 for _ in current.len()..want {
                     let pk = self.new_pod(&dk, &view, now);
@@ -457,6 +465,7 @@ impl Model {
             match best {
                 Some((node, _, _)) => {
                     pod.node = Some(node.clone());
+                    pod.scheduled_at = Some(now);
                     pod.unschedulable_since = None;
                     let e = used.entry(node.clone()).or_default();
                     e.0 += cpu;
@@ -484,14 +493,22 @@ impl Model {
         }
     }
 
+    /// Starts scheduled pods, marks them ready, and now and then restarts a container (about
+    /// once per pod every six hours, at moments the seed decides).
     fn run_kubelets(&mut self, store: &mut Store, now: Millis) {
         let mut changed = Vec::new();
+        let second = now / 1000;
         for (k, p) in self.pods.iter_mut() {
-            if p.node.is_none() {
-                continue;
-            }
-            let scheduled_at = p.created.max(p.unschedulable_since.unwrap_or(0));
-            if p.running_since.is_none() && now >= scheduled_at + START_LATENCY_MS {
+            let Some(scheduled_at) = p.scheduled_at else { continue };
+            let dice = (hash_str(&k.1) ^ self.seed.wrapping_mul(0x9E37_79B9))
+                .wrapping_add(second)
+                .wrapping_mul(0x2545_F491_4F6C_DD1D);
+            if p.ready_since.is_some() && dice.is_multiple_of(RESTART_EVERY_SECS) {
+                p.restarts += 1;
+                p.running_since = Some(now);
+                p.ready_since = None;
+                changed.push(k.clone());
+            } else if p.running_since.is_none() && now >= scheduled_at + START_LATENCY_MS {
                 p.running_since = Some(now);
                 changed.push(k.clone());
             } else if let Some(run) = p.running_since

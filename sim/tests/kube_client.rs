@@ -285,3 +285,77 @@ async fn an_unknown_token_is_401() {
     let pods: Api<Pod> = Api::all(client(&server, "not-a-token", None).await);
     assert_eq!(api_error(pods.list(&ListParams::default()).await).code, 401);
 }
+
+#[tokio::test]
+async fn discovery_finds_the_kinds_paydeck_watches() {
+    let (_cluster, server) = start().await;
+    let discovery = kube::Discovery::new(admin(&server).await).run().await.unwrap();
+    let kinds: Vec<String> = discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .map(|(r, _)| format!("{}/{}", r.api_version, r.kind))
+        .collect();
+    for expected in [
+        "apps/v1/Deployment",
+        "autoscaling/v2/HorizontalPodAutoscaler",
+        "v1/Pod",
+        "v1/Node",
+        "discovery.k8s.io/v1/EndpointSlice",
+        "policy/v1/PodDisruptionBudget",
+        "networking.k8s.io/v1/Ingress",
+        "metrics.k8s.io/v1beta1/PodMetrics",
+    ] {
+        assert!(kinds.iter().any(|k| k == expected), "{expected} not in {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn access_reviews_answer_from_the_same_rbac_table() {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let (_cluster, server) = start().await;
+    let operator = client(&server, auth::DASHBOARD_TOKEN, Some(("operator", &["payments:operators"]))).await;
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(operator);
+    let ask = |namespace: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some(namespace.to_string()),
+                verb: Some("patch".into()),
+                group: Some("autoscaling".into()),
+                resource: Some("horizontalpodautoscalers".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let core = reviews.create(&PostParams::default(), &ask("payments-core")).await.unwrap();
+    assert!(core.status.unwrap().allowed);
+    let batch = reviews.create(&PostParams::default(), &ask("payments-batch")).await.unwrap();
+    assert!(!batch.status.unwrap().allowed);
+}
+
+#[tokio::test]
+async fn metrics_apis_report_usage_and_request_rates() {
+    let (_cluster, server) = start().await;
+    let client = client(&server, auth::DASHBOARD_TOKEN, None).await;
+    let get = |path: &str| http::Request::get(path).body(Vec::new()).unwrap();
+    let pods: serde_json::Value =
+        client.request(get("/apis/metrics.k8s.io/v1beta1/namespaces/payments-core/pods")).await.unwrap();
+    let items = pods["items"].as_array().unwrap();
+    assert!(items.len() >= 15);
+    assert!(items.iter().all(|p| p["containers"][0]["usage"]["cpu"].as_str().unwrap().ends_with('n')));
+
+    let rates: serde_json::Value = client
+        .request(get("/apis/custom.metrics.k8s.io/v1beta1/namespaces/payments-core/pods/*/http_requests_per_second?labelSelector=app.kubernetes.io%2Fname%3Dpayment-api"))
+        .await
+        .unwrap();
+    let values = rates["items"].as_array().unwrap();
+    assert_eq!(values.len(), 4, "one value per payment-api pod");
+    let total: f64 = values
+        .iter()
+        .map(|v| v["value"].as_str().unwrap().trim_end_matches('m').parse::<f64>().unwrap() / 1000.0)
+        .sum();
+    assert!(total > 100.0, "payment-api serves real traffic at 08:00: {total} req/s");
+}

@@ -1,52 +1,63 @@
-//! `kubectl` against the simulator: what an engineer types works and prints what they expect.
+//! `kubectl` against the `paydeck-sim` binary: what an engineer types works and prints what
+//! they expect.
 
-use std::path::PathBuf;
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
 
-use sim::{Cluster, Options, RunningServer};
-
-struct Kubectl {
+/// A running `paydeck-sim` and the kubeconfig it wrote.
+struct Sim {
+    child: Child,
     kubeconfig: PathBuf,
-    _server: RunningServer,
 }
 
-impl Kubectl {
-    async fn start() -> Self {
-        let cluster =
-            Cluster::new(&Options { speed: None, start: Some(1_764_230_400_000), ..Options::default() });
-        let server = cluster.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+impl Sim {
+    fn start() -> Self {
         let kubeconfig = std::env::temp_dir().join(format!(
-            "paydeck-sim-{}-{}.kubeconfig",
+            "paydeck-sim-{}-{:?}.kubeconfig",
             std::process::id(),
-            server.addr.port()
+            std::thread::current().id()
         ));
-        server.write_kubeconfig(&kubeconfig).unwrap();
-        Kubectl { kubeconfig, _server: server }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_paydeck-sim"))
+            .args(["--listen", "127.0.0.1:0", "--write-kubeconfig"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let serving = stdout.lines().map_while(Result::ok).any(|line| line.contains("serving on https://127.0.0.1:"));
+        let sim = Sim { child, kubeconfig };
+        assert!(serving, "paydeck-sim exited without serving");
+        sim
     }
 
     /// Runs kubectl with `args`, returning stdout; panics with stderr on failure.
-    async fn run(&self, args: &[&str]) -> String {
-        let out = tokio::process::Command::new("kubectl")
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .args(args)
             .output()
-            .await
             .expect("kubectl is installed");
         assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     }
 }
 
-impl Drop for Kubectl {
+impl Drop for Sim {
     fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.kubeconfig);
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn get_deployments_and_hpas_in_all_namespaces() {
-    let k = Kubectl::start().await;
-    let out = k.run(&["get", "deploy,hpa", "-A"]).await;
+#[test]
+fn get_deployments_and_hpas_in_all_namespaces() {
+    let sim = Sim::start();
+    let out = sim.kubectl(&["get", "deploy,hpa", "-A"]);
     assert!(out.contains("READY"), "{out}");
     let ledger = out.lines().find(|l| l.contains("deployment.apps/ledger")).expect("ledger listed");
     assert!(ledger.contains("3/3"), "{ledger}");
@@ -54,26 +65,40 @@ async fn get_deployments_and_hpas_in_all_namespaces() {
         .lines()
         .find(|l| l.contains("horizontalpodautoscaler.autoscaling/risk-scoring"))
         .expect("risk-scoring HPA");
-    assert!(hpa.contains("Deployment/risk-scoring") && hpa.contains("cpu: "), "{hpa}");
+    assert!(
+        hpa.contains("Deployment/risk-scoring") && hpa.contains("cpu: ") && hpa.contains("%/60%"),
+        "{hpa}"
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn top_pods_shows_usage() {
-    let k = Kubectl::start().await;
-    let out = k.run(&["top", "pods", "-A"]).await;
+#[test]
+fn top_pods_and_nodes_show_usage() {
+    let sim = Sim::start();
+    let out = sim.kubectl(&["top", "pods", "-A"]);
     let line = out.lines().find(|l| l.contains("payment-api-")).expect("payment-api pods listed");
     let cpu = line.split_whitespace().nth(2).unwrap();
     assert!(cpu.ends_with('m') && cpu.trim_end_matches('m').parse::<u32>().unwrap() > 0, "{line}");
-    let nodes = k.run(&["top", "nodes"]).await;
+    let nodes = sim.kubectl(&["top", "nodes"]);
     assert!(nodes.contains("node-1"), "{nodes}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scale_changes_the_replicas() {
-    let k = Kubectl::start().await;
-    let out = k.run(&["scale", "deploy/fx-rates", "-n", "payments-core", "--replicas=2"]).await;
+#[test]
+fn scale_changes_the_replicas() {
+    let sim = Sim::start();
+    let out = sim.kubectl(&["scale", "deploy/fx-rates", "-n", "payments-core", "--replicas=2"]);
     assert!(out.contains("scaled"), "{out}");
     let replicas =
-        k.run(&["get", "deploy", "fx-rates", "-n", "payments-core", "-o", "jsonpath={.spec.replicas}"]).await;
+        sim.kubectl(&["get", "deploy", "fx-rates", "-n", "payments-core", "-o", "jsonpath={.spec.replicas}"]);
     assert_eq!(replicas, "2");
+}
+
+#[test]
+fn a_bad_flag_is_refused_with_its_reason() {
+    let out = Command::new(env!("CARGO_BIN_EXE_paydeck-sim")).args(["--speed", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("speed must be a number above 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

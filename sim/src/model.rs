@@ -47,6 +47,8 @@ struct PodSim {
     cpu_request_m: i64,
     memory_request: i64,
     unschedulable_since: Option<Millis>,
+    /// Why the scheduler could not place it, as its PodScheduled condition says.
+    unschedulable_message: String,
     restarts: u32,
     ip: String,
 }
@@ -338,6 +340,7 @@ impl Model {
                 cpu_request_m: view.cpu_request_m,
                 memory_request: view.memory_request,
                 unschedulable_since: None,
+                unschedulable_message: String::new(),
                 restarts: 0,
                 ip: format!("10.{}.{}.{}", 64 + (n >> 16) % 64, (n >> 8) % 256, n % 256),
             },
@@ -631,7 +634,7 @@ impl Model {
         let scheduled = match pod.unschedulable_since {
             Some(t) if pod.node.is_none() => {
                 json!({ "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                "message": "0/4 nodes are available: Insufficient cpu.", "lastTransitionTime": rfc3339(t) })
+                "message": pod.unschedulable_message, "lastTransitionTime": rfc3339(t) })
             }
             _ => scheduled,
         };

@@ -27,7 +27,8 @@ impl Sim {
             .spawn()
             .unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        let serving = stdout.lines().map_while(Result::ok).any(|line| line.contains("serving on https://127.0.0.1:"));
+        let serving =
+            stdout.lines().map_while(Result::ok).any(|line| line.contains("serving on https://127.0.0.1:"));
         let sim = Sim { child, kubeconfig };
         assert!(serving, "paydeck-sim exited without serving");
         sim

@@ -54,7 +54,7 @@ build: setup
 	cargo leptos build --release --precompress
 
 run: build
-	target/release/paydeck --listen "$(PAYDECK_LISTEN)"
+	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim
 
 test: build test-rust test-e2e
 

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -7,7 +10,8 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
  * after the suite. The server prints the address it bound; that is the only source of truth. */
 export default async function globalSetup() {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
-  const child = spawn(bin, ['--listen', '127.0.0.1:0'], {
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'paydeck-e2e-')), 'sim.kubeconfig');
+  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-kubeconfig', kubeconfig], {
     cwd: repo,
     env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],

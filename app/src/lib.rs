@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod charts;
 pub mod csp;
+pub mod dto;
 pub mod format;
 pub mod layout;
 pub mod pages;

@@ -4,6 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
+use crate::cluster::{Scope, Source};
+
 /// Paydeck: govern the scaling of payment services on Kubernetes.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "paydeck", version, about)]
@@ -24,11 +26,79 @@ pub struct Config {
     /// Log filter, e.g. `info` or `info,paydeck=debug,tower_http=debug`.
     #[arg(long, env = "PAYDECK_LOG", default_value = "info")]
     pub log: String,
+
+    /// `sim` runs the built-in simulated payment cluster. Without it, Paydeck uses
+    /// `--kubeconfig`, else the pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
+    #[arg(long, env = "PAYDECK_CLUSTER", value_parser = ["sim"])]
+    pub cluster: Option<String>,
+
+    /// A kubeconfig file to connect with.
+    #[arg(long, env = "PAYDECK_KUBECONFIG", conflicts_with = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, env = "PAYDECK_CONTEXT", requires = "kubeconfig")]
+    pub context: Option<String>,
+
+    /// Watch only these namespaces (comma-separated); default: all.
+    #[arg(long, env = "PAYDECK_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+
+    /// Watch only Deployments and Pods matching this label selector.
+    #[arg(long, env = "PAYDECK_SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Seconds between polls of the metrics APIs.
+    #[arg(long, env = "PAYDECK_METRICS_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub metrics_interval: u64,
+
+    /// With `--cluster sim`: the platform to simulate.
+    #[arg(long, value_enum, default_value = "demo")]
+    pub sim_profile: sim::Profile,
+
+    /// With `--cluster sim`: simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    pub sim_speed: f64,
+
+    /// With `--cluster sim`: the seed of the simulated traffic.
+    #[arg(long, default_value_t = 1)]
+    pub sim_seed: u64,
+
+    /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
+    #[arg(long, default_value = "data/sim.kubeconfig")]
+    pub sim_kubeconfig: PathBuf,
 }
 
 impl Config {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout)
+    }
+
+    /// Where the cluster is, or why the flags do not say.
+    pub fn source(&self) -> Result<Source, String> {
+        if self.cluster.as_deref() == Some("sim") {
+            if !(self.sim_speed > 0.0 && self.sim_speed <= 3600.0) {
+                return Err(format!("--sim-speed must be above 0 and at most 3600, got {}", self.sim_speed));
+            }
+            return Ok(Source::Sim {
+                profile: self.sim_profile,
+                seed: self.sim_seed,
+                speed: self.sim_speed,
+                kubeconfig_out: self.sim_kubeconfig.clone(),
+            });
+        }
+        Ok(match &self.kubeconfig {
+            Some(path) => Source::Kubeconfig { path: path.clone(), context: self.context.clone() },
+            None => Source::Infer,
+        })
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope { namespaces: self.namespaces.clone(), label_selector: self.selector.clone() }
+    }
+
+    pub fn metrics_interval(&self) -> Duration {
+        Duration::from_secs(self.metrics_interval)
     }
 }
 
@@ -47,6 +117,18 @@ mod tests {
     fn a_bad_listen_address_is_refused_with_its_flag_named() {
         let err = Config::try_parse_from(["paydeck", "--listen", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn sim_and_kubeconfig_are_exclusive_and_a_context_needs_a_kubeconfig() {
+        assert!(Config::try_parse_from(["paydeck", "--cluster", "sim", "--kubeconfig", "k"]).is_err());
+        assert!(Config::try_parse_from(["paydeck", "--context", "prod"]).is_err());
+        assert!(Config::try_parse_from(["paydeck", "--cluster", "kind"]).is_err());
+        let c = Config::try_parse_from(["paydeck", "--cluster", "sim", "--namespaces", "a,b"]).unwrap();
+        assert!(matches!(c.source(), Ok(Source::Sim { .. })));
+        assert_eq!(c.scope().namespaces, vec!["a", "b"]);
+        let c = Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-speed", "0"]).unwrap();
+        assert!(c.source().unwrap_err().contains("--sim-speed"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use paydeck::{
+    cluster::ClusterView,
     http::{ServerState, router},
     site,
 };
@@ -14,7 +15,7 @@ async fn start() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = site::leptos_options(std::path::Path::new("target/site"), addr);
-    let app = router(ServerState::new(options, Duration::from_secs(10)));
+    let app = router(ServerState::new(options, Duration::from_secs(10), ClusterView::disconnected()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
 }

@@ -226,13 +226,15 @@ impl Store {
         self.tables.get(rt.key()).is_some_and(|t| rv < t.oldest_watchable)
     }
 
-    /// Forgets all history of a type, so that any watch from an older version gets `410 Gone`
-    /// (what etcd compaction does; tests use it to force a relist).
+    /// Forgets all history of a type and ends its open watches, as an API server restart
+    /// after etcd compaction does: every watcher reconnects, and one resuming from an older
+    /// version gets `410 Gone` and must relist.
     pub fn compact(&mut self, rt: &ResourceType) {
         let rv = self.rv;
         let table = self.table(rt);
         table.history.clear();
         table.oldest_watchable = rv;
+        table.live = broadcast::channel(4096).0;
     }
 }
 

@@ -1,6 +1,7 @@
 //! HTTP: the router (pages, server functions, probes, static files), its middleware, and the
 //! listening loop with graceful shutdown.
 
+pub mod api;
 pub mod health;
 pub mod security;
 pub mod traffic;
@@ -20,7 +21,11 @@ use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::{config::Config, site};
+use crate::{
+    cluster::{self, ClusterView},
+    config::Config,
+    site,
+};
 use health::Readiness;
 use traffic::{LiveTraffic, TrafficMeter};
 
@@ -31,15 +36,17 @@ pub struct ServerState {
     pub readiness: Readiness,
     pub traffic: Arc<TrafficMeter>,
     pub request_timeout: Duration,
+    pub cluster: ClusterView,
 }
 
 impl ServerState {
-    pub fn new(leptos: LeptosOptions, request_timeout: Duration) -> Self {
+    pub fn new(leptos: LeptosOptions, request_timeout: Duration, cluster: ClusterView) -> Self {
         Self {
             leptos,
             readiness: Readiness::default(),
             traffic: Arc::new(TrafficMeter::new(traffic::unix_now())),
             request_timeout,
+            cluster,
         }
     }
 
@@ -80,7 +87,8 @@ pub fn router(state: ServerState) -> Router {
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
         .fallback(file_and_error_handler::<ServerState, _>(shell))
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(api::routes(state.cluster.clone()));
 
     security::apply(routes)
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
@@ -97,11 +105,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{problem}; pages will render but not come alive in the browser");
     }
 
+    let source = config.source().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
     let addr = listener.local_addr()?;
-    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout());
+
+    let connected = cluster::connect(&source).await?;
+    tracing::info!("watching {}", connected.description);
+    let view =
+        cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
+    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone());
+    state.readiness.wait_for("cluster sync");
+    let readiness = state.readiness.clone();
+    tokio::spawn(async move {
+        view.synced().await;
+        readiness.done("cluster sync");
+        tracing::info!("cluster synced");
+    });
+    // Keeps the simulated cluster (if any) serving for as long as Paydeck runs.
+    let _simulator = connected.simulator;
 
     tracing::info!(site_root = %root.display(), "serving on http://{addr}");
     println!("Paydeck is serving on http://{addr}");

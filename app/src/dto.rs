@@ -1,0 +1,207 @@
+//! The cluster as Paydeck presents it: the data types the server builds from its watches and
+//! the browser (and the JSON API's users) read. CPU is in cores, memory in bytes, rates in
+//! requests per second, times in Unix milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// Requests, limits and use of one resource, summed over a set of pods or nodes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceFigures {
+    pub requests: f64,
+    /// `None` when some container has no limit (the sum would be meaningless).
+    pub limits: Option<f64>,
+    /// `None` when the metrics API gave nothing.
+    pub usage: Option<f64>,
+}
+
+/// One container's requests and limits (per pod).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerResources {
+    pub name: String,
+    pub cpu_request: Option<f64>,
+    pub cpu_limit: Option<f64>,
+    pub memory_request: Option<f64>,
+    pub memory_limit: Option<f64>,
+}
+
+/// A Deployment's replica counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Replicas {
+    /// `spec.replicas`.
+    pub desired: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+}
+
+/// A condition as Kubernetes reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The HPA that targets a Deployment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Autoscaler {
+    pub name: String,
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    pub current_replicas: i32,
+    pub desired_replicas: i32,
+    pub cpu_target_percent: Option<i32>,
+    pub cpu_current_percent: Option<i32>,
+    pub memory_target_percent: Option<i32>,
+    pub memory_current_percent: Option<i32>,
+    /// `spec.behavior` as the cluster stores it, when set.
+    pub behavior: Option<serde_json::Value>,
+    pub conditions: Vec<Condition>,
+    pub last_scale_time: Option<String>,
+    /// Whether it sits at its maximum: more load cannot get more replicas.
+    pub at_max: bool,
+    pub resource_version: String,
+}
+
+/// A PodDisruptionBudget selecting a Deployment's pods.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisruptionBudget {
+    pub name: String,
+    pub min_available: Option<String>,
+    pub max_unavailable: Option<String>,
+    pub disruptions_allowed: i32,
+}
+
+/// Pods of a workload by state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodCounts {
+    pub total: i32,
+    pub ready: i32,
+    pub pending: i32,
+    pub unschedulable: i32,
+    pub restarts: i32,
+}
+
+/// How a workload is doing, worst first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Critical,
+    Warning,
+    #[default]
+    Healthy,
+}
+
+impl Health {
+    pub fn label(self) -> &'static str {
+        match self {
+            Health::Critical => "Critical",
+            Health::Warning => "Warning",
+            Health::Healthy => "Healthy",
+        }
+    }
+}
+
+/// One finding about a workload, with how bad it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub health: Health,
+    /// A stable code for filtering: `hpa-at-max`, `unavailable`, `no-limits`, …
+    pub code: String,
+    pub message: String,
+}
+
+/// A Deployment with everything that explains its scaling.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub namespace: String,
+    pub name: String,
+    /// Marked critical for payments (`paydeck.io/critical=true`).
+    pub critical: bool,
+    pub replicas: Replicas,
+    pub autoscaler: Option<Autoscaler>,
+    pub containers: Vec<ContainerResources>,
+    /// Summed over the workload's pods.
+    pub cpu: ResourceFigures,
+    pub memory: ResourceFigures,
+    /// CPU use as a share of requests, in percent (what an HPA compares with its target).
+    pub cpu_utilization_percent: Option<f64>,
+    /// Total request rate T, and per ready replica L = T / N.
+    pub request_rate: Option<f64>,
+    pub load_per_replica: Option<f64>,
+    pub pods: PodCounts,
+    pub endpoints_ready: i32,
+    pub endpoints_total: i32,
+    pub disruption_budget: Option<DisruptionBudget>,
+    pub health: Health,
+    pub findings: Vec<Finding>,
+    pub resource_version: String,
+}
+
+/// Node capacity against what is requested and used (R = Σ rᵢ).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub allocatable: f64,
+    pub requests: f64,
+    pub usage: Option<f64>,
+}
+
+/// Whole-cluster figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterTotals {
+    pub workloads: i32,
+    pub nodes: i32,
+    pub nodes_ready: i32,
+    pub pods: i32,
+    pub pods_ready: i32,
+    pub pods_pending: i32,
+    pub cpu: Capacity,
+    pub memory: Capacity,
+    pub autoscalers: i32,
+    pub autoscalers_at_max: i32,
+    pub workloads_unavailable: i32,
+}
+
+/// What Paydeck knows about its connection to the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Where it is connected, e.g. `https://10.0.0.1:443` or `simulated cluster`.
+    pub cluster: String,
+    /// Whether every watch has completed its first full list.
+    pub synced: bool,
+    /// Whether usage figures are available (the metrics API answered).
+    pub metrics_available: bool,
+    /// Problems worth a banner: unreachable API server, forbidden resources, missing APIs.
+    pub problems: Vec<String>,
+}
+
+/// The overview: totals, what needs attention, and the connection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// Increases with every change Paydeck sees.
+    pub version: u64,
+    pub taken_at_ms: i64,
+    pub connection: Connection,
+    pub totals: ClusterTotals,
+    /// Workloads with findings, worst first.
+    pub attention: Vec<AttentionItem>,
+}
+
+/// A workload that needs a look, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttentionItem {
+    pub namespace: String,
+    pub name: String,
+    pub health: Health,
+    pub findings: Vec<Finding>,
+}
+
+/// A page of workloads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadPage {
+    pub version: u64,
+    /// Workloads matching the filter, before paging.
+    pub total: usize,
+    pub items: Vec<Workload>,
+}

@@ -1,0 +1,170 @@
+//! The cluster connection and the live picture of it.
+//!
+//! `connect` makes a kube-rs client for the configured source (the in-process simulator, a
+//! kubeconfig, or the pod's service account); `start` runs the watchers and the metrics
+//! poller and publishes a new immutable [`Snapshot`] whenever what they see changes.
+
+pub mod snapshot;
+pub mod usage;
+pub mod watch;
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::Context;
+use kube::{
+    Client, Config,
+    config::{KubeConfigOptions, Kubeconfig},
+};
+use snapshot::{Connection, Snapshot};
+use tokio::sync::{Notify, watch as channel};
+
+pub use watch::{Scope, WatchState};
+
+/// Where the cluster is.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// The simulated payment cluster, started in this process and reached over HTTPS.
+    Sim { profile: sim::Profile, seed: u64, speed: f64, kubeconfig_out: PathBuf },
+    /// A kubeconfig file, optionally with a context.
+    Kubeconfig { path: PathBuf, context: Option<String> },
+    /// The pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
+    Infer,
+}
+
+/// A client, what to call the cluster, and the simulator when there is one (kept running).
+pub struct Connected {
+    pub client: Client,
+    pub description: String,
+    pub simulator: Option<sim::RunningServer>,
+}
+
+/// Connects to the source. The simulator is read with the dashboard's own (read-only)
+/// service-account token, as a real cluster would be.
+pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
+    match source {
+        Source::Sim { profile, seed, speed, kubeconfig_out } => {
+            let cluster = sim::Cluster::new(&sim::Options {
+                profile: *profile,
+                seed: *seed,
+                speed: Some(*speed),
+                ..sim::Options::default()
+            });
+            let server =
+                cluster.serve("127.0.0.1:0".parse()?).await.context("cannot start the simulated cluster")?;
+            server.write_kubeconfig(kubeconfig_out).with_context(|| {
+                format!("cannot write the simulator's kubeconfig to {}", kubeconfig_out.display())
+            })?;
+            let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN))?;
+            let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+            let description =
+                format!("simulated cluster at {} (kubeconfig: {})", server.url(), kubeconfig_out.display());
+            Ok(Connected { client: Client::try_from(config)?, description, simulator: Some(server) })
+        }
+        Source::Kubeconfig { path, context } => {
+            let kubeconfig = Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
+            let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .with_context(|| format!("cannot use kubeconfig {}", path.display()))?;
+            let description = config.cluster_url.to_string();
+            Ok(Connected { client: Client::try_from(config)?, description, simulator: None })
+        }
+        Source::Infer => {
+            let config =
+                Config::infer().await.context("no in-cluster service account and no usable kubeconfig")?;
+            let description = config.cluster_url.to_string();
+            Ok(Connected { client: Client::try_from(config)?, description, simulator: None })
+        }
+    }
+}
+
+/// The live picture: the latest snapshot, and the watch state behind it.
+#[derive(Clone)]
+pub struct ClusterView {
+    snapshots: channel::Receiver<Arc<Snapshot>>,
+    pub watch_state: Arc<WatchState>,
+}
+
+impl ClusterView {
+    /// A view with no cluster behind it (tests of parts that do not need one).
+    pub fn disconnected() -> Self {
+        let snapshot = Snapshot {
+            connection: Connection { cluster: "not connected".into(), ..Connection::default() },
+            ..Snapshot::default()
+        };
+        // The sender goes at once: the receiver keeps the value and simply never changes.
+        let (_, rx) = channel::channel(Arc::new(snapshot));
+        ClusterView { snapshots: rx, watch_state: Arc::new(WatchState::default()) }
+    }
+
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.snapshots.borrow().clone()
+    }
+
+    /// A receiver that wakes on every new snapshot.
+    pub fn subscribe(&self) -> channel::Receiver<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
+    /// Resolves once every watch has listed its kind completely.
+    pub async fn synced(&self) {
+        let mut rx = self.subscribe();
+        let _ = rx.wait_for(|s| s.connection.synced).await;
+    }
+}
+
+fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// How long to gather changes before building a snapshot: a scale-up touches many objects at
+/// once, and one snapshot for all of them is cheaper and calmer for the UI.
+const DEBOUNCE: Duration = Duration::from_millis(100);
+
+/// Starts watching and publishing snapshots.
+pub fn start(client: Client, description: String, scope: &Scope, metrics_interval: Duration) -> ClusterView {
+    let changed = Arc::new(Notify::new());
+    let (stores, watch_state) = watch::start(&client, scope, &changed);
+    let usage = usage::start(client, stores.clone(), metrics_interval, changed.clone());
+    let initial = Snapshot {
+        connection: Connection { cluster: description.clone(), ..Connection::default() },
+        ..Snapshot::default()
+    };
+    let (tx, rx) = channel::channel(Arc::new(initial));
+    let state = watch_state.clone();
+    tokio::spawn(async move {
+        let mut version = 0;
+        loop {
+            changed.notified().await;
+            tokio::time::sleep(DEBOUNCE).await;
+            let (usage, usage_problems) = usage.borrow().clone();
+            let mut problems = state.problems();
+            problems.extend(usage_problems);
+            let connection = Connection {
+                cluster: description.clone(),
+                synced: state.synced(),
+                metrics_available: usage.metrics_available,
+                problems,
+            };
+            let mut next = snapshot::build(&stores.objects(), &usage, connection, version, unix_ms());
+            let previous = tx.borrow().clone();
+            let same = next.workloads == previous.workloads
+                && next.totals == previous.totals
+                && next.connection == previous.connection;
+            if same {
+                continue;
+            }
+            version += 1;
+            next.version = version;
+            if tx.send(Arc::new(next)).is_err() {
+                return;
+            }
+        }
+    });
+    ClusterView { snapshots: rx, watch_state }
+}

@@ -1,0 +1,121 @@
+//! Polls the metrics APIs: pod and node usage (`metrics.k8s.io`) and request rates
+//! (`custom.metrics.k8s.io` `http_requests_per_second`). A missing API means "no usage data",
+//! reported once, never a failure.
+
+use std::{sync::Arc, time::Duration};
+
+use kube::Client;
+use serde_json::Value;
+use sim::quantity::Quantity;
+use tokio::sync::{Notify, watch};
+
+use super::{snapshot::Usage, watch::Stores};
+
+fn get(path: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(path).body(Vec::new()).expect("a GET with a static path is a valid request")
+}
+
+fn parse(v: &Value) -> Option<f64> {
+    Quantity::parse(v.as_str()?).ok().map(|q| q.as_f64())
+}
+
+/// Outcome of one poll of one API.
+enum Poll<T> {
+    Got(T),
+    /// The API is not served (404/503): no data, not an error.
+    Missing,
+    Failed(String),
+}
+
+async fn fetch(client: &Client, path: &str) -> Poll<Value> {
+    match client.request::<Value>(get(path)).await {
+        Ok(v) => Poll::Got(v),
+        Err(kube::Error::Api(s)) if s.code == 404 || s.code == 503 => Poll::Missing,
+        Err(e) => Poll::Failed(format!("GET {path}: {e}")),
+    }
+}
+
+/// One poll of everything.
+pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>) {
+    let mut usage = Usage::default();
+    let mut problems = Vec::new();
+    match fetch(client, "/apis/metrics.k8s.io/v1beta1/pods").await {
+        Poll::Got(list) => {
+            usage.metrics_available = true;
+            for item in list["items"].as_array().into_iter().flatten() {
+                let key = (
+                    item["metadata"]["namespace"].as_str().unwrap_or_default().to_string(),
+                    item["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                );
+                let (mut cpu, mut memory) = (0.0, 0.0);
+                for c in item["containers"].as_array().into_iter().flatten() {
+                    cpu += parse(&c["usage"]["cpu"]).unwrap_or(0.0);
+                    memory += parse(&c["usage"]["memory"]).unwrap_or(0.0);
+                }
+                usage.pods.insert(key, (cpu, memory));
+            }
+        }
+        Poll::Missing => {
+            problems.push("no usage data: the metrics API (metrics.k8s.io) is not available".to_string())
+        }
+        Poll::Failed(e) => problems.push(format!("no usage data: {e}")),
+    }
+    if usage.metrics_available
+        && let Poll::Got(list) = fetch(client, "/apis/metrics.k8s.io/v1beta1/nodes").await
+    {
+        for item in list["items"].as_array().into_iter().flatten() {
+            let name = item["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            usage.nodes.insert(
+                name,
+                (parse(&item["usage"]["cpu"]).unwrap_or(0.0), parse(&item["usage"]["memory"]).unwrap_or(0.0)),
+            );
+        }
+    }
+    let mut rates_missing = false;
+    for ns in namespaces {
+        let path =
+            format!("/apis/custom.metrics.k8s.io/v1beta1/namespaces/{ns}/pods/*/http_requests_per_second");
+        match fetch(client, &path).await {
+            Poll::Got(list) => {
+                usage.rates_available = true;
+                for item in list["items"].as_array().into_iter().flatten() {
+                    let pod = item["describedObject"]["name"].as_str().unwrap_or_default().to_string();
+                    if let Some(rate) = parse(&item["value"]) {
+                        usage.request_rates.insert((ns.clone(), pod), rate);
+                    }
+                }
+            }
+            Poll::Missing => rates_missing = true,
+            Poll::Failed(e) => problems.push(format!("no request rates for {ns}: {e}")),
+        }
+    }
+    if rates_missing && !usage.rates_available {
+        problems.push(
+            "no request rates: custom.metrics.k8s.io http_requests_per_second is not served".to_string(),
+        );
+    }
+    (usage, problems)
+}
+
+/// Polls every `interval` and publishes the result; `changed` wakes the snapshot builder.
+pub fn start(
+    client: Client,
+    stores: Stores,
+    interval: Duration,
+    changed: Arc<Notify>,
+) -> watch::Receiver<(Usage, Vec<String>)> {
+    let (tx, rx) = watch::channel((Usage::default(), Vec::new()));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let result = poll(&client, &stores.workload_namespaces()).await;
+            if tx.send(result).is_err() {
+                return;
+            }
+            changed.notify_one();
+        }
+    });
+    rx
+}

@@ -1,0 +1,251 @@
+//! kube-rs reflectors for the kinds Paydeck shows, with objects trimmed before they are kept,
+//! counters for `/metrics`, and the sync and error state the snapshot reports.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Debug,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use futures::StreamExt;
+use k8s_openapi::{
+    NamespaceResourceScope,
+    api::{
+        apps::v1::Deployment,
+        autoscaling::v2::HorizontalPodAutoscaler,
+        core::v1::{Node, Pod, Service},
+        discovery::v1::EndpointSlice,
+        policy::v1::PodDisruptionBudget,
+    },
+};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    runtime::{WatchStreamExt, reflector, watcher},
+};
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+
+use super::snapshot::Objects;
+
+/// What the watchers narrow to.
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    /// Empty: every namespace.
+    pub namespaces: Vec<String>,
+    /// Applied to Deployments and Pods.
+    pub label_selector: Option<String>,
+}
+
+/// Per-kind progress, for the snapshot and `/metrics`.
+#[derive(Debug, Default)]
+pub struct KindState {
+    pub events: AtomicU64,
+    pub restarts: AtomicU64,
+    pub synced_scopes: AtomicU64,
+    pub scopes: u64,
+    pub last_error: Mutex<Option<String>>,
+}
+
+/// All watch state, keyed by kind.
+#[derive(Debug, Default)]
+pub struct WatchState {
+    pub kinds: BTreeMap<&'static str, Arc<KindState>>,
+}
+
+impl WatchState {
+    /// Whether every watch has completed its first list.
+    pub fn synced(&self) -> bool {
+        self.kinds.values().all(|k| k.synced_scopes.load(Ordering::SeqCst) >= k.scopes)
+    }
+
+    /// The latest error of each kind that has one.
+    pub fn problems(&self) -> Vec<String> {
+        self.kinds
+            .values()
+            .filter_map(|k| k.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .collect()
+    }
+}
+
+/// The reflector stores, one per watched scope for each kind.
+#[derive(Clone)]
+pub struct Stores {
+    deployments: Vec<reflector::Store<Deployment>>,
+    autoscalers: Vec<reflector::Store<HorizontalPodAutoscaler>>,
+    pods: Vec<reflector::Store<Pod>>,
+    nodes: Vec<reflector::Store<Node>>,
+    services: Vec<reflector::Store<Service>>,
+    endpoint_slices: Vec<reflector::Store<EndpointSlice>>,
+    disruption_budgets: Vec<reflector::Store<PodDisruptionBudget>>,
+}
+
+fn collect<K: Resource + Clone>(stores: &[reflector::Store<K>]) -> Vec<Arc<K>>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    stores.iter().flat_map(|s| s.state()).collect()
+}
+
+impl Stores {
+    /// Everything currently known.
+    pub fn objects(&self) -> Objects {
+        Objects {
+            deployments: collect(&self.deployments),
+            autoscalers: collect(&self.autoscalers),
+            pods: collect(&self.pods),
+            nodes: collect(&self.nodes),
+            services: collect(&self.services),
+            endpoint_slices: collect(&self.endpoint_slices),
+            disruption_budgets: collect(&self.disruption_budgets),
+        }
+    }
+
+    /// The namespaces that hold workloads (for per-namespace metrics queries).
+    pub fn workload_namespaces(&self) -> Vec<String> {
+        let mut out: Vec<String> = collect(&self.deployments).iter().filter_map(|d| d.namespace()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// Drops what Paydeck never shows, so thousands of objects stay small in memory.
+fn trim<K: Resource>(object: &mut K) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        a.remove("deployment.kubernetes.io/revision");
+    }
+}
+
+/// Starts one watcher per scope for a namespaced kind.
+fn watch_namespaced<K>(
+    client: &Client,
+    scope: &Scope,
+    selector: bool,
+    kind: &'static str,
+    state: &mut WatchState,
+    changed: &Arc<Notify>,
+) -> Vec<reflector::Store<K>>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + Send
+        + Sync
+        + 'static,
+{
+    let apis: Vec<Api<K>> = if scope.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        scope.namespaces.iter().map(|ns| Api::namespaced(client.clone(), ns)).collect()
+    };
+    let config = match (&scope.label_selector, selector) {
+        (Some(sel), true) => watcher::Config::default().labels(sel),
+        _ => watcher::Config::default(),
+    };
+    spawn_watchers(apis, config, kind, state, changed)
+}
+
+fn spawn_watchers<K>(
+    apis: Vec<Api<K>>,
+    config: watcher::Config,
+    kind: &'static str,
+    state: &mut WatchState,
+    changed: &Arc<Notify>,
+) -> Vec<reflector::Store<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    let kind_state = Arc::new(KindState { scopes: apis.len() as u64, ..KindState::default() });
+    state.kinds.insert(kind, kind_state.clone());
+    apis.into_iter()
+        .map(|api| {
+            let (reader, writer) = reflector::store::<K>();
+            let stream = watcher(api, config.clone()).default_backoff().modify(trim::<K>).reflect(writer);
+            let (kind_state, changed) = (kind_state.clone(), changed.clone());
+            tokio::spawn(async move {
+                let mut stream = std::pin::pin!(stream);
+                let mut seen_init_done = false;
+                while let Some(event) = stream.next().await {
+                    match event {
+                        Ok(event) => {
+                            kind_state.events.fetch_add(1, Ordering::Relaxed);
+                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                            match event {
+                                watcher::Event::Init if seen_init_done => {
+                                    kind_state.restarts.fetch_add(1, Ordering::Relaxed);
+                                    tracing::info!(kind, "relisting (watch restarted)");
+                                }
+                                watcher::Event::InitDone if !seen_init_done => {
+                                    seen_init_done = true;
+                                    kind_state.synced_scopes.fetch_add(1, Ordering::SeqCst);
+                                }
+                                _ => {}
+                            }
+                            changed.notify_one();
+                        }
+                        Err(e) => {
+                            let message = describe(kind, &e);
+                            tracing::warn!(kind, "{message}");
+                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+                            changed.notify_one();
+                        }
+                    }
+                }
+            });
+            reader
+        })
+        .collect()
+}
+
+/// A watch error in words an operator can act on: which resource, which verb, what happened.
+fn describe(kind: &str, e: &watcher::Error) -> String {
+    match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s))
+            if s.code == 403 =>
+        {
+            format!("cannot list/watch {kind}: forbidden ({})", s.message)
+        }
+        watcher::Error::InitialListFailed(err) => format!("cannot list {kind}: {err}"),
+        watcher::Error::WatchStartFailed(err) | watcher::Error::WatchFailed(err) => {
+            format!("watch of {kind} failed: {err}")
+        }
+        other => format!("watch of {kind}: {other}"),
+    }
+}
+
+/// Starts every watcher; returns the stores and their shared state.
+pub fn start(client: &Client, scope: &Scope, changed: &Arc<Notify>) -> (Stores, Arc<WatchState>) {
+    let mut state = WatchState::default();
+    let nodes = spawn_watchers(
+        vec![Api::<Node>::all(client.clone())],
+        watcher::Config::default(),
+        "nodes",
+        &mut state,
+        changed,
+    );
+    let stores = Stores {
+        deployments: watch_namespaced(client, scope, true, "deployments", &mut state, changed),
+        autoscalers: watch_namespaced(client, scope, false, "horizontalpodautoscalers", &mut state, changed),
+        pods: watch_namespaced(client, scope, true, "pods", &mut state, changed),
+        nodes,
+        services: watch_namespaced(client, scope, false, "services", &mut state, changed),
+        endpoint_slices: watch_namespaced(client, scope, false, "endpointslices", &mut state, changed),
+        disruption_budgets: watch_namespaced(
+            client,
+            scope,
+            false,
+            "poddisruptionbudgets",
+            &mut state,
+            changed,
+        ),
+    };
+    (stores, Arc::new(state))
+}

@@ -1,0 +1,232 @@
+//! Paydeck's cluster watching against the simulator over HTTPS, and the JSON API on top:
+//! changes in the cluster reach the snapshot within 2 s, a forced `410 Gone` is survived with
+//! a resync, and bad queries get clear errors.
+
+use std::{sync::Arc, time::Duration};
+
+use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
+use kube::{
+    Api, Client, Config,
+    api::{Patch, PatchParams},
+    config::{KubeConfigOptions, Kubeconfig},
+};
+use paydeck::{
+    cluster::{self, ClusterView, Scope, Source, snapshot::Snapshot},
+    http::{ServerState, router},
+    site,
+};
+use serde_json::json;
+
+const MIDNIGHT: u64 = 1_764_201_600_000; // 2025-11-27T00:00:00Z
+const MIN: u64 = 60_000;
+
+struct Setup {
+    sim: sim::Cluster,
+    server: sim::RunningServer,
+    view: ClusterView,
+    _kubeconfig: tempfile_path::TempPath,
+}
+
+mod tempfile_path {
+    /// A file removed when dropped.
+    pub struct TempPath(pub std::path::PathBuf);
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// A simulated cluster standing at `start` (clock moved only by the test), watched by
+/// Paydeck through a kubeconfig with the dashboard's read-only token.
+async fn setup(start: u64) -> Setup {
+    let sim = sim::Cluster::new(&sim::Options { speed: None, start: Some(start), ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let path = std::env::temp_dir().join(format!(
+        "paydeck-test-{}-{}.kubeconfig",
+        std::process::id(),
+        server.addr.port()
+    ));
+    std::fs::write(&path, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected =
+        cluster::connect(&Source::Kubeconfig { path: path.clone(), context: None }).await.unwrap();
+    let view =
+        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+    Setup { sim, server, view, _kubeconfig: tempfile_path::TempPath(path) }
+}
+
+async fn admin(server: &sim::RunningServer) -> Client {
+    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::ADMIN_TOKEN)).unwrap();
+    Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap())
+        .unwrap()
+}
+
+/// Waits up to `within` for a snapshot satisfying `condition`.
+async fn until(
+    view: &ClusterView,
+    within: Duration,
+    what: &str,
+    condition: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    let mut rx = view.subscribe();
+    match tokio::time::timeout(within, rx.wait_for(|s| condition(s))).await {
+        Ok(Ok(s)) => s.clone(),
+        _ => panic!("no snapshot showed {what} within {within:?}"),
+    }
+}
+
+/// Usage and request rates have both been polled.
+fn has_rates(s: &Snapshot) -> bool {
+    s.connection.metrics_available
+        && s.workload("payments-core", "payment-api").is_some_and(|w| w.request_rate.is_some())
+}
+
+#[tokio::test]
+async fn the_first_snapshot_shows_the_whole_platform() {
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let snap = until(&s.view, Duration::from_secs(5), "usage and request rates", has_rates).await;
+    assert_eq!(snap.workloads.len(), 9);
+    assert_eq!(snap.totals.nodes, 4);
+    assert!(snap.connection.problems.is_empty(), "{:?}", snap.connection.problems);
+    let risk = snap.workload("payments-core", "risk-scoring").unwrap();
+    let hpa = risk.autoscaler.as_ref().unwrap();
+    assert_eq!((hpa.min_replicas, hpa.max_replicas, hpa.cpu_target_percent), (2, 4, Some(60)));
+    assert!(risk.request_rate.unwrap() > 0.0, "request rates come from custom metrics");
+    assert!(risk.cpu.usage.unwrap() > 0.0);
+    let fx = snap.workload("payments-core", "fx-rates").unwrap();
+    let codes: Vec<&str> = fx.findings.iter().map(|f| f.code.as_str()).collect();
+    assert!(codes.contains(&"no-limits") && codes.contains(&"single-replica"), "{codes:?}");
+}
+
+#[tokio::test]
+async fn scale_and_hpa_edits_show_within_two_seconds() {
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let admin = admin(&s.server).await;
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), "payments-core");
+    deployments
+        .patch_scale("fx-rates", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": 3 } })))
+        .await
+        .unwrap();
+    until(&s.view, Duration::from_secs(2), "fx-rates at 3 replicas", |snap| {
+        snap.workload("payments-core", "fx-rates").is_some_and(|w| w.replicas.desired == 3)
+    })
+    .await;
+
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(admin, "payments-core");
+    hpas.patch("ledger", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "maxReplicas": 15 } })))
+        .await
+        .unwrap();
+    until(&s.view, Duration::from_secs(2), "ledger's HPA max of 15", |snap| {
+        snap.workload("payments-core", "ledger")
+            .and_then(|w| w.autoscaler.as_ref())
+            .is_some_and(|a| a.max_replicas == 15)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_traffic_spike_shows_within_two_seconds() {
+    let s = setup(MIDNIGHT + 17 * 60 * MIN + 58 * MIN).await;
+    let before = until(&s.view, Duration::from_secs(5), "request rates", has_rates).await;
+    let calm = before.workload("payments-core", "payment-api").unwrap().request_rate.unwrap();
+
+    let sim = s.sim.clone();
+    tokio::task::spawn_blocking(move || sim.advance(Duration::from_secs(8 * 60))).await.unwrap();
+    let started = std::time::Instant::now();
+    let spiked = until(&s.view, Duration::from_secs(2), "the flash sale's traffic", |snap| {
+        snap.workload("payments-core", "payment-api")
+            .and_then(|w| w.request_rate)
+            .is_some_and(|r| r > 3.0 * calm)
+    })
+    .await;
+    assert!(started.elapsed() <= Duration::from_secs(2));
+    let w = spiked.workload("payments-core", "payment-api").unwrap();
+    assert!(w.load_per_replica.unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn a_forced_410_is_survived_with_a_resync() {
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let admin = admin(&s.server).await;
+    let deployments: Api<Deployment> = Api::namespaced(admin.clone(), "payments-core");
+    deployments
+        .patch_scale(
+            "notifications",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 4 } })),
+        )
+        .await
+        .unwrap();
+    until(&s.view, Duration::from_secs(2), "notifications at 4", |snap| {
+        snap.workload("payments-core", "notifications").is_some_and(|w| w.replicas.desired == 4)
+    })
+    .await;
+    // A change the Deployment watch does not carry (an HPA), then compaction and the end of
+    // every open watch: the Deployment watcher comes back with a version now too old.
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(admin, "payments-core");
+    hpas.patch("ledger", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "maxReplicas": 13 } })))
+        .await
+        .unwrap();
+    s.sim.lock().store.compact(&sim::resources::DEPLOYMENTS);
+    deployments
+        .patch_scale(
+            "notifications",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": 5 } })),
+        )
+        .await
+        .unwrap();
+    until(&s.view, Duration::from_secs(10), "notifications at 5 after the resync", |snap| {
+        snap.workload("payments-core", "notifications").is_some_and(|w| w.replicas.desired == 5)
+    })
+    .await;
+    let state = &s.view.watch_state.kinds["deployments"];
+    assert!(state.restarts.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the deployments watch relisted");
+}
+
+#[tokio::test]
+async fn the_json_api_serves_the_snapshot_and_refuses_bad_queries() {
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = ServerState::new(
+        site::leptos_options(std::path::Path::new("target/site"), addr),
+        Duration::from_secs(10),
+        s.view.clone(),
+    );
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = format!("http://{addr}/api/v1");
+    let http = reqwest::Client::new();
+
+    let overview: serde_json::Value =
+        http.get(format!("{base}/overview")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(overview["totals"]["workloads"], 9);
+    assert!(overview["attention"].as_array().unwrap().iter().any(|a| a["name"] == "fx-rates"));
+
+    let page: serde_json::Value = http
+        .get(format!("{base}/workloads?namespace=payments-core&sort=replicas&order=desc&limit=2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 6);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["name"], "payment-api", "the most replicas first");
+
+    let one = http.get(format!("{base}/workloads/payments-core/ledger")).send().await.unwrap();
+    assert_eq!(one.status(), 200);
+    let missing = http.get(format!("{base}/workloads/payments-core/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("payments-core/nope"));
+
+    for bad in ["sort=colour", "limit=0", "limit=many", "health=purple", "order=sideways"] {
+        let res = http.get(format!("{base}/workloads?{bad}")).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{bad}: {body}");
+    }
+}

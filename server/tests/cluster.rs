@@ -230,3 +230,92 @@ async fn the_json_api_serves_the_snapshot_and_refuses_bad_queries() {
         assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{bad}: {body}");
     }
 }
+
+/// Serves Paydeck's router for `view` on a free port; returns the base URL.
+async fn serve_paydeck(view: &ClusterView) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = ServerState::new(
+        site::leptos_options(std::path::Path::new("target/site"), addr),
+        Duration::from_secs(10),
+        view.clone(),
+    );
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn live_events_carry_everything_first_then_only_changes() {
+    use futures::StreamExt;
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let base = serve_paydeck(&s.view).await;
+    let res = reqwest::Client::new().get(format!("{base}/api/v1/live")).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut body = res.bytes_stream();
+    let mut buffer = String::new();
+    // Reads until a whole event is buffered; returns its JSON data.
+    let mut next_event = async move || -> serde_json::Value {
+        loop {
+            if let Some(end) = buffer.find("\n\n") {
+                let event: String = buffer.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    assert!(event.contains("event: snapshot"), "{event}");
+                    return serde_json::from_str(data).unwrap();
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()
+                .unwrap();
+            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    };
+    let first = next_event().await;
+    assert_eq!(first["changed"].as_array().unwrap().len(), 9);
+
+    let admin = admin(&s.server).await;
+    let deployments: Api<Deployment> = Api::namespaced(admin, "payments-core");
+    deployments
+        .patch_scale("fx-rates", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": 2 } })))
+        .await
+        .unwrap();
+    let mut found = false;
+    for _ in 0..10 {
+        let change = next_event().await;
+        let changed = change["changed"].as_array().unwrap();
+        assert!(changed.len() < 9, "later events carry only what changed");
+        if changed.iter().any(|w| w["name"] == "fx-rates" && w["replicas"]["desired"] == 2) {
+            found = true;
+            break;
+        }
+    }
+    assert!(found, "the scale arrived as a live event");
+}
+
+#[tokio::test]
+async fn metrics_and_the_openapi_document_are_served() {
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let base = serve_paydeck(&s.view).await;
+    let http = reqwest::Client::new();
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("# TYPE paydeck_watch_events_total counter"));
+    let events: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("paydeck_watch_events_total{kind=\"deployments\"} "))
+        .expect("deployments counted")
+        .parse()
+        .unwrap();
+    assert!(events >= 9);
+    assert!(metrics.contains("paydeck_cluster_synced 1"));
+
+    let doc: serde_json::Value =
+        http.get(format!("{base}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in
+        ["/api/v1/overview", "/api/v1/workloads", "/api/v1/workloads/{namespace}/{name}", "/api/v1/live"]
+    {
+        assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+    }
+}

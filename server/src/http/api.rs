@@ -50,6 +50,8 @@ pub fn routes(cluster: ClusterView) -> Router {
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/workloads", get(workloads))
         .route("/api/v1/workloads/{namespace}/{name}", get(workload))
+        .route("/api/v1/live", get(super::live::live))
+        .route("/api/v1/openapi.json", get(|| async { Json(super::openapi::document()) }))
         .route("/api/{*rest}", get(|| async { error(StatusCode::NOT_FOUND, "no such API endpoint") }))
         .with_state(cluster)
 }

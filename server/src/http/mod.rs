@@ -3,6 +3,9 @@
 
 pub mod api;
 pub mod health;
+pub mod live;
+pub mod metrics;
+pub mod openapi;
 pub mod security;
 pub mod traffic;
 
@@ -84,6 +87,7 @@ pub fn router(state: ServerState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
         .fallback(file_and_error_handler::<ServerState, _>(shell))

@@ -1,0 +1,105 @@
+//! `GET /api/v1/live`: Server-Sent Events carrying each new snapshot's changes.
+//!
+//! The first event carries every workload; later ones only the workloads that changed and
+//! the names of those that went away, with the totals and connection state each time.
+
+use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+
+use app::dto::{ClusterTotals, Connection, Workload};
+use axum::{
+    extract::State,
+    response::sse::{Event, KeepAlive, Sse},
+};
+use futures::Stream;
+use serde::Serialize;
+
+use crate::cluster::{ClusterView, snapshot::Snapshot};
+
+/// One `snapshot` event.
+#[derive(Debug, Serialize)]
+pub struct Change {
+    pub version: u64,
+    pub taken_at_ms: i64,
+    pub connection: Connection,
+    pub totals: ClusterTotals,
+    /// Workloads new or different since the previous event (all of them in the first).
+    pub changed: Vec<Workload>,
+    /// `namespace/name` of workloads that disappeared.
+    pub removed: Vec<String>,
+}
+
+/// The change from `previous` (none: everything) to `next`.
+pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> Change {
+    let before: HashMap<(&str, &str), &Workload> = previous
+        .map(|p| p.workloads.iter().map(|w| ((w.namespace.as_str(), w.name.as_str()), w)).collect())
+        .unwrap_or_default();
+    let changed = next
+        .workloads
+        .iter()
+        .filter(|w| before.get(&(w.namespace.as_str(), w.name.as_str())).is_none_or(|old| *old != *w))
+        .cloned()
+        .collect();
+    let removed = previous
+        .into_iter()
+        .flat_map(|p| &p.workloads)
+        .filter(|w| next.workload(&w.namespace, &w.name).is_none())
+        .map(|w| format!("{}/{}", w.namespace, w.name))
+        .collect();
+    Change {
+        version: next.version,
+        taken_at_ms: next.taken_at_ms,
+        connection: next.connection.clone(),
+        totals: next.totals.clone(),
+        changed,
+        removed,
+    }
+}
+
+pub async fn live(State(cluster): State<ClusterView>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures::stream::unfold(
+        (cluster.subscribe(), None::<Arc<Snapshot>>),
+        |(mut rx, previous)| async move {
+            // The first event goes out at once; each later one waits for a new snapshot.
+            if previous.is_some() && rx.changed().await.is_err() {
+                return None;
+            }
+            let next = rx.borrow_and_update().clone();
+            let change = diff(previous.as_deref(), &next);
+            let event = Event::default()
+                .event("snapshot")
+                .id(next.version.to_string())
+                .json_data(&change)
+                .unwrap_or_else(|e| Event::default().event("error").data(e.to_string()));
+            Some((Ok(event), (rx, Some(next))))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(name: &str, replicas: i32) -> Workload {
+        Workload {
+            namespace: "ns".into(),
+            name: name.into(),
+            replicas: app::dto::Replicas { desired: replicas, ..Default::default() },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_first_event_carries_everything_and_later_ones_only_changes() {
+        let a = Snapshot {
+            version: 1,
+            workloads: vec![workload("a", 1), workload("b", 1)],
+            ..Default::default()
+        };
+        assert_eq!(diff(None, &a).changed.len(), 2);
+        let b = Snapshot { version: 2, workloads: vec![workload("a", 3)], ..Default::default() };
+        let change = diff(Some(&a), &b);
+        assert_eq!(change.changed, vec![workload("a", 3)]);
+        assert_eq!(change.removed, vec!["ns/b"]);
+    }
+}

@@ -205,3 +205,54 @@ pub struct WorkloadPage {
     pub total: usize,
     pub items: Vec<Workload>,
 }
+
+/// min / average / max of a figure over one time bucket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+}
+
+/// One time bucket of a workload's history. Every figure is `None` where there is no data
+/// (Paydeck or the cluster was down): charts break the line there.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Start of the bucket.
+    pub at_ms: i64,
+    pub replicas_desired: Option<Stat>,
+    pub replicas_ready: Option<Stat>,
+    pub cpu_usage: Option<Stat>,
+    pub memory_usage: Option<Stat>,
+    pub request_rate: Option<Stat>,
+    pub cpu_requests: Option<f64>,
+    pub cpu_limits: Option<f64>,
+    pub memory_requests: Option<f64>,
+    pub memory_limits: Option<f64>,
+    pub hpa_min: Option<f64>,
+    pub hpa_max: Option<f64>,
+    pub hpa_cpu_target: Option<f64>,
+}
+
+/// Something that happened to a workload: a scale, an HPA change, an audited edit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub at_ms: i64,
+    pub kind: String,
+    pub message: String,
+}
+
+/// A workload's history over a range, at most the requested number of points.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Width of each point's bucket.
+    pub step_ms: i64,
+    /// Where the points come from: `raw`, `5m` or `1h` rollups.
+    pub source: String,
+    pub points: Vec<HistoryPoint>,
+    /// `[from, to)` spans without data.
+    pub gaps: Vec<[i64; 2]>,
+    pub events: Vec<HistoryEvent>,
+}

@@ -4,7 +4,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
-use crate::cluster::{Scope, Source};
+use crate::{
+    cluster::{Scope, Source},
+    history::Retention,
+};
 
 /// Paydeck: govern the scaling of payment services on Kubernetes.
 #[derive(Debug, Clone, Parser)]
@@ -51,6 +54,18 @@ pub struct Config {
     /// Seconds between polls of the metrics APIs.
     #[arg(long, env = "PAYDECK_METRICS_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub metrics_interval: u64,
+
+    /// The history database (SQLite; created if missing).
+    #[arg(long, env = "PAYDECK_DB", default_value = "data/paydeck.db")]
+    pub db: PathBuf,
+
+    /// Seconds between history samples.
+    #[arg(long, env = "PAYDECK_SAMPLE_INTERVAL", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sample_interval: u64,
+
+    /// How long raw samples are kept before only rollups remain, e.g. `48h`, `3d`.
+    #[arg(long, env = "PAYDECK_RETENTION_RAW", default_value = "48h", value_parser = parse_duration)]
+    pub retention_raw: Duration,
 
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
@@ -100,6 +115,33 @@ impl Config {
     pub fn metrics_interval(&self) -> Duration {
         Duration::from_secs(self.metrics_interval)
     }
+
+    pub fn sample_interval(&self) -> Duration {
+        Duration::from_secs(self.sample_interval)
+    }
+
+    pub fn retention(&self) -> Retention {
+        Retention { raw: self.retention_raw, ..Retention::default() }
+    }
+}
+
+/// `90s`, `30m`, `48h`, `7d`: a whole number and a unit.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("expected a duration like 90s, 30m, 48h or 7d, got {text:?}");
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    if secs == 0 {
+        return Err(format!("{text} is no time at all"));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -129,6 +171,15 @@ mod tests {
         assert_eq!(c.scope().namespaces, vec!["a", "b"]);
         let c = Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-speed", "0"]).unwrap();
         assert!(c.source().unwrap_err().contains("--sim-speed"));
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("48h"), Ok(Duration::from_secs(48 * 3600)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        for bad in ["", "48", "h", "4 h", "0s", "-1h", "2w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

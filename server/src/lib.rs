@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod history;
 pub mod http;
 pub mod logging;
 pub mod site;

@@ -223,6 +223,9 @@ async fn the_json_api_serves_the_snapshot_and_refuses_bad_queries() {
     let body: serde_json::Value = missing.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("payments-core/nope"));
 
+    let no_history = http.get(format!("{base}/workloads/payments-core/ledger/history")).send().await.unwrap();
+    assert_eq!(no_history.status(), 503, "this server records no history");
+
     for bad in ["sort=colour", "limit=0", "limit=many", "health=purple", "order=sideways"] {
         let res = http.get(format!("{base}/workloads?{bad}")).send().await.unwrap();
         assert_eq!(res.status(), 400, "{bad}");

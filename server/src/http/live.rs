@@ -13,7 +13,8 @@ use axum::{
 use futures::Stream;
 use serde::Serialize;
 
-use crate::cluster::{ClusterView, snapshot::Snapshot};
+use super::ServerState;
+use crate::cluster::snapshot::Snapshot;
 
 /// One `snapshot` event.
 #[derive(Debug, Serialize)]
@@ -55,9 +56,9 @@ pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> Change {
     }
 }
 
-pub async fn live(State(cluster): State<ClusterView>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn live(State(state): State<ServerState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = futures::stream::unfold(
-        (cluster.subscribe(), None::<Arc<Snapshot>>),
+        (state.cluster.subscribe(), None::<Arc<Snapshot>>),
         |(mut rx, previous)| async move {
             // The first event goes out at once; each later one waits for a new snapshot.
             if previous.is_some() && rx.changed().await.is_err() {

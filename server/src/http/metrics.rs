@@ -53,5 +53,47 @@ pub async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
     family(&mut out, "paydeck_http_requests_total", "counter", "HTTP requests answered.");
     let _ = writeln!(out, "paydeck_http_requests_total {}", state.traffic.series(unix_now()).total_requests);
 
+    let sampler = &state.sampler;
+    family(
+        &mut out,
+        "paydeck_history_samples_written_total",
+        "counter",
+        "Workload samples written to the history database.",
+    );
+    let _ = writeln!(
+        out,
+        "paydeck_history_samples_written_total {}",
+        sampler.samples_written.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "paydeck_history_write_failures_total",
+        "counter",
+        "Sample batches the database refused (kept and retried).",
+    );
+    let _ = writeln!(
+        out,
+        "paydeck_history_write_failures_total {}",
+        sampler.batches_failed.load(Ordering::Relaxed)
+    );
+    family(&mut out, "paydeck_history_write_seconds", "gauge", "Duration of the last sample batch write.");
+    let _ = writeln!(
+        out,
+        "paydeck_history_write_seconds {:.6}",
+        sampler.last_write_micros.load(Ordering::Relaxed) as f64 / 1e6
+    );
+    family(&mut out, "paydeck_history_events_written_total", "counter", "Scale and HPA events recorded.");
+    let _ = writeln!(
+        out,
+        "paydeck_history_events_written_total {}",
+        sampler.events_written.load(Ordering::Relaxed)
+    );
+    if let Some(history) = &state.history
+        && let Ok(bytes) = history.size_bytes().await
+    {
+        family(&mut out, "paydeck_history_database_bytes", "gauge", "Size of the history database.");
+        let _ = writeln!(out, "paydeck_history_database_bytes {bytes}");
+    }
+
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
 }

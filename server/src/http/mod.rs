@@ -27,6 +27,7 @@ use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::Tr
 use crate::{
     cluster::{self, ClusterView},
     config::Config,
+    history::{History, sampler::SamplerStats},
     site,
 };
 use health::Readiness;
@@ -40,6 +41,10 @@ pub struct ServerState {
     pub traffic: Arc<TrafficMeter>,
     pub request_timeout: Duration,
     pub cluster: ClusterView,
+    /// The history database, when this server records one.
+    pub history: Option<Arc<History>>,
+    pub sampler: Arc<SamplerStats>,
+    pub sample_interval: Duration,
 }
 
 impl ServerState {
@@ -50,7 +55,18 @@ impl ServerState {
             traffic: Arc::new(TrafficMeter::new(traffic::unix_now())),
             request_timeout,
             cluster,
+            history: None,
+            sampler: Arc::default(),
+            sample_interval: Duration::from_secs(15),
         }
+    }
+
+    /// Records history in `history`, sampling every `interval`.
+    pub fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
+        crate::history::sampler::start(history.clone(), self.cluster.clone(), interval, self.sampler.clone());
+        self.history = Some(history);
+        self.sample_interval = interval;
+        self
     }
 
     /// The backend the app's server functions use.
@@ -90,9 +106,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
+        .merge(api::routes())
         .fallback(file_and_error_handler::<ServerState, _>(shell))
-        .with_state(state.clone())
-        .merge(api::routes(state.cluster.clone()));
+        .with_state(state.clone());
 
     security::apply(routes)
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
@@ -119,7 +135,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("watching {}", connected.description);
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone());
+    let history = History::open(&config.db, config.retention()).await?;
+    tracing::info!("history in {}", config.db.display());
+    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
+        .with_history(Arc::new(history), config.sample_interval());
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {

@@ -1,0 +1,250 @@
+//! Durable history in one SQLite file: samples per workload, rollups for long ranges,
+//! events, retention. Written by the [`sampler`], read by [`query`].
+
+pub mod query;
+pub mod sampler;
+
+use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
+
+use anyhow::Context;
+use app::dto::Workload;
+use sqlx::{
+    Row, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use tokio::sync::Mutex;
+
+/// The rollup resolutions, finest first.
+pub const FIVE_MINUTES: i64 = 300_000;
+pub const ONE_HOUR: i64 = 3_600_000;
+
+/// How long each kind of data is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub raw: Duration,
+    pub five_minutes: Duration,
+    pub hourly: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw: Duration::from_secs(48 * 3600),
+            five_minutes: Duration::from_secs(7 * 86_400),
+            hourly: Duration::from_secs(400 * 86_400),
+        }
+    }
+}
+
+/// The history database.
+pub struct History {
+    pool: SqlitePool,
+    ids: Mutex<HashMap<(String, String), i64>>,
+    pub retention: Retention,
+}
+
+impl History {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path, retention: Retention) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open the history database {}", path.display()))?;
+        sqlx::migrate!("./migrations").run(&pool).await.context("cannot migrate the history database")?;
+        Ok(History { pool, ids: Mutex::new(HashMap::new()), retention })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The id of a workload, creating its row the first time.
+    async fn workload_id(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        namespace: &str,
+        name: &str,
+    ) -> sqlx::Result<i64> {
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(id) = self.ids.lock().await.get(&key) {
+            return Ok(*id);
+        }
+        sqlx::query("INSERT OR IGNORE INTO workloads (namespace, name) VALUES (?, ?)")
+            .bind(namespace)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+        let id: i64 = sqlx::query("SELECT id FROM workloads WHERE namespace = ? AND name = ?")
+            .bind(namespace)
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?
+            .get(0);
+        self.ids.lock().await.insert(key, id);
+        Ok(id)
+    }
+
+    /// The id of a workload, if it has any history.
+    pub async fn find_workload(&self, namespace: &str, name: &str) -> sqlx::Result<Option<i64>> {
+        Ok(sqlx::query("SELECT id FROM workloads WHERE namespace = ? AND name = ?")
+            .bind(namespace)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    /// Records one sample of every workload at `at_ms`, in one transaction.
+    pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for w in workloads {
+            let id = self.workload_id(&mut tx, &w.namespace, &w.name).await?;
+            let hpa = w.autoscaler.as_ref();
+            sqlx::query(
+                "INSERT OR REPLACE INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, hpa_cpu_target, \
+                 cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(at_ms)
+            .bind(w.replicas.desired)
+            .bind(w.replicas.ready)
+            .bind(hpa.map(|h| h.min_replicas))
+            .bind(hpa.map(|h| h.max_replicas))
+            .bind(hpa.and_then(|h| h.cpu_target_percent))
+            .bind(w.cpu.requests)
+            .bind(w.cpu.limits)
+            .bind(w.cpu.usage)
+            .bind(w.memory.requests)
+            .bind(w.memory.limits)
+            .bind(w.memory.usage)
+            .bind(w.request_rate)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Records an event.
+    pub async fn write_event(
+        &self,
+        namespace: &str,
+        name: &str,
+        at_ms: i64,
+        kind: &str,
+        message: &str,
+    ) -> sqlx::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let id = self.workload_id(&mut conn, namespace, name).await?;
+        sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(at_ms)
+            .bind(kind)
+            .bind(message)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Computes the rollups of every complete bucket up to `now_ms`, then applies retention.
+    pub async fn maintain(&self, now_ms: i64) -> sqlx::Result<()> {
+        self.roll_up(FIVE_MINUTES, "samples", now_ms).await?;
+        self.roll_up(ONE_HOUR, "rollups", now_ms).await?;
+        let cut = |d: Duration| now_ms - d.as_millis() as i64;
+        sqlx::query("DELETE FROM samples WHERE at_ms < ?")
+            .bind(cut(self.retention.raw))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
+            .bind(FIVE_MINUTES)
+            .bind(cut(self.retention.five_minutes))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
+            .bind(ONE_HOUR)
+            .bind(cut(self.retention.hourly))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Rolls `source` (raw samples, or the finer rollups) up into buckets of `resolution`.
+    async fn roll_up(&self, resolution: i64, source: &str, now_ms: i64) -> sqlx::Result<()> {
+        let until = now_ms.div_euclid(resolution) * resolution;
+        let done: Option<i64> =
+            sqlx::query("SELECT done_until_ms FROM rollup_progress WHERE resolution_ms = ?")
+                .bind(resolution)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get(0));
+        let from = done.unwrap_or(0);
+        if from >= until {
+            return Ok(());
+        }
+        let sql = if source == "samples" {
+            "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (at_ms / ?1) * ?1, COUNT(*), \
+             MIN(replicas_desired), AVG(replicas_desired), MAX(replicas_desired), \
+             MIN(replicas_ready), AVG(replicas_ready), MAX(replicas_ready), \
+             MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
+             MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
+             MIN(request_rate), AVG(request_rate), MAX(request_rate), \
+             AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+             AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
+             FROM samples WHERE at_ms >= ?2 AND at_ms < ?3 GROUP BY workload_id, at_ms / ?1"
+                .to_string()
+        } else {
+            let w = |c: &str| {
+                format!("SUM({c}_avg * samples) / SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END)")
+            };
+            format!(
+                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (bucket_ms / ?1) * ?1, SUM(samples), \
+                 MIN(replicas_desired_min), {}, MAX(replicas_desired_max), \
+                 MIN(replicas_ready_min), {}, MAX(replicas_ready_max), \
+                 MIN(cpu_usage_min), {}, MAX(cpu_usage_max), \
+                 MIN(memory_usage_min), {}, MAX(memory_usage_max), \
+                 MIN(request_rate_min), {}, MAX(request_rate_max), \
+                 AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+                 AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
+                 FROM rollups WHERE resolution_ms = {FIVE_MINUTES} AND bucket_ms >= ?2 AND bucket_ms < ?3 \
+                 GROUP BY workload_id, bucket_ms / ?1",
+                w("replicas_desired"),
+                w("replicas_ready"),
+                w("cpu_usage"),
+                w("memory_usage"),
+                w("request_rate")
+            )
+        };
+        let mut tx = self.pool.begin().await?;
+        // The SQL is assembled from constants only; every value is a bound parameter.
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(resolution)
+            .bind(from)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT OR REPLACE INTO rollup_progress (resolution_ms, done_until_ms) VALUES (?, ?)")
+            .bind(resolution)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// The database's size in bytes (pages in use).
+    pub async fn size_bytes(&self) -> sqlx::Result<i64> {
+        let pages: i64 = sqlx::query("PRAGMA page_count").fetch_one(&self.pool).await?.get(0);
+        let size: i64 = sqlx::query("PRAGMA page_size").fetch_one(&self.pool).await?.get(0);
+        Ok(pages * size)
+    }
+}

@@ -1,0 +1,212 @@
+//! History queries: any range comes back as at most the requested number of points, from
+//! the finest data kept for that range, with empty buckets marked as gaps.
+
+use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, Stat};
+use sqlx::{Row, sqlite::SqliteRow};
+
+use super::{FIVE_MINUTES, History, ONE_HOUR};
+
+/// The most points one query returns.
+pub const MAX_POINTS: i64 = 2000;
+
+/// A validated history request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub points: i64,
+}
+
+impl Range {
+    /// Checks a request; `now_ms` fills in defaults (the last hour, 300 points).
+    pub fn new(
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        points: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Range, String> {
+        let to_ms = to_ms.unwrap_or(now_ms);
+        let from_ms = from_ms.unwrap_or(to_ms - ONE_HOUR);
+        let points = points.unwrap_or(300);
+        if from_ms >= to_ms {
+            return Err(format!("from ({from_ms}) must be before to ({to_ms})"));
+        }
+        if !(1..=MAX_POINTS).contains(&points) {
+            return Err(format!("points must be between 1 and {MAX_POINTS}, got {points}"));
+        }
+        Ok(Range { from_ms, to_ms, points })
+    }
+
+    /// The bucket width: the range over the points, never finer than `sample_interval_ms`.
+    pub fn step(&self, sample_interval_ms: i64) -> i64 {
+        ((self.to_ms - self.from_ms) as f64 / self.points as f64).ceil().max(sample_interval_ms as f64) as i64
+    }
+}
+
+/// Which table serves a query: raw samples while they are kept and the step is fine enough,
+/// else the 5-minute rollups while kept, else the hourly ones.
+fn source(history: &History, range: &Range, step: i64, now_ms: i64) -> (&'static str, i64) {
+    let kept_since = |d: std::time::Duration| now_ms - d.as_millis() as i64;
+    if step < FIVE_MINUTES && range.from_ms >= kept_since(history.retention.raw) {
+        ("raw", 0)
+    } else if step < ONE_HOUR && range.from_ms >= kept_since(history.retention.five_minutes) {
+        ("5m", FIVE_MINUTES)
+    } else {
+        ("1h", ONE_HOUR)
+    }
+}
+
+fn stat(row: &SqliteRow, first: usize) -> Option<Stat> {
+    let min: Option<f64> = row.try_get(first).ok()?;
+    let avg: Option<f64> = row.try_get(first + 1).ok()?;
+    let max: Option<f64> = row.try_get(first + 2).ok()?;
+    Some(Stat { min: min?, avg: avg?, max: max? })
+}
+
+fn value(row: &SqliteRow, i: usize) -> Option<f64> {
+    row.try_get::<Option<f64>, _>(i).ok().flatten()
+}
+
+/// A workload's history, or `None` when Paydeck has never recorded it.
+pub async fn history(
+    history: &History,
+    namespace: &str,
+    name: &str,
+    range: Range,
+    sample_interval_ms: i64,
+    now_ms: i64,
+) -> sqlx::Result<Option<HistoryDto>> {
+    let Some(id) = history.find_workload(namespace, name).await? else { return Ok(None) };
+    let step = range.step(sample_interval_ms);
+    let (source_name, resolution) = source(history, &range, step, now_ms);
+    // Both sources yield: bucket index, then min/avg/max of five figures, then averages.
+    let sql = if resolution == 0 {
+        "SELECT (at_ms - ?2) / ?3 AS b, \
+         CAST(MIN(replicas_desired) AS REAL), AVG(replicas_desired), CAST(MAX(replicas_desired) AS REAL), \
+         CAST(MIN(replicas_ready) AS REAL), AVG(replicas_ready), CAST(MAX(replicas_ready) AS REAL), \
+         MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
+         MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
+         MIN(request_rate), AVG(request_rate), MAX(request_rate), \
+         AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+         AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
+         FROM samples WHERE workload_id = ?1 AND at_ms >= ?2 AND at_ms < ?4 GROUP BY b"
+            .to_string()
+    } else {
+        let avg = |c: &str| {
+            format!("SUM({c}_avg * samples) / SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END)")
+        };
+        format!(
+            "SELECT (bucket_ms - ?2) / ?3 AS b, \
+             MIN(replicas_desired_min), {}, MAX(replicas_desired_max), \
+             MIN(replicas_ready_min), {}, MAX(replicas_ready_max), \
+             MIN(cpu_usage_min), {}, MAX(cpu_usage_max), \
+             MIN(memory_usage_min), {}, MAX(memory_usage_max), \
+             MIN(request_rate_min), {}, MAX(request_rate_max), \
+             AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+             AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
+             FROM rollups WHERE workload_id = ?1 AND resolution_ms = {resolution} AND bucket_ms >= ?2 AND bucket_ms < ?4 GROUP BY b",
+            avg("replicas_desired"),
+            avg("replicas_ready"),
+            avg("cpu_usage"),
+            avg("memory_usage"),
+            avg("request_rate")
+        )
+    };
+    // The SQL is assembled from constants only; every value is a bound parameter.
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(range.from_ms)
+        .bind(step)
+        .bind(range.to_ms)
+        .fetch_all(history.pool())
+        .await?;
+
+    let buckets = ((range.to_ms - range.from_ms) + step - 1) / step;
+    let mut points: Vec<HistoryPoint> = (0..buckets)
+        .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
+        .collect();
+    for row in &rows {
+        let b: i64 = row.get(0);
+        let Some(p) = points.get_mut(b as usize) else { continue };
+        p.replicas_desired = stat(row, 1);
+        p.replicas_ready = stat(row, 4);
+        p.cpu_usage = stat(row, 7);
+        p.memory_usage = stat(row, 10);
+        p.request_rate = stat(row, 13);
+        p.cpu_requests = value(row, 16);
+        p.cpu_limits = value(row, 17);
+        p.memory_requests = value(row, 18);
+        p.memory_limits = value(row, 19);
+        p.hpa_min = value(row, 20);
+        p.hpa_max = value(row, 21);
+        p.hpa_cpu_target = value(row, 22);
+    }
+    let gaps = gaps(&points, step, range.to_ms);
+
+    let events = sqlx::query("SELECT at_ms, kind, message FROM events WHERE workload_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms LIMIT 500")
+        .bind(id)
+        .bind(range.from_ms)
+        .bind(range.to_ms)
+        .fetch_all(history.pool())
+        .await?
+        .iter()
+        .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
+        .collect();
+    Ok(Some(HistoryDto {
+        from_ms: range.from_ms,
+        to_ms: range.to_ms,
+        step_ms: step,
+        source: source_name.into(),
+        points,
+        gaps,
+        events,
+    }))
+}
+
+/// Runs of buckets without any data, as `[from, to)` spans.
+fn gaps(points: &[HistoryPoint], step: i64, to_ms: i64) -> Vec<[i64; 2]> {
+    let mut out: Vec<[i64; 2]> = Vec::new();
+    for p in points.iter().filter(|p| p.replicas_desired.is_none()) {
+        let end = (p.at_ms + step).min(to_ms);
+        match out.last_mut() {
+            Some(last) if last[1] == p.at_ms => last[1] = end,
+            _ => out.push([p.at_ms, end]),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_checked_and_defaulted() {
+        let r = Range::new(None, None, None, 10 * ONE_HOUR).unwrap();
+        assert_eq!((r.from_ms, r.to_ms, r.points), (9 * ONE_HOUR, 10 * ONE_HOUR, 300));
+        assert!(Range::new(Some(5), Some(5), None, 0).unwrap_err().contains("before"));
+        assert!(Range::new(Some(0), Some(10), Some(0), 0).unwrap_err().contains("points"));
+        assert!(Range::new(Some(0), Some(10), Some(MAX_POINTS + 1), 0).is_err());
+    }
+
+    #[test]
+    fn the_step_never_goes_below_the_sample_interval() {
+        let r = Range::new(Some(0), Some(60_000), Some(300), 0).unwrap();
+        assert_eq!(r.step(15_000), 15_000);
+        let month = Range::new(Some(0), Some(30 * 86_400_000), Some(300), 0).unwrap();
+        assert_eq!(month.step(15_000), 8_640_000);
+    }
+
+    #[test]
+    fn adjacent_empty_buckets_merge_into_one_gap() {
+        let filled = HistoryPoint { replicas_desired: Some(Stat::default()), ..Default::default() };
+        let points = vec![
+            HistoryPoint { at_ms: 0, ..filled.clone() },
+            HistoryPoint { at_ms: 10, ..Default::default() },
+            HistoryPoint { at_ms: 20, ..Default::default() },
+            HistoryPoint { at_ms: 30, ..filled },
+            HistoryPoint { at_ms: 40, ..Default::default() },
+        ];
+        assert_eq!(gaps(&points, 10, 45), vec![[10, 30], [40, 45]]);
+    }
+}

@@ -1,0 +1,193 @@
+//! Records the live picture into history: a sample of every workload each interval, and an
+//! event whenever a workload's scale or its autoscaler's spec changes.
+
+use std::{
+    collections::VecDeque,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use app::dto::Workload;
+
+use super::History;
+use crate::cluster::{ClusterView, snapshot::Snapshot};
+
+/// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
+const MAX_PENDING: usize = 240;
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct SamplerStats {
+    pub samples_written: AtomicU64,
+    pub batches_failed: AtomicU64,
+    pub last_write_micros: AtomicU64,
+    pub events_written: AtomicU64,
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What changed between two observations of a workload, as event `(kind, message)`s.
+pub fn changes(before: &Workload, after: &Workload) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if before.replicas.desired != after.replicas.desired {
+        let by = match &after.autoscaler {
+            Some(a) if a.desired_replicas == after.replicas.desired => format!(" by HPA {}", a.name),
+            _ => String::new(),
+        };
+        out.push(("scale", format!("replicas {} → {}{by}", before.replicas.desired, after.replicas.desired)));
+    }
+    match (&before.autoscaler, &after.autoscaler) {
+        (Some(a), Some(b)) => {
+            let mut parts = Vec::new();
+            if a.min_replicas != b.min_replicas {
+                parts.push(format!("min {} → {}", a.min_replicas, b.min_replicas));
+            }
+            if a.max_replicas != b.max_replicas {
+                parts.push(format!("max {} → {}", a.max_replicas, b.max_replicas));
+            }
+            if a.cpu_target_percent != b.cpu_target_percent {
+                let show = |t: Option<i32>| t.map_or("none".to_string(), |t| format!("{t} %"));
+                parts.push(format!(
+                    "CPU target {} → {}",
+                    show(a.cpu_target_percent),
+                    show(b.cpu_target_percent)
+                ));
+            }
+            if a.behavior != b.behavior {
+                parts.push("behavior changed".to_string());
+            }
+            if !parts.is_empty() {
+                out.push(("hpa", format!("HPA {}: {}", b.name, parts.join(", "))));
+            }
+        }
+        (None, Some(b)) => out
+            .push(("hpa", format!("HPA {} added ({}–{} replicas)", b.name, b.min_replicas, b.max_replicas))),
+        (Some(a), None) => out.push(("hpa", format!("HPA {} removed", a.name))),
+        (None, None) => {}
+    }
+    out
+}
+
+/// Starts the sampler and the event recorder.
+pub fn start(history: Arc<History>, view: ClusterView, interval: Duration, stats: Arc<SamplerStats>) {
+    let (h, v, s) = (history.clone(), view.clone(), stats.clone());
+    tokio::spawn(async move { sample_loop(h, v, interval, s).await });
+    tokio::spawn(async move { event_loop(history, view, stats).await });
+}
+
+async fn sample_loop(history: Arc<History>, view: ClusterView, interval: Duration, stats: Arc<SamplerStats>) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pending: VecDeque<(i64, Arc<Snapshot>)> = VecDeque::new();
+    let mut last_maintenance = 0;
+    loop {
+        ticker.tick().await;
+        let snapshot = view.current();
+        if snapshot.connection.synced {
+            pending.push_back((unix_ms(), snapshot));
+            if pending.len() > MAX_PENDING {
+                pending.pop_front();
+                tracing::warn!("history: dropping the oldest unwritten sample batch");
+            }
+        }
+        while let Some((at_ms, snapshot)) = pending.front() {
+            let started = Instant::now();
+            match history.write_samples(*at_ms, &snapshot.workloads).await {
+                Ok(()) => {
+                    stats.samples_written.fetch_add(snapshot.workloads.len() as u64, Ordering::Relaxed);
+                    stats.last_write_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    pending.pop_front();
+                }
+                Err(e) => {
+                    stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "history: cannot write samples ({e}); {} batch(es) kept to retry",
+                        pending.len()
+                    );
+                    break;
+                }
+            }
+        }
+        let now = unix_ms();
+        if now - last_maintenance >= 60_000 {
+            last_maintenance = now;
+            if let Err(e) = history.maintain(now).await {
+                tracing::warn!("history: rollups or retention failed ({e}); will retry");
+            }
+        }
+    }
+}
+
+async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<SamplerStats>) {
+    let mut rx = view.subscribe();
+    let mut previous: Option<Arc<Snapshot>> = None;
+    loop {
+        let current = rx.borrow_and_update().clone();
+        if current.connection.synced {
+            if let Some(before) = &previous {
+                let now = unix_ms();
+                for w in &current.workloads {
+                    let Some(old) = before.workload(&w.namespace, &w.name) else { continue };
+                    for (kind, message) in changes(old, w) {
+                        match history.write_event(&w.namespace, &w.name, now, kind, &message).await {
+                            Ok(()) => {
+                                stats.events_written.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => tracing::warn!(
+                                "history: cannot record event for {}/{}: {e}",
+                                w.namespace,
+                                w.name
+                            ),
+                        }
+                    }
+                }
+            }
+            previous = Some(current);
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::dto::{Autoscaler, Replicas};
+
+    fn workload(replicas: i32, hpa: Option<(i32, i32)>) -> Workload {
+        Workload {
+            replicas: Replicas { desired: replicas, ..Default::default() },
+            autoscaler: hpa.map(|(min, max)| Autoscaler {
+                name: "w".into(),
+                min_replicas: min,
+                max_replicas: max,
+                desired_replicas: replicas,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn scale_and_hpa_changes_become_events() {
+        let c = changes(&workload(3, Some((2, 10))), &workload(5, Some((2, 12))));
+        assert_eq!(
+            c,
+            vec![("scale", "replicas 3 → 5 by HPA w".to_string()), ("hpa", "HPA w: max 10 → 12".to_string())]
+        );
+        assert!(changes(&workload(3, None), &workload(3, None)).is_empty());
+        assert_eq!(
+            changes(&workload(3, None), &workload(3, Some((1, 4))))[0].1,
+            "HPA w added (1–4 replicas)"
+        );
+    }
+}

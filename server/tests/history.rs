@@ -1,0 +1,216 @@
+//! History in a real SQLite file: 30 days of data answer any range with the requested number
+//! of points and the gaps marked, data survive a restart, and the sampler records what the
+//! simulated cluster does.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use app::dto::{Autoscaler, ResourceFigures, Workload};
+use paydeck::history::{
+    FIVE_MINUTES, History, ONE_HOUR, Retention,
+    query::{Range, history},
+};
+
+const DAY: i64 = 86_400_000;
+const NOW: i64 = 1_764_201_600_000;
+
+struct TempDb(PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("paydeck-history-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TempDb(dir.join("paydeck.db"))
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn ledger(replicas: i32, cpu: f64) -> Workload {
+    Workload {
+        namespace: "payments-core".into(),
+        name: "ledger".into(),
+        replicas: app::dto::Replicas { desired: replicas, ready: replicas, ..Default::default() },
+        autoscaler: Some(Autoscaler {
+            name: "ledger".into(),
+            min_replicas: 3,
+            max_replicas: 12,
+            cpu_target_percent: Some(70),
+            ..Default::default()
+        }),
+        cpu: ResourceFigures {
+            requests: f64::from(replicas) * 0.5,
+            limits: Some(f64::from(replicas)),
+            usage: Some(cpu),
+        },
+        memory: ResourceFigures { requests: 1e9, limits: Some(2e9), usage: Some(5e8) },
+        request_rate: Some(100.0),
+        ..Default::default()
+    }
+}
+
+/// Thirty days every ten minutes, except two days (days 10 and 11) when Paydeck was down.
+async fn thirty_days(db: &History) {
+    let mut at = NOW - 30 * DAY;
+    while at < NOW {
+        let down = (NOW - 20 * DAY..NOW - 18 * DAY).contains(&at);
+        if !down {
+            let day = (NOW - at) / DAY;
+            db.write_samples(at, &[ledger(3 + (day % 3) as i32, 1.0)]).await.unwrap();
+        }
+        at += 10 * 60_000;
+    }
+}
+
+#[tokio::test]
+async fn thirty_days_answer_with_the_requested_points_and_the_outage_marked() {
+    let tmp = TempDb::new("thirty");
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    thirty_days(&db).await;
+    db.maintain(NOW).await.unwrap();
+
+    let month = Range::new(Some(NOW - 30 * DAY), Some(NOW), Some(300), NOW).unwrap();
+    let h = history(&db, "payments-core", "ledger", month, 15_000, NOW).await.unwrap().unwrap();
+    assert_eq!(h.points.len(), 300);
+    assert_eq!(h.source, "1h", "raw samples older than 48 h are gone; hourly rollups serve a month");
+    let outage = h
+        .gaps
+        .iter()
+        .find(|[from, to]| *from <= NOW - 19 * DAY && *to >= NOW - 19 * DAY)
+        .expect("the outage is a gap");
+    assert!(outage[1] - outage[0] >= 2 * DAY - 3 * h.step_ms, "{outage:?}");
+    let filled = h.points.iter().filter(|p| p.replicas_desired.is_some()).count();
+    assert!(filled >= 270, "only the outage is empty: {filled} of 300 filled");
+    let p = h.points.iter().find(|p| p.replicas_desired.is_some()).unwrap();
+    let r = p.replicas_desired.unwrap();
+    assert!(r.min >= 3.0 && r.max <= 5.0 && r.min <= r.avg && r.avg <= r.max);
+    assert_eq!(p.hpa_max, Some(12.0));
+
+    let last_hour = Range::new(Some(NOW - ONE_HOUR), Some(NOW), Some(60), NOW).unwrap();
+    let h = history(&db, "payments-core", "ledger", last_hour, 15_000, NOW).await.unwrap().unwrap();
+    assert_eq!((h.source.as_str(), h.points.len()), ("raw", 60));
+    let filled = h.points.iter().filter(|p| p.replicas_desired.is_some()).count();
+    assert_eq!(filled, 6, "one sample every ten minutes: six one-minute buckets hold data");
+
+    let week = Range::new(Some(NOW - 6 * DAY), Some(NOW), Some(500), NOW).unwrap();
+    let h = history(&db, "payments-core", "ledger", week, 15_000, NOW).await.unwrap().unwrap();
+    assert_eq!((h.source.as_str(), h.points.len()), ("5m", 500));
+    assert!(h.step_ms >= FIVE_MINUTES);
+}
+
+#[tokio::test]
+async fn history_survives_a_restart() {
+    let tmp = TempDb::new("restart");
+    {
+        let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+        db.write_samples(NOW - 60_000, &[ledger(4, 1.5)]).await.unwrap();
+        db.write_event("payments-core", "ledger", NOW - 30_000, "scale", "replicas 3 → 4").await.unwrap();
+    }
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    let range = Range::new(Some(NOW - ONE_HOUR), Some(NOW), Some(60), NOW).unwrap();
+    let h = history(&db, "payments-core", "ledger", range, 15_000, NOW).await.unwrap().unwrap();
+    assert_eq!(h.points.iter().filter_map(|p| p.replicas_desired).next().unwrap().avg, 4.0);
+    assert_eq!(h.events[0].message, "replicas 3 → 4");
+    assert!(history(&db, "payments-core", "nope", range, 15_000, NOW).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, Patch, PatchParams};
+
+    let tmp = TempDb::new("sampler");
+    let sim =
+        sim::Cluster::new(&sim::Options { speed: None, start: Some(NOW as u64), ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let kubeconfig = tmp.0.with_file_name("sim.kubeconfig");
+    std::fs::create_dir_all(kubeconfig.parent().unwrap()).unwrap();
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected =
+        paydeck::cluster::connect(&paydeck::cluster::Source::Kubeconfig { path: kubeconfig, context: None })
+            .await
+            .unwrap();
+    let view = paydeck::cluster::start(
+        connected.client,
+        connected.description,
+        &Default::default(),
+        Duration::from_secs(1),
+    );
+    view.synced().await;
+    let db = Arc::new(History::open(&tmp.0, Retention::default()).await.unwrap());
+    let stats = Arc::new(paydeck::history::sampler::SamplerStats::default());
+    paydeck::history::sampler::start(db.clone(), view.clone(), Duration::from_millis(500), stats.clone());
+
+    let admin = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::ADMIN_TOKEN)).unwrap(),
+            &Default::default(),
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(admin, "payments-core");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deployments
+        .patch_scale(
+            "fx-rates",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "spec": { "replicas": 3 } })),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let range = Range::new(Some(now - 60_000), Some(now + 1000), Some(120), now).unwrap();
+    let h =
+        history(&db, "payments-core", "fx-rates", range, 500, now).await.unwrap().expect("fx-rates recorded");
+    let desired: Vec<f64> = h.points.iter().filter_map(|p| p.replicas_desired.map(|s| s.max)).collect();
+    assert!(desired.contains(&3.0), "samples show the new scale: {desired:?}");
+    assert!(h.events.iter().any(|e| e.kind == "scale" && e.message == "replicas 1 → 3"), "{:?}", h.events);
+    assert!(stats.samples_written.load(std::sync::atomic::Ordering::Relaxed) >= 9);
+}
+
+#[tokio::test]
+async fn the_history_endpoint_checks_its_parameters() {
+    use paydeck::{
+        cluster::ClusterView,
+        http::{ServerState, router},
+    };
+    let tmp = TempDb::new("endpoint");
+    let db = Arc::new(History::open(&tmp.0, Retention::default()).await.unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    db.write_samples(now - 120_000, &[ledger(3, 1.0)]).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut state = ServerState::new(
+        paydeck::site::leptos_options(std::path::Path::new("target/site"), addr),
+        Duration::from_secs(10),
+        ClusterView::disconnected(),
+    );
+    state.history = Some(db);
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = format!("http://{addr}/api/v1/workloads");
+    let http = reqwest::Client::new();
+
+    let ok: serde_json::Value = http
+        .get(format!("{base}/payments-core/ledger/history?points=10"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["points"].as_array().unwrap().len(), 10);
+    assert_eq!(http.get(format!("{base}/payments-core/nope/history")).send().await.unwrap().status(), 404);
+    for bad in ["points=0", "points=5000", "from=10&to=5", "from=yesterday"] {
+        let res = http.get(format!("{base}/payments-core/ledger/history?{bad}")).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+}

@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim
+.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint   rustfmt and clippy"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
+	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
 
 setup: rust-tools node-packages system-packages
 
@@ -70,6 +71,11 @@ sim:
 
 bench-sim:
 	cargo run --release -p sim --example bench
+
+# Watching and history against the simulator's large profile (a separate paydeck-sim process).
+bench-server:
+	cargo build --release -p sim --bin paydeck-sim
+	cargo run --release -p paydeck --example bench
 
 lint:
 	cargo fmt --all --check

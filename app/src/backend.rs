@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 #[cfg(feature = "ssr")]
-use crate::traffic::TrafficSeries;
+use crate::{dto::Overview, traffic::TrafficSeries};
 
 /// The server's own HTTP traffic, as counted by its request meter.
 #[cfg(feature = "ssr")]
@@ -15,11 +15,18 @@ pub trait TrafficSource: Send + Sync + 'static {
     fn recent_traffic(&self) -> TrafficSeries;
 }
 
+/// The live picture of the cluster.
+#[cfg(feature = "ssr")]
+pub trait ClusterSource: Send + Sync + 'static {
+    fn overview(&self) -> Overview;
+}
+
 /// Everything the server functions may ask of the server, provided as one context value.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct Backend {
     pub traffic: Arc<dyn TrafficSource>,
+    pub cluster: Arc<dyn ClusterSource>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

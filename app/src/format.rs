@@ -33,9 +33,36 @@ pub fn duration(secs: u64) -> String {
     }
 }
 
+/// CPU: millicores below one core, else cores with one decimal, e.g. `850 m`, `12.4 cores`.
+pub fn cores(cores: f64) -> String {
+    if cores < 1.0 { format!("{} m", (cores * 1000.0).round() as i64) } else { format!("{cores:.1} cores") }
+}
+
+/// Memory in binary units, e.g. `512 MiB`, `12.5 GiB`.
+pub fn bytes(bytes: f64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    const MIB: f64 = 1024.0 * 1024.0;
+    if bytes >= GIB { format!("{:.1} GiB", bytes / GIB) } else { format!("{:.0} MiB", bytes / MIB) }
+}
+
+/// `part` of `whole` as a whole percentage (`—` when the whole is zero).
+pub fn share(part: f64, whole: f64) -> String {
+    if whole > 0.0 { format!("{:.0} %", 100.0 * part / whole) } else { "—".into() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_read_in_their_units() {
+        assert_eq!(cores(0.85), "850 m");
+        assert_eq!(cores(12.44), "12.4 cores");
+        assert_eq!(bytes(512.0 * 1024.0 * 1024.0), "512 MiB");
+        assert_eq!(bytes(12.5 * 1024.0 * 1024.0 * 1024.0), "12.5 GiB");
+        assert_eq!(share(1.0, 4.0), "25 %");
+        assert_eq!(share(1.0, 0.0), "—");
+    }
 
     #[test]
     fn rates_keep_one_decimal_below_a_hundred() {

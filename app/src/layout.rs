@@ -19,6 +19,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/audit">"Audit"</A>
             </nav>
         </header>
+        <crate::cluster::ConnectionBanner />
         <main id="main" class="content">{children()}</main>
         <footer class="footer">
             <span>"Paydeck " {crate::VERSION}</span>

@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod charts;
+pub mod cluster;
 pub mod csp;
 pub mod dto;
 pub mod format;

@@ -6,4 +6,5 @@ pub mod config;
 pub mod history;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod site;

@@ -1,8 +1,19 @@
 use clap::Parser;
-use paydeck::{config::Config, http, logging};
+use paydeck::{config::Config, http, logging, memory};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    memory::limit_allocator_arenas();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("paydeck: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run())
+}
+
+async fn run() -> std::process::ExitCode {
     let config = Config::parse();
     logging::init(&config.log);
     match http::serve(config).await {

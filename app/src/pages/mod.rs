@@ -1,6 +1,7 @@
 //! One module per page.
 
 mod audit;
+mod cluster_panel;
 mod not_found;
 mod overview;
 mod services;

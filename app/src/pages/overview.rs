@@ -21,7 +21,8 @@ pub fn OverviewPage() -> impl IntoView {
         Memo::new(move |_| traffic.get().and_then(Result::ok).map(|series| traffic_chart(&series, palette)));
 
     view! {
-        <PageHeader title="Overview" subtitle="The health of this Paydeck server." />
+        <PageHeader title="Overview" subtitle="The payment platform at a glance, and this Paydeck server's own traffic." />
+        <super::cluster_panel::ClusterPanel />
         <section class="panel" aria-labelledby="traffic-title">
             <div class="panel-header">
                 <h2 id="traffic-title">"Server traffic"</h2>

@@ -118,6 +118,12 @@ impl ClusterView {
     }
 }
 
+impl app::backend::ClusterSource for ClusterView {
+    fn overview(&self) -> app::dto::Overview {
+        self.current().overview()
+    }
+}
+
 fn unix_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

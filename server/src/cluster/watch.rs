@@ -112,13 +112,67 @@ impl Stores {
     }
 }
 
-/// Drops what Paydeck never shows, so thousands of objects stay small in memory.
-fn trim<K: Resource>(object: &mut K) {
-    let meta = object.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-        a.remove("deployment.kubernetes.io/revision");
+/// Drops what Paydeck never shows before an object is kept, so tens of thousands of them
+/// stay small in memory.
+pub trait Trim: Resource {
+    fn trim(&mut self) {
+        let meta = self.meta_mut();
+        meta.managed_fields = None;
+        if let Some(a) = meta.annotations.as_mut() {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+            a.remove("deployment.kubernetes.io/revision");
+        }
+    }
+}
+
+impl Trim for Deployment {}
+impl Trim for HorizontalPodAutoscaler {}
+impl Trim for Node {}
+impl Trim for Service {}
+impl Trim for EndpointSlice {}
+impl Trim for PodDisruptionBudget {}
+
+/// Pods are most of the objects: keep only labels, node, container resources, phase,
+/// conditions and restart counts.
+impl Trim for Pod {
+    fn trim(&mut self) {
+        let meta = &mut self.metadata;
+        meta.managed_fields = None;
+        meta.annotations = None;
+        meta.owner_references = None;
+        if let Some(spec) = self.spec.as_mut() {
+            let containers = std::mem::take(&mut spec.containers)
+                .into_iter()
+                .map(|c| k8s_openapi::api::core::v1::Container {
+                    name: c.name,
+                    resources: c.resources,
+                    ..Default::default()
+                })
+                .collect();
+            *spec = k8s_openapi::api::core::v1::PodSpec {
+                containers,
+                node_name: spec.node_name.take(),
+                ..Default::default()
+            };
+        }
+        if let Some(status) = self.status.as_mut() {
+            let statuses = status.container_statuses.take().map(|cs| {
+                cs.into_iter()
+                    .map(|c| k8s_openapi::api::core::v1::ContainerStatus {
+                        name: c.name,
+                        ready: c.ready,
+                        restart_count: c.restart_count,
+                        ..Default::default()
+                    })
+                    .collect()
+            });
+            *status = k8s_openapi::api::core::v1::PodStatus {
+                phase: status.phase.take(),
+                conditions: status.conditions.take(),
+                container_statuses: statuses,
+                ..Default::default()
+            };
+        }
     }
 }
 
@@ -132,7 +186,8 @@ fn watch_namespaced<K>(
     changed: &Arc<Notify>,
 ) -> Vec<reflector::Store<K>>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    K: Trim
+        + Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
         + Debug
         + DeserializeOwned
@@ -160,14 +215,14 @@ fn spawn_watchers<K>(
     changed: &Arc<Notify>,
 ) -> Vec<reflector::Store<K>>
 where
-    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K: Trim + Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let kind_state = Arc::new(KindState { scopes: apis.len() as u64, ..KindState::default() });
     state.kinds.insert(kind, kind_state.clone());
     apis.into_iter()
         .map(|api| {
             let (reader, writer) = reflector::store::<K>();
-            let stream = watcher(api, config.clone()).default_backoff().modify(trim::<K>).reflect(writer);
+            let stream = watcher(api, config.clone()).default_backoff().modify(K::trim).reflect(writer);
             let (kind_state, changed) = (kind_state.clone(), changed.clone());
             tokio::spawn(async move {
                 let mut stream = std::pin::pin!(stream);

@@ -71,7 +71,10 @@ impl ServerState {
 
     /// The backend the app's server functions use.
     fn backend(&self) -> Backend {
-        Backend { traffic: Arc::new(LiveTraffic(self.traffic.clone())) }
+        Backend {
+            traffic: Arc::new(LiveTraffic(self.traffic.clone())),
+            cluster: Arc::new(self.cluster.clone()),
+        }
     }
 }
 

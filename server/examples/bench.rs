@@ -1,0 +1,167 @@
+//! Paydeck's watch-and-history benchmark: `make bench-server`.
+//!
+//! Against the simulator's `large` profile (2,000 Deployments and HPAs, 20,000 pods) served
+//! by a separate `paydeck-sim` process, it prints:
+//! - time to the first full sync, next to `kubectl get pods -A -o json` (target ≤ 2×);
+//! - this process's resident memory after the sync (target ≤ 300 MB);
+//! - history query latency for 30 days of one workload (target ≤ 50 ms);
+//! - the sampler's CPU cost for 2,000 workloads every 15 s (target ≤ 5 % of one core).
+
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use paydeck::{
+    cluster::{self, Scope, Source},
+    history::{History, Retention, query},
+};
+
+const DAY: i64 = 86_400_000;
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kib * 1024.0 / 1e6
+}
+
+/// CPU seconds (user + system) this process has used.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+fn main() -> anyhow::Result<()> {
+    // As the paydeck binary does, before any thread starts.
+    paydeck::memory::limit_allocator_arenas();
+    tokio::runtime::Runtime::new()?.block_on(bench())
+}
+
+async fn bench() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("paydeck-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let kubeconfig = dir.join("sim.kubeconfig");
+    let sim_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/paydeck-sim");
+    let mut sim = Command::new(&sim_bin)
+        .args(["--profile", "large", "--listen", "127.0.0.1:0", "--write-kubeconfig"])
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot start {} ({e}); build it with `cargo build --release -p sim`",
+                sim_bin.display()
+            )
+        })?;
+    let lines = BufReader::new(sim.stdout.take().expect("piped"));
+    if !lines.lines().map_while(Result::ok).any(|l| l.contains("serving on")) {
+        anyhow::bail!("paydeck-sim stopped before serving");
+    }
+    let result = run(&kubeconfig, &dir).await;
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn run(kubeconfig: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<()> {
+    // kubectl's full JSON list of every pod, as a yardstick.
+    let started = Instant::now();
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["get", "pods", "-A", "-o", "json"])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
+    let kubectl = started.elapsed();
+    // kubectl's output is tens of megabytes; it must not count as Paydeck's memory.
+    drop(out);
+
+    let before = rss_mb();
+    let started = Instant::now();
+    let connected =
+        cluster::connect(&Source::Kubeconfig { path: kubeconfig.to_path_buf(), context: None }).await?;
+    let view =
+        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(10));
+    view.synced().await;
+    let sync = started.elapsed();
+    let snapshot = view.current();
+    let ratio = sync.as_secs_f64() / kubectl.as_secs_f64();
+    println!(
+        "first full sync: {:.2} s for {} workloads and {} pods; kubectl get pods -A -o json: {:.2} s; ratio {ratio:.2} (target ≤ 2) {}",
+        sync.as_secs_f64(),
+        snapshot.workloads.len(),
+        snapshot.totals.pods,
+        kubectl.as_secs_f64(),
+        verdict(ratio <= 2.0)
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = rss_mb();
+    println!(
+        "resident memory after sync: {rss:.0} MB (before connecting: {before:.0} MB; target ≤ 300 MB) {}",
+        verdict(rss <= 300.0)
+    );
+
+    // The sampler's cost: write the 2,000-workload snapshot as it would every 15 s.
+    let history = Arc::new(History::open(&dir.join("bench.db"), Retention::default()).await?);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let batches = 20;
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    for i in 0..batches {
+        history.write_samples(now - (batches - i) * 15_000, &snapshot.workloads).await?;
+    }
+    let cpu = (cpu_seconds() - cpu_before) / batches as f64;
+    let share = 100.0 * cpu / 15.0;
+    println!(
+        "sampler: {:.0} ms CPU ({:.0} ms wall) per batch of {} workloads; {share:.2} % of one core at one batch per 15 s (target ≤ 5 %) {}",
+        cpu * 1000.0,
+        started.elapsed().as_secs_f64() * 1000.0 / batches as f64,
+        snapshot.workloads.len(),
+        verdict(share <= 5.0)
+    );
+
+    // Thirty days of one workload (a sample every minute), rolled up, queried at 300 points.
+    let w = snapshot.workloads[0].clone();
+    let mut at = now - 30 * DAY;
+    let mut batch = Vec::new();
+    while at < now {
+        batch.push(at);
+        at += 60_000;
+    }
+    for at in &batch {
+        history.write_samples(*at, std::slice::from_ref(&w)).await?;
+    }
+    history.maintain(now).await?;
+    let mut latencies = Vec::new();
+    for _ in 0..50 {
+        let range =
+            query::Range::new(Some(now - 30 * DAY), Some(now), Some(300), now).map_err(anyhow::Error::msg)?;
+        let t = Instant::now();
+        let h = query::history(&history, &w.namespace, &w.name, range, 15_000, now).await?.expect("recorded");
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(h.points.len(), 300);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let p50 = latencies[latencies.len() / 2];
+    let p99 = latencies[latencies.len() * 99 / 100];
+    println!(
+        "history query, 30 days at 300 points: p50 {p50:.1} ms, p99 {p99:.1} ms (target ≤ 50 ms) {}",
+        verdict(p99 <= 50.0)
+    );
+    Ok(())
+}

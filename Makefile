@@ -70,12 +70,12 @@ sim:
 	cargo run --release -p sim --bin paydeck-sim -- --listen 127.0.0.1:6443 --write-kubeconfig data/sim.kubeconfig
 
 bench-sim:
-	cargo run --release -p sim --example bench
+	cargo run --release -p sim --example sim_bench
 
 # Watching and history against the simulator's large profile (a separate paydeck-sim process).
 bench-server:
 	cargo build --release -p sim --bin paydeck-sim
-	cargo run --release -p paydeck --example bench
+	cargo run --release -p paydeck --example server_bench
 
 lint:
 	cargo fmt --all --check

@@ -36,6 +36,36 @@ impl Default for Retention {
     }
 }
 
+/// The figures of a group of raw samples, in the column order of `rollups` (and of history
+/// points): min/avg/max of replicas desired and ready, CPU, memory and request rate, then the
+/// averages of requests, limits and HPA settings.
+pub(crate) fn sample_aggregates() -> &'static str {
+    "CAST(MIN(replicas_desired) AS REAL), AVG(replicas_desired), CAST(MAX(replicas_desired) AS REAL), \
+     CAST(MIN(replicas_ready) AS REAL), AVG(replicas_ready), CAST(MAX(replicas_ready) AS REAL), \
+     MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
+     MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
+     MIN(request_rate), AVG(request_rate), MAX(request_rate), \
+     AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+     AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target)"
+}
+
+/// The same figures for a group of rollup buckets: min of mins, sample-weighted average of
+/// averages, max of maxes.
+pub(crate) fn rollup_aggregates() -> String {
+    let avg =
+        |c: &str| format!("SUM({c}_avg * samples) / SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END)");
+    let stat = |c: &str| format!("MIN({c}_min), {}, MAX({c}_max)", avg(c));
+    format!(
+        "{}, {}, {}, {}, {}, AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+         AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target)",
+        stat("replicas_desired"),
+        stat("replicas_ready"),
+        stat("cpu_usage"),
+        stat("memory_usage"),
+        stat("request_rate")
+    )
+}
+
 /// The history database.
 pub struct History {
     pool: SqlitePool,
@@ -193,36 +223,17 @@ impl History {
             return Ok(());
         }
         let sql = if source == "samples" {
-            "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (at_ms / ?1) * ?1, COUNT(*), \
-             MIN(replicas_desired), AVG(replicas_desired), MAX(replicas_desired), \
-             MIN(replicas_ready), AVG(replicas_ready), MAX(replicas_ready), \
-             MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
-             MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
-             MIN(request_rate), AVG(request_rate), MAX(request_rate), \
-             AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
-             AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
-             FROM samples WHERE at_ms >= ?2 AND at_ms < ?3 GROUP BY workload_id, at_ms / ?1"
-                .to_string()
-        } else {
-            let w = |c: &str| {
-                format!("SUM({c}_avg * samples) / SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END)")
-            };
             format!(
-                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (bucket_ms / ?1) * ?1, SUM(samples), \
-                 MIN(replicas_desired_min), {}, MAX(replicas_desired_max), \
-                 MIN(replicas_ready_min), {}, MAX(replicas_ready_max), \
-                 MIN(cpu_usage_min), {}, MAX(cpu_usage_max), \
-                 MIN(memory_usage_min), {}, MAX(memory_usage_max), \
-                 MIN(request_rate_min), {}, MAX(request_rate_max), \
-                 AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
-                 AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
+                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (at_ms / ?1) * ?1, COUNT(*), {} \
+                 FROM samples WHERE at_ms >= ?2 AND at_ms < ?3 GROUP BY workload_id, at_ms / ?1",
+                sample_aggregates()
+            )
+        } else {
+            format!(
+                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (bucket_ms / ?1) * ?1, SUM(samples), {} \
                  FROM rollups WHERE resolution_ms = {FIVE_MINUTES} AND bucket_ms >= ?2 AND bucket_ms < ?3 \
                  GROUP BY workload_id, bucket_ms / ?1",
-                w("replicas_desired"),
-                w("replicas_ready"),
-                w("cpu_usage"),
-                w("memory_usage"),
-                w("request_rate")
+                rollup_aggregates()
             )
         };
         let mut tx = self.pool.begin().await?;

@@ -4,7 +4,7 @@
 use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, Stat};
 use sqlx::{Row, sqlite::SqliteRow};
 
-use super::{FIVE_MINUTES, History, ONE_HOUR};
+use super::{FIVE_MINUTES, History, ONE_HOUR, rollup_aggregates, sample_aggregates};
 
 /// The most points one query returns.
 pub const MAX_POINTS: i64 = 2000;
@@ -79,37 +79,17 @@ pub async fn history(
     let Some(id) = history.find_workload(namespace, name).await? else { return Ok(None) };
     let step = range.step(sample_interval_ms);
     let (source_name, resolution) = source(history, &range, step, now_ms);
-    // Both sources yield: bucket index, then min/avg/max of five figures, then averages.
+    // Both sources yield the bucket index, then the figures in the order of `rollups`.
     let sql = if resolution == 0 {
-        "SELECT (at_ms - ?2) / ?3 AS b, \
-         CAST(MIN(replicas_desired) AS REAL), AVG(replicas_desired), CAST(MAX(replicas_desired) AS REAL), \
-         CAST(MIN(replicas_ready) AS REAL), AVG(replicas_ready), CAST(MAX(replicas_ready) AS REAL), \
-         MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
-         MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
-         MIN(request_rate), AVG(request_rate), MAX(request_rate), \
-         AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
-         AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
-         FROM samples WHERE workload_id = ?1 AND at_ms >= ?2 AND at_ms < ?4 GROUP BY b"
-            .to_string()
-    } else {
-        let avg = |c: &str| {
-            format!("SUM({c}_avg * samples) / SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END)")
-        };
         format!(
-            "SELECT (bucket_ms - ?2) / ?3 AS b, \
-             MIN(replicas_desired_min), {}, MAX(replicas_desired_max), \
-             MIN(replicas_ready_min), {}, MAX(replicas_ready_max), \
-             MIN(cpu_usage_min), {}, MAX(cpu_usage_max), \
-             MIN(memory_usage_min), {}, MAX(memory_usage_max), \
-             MIN(request_rate_min), {}, MAX(request_rate_max), \
-             AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
-             AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target) \
-             FROM rollups WHERE workload_id = ?1 AND resolution_ms = {resolution} AND bucket_ms >= ?2 AND bucket_ms < ?4 GROUP BY b",
-            avg("replicas_desired"),
-            avg("replicas_ready"),
-            avg("cpu_usage"),
-            avg("memory_usage"),
-            avg("request_rate")
+            "SELECT (at_ms - ?2) / ?3 AS b, {} FROM samples WHERE workload_id = ?1 AND at_ms >= ?2 AND at_ms < ?4 GROUP BY b",
+            sample_aggregates()
+        )
+    } else {
+        format!(
+            "SELECT (bucket_ms - ?2) / ?3 AS b, {} FROM rollups \
+             WHERE workload_id = ?1 AND resolution_ms = {resolution} AND bucket_ms >= ?2 AND bucket_ms < ?4 GROUP BY b",
+            rollup_aggregates()
         )
     };
     // The SQL is assembled from constants only; every value is a bound parameter.

@@ -22,7 +22,11 @@ use axum::{
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
-use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultOnFailure, TraceLayer},
+};
 
 use crate::{
     cluster::{self, ClusterView},
@@ -117,7 +121,9 @@ pub fn router(state: ServerState) -> Router {
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
-        .layer(TraceLayer::new_for_http())
+        // Failed requests are logged where they fail, with their reason; a 503 from /readyz
+        // while the cluster syncs is expected and must not read as an error.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
 }
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.

@@ -1,4 +1,4 @@
-//! Simulator benchmark: `make bench-sim` (or `cargo run --release -p sim --example bench`).
+//! Simulator benchmark: `make bench-sim` (or `cargo run --release -p sim --example sim_bench`).
 //!
 //! Prints, for the `large` profile (2,000 Deployments and HPAs, 20,000 pods):
 //! - resident memory of the process holding the cluster (target < 1 GiB);

@@ -14,13 +14,15 @@ use k8s_openapi::{
     api::{
         apps::v1::Deployment,
         autoscaling::v2::HorizontalPodAutoscaler,
-        core::v1::{Node, Pod, Service},
+        core::v1::{Node, Service},
         discovery::v1::EndpointSlice,
         policy::v1::PodDisruptionBudget,
     },
     apimachinery::pkg::{api::resource::Quantity as K8sQuantity, apis::meta::v1::LabelSelector},
 };
 use sim::quantity::Quantity;
+
+use super::pod::PodView;
 
 pub use app::dto::Connection;
 
@@ -42,7 +44,7 @@ pub struct Usage {
 pub struct Objects {
     pub deployments: Vec<Arc<Deployment>>,
     pub autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
-    pub pods: Vec<Arc<Pod>>,
+    pub pods: Vec<Arc<PodView>>,
     pub nodes: Vec<Arc<Node>>,
     pub services: Vec<Arc<Service>>,
     pub endpoint_slices: Vec<Arc<EndpointSlice>>,
@@ -133,17 +135,6 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
     }
 }
 
-fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-fn pod_phase(pod: &Pod) -> &str {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("Unknown")
-}
-
 /// The findings for a workload, most severe first.
 fn findings(w: &Workload) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -210,7 +201,7 @@ pub fn build(
     taken_at_ms: i64,
 ) -> Snapshot {
     // Pods and services by namespace, to avoid scanning everything per workload.
-    let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+    let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
     for p in &objects.pods {
         pods_by_ns.entry(p.metadata.namespace.as_deref().unwrap_or_default()).or_default().push(p);
     }
@@ -234,7 +225,7 @@ pub fn build(
             let status = d.status.clone().unwrap_or_default();
             let template_labels =
                 spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
-            let pods: Vec<&Pod> = pods_by_ns
+            let pods: Vec<&PodView> = pods_by_ns
                 .get(ns.as_str())
                 .into_iter()
                 .flatten()
@@ -265,14 +256,14 @@ pub fn build(
                 })
                 .unwrap_or_default();
 
-            let running: Vec<&&Pod> = pods.iter().filter(|p| pod_phase(p) == "Running").collect();
+            let running: Vec<&&PodView> = pods.iter().filter(|p| p.phase() == "Running").collect();
             let n = running.len() as f64;
             let per_pod = |f: fn(&ContainerResources) -> Option<f64>| {
                 containers.iter().map(|c| f(c).unwrap_or(0.0)).sum::<f64>()
             };
             let per_pod_limit =
                 |f: fn(&ContainerResources) -> Option<f64>| containers.iter().map(f).sum::<Option<f64>>();
-            let key = |p: &Pod| (ns.clone(), p.metadata.name.clone().unwrap_or_default());
+            let key = |p: &PodView| (ns.clone(), p.metadata.name.clone().unwrap_or_default());
             let usage_sum = |pick: fn(&(f64, f64)) -> f64| {
                 usage
                     .metrics_available
@@ -292,25 +283,8 @@ pub fn build(
             let request_rate = usage
                 .rates_available
                 .then(|| running.iter().filter_map(|p| usage.request_rates.get(&key(p))).sum::<f64>());
-            let restarts: i32 = pods
-                .iter()
-                .flat_map(|p| {
-                    p.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default()
-                })
-                .map(|c| c.restart_count)
-                .sum();
-            let unschedulable = pods
-                .iter()
-                .filter(|p| {
-                    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| {
-                        cs.iter().any(|c| {
-                            c.type_ == "PodScheduled"
-                                && c.status == "False"
-                                && c.reason.as_deref() == Some("Unschedulable")
-                        })
-                    })
-                })
-                .count() as i32;
+            let restarts: i32 = pods.iter().map(|p| p.restarts()).sum();
+            let unschedulable = pods.iter().filter(|p| p.unschedulable()).count() as i32;
 
             let services: Vec<&Arc<Service>> = objects
                 .services
@@ -391,8 +365,8 @@ pub fn build(
                 memory,
                 pods: PodCounts {
                     total: pods.len() as i32,
-                    ready: pods.iter().filter(|p| pod_ready(p)).count() as i32,
-                    pending: pods.iter().filter(|p| pod_phase(p) == "Pending").count() as i32,
+                    ready: pods.iter().filter(|p| p.ready()).count() as i32,
+                    pending: pods.iter().filter(|p| p.phase() == "Pending").count() as i32,
                     unschedulable,
                     restarts,
                 },
@@ -435,12 +409,9 @@ pub fn build(
         objects
             .pods
             .iter()
-            .filter(|p| {
-                p.spec.as_ref().is_some_and(|s| s.node_name.is_some())
-                    && !matches!(pod_phase(p), "Succeeded" | "Failed")
-            })
-            .flat_map(|p| p.spec.as_ref().map(|s| s.containers.clone()).unwrap_or_default())
-            .filter_map(|c| quantity(c.resources.as_ref()?.requests.as_ref()?.get(resource)))
+            .filter(|p| p.spec.node_name.is_some() && !matches!(p.phase(), "Succeeded" | "Failed"))
+            .flat_map(|p| p.requests(resource))
+            .filter_map(|q| quantity(Some(q)))
             .sum()
     };
     let totals = ClusterTotals {
@@ -448,8 +419,8 @@ pub fn build(
         nodes: objects.nodes.len() as i32,
         nodes_ready,
         pods: objects.pods.len() as i32,
-        pods_ready: objects.pods.iter().filter(|p| pod_ready(p)).count() as i32,
-        pods_pending: objects.pods.iter().filter(|p| pod_phase(p) == "Pending").count() as i32,
+        pods_ready: objects.pods.iter().filter(|p| p.ready()).count() as i32,
+        pods_pending: objects.pods.iter().filter(|p| p.phase() == "Pending").count() as i32,
         cpu: Capacity {
             allocatable: node_cpu,
             requests: scheduled_requests("cpu"),

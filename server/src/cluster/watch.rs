@@ -16,7 +16,7 @@ use k8s_openapi::{
     api::{
         apps::v1::Deployment,
         autoscaling::v2::HorizontalPodAutoscaler,
-        core::v1::{Node, Pod, Service},
+        core::v1::{Node, Service},
         discovery::v1::EndpointSlice,
         policy::v1::PodDisruptionBudget,
     },
@@ -28,7 +28,7 @@ use kube::{
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
-use super::snapshot::Objects;
+use super::{pod::PodView, snapshot::Objects};
 
 /// What the watchers narrow to.
 #[derive(Clone, Debug, Default)]
@@ -75,7 +75,7 @@ impl WatchState {
 pub struct Stores {
     deployments: Vec<reflector::Store<Deployment>>,
     autoscalers: Vec<reflector::Store<HorizontalPodAutoscaler>>,
-    pods: Vec<reflector::Store<Pod>>,
+    pods: Vec<reflector::Store<PodView>>,
     nodes: Vec<reflector::Store<Node>>,
     services: Vec<reflector::Store<Service>>,
     endpoint_slices: Vec<reflector::Store<EndpointSlice>>,
@@ -132,47 +132,13 @@ impl Trim for Service {}
 impl Trim for EndpointSlice {}
 impl Trim for PodDisruptionBudget {}
 
-/// Pods are most of the objects: keep only labels, node, container resources, phase,
-/// conditions and restart counts.
-impl Trim for Pod {
+/// Pods are most of the objects; their view has no annotations or owners to keep either.
+impl Trim for PodView {
     fn trim(&mut self) {
         let meta = &mut self.metadata;
         meta.managed_fields = None;
         meta.annotations = None;
         meta.owner_references = None;
-        if let Some(spec) = self.spec.as_mut() {
-            let containers = std::mem::take(&mut spec.containers)
-                .into_iter()
-                .map(|c| k8s_openapi::api::core::v1::Container {
-                    name: c.name,
-                    resources: c.resources,
-                    ..Default::default()
-                })
-                .collect();
-            *spec = k8s_openapi::api::core::v1::PodSpec {
-                containers,
-                node_name: spec.node_name.take(),
-                ..Default::default()
-            };
-        }
-        if let Some(status) = self.status.as_mut() {
-            let statuses = status.container_statuses.take().map(|cs| {
-                cs.into_iter()
-                    .map(|c| k8s_openapi::api::core::v1::ContainerStatus {
-                        name: c.name,
-                        ready: c.ready,
-                        restart_count: c.restart_count,
-                        ..Default::default()
-                    })
-                    .collect()
-            });
-            *status = k8s_openapi::api::core::v1::PodStatus {
-                phase: status.phase.take(),
-                conditions: status.conditions.take(),
-                container_statuses: statuses,
-                ..Default::default()
-            };
-        }
     }
 }
 

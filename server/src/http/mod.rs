@@ -21,7 +21,7 @@ use axum::{
     routing::{any, get},
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tower_http::{
     compression::CompressionLayer,
     timeout::TimeoutLayer,
@@ -107,6 +107,7 @@ pub fn router(state: ServerState) -> Router {
         move || shell(options.clone())
     };
 
+    let provide_backend_for_errors = provide_backend.clone();
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -114,7 +115,8 @@ pub fn router(state: ServerState) -> Router {
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
         .merge(api::routes())
-        .fallback(file_and_error_handler::<ServerState, _>(shell))
+        // The not-found page has the same shell as every page, banner included.
+        .fallback(file_and_error_handler_with_context::<ServerState, _>(provide_backend_for_errors, shell))
         .with_state(state.clone());
 
     security::apply(routes)

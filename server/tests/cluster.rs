@@ -322,3 +322,29 @@ async fn metrics_and_the_openapi_document_are_served() {
         assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
     }
 }
+
+#[tokio::test]
+async fn a_restart_of_the_cluster_is_reported_and_survived_with_a_resync() {
+    let Setup { sim, server, view, _kubeconfig } = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let (addr, certificates) = (server.addr, server.certificates.clone());
+    drop(server);
+    until(&view, Duration::from_secs(20), "the outage reported as a problem", |snap| {
+        !snap.connection.problems.is_empty()
+    })
+    .await;
+
+    // While the API server is down the cluster moves on.
+    {
+        let mut world = sim.lock();
+        let mut fx =
+            (*world.store.get(&sim::resources::DEPLOYMENTS, "payments-core", "fx-rates").unwrap()).clone();
+        fx["spec"]["replicas"] = json!(2);
+        world.store.replace(&sim::resources::DEPLOYMENTS, fx, None).unwrap();
+    }
+    let _server = sim.serve_with(addr, certificates).await.unwrap();
+    until(&view, Duration::from_secs(20), "the change made during the outage, and no problem left", |snap| {
+        snap.connection.problems.is_empty()
+            && snap.workload("payments-core", "fx-rates").is_some_and(|w| w.replicas.desired == 2)
+    })
+    .await;
+}

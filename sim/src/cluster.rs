@@ -137,6 +137,16 @@ impl Cluster {
     /// the returned server is dropped.
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<RunningServer> {
         let certificates = tls::generate().map_err(std::io::Error::other)?;
+        self.serve_with(addr, certificates).await
+    }
+
+    /// Serves with given certificates: what an API server restarting on the same address
+    /// does, so clients that trust its CA reconnect.
+    pub async fn serve_with(
+        &self,
+        addr: SocketAddr,
+        certificates: tls::Certificates,
+    ) -> std::io::Result<RunningServer> {
         let config = axum_server::tls_rustls::RustlsConfig::from_pem(
             certificates.server_cert_pem.clone().into_bytes(),
             certificates.server_key_pem.clone().into_bytes(),
@@ -146,14 +156,15 @@ impl Cluster {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let app = crate::api::router(self.clone());
-        let server = axum_server::from_tcp_rustls(listener, config)?;
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(listener, config)?.handle(handle.clone());
         let task = tokio::spawn(async move {
             if let Err(e) = server.serve(app.into_make_service()).await {
                 tracing::error!("simulated API server stopped: {e}");
             }
         });
         let ticker = (!self.lock().clock.is_manual()).then(|| self.spawn_ticker());
-        Ok(RunningServer { addr, ca_pem: certificates.ca_pem, task, ticker })
+        Ok(RunningServer { addr, ca_pem: certificates.ca_pem.clone(), certificates, handle, task, ticker })
     }
 }
 
@@ -162,6 +173,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The CA that signed the server's certificate.
     pub ca_pem: String,
+    pub certificates: tls::Certificates,
+    handle: axum_server::Handle<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
     ticker: Option<tokio::task::JoinHandle<()>>,
 }
@@ -186,7 +199,9 @@ impl RunningServer {
 }
 
 impl Drop for RunningServer {
+    /// Stops listening and cuts every open connection (watches included), like a crash.
     fn drop(&mut self) {
+        self.handle.shutdown();
         self.task.abort();
         if let Some(t) = &self.ticker {
             t.abort();

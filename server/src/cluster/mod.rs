@@ -150,7 +150,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             changed.notified().await;
             tokio::time::sleep(DEBOUNCE).await;
             let (usage, usage_problems) = usage.borrow().clone();
-            let mut problems = state.problems();
+            let mut problems = state.problems(usage.answered_at);
             problems.extend(usage_problems);
             let connection = Connection {
                 cluster: description.clone(),

@@ -37,6 +37,8 @@ pub struct Usage {
     pub nodes: HashMap<String, (f64, f64)>,
     pub metrics_available: bool,
     pub rates_available: bool,
+    /// When the API server last answered a poll (with data or an error status).
+    pub answered_at: Option<std::time::Instant>,
 }
 
 /// The watched objects.

@@ -27,8 +27,12 @@ enum Poll<T> {
     Failed(String),
 }
 
-async fn fetch(client: &Client, path: &str) -> Poll<Value> {
-    match client.request::<Value>(get(path)).await {
+async fn fetch(client: &Client, path: &str, usage: &mut Usage) -> Poll<Value> {
+    let result = client.request::<Value>(get(path)).await;
+    if matches!(result, Ok(_) | Err(kube::Error::Api(_))) {
+        usage.answered_at = Some(std::time::Instant::now());
+    }
+    match result {
         Ok(v) => Poll::Got(v),
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 503 => Poll::Missing,
         Err(e) => Poll::Failed(format!("GET {path}: {e}")),
@@ -39,7 +43,7 @@ async fn fetch(client: &Client, path: &str) -> Poll<Value> {
 pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>) {
     let mut usage = Usage::default();
     let mut problems = Vec::new();
-    match fetch(client, "/apis/metrics.k8s.io/v1beta1/pods").await {
+    match fetch(client, "/apis/metrics.k8s.io/v1beta1/pods", &mut usage).await {
         Poll::Got(list) => {
             usage.metrics_available = true;
             for item in list["items"].as_array().into_iter().flatten() {
@@ -61,7 +65,7 @@ pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>
         Poll::Failed(e) => problems.push(format!("no usage data: {e}")),
     }
     if usage.metrics_available
-        && let Poll::Got(list) = fetch(client, "/apis/metrics.k8s.io/v1beta1/nodes").await
+        && let Poll::Got(list) = fetch(client, "/apis/metrics.k8s.io/v1beta1/nodes", &mut usage).await
     {
         for item in list["items"].as_array().into_iter().flatten() {
             let name = item["metadata"]["name"].as_str().unwrap_or_default().to_string();
@@ -75,7 +79,7 @@ pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>
     for ns in namespaces {
         let path =
             format!("/apis/custom.metrics.k8s.io/v1beta1/namespaces/{ns}/pods/*/http_requests_per_second");
-        match fetch(client, &path).await {
+        match fetch(client, &path, &mut usage).await {
             Poll::Got(list) => {
                 usage.rates_available = true;
                 for item in list["items"].as_array().into_iter().flatten() {

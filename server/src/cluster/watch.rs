@@ -46,7 +46,16 @@ pub struct KindState {
     pub restarts: AtomicU64,
     pub synced_scopes: AtomicU64,
     pub scopes: u64,
-    pub last_error: Mutex<Option<String>>,
+    pub last_error: Mutex<Option<WatchProblem>>,
+}
+
+/// The latest failure of a kind's watch.
+#[derive(Clone, Debug)]
+pub struct WatchProblem {
+    pub message: String,
+    /// The API server could not be reached (as opposed to answering with an error).
+    pub unreachable: bool,
+    pub at: std::time::Instant,
 }
 
 /// All watch state, keyed by kind.
@@ -61,11 +70,15 @@ impl WatchState {
         self.kinds.values().all(|k| k.synced_scopes.load(Ordering::SeqCst) >= k.scopes)
     }
 
-    /// The latest error of each kind that has one.
-    pub fn problems(&self) -> Vec<String> {
+    /// The latest error of each kind that has one. A watch that failed because the API
+    /// server was unreachable resumes without an event when it comes back, so such an error
+    /// no longer counts once the API server has answered since (`answered_at`).
+    pub fn problems(&self, answered_at: Option<std::time::Instant>) -> Vec<String> {
         self.kinds
             .values()
             .filter_map(|k| k.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .filter(|p| !(p.unreachable && answered_at.is_some_and(|a| a > p.at)))
+            .map(|p| p.message)
             .collect()
     }
 }
@@ -214,7 +227,16 @@ where
                         Err(e) => {
                             let message = describe(kind, &e);
                             tracing::warn!(kind, "{message}");
-                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+                            let unreachable = !matches!(
+                                &e,
+                                watcher::Error::InitialListFailed(kube::Error::Api(_))
+                                    | watcher::Error::WatchStartFailed(kube::Error::Api(_))
+                                    | watcher::Error::WatchFailed(kube::Error::Api(_))
+                                    | watcher::Error::WatchError(_)
+                            );
+                            let problem =
+                                WatchProblem { message, unreachable, at: std::time::Instant::now() };
+                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(problem);
                             changed.notify_one();
                         }
                     }

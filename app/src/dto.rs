@@ -137,6 +137,8 @@ pub struct Workload {
     pub health: Health,
     pub findings: Vec<Finding>,
     pub resource_version: String,
+    /// `metadata.generation`: goes up with every change to the Deployment's spec.
+    pub generation: i64,
 }
 
 /// Node capacity against what is requested and used (R = Σ rᵢ).
@@ -170,6 +172,8 @@ pub struct Connection {
     pub cluster: String,
     /// Whether every watch has completed its first full list.
     pub synced: bool,
+    /// Whether the API server is answering now (figures are stale while it is not).
+    pub reachable: bool,
     /// Whether usage figures are available (the metrics API answered).
     pub metrics_available: bool,
     /// Problems worth a banner: unreachable API server, forbidden resources, missing APIs.

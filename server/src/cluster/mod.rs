@@ -155,6 +155,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             let connection = Connection {
                 cluster: description.clone(),
                 synced: state.synced(),
+                reachable: !state.unreachable(usage.answered_at),
                 metrics_available: usage.metrics_available,
                 problems,
             };

@@ -376,6 +376,7 @@ pub fn build(
                 endpoints_total,
                 disruption_budget,
                 resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
+                generation: d.metadata.generation.unwrap_or(0),
                 namespace: ns,
                 name,
                 ..Workload::default()

@@ -70,6 +70,17 @@ impl WatchState {
         self.kinds.values().all(|k| k.synced_scopes.load(Ordering::SeqCst) >= k.scopes)
     }
 
+    /// Whether some watch failed to reach the API server and it has not answered since.
+    pub fn unreachable(&self, answered_at: Option<std::time::Instant>) -> bool {
+        self.kinds.values().any(|k| {
+            k.last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_some_and(|p| p.unreachable && answered_at.is_none_or(|a| a < p.at))
+        })
+    }
+
     /// The latest error of each kind that has one. A watch that failed because the API
     /// server was unreachable resumes without an event when it comes back, so such an error
     /// no longer counts once the API server has answered since (`answered_at`).

@@ -37,6 +37,12 @@ fn unix_ms() -> i64 {
 /// What changed between two observations of a workload, as event `(kind, message)`s.
 pub fn changes(before: &Workload, after: &Workload) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
+    if before.generation != after.generation && before.replicas.desired == after.replicas.desired {
+        out.push((
+            "rollout",
+            format!("Deployment spec changed (generation {} → {})", before.generation, after.generation),
+        ));
+    }
     if before.replicas.desired != after.replicas.desired {
         let by = match &after.autoscaler {
             Some(a) if a.desired_replicas == after.replicas.desired => format!(" by HPA {}", a.name),
@@ -91,7 +97,9 @@ async fn sample_loop(history: Arc<History>, view: ClusterView, interval: Duratio
     loop {
         ticker.tick().await;
         let snapshot = view.current();
-        if snapshot.connection.synced {
+        // While the API server is unreachable the snapshot is stale: record nothing, so the
+        // outage shows as a gap rather than as flat lines.
+        if snapshot.connection.synced && snapshot.connection.reachable {
             pending.push_back((unix_ms(), snapshot));
             if pending.len() > MAX_PENDING {
                 pending.pop_front();
@@ -175,6 +183,18 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_spec_change_without_a_scale_is_a_rollout() {
+        let before = Workload { generation: 4, ..workload(3, None) };
+        let after = Workload { generation: 5, ..workload(3, None) };
+        assert_eq!(
+            changes(&before, &after),
+            vec![("rollout", "Deployment spec changed (generation 4 → 5)".to_string())]
+        );
+        let scaled = Workload { generation: 5, ..workload(4, None) };
+        assert_eq!(changes(&before, &scaled)[0].0, "scale", "a scale bumps the generation but is no rollout");
     }
 
     #[test]

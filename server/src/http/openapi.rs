@@ -88,7 +88,7 @@ pub fn document() -> Value {
                 "version": { "type": "integer" }, "total": { "type": "integer" }, "items": { "type": "array", "items": { "$ref": "#/components/schemas/Workload" } } } },
             "Overview": { "type": "object", "properties": {
                 "version": { "type": "integer" }, "taken_at_ms": { "type": "integer" },
-                "connection": { "type": "object", "properties": { "cluster": { "type": "string" }, "synced": { "type": "boolean" }, "metrics_available": { "type": "boolean" }, "problems": { "type": "array", "items": { "type": "string" } } } },
+                "connection": { "type": "object", "properties": { "cluster": { "type": "string" }, "synced": { "type": "boolean" }, "reachable": { "type": "boolean" }, "metrics_available": { "type": "boolean" }, "problems": { "type": "array", "items": { "type": "string" } } } },
                 "totals": { "type": "object" },
                 "attention": { "type": "array", "items": { "type": "object" } } } },
             "LiveChange": { "type": "object", "properties": {

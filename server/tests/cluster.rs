@@ -348,3 +348,36 @@ async fn a_restart_of_the_cluster_is_reported_and_survived_with_a_resync() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn namespaces_and_a_selector_narrow_what_is_watched() {
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: None,
+        start: Some(MIDNIGHT + 8 * 60 * MIN),
+        ..sim::Options::default()
+    });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let client = Client::try_from(
+        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap(),
+    )
+    .unwrap();
+    let scope = Scope {
+        namespaces: vec!["payments-core".into()],
+        label_selector: Some("tier=core,paydeck.io/critical=true".into()),
+    };
+    let view = cluster::start(client, "narrowed".into(), &scope, Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced");
+    let names: Vec<String> =
+        view.current().workloads.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
+    assert_eq!(
+        names,
+        vec![
+            "payments-core/card-tokeniser",
+            "payments-core/ledger",
+            "payments-core/payment-api",
+            "payments-core/risk-scoring"
+        ],
+        "critical core services only"
+    );
+}

@@ -13,11 +13,15 @@ pub async fn cluster_overview() -> Result<Overview, ServerFnError> {
 }
 
 /// A banner over every page when Paydeck cannot see the whole cluster: not yet synced, the
-/// API server unreachable, a resource forbidden, no usage data.
+/// API server unreachable, a resource forbidden, no usage data. Loaded in the browser only:
+/// no page waits for it on the server (the not-found page's in-order rendering would).
 #[component]
 pub fn ConnectionBanner() -> impl IntoView {
     let tick = use_tick(Duration::from_secs(10));
-    let overview = Resource::new(move || tick.get(), |_| cluster_overview());
+    let overview = LocalResource::new(move || {
+        tick.track();
+        cluster_overview()
+    });
     view! {
         <Transition fallback=|| ()>
             {move || overview.get().map(|result| match result {

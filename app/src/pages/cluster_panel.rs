@@ -37,8 +37,12 @@ fn Totals(overview: Overview) -> impl IntoView {
     let capacity = |c: &Capacity, show: fn(f64) -> String| {
         let used = c.usage.map(show).unwrap_or_else(|| "no usage data".into());
         (
-            format!("{} of {}", show(c.requests), show(c.allocatable)),
-            format!("{} requested · {used} used", format::share(c.requests, c.allocatable)),
+            show(c.requests),
+            format!(
+                "requested of {} ({}) · {used} used",
+                show(c.allocatable),
+                format::share(c.requests, c.allocatable)
+            ),
         )
     };
     let (cpu, cpu_note) = capacity(&t.cpu, format::cores);

@@ -11,10 +11,11 @@ pub fn ServicesPage() -> impl IntoView {
             subtitle="Every Deployment with its replicas, autoscaler, load and resources."
         />
         <div class="panel empty-state" role="status">
-            <h2>"No cluster connected"</h2>
+            <h2>"The services table is not available in this version"</h2>
             <p>
-                "This server is not watching a cluster, so there are no services to list. "
-                "Services appear here once Paydeck is connected to a Kubernetes API server."
+                "The Overview lists the services that need attention. Every Deployment, with its "
+                "replicas, autoscaler, load and resources, is in the JSON API at "
+                <a href="/api/v1/workloads">"/api/v1/workloads"</a> "."
             </p>
         </div>
     }

@@ -4,10 +4,13 @@
 //! implements these traits and provides them as Leptos context for every request.
 
 #[cfg(feature = "ssr")]
-use std::sync::Arc;
+use std::{future::Future, pin::Pin, sync::Arc};
 
 #[cfg(feature = "ssr")]
-use crate::{dto::Overview, traffic::TrafficSeries};
+use crate::{
+    dto::{History, Overview, Workload, WorkloadPage, WorkloadQuery},
+    traffic::TrafficSeries,
+};
 
 /// The server's own HTTP traffic, as counted by its request meter.
 #[cfg(feature = "ssr")]
@@ -18,7 +21,30 @@ pub trait TrafficSource: Send + Sync + 'static {
 /// The live picture of the cluster.
 #[cfg(feature = "ssr")]
 pub trait ClusterSource: Send + Sync + 'static {
-    fn overview(&self) -> Overview;
+    /// Totals and findings, narrowed to a namespace when given.
+    fn overview(&self, namespace: Option<&str>) -> Overview;
+    /// A page of workloads, or why the query is wrong.
+    fn workloads(&self, query: &WorkloadQuery) -> Result<WorkloadPage, String>;
+    fn workload(&self, namespace: &str, name: &str) -> Option<Workload>;
+}
+
+/// A future the history store answers with.
+#[cfg(feature = "ssr")]
+pub type HistoryFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<History>, String>> + Send + 'a>>;
+
+/// Recorded history.
+#[cfg(feature = "ssr")]
+pub trait HistorySource: Send + Sync + 'static {
+    /// A workload's history over `[from_ms, to_ms)` in at most `points` buckets; `None` when
+    /// nothing was ever recorded for it; `Err` says what was wrong with the request or store.
+    fn history<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        from_ms: i64,
+        to_ms: i64,
+        points: i64,
+    ) -> HistoryFuture<'a>;
 }
 
 /// Everything the server functions may ask of the server, provided as one context value.
@@ -27,6 +53,8 @@ pub trait ClusterSource: Send + Sync + 'static {
 pub struct Backend {
     pub traffic: Arc<dyn TrafficSource>,
     pub cluster: Arc<dyn ClusterSource>,
+    /// `None` when this server records no history.
+    pub history: Option<Arc<dyn HistorySource>>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

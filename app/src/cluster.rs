@@ -6,10 +6,11 @@ use leptos::prelude::*;
 
 use crate::{dto::Overview, poll::use_tick};
 
-/// Cluster totals, what needs attention, and the connection state.
+/// Cluster totals, what needs attention, and the connection state; workload figures narrowed
+/// to `namespace` when given.
 #[server(prefix = "/rpc", endpoint = "cluster-overview")]
-pub async fn cluster_overview() -> Result<Overview, ServerFnError> {
-    Ok(crate::backend::backend()?.cluster.overview())
+pub async fn cluster_overview(namespace: Option<String>) -> Result<Overview, ServerFnError> {
+    Ok(crate::backend::backend()?.cluster.overview(namespace.as_deref()))
 }
 
 /// A banner over every page when Paydeck cannot see the whole cluster: not yet synced, the
@@ -20,7 +21,7 @@ pub fn ConnectionBanner() -> impl IntoView {
     let tick = use_tick(Duration::from_secs(10));
     let overview = LocalResource::new(move || {
         tick.track();
-        cluster_overview()
+        cluster_overview(None)
     });
     view! {
         <Transition fallback=|| ()>

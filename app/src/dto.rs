@@ -190,6 +190,10 @@ pub struct Overview {
     pub totals: ClusterTotals,
     /// Workloads with findings, worst first.
     pub attention: Vec<AttentionItem>,
+    /// Every namespace with a workload, sorted (for the namespace filters).
+    pub namespaces: Vec<String>,
+    /// The namespace the figures are narrowed to; node figures are always cluster-wide.
+    pub namespace: Option<String>,
 }
 
 /// A workload that needs a look, and why.
@@ -201,6 +205,23 @@ pub struct AttentionItem {
     pub findings: Vec<Finding>,
 }
 
+/// How the workloads list is narrowed, ordered and paged: the services page keeps it in its
+/// URL, the JSON API takes it as query parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadQuery {
+    pub namespace: Option<String>,
+    /// Matches namespace or name, case-insensitively.
+    pub q: Option<String>,
+    pub health: Option<Health>,
+    /// `name` (default), `namespace`, `health`, `replicas`, `cpu`, `memory`, `rate`,
+    /// `utilization`, `load`.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub order: Option<String>,
+    pub offset: Option<usize>,
+    pub limit: Option<usize>,
+}
+
 /// A page of workloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadPage {
@@ -208,6 +229,8 @@ pub struct WorkloadPage {
     /// Workloads matching the filter, before paging.
     pub total: usize,
     pub items: Vec<Workload>,
+    /// Every namespace with a workload, sorted (for the namespace filter).
+    pub namespaces: Vec<String>,
 }
 
 /// min / average / max of a figure over one time bucket.

@@ -50,9 +50,41 @@ pub fn share(part: f64, whole: f64) -> String {
     if whole > 0.0 { format!("{:.0} %", 100.0 * part / whole) } else { "—".into() }
 }
 
+/// A moment in UTC, e.g. `27 Nov 14:05:09 UTC` (UTC so the server and the browser render
+/// the same text).
+pub fn clock(unix_ms: i64) -> String {
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let secs = unix_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!(
+        "{day} {} {:02}:{:02}:{:02} UTC",
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moments_read_in_utc() {
+        assert_eq!(clock(0), "1 Jan 00:00:00 UTC");
+        assert_eq!(clock(1_795_791_909_000), "27 Nov 15:05:09 UTC");
+        assert_eq!(clock(951_782_400_000), "29 Feb 00:00:00 UTC");
+    }
 
     #[test]
     fn resources_read_in_their_units() {

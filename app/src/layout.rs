@@ -18,6 +18,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/services">"Services"</A>
                 <A href="/audit">"Audit"</A>
             </nav>
+            <crate::live::LiveIndicator />
         </header>
         <crate::cluster::ConnectionBanner />
         <main id="main" class="content">{children()}</main>

@@ -12,10 +12,13 @@ pub mod csp;
 pub mod dto;
 pub mod format;
 pub mod layout;
+pub mod live;
 pub mod pages;
 pub mod poll;
 pub mod shell;
 pub mod traffic;
+pub mod widgets;
+pub mod workloads;
 
 pub use shell::{App, shell};
 

@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use crate::layout::Layout;
-use crate::pages::{AuditPage, NotFoundPage, OverviewPage, ServicesPage};
+use crate::pages::{AuditPage, NotFoundPage, OverviewPage, ServicePage, ServicesPage};
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
 pub const ECHARTS_PATH: &str = "/assets/echarts.min.js";
@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    crate::live::provide_live();
     mark_hydrated();
 
     view! {
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/services") view=ServicesPage />
+                    <Route path=path!("/services/:namespace/:name") view=ServicePage />
                     <Route path=path!("/audit") view=AuditPage />
                 </Routes>
             </Layout>

@@ -15,11 +15,14 @@ pub fn EChart(
     /// The chart option; `None` while there is nothing to draw.
     #[prop(into)]
     option: Signal<Option<Chart>>,
+    /// Charts in the same group share their tooltip and zoom.
+    #[prop(optional)]
+    group: Option<&'static str>,
 ) -> impl IntoView {
     #[cfg(feature = "hydrate")]
-    browser::bind(id, option);
+    browser::bind(id, option, group);
     #[cfg(not(feature = "hydrate"))]
-    let _ = option;
+    let _ = (option, group);
 
     view! { <div id=id class="chart" role="img" aria-label=label></div> }
 }
@@ -30,7 +33,7 @@ mod browser {
     use leptos::prelude::*;
     use wasm_bindgen::{JsCast, JsValue};
 
-    pub fn bind(id: &'static str, option: Signal<Option<Chart>>) {
+    pub fn bind(id: &'static str, option: Signal<Option<Chart>>, group: Option<&'static str>) {
         // `Echarts` is a JS handle (not `Send`), so it lives in local-only storage.
         let instance: StoredValue<Option<Echarts>, LocalStorage> = StoredValue::new_local(None);
 
@@ -39,7 +42,12 @@ mod browser {
             instance.update_value(|slot| match slot {
                 Some(echarts) => WasmRenderer::update(echarts, &chart),
                 None => match WasmRenderer::new_opt(None, None).render(id, &chart) {
-                    Ok(echarts) => *slot = Some(echarts),
+                    Ok(echarts) => {
+                        if let Some(group) = group {
+                            join_group(&echarts, group);
+                        }
+                        *slot = Some(echarts)
+                    }
                     Err(e) => leptos::logging::error!("chart {id} could not be drawn: {e:?}"),
                 },
             });
@@ -59,6 +67,19 @@ mod browser {
                 dispose(&echarts);
             }
         });
+    }
+
+    /// `chart.group = group; echarts.connect(group)`: linked tooltips and zoom.
+    fn join_group(echarts: &Echarts, group: &str) {
+        let this: &JsValue = echarts.as_ref();
+        let _ = js_sys::Reflect::set(this, &JsValue::from_str("group"), &JsValue::from_str(group));
+        let global = js_sys::global();
+        if let Ok(lib) = js_sys::Reflect::get(&global, &JsValue::from_str("echarts"))
+            && let Ok(connect) = js_sys::Reflect::get(&lib, &JsValue::from_str("connect"))
+            && let Ok(connect) = connect.dyn_into::<js_sys::Function>()
+        {
+            let _ = connect.call1(&lib, &JsValue::from_str(group));
+        }
     }
 
     /// `echarts.dispose()` frees the instance's canvas and listeners; charming does not bind it.

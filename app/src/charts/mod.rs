@@ -4,6 +4,7 @@
 mod echart;
 mod palette;
 pub mod traffic;
+pub mod workload;
 
 pub use echart::EChart;
 pub use palette::Palette;

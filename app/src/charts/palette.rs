@@ -8,6 +8,12 @@ pub struct Palette {
     pub grid_line: &'static str,
     pub primary: &'static str,
     pub primary_fill: &'static str,
+    pub secondary: &'static str,
+    pub tertiary: &'static str,
+    /// Limits, targets and maxima: the lines a series should stay under.
+    pub warning: &'static str,
+    /// Event markers.
+    pub event: &'static str,
 }
 
 impl Palette {
@@ -17,6 +23,10 @@ impl Palette {
         grid_line: "#e4e7eb",
         primary: "#1d5fbf",
         primary_fill: "rgba(29, 95, 191, 0.12)",
+        secondary: "#0f8a6a",
+        tertiary: "#7b4fc9",
+        warning: "#c2410c",
+        event: "#8d6e00",
     };
 
     pub const DARK: Palette = Palette {
@@ -25,6 +35,10 @@ impl Palette {
         grid_line: "#323f4b",
         primary: "#6ea8ff",
         primary_fill: "rgba(110, 168, 255, 0.16)",
+        secondary: "#3fd0a4",
+        tertiary: "#b794f6",
+        warning: "#fb923c",
+        event: "#e3c15a",
     };
 
     /// The palette for the scheme the browser prefers (light on the server, where no chart

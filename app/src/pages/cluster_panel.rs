@@ -1,25 +1,59 @@
 //! The overview's cluster panel: totals and what needs attention.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
 
 use crate::{
     cluster::cluster_overview,
-    dto::{Capacity, Health, Overview},
+    dto::{Capacity, Overview},
     format,
-    poll::use_tick,
+    live::use_live,
+    pages::services::table::detail_href,
+    widgets::HealthBadge,
 };
 
+/// Totals and the needs-attention list, narrowed by `?namespace=`, refreshed by the live feed.
 #[component]
 pub fn ClusterPanel() -> impl IntoView {
-    let tick = use_tick(Duration::from_secs(5));
-    let overview = Resource::new(move || tick.get(), |_| cluster_overview());
+    let query = use_query_map();
+    let namespace = Memo::new(move |_| query.with(|q| q.get("namespace").filter(|n| !n.is_empty())));
+    let live = use_live();
+    let overview = Resource::new(move || (namespace.get(), live.version()), |(ns, _)| cluster_overview(ns));
+    let navigate = use_navigate();
+    let on_namespace = move |ev| {
+        let ns = event_target_value(&ev);
+        let href = if ns.is_empty() { "/".to_string() } else { format!("/?namespace={ns}") };
+        navigate(&href, NavigateOptions::default());
+    };
+    let namespaces = move || {
+        overview
+            .get()
+            .and_then(Result::ok)
+            .map(|o| o.namespaces)
+            .unwrap_or_else(|| namespace.get().into_iter().collect())
+    };
     view! {
         <section class="panel" aria-labelledby="cluster-title">
-            <div class="panel-header">
-                <h2 id="cluster-title">"Cluster"</h2>
-                <p class="panel-note">"Requested is what pods reserve (R = Σ rᵢ); allocatable is what nodes offer; used is what the metrics API reports."</p>
+            <div class="panel-header panel-header-row">
+                <div>
+                    <h2 id="cluster-title">"Cluster"</h2>
+                    <p class="panel-note">"Requested is what pods reserve (R = Σ rᵢ); allocatable is what nodes offer (always cluster-wide); used is what the metrics API reports."</p>
+                </div>
+                <form class="field" method="get" action="/">
+                    <label for="overview-namespace">"Namespace"</label>
+                    <select id="overview-namespace" name="namespace" on:change=on_namespace>
+                        <option value="" selected=move || namespace.get().is_none()>"All namespaces"</option>
+                        {move || namespaces().into_iter().map(|ns| {
+                            let selected = namespace.get().as_deref() == Some(ns.as_str());
+                            view! { <option value=ns.clone() selected=selected>{ns.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                    <noscript><button type="submit" class="button">"Show"</button></noscript>
+                </form>
             </div>
             <Transition fallback=|| view! { <p class="loading">"Loading the cluster…"</p> }>
                 {move || overview.get().map(|result| match result {
@@ -66,12 +100,11 @@ fn Totals(overview: Overview) -> impl IntoView {
             view! {
                 <ul class="attention">
                     {attention.into_iter().map(|a| {
-                        let class = match a.health { Health::Critical => "badge badge-bad", Health::Warning => "badge badge-warn", Health::Healthy => "badge badge-ok" };
                         let reasons = a.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
                         view! {
                             <li>
-                                <span class=class>{a.health.label()}</span>
-                                <span class="attention-name">{format!("{}/{}", a.namespace, a.name)}</span>
+                                <HealthBadge health=a.health />
+                                <A href=detail_href(&a.namespace, &a.name) attr:class="attention-name">{format!("{}/{}", a.namespace, a.name)}</A>
                                 <span class="attention-why">{reasons}</span>
                             </li>
                         }

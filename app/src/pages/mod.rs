@@ -4,9 +4,11 @@ mod audit;
 mod cluster_panel;
 mod not_found;
 mod overview;
-mod services;
+mod service;
+pub mod services;
 
 pub use audit::AuditPage;
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
+pub use service::ServicePage;
 pub use services::ServicesPage;

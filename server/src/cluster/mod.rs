@@ -120,8 +120,16 @@ impl ClusterView {
 }
 
 impl app::backend::ClusterSource for ClusterView {
-    fn overview(&self) -> app::dto::Overview {
-        self.current().overview()
+    fn overview(&self, namespace: Option<&str>) -> app::dto::Overview {
+        self.current().overview(namespace)
+    }
+
+    fn workloads(&self, query: &app::dto::WorkloadQuery) -> Result<app::dto::WorkloadPage, String> {
+        self.current().query(query)
+    }
+
+    fn workload(&self, namespace: &str, name: &str) -> Option<app::dto::Workload> {
+        self.current().workload(namespace, name).cloned()
     }
 }
 

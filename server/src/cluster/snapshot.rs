@@ -445,23 +445,10 @@ pub fn build(
     Snapshot { version, taken_at_ms, connection, workloads, totals }
 }
 
-/// How the workloads list is narrowed, ordered and paged.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct WorkloadQuery {
-    pub namespace: Option<String>,
-    /// Matches namespace or name, case-insensitively.
-    pub q: Option<String>,
-    pub health: Option<Health>,
-    /// `name` (default), `namespace`, `health`, `replicas`, `cpu`, `memory`, `rate`.
-    pub sort: Option<String>,
-    /// `asc` (default) or `desc`.
-    pub order: Option<String>,
-    pub offset: Option<usize>,
-    pub limit: Option<usize>,
-}
+pub use app::dto::WorkloadQuery;
 
 /// The most workloads one page carries.
-pub const MAX_PAGE: usize = 1000;
+pub const MAX_PAGE: usize = 2000;
 
 impl Snapshot {
     pub fn workload(&self, namespace: &str, name: &str) -> Option<&Workload> {
@@ -471,10 +458,14 @@ impl Snapshot {
             .map(|i| &self.workloads[i])
     }
 
-    pub fn overview(&self) -> Overview {
+    /// The overview, narrowed to one namespace when asked: workload, pod and request figures
+    /// count that namespace only; nodes and allocatable capacity stay cluster-wide.
+    pub fn overview(&self, namespace: Option<&str>) -> Overview {
+        let in_scope = |w: &&Workload| namespace.is_none_or(|ns| w.namespace == ns);
         let mut attention: Vec<AttentionItem> = self
             .workloads
             .iter()
+            .filter(in_scope)
             .filter(|w| !w.findings.is_empty())
             .map(|w| AttentionItem {
                 namespace: w.namespace.clone(),
@@ -484,12 +475,53 @@ impl Snapshot {
             })
             .collect();
         attention.sort_by(|a, b| (a.health, &a.namespace, &a.name).cmp(&(b.health, &b.namespace, &b.name)));
+        let namespaces = self.namespaces();
+        let totals = match namespace {
+            None => self.totals.clone(),
+            Some(_) => self.namespace_totals(&self.workloads.iter().filter(in_scope).collect::<Vec<_>>()),
+        };
         Overview {
             version: self.version,
             taken_at_ms: self.taken_at_ms,
             connection: self.connection.clone(),
-            totals: self.totals.clone(),
+            totals,
             attention,
+            namespaces,
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    /// Every namespace with a workload, sorted.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut namespaces: Vec<String> = self.workloads.iter().map(|w| w.namespace.clone()).collect();
+        namespaces.dedup();
+        namespaces
+    }
+
+    /// Totals over some workloads, with the cluster's node figures.
+    fn namespace_totals(&self, workloads: &[&Workload]) -> ClusterTotals {
+        let sum = |f: fn(&Workload) -> f64| workloads.iter().map(|w| f(w)).sum::<f64>();
+        let used = |f: fn(&Workload) -> Option<f64>| workloads.iter().map(|w| f(w)).sum::<Option<f64>>();
+        let count = |f: fn(&Workload) -> bool| workloads.iter().filter(|w| f(w)).count() as i32;
+        ClusterTotals {
+            workloads: workloads.len() as i32,
+            pods: workloads.iter().map(|w| w.pods.total).sum(),
+            pods_ready: workloads.iter().map(|w| w.pods.ready).sum(),
+            pods_pending: workloads.iter().map(|w| w.pods.pending).sum(),
+            cpu: Capacity {
+                requests: sum(|w| w.cpu.requests),
+                usage: used(|w| w.cpu.usage),
+                ..self.totals.cpu.clone()
+            },
+            memory: Capacity {
+                requests: sum(|w| w.memory.requests),
+                usage: used(|w| w.memory.usage),
+                ..self.totals.memory.clone()
+            },
+            autoscalers: count(|w| w.autoscaler.is_some()),
+            autoscalers_at_max: count(|w| w.autoscaler.as_ref().is_some_and(|a| a.at_max)),
+            workloads_unavailable: count(|w| w.replicas.ready < w.replicas.desired),
+            ..self.totals.clone()
         }
     }
 
@@ -525,9 +557,12 @@ impl Snapshot {
             "cpu" => items.sort_by(by_number(|w| w.cpu.usage.unwrap_or(-1.0))),
             "memory" => items.sort_by(by_number(|w| w.memory.usage.unwrap_or(-1.0))),
             "rate" => items.sort_by(by_number(|w| w.request_rate.unwrap_or(-1.0))),
+            "utilization" => items.sort_by(by_number(|w| w.cpu_utilization_percent.unwrap_or(-1.0))),
+            "load" => items.sort_by(by_number(|w| w.load_per_replica.unwrap_or(-1.0))),
             other => {
                 return Err(format!(
-                    "cannot sort by {other:?}; use name, namespace, health, replicas, cpu, memory or rate"
+                    "cannot sort by {other:?}; use name, namespace, health, replicas, cpu, memory, rate, \
+                     utilization or load"
                 ));
             }
         }
@@ -536,7 +571,7 @@ impl Snapshot {
         }
         let total = items.len();
         let items = items.into_iter().skip(q.offset.unwrap_or(0)).take(limit).cloned().collect();
-        Ok(WorkloadPage { version: self.version, total, items })
+        Ok(WorkloadPage { version: self.version, total, items, namespaces: self.namespaces() })
     }
 }
 
@@ -627,7 +662,10 @@ mod tests {
         assert_eq!(w.health, Health::Warning);
         assert!(w.findings.iter().any(|f| f.code == "hpa-at-max"));
         assert_eq!(s.totals.autoscalers_at_max, 1);
-        assert_eq!(s.overview().attention.len(), 1);
+        assert_eq!(s.overview(None).attention.len(), 1);
+        assert_eq!(s.overview(Some("pay")).totals.autoscalers_at_max, 1);
+        assert_eq!(s.overview(Some("other")).totals.workloads, 0);
+        assert_eq!(s.overview(None).namespaces, vec!["pay"]);
     }
 
     #[test]

@@ -143,6 +143,64 @@ pub async fn history(
     }))
 }
 
+/// A history query with its request checked: `Err(Invalid)` names what is wrong with it.
+#[derive(Debug)]
+pub enum LookupError {
+    Invalid(String),
+    Database(sqlx::Error),
+}
+
+/// Checks `from`/`to`/`points` (defaults: the last hour, 300 points) and runs the query.
+pub async fn lookup(
+    store: &History,
+    namespace: &str,
+    name: &str,
+    (from_ms, to_ms, points): (Option<i64>, Option<i64>, Option<i64>),
+    sample_interval_ms: i64,
+) -> Result<Option<HistoryDto>, LookupError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let range = Range::new(from_ms, to_ms, points, now).map_err(LookupError::Invalid)?;
+    history(store, namespace, name, range, sample_interval_ms, now).await.map_err(|e| {
+        tracing::warn!("history query for {namespace}/{name} failed: {e}");
+        LookupError::Database(e)
+    })
+}
+
+/// The history store as the app's server functions see it.
+pub struct HistoryService {
+    pub store: std::sync::Arc<History>,
+    pub sample_interval_ms: i64,
+}
+
+impl app::backend::HistorySource for HistoryService {
+    fn history<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        from_ms: i64,
+        to_ms: i64,
+        points: i64,
+    ) -> app::backend::HistoryFuture<'a> {
+        Box::pin(async move {
+            lookup(
+                &self.store,
+                namespace,
+                name,
+                (Some(from_ms), Some(to_ms), Some(points)),
+                self.sample_interval_ms,
+            )
+            .await
+            .map_err(|e| match e {
+                LookupError::Invalid(message) => message,
+                LookupError::Database(_) => "the history database did not answer; try again".into(),
+            })
+        })
+    }
+}
+
 /// Runs of buckets without any data, as `[from, to)` spans.
 fn gaps(points: &[HistoryPoint], step: i64, to_ms: i64) -> Vec<[i64; 2]> {
     let mut out: Vec<[i64; 2]> = Vec::new();

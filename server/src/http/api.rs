@@ -17,8 +17,20 @@ pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
     (code, Json(json!({ "error": { "code": code.as_u16(), "message": message.into() } }))).into_response()
 }
 
-async fn overview(State(state): State<ServerState>) -> Response {
-    Json(state.cluster.current().overview()).into_response()
+/// `?namespace=` of the overview.
+#[derive(Debug, serde::Deserialize)]
+struct OverviewParams {
+    namespace: Option<String>,
+}
+
+async fn overview(
+    State(state): State<ServerState>,
+    params: Result<Query<OverviewParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    match params {
+        Ok(Query(p)) => Json(state.cluster.current().overview(p.namespace.as_deref())).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
+    }
 }
 
 async fn workloads(
@@ -65,17 +77,12 @@ async fn history(
     let Some(store) = &state.history else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "history is not recorded by this server");
     };
-    let now = super::traffic::unix_now() as i64 * 1000;
-    let range = match query::Range::new(p.from, p.to, p.points, now) {
-        Ok(r) => r,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
-    match query::history(store, &namespace, &name, range, state.sample_interval.as_millis() as i64, now).await
-    {
+    let interval = state.sample_interval.as_millis() as i64;
+    match query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval).await {
         Ok(Some(h)) => Json(h).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no history for {namespace}/{name}")),
-        Err(e) => {
-            tracing::warn!("history query for {namespace}/{name} failed: {e}");
+        Err(query::LookupError::Invalid(message)) => error(StatusCode::BAD_REQUEST, message),
+        Err(query::LookupError::Database(_)) => {
             error(StatusCode::SERVICE_UNAVAILABLE, "the history database did not answer; try again")
         }
     }

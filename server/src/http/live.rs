@@ -2,13 +2,19 @@
 //!
 //! The first event carries every workload; later ones only the workloads that changed and
 //! the names of those that went away, with the totals and connection state each time.
+//! `?workloads=names` leaves out the workloads' bodies: the browser uses that to learn what
+//! changed and fetches only what its page shows.
 
 use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
 
 use app::dto::{ClusterTotals, Connection, Workload};
 use axum::{
-    extract::State,
-    response::sse::{Event, KeepAlive, Sse},
+    extract::{Query, State, rejection::QueryRejection},
+    http::StatusCode,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
 };
 use futures::Stream;
 use serde::Serialize;
@@ -23,8 +29,11 @@ pub struct Change {
     pub taken_at_ms: i64,
     pub connection: Connection,
     pub totals: ClusterTotals,
-    /// Workloads new or different since the previous event (all of them in the first).
+    /// Workloads new or different since the previous event (all of them in the first);
+    /// empty with `?workloads=names`.
     pub changed: Vec<Workload>,
+    /// `namespace/name` of the changed workloads.
+    pub changed_names: Vec<String>,
     /// `namespace/name` of workloads that disappeared.
     pub removed: Vec<String>,
 }
@@ -34,12 +43,13 @@ pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> Change {
     let before: HashMap<(&str, &str), &Workload> = previous
         .map(|p| p.workloads.iter().map(|w| ((w.namespace.as_str(), w.name.as_str()), w)).collect())
         .unwrap_or_default();
-    let changed = next
+    let changed: Vec<Workload> = next
         .workloads
         .iter()
         .filter(|w| before.get(&(w.namespace.as_str(), w.name.as_str())).is_none_or(|old| *old != *w))
         .cloned()
         .collect();
+    let changed_names = changed.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
     let removed = previous
         .into_iter()
         .flat_map(|p| &p.workloads)
@@ -52,20 +62,49 @@ pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> Change {
         connection: next.connection.clone(),
         totals: next.totals.clone(),
         changed,
+        changed_names,
         removed,
     }
 }
 
-pub async fn live(State(state): State<ServerState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// `?workloads=` of the stream: `full` (default) or `names`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct LiveParams {
+    workloads: Option<String>,
+}
+
+pub async fn live(
+    State(state): State<ServerState>,
+    params: Result<Query<LiveParams>, QueryRejection>,
+) -> Response {
+    let names_only = match params.map(|Query(p)| p.workloads) {
+        Ok(None) => false,
+        Ok(Some(w)) if w == "full" => false,
+        Ok(Some(w)) if w == "names" => true,
+        Ok(Some(other)) => {
+            return super::api::error(
+                StatusCode::BAD_REQUEST,
+                format!("workloads must be full or names, got {other:?}"),
+            );
+        }
+        Err(e) => return super::api::error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
+    };
+    stream(state, names_only).into_response()
+}
+
+fn stream(state: ServerState, names_only: bool) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let stream = futures::stream::unfold(
         (state.cluster.subscribe(), None::<Arc<Snapshot>>),
-        |(mut rx, previous)| async move {
+        move |(mut rx, previous)| async move {
             // The first event goes out at once; each later one waits for a new snapshot.
             if previous.is_some() && rx.changed().await.is_err() {
                 return None;
             }
             let next = rx.borrow_and_update().clone();
-            let change = diff(previous.as_deref(), &next);
+            let mut change = diff(previous.as_deref(), &next);
+            if names_only {
+                change.changed.clear();
+            }
             let event = Event::default()
                 .event("snapshot")
                 .id(next.version.to_string())
@@ -101,6 +140,7 @@ mod tests {
         let b = Snapshot { version: 2, workloads: vec![workload("a", 3)], ..Default::default() };
         let change = diff(Some(&a), &b);
         assert_eq!(change.changed, vec![workload("a", 3)]);
+        assert_eq!(change.changed_names, vec!["ns/a"]);
         assert_eq!(change.removed, vec!["ns/b"]);
     }
 }

@@ -78,6 +78,12 @@ impl ServerState {
         Backend {
             traffic: Arc::new(LiveTraffic(self.traffic.clone())),
             cluster: Arc::new(self.cluster.clone()),
+            history: self.history.clone().map(|store| -> Arc<dyn app::backend::HistorySource> {
+                Arc::new(crate::history::query::HistoryService {
+                    store,
+                    sample_interval_ms: self.sample_interval.as_millis() as i64,
+                })
+            }),
         }
     }
 }

@@ -33,6 +33,9 @@ pub fn document() -> Value {
         "paths": {
             "/api/v1/overview": { "get": {
                 "summary": "Cluster totals, what needs attention, and the connection state",
+                "parameters": [
+                    param("namespace", "query", "Narrow workload, pod and request figures to this namespace (nodes stay cluster-wide).", json!({ "type": "string" }))
+                ],
                 "responses": { "200": ok("The overview.", "Overview") }
             } },
             "/api/v1/workloads": { "get": {
@@ -41,10 +44,10 @@ pub fn document() -> Value {
                     param("namespace", "query", "Only this namespace.", json!({ "type": "string" })),
                     param("q", "query", "Namespace or name contains this (case-insensitive).", json!({ "type": "string" })),
                     param("health", "query", "Only workloads in this state.", json!({ "type": "string", "enum": ["critical", "warning", "healthy"] })),
-                    param("sort", "query", "Sort key.", json!({ "type": "string", "enum": ["name", "namespace", "health", "replicas", "cpu", "memory", "rate"], "default": "name" })),
+                    param("sort", "query", "Sort key.", json!({ "type": "string", "enum": ["name", "namespace", "health", "replicas", "cpu", "memory", "rate", "utilization", "load"], "default": "name" })),
                     param("order", "query", "Sort order.", json!({ "type": "string", "enum": ["asc", "desc"], "default": "asc" })),
                     param("offset", "query", "Workloads to skip.", json!({ "type": "integer", "minimum": 0, "default": 0 })),
-                    param("limit", "query", "Page size.", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }))
+                    param("limit", "query", "Page size.", json!({ "type": "integer", "minimum": 1, "maximum": 2000, "default": 100 }))
                 ],
                 "responses": workloads_responses
             } },
@@ -58,6 +61,9 @@ pub fn document() -> Value {
             } },
             "/api/v1/live": { "get": {
                 "summary": "Server-Sent Events: a `snapshot` event with every workload first, then one per change with the workloads that changed and those removed",
+                "parameters": [
+                    param("workloads", "query", "`names` leaves the workloads' bodies out (`changed_names` still lists them).", json!({ "type": "string", "enum": ["full", "names"], "default": "full" }))
+                ],
                 "responses": { "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/LiveChange" } } } } }
             } },
             "/api/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } }
@@ -90,9 +96,12 @@ pub fn document() -> Value {
                 "version": { "type": "integer" }, "taken_at_ms": { "type": "integer" },
                 "connection": { "type": "object", "properties": { "cluster": { "type": "string" }, "synced": { "type": "boolean" }, "reachable": { "type": "boolean" }, "metrics_available": { "type": "boolean" }, "problems": { "type": "array", "items": { "type": "string" } } } },
                 "totals": { "type": "object" },
-                "attention": { "type": "array", "items": { "type": "object" } } } },
+                "attention": { "type": "array", "items": { "type": "object" } },
+                "namespaces": { "type": "array", "items": { "type": "string" } },
+                "namespace": { "type": ["string", "null"] } } },
             "LiveChange": { "type": "object", "properties": {
                 "version": { "type": "integer" }, "changed": { "type": "array", "items": { "$ref": "#/components/schemas/Workload" } },
+                "changed_names": { "type": "array", "items": { "type": "string" } },
                 "removed": { "type": "array", "items": { "type": "string" } } } }
         } }
     })

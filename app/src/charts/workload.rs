@@ -1,0 +1,315 @@
+//! A workload's three history charts: load, replicas, and requests vs limits vs usage.
+//!
+//! Every series is `[unix ms, value]` on a time axis spanning the requested range; buckets
+//! without data are `null`, so lines break where Paydeck or the cluster was down. Series
+//! names carry their unit, so tooltips read "Used (cores): 0.85".
+
+use charming::{
+    Chart,
+    component::{Axis, DataZoom, Grid, Legend},
+    datatype::{CompositeValue, DataPoint, NumericValue},
+    element::{
+        AreaStyle, AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType,
+        MarkLine, MarkLineData, MarkLineVariant, NameLocation, SplitLine, Step, Symbol, TextStyle, Tooltip,
+        Trigger,
+    },
+    series::Line,
+};
+
+use super::Palette;
+use crate::dto::{History, HistoryPoint};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// `[t, v]` pairs, `v` null where there is no figure.
+fn points(history: &History, value: impl Fn(&HistoryPoint) -> Option<f64>) -> Vec<DataPoint> {
+    history
+        .points
+        .iter()
+        .map(|p| {
+            let v = value(p).filter(|v| v.is_finite()).map(|v| NumericValue::Float(round(v)));
+            DataPoint::Value(CompositeValue::Array(vec![
+                CompositeValue::Number(NumericValue::Integer(p.at_ms)),
+                CompositeValue::OptionalNumber(v),
+            ]))
+        })
+        .collect()
+}
+
+/// Four significant figures are more than a chart can show, and keep the payload small.
+fn round(v: f64) -> f64 {
+    if v == 0.0 {
+        return 0.0;
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
+}
+
+fn time_axis(history: &History, palette: Palette, grid: usize) -> Axis {
+    Axis::new()
+        .type_(AxisType::Time)
+        .grid_index(grid as f64)
+        .min(history.from_ms as f64)
+        .max(history.to_ms as f64)
+        .axis_label(AxisLabel::new().color(palette.muted_text))
+        .split_line(SplitLine::new().show(false))
+}
+
+fn value_axis(name: &str, palette: Palette) -> Axis {
+    Axis::new()
+        .type_(AxisType::Value)
+        .name(name)
+        .name_location(NameLocation::End)
+        .name_text_style(TextStyle::new().color(palette.muted_text))
+        .min(0)
+        .axis_label(AxisLabel::new().color(palette.muted_text))
+        .split_line(SplitLine::new().line_style(LineStyle::new().color(palette.grid_line)))
+}
+
+fn line(name: &str, color: &str, data: Vec<DataPoint>) -> Line {
+    Line::new()
+        .name(name)
+        .show_symbol(false)
+        .item_style(ItemStyle::new().color(color))
+        .line_style(LineStyle::new().color(color).width(2))
+        .data(data)
+}
+
+fn dashed(line: Line, color: &str) -> Line {
+    line.line_style(LineStyle::new().color(color).width(1.5).type_(LineStyleType::Dashed))
+}
+
+/// What every chart shares: tooltip, legend, zoom, and the room they take.
+fn base(palette: Palette, grids: usize) -> Chart {
+    let axes: Vec<f64> = (0..grids).map(|i| i as f64).collect();
+    Chart::new()
+        .animation_duration(300)
+        .tooltip(
+            Tooltip::new()
+                .trigger(Trigger::Axis)
+                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Line)),
+        )
+        .legend(Legend::new().top(0).text_style(TextStyle::new().color(palette.text)))
+        .data_zoom(
+            DataZoom::new().type_(charming::component::DataZoomType::Inside).x_axis_index(axes.clone()),
+        )
+        .data_zoom(
+            DataZoom::new().type_(charming::component::DataZoomType::Slider).x_axis_index(axes).bottom(4),
+        )
+}
+
+/// Load: CPU utilisation against the HPA's target, and request rate with load per pod on a
+/// second axis.
+pub fn load_chart(history: &History, palette: Palette) -> Chart {
+    let utilization = points(history, |p| {
+        let used = p.cpu_usage?.avg;
+        let requested = p.cpu_requests.filter(|r| *r > 0.0)?;
+        Some(100.0 * used / requested)
+    });
+    let per_pod = points(history, |p| {
+        let ready = p.replicas_ready?.avg;
+        (ready > 0.0).then(|| p.request_rate.map(|r| r.avg / ready)).flatten()
+    });
+    base(palette, 1)
+        .grid(Grid::new().left(56).right(64).top(40).bottom(56))
+        .x_axis(time_axis(history, palette, 0))
+        .y_axis(value_axis("CPU %", palette))
+        .y_axis(value_axis("req/s", palette).split_line(SplitLine::new().show(false)))
+        .series(line("CPU utilisation (%)", palette.primary, utilization))
+        .series(dashed(
+            line("HPA CPU target (%)", palette.warning, points(history, |p| p.hpa_cpu_target)),
+            palette.warning,
+        ))
+        .series(
+            line("Requests (req/s)", palette.secondary, points(history, |p| p.request_rate.map(|r| r.avg)))
+                .y_axis_index(1),
+        )
+        .series(line("Per pod (req/s)", palette.tertiary, per_pod).y_axis_index(1))
+}
+
+/// Replicas: desired and ready inside the HPA's min–max band, scale events marked.
+pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
+    let events: Vec<MarkLineVariant> = history
+        .events
+        .iter()
+        .map(|e| MarkLineVariant::Simple(MarkLineData::new().x_axis(e.at_ms as f64).name(e.message.clone())))
+        .collect();
+    let desired =
+        line("Desired replicas", palette.primary, points(history, |p| p.replicas_desired.map(|s| s.max)))
+            .step(Step::End)
+            .area_style(AreaStyle::new().color(palette.primary_fill))
+            .mark_line(
+                MarkLine::new()
+                    .symbol(vec![Symbol::None, Symbol::None])
+                    .line_style(LineStyle::new().color(palette.event).type_(LineStyleType::Solid).width(1))
+                    .label(charming::element::Label::new().show(false))
+                    .data(events),
+            );
+    base(palette, 1)
+        .grid(Grid::new().left(56).right(24).top(40).bottom(56))
+        .x_axis(time_axis(history, palette, 0))
+        .y_axis(value_axis("replicas", palette).min_interval(1))
+        .series(desired)
+        .series(
+            line("Ready replicas", palette.secondary, points(history, |p| p.replicas_ready.map(|s| s.min)))
+                .step(Step::End),
+        )
+        .series(
+            dashed(line("HPA max", palette.warning, points(history, |p| p.hpa_max)), palette.warning)
+                .step(Step::End),
+        )
+        .series(
+            dashed(line("HPA min", palette.muted_text, points(history, |p| p.hpa_min)), palette.muted_text)
+                .step(Step::End),
+        )
+}
+
+/// Requests vs limits vs usage: CPU in cores above, memory below (GiB, or MiB when small).
+pub fn resources_chart(history: &History, palette: Palette) -> Chart {
+    let largest_memory = history
+        .points
+        .iter()
+        .flat_map(|p| [p.memory_limits, p.memory_requests, p.memory_usage.map(|s| s.max)])
+        .flatten()
+        .fold(0.0, f64::max);
+    let (divisor, unit) = if largest_memory >= GIB { (GIB, "GiB") } else { (MIB, "MiB") };
+    let memory = |f: fn(&HistoryPoint) -> Option<f64>| points(history, move |p| f(p).map(|v| v / divisor));
+
+    base(palette, 2)
+        .grid(Grid::new().left(56).right(24).top(40).height("30%"))
+        .grid(Grid::new().left(56).right(24).top("58%").height("30%"))
+        .x_axis(time_axis(history, palette, 0).axis_label(AxisLabel::new().show(false)))
+        .x_axis(time_axis(history, palette, 1))
+        .y_axis(value_axis("cores", palette))
+        .y_axis(value_axis(unit, palette).grid_index(1))
+        .series(line("CPU used (cores)", palette.primary, points(history, |p| p.cpu_usage.map(|s| s.avg))))
+        .series(dashed(
+            line("CPU requested (cores)", palette.secondary, points(history, |p| p.cpu_requests)),
+            palette.secondary,
+        ))
+        .series(dashed(
+            line("CPU limit (cores)", palette.warning, points(history, |p| p.cpu_limits)),
+            palette.warning,
+        ))
+        .series(
+            line(
+                &format!("Memory used ({unit})"),
+                palette.primary,
+                memory(|p| p.memory_usage.map(|s| s.avg)),
+            )
+            .x_axis_index(1)
+            .y_axis_index(1),
+        )
+        .series(
+            dashed(
+                line(&format!("Memory requested ({unit})"), palette.secondary, memory(|p| p.memory_requests)),
+                palette.secondary,
+            )
+            .x_axis_index(1)
+            .y_axis_index(1),
+        )
+        .series(
+            dashed(
+                line(&format!("Memory limit ({unit})"), palette.warning, memory(|p| p.memory_limits)),
+                palette.warning,
+            )
+            .x_axis_index(1)
+            .y_axis_index(1),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::{HistoryEvent, Stat};
+
+    fn stat(v: f64) -> Option<Stat> {
+        Some(Stat { min: v, avg: v, max: v })
+    }
+
+    fn history() -> History {
+        let filled = |at_ms, usage: f64| HistoryPoint {
+            at_ms,
+            replicas_desired: stat(4.0),
+            replicas_ready: stat(2.0),
+            cpu_usage: stat(usage),
+            memory_usage: stat(3.0 * GIB),
+            request_rate: stat(100.0),
+            cpu_requests: Some(2.0),
+            cpu_limits: Some(4.0),
+            memory_requests: Some(2.0 * GIB),
+            memory_limits: Some(4.0 * GIB),
+            hpa_min: Some(2.0),
+            hpa_max: Some(6.0),
+            hpa_cpu_target: Some(70.0),
+        };
+        History {
+            from_ms: 0,
+            to_ms: 3_000,
+            step_ms: 1_000,
+            source: "raw".into(),
+            points: vec![
+                filled(0, 1.0),
+                HistoryPoint { at_ms: 1_000, ..Default::default() },
+                filled(2_000, 1.5),
+            ],
+            gaps: vec![[1_000, 2_000]],
+            events: vec![HistoryEvent {
+                at_ms: 2_500, kind: "scale".into(), message: "scaled 2 → 4".into()
+            }],
+        }
+    }
+
+    fn series<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+        json["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no series {name}"))
+    }
+
+    #[test]
+    fn load_is_utilisation_against_target_with_rate_and_per_pod_on_a_second_axis() {
+        let json = serde_json::to_value(load_chart(&history(), Palette::LIGHT)).unwrap();
+        assert_eq!(json["xAxis"]["min"], 0.0);
+        assert_eq!(json["xAxis"]["max"], 3000.0);
+        let utilization = &series(&json, "CPU utilisation (%)")["data"];
+        assert_eq!(utilization[0], serde_json::json!([0, 50.0]), "1 core used of 2 requested");
+        assert!(utilization[1][1].is_null(), "no data is a break in the line, not a zero");
+        assert_eq!(utilization[2][1], 75.0);
+        assert_eq!(series(&json, "HPA CPU target (%)")["data"][0][1], 70.0);
+        let per_pod = series(&json, "Per pod (req/s)");
+        assert_eq!(per_pod["data"][0][1], 50.0, "L = T / N over ready replicas");
+        assert_eq!(per_pod["yAxisIndex"], 1.0);
+    }
+
+    #[test]
+    fn replicas_sit_in_the_band_with_scale_events_marked() {
+        let json = serde_json::to_value(replicas_chart(&history(), Palette::LIGHT)).unwrap();
+        assert_eq!(series(&json, "HPA max")["data"][0][1], 6.0);
+        assert_eq!(series(&json, "HPA min")["data"][0][1], 2.0);
+        let marks = &series(&json, "Desired replicas")["markLine"]["data"];
+        assert_eq!(marks[0]["xAxis"], 2500.0);
+        assert_eq!(marks[0]["name"], "scaled 2 → 4");
+    }
+
+    #[test]
+    fn resources_chart_cpu_and_memory_in_readable_units() {
+        let json = serde_json::to_value(resources_chart(&history(), Palette::LIGHT)).unwrap();
+        assert_eq!(json["grid"].as_array().unwrap().len(), 2);
+        assert_eq!(series(&json, "CPU limit (cores)")["data"][0][1], 4.0);
+        let memory = series(&json, "Memory used (GiB)");
+        assert_eq!(memory["data"][0][1], 3.0);
+        assert_eq!(memory["xAxisIndex"], 1.0);
+        assert!(series(&json, "Memory requested (GiB)")["data"][1][1].is_null());
+    }
+
+    #[test]
+    fn rounding_keeps_four_significant_figures() {
+        assert_eq!(round(0.123_456), 0.1235);
+        assert_eq!(round(123_456.7), 123_500.0);
+        assert_eq!(round(0.0), 0.0);
+    }
+}

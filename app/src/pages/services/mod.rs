@@ -1,0 +1,168 @@
+//! The services page: every Deployment in one table that sorts, filters and pages, with its
+//! state in the URL, and rows that follow the cluster live.
+
+pub mod table;
+pub mod url;
+
+use leptos::prelude::*;
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
+
+use crate::{
+    dto::WorkloadPage, format, layout::PageHeader, live::use_live, widgets::ErrorNote,
+    workloads::list_workloads,
+};
+use url::{PAGE_SIZES, ServicesUrl};
+
+#[component]
+pub fn ServicesPage() -> impl IntoView {
+    let query = use_query_map();
+    let state = Memo::new(move |_| query.with(|q| ServicesUrl::parse(|k| q.get(k))));
+    let live = use_live();
+    let page = Resource::new(move || (state.get(), live.version()), |(s, _)| list_workloads(s.query()));
+
+    view! {
+        <PageHeader title="Services" subtitle="Every Deployment with its replicas, autoscaler, load and resources." />
+        <section class="panel">
+            <Filters state page />
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
+                {move || page.get().map(|result| match result {
+                    Ok(p) => view! { <Results state=state.get_untracked() page=p /> }.into_any(),
+                    Err(e) => view! { <ErrorNote what="The services could not be loaded" error=e.to_string() /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Search, namespace, health and page size. Works as a plain GET form without WebAssembly;
+/// in the browser every change navigates at once.
+#[component]
+fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<WorkloadPage, ServerFnError>>) -> impl IntoView {
+    let navigate = use_navigate();
+    let go = move |next: ServicesUrl| navigate(&next.href(), NavigateOptions::default());
+    let search = NodeRef::<leptos::html::Input>::new();
+    let namespaces = move || {
+        page.get().and_then(Result::ok).map(|p| p.namespaces).unwrap_or_else(|| {
+            let ns = state.get().namespace;
+            if ns.is_empty() { vec![] } else { vec![ns] }
+        })
+    };
+
+    let on_submit = {
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let q = search.get().map(|i| i.value()).unwrap_or_default();
+            go(state.get_untracked().filtered(|s| s.q = q.trim().to_string()));
+        }
+    };
+    let on_namespace = {
+        let go = go.clone();
+        move |ev| {
+            let v = event_target_value(&ev);
+            go(state.get_untracked().filtered(|s| s.namespace = v));
+        }
+    };
+    let on_health = {
+        let go = go.clone();
+        move |ev| {
+            let v = event_target_value(&ev);
+            go(state.get_untracked().filtered(|s| s.health = v));
+        }
+    };
+    let on_per = move |ev| {
+        let v = event_target_value(&ev).parse().unwrap_or(PAGE_SIZES[0]);
+        go(state.get_untracked().filtered(|s| s.per = v));
+    };
+
+    view! {
+        <form class="filters" method="get" action="/services" role="search" on:submit=on_submit>
+            <div class="field field-grow">
+                <label for="services-q">"Search"</label>
+                <input id="services-q" name="q" type="search" placeholder="Name or namespace"
+                    prop:value=move || state.get().q node_ref=search autocomplete="off" />
+            </div>
+            <div class="field">
+                <label for="services-namespace">"Namespace"</label>
+                <select id="services-namespace" name="namespace" on:change=on_namespace>
+                    <option value="" selected=move || state.get().namespace.is_empty()>"All namespaces"</option>
+                    {move || namespaces().into_iter().map(|ns| {
+                        let selected = state.get().namespace == ns;
+                        view! { <option value=ns.clone() selected=selected>{ns.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="services-health">"Status"</label>
+                <select id="services-health" name="health" on:change=on_health>
+                    {[("", "Any status"), ("critical", "Critical"), ("warning", "Warning"), ("healthy", "Healthy")]
+                        .into_iter()
+                        .map(|(value, label)| view! {
+                            <option value=value selected=move || state.get().health == value>{label}</option>
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="services-per">"Rows"</label>
+                <select id="services-per" name="per" on:change=on_per>
+                    {PAGE_SIZES.iter().copied().map(|n| view! {
+                        <option value=n.to_string() selected=move || state.get().per == n>{n.to_string()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <input type="hidden" name="sort" value=move || state.get().sort />
+            <input type="hidden" name="order" value=move || if state.get().descending { "desc" } else { "asc" } />
+            <button type="submit" class="button">"Apply"</button>
+        </form>
+    }
+}
+
+/// The count, the table and the pager.
+#[component]
+fn Results(state: ServicesUrl, page: WorkloadPage) -> impl IntoView {
+    if page.items.is_empty() {
+        return view! {
+            <div class="empty-state" role="status">
+                {if state.is_filtered() {
+                    view! {
+                        <h2>"No services match these filters"</h2>
+                        <p><A href="/services">"Clear the filters"</A> " to see every Deployment."</p>
+                    }.into_any()
+                } else if page.total > 0 {
+                    view! {
+                        <h2>"This page is past the end of the list"</h2>
+                        <p><A href=state.at_page(1).href()>"Back to the first page"</A></p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <h2>"No Deployments in the watched namespaces"</h2>
+                        <p>"Paydeck shows Deployments as soon as the cluster has them."</p>
+                    }.into_any()
+                }}
+            </div>
+        }
+        .into_any();
+    }
+    let first = (state.page - 1) * state.per + 1;
+    let last = first + page.items.len() - 1;
+    let pages = page.total.div_ceil(state.per);
+    view! {
+        <p class="result-count" data-testid="result-count">
+            {format!("{}–{} of {} services", format::thousands(first as u64), format::thousands(last as u64), format::thousands(page.total as u64))}
+        </p>
+        <table::WorkloadTable state=state.clone() items=page.items />
+        {(pages > 1).then(|| view! {
+            <nav class="pager" aria-label="Pages">
+                {(state.page > 1).then(|| view! { <A href=state.at_page(state.page - 1).href() attr:rel="prev">"← Previous"</A> })}
+                <span>{format!("Page {} of {}", state.page, pages)}</span>
+                {(state.page < pages).then(|| view! { <A href=state.at_page(state.page + 1).href() attr:rel="next">"Next →"</A> })}
+            </nav>
+        })}
+    }
+    .into_any()
+}

@@ -1,0 +1,37 @@
+//! Server functions for the services pages: a page of workloads, one workload, its history.
+
+use leptos::prelude::*;
+
+use crate::dto::{History, Workload, WorkloadPage, WorkloadQuery};
+
+/// Workloads filtered, sorted and paged as the services page's URL says.
+#[server(prefix = "/rpc", endpoint = "workloads")]
+pub async fn list_workloads(query: WorkloadQuery) -> Result<WorkloadPage, ServerFnError> {
+    crate::backend::backend()?.cluster.workloads(&query).map_err(ServerFnError::new)
+}
+
+/// One Deployment, or `None` when the cluster has no such Deployment (any more).
+#[server(prefix = "/rpc", endpoint = "workload")]
+pub async fn get_workload(namespace: String, name: String) -> Result<Option<Workload>, ServerFnError> {
+    Ok(crate::backend::backend()?.cluster.workload(&namespace, &name))
+}
+
+/// A workload's history over the last `range_ms` (up to now), in at most `points` buckets;
+/// `None` when nothing was recorded for it yet.
+#[server(prefix = "/rpc", endpoint = "workload-history")]
+pub async fn workload_history(
+    namespace: String,
+    name: String,
+    range_ms: i64,
+    points: i64,
+) -> Result<Option<History>, ServerFnError> {
+    let backend = crate::backend::backend()?;
+    let Some(history) = backend.history else {
+        return Err(ServerFnError::new("this server records no history"));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    history.history(&namespace, &name, now - range_ms, now, points).await.map_err(ServerFnError::new)
+}

@@ -10,8 +10,12 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
  * after the suite. The server prints the address it bound; that is the only source of truth. */
 export default async function globalSetup() {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'paydeck-e2e-')), 'sim.kubeconfig');
-  const child = spawn(bin, ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-kubeconfig', kubeconfig], {
+  const dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-'));
+  const kubeconfig = join(dir, 'sim.kubeconfig');
+  // A fresh history file per run; samples every 2 s so the charts have points quickly.
+  const args = ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
+    '--db', join(dir, 'history.db'), '--sample-interval', '2'];
+  const child = spawn(bin, args, {
     cwd: repo,
     env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -41,6 +45,8 @@ export default async function globalSetup() {
   }
 
   process.env.PAYDECK_URL = url;
+  // The simulated cluster's admin kubeconfig, for tests that change the cluster.
+  process.env.PAYDECK_SIM_KUBECONFIG = kubeconfig;
   return async () => {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

@@ -203,6 +203,21 @@ async fn the_json_api_serves_the_snapshot_and_refuses_bad_queries() {
         http.get(format!("{base}/overview")).send().await.unwrap().json().await.unwrap();
     assert_eq!(overview["totals"]["workloads"], 9);
     assert!(overview["attention"].as_array().unwrap().iter().any(|a| a["name"] == "fx-rates"));
+    assert_eq!(overview["namespaces"], json!(["payments-batch", "payments-core", "payments-edge"]));
+
+    let batch: serde_json::Value = http
+        .get(format!("{base}/overview?namespace=payments-batch"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["namespace"], "payments-batch");
+    assert_eq!(batch["totals"]["workloads"], 2, "settlement-batch and reconciliation");
+    assert_eq!(batch["totals"]["nodes"], overview["totals"]["nodes"], "nodes stay cluster-wide");
+    assert!(batch["totals"]["pods"].as_i64() < overview["totals"]["pods"].as_i64());
+    assert!(batch["attention"].as_array().unwrap().iter().all(|a| a["namespace"] == "payments-batch"));
 
     let page: serde_json::Value = http
         .get(format!("{base}/workloads?namespace=payments-core&sort=replicas&order=desc&limit=2"))
@@ -226,7 +241,12 @@ async fn the_json_api_serves_the_snapshot_and_refuses_bad_queries() {
     let no_history = http.get(format!("{base}/workloads/payments-core/ledger/history")).send().await.unwrap();
     assert_eq!(no_history.status(), 503, "this server records no history");
 
-    for bad in ["sort=colour", "limit=0", "limit=many", "health=purple", "order=sideways"] {
+    for sort in ["utilization", "load"] {
+        let res = http.get(format!("{base}/workloads?sort={sort}&order=desc")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{sort}");
+    }
+
+    for bad in ["sort=colour", "limit=0", "limit=2001", "limit=many", "health=purple", "order=sideways"] {
         let res = http.get(format!("{base}/workloads?{bad}")).send().await.unwrap();
         assert_eq!(res.status(), 400, "{bad}");
         let body: serde_json::Value = res.json().await.unwrap();
@@ -295,6 +315,33 @@ async fn live_events_carry_everything_first_then_only_changes() {
         }
     }
     assert!(found, "the scale arrived as a live event");
+}
+
+#[tokio::test]
+async fn the_browser_feed_carries_names_only_and_refuses_unknown_forms() {
+    use futures::StreamExt;
+    let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    let base = serve_paydeck(&s.view).await;
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{base}/api/v1/live?workloads=names")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut body = res.bytes_stream();
+    let mut buffer = String::new();
+    while !buffer.contains("\n\n") {
+        let chunk =
+            tokio::time::timeout(Duration::from_secs(5), body.next()).await.unwrap().unwrap().unwrap();
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let data = buffer.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(data).unwrap();
+    assert_eq!(first["changed"], json!([]), "no bodies");
+    assert_eq!(first["changed_names"].as_array().unwrap().len(), 9);
+    assert!(first["changed_names"].as_array().unwrap().contains(&json!("payments-core/ledger")));
+
+    let bad = http.get(format!("{base}/api/v1/live?workloads=some")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.unwrap();
+    assert!(body["error"]["message"].as_str().unwrap().contains("full or names"));
 }
 
 #[tokio::test]

@@ -85,7 +85,7 @@ fn Header(w: Workload) -> impl IntoView {
     view! {
         <leptos_meta::Title text=w.name.clone() />
         <nav class="breadcrumb" aria-label="Breadcrumb">
-            <A href="/services">"Services"</A> " / " <span>{w.namespace.clone()}</span>
+            <a href="/services">"Services"</a> " / " <span>{w.namespace.clone()}</span>
         </nav>
         <div class="page-header page-header-row">
             <h1>{w.name.clone()}</h1>

@@ -32,7 +32,9 @@ pub fn WorkloadTable(state: ServicesUrl, items: Vec<Workload>) -> impl IntoView 
         let class = if numeric { "num" } else { "" };
         view! {
             <th scope="col" class=class aria-sort=aria>
-                <A href=state.sorted_by(key).href() attr:class="sort" attr:data-sort=key>{label}{arrow}</A>
+                // Plain `<a>` (the router still navigates in place): `<A>` would mark every
+                // header as the current page.
+                <a href=state.sorted_by(key).href() class="sort" data-sort=key>{label}{arrow}</a>
             </th>
         }
     };

@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server
+.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server bench-ui
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -26,6 +26,7 @@ help:
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
+	@echo "make bench-ui   bytes shipped, server render times, time to a usable 2,000-row services page"
 
 setup: rust-tools node-packages system-packages
 
@@ -81,3 +82,8 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+# Bytes shipped, server-side render p50/p99 on the demo and large profiles, and time to a
+# usable services page with 2,000 rows in Chromium.
+bench-ui: build
+	cd end2end && node bench/ui.mjs

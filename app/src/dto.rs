@@ -233,6 +233,81 @@ pub struct WorkloadPage {
     pub namespaces: Vec<String>,
 }
 
+/// What the services table shows of a workload: a fraction of [`Workload`], so a page of
+/// thousands of rows stays small (the page also carries its data for hydration).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadRow {
+    pub namespace: String,
+    pub name: String,
+    pub critical: bool,
+    pub health: Health,
+    pub ready: i32,
+    pub desired: i32,
+    pub autoscaler: Option<RowAutoscaler>,
+    pub cpu_utilization_percent: Option<f64>,
+    pub request_rate: Option<f64>,
+    pub load_per_replica: Option<f64>,
+    pub cpu: ResourceFigures,
+    pub memory: ResourceFigures,
+}
+
+/// The autoscaler figures of a table row.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RowAutoscaler {
+    pub min: i32,
+    pub max: i32,
+    pub current: i32,
+    pub desired: i32,
+    pub at_max: bool,
+    pub cpu_target_percent: Option<i32>,
+}
+
+impl From<&Workload> for WorkloadRow {
+    fn from(w: &Workload) -> Self {
+        WorkloadRow {
+            namespace: w.namespace.clone(),
+            name: w.name.clone(),
+            critical: w.critical,
+            health: w.health,
+            ready: w.replicas.ready,
+            desired: w.replicas.desired,
+            autoscaler: w.autoscaler.as_ref().map(|a| RowAutoscaler {
+                min: a.min_replicas,
+                max: a.max_replicas,
+                current: a.current_replicas,
+                desired: a.desired_replicas,
+                at_max: a.at_max,
+                cpu_target_percent: a.cpu_target_percent,
+            }),
+            cpu_utilization_percent: w.cpu_utilization_percent,
+            request_rate: w.request_rate,
+            load_per_replica: w.load_per_replica,
+            cpu: w.cpu.clone(),
+            memory: w.memory.clone(),
+        }
+    }
+}
+
+/// A page of table rows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RowPage {
+    pub version: u64,
+    pub total: usize,
+    pub items: Vec<WorkloadRow>,
+    pub namespaces: Vec<String>,
+}
+
+impl From<WorkloadPage> for RowPage {
+    fn from(page: WorkloadPage) -> Self {
+        RowPage {
+            version: page.version,
+            total: page.total,
+            items: page.items.iter().map(WorkloadRow::from).collect(),
+            namespaces: page.namespaces,
+        }
+    }
+}
+
 /// min / average / max of a figure over one time bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stat {

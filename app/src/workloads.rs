@@ -2,12 +2,12 @@
 
 use leptos::prelude::*;
 
-use crate::dto::{History, Workload, WorkloadPage, WorkloadQuery};
+use crate::dto::{History, RowPage, Workload, WorkloadQuery};
 
-/// Workloads filtered, sorted and paged as the services page's URL says.
+/// Table rows filtered, sorted and paged as the services page's URL says.
 #[server(prefix = "/rpc", endpoint = "workloads")]
-pub async fn list_workloads(query: WorkloadQuery) -> Result<WorkloadPage, ServerFnError> {
-    crate::backend::backend()?.cluster.workloads(&query).map_err(ServerFnError::new)
+pub async fn list_workloads(query: WorkloadQuery) -> Result<RowPage, ServerFnError> {
+    crate::backend::backend()?.cluster.workloads(&query).map(RowPage::from).map_err(ServerFnError::new)
 }
 
 /// One Deployment, or `None` when the cluster has no such Deployment (any more).

@@ -168,6 +168,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     tracing::info!(site_root = %root.display(), "serving on http://{addr}");
     println!("Paydeck is serving on http://{addr}");
+    // Pages stream in several writes; without TCP_NODELAY, Nagle's algorithm holds the later
+    // ones until the browser's delayed ACK (~40 ms per page).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

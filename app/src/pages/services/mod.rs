@@ -12,8 +12,7 @@ use leptos_router::{
 };
 
 use crate::{
-    dto::WorkloadPage, format, layout::PageHeader, live::use_live, widgets::ErrorNote,
-    workloads::list_workloads,
+    dto::RowPage, format, layout::PageHeader, live::use_live, widgets::ErrorNote, workloads::list_workloads,
 };
 use url::{PAGE_SIZES, ServicesUrl};
 
@@ -41,7 +40,7 @@ pub fn ServicesPage() -> impl IntoView {
 /// Search, namespace, health and page size. Works as a plain GET form without WebAssembly;
 /// in the browser every change navigates at once.
 #[component]
-fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<WorkloadPage, ServerFnError>>) -> impl IntoView {
+fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnError>>) -> impl IntoView {
     let navigate = use_navigate();
     let go = move |next: ServicesUrl| navigate(&next.href(), NavigateOptions::default());
     let search = NodeRef::<leptos::html::Input>::new();
@@ -124,7 +123,7 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<WorkloadPage, ServerF
 
 /// The count, the table and the pager.
 #[component]
-fn Results(state: ServicesUrl, page: WorkloadPage) -> impl IntoView {
+fn Results(state: ServicesUrl, page: RowPage) -> impl IntoView {
     if page.items.is_empty() {
         return view! {
             <div class="empty-state" role="status">

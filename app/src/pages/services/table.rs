@@ -1,11 +1,10 @@
 //! The services table: one row per Deployment, sortable column headers.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::url::ServicesUrl;
 use crate::{
-    dto::{ResourceFigures, Workload},
+    dto::{ResourceFigures, WorkloadRow},
     format,
     widgets::HealthBadge,
 };
@@ -15,8 +14,10 @@ pub fn detail_href(namespace: &str, name: &str) -> String {
     format!("/services/{namespace}/{name}")
 }
 
+/// Links are plain `<a>` (the router still navigates in place): `<A>` tracks the current
+/// location per link, which costs noticeably with thousands of rows.
 #[component]
-pub fn WorkloadTable(state: ServicesUrl, items: Vec<Workload>) -> impl IntoView {
+pub fn WorkloadTable(state: ServicesUrl, items: Vec<WorkloadRow>) -> impl IntoView {
     let header = |label: &'static str, key: &'static str, numeric: bool| {
         let sorted = state.sort == key;
         let aria = match (sorted, state.descending) {
@@ -61,14 +62,14 @@ pub fn WorkloadTable(state: ServicesUrl, items: Vec<Workload>) -> impl IntoView 
 }
 
 #[component]
-fn Row(w: Workload) -> impl IntoView {
-    let short = w.replicas.ready < w.replicas.desired;
+fn Row(w: WorkloadRow) -> impl IntoView {
+    let short = w.ready < w.desired;
     let autoscaler = w.autoscaler.as_ref().map(|a| {
         let at_max = a.at_max.then(|| view! { <span class="tag tag-warn">"at max"</span> });
         view! {
-            <span class="mono">{format!("{}–{}", a.min_replicas, a.max_replicas)}</span>
+            <span class="mono">{format!("{}–{}", a.min, a.max)}</span>
             " " {at_max}
-            <span class="sub">{format!("{} → {} replicas", a.current_replicas, a.desired_replicas)}</span>
+            <span class="sub">{format!("{} → {} replicas", a.current, a.desired)}</span>
         }
     });
     let target = w.autoscaler.as_ref().and_then(|a| a.cpu_target_percent);
@@ -83,13 +84,13 @@ fn Row(w: Workload) -> impl IntoView {
     view! {
         <tr data-workload=key>
             <th scope="row" class="service">
-                <A href=detail_href(&w.namespace, &w.name)>{w.name.clone()}</A>
+                <a href=detail_href(&w.namespace, &w.name)>{w.name.clone()}</a>
                 {w.critical.then(|| view! { <span class="tag" title="Marked critical for payments">"critical"</span> })}
                 <span class="sub">{w.namespace.clone()}</span>
             </th>
             <td><HealthBadge health=w.health /></td>
             <td class="num" class:short=short>
-                <span data-testid="ready">{format!("{} / {}", w.replicas.ready, w.replicas.desired)}</span>
+                <span data-testid="ready">{format!("{} / {}", w.ready, w.desired)}</span>
             </td>
             <td>{autoscaler.map(IntoAny::into_any).unwrap_or_else(|| view! { <span class="muted">"none"</span> }.into_any())}</td>
             <td class="num">{utilization.map(IntoAny::into_any).unwrap_or_else(|| dash().into_any())}</td>

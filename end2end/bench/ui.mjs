@@ -1,0 +1,133 @@
+// The UI benchmark: bytes shipped to the browser, server-side render time of the overview and
+// the services page on the demo and large simulated clusters, and time to a usable services
+// page with every row of the large cluster in Chromium. Run with `make bench-ui` (which
+// builds first); prints figures, asserts nothing.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const site = join(repo, 'target/site');
+const bin = process.env.PAYDECK_BIN ?? join(repo, 'target/release/paydeck');
+const RENDERS = Number(process.env.BENCH_RENDERS ?? 40);
+const BROWSER_RUNS = Number(process.env.BENCH_BROWSER_RUNS ?? 5);
+
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const size = (path) => (existsSync(path) ? readFileSync(path).length : NaN);
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const ms = (x) => `${x.toFixed(1)} ms`;
+
+function bytesShipped() {
+  console.log('Bytes shipped (raw / gzip / brotli)');
+  let total = [0, 0, 0];
+  for (const [label, file] of [
+    ['WASM', 'pkg/paydeck.wasm'],
+    ['JS glue', 'pkg/paydeck.js'],
+    ['ECharts', 'assets/echarts.min.js'],
+    ['CSS', 'pkg/paydeck.css'],
+  ]) {
+    const path = join(site, file);
+    const figures = [size(path), size(`${path}.gz`), size(`${path}.br`)];
+    figures.forEach((f, i) => (total[i] += f));
+    console.log(`  ${label.padEnd(8)} ${figures.map(kib).join(' / ')}`);
+  }
+  console.log(`  ${'total'.padEnd(8)} ${total.map(kib).join(' / ')}`);
+}
+
+/** Starts Paydeck on a simulated cluster of `profile`; resolves with its URL and a stop(). */
+async function start(profile) {
+  const dir = mkdtempSync(join(tmpdir(), `paydeck-bench-${profile}-`));
+  const child = spawn(
+    bin,
+    ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-profile', profile,
+      '--sim-kubeconfig', join(dir, 'sim.kubeconfig'), '--db', join(dir, 'history.db')],
+    { cwd: repo, env: { ...process.env, PAYDECK_LOG: 'error' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      const m = out.match(/serving on (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code}`)));
+  });
+  const deadline = Date.now() + 120_000;
+  while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error('not ready within 120 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // Let the first metrics poll land so pages carry usage figures.
+  await new Promise((r) => setTimeout(r, 3000));
+  return { url, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+}
+
+/** Full server-side render (every byte received) of `path`, `RENDERS` times in a row. */
+async function renderTimes(url, path) {
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < RENDERS + 3; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}${path}`, { headers: { 'accept-encoding': 'identity' } });
+    const body = await res.text();
+    const t = performance.now() - t0;
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+    bytes = body.length;
+    if (i >= 3) times.push(t); // the first few warm caches up
+  }
+  times.sort((a, b) => a - b);
+  return { p50: quantile(times, 0.5), p99: quantile(times, 0.99), bytes };
+}
+
+/** Navigation start to a hydrated page showing `rows` rows, in Chromium. */
+async function timeToUsable(browser, url, path, rows) {
+  const times = [];
+  for (let i = 0; i < BROWSER_RUNS; i++) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${url}${path}`, { waitUntil: 'commit' });
+    await page.waitForFunction(
+      (n) => document.documentElement.dataset.hydrated === 'true' &&
+        document.querySelectorAll('[data-testid="services-table"] tbody tr').length >= n,
+      rows, { timeout: 30_000, polling: 'raf' },
+    );
+    times.push(await page.evaluate(() => performance.now()));
+    await page.close();
+  }
+  times.sort((a, b) => a - b);
+  return { median: quantile(times, 0.5), worst: times[times.length - 1] };
+}
+
+bytesShipped();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
+try {
+  for (const profile of ['demo', 'large']) {
+    const paydeck = await start(profile);
+    try {
+      const page = await (await fetch(`${paydeck.url}/api/v1/workloads?limit=1`)).json();
+      console.log(`\nProfile ${profile}: ${page.total} Deployments`);
+      console.log(`  Server-side render, ${RENDERS} requests each (p50 / p99, HTML size)`);
+      const all = profile === 'large' ? [['/services?per=2000', 'services, all rows']] : [];
+      for (const [path, label] of [['/', 'overview'], ['/services', 'services, 100 rows'], ...all]) {
+        const r = await renderTimes(paydeck.url, path);
+        console.log(`    ${label.padEnd(20)} ${ms(r.p50)} / ${ms(r.p99)}   ${kib(r.bytes)}`);
+      }
+      if (profile === 'large') {
+        const t = await timeToUsable(browser, paydeck.url, '/services?per=2000', Math.min(2000, page.total));
+        console.log(`  Time to a usable services page with ${Math.min(2000, page.total)} rows in Chromium ` +
+          `(navigation to hydrated, ${BROWSER_RUNS} runs): median ${ms(t.median)}, worst ${ms(t.worst)} (target ≤ 1500 ms)`);
+        const d = await timeToUsable(browser, paydeck.url, '/services', 100);
+        console.log(`  … and the default page of 100 rows: median ${ms(d.median)}, worst ${ms(d.worst)}`);
+      }
+    } finally {
+      await paydeck.stop();
+    }
+  }
+} finally {
+  await browser.close();
+}

@@ -1,54 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repo = fileURLToPath(new URL('..', import.meta.url));
+import { startPaydeck } from './paydeck';
 
 /** Starts the release binary on a port the OS picks, waits until it is ready, and stops it
  * after the suite. The server prints the address it bound; that is the only source of truth. */
 export default async function globalSetup() {
-  const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
-  const dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-'));
-  const kubeconfig = join(dir, 'sim.kubeconfig');
-  // A fresh history file per run; samples every 2 s so the charts have points quickly.
-  const args = ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
-    '--db', join(dir, 'history.db'), '--sample-interval', '2'];
-  const child = spawn(bin, args, {
-    cwd: repo,
-    env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${bin} did not report its address within 30 s`)), 30_000);
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = out.match(/serving on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
-    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code} before serving`)));
-  });
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`${url}/readyz did not turn ready within 30 s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-
-  process.env.PAYDECK_URL = url;
+  const paydeck = await startPaydeck();
+  process.env.PAYDECK_URL = paydeck.url;
   // The simulated cluster's admin kubeconfig, for tests that change the cluster.
-  process.env.PAYDECK_SIM_KUBECONFIG = kubeconfig;
-  return async () => {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-  };
+  process.env.PAYDECK_SIM_KUBECONFIG = paydeck.kubeconfig;
+  return paydeck.stop;
 }

@@ -93,6 +93,10 @@ pub async fn live(
 }
 
 fn stream(state: ServerState, names_only: bool) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut stopping = state.stopping.clone();
+    let stopped = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
     let stream = futures::stream::unfold(
         (state.cluster.subscribe(), None::<Arc<Snapshot>>),
         move |(mut rx, previous)| async move {
@@ -113,6 +117,8 @@ fn stream(state: ServerState, names_only: bool) -> Sse<impl Stream<Item = Result
             Some((Ok(event), (rx, Some(next))))
         },
     );
+    // The browser reconnects by itself once a new server answers.
+    let stream = futures::StreamExt::take_until(stream, Box::pin(stopped));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -49,10 +49,15 @@ pub struct ServerState {
     pub history: Option<Arc<History>>,
     pub sampler: Arc<SamplerStats>,
     pub sample_interval: Duration,
+    /// Turns true when the server is stopping: long-lived responses (the live feed) end, so
+    /// a graceful shutdown does not wait for browser tabs to close.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl ServerState {
     pub fn new(leptos: LeptosOptions, request_timeout: Duration, cluster: ClusterView) -> Self {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         Self {
             leptos,
             readiness: Readiness::default(),
@@ -62,7 +67,14 @@ impl ServerState {
             history: None,
             sampler: Arc::default(),
             sample_interval: Duration::from_secs(15),
+            stopping: stop_rx,
+            stop: Arc::new(stop_tx),
         }
+    }
+
+    /// Ends the live feeds; in-flight requests finish.
+    pub fn begin_shutdown(&self) {
+        self.stop.send_replace(true);
     }
 
     /// Records history in `history`, sampling every `interval`.
@@ -175,7 +187,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let stopping = state.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.begin_shutdown();
+        })
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -106,6 +106,10 @@ fn dash() -> impl IntoView {
     view! { <span class="muted">"—"</span> }
 }
 
+fn nbsp(text: String) -> String {
+    text.replace(' ', "\u{a0}")
+}
+
 /// Usage, with requests and limits below it.
 #[component]
 fn Resource(figures: ResourceFigures, show: fn(f64) -> String) -> impl IntoView {
@@ -114,6 +118,7 @@ fn Resource(figures: ResourceFigures, show: fn(f64) -> String) -> impl IntoView 
     let over = figures.usage.is_some_and(|u| figures.requests > 0.0 && u > figures.requests);
     view! {
         <span class=if over { "over" } else { "" }>{used}</span>
-        <span class="sub">{format!("req {} · lim {limit}", show(figures.requests))}</span>
+        // Breaks only between the two figures, never inside one ("1.5 cores").
+        <span class="sub">{format!("req\u{a0}{} · lim\u{a0}{}", nbsp(show(figures.requests)), nbsp(limit))}</span>
     }
 }

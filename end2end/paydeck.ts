@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Paydeck {
+  url: string;
+  /** The simulated cluster's admin kubeconfig. */
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the release binary on the simulated cluster (`listen` defaults to a free port),
+ * waits until /readyz answers 200, and resolves with the address it printed. */
+export async function startPaydeck(listen = '127.0.0.1:0', dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-'))): Promise<Paydeck> {
+  const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
+  const kubeconfig = join(dir, 'sim.kubeconfig');
+  // Samples every 2 s so the charts have points quickly.
+  const args = ['--listen', listen, '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
+    '--db', join(dir, 'history.db'), '--sample-interval', '2'];
+  const child: ChildProcess = spawn(bin, args, {
+    cwd: repo,
+    env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'error' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${bin} did not report its address within 30 s`)), 30_000);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/serving on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
+    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code} before serving`)));
+  });
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`${url}/readyz did not turn ready within 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return {
+    url,
+    kubeconfig,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

@@ -9,6 +9,9 @@ pub struct Palette {
     pub primary: &'static str,
     pub primary_fill: &'static str,
     pub secondary: &'static str,
+    pub secondary_fill: &'static str,
+    /// The HPA's min–max band.
+    pub band_fill: &'static str,
     pub tertiary: &'static str,
     /// Limits, targets and maxima: the lines a series should stay under.
     pub warning: &'static str,
@@ -24,6 +27,8 @@ impl Palette {
         primary: "#1d5fbf",
         primary_fill: "rgba(29, 95, 191, 0.12)",
         secondary: "#0f8a6a",
+        secondary_fill: "rgba(15, 138, 106, 0.14)",
+        band_fill: "rgba(194, 65, 12, 0.07)",
         tertiary: "#7b4fc9",
         warning: "#c2410c",
         event: "#8d6e00",
@@ -36,6 +41,8 @@ impl Palette {
         primary: "#6ea8ff",
         primary_fill: "rgba(110, 168, 255, 0.16)",
         secondary: "#3fd0a4",
+        secondary_fill: "rgba(63, 208, 164, 0.14)",
+        band_fill: "rgba(251, 146, 60, 0.08)",
         tertiary: "#b794f6",
         warning: "#fb923c",
         event: "#e3c15a",

@@ -76,12 +76,39 @@ fn line(name: &str, color: &str, data: Vec<DataPoint>) -> Line {
         .data(data)
 }
 
+/// Requests: dashed.
 fn dashed(line: Line, color: &str) -> Line {
     line.line_style(LineStyle::new().color(color).width(1.5).type_(LineStyleType::Dashed))
 }
 
-/// What every chart shares: tooltip, legend, zoom, and the room they take.
-fn base(palette: Palette, grids: usize) -> Chart {
+/// Limits: dotted.
+fn dotted(line: Line, color: &str) -> Line {
+    line.line_style(LineStyle::new().color(color).width(2).type_(LineStyleType::Dotted))
+}
+
+/// Targets and bounds: a thin dashed line in the series' own colour.
+fn thin_dashed(line: Line) -> Line {
+    let color = line_color(&line);
+    line.line_style(LineStyle::new().color(color).width(1).type_(LineStyleType::Dashed))
+}
+
+fn line_color(line: &Line) -> String {
+    serde_json::to_value(line)
+        .ok()
+        .and_then(|v| v["itemStyle"]["color"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A legend listing only `names` (helper series stay out of it).
+fn legend(palette: Palette, names: &[&str]) -> Legend {
+    Legend::new()
+        .top(0)
+        .text_style(TextStyle::new().color(palette.text))
+        .data(names.iter().map(|n| (*n).into()).collect::<Vec<charming::component::LegendItem>>())
+}
+
+/// What every chart shares: tooltip, legend, zoom.
+fn base_chart(palette: Palette, grids: usize) -> Chart {
     let axes: Vec<f64> = (0..grids).map(|i| i as f64).collect();
     Chart::new()
         .animation_duration(300)
@@ -111,7 +138,7 @@ pub fn load_chart(history: &History, palette: Palette) -> Chart {
         let ready = p.replicas_ready?.avg;
         (ready > 0.0).then(|| p.request_rate.map(|r| r.avg / ready)).flatten()
     });
-    base(palette, 1)
+    base_chart(palette, 1)
         .grid(Grid::new().left(56).right(64).top(40).bottom(56))
         .x_axis(time_axis(history, palette, 0))
         .y_axis(value_axis("CPU %", palette))
@@ -128,7 +155,8 @@ pub fn load_chart(history: &History, palette: Palette) -> Chart {
         .series(line("Per pod (req/s)", palette.tertiary, per_pod).y_axis_index(1))
 }
 
-/// Replicas: desired and ready inside the HPA's min–max band, scale events marked.
+/// Replicas: desired (line) and ready (area) inside the HPA's min–max band, scale events
+/// marked.
 pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
     let events: Vec<MarkLineVariant> = history
         .events
@@ -138,7 +166,6 @@ pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
     let desired =
         line("Desired replicas", palette.primary, points(history, |p| p.replicas_desired.map(|s| s.max)))
             .step(Step::End)
-            .area_style(AreaStyle::new().color(palette.primary_fill))
             .mark_line(
                 MarkLine::new()
                     .symbol(vec![Symbol::None, Symbol::None])
@@ -146,23 +173,45 @@ pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
                     .label(charming::element::Label::new().show(false))
                     .data(events),
             );
-    base(palette, 1)
+    let ready =
+        line("Ready replicas", palette.secondary, points(history, |p| p.replicas_ready.map(|s| s.min)))
+            .step(Step::End)
+            .area_style(AreaStyle::new().color(palette.secondary_fill));
+    let [base, band] = band(history, palette);
+    base_chart(palette, 1)
+        .legend(legend(palette, &["Desired replicas", "Ready replicas", "HPA max", "HPA min"]))
         .grid(Grid::new().left(56).right(24).top(40).bottom(56))
         .x_axis(time_axis(history, palette, 0))
         .y_axis(value_axis("replicas", palette).min_interval(1))
+        .series(base)
+        .series(band)
+        .series(ready)
         .series(desired)
+        .series(thin_dashed(line("HPA max", palette.warning, points(history, |p| p.hpa_max))).step(Step::End))
         .series(
-            line("Ready replicas", palette.secondary, points(history, |p| p.replicas_ready.map(|s| s.min)))
-                .step(Step::End),
+            thin_dashed(line("HPA min", palette.muted_text, points(history, |p| p.hpa_min))).step(Step::End),
         )
-        .series(
-            dashed(line("HPA max", palette.warning, points(history, |p| p.hpa_max)), palette.warning)
-                .step(Step::End),
-        )
-        .series(
-            dashed(line("HPA min", palette.muted_text, points(history, |p| p.hpa_min)), palette.muted_text)
-                .step(Step::End),
-        )
+}
+
+/// The HPA's min–max as a light band: an invisible line at min with the difference stacked
+/// on it and filled. Both stay out of tooltips and legend (the min and max lines say it).
+fn band(history: &History, palette: Palette) -> [Line; 2] {
+    let hidden = |name: &str, data| {
+        Line::new()
+            .name(name)
+            .stack("hpa-band")
+            .show_symbol(false)
+            .silent(true)
+            .tooltip(Tooltip::new().trigger(Trigger::None))
+            .line_style(LineStyle::new().opacity(0))
+            .step(Step::End)
+            .data(data)
+    };
+    [
+        hidden("HPA band base", points(history, |p| p.hpa_min)),
+        hidden("HPA band", points(history, |p| Some(p.hpa_max? - p.hpa_min?)))
+            .area_style(AreaStyle::new().color(palette.band_fill)),
+    ]
 }
 
 /// Requests vs limits vs usage: CPU in cores above, memory below (GiB, or MiB when small).
@@ -176,7 +225,7 @@ pub fn resources_chart(history: &History, palette: Palette) -> Chart {
     let (divisor, unit) = if largest_memory >= GIB { (GIB, "GiB") } else { (MIB, "MiB") };
     let memory = |f: fn(&HistoryPoint) -> Option<f64>| points(history, move |p| f(p).map(|v| v / divisor));
 
-    base(palette, 2)
+    base_chart(palette, 2)
         .grid(Grid::new().left(56).right(24).top(40).height("30%"))
         .grid(Grid::new().left(56).right(24).top("58%").height("30%"))
         .x_axis(time_axis(history, palette, 0).axis_label(AxisLabel::new().show(false)))
@@ -188,7 +237,7 @@ pub fn resources_chart(history: &History, palette: Palette) -> Chart {
             line("CPU requested (cores)", palette.secondary, points(history, |p| p.cpu_requests)),
             palette.secondary,
         ))
-        .series(dashed(
+        .series(dotted(
             line("CPU limit (cores)", palette.warning, points(history, |p| p.cpu_limits)),
             palette.warning,
         ))
@@ -210,7 +259,7 @@ pub fn resources_chart(history: &History, palette: Palette) -> Chart {
             .y_axis_index(1),
         )
         .series(
-            dashed(
+            dotted(
                 line(&format!("Memory limit ({unit})"), palette.warning, memory(|p| p.memory_limits)),
                 palette.warning,
             )
@@ -290,6 +339,9 @@ mod tests {
         let json = serde_json::to_value(replicas_chart(&history(), Palette::LIGHT)).unwrap();
         assert_eq!(series(&json, "HPA max")["data"][0][1], 6.0);
         assert_eq!(series(&json, "HPA min")["data"][0][1], 2.0);
+        assert_eq!(series(&json, "HPA band")["data"][0][1], 4.0, "the band spans min to max");
+        assert_eq!(series(&json, "HPA band")["tooltip"]["trigger"], "none", "kept out of tooltips");
+        assert!(json["legend"]["data"].as_array().unwrap().iter().all(|n| n != "HPA band"));
         let marks = &series(&json, "Desired replicas")["markLine"]["data"];
         assert_eq!(marks[0]["xAxis"], 2500.0);
         assert_eq!(marks[0]["name"], "scaled 2 → 4");
@@ -300,6 +352,8 @@ mod tests {
         let json = serde_json::to_value(resources_chart(&history(), Palette::LIGHT)).unwrap();
         assert_eq!(json["grid"].as_array().unwrap().len(), 2);
         assert_eq!(series(&json, "CPU limit (cores)")["data"][0][1], 4.0);
+        assert_eq!(series(&json, "CPU limit (cores)")["lineStyle"]["type"], "dotted", "limits dotted");
+        assert_eq!(series(&json, "CPU requested (cores)")["lineStyle"]["type"], "dashed", "requests dashed");
         let memory = series(&json, "Memory used (GiB)");
         assert_eq!(memory["data"][0][1], 3.0);
         assert_eq!(memory["xAxisIndex"], 1.0);

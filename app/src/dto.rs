@@ -165,6 +165,16 @@ pub struct ClusterTotals {
     pub workloads_unavailable: i32,
 }
 
+/// The person using Paydeck, as far as this server knows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    /// Named by a trusted auth proxy; `None`: anonymous (reads only).
+    pub user: Option<String>,
+    pub groups: Vec<String>,
+    /// Edits are off on this server, whoever asks.
+    pub read_only: bool,
+}
+
 /// What Paydeck knows about its connection to the cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Connection {

@@ -18,7 +18,10 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/services">"Services"</A>
                 <A href="/audit">"Audit"</A>
             </nav>
-            <crate::live::LiveIndicator />
+            <div class="topbar-end">
+                <crate::viewer::ViewerBadge />
+                <crate::live::LiveIndicator />
+            </div>
         </header>
         <crate::cluster::ConnectionBanner />
         <main id="main" class="content">{children()}</main>

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod poll;
 pub mod shell;
 pub mod traffic;
+pub mod viewer;
 pub mod widgets;
 pub mod workloads;
 

@@ -67,6 +67,23 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_RETENTION_RAW", default_value = "48h", value_parser = parse_duration)]
     pub retention_raw: Duration,
 
+    /// The header an auth proxy names the user in.
+    #[arg(long, env = "PAYDECK_USER_HEADER", default_value = "X-Forwarded-User")]
+    pub user_header: axum::http::HeaderName,
+
+    /// The header an auth proxy lists the user's groups in (comma-separated).
+    #[arg(long, env = "PAYDECK_GROUPS_HEADER", default_value = "X-Forwarded-Groups")]
+    pub groups_header: axum::http::HeaderName,
+
+    /// Addresses (IPs or CIDR ranges, comma-separated) whose user headers are believed: your
+    /// auth proxy. Default: none, or loopback with `--cluster sim`.
+    #[arg(long, env = "PAYDECK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::identity::parse_proxy)]
+    pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
+
+    /// Turn every edit off, whoever asks.
+    #[arg(long, env = "PAYDECK_READ_ONLY")]
+    pub read_only: bool,
+
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
     pub sim_profile: sim::Profile,
@@ -106,6 +123,20 @@ impl Config {
             Some(path) => Source::Kubeconfig { path: path.clone(), context: self.context.clone() },
             None => Source::Infer,
         })
+    }
+
+    /// Whose identity headers to believe.
+    pub fn proxy_trust(&self) -> crate::identity::ProxyTrust {
+        let loopback = || crate::identity::parse_proxies("127.0.0.1,::1").unwrap_or_default();
+        crate::identity::ProxyTrust {
+            user_header: self.user_header.clone(),
+            groups_header: self.groups_header.clone(),
+            proxies: match (&self.trusted_proxies, self.cluster.as_deref()) {
+                (Some(given), _) => given.clone(),
+                (None, Some("sim")) => loopback(),
+                (None, _) => Vec::new(),
+            },
+        }
     }
 
     pub fn scope(&self) -> Scope {

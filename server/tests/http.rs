@@ -102,3 +102,42 @@ async fn an_unknown_path_is_a_404_page() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
+
+/// Serves with the peer address known (as `paydeck` does) and the given proxy trust.
+async fn start_trusting(proxies: &str, read_only: bool) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = site::leptos_options(std::path::Path::new("target/site"), addr);
+    let trust = paydeck::identity::ProxyTrust {
+        proxies: paydeck::identity::parse_proxies(proxies).unwrap(),
+        ..paydeck::identity::ProxyTrust::none()
+    };
+    let state = ServerState::new(options, Duration::from_secs(10), ClusterView::disconnected())
+        .with_identity(trust, read_only);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn the_user_is_believed_only_from_a_trusted_proxy() {
+    let whoami = async |base: &str| -> serde_json::Value {
+        client()
+            .get(format!("{base}/api/v1/whoami"))
+            .header("X-Forwarded-User", "ana")
+            .header("X-Forwarded-Groups", "sre,payments:operators")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let trusted = whoami(&start_trusting("127.0.0.1", false).await).await;
+    assert_eq!(
+        trusted,
+        serde_json::json!({ "user": "ana", "groups": ["sre", "payments:operators"], "read_only": false })
+    );
+    let untrusted = whoami(&start_trusting("10.0.0.0/8", true).await).await;
+    assert_eq!(untrusted, serde_json::json!({ "user": null, "groups": [], "read_only": true }));
+}

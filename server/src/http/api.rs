@@ -88,10 +88,16 @@ async fn history(
     }
 }
 
+/// Who the server takes the caller for.
+async fn whoami(axum::Extension(viewer): axum::Extension<app::dto::Viewer>) -> Response {
+    Json(viewer).into_response()
+}
+
 /// The `/api/v1` routes.
 pub fn routes() -> Router<ServerState> {
     Router::new()
         .route("/api/v1/overview", get(overview))
+        .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/workloads", get(workloads))
         .route("/api/v1/workloads/{namespace}/{name}", get(workload))
         .route("/api/v1/workloads/{namespace}/{name}/history", get(history))

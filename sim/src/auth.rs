@@ -92,11 +92,33 @@ pub const RULES: &[Rule] = &[
         resources: &[("*", "*")],
         namespaces: None,
     },
-    // The dashboard reads everything it shows and may act as the person using it.
+    // The dashboard's service account: exactly what k8s/base grants it (ClusterRole
+    // paydeck-read), so every test that syncs through it proves that role is enough. It
+    // lists and watches what it shows and may act as the person using it.
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
-        verbs: READ,
-        resources: READABLE,
+        verbs: &["list", "watch"],
+        resources: &[
+            ("apps", "deployments"),
+            ("autoscaling", "horizontalpodautoscalers"),
+            ("", "pods"),
+            ("", "nodes"),
+            ("", "services"),
+            ("discovery.k8s.io", "endpointslices"),
+            ("policy", "poddisruptionbudgets"),
+        ],
+        namespaces: None,
+    },
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["list"],
+        resources: &[("metrics.k8s.io", "pods"), ("metrics.k8s.io", "nodes")],
+        namespaces: None,
+    },
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["get"],
+        resources: &[("custom.metrics.k8s.io", "pods/http_requests_per_second")],
         namespaces: None,
     },
     Rule {

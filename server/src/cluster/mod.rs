@@ -4,6 +4,7 @@
 //! kubeconfig, or the pod's service account); `start` runs the watchers and the metrics
 //! poller and publishes a new immutable [`Snapshot`] whenever what they see changes.
 
+pub mod access;
 pub mod pod;
 pub mod snapshot;
 pub mod usage;

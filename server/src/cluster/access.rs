@@ -1,0 +1,58 @@
+//! The Kubernetes API access Paydeck needs, as RBAC rules. `k8s/base` grants exactly these
+//! (server/tests/manifests.rs compares the rendered ClusterRoles with this list), so a new
+//! watch or API call shows up here or the deployment test fails.
+
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{Node, Pod, Service},
+    discovery::v1::EndpointSlice,
+    policy::v1::PodDisruptionBudget,
+};
+
+/// One permission: verbs on a resource of an API group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Rule {
+    pub api_group: &'static str,
+    pub resource: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+/// A kind Paydeck keeps a reflector for: listed, then watched (never fetched one by one).
+fn watched<K: k8s_openapi::Resource>() -> Rule {
+    Rule { api_group: K::GROUP, resource: K::URL_PATH_SEGMENT, verbs: &["list", "watch"] }
+}
+
+/// What the dashboard's own service account reads: the watched kinds (`watch.rs`) and the
+/// metrics APIs (`usage.rs`). Never Secrets, never a write.
+pub fn reads() -> Vec<Rule> {
+    vec![
+        watched::<Deployment>(),
+        watched::<HorizontalPodAutoscaler>(),
+        watched::<Pod>(),
+        watched::<Node>(),
+        watched::<Service>(),
+        watched::<EndpointSlice>(),
+        watched::<PodDisruptionBudget>(),
+        Rule { api_group: "metrics.k8s.io", resource: "pods", verbs: &["list"] },
+        Rule { api_group: "metrics.k8s.io", resource: "nodes", verbs: &["list"] },
+        // `pods/*/http_requests_per_second`: a named (wildcard) get of the metric subresource.
+        Rule {
+            api_group: "custom.metrics.k8s.io",
+            resource: "pods/http_requests_per_second",
+            verbs: &["get"],
+        },
+    ]
+}
+
+/// What scaling edits need, in a role of its own so a read-only installation leaves it out:
+/// acting as the signed-in user (so the cluster's RBAC decides and its audit log names them),
+/// and checking a bearer token or another user's rights.
+pub fn edits() -> Vec<Rule> {
+    vec![
+        Rule { api_group: "", resource: "users", verbs: &["impersonate"] },
+        Rule { api_group: "", resource: "groups", verbs: &["impersonate"] },
+        Rule { api_group: "authentication.k8s.io", resource: "tokenreviews", verbs: &["create"] },
+        Rule { api_group: "authorization.k8s.io", resource: "subjectaccessreviews", verbs: &["create"] },
+    ]
+}

@@ -1,0 +1,291 @@
+//! The deployment manifests in k8s/, rendered with `kubectl kustomize` as `kubectl apply -k`
+//! would, parsed into Kubernetes types and checked: least-privilege RBAC that matches what
+//! the code uses, probes on real routes, the container port Paydeck listens on, and a
+//! locked-down pod.
+
+use std::{collections::BTreeSet, process::Command, time::Duration};
+
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{ConfigMap, Container, Service},
+    networking::v1::{Ingress, NetworkPolicy},
+    rbac::v1::ClusterRole,
+};
+use paydeck::{
+    cluster::{ClusterView, access},
+    http::{ServerState, router},
+    site,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+const OVERLAYS: [&str; 3] = ["base", "overlays/auth-proxy", "overlays/read-only"];
+
+/// Every object of one overlay, as JSON.
+fn render(overlay: &str) -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/").to_string() + overlay;
+    let out = Command::new("kubectl")
+        .args(["kustomize", &dir])
+        .output()
+        .expect("kubectl is needed to render the manifests (make test installs it)");
+    assert!(out.status.success(), "kubectl kustomize {overlay}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_saphyr::from_multiple::<Value>(std::str::from_utf8(&out.stdout).unwrap()).unwrap()
+}
+
+fn all<T: DeserializeOwned>(objects: &[Value], kind: &str) -> Vec<T> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == kind)
+        .map(|o| serde_json::from_value(o.clone()).unwrap_or_else(|e| panic!("{kind}: {e}")))
+        .collect()
+}
+
+fn one<T: DeserializeOwned>(objects: &[Value], kind: &str) -> T {
+    let mut found = all::<T>(objects, kind);
+    assert_eq!(found.len(), 1, "one {kind}");
+    found.remove(0)
+}
+
+/// `(group, resource, verb)` of every rule in the roles.
+fn granted(roles: &[ClusterRole]) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for role in roles {
+        for rule in role.rules.iter().flatten() {
+            for group in rule.api_groups.iter().flatten() {
+                for resource in rule.resources.iter().flatten() {
+                    for verb in &rule.verbs {
+                        out.insert((group.clone(), resource.clone(), verb.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn expected(rules: &[access::Rule]) -> BTreeSet<(String, String, String)> {
+    rules
+        .iter()
+        .flat_map(|r| {
+            r.verbs.iter().map(|v| (r.api_group.to_string(), r.resource.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let roles: Vec<ClusterRole> = all(&objects, "ClusterRole");
+        for role in &roles {
+            for rule in role.rules.iter().flatten() {
+                let name = role.metadata.name.as_deref().unwrap_or("?");
+                assert!(rule.verbs.iter().all(|v| v != "*"), "{overlay}: {name} has a wildcard verb");
+                assert!(
+                    rule.resources.iter().flatten().all(|r| !r.contains('*')),
+                    "{overlay}: {name} has a wildcard resource"
+                );
+                assert!(
+                    rule.api_groups.iter().flatten().all(|g| g != "*"),
+                    "{overlay}: {name} has a wildcard group"
+                );
+                assert!(
+                    rule.resources.iter().flatten().all(|r| r != "secrets"),
+                    "{overlay}: {name} reaches Secrets"
+                );
+                assert!(
+                    rule.non_resource_urls.is_none() && rule.resource_names.is_none(),
+                    "{overlay}: {name}"
+                );
+            }
+        }
+        assert!(all::<Value>(&objects, "Role").is_empty(), "{overlay}: only the ClusterRoles below");
+
+        let role = |name: &str| {
+            roles.iter().filter(|r| r.metadata.name.as_deref() == Some(name)).cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(granted(&role("paydeck-read")), expected(&access::reads()), "{overlay}: paydeck-read");
+        if overlay.ends_with("read-only") {
+            assert!(role("paydeck-edits").is_empty(), "read-only installs no way to act as a user");
+            assert!(objects.iter().all(|o| o["metadata"]["name"] != "paydeck-edits"));
+        } else {
+            assert_eq!(
+                granted(&role("paydeck-edits")),
+                expected(&access::edits()),
+                "{overlay}: paydeck-edits"
+            );
+        }
+        // Every binding names an installed role and Paydeck's own service account.
+        for binding in objects.iter().filter(|o| o["kind"] == "ClusterRoleBinding") {
+            let role = binding["roleRef"]["name"].as_str().unwrap();
+            assert!(!self::role_named(&roles, role).is_empty(), "{overlay}: binding to missing {role}");
+            assert_eq!(binding["subjects"][0]["name"], "paydeck");
+            assert_eq!(binding["subjects"][0]["namespace"], "paydeck");
+        }
+    }
+}
+
+fn role_named(roles: &[ClusterRole], name: &str) -> Vec<ClusterRole> {
+    roles.iter().filter(|r| r.metadata.name.as_deref() == Some(name)).cloned().collect()
+}
+
+fn paydeck_container(deployment: &Deployment) -> Container {
+    let spec = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    spec.containers.iter().find(|c| c.name == "paydeck").cloned().expect("a container named paydeck")
+}
+
+#[test]
+fn every_container_runs_locked_down() {
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let deployment: Deployment = one(&objects, "Deployment");
+        let spec = deployment.spec.as_ref().unwrap();
+        assert_eq!(spec.replicas, Some(1), "{overlay}: SQLite has one writer");
+        assert_eq!(spec.strategy.as_ref().unwrap().type_.as_deref(), Some("Recreate"), "{overlay}");
+        let pod = spec.template.spec.as_ref().unwrap();
+        let pod_security = pod.security_context.as_ref().unwrap();
+        assert_eq!(pod_security.run_as_non_root, Some(true), "{overlay}");
+        assert_eq!(pod_security.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault", "{overlay}");
+        for c in &pod.containers {
+            let sc = c
+                .security_context
+                .as_ref()
+                .unwrap_or_else(|| panic!("{overlay}: {} has no securityContext", c.name));
+            assert_eq!(sc.run_as_non_root, Some(true), "{overlay}: {}", c.name);
+            assert_eq!(sc.read_only_root_filesystem, Some(true), "{overlay}: {}", c.name);
+            assert_eq!(sc.allow_privilege_escalation, Some(false), "{overlay}: {}", c.name);
+            assert_eq!(
+                sc.capabilities.as_ref().unwrap().drop,
+                Some(vec!["ALL".to_string()]),
+                "{overlay}: {}",
+                c.name
+            );
+            assert!(sc.capabilities.as_ref().unwrap().add.is_none(), "{overlay}: {}", c.name);
+            assert_eq!(sc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault", "{overlay}: {}", c.name);
+            let resources =
+                c.resources.as_ref().unwrap_or_else(|| panic!("{overlay}: {} has no resources", c.name));
+            for key in ["cpu", "memory"] {
+                assert!(
+                    resources.requests.as_ref().is_some_and(|r| r.contains_key(key)),
+                    "{overlay}: {} requests {key}",
+                    c.name
+                );
+                assert!(
+                    resources.limits.as_ref().is_some_and(|r| r.contains_key(key)),
+                    "{overlay}: {} limits {key}",
+                    c.name
+                );
+            }
+        }
+        // The history database lives on the claimed volume, where PAYDECK_DB points.
+        let config: ConfigMap = one(&objects, "ConfigMap");
+        let db = config.data.as_ref().unwrap()["PAYDECK_DB"].clone();
+        let paydeck = paydeck_container(&deployment);
+        let mount =
+            paydeck.volume_mounts.iter().flatten().find(|m| db.starts_with(&format!("{}/", m.mount_path)));
+        let mount = mount.unwrap_or_else(|| panic!("{overlay}: {db} is not on a mounted volume"));
+        let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
+        let claim =
+            volume.persistent_volume_claim.as_ref().expect("a PersistentVolumeClaim").claim_name.clone();
+        assert!(
+            objects.iter().any(|o| o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == claim)
+        );
+    }
+}
+
+#[tokio::test]
+async fn probes_and_ports_match_the_server() {
+    // The routes the probes use must exist on the real router (503 while unsynced is fine).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = ServerState::new(
+        site::leptos_options(std::path::Path::new("target/site"), addr),
+        Duration::from_secs(10),
+        ClusterView::disconnected(),
+    );
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let http = reqwest::Client::new();
+
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let deployment: Deployment = one(&objects, "Deployment");
+        let paydeck = paydeck_container(&deployment);
+        let config: ConfigMap = one(&objects, "ConfigMap");
+        let listen: std::net::SocketAddr = config.data.as_ref().unwrap()["PAYDECK_LISTEN"].parse().unwrap();
+        assert!(listen.ip().is_unspecified(), "{overlay}: the kubelet probes the pod's address");
+        let port = paydeck.ports.iter().flatten().find(|p| p.name.as_deref() == Some("http")).unwrap();
+        assert_eq!(
+            port.container_port,
+            i32::from(listen.port()),
+            "{overlay}: container port = PAYDECK_LISTEN"
+        );
+        assert!(
+            paydeck
+                .env_from
+                .iter()
+                .flatten()
+                .any(|e| e.config_map_ref.as_ref().is_some_and(|c| c.name == "paydeck")),
+            "{overlay}: the settings come from the ConfigMap"
+        );
+
+        for (probe, allowed) in [
+            (paydeck.liveness_probe.as_ref(), [200, 200]),
+            (paydeck.readiness_probe.as_ref(), [200, 503]),
+            (paydeck.startup_probe.as_ref(), [200, 200]),
+        ] {
+            let get = probe.and_then(|p| p.http_get.as_ref()).expect("HTTP probes");
+            assert_eq!(
+                get.port,
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http".into())
+            );
+            let path = get.path.as_deref().unwrap();
+            let status = http.get(format!("http://{addr}{path}")).send().await.unwrap().status().as_u16();
+            assert!(allowed.contains(&status), "{overlay}: probe {path} answered {status}");
+        }
+
+        // The Service and the Ingress reach the port that serves users in this overlay.
+        let service: Service = one(&objects, "Service");
+        let target = service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].target_port.clone().unwrap();
+        let k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(target) = target else {
+            panic!("{overlay}: name the target port");
+        };
+        let pod = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        assert!(
+            pod.containers
+                .iter()
+                .flat_map(|c| c.ports.iter().flatten())
+                .any(|p| p.name.as_deref() == Some(&target)),
+            "{overlay}: the Service targets port {target:?}, which no container has"
+        );
+        let ingress: Ingress = one(&objects, "Ingress");
+        let ingress_spec = ingress.spec.as_ref().unwrap();
+        assert!(ingress_spec.tls.as_ref().is_some_and(|t| !t.is_empty()), "{overlay}: TLS at the Ingress");
+        let policy: NetworkPolicy = one(&objects, "NetworkPolicy");
+        let allowed_in: Vec<String> = policy
+            .spec
+            .as_ref()
+            .unwrap()
+            .ingress
+            .iter()
+            .flatten()
+            .flat_map(|rule| rule.ports.iter().flatten())
+            .filter_map(|p| match &p.port {
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(allowed_in, vec![target.clone()], "{overlay}: only the Service's port is open");
+        if overlay.ends_with("auth-proxy") {
+            assert_eq!(target, "proxy", "users arrive through the proxy");
+            let data = config.data.as_ref().unwrap();
+            assert_eq!(
+                data["PAYDECK_TRUSTED_PROXIES"], "127.0.0.1",
+                "headers believed from the sidecar only"
+            );
+            assert_eq!(data["PAYDECK_USER_HEADER"], "X-Forwarded-User");
+        }
+        if overlay.ends_with("read-only") {
+            assert_eq!(config.data.as_ref().unwrap()["PAYDECK_READ_ONLY"], "true");
+        }
+    }
+}

@@ -144,7 +144,14 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
     view.synced().await;
     let db = Arc::new(History::open(&tmp.0, Retention::default()).await.unwrap());
     let stats = Arc::new(paydeck::history::sampler::SamplerStats::default());
-    paydeck::history::sampler::start(db.clone(), view.clone(), Duration::from_millis(500), stats.clone());
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    paydeck::history::sampler::start(
+        db.clone(),
+        view.clone(),
+        Duration::from_millis(500),
+        stats.clone(),
+        stopping,
+    );
 
     let admin = kube::Client::try_from(
         kube::Config::from_custom_kubeconfig(

@@ -95,6 +95,11 @@ impl History {
         Ok(History { pool, ids: Mutex::new(HashMap::new()), retention })
     }
 
+    /// Closes the database after the last write (SQLite checkpoints its WAL on close).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

@@ -82,20 +82,37 @@ pub fn changes(before: &Workload, after: &Workload) -> Vec<(&'static str, String
     out
 }
 
-/// Starts the sampler and the event recorder.
-pub fn start(history: Arc<History>, view: ClusterView, interval: Duration, stats: Arc<SamplerStats>) {
+/// Starts the sampler and the event recorder. When `stopping` turns true the sampler takes a
+/// last sample, writes what it still holds, and ends: await the returned task before closing
+/// the database.
+pub fn start(
+    history: Arc<History>,
+    view: ClusterView,
+    interval: Duration,
+    stats: Arc<SamplerStats>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     let (h, v, s) = (history.clone(), view.clone(), stats.clone());
-    tokio::spawn(async move { sample_loop(h, v, interval, s).await });
     tokio::spawn(async move { event_loop(history, view, stats).await });
+    tokio::spawn(async move { sample_loop(h, v, interval, s, stopping).await })
 }
 
-async fn sample_loop(history: Arc<History>, view: ClusterView, interval: Duration, stats: Arc<SamplerStats>) {
+async fn sample_loop(
+    history: Arc<History>,
+    view: ClusterView,
+    interval: Duration,
+    stats: Arc<SamplerStats>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending: VecDeque<(i64, Arc<Snapshot>)> = VecDeque::new();
     let mut last_maintenance = 0;
     loop {
-        ticker.tick().await;
+        let last = tokio::select! {
+            _ = ticker.tick() => false,
+            _ = stopping.wait_for(|stop| *stop) => true,
+        };
         let snapshot = view.current();
         // While the API server is unreachable the snapshot is stale: record nothing, so the
         // outage shows as a gap rather than as flat lines.
@@ -123,6 +140,15 @@ async fn sample_loop(history: Arc<History>, view: ClusterView, interval: Duratio
                     break;
                 }
             }
+        }
+        if last {
+            if !pending.is_empty() {
+                tracing::warn!(
+                    "history: {} sample batch(es) could not be written before stopping",
+                    pending.len()
+                );
+            }
+            return;
         }
         let now = unix_ms();
         if now - last_maintenance >= 60_000 {

@@ -53,6 +53,10 @@ pub struct ServerState {
     /// a graceful shutdown does not wait for browser tabs to close.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Whose identity headers to believe, and whether edits are off.
+    pub asking: crate::identity::Asking,
+    /// The history sampler, awaited at shutdown so its last batch is written.
+    sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl ServerState {
@@ -69,7 +73,33 @@ impl ServerState {
             sample_interval: Duration::from_secs(15),
             stopping: stop_rx,
             stop: Arc::new(stop_tx),
+            asking: crate::identity::Asking {
+                trust: Arc::new(crate::identity::ProxyTrust::none()),
+                read_only: false,
+            },
+            sampler_task: Arc::default(),
         }
+    }
+
+    /// After the last request: lets the sampler write its last batch, then closes the
+    /// database. Gives up on the sampler after 10 s (Kubernetes kills the pod at 30).
+    pub async fn finish(&self) {
+        self.begin_shutdown();
+        let task = self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task
+            && tokio::time::timeout(Duration::from_secs(10), task).await.is_err()
+        {
+            tracing::warn!("history: the last samples were not written within 10 s");
+        }
+        if let Some(history) = &self.history {
+            history.close().await;
+        }
+    }
+
+    /// Believes identity headers as `trust` says; `read_only` turns every edit off.
+    pub fn with_identity(mut self, trust: crate::identity::ProxyTrust, read_only: bool) -> Self {
+        self.asking = crate::identity::Asking { trust: Arc::new(trust), read_only };
+        self
     }
 
     /// Ends the live feeds; in-flight requests finish.
@@ -79,7 +109,14 @@ impl ServerState {
 
     /// Records history in `history`, sampling every `interval`.
     pub fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
-        crate::history::sampler::start(history.clone(), self.cluster.clone(), interval, self.sampler.clone());
+        let task = crate::history::sampler::start(
+            history.clone(),
+            self.cluster.clone(),
+            interval,
+            self.sampler.clone(),
+            self.stopping.clone(),
+        );
+        *self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         self.history = Some(history);
         self.sample_interval = interval;
         self
@@ -138,6 +175,7 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state.clone());
 
     security::apply(routes)
+        .layer(middleware::from_fn_with_state(state.asking.clone(), crate::identity::identify))
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
@@ -167,7 +205,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let history = History::open(&config.db, config.retention()).await?;
     tracing::info!("history in {}", config.db.display());
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
-        .with_history(Arc::new(history), config.sample_interval());
+        .with_history(Arc::new(history), config.sample_interval())
+        .with_identity(config.proxy_trust(), config.read_only);
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {
@@ -176,7 +215,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("cluster synced");
     });
     // Keeps the simulated cluster (if any) serving for as long as Paydeck runs.
-    let _simulator = connected.simulator;
+    let simulator = connected.simulator;
 
     tracing::info!(site_root = %root.display(), "serving on http://{addr}");
     println!("Paydeck is serving on http://{addr}");
@@ -188,13 +227,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     });
     let stopping = state.clone();
-    axum::serve(listener, router(state))
+    let finishing = state.clone();
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             stopping.begin_shutdown();
         })
         .await?;
+    finishing.finish().await;
     tracing::info!("stopped");
+    // The simulated cluster ends with the process; stopping it earlier would only make the
+    // watchers, still running until then, report it unreachable.
+    std::mem::forget(simulator);
     Ok(())
 }
 

@@ -1,0 +1,76 @@
+//! SIGTERM, as Kubernetes sends it before killing a pod: Paydeck stops promptly even with a
+//! browser tab holding the live feed open, and writes a last history sample before it exits.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt;
+use sqlx::Row;
+
+#[tokio::test]
+async fn sigterm_ends_live_feeds_and_flushes_history() {
+    let dir = std::env::temp_dir().join(format!("paydeck-shutdown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("history.db");
+    // Sampling once an hour: nothing is sampled after start but what shutdown writes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
+        .arg("--db")
+        .arg(&db)
+        .arg("--sim-kubeconfig")
+        .arg(dir.join("sim.kubeconfig"))
+        .env("PAYDECK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let url = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.split_once("serving on ").map(|(_, u)| u.trim().to_string()))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+        assert!(Instant::now() < deadline, "not ready within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A tab's live feed, open across the shutdown.
+    let mut feed = http.get(format!("{url}/api/v1/live")).send().await.unwrap().bytes_stream();
+    assert!(feed.next().await.is_some(), "the feed started");
+
+    let stopped_at = Instant::now();
+    let stopped_at_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(stopped_at.elapsed() < Duration::from_secs(15), "still running 15 s after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exited with {status}");
+    // The feed ended with the server instead of holding it up.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(5), feed.next()).await {}
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", db.display())).await.unwrap();
+    let row = sqlx::query("SELECT COUNT(*) FROM samples WHERE at_ms >= ?")
+        .bind(stopped_at_ms)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let written: i64 = row.get(0);
+    assert_eq!(written, 9, "a last sample of every workload, taken at shutdown");
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

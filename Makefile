@@ -47,6 +47,11 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 system-packages:
 	@command -v chromium >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v kubectl >/dev/null \
+	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubectl \
+	  || { echo "kubectl is needed (the manifest tests render k8s/ with kubectl kustomize)"; exit 1; }
+	@command -v unshare >/dev/null \
+	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux
 
 # The release build: server binary in target/release, site (WASM, JS, CSS, ECharts, favicon)
 # in target/site, precompressed with brotli and gzip.

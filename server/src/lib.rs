@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod config;
 pub mod history;
 pub mod http;
+pub mod identity;
 pub mod logging;
 pub mod memory;
 pub mod site;

@@ -15,6 +15,7 @@ pub mod layout;
 pub mod live;
 pub mod pages;
 pub mod poll;
+pub mod scaling;
 pub mod shell;
 pub mod traffic;
 pub mod viewer;

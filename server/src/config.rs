@@ -13,6 +13,10 @@ use crate::{
 #[derive(Debug, Clone, Parser)]
 #[command(name = "paydeck", version, about)]
 pub struct Config {
+    /// Without a command, Paydeck serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address and port to serve the UI and API on.
     #[arg(long, env = "PAYDECK_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -56,7 +60,7 @@ pub struct Config {
     pub metrics_interval: u64,
 
     /// The history database (SQLite; created if missing).
-    #[arg(long, env = "PAYDECK_DB", default_value = "data/paydeck.db")]
+    #[arg(long, env = "PAYDECK_DB", default_value = "data/paydeck.db", global = true)]
     pub db: PathBuf,
 
     /// Seconds between history samples.
@@ -99,6 +103,14 @@ pub struct Config {
     /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
     #[arg(long, default_value = "data/sim.kubeconfig")]
     pub sim_kubeconfig: PathBuf,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Check the audit log's hash chain in `--db`: exits 0 when intact, 1 naming the first
+    /// row that was changed or removed.
+    VerifyAudit,
 }
 
 impl Config {

@@ -1,5 +1,9 @@
 use clap::Parser;
-use paydeck::{config::Config, http, logging, memory};
+use paydeck::{
+    audit,
+    config::{Command, Config},
+    http, logging, memory,
+};
 
 fn main() -> std::process::ExitCode {
     memory::limit_allocator_arenas();
@@ -16,6 +20,16 @@ fn main() -> std::process::ExitCode {
 async fn run() -> std::process::ExitCode {
     let config = Config::parse();
     logging::init(&config.log);
+    if let Some(Command::VerifyAudit) = config.command {
+        return match audit::verify_command(&config.db).await {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("paydeck: {e:#}");
+                std::process::ExitCode::from(2)
+            }
+        };
+    }
     match http::serve(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -208,8 +208,7 @@ pub async fn verify(pool: &SqlitePool) -> anyhow::Result<Result<i64, String>> {
     .fetch_all(pool)
     .await?;
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
-    for r in &rows {
+    for (expected_seq, r) in (1i64..).zip(rows.iter()) {
         let seq: i64 = r.get(0);
         if seq != expected_seq {
             return Ok(Err(format!("row {expected_seq} is missing (the next row is {seq})")));
@@ -231,7 +230,6 @@ pub async fn verify(pool: &SqlitePool) -> anyhow::Result<Result<i64, String>> {
             )));
         }
         prev = text(13);
-        expected_seq += 1;
     }
     Ok(Ok(rows.len() as i64))
 }

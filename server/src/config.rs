@@ -88,6 +88,15 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_READ_ONLY")]
     pub read_only: bool,
 
+    /// No replica count or HPA maximum above this.
+    #[arg(long, env = "PAYDECK_MAX_REPLICAS", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000))]
+    pub max_replicas: i32,
+
+    /// What happens when a critical service (label paydeck.io/critical=true) would go below
+    /// 2 replicas: `block` or `warn`.
+    #[arg(long, env = "PAYDECK_CRITICAL_GUARD", default_value = "block", value_parser = ["block", "warn"])]
+    pub critical_guard: String,
+
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
     pub sim_profile: sim::Profile,
@@ -135,6 +144,16 @@ impl Config {
             Some(path) => Source::Kubeconfig { path: path.clone(), context: self.context.clone() },
             None => Source::Infer,
         })
+    }
+
+    /// The bounds scaling edits are checked against.
+    pub fn limits(&self) -> app::scaling::validate::Limits {
+        use app::scaling::validate::{Guard, Limits};
+        Limits {
+            max_replicas: self.max_replicas,
+            critical_guard: if self.critical_guard == "warn" { Guard::Warn } else { Guard::Block },
+            ..Limits::default()
+        }
     }
 
     /// Whose identity headers to believe.

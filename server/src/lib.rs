@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod cluster;
 pub mod config;
+pub mod edits;
 pub mod history;
 pub mod http;
 pub mod identity;

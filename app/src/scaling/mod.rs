@@ -85,3 +85,90 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
 }
+
+/// Kubernetes' behavior when an HPA sets none (autoscaling/v2 defaults).
+pub fn default_rules(direction: &str) -> Rules {
+    let policy = |kind: &str, value, period_seconds| Policy { kind: kind.into(), value, period_seconds };
+    match direction {
+        "scaleUp" => Rules {
+            stabilization_window_seconds: Some(0),
+            select_policy: "Max".into(),
+            policies: vec![policy("Percent", 100, 15), policy("Pods", 4, 15)],
+        },
+        _ => Rules {
+            stabilization_window_seconds: Some(300),
+            select_policy: "Max".into(),
+            policies: vec![policy("Percent", 100, 15)],
+        },
+    }
+}
+
+/// One direction of an HPA's stored `behavior` (defaults where unset).
+pub fn rules_of(behavior: Option<&serde_json::Value>, direction: &str) -> Rules {
+    let Some(b) = behavior.and_then(|b| b.get(direction)).filter(|r| !r.is_null()) else {
+        return default_rules(direction);
+    };
+    let defaults = default_rules(direction);
+    let policies = b.get("policies").and_then(|p| p.as_array()).map(|ps| {
+        ps.iter()
+            .map(|p| Policy {
+                kind: p.get("type").and_then(|t| t.as_str()).unwrap_or("Pods").to_string(),
+                value: p.get("value").and_then(|v| v.as_i64()).unwrap_or(0) as i32,
+                period_seconds: p.get("periodSeconds").and_then(|v| v.as_i64()).unwrap_or(0) as i32,
+            })
+            .collect()
+    });
+    Rules {
+        stabilization_window_seconds: b
+            .get("stabilizationWindowSeconds")
+            .and_then(|w| w.as_i64())
+            .map(|w| w as i32)
+            .or(defaults.stabilization_window_seconds),
+        select_policy: b.get("selectPolicy").and_then(|s| s.as_str()).unwrap_or("Max").to_string(),
+        policies: policies.unwrap_or(defaults.policies),
+    }
+}
+
+impl RulesForm {
+    pub fn from_rules(r: &Rules) -> Self {
+        RulesForm {
+            window: r.stabilization_window_seconds.map(|w| w.to_string()).unwrap_or_default(),
+            select: r.select_policy.clone(),
+            policies: r
+                .policies
+                .iter()
+                .map(|p| PolicyForm {
+                    kind: p.kind.clone(),
+                    value: p.value.to_string(),
+                    period: p.period_seconds.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ScalingForm {
+    /// The form filled with what the cluster has now: the HPA when one targets the
+    /// Deployment, else the replica count. The reason starts empty.
+    pub fn current(w: &crate::dto::Workload) -> Self {
+        match &w.autoscaler {
+            Some(a) => ScalingForm {
+                replicas: None,
+                autoscaler: Some(AutoscalerForm {
+                    min_replicas: a.min_replicas.to_string(),
+                    max_replicas: a.max_replicas.to_string(),
+                    cpu_target: a.cpu_target_percent.map(|t| t.to_string()).unwrap_or_default(),
+                    memory_target: a.memory_target_percent.map(|t| t.to_string()).unwrap_or_default(),
+                    scale_up: RulesForm::from_rules(&rules_of(a.behavior.as_ref(), "scaleUp")),
+                    scale_down: RulesForm::from_rules(&rules_of(a.behavior.as_ref(), "scaleDown")),
+                }),
+                reason: String::new(),
+            },
+            None => ScalingForm {
+                replicas: Some(w.replicas.desired.to_string()),
+                autoscaler: None,
+                reason: String::new(),
+            },
+        }
+    }
+}

@@ -40,6 +40,8 @@ pub enum Source {
 /// A client, what to call the cluster, and the simulator when there is one (kept running).
 pub struct Connected {
     pub client: Client,
+    /// The configuration behind `client`: edits derive impersonating clients from it.
+    pub config: Config,
     pub description: String,
     pub simulator: Option<sim::RunningServer>,
 }
@@ -64,7 +66,12 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
             let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
             let description =
                 format!("simulated cluster at {} (kubeconfig: {})", server.url(), kubeconfig_out.display());
-            Ok(Connected { client: Client::try_from(config)?, description, simulator: Some(server) })
+            Ok(Connected {
+                client: Client::try_from(config.clone())?,
+                config,
+                description,
+                simulator: Some(server),
+            })
         }
         Source::Kubeconfig { path, context } => {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -74,13 +81,13 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
                 .await
                 .with_context(|| format!("cannot use kubeconfig {}", path.display()))?;
             let description = config.cluster_url.to_string();
-            Ok(Connected { client: Client::try_from(config)?, description, simulator: None })
+            Ok(Connected { client: Client::try_from(config.clone())?, config, description, simulator: None })
         }
         Source::Infer => {
             let config =
                 Config::infer().await.context("no in-cluster service account and no usable kubeconfig")?;
             let description = config.cluster_url.to_string();
-            Ok(Connected { client: Client::try_from(config)?, description, simulator: None })
+            Ok(Connected { client: Client::try_from(config.clone())?, config, description, simulator: None })
         }
     }
 }

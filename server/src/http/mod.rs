@@ -6,6 +6,7 @@ pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod scaling;
 pub mod security;
 pub mod traffic;
 
@@ -55,6 +56,9 @@ pub struct ServerState {
     stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// Whose identity headers to believe, and whether edits are off.
     pub asking: crate::identity::Asking,
+    /// Scaling edits, when this server keeps an audit log.
+    pub editor: Option<Arc<crate::edits::Editor>>,
+    pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// The history sampler, awaited at shutdown so its last batch is written.
     sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -78,7 +82,26 @@ impl ServerState {
                 read_only: false,
             },
             sampler_task: Arc::default(),
+            editor: None,
+            audit: None,
         }
+    }
+
+    /// Offers scaling edits, sent to the cluster with `config` impersonating the user and
+    /// recorded in the audit log beside the history.
+    pub fn with_edits(mut self, config: kube::Config, limits: app::scaling::validate::Limits) -> Self {
+        let Some(history) = &self.history else { return self };
+        let audit = Arc::new(crate::audit::AuditLog::new(history.pool().clone()));
+        let editor = crate::edits::Editor::new(
+            config,
+            self.cluster.clone(),
+            audit.clone(),
+            limits,
+            self.asking.read_only,
+        );
+        self.editor = Some(Arc::new(editor));
+        self.audit = Some(audit);
+        self
     }
 
     /// After the last request: lets the sampler write its last batch, then closes the
@@ -175,6 +198,7 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state.clone());
 
     security::apply(routes)
+        .layer(middleware::from_fn(security::same_origin_writes))
         .layer(middleware::from_fn_with_state(state.asking.clone(), crate::identity::identify))
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
         .layer(CompressionLayer::new())
@@ -206,7 +230,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("history in {}", config.db.display());
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
         .with_history(Arc::new(history), config.sample_interval())
-        .with_identity(config.proxy_trust(), config.read_only);
+        .with_identity(config.proxy_trust(), config.read_only)
+        .with_edits(connected.config.clone(), config.limits());
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {

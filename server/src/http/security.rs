@@ -28,3 +28,32 @@ pub fn apply(router: Router) -> Router {
         .layer(always(header::REFERRER_POLICY, "same-origin"))
         .layer(always(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
 }
+
+/// CSRF protection for every state-changing request (anything but GET, HEAD, OPTIONS): a
+/// browser must say the request comes from this origin. `Sec-Fetch-Site` (sent by every
+/// current browser) must be `same-origin` (or `none`: typed by the user), and an `Origin`
+/// header must name this host. Clients that are not browsers send neither and pass.
+pub async fn same_origin_writes(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross_site = site.is_some_and(|s| s != "same-origin" && s != "none");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let foreign_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).is_some_and(|origin| {
+        let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+        Some(origin_host) != host
+    });
+    if cross_site || foreign_origin {
+        return super::api::error(
+            axum::http::StatusCode::FORBIDDEN,
+            "cross-site request refused: changes must come from Paydeck's own pages",
+        );
+    }
+    next.run(request).await
+}

@@ -1,0 +1,204 @@
+//! From a validated change to the merge patch Kubernetes takes, and from objects to the
+//! summaries a before → after diff shows. Pure functions.
+
+use app::scaling::{Rules, ScalingChange, rules_of};
+use serde_json::{Value, json};
+
+fn rules_json(r: &Rules) -> Value {
+    json!({
+        "stabilizationWindowSeconds": r.stabilization_window_seconds,
+        "selectPolicy": r.select_policy,
+        "policies": r.policies.iter().map(|p| json!({ "type": p.kind, "value": p.value, "periodSeconds": p.period_seconds })).collect::<Vec<_>>(),
+    })
+}
+
+/// The patch for the scale subresource, conditional on the Deployment's resourceVersion.
+pub fn scale_patch(replicas: i32, resource_version: &str) -> Value {
+    json!({ "metadata": { "resourceVersion": resource_version }, "spec": { "replicas": replicas } })
+}
+
+/// `metrics` with the CPU and memory utilisation targets set (added when missing, removed
+/// when cleared); every other metric kept as it is.
+fn metrics_with(current: &[Value], cpu: Option<i32>, memory: Option<i32>) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen = (false, false);
+    for m in current {
+        let name = m["resource"]["name"].as_str();
+        let utilization = m["type"] == "Resource" && m["resource"]["target"]["type"] == "Utilization";
+        let wanted = match name {
+            Some("cpu") if utilization => {
+                seen.0 = true;
+                Some(cpu)
+            }
+            Some("memory") if utilization => {
+                seen.1 = true;
+                Some(memory)
+            }
+            _ => None,
+        };
+        match wanted {
+            None => out.push(m.clone()),
+            Some(None) => {}
+            Some(Some(target)) => {
+                let mut m = m.clone();
+                m["resource"]["target"]["averageUtilization"] = json!(target);
+                out.push(m);
+            }
+        }
+    }
+    let resource = |name: &str, target: i32| json!({ "type": "Resource", "resource": { "name": name, "target": { "type": "Utilization", "averageUtilization": target } } });
+    if let (false, Some(t)) = (seen.0, cpu) {
+        out.push(resource("cpu", t));
+    }
+    if let (false, Some(t)) = (seen.1, memory) {
+        out.push(resource("memory", t));
+    }
+    out
+}
+
+/// The merge patch for an HPA (`current` as the API returned it), conditional on its
+/// resourceVersion. `behavior` is written only when it differs from what applies now, so an
+/// untouched HPA without one keeps Kubernetes' defaults.
+pub fn autoscaler_patch(change: &ScalingChange, current: &Value, resource_version: &str) -> Option<Value> {
+    let ScalingChange::Autoscaler {
+        min_replicas,
+        max_replicas,
+        cpu_target,
+        memory_target,
+        scale_up,
+        scale_down,
+    } = change
+    else {
+        return None;
+    };
+    let spec = &current["spec"];
+    let metrics = metrics_with(
+        spec["metrics"].as_array().map(Vec::as_slice).unwrap_or_default(),
+        *cpu_target,
+        *memory_target,
+    );
+    let mut patch = json!({
+        "metadata": { "resourceVersion": resource_version },
+        "spec": { "minReplicas": min_replicas, "maxReplicas": max_replicas, "metrics": metrics },
+    });
+    let behavior = spec.get("behavior").filter(|b| !b.is_null());
+    if rules_of(behavior, "scaleUp") != *scale_up || rules_of(behavior, "scaleDown") != *scale_down {
+        patch["spec"]["behavior"] =
+            json!({ "scaleUp": rules_json(scale_up), "scaleDown": rules_json(scale_down) });
+    }
+    Some(patch)
+}
+
+/// What a diff shows of an HPA.
+pub fn autoscaler_summary(hpa: &Value) -> Value {
+    let spec = &hpa["spec"];
+    let target = |name: &str| {
+        spec["metrics"].as_array().into_iter().flatten().find_map(|m| {
+            (m["type"] == "Resource" && m["resource"]["name"] == name)
+                .then(|| m["resource"]["target"]["averageUtilization"].clone())
+        })
+    };
+    let behavior = spec.get("behavior").filter(|b| !b.is_null());
+    json!({
+        "minReplicas": spec["minReplicas"],
+        "maxReplicas": spec["maxReplicas"],
+        "cpuTarget": target("cpu").unwrap_or(Value::Null),
+        "memoryTarget": target("memory").unwrap_or(Value::Null),
+        "scaleUp": rules_json(&rules_of(behavior, "scaleUp")),
+        "scaleDown": rules_json(&rules_of(behavior, "scaleDown")),
+    })
+}
+
+/// The same summary from Paydeck's own picture of the workload (for attempts that never
+/// reached the cluster).
+pub fn workload_summary(w: &app::dto::Workload) -> Value {
+    match &w.autoscaler {
+        Some(a) => json!({
+            "minReplicas": a.min_replicas,
+            "maxReplicas": a.max_replicas,
+            "cpuTarget": a.cpu_target_percent,
+            "memoryTarget": a.memory_target_percent,
+            "scaleUp": rules_json(&rules_of(a.behavior.as_ref(), "scaleUp")),
+            "scaleDown": rules_json(&rules_of(a.behavior.as_ref(), "scaleDown")),
+        }),
+        None => json!({ "replicas": w.replicas.desired }),
+    }
+}
+
+/// What a diff shows of a Deployment's scale.
+pub fn scale_summary(scale: &Value) -> Value {
+    json!({ "replicas": scale["spec"]["replicas"] })
+}
+
+/// The fields that differ: `{field: [before, after]}`.
+pub fn diff(before: &Value, after: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (key, old) in b {
+            let new = a.get(key).unwrap_or(&Value::Null);
+            if old != new {
+                out.insert(key.clone(), json!([old, new]));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::scaling::default_rules;
+
+    fn hpa() -> Value {
+        json!({ "metadata": { "resourceVersion": "41" }, "spec": {
+            "minReplicas": 2, "maxReplicas": 4,
+            "metrics": [
+                { "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 60 } } },
+                { "type": "Pods", "pods": { "metric": { "name": "http_requests_per_second" }, "target": { "type": "AverageValue", "averageValue": "100" } } }
+            ] } })
+    }
+
+    fn change(max: i32, memory: Option<i32>, scale_down: Rules) -> ScalingChange {
+        ScalingChange::Autoscaler {
+            min_replicas: 2,
+            max_replicas: max,
+            cpu_target: Some(70),
+            memory_target: memory,
+            scale_up: default_rules("scaleUp"),
+            scale_down,
+        }
+    }
+
+    #[test]
+    fn an_hpa_patch_keeps_other_metrics_and_default_behavior() {
+        let patch = autoscaler_patch(&change(8, None, default_rules("scaleDown")), &hpa(), "41").unwrap();
+        assert_eq!(patch["metadata"]["resourceVersion"], "41", "a stale view becomes a conflict");
+        assert_eq!(patch["spec"]["maxReplicas"], 8);
+        let metrics = patch["spec"]["metrics"].as_array().unwrap();
+        assert_eq!(metrics[0]["resource"]["target"]["averageUtilization"], 70);
+        assert_eq!(metrics[1]["type"], "Pods", "the custom metric stays");
+        assert!(patch["spec"].get("behavior").is_none(), "unchanged defaults are not written");
+    }
+
+    #[test]
+    fn new_targets_are_added_and_changed_behavior_is_written() {
+        let slower = Rules { stabilization_window_seconds: Some(600), ..default_rules("scaleDown") };
+        let patch = autoscaler_patch(&change(8, Some(80), slower), &hpa(), "41").unwrap();
+        assert_eq!(patch["spec"]["metrics"][2]["resource"]["name"], "memory");
+        assert_eq!(patch["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 600);
+    }
+
+    #[test]
+    fn the_diff_lists_what_changed() {
+        let before = autoscaler_summary(&hpa());
+        let mut after_hpa = hpa();
+        after_hpa["spec"]["maxReplicas"] = json!(8);
+        let d = diff(&before, &autoscaler_summary(&after_hpa));
+        assert_eq!(d, json!({ "maxReplicas": [4, 8] }));
+        assert_eq!(before["cpuTarget"], 60);
+        assert_eq!(
+            scale_patch(3, "9"),
+            json!({ "metadata": { "resourceVersion": "9" }, "spec": { "replicas": 3 } })
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Scaling edits end to end against the simulator over HTTPS: a dry run changes nothing, an
+//! apply changes exactly what was asked, a stale resourceVersion is a conflict, users without
+//! rights get a clear 403, bad input gets field errors — and after every refusal the cluster
+//! reads back exactly as before. Every attempt lands in the audit log, whose chain holds.
+
+use std::{sync::Arc, time::Duration};
+
+use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
+use kube::{
+    Api, Client, Config,
+    config::{KubeConfigOptions, Kubeconfig},
+};
+use paydeck::{
+    cluster::{self, Scope, Source},
+    history::{History, Retention},
+    http::{ServerState, router},
+    identity::{ProxyTrust, parse_proxies},
+    site,
+};
+use serde_json::{Value, json};
+
+struct Setup {
+    _sim: sim::Cluster,
+    server: sim::RunningServer,
+    base: String,
+    db: std::path::PathBuf,
+}
+
+async fn kube_config(server: &sim::RunningServer, token: &str) -> Config {
+    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(token)).unwrap();
+    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()
+}
+
+async fn setup() -> Setup {
+    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir =
+        std::env::temp_dir().join(format!("paydeck-edits-{}-{}", std::process::id(), server.addr.port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected = cluster::connect(&Source::Kubeconfig { path: kubeconfig, context: None }).await.unwrap();
+    let view =
+        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.unwrap();
+
+    let db = dir.join("paydeck.db");
+    let history = Arc::new(History::open(&db, Retention::default()).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let trust = ProxyTrust { proxies: parse_proxies("127.0.0.1").unwrap(), ..ProxyTrust::none() };
+    let state = ServerState::new(
+        site::leptos_options(std::path::Path::new("target/site"), addr),
+        Duration::from_secs(10),
+        view,
+    )
+    .with_history(history, Duration::from_secs(3600))
+    .with_identity(trust, false)
+    .with_edits(connected.config, Default::default());
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Setup { _sim: sim, server, base: format!("http://{addr}/api/v1"), db }
+}
+
+async fn admin(server: &sim::RunningServer) -> Client {
+    Client::try_from(kube_config(server, sim::auth::ADMIN_TOKEN).await).unwrap()
+}
+
+/// The HPA as the cluster has it now.
+async fn hpa(server: &sim::RunningServer, ns: &str, name: &str) -> HorizontalPodAutoscaler {
+    Api::<HorizontalPodAutoscaler>::namespaced(admin(server).await, ns).get(name).await.unwrap()
+}
+
+fn hpa_form(min: &str, max: &str, cpu: &str, reason: &str) -> Value {
+    json!({
+        "autoscaler": {
+            "min_replicas": min, "max_replicas": max, "cpu_target": cpu, "memory_target": "80",
+            "scale_up": { "window": "0", "select": "Max", "policies": [
+                { "kind": "Percent", "value": "100", "period": "15" }, { "kind": "Pods", "value": "4", "period": "15" } ] },
+            "scale_down": { "window": "600", "select": "Min", "policies": [
+                { "kind": "Pods", "value": "1", "period": "60" }, { "kind": "Percent", "value": "10", "period": "60" } ] }
+        },
+        "reason": reason,
+    })
+}
+
+/// Posts an edit as `user` in `groups` (through the trusted proxy headers).
+async fn post(
+    s: &Setup,
+    path: &str,
+    user: Option<(&str, &str)>,
+    mut body: Value,
+    rv: &str,
+    dry_run: bool,
+) -> (u16, Value) {
+    body["resource_version"] = json!(rv);
+    body["dry_run"] = json!(dry_run);
+    let mut req = reqwest::Client::new().post(format!("{}/workloads/{path}/scaling", s.base)).json(&body);
+    if let Some((user, groups)) = user {
+        req = req.header("X-Forwarded-User", user).header("X-Forwarded-Groups", groups);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+const OPERATOR: Option<(&str, &str)> = Some(("operator", "payments:operators"));
+const VIEWER: Option<(&str, &str)> = Some(("viewer", "payments:viewers"));
+
+#[tokio::test]
+async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything() {
+    let s = setup().await;
+    let before = hpa(&s.server, "payments-core", "ledger").await;
+    let rv = before.metadata.resource_version.clone().unwrap();
+    let max_before = before.spec.as_ref().unwrap().max_replicas;
+    let wanted_max = (max_before + 2).to_string();
+
+    // Preview: the cluster's dry run answers; nothing changes.
+    let (status, preview) =
+        post(&s, "payments-core/ledger", OPERATOR, hpa_form("3", &wanted_max, "70", "CHG-7 peak"), &rv, true)
+            .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["outcome"], "previewed");
+    assert_eq!(preview["diff"]["maxReplicas"], json!([max_before, max_before + 2]));
+    assert_eq!(hpa(&s.server, "payments-core", "ledger").await, before, "a dry run changes nothing");
+
+    // Every refusal leaves the HPA exactly as it was.
+    let refusals = [
+        (VIEWER, hpa_form("3", &wanted_max, "70", "CHG-7"), rv.clone(), 403, "denied"),
+        (None, hpa_form("3", &wanted_max, "70", "CHG-7"), rv.clone(), 401, "denied"),
+        (OPERATOR, hpa_form("3", "many", "70", "CHG-7"), rv.clone(), 422, "invalid"),
+        (OPERATOR, hpa_form("9", "4", "70", "CHG-7"), rv.clone(), 422, "invalid"),
+        (OPERATOR, hpa_form("3", &wanted_max, "70", " "), rv.clone(), 422, "invalid"),
+        (OPERATOR, hpa_form("1", &wanted_max, "70", "CHG-7"), rv.clone(), 422, "invalid"), // ledger is critical
+    ];
+    for (who, body, rv, code, outcome) in refusals {
+        let (status, answer) = post(&s, "payments-core/ledger", who, body.clone(), &rv, false).await;
+        assert_eq!((status, answer["outcome"].as_str().unwrap()), (code, outcome), "{body} → {answer}");
+        assert!(
+            !answer["message"].as_str().unwrap().is_empty()
+                || !answer["errors"].as_array().unwrap().is_empty()
+        );
+        assert_eq!(
+            hpa(&s.server, "payments-core", "ledger").await,
+            before,
+            "refused ({outcome}) and unchanged"
+        );
+    }
+    let (_, invalid) =
+        post(&s, "payments-core/ledger", OPERATOR, hpa_form("9", "4", "70", "x"), &rv, false).await;
+    assert_eq!(invalid["errors"][0]["field"], "autoscaler.max_replicas");
+    assert!(invalid["errors"][0]["message"].as_str().unwrap().contains("below the minimum"));
+
+    // Apply: exactly what was asked.
+    let (status, applied) = post(
+        &s,
+        "payments-core/ledger",
+        OPERATOR,
+        hpa_form("3", &wanted_max, "70", "CHG-7 peak"),
+        &rv,
+        false,
+    )
+    .await;
+    assert_eq!((status, applied["outcome"].as_str().unwrap()), (200, "applied"), "{applied}");
+    let after = hpa(&s.server, "payments-core", "ledger").await;
+    assert_eq!(after.spec.as_ref().unwrap().max_replicas, max_before + 2);
+    assert_eq!(after.spec.as_ref().unwrap().min_replicas, Some(3));
+
+    // The same (now stale) resourceVersion again: a conflict, not an overwrite.
+    let (status, conflict) =
+        post(&s, "payments-core/ledger", OPERATOR, hpa_form("3", "20", "70", "CHG-8"), &rv, false).await;
+    assert_eq!((status, conflict["outcome"].as_str().unwrap()), (409, "conflict"), "{conflict}");
+    assert_eq!(hpa(&s.server, "payments-core", "ledger").await, after, "nothing overwritten");
+
+    // Operators may not touch payments-batch: the cluster's RBAC says so, and Paydeck relays it.
+    let batch = hpa(&s.server, "payments-batch", "settlement-batch").await;
+    let batch_rv = batch.metadata.resource_version.clone().unwrap();
+    let (status, denied) = post(
+        &s,
+        "payments-batch/settlement-batch",
+        OPERATOR,
+        hpa_form("1", "8", "75", "CHG-9"),
+        &batch_rv,
+        false,
+    )
+    .await;
+    assert_eq!(status, 403, "{denied}");
+    assert!(
+        denied["message"].as_str().unwrap().contains("operator"),
+        "the cluster's message names the user: {denied}"
+    );
+    assert_eq!(hpa(&s.server, "payments-batch", "settlement-batch").await, batch);
+
+    // A cross-site form post is refused before anything else.
+    let res = reqwest::Client::new()
+        .post(format!("{}/workloads/payments-core/ledger/scaling", s.base))
+        .header("Origin", "https://evil.example")
+        .header("X-Forwarded-User", "operator")
+        .header("X-Forwarded-Groups", "payments:operators")
+        .json(&hpa_form("3", "30", "70", "x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(hpa(&s.server, "payments-core", "ledger").await, after);
+
+    // The rights the UI asks before offering the form.
+    let rights = |who: &'static str, groups: &'static str| {
+        let url = format!("{}/workloads/payments-core/ledger/rights", s.base);
+        async move {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("X-Forwarded-User", who)
+                .header("X-Forwarded-Groups", groups);
+            r.send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(rights("operator", "payments:operators").await["may_edit"], true);
+    assert_eq!(rights("viewer", "payments:viewers").await["may_edit"], false);
+
+    // Every attempt is in the audit log, newest first, and the chain holds.
+    let audit: Vec<Value> = reqwest::get(format!("{}/audit?namespace=payments-core&name=ledger", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audit.iter().rev().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "previewed",
+            "denied",
+            "denied",
+            "invalid",
+            "invalid",
+            "invalid",
+            "invalid",
+            "invalid",
+            "applied",
+            "conflict"
+        ]
+    );
+    let applied_row = audit.iter().find(|e| e["outcome"] == "applied").unwrap();
+    assert_eq!(
+        (applied_row["user"].as_str(), applied_row["reason"].as_str()),
+        (Some("operator"), Some("CHG-7 peak"))
+    );
+    assert_eq!(applied_row["before"]["maxReplicas"], max_before);
+    assert_eq!(applied_row["after"]["maxReplicas"], max_before + 2);
+    let csv = reqwest::get(format!("{}/audit?format=csv&outcome=applied", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("seq,at_ms,user") && csv.contains("CHG-7 peak"), "{csv}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display())).await.unwrap();
+    assert!(paydeck::audit::verify(&pool).await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn replicas_change_only_where_no_hpa_decides() {
+    let s = setup().await;
+    let api: Api<Deployment> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let fx = api.get("fx-rates").await.unwrap();
+    let rv = fx.metadata.resource_version.clone().unwrap();
+    let replicas = |n: &str, reason: &str| json!({ "replicas": n, "reason": reason });
+
+    for (body, code) in [
+        (replicas("2.5", "CHG-1"), 422),
+        (replicas("-1", "CHG-1"), 422),
+        (replicas("101", "CHG-1"), 422),
+        (replicas("2", ""), 422),
+    ] {
+        let (status, answer) = post(&s, "payments-core/fx-rates", OPERATOR, body.clone(), &rv, false).await;
+        assert_eq!(status, code, "{body} → {answer}");
+        assert_eq!(api.get("fx-rates").await.unwrap(), fx, "unchanged after {body}");
+    }
+    let (status, applied) =
+        post(&s, "payments-core/fx-rates", OPERATOR, replicas("2", "CHG-2 resilience"), &rv, false).await;
+    assert_eq!(status, 200, "{applied}");
+    assert_eq!(applied["diff"]["replicas"], json!([1, 2]));
+    let scaled = api.get("fx-rates").await.unwrap();
+    assert_eq!(scaled.spec.unwrap().replicas, Some(2));
+
+    // ledger's replicas belong to its HPA.
+    let ledger = api.get("ledger").await.unwrap();
+    let (status, answer) = post(
+        &s,
+        "payments-core/ledger",
+        OPERATOR,
+        replicas("5", "CHG-3"),
+        ledger.metadata.resource_version.as_deref().unwrap(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("HPA"), "{answer}");
+}

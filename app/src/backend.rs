@@ -8,7 +8,8 @@ use std::{future::Future, pin::Pin, sync::Arc};
 
 #[cfg(feature = "ssr")]
 use crate::{
-    dto::{History, Overview, Workload, WorkloadPage, WorkloadQuery},
+    dto::{History, Overview, Viewer, Workload, WorkloadPage, WorkloadQuery},
+    scaling::{AuditEntry, AuditQuery, EditRequest, EditResponse, Rights, validate::Limits},
     traffic::TrafficSeries,
 };
 
@@ -47,6 +48,33 @@ pub trait HistorySource: Send + Sync + 'static {
     ) -> HistoryFuture<'a>;
 }
 
+/// A boxed future, for the async methods of these traits.
+#[cfg(feature = "ssr")]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Scaling edits and their audit log.
+#[cfg(feature = "ssr")]
+pub trait EditSource: Send + Sync + 'static {
+    /// The bounds edits are checked against (the form checks the same as the user types).
+    fn limits(&self) -> Limits;
+    /// Whether `viewer` may change the workload's scaling, as the cluster answers for them.
+    fn rights<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Rights, String>>;
+    /// Validates, previews or applies, and audits.
+    fn submit<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        namespace: &'a str,
+        name: &'a str,
+        request: &'a EditRequest,
+    ) -> BoxFuture<'a, EditResponse>;
+    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
+}
+
 /// Everything the server functions may ask of the server, provided as one context value.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
@@ -55,6 +83,8 @@ pub struct Backend {
     pub cluster: Arc<dyn ClusterSource>,
     /// `None` when this server records no history.
     pub history: Option<Arc<dyn HistorySource>>,
+    /// `None` when this server offers no edits (no audit log).
+    pub edits: Option<Arc<dyn EditSource>>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

@@ -173,7 +173,16 @@ pub struct Viewer {
     pub groups: Vec<String>,
     /// Edits are off on this server, whoever asks.
     pub read_only: bool,
+    /// On the simulated cluster: the demo users one may act as (the identity switcher).
+    pub demo_users: Vec<String>,
 }
+
+/// The demo users of the simulated cluster and their groups (its RBAC knows them).
+pub const DEMO_USERS: [(&str, &str); 3] =
+    [("viewer", "payments:viewers"), ("operator", "payments:operators"), ("admin", "payments:admins")];
+
+/// The cookie the identity switcher sets on the simulated cluster.
+pub const DEMO_USER_COOKIE: &str = "paydeck_demo_user";
 
 /// What Paydeck knows about its connection to the cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

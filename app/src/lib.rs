@@ -5,6 +5,8 @@
 //! server functions here are the only way the browser asks the server for data; their bodies
 //! run on the server and reach its state through the [`backend`] traits.
 
+#![recursion_limit = "256"]
+
 pub mod backend;
 pub mod charts;
 pub mod cluster;

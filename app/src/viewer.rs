@@ -4,12 +4,38 @@ use leptos::prelude::*;
 
 use crate::dto::Viewer;
 
-/// The person the server takes this browser's requests for.
-#[server(prefix = "/rpc", endpoint = "viewer")]
-pub async fn current_viewer() -> Result<Viewer, ServerFnError> {
+/// The person the server's identity middleware found for the current request.
+#[cfg(feature = "ssr")]
+pub fn request_viewer() -> Result<Viewer, ServerFnError> {
     let parts = use_context::<http::request::Parts>()
         .ok_or_else(|| ServerFnError::new("the request is not available to the server function"))?;
     Ok(parts.extensions.get::<Viewer>().cloned().unwrap_or_default())
+}
+
+/// The person the server takes this browser's requests for.
+#[server(prefix = "/rpc", endpoint = "viewer")]
+pub async fn current_viewer() -> Result<Viewer, ServerFnError> {
+    request_viewer()
+}
+
+/// Chooses a demo user (simulated cluster only): a cookie the server reads, then a reload so
+/// every part of the page asks again as them.
+fn act_as(user: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let cookie = if user.is_empty() {
+            format!("{}=; path=/; max-age=0; SameSite=Strict", crate::dto::DEMO_USER_COOKIE)
+        } else {
+            format!("{}={user}; path=/; SameSite=Strict", crate::dto::DEMO_USER_COOKIE)
+        };
+        if let Some(doc) = document().dyn_ref::<web_sys::HtmlDocument>() {
+            let _ = doc.set_cookie(&cookie);
+        }
+        let _ = window().location().reload();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = user;
 }
 
 /// The user's name (groups on hover), or "Anonymous" with what that means. Loaded in the
@@ -20,6 +46,21 @@ pub fn ViewerBadge() -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || viewer.get().and_then(Result::ok).map(|v| {
+                if !v.demo_users.is_empty() {
+                    let current = v.user.clone().unwrap_or_default();
+                    return view! {
+                        <label class="viewer demo-switch" title="Demo users of the simulated cluster; its RBAC decides what each may change">
+                            <span>"Acting as"</span>
+                            <select data-testid="act-as" on:change=move |ev| act_as(&event_target_value(&ev))>
+                                <option value="" selected=current.is_empty()>"anonymous"</option>
+                                {v.demo_users.iter().map(|u| {
+                                    let selected = *u == current;
+                                    view! { <option value=u.clone() selected=selected>{u.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }.into_any();
+                }
                 let mode = v.read_only.then(|| view! { <span class="tag" title="Edits are turned off on this Paydeck server">"read-only"</span> });
                 match v.user {
                     Some(user) => {

@@ -4,55 +4,13 @@
 //! row's hash and its own fields, so [`verify`] finds the first row changed or removed.
 
 use ring::digest::{SHA256, digest};
-use serde::{Deserialize, Serialize};
 use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
 
 /// The hash the first row chains from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// How an attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Applied,
-    Previewed,
-    Invalid,
-    Denied,
-    Conflict,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Previewed => "previewed",
-            Outcome::Invalid => "invalid",
-            Outcome::Denied => "denied",
-            Outcome::Conflict => "conflict",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-/// One attempt, as recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub seq: i64,
-    pub at_ms: i64,
-    pub user: String,
-    pub groups: Vec<String>,
-    pub namespace: String,
-    pub name: String,
-    pub target: String,
-    pub before: serde_json::Value,
-    pub after: serde_json::Value,
-    pub reason: String,
-    pub outcome: String,
-    pub detail: String,
-    pub hash: String,
-}
+pub use app::scaling::{AuditEntry as Entry, AuditQuery, Outcome};
 
 /// An attempt to record.
 #[derive(Clone, Debug)]
@@ -87,18 +45,6 @@ fn chain_hash(prev: &str, fields: &[&str]) -> String {
 pub struct AuditLog {
     pool: SqlitePool,
     append: Mutex<()>,
-}
-
-/// Filters of an audit query.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct AuditQuery {
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub user: Option<String>,
-    pub outcome: Option<String>,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub limit: Option<i64>,
 }
 
 impl AuditLog {

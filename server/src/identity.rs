@@ -81,17 +81,39 @@ pub fn parse_proxies(text: &str) -> Result<Vec<IpNet>, String> {
 pub struct Asking {
     pub trust: std::sync::Arc<ProxyTrust>,
     pub read_only: bool,
+    /// On the simulated cluster only: the identity switcher's cookie names a demo user.
+    pub demo: bool,
+}
+
+/// The demo user a request's switcher cookie names, with their groups.
+fn demo_identity(headers: &HeaderMap) -> Option<Identity> {
+    let cookies = headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    let chosen = cookies
+        .flat_map(|c| c.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == app::dto::DEMO_USER_COOKIE)
+        .map(|(_, v)| v.trim())?;
+    let (user, group) = app::dto::DEMO_USERS.iter().find(|(u, _)| *u == chosen)?;
+    Some(Identity { user: user.to_string(), groups: vec![group.to_string()] })
 }
 
 /// Middleware: puts the [`Viewer`] (who asks, whether edits are off) into the request's
 /// extensions, where pages, server functions and the API read it.
 pub async fn identify(State(asking): State<Asking>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let identity = asking.trust.identify(peer, request.headers());
+    let identity = asking
+        .trust
+        .identify(peer, request.headers())
+        .or_else(|| asking.demo.then(|| demo_identity(request.headers())).flatten());
     let viewer = Viewer {
         user: identity.as_ref().map(|i| i.user.clone()),
         groups: identity.map(|i| i.groups).unwrap_or_default(),
         read_only: asking.read_only,
+        demo_users: if asking.demo {
+            app::dto::DEMO_USERS.iter().map(|(u, _)| u.to_string()).collect()
+        } else {
+            Vec::new()
+        },
     };
     request.extensions_mut().insert(viewer);
     next.run(request).await
@@ -128,6 +150,18 @@ mod tests {
         assert_eq!(trust("").identify(Some("127.0.0.1".parse().unwrap()), &h), None, "no proxy configured");
         assert_eq!(trust("127.0.0.1").identify(None, &h), None, "unknown peer");
         assert_eq!(trust("127.0.0.1").identify(Some("127.0.0.1".parse().unwrap()), &headers(" ", "")), None);
+    }
+
+    #[test]
+    fn the_demo_cookie_names_a_known_demo_user_only() {
+        let mut h = HeaderMap::new();
+        h.insert("cookie", "theme=dark; paydeck_demo_user=operator".parse().unwrap());
+        assert_eq!(
+            demo_identity(&h),
+            Some(Identity { user: "operator".into(), groups: vec!["payments:operators".into()] })
+        );
+        h.insert("cookie", "paydeck_demo_user=system:admin".parse().unwrap());
+        assert_eq!(demo_identity(&h), None);
     }
 
     #[test]

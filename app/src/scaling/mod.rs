@@ -2,6 +2,7 @@
 //! The same code checks the form in the browser (as the user types) and on the server (before
 //! anything is sent), so the messages match and the server never trusts the browser.
 
+pub mod api;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -171,4 +172,96 @@ impl ScalingForm {
             },
         }
     }
+}
+
+/// How an edit attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Applied,
+    Previewed,
+    Invalid,
+    Denied,
+    Conflict,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Previewed => "previewed",
+            Outcome::Invalid => "invalid",
+            Outcome::Denied => "denied",
+            Outcome::Conflict => "conflict",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A request to change a workload's scaling.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct EditRequest {
+    #[serde(flatten)]
+    pub form: ScalingForm,
+    /// The resourceVersion the user saw (the HPA's, or the Deployment's for replicas).
+    pub resource_version: String,
+    /// Preview only: the cluster validates and answers with the result, stores nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What happened to an edit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditResponse {
+    pub outcome: Outcome,
+    pub message: String,
+    pub errors: Vec<FieldError>,
+    pub warnings: Vec<String>,
+    /// The object as it was, and as it is (or would be, for a dry run), in the fields a
+    /// scaling change touches.
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    /// `{field: [before, after]}` of what differs.
+    pub diff: serde_json::Value,
+    /// The audit row recording this attempt.
+    pub audit_seq: Option<i64>,
+}
+
+/// What a user may change on a workload, as the cluster answers for them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rights {
+    pub may_edit: bool,
+    /// Why not, in words.
+    pub reason: Option<String>,
+}
+
+/// One audited attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub user: String,
+    pub groups: Vec<String>,
+    pub namespace: String,
+    pub name: String,
+    pub target: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub reason: String,
+    pub outcome: String,
+    pub detail: String,
+    pub hash: String,
+}
+
+/// Filters of an audit query.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub limit: Option<i64>,
 }

@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Instant};
 use app::{
     dto::{Viewer, Workload},
     scaling::{
-        FieldError, ScalingChange, ScalingForm,
+        EditRequest, EditResponse, FieldError, Rights, ScalingChange,
         validate::{Checked, Context, Limits, check},
     },
 };
@@ -24,56 +24,21 @@ use kube::{
     Api, Client,
     api::{Patch, PatchParams, PostParams},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
     audit::{Attempt, AuditLog, Outcome},
     cluster::ClusterView,
+    history::History,
 };
 use limiter::Limiter;
-
-/// A request to change a workload's scaling.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct EditRequest {
-    #[serde(flatten)]
-    pub form: ScalingForm,
-    /// The resourceVersion the user saw (the HPA's, or the Deployment's for replicas).
-    pub resource_version: String,
-    /// Preview only: the cluster validates and answers with the result, stores nothing.
-    #[serde(default)]
-    pub dry_run: bool,
-}
-
-/// What happened.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct EditResponse {
-    pub outcome: Outcome,
-    pub message: String,
-    pub errors: Vec<FieldError>,
-    pub warnings: Vec<String>,
-    /// The object as it was, and as it is (or would be, for a dry run), in the fields a
-    /// scaling change touches.
-    pub before: Value,
-    pub after: Value,
-    /// `{field: [before, after]}` of what differs.
-    pub diff: Value,
-    /// The audit row recording this attempt.
-    pub audit_seq: Option<i64>,
-}
-
-/// What a user may change on a workload, as the cluster answers for them.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rights {
-    pub may_edit: bool,
-    /// Why not, in words.
-    pub reason: Option<String>,
-}
 
 /// Sends edits on behalf of users.
 pub struct Editor {
     config: kube::Config,
-    cluster: ClusterView,
+    /// Applied edits become events on the service's charts.
+    history: Arc<History>,
+    pub cluster: ClusterView,
     audit: Arc<AuditLog>,
     pub limits: Limits,
     pub read_only: bool,
@@ -99,12 +64,14 @@ impl Editor {
     pub fn new(
         config: kube::Config,
         cluster: ClusterView,
+        history: Arc<History>,
         audit: Arc<AuditLog>,
         limits: Limits,
         read_only: bool,
     ) -> Self {
         Self {
             config,
+            history,
             cluster,
             audit,
             limits,
@@ -271,6 +238,19 @@ impl Editor {
                 .join("; ")
         };
         let outcome = response.outcome;
+        if outcome == Outcome::Applied {
+            let changed: Vec<String> = response
+                .diff
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(field, pair)| format!("{field} {} → {}", pair[0], pair[1]))
+                .collect();
+            let message = format!("{} by {user}: {reason}", changed.join(", "));
+            if let Err(e) = self.history.write_event(namespace, name, unix_ms(), "edit", &message).await {
+                tracing::warn!("history: cannot record the edit of {namespace}/{name}: {e}");
+            }
+        }
         match self
             .audit
             .record(&Attempt {
@@ -364,7 +344,7 @@ impl Editor {
                     out.message = "preview from the cluster's dry run: nothing was changed".into();
                 } else {
                     out.outcome = Outcome::Applied;
-                    out.message = "applied".into();
+                    out.message = "the cluster accepted the change.".into();
                 }
             }
             Err(e) => {
@@ -382,5 +362,54 @@ impl Editor {
                 out.message = message;
             }
         }
+    }
+}
+
+/// The editor and the audit log as the app's server functions see them.
+pub struct EditService {
+    pub editor: Arc<Editor>,
+    pub audit: Arc<AuditLog>,
+}
+
+impl app::backend::EditSource for EditService {
+    fn limits(&self) -> Limits {
+        self.editor.limits
+    }
+
+    fn rights<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> app::backend::BoxFuture<'a, Result<Rights, String>> {
+        Box::pin(async move {
+            let snapshot = self.editor.cluster.current();
+            let w = snapshot
+                .workload(namespace, name)
+                .ok_or_else(|| format!("no Deployment {namespace}/{name} is known to Paydeck"))?;
+            Ok(self.editor.rights(viewer, w).await)
+        })
+    }
+
+    fn submit<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        namespace: &'a str,
+        name: &'a str,
+        request: &'a EditRequest,
+    ) -> app::backend::BoxFuture<'a, EditResponse> {
+        Box::pin(self.editor.submit(viewer, namespace, name, request))
+    }
+
+    fn audit<'a>(
+        &'a self,
+        query: &'a app::scaling::AuditQuery,
+    ) -> app::backend::BoxFuture<'a, Result<Vec<app::scaling::AuditEntry>, String>> {
+        Box::pin(async move {
+            self.audit.list(query).await.map_err(|e| {
+                tracing::warn!("audit query failed: {e}");
+                "the audit log did not answer; try again".to_string()
+            })
+        })
     }
 }

@@ -80,6 +80,7 @@ impl ServerState {
             asking: crate::identity::Asking {
                 trust: Arc::new(crate::identity::ProxyTrust::none()),
                 read_only: false,
+                demo: false,
             },
             sampler_task: Arc::default(),
             editor: None,
@@ -95,6 +96,7 @@ impl ServerState {
         let editor = crate::edits::Editor::new(
             config,
             self.cluster.clone(),
+            history.clone(),
             audit.clone(),
             limits,
             self.asking.read_only,
@@ -121,7 +123,13 @@ impl ServerState {
 
     /// Believes identity headers as `trust` says; `read_only` turns every edit off.
     pub fn with_identity(mut self, trust: crate::identity::ProxyTrust, read_only: bool) -> Self {
-        self.asking = crate::identity::Asking { trust: Arc::new(trust), read_only };
+        self.asking = crate::identity::Asking { trust: Arc::new(trust), read_only, demo: false };
+        self
+    }
+
+    /// On the simulated cluster: lets the identity switcher choose a demo user.
+    pub fn with_demo_users(mut self) -> Self {
+        self.asking.demo = true;
         self
     }
 
@@ -156,6 +164,12 @@ impl ServerState {
                     sample_interval_ms: self.sample_interval.as_millis() as i64,
                 })
             }),
+            edits: match (&self.editor, &self.audit) {
+                (Some(editor), Some(audit)) => {
+                    Some(Arc::new(crate::edits::EditService { editor: editor.clone(), audit: audit.clone() }))
+                }
+                _ => None,
+            },
         }
     }
 }
@@ -232,6 +246,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_history(Arc::new(history), config.sample_interval())
         .with_identity(config.proxy_trust(), config.read_only)
         .with_edits(connected.config.clone(), config.limits());
+    let state = if connected.simulator.is_some() { state.with_demo_users() } else { state };
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {

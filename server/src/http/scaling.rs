@@ -1,7 +1,7 @@
 //! `POST /api/v1/workloads/{namespace}/{name}/scaling` (with `dryRun`), the rights check the
 //! UI asks before offering an edit, and `GET /api/v1/audit` (JSON or CSV).
 
-use app::dto::Viewer;
+use app::{dto::Viewer, scaling::EditRequest};
 use axum::{
     Extension, Json,
     extract::{Path, Query, State, rejection::JsonRejection},
@@ -10,10 +10,7 @@ use axum::{
 };
 
 use super::{ServerState, api::error};
-use crate::{
-    audit::{AuditQuery, Outcome},
-    edits::EditRequest,
-};
+use crate::audit::{AuditQuery, Outcome};
 
 fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
     match outcome {

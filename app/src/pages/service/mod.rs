@@ -2,6 +2,7 @@
 //! explains them. It follows the cluster live: a change to this Deployment (or its HPA,
 //! pods, metrics) refetches the figures and the history, and the charts update in place.
 
+mod edit;
 mod range;
 mod spec;
 
@@ -61,6 +62,11 @@ pub fn ServicePage() -> impl IntoView {
                 Err(e) => view! { <ErrorNote what="The service could not be loaded" error=e.to_string() /> }.into_any(),
             })}
         </Transition>
+        {move || {
+            let (ns, name) = target.get();
+            let current = Signal::derive(move || workload.get().and_then(Result::ok).flatten());
+            view! { <edit::EditPanel namespace=ns name workload=current /> }
+        }}
         <RangePicker range />
         <Charts history />
         <Transition fallback=|| ()>

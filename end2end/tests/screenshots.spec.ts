@@ -3,14 +3,16 @@ import { expect, test } from '@playwright/test';
 // Every page in light and dark, saved under end2end/screenshots/ and attached to the report:
 // what a reviewer looks at before calling a change done.
 const PAGES = [
-  ['overview', '/'],
-  ['services', '/services'],
-  ['service', '/services/payments-core/ledger?range=15m'],
-  ['audit', '/audit'],
+  ['overview', '/', ''],
+  ['services', '/services', ''],
+  ['service', '/services/payments-core/ledger?range=15m', ''],
+  ['service-as-operator', '/services/payments-core/ledger?range=15m', 'operator'],
+  ['audit', '/audit', ''],
 ];
 
-for (const [name, path] of PAGES) {
-  test(`screenshot: ${name}`, async ({ page }, info) => {
+for (const [name, path, user] of PAGES) {
+  test(`screenshot: ${name}`, async ({ page, context }, info) => {
+    if (user) await context.addCookies([{ name: 'paydeck_demo_user', value: user, url: process.env.PAYDECK_URL! }]);
     // Hydration mismatches, CSP violations and failed requests all surface here.
     const problems: string[] = [];
     page.on('console', (m) => ['error', 'warning'].includes(m.type()) && problems.push(`${m.type()}: ${m.text()}`));

@@ -363,10 +363,21 @@ async fn metrics_and_the_openapi_document_are_served() {
     let doc: serde_json::Value =
         http.get(format!("{base}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for path in
-        ["/api/v1/overview", "/api/v1/workloads", "/api/v1/workloads/{namespace}/{name}", "/api/v1/live"]
-    {
+    for path in [
+        "/api/v1/overview",
+        "/api/v1/workloads",
+        "/api/v1/workloads/{namespace}/{name}",
+        "/api/v1/workloads/{namespace}/{name}/history",
+        "/api/v1/workloads/{namespace}/{name}/rights",
+        "/api/v1/live",
+        "/api/v1/audit",
+        "/api/v1/whoami",
+    ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} is documented");
+    }
+    let scaling = &doc["paths"]["/api/v1/workloads/{namespace}/{name}/scaling"]["post"];
+    for code in ["200", "401", "403", "409", "422"] {
+        assert!(scaling["responses"][code].is_object(), "scaling answers {code}");
     }
 }
 

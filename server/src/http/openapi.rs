@@ -66,6 +66,60 @@ pub fn document() -> Value {
                 ],
                 "responses": { "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/LiveChange" } } } } }
             } },
+            "/api/v1/workloads/{namespace}/{name}/history": { "get": {
+                "summary": "A Deployment's history: min/avg/max per bucket from raw samples or rollups, gaps where nothing was recorded, scale/HPA/rollout/edit events",
+                "parameters": [
+                    param("namespace", "path", "The namespace.", json!({ "type": "string" })),
+                    param("name", "path", "The Deployment's name.", json!({ "type": "string" })),
+                    param("from", "query", "Start, Unix ms (default: an hour before `to`).", json!({ "type": "integer" })),
+                    param("to", "query", "End, Unix ms (default: now).", json!({ "type": "integer" })),
+                    param("points", "query", "At most this many buckets.", json!({ "type": "integer", "minimum": 1, "maximum": 2000, "default": 300 }))
+                ],
+                "responses": {
+                    "200": { "description": "from_ms, to_ms, step_ms, source (raw, 5m, 1h), points, gaps, events." },
+                    "400": { "description": "A bad range or point count.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                    "404": { "description": "Nothing recorded for this Deployment.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                }
+            } },
+            "/api/v1/workloads/{namespace}/{name}/scaling": { "post": {
+                "summary": "Change a Deployment's replicas (when no HPA targets it) or its HPA's min, max, utilisation targets and behavior. Validated, then sent to Kubernetes as the caller (Impersonate-User/-Group) with the resourceVersion they saw; `dry_run` previews with the cluster's dry run. Every attempt is audited.",
+                "parameters": [
+                    param("namespace", "path", "The namespace.", json!({ "type": "string" })),
+                    param("name", "path", "The Deployment's name.", json!({ "type": "string" }))
+                ],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditRequest" } } } },
+                "responses": {
+                    "200": { "description": "Previewed (dry run) or applied.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "400": { "description": "The body is not an edit request.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                    "401": { "description": "No identity: sign in through the auth proxy.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "403": { "description": "Read-only server, rate limit, a cross-site request, or the cluster's RBAC refused (its message names the user).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "409": { "description": "The object changed since `resource_version`; nothing was overwritten.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "422": { "description": "Invalid values: `errors` names each field.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "502": { "description": "The cluster failed or could not be reached." }
+                }
+            } },
+            "/api/v1/workloads/{namespace}/{name}/rights": { "get": {
+                "summary": "Whether the caller may change this workload's scaling (a SelfSubjectAccessReview made as them)",
+                "responses": { "200": { "description": "`{may_edit, reason}`" } }
+            } },
+            "/api/v1/audit": { "get": {
+                "summary": "Audited edit attempts, newest first",
+                "parameters": [
+                    param("namespace", "query", "Only this namespace.", json!({ "type": "string" })),
+                    param("name", "query", "Only this Deployment.", json!({ "type": "string" })),
+                    param("user", "query", "Only this user.", json!({ "type": "string" })),
+                    param("outcome", "query", "Only this outcome.", json!({ "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed"] })),
+                    param("from", "query", "From (Unix ms).", json!({ "type": "integer" })),
+                    param("to", "query", "Before (Unix ms).", json!({ "type": "integer" })),
+                    param("limit", "query", "At most this many.", json!({ "type": "integer", "default": 500, "maximum": 10000 })),
+                    param("format", "query", "json or csv.", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" }))
+                ],
+                "responses": { "200": { "description": "The entries: seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash." } }
+            } },
+            "/api/v1/whoami": { "get": {
+                "summary": "Who the server takes the caller for, and whether edits are off",
+                "responses": { "200": { "description": "`{user, groups, read_only, demo_users}`" } }
+            } },
             "/api/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } }
         },
         "components": { "schemas": {
@@ -99,6 +153,28 @@ pub fn document() -> Value {
                 "attention": { "type": "array", "items": { "type": "object" } },
                 "namespaces": { "type": "array", "items": { "type": "string" } },
                 "namespace": { "type": ["string", "null"] } } },
+            "EditRequest": { "type": "object", "required": ["reason", "resource_version"], "properties": {
+                "replicas": { "type": "string", "description": "A whole number, for a Deployment without an HPA." },
+                "autoscaler": { "type": "object", "properties": {
+                    "min_replicas": { "type": "string" }, "max_replicas": { "type": "string" },
+                    "cpu_target": { "type": "string" }, "memory_target": { "type": "string" },
+                    "scale_up": { "$ref": "#/components/schemas/Rules" }, "scale_down": { "$ref": "#/components/schemas/Rules" } } },
+                "reason": { "type": "string", "description": "The change ticket or why; required." },
+                "resource_version": { "type": "string", "description": "The HPA's (or, for replicas, the Deployment's) resourceVersion as last seen." },
+                "dry_run": { "type": "boolean", "default": false } } },
+            "Rules": { "type": "object", "properties": {
+                "window": { "type": "string", "description": "Stabilisation window, 0–3600 s; empty keeps the default." },
+                "select": { "type": "string", "enum": ["Max", "Min", "Disabled"] },
+                "policies": { "type": "array", "items": { "type": "object", "properties": {
+                    "kind": { "type": "string", "enum": ["Pods", "Percent"] }, "value": { "type": "string" }, "period": { "type": "string", "description": "1–1800 s" } } } } } },
+            "EditResponse": { "type": "object", "properties": {
+                "outcome": { "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed"] },
+                "message": { "type": "string" },
+                "errors": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
+                "warnings": { "type": "array", "items": { "type": "string" } },
+                "before": { "type": "object" }, "after": { "type": "object" },
+                "diff": { "type": "object", "description": "{field: [before, after]}" },
+                "audit_seq": { "type": ["integer", "null"] } } },
             "LiveChange": { "type": "object", "properties": {
                 "version": { "type": "integer" }, "changed": { "type": "array", "items": { "$ref": "#/components/schemas/Workload" } },
                 "changed_names": { "type": "array", "items": { "type": "string" } },

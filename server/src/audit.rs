@@ -55,7 +55,9 @@ impl AuditLog {
     /// Appends an attempt; returns its sequence number.
     pub async fn record(&self, a: &Attempt<'_>) -> sqlx::Result<i64> {
         let _tip = self.append.lock().await;
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes the write lock first: a read-then-write transaction that found
+        // another writer in between would fail at once instead of waiting its turn.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;

@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::identity::parse_proxy)]
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
 
+    /// Requests without an identity (no trusted proxy header, no valid bearer token): `read`
+    /// lets them look, `refuse` answers 401 (probes, metrics and static files stay open).
+    #[arg(long, env = "PAYDECK_ANONYMOUS", default_value = "read", value_parser = ["read", "refuse"])]
+    pub anonymous: String,
+
     /// Turn every edit off, whoever asks.
     #[arg(long, env = "PAYDECK_READ_ONLY")]
     pub read_only: bool,

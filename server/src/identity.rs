@@ -9,7 +9,7 @@ use axum::{
     extract::{ConnectInfo, Request, State},
     http::{HeaderMap, HeaderName},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 use ipnet::IpNet;
 use serde::Serialize;
@@ -83,6 +83,27 @@ pub struct Asking {
     pub read_only: bool,
     /// On the simulated cluster only: the identity switcher's cookie names a demo user.
     pub demo: bool,
+    /// Checks bearer tokens with the cluster (absent in tests without one).
+    pub tokens: Option<std::sync::Arc<crate::token_review::TokenReviewer>>,
+    /// Refuse requests without an identity (else they may read).
+    pub require_identity: bool,
+}
+
+/// What anyone may fetch without an identity: probes, metrics and the static site.
+fn open_to_anyone(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.svg")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/assets/")
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// The demo user a request's switcher cookie names, with their groups.
@@ -101,10 +122,22 @@ fn demo_identity(headers: &HeaderMap) -> Option<Identity> {
 /// extensions, where pages, server functions and the API read it.
 pub async fn identify(State(asking): State<Asking>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let identity = asking
+    let mut identity = asking
         .trust
         .identify(peer, request.headers())
         .or_else(|| asking.demo.then(|| demo_identity(request.headers())).flatten());
+    if identity.is_none()
+        && let (Some(tokens), Some(token)) = (&asking.tokens, bearer(request.headers()))
+    {
+        identity = tokens.review(token).await;
+    }
+    if identity.is_none() && asking.require_identity && !open_to_anyone(request.uri().path()) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            "Paydeck needs to know who you are: sign in through your auth proxy, or send a bearer token.\n",
+        )
+            .into_response();
+    }
     let viewer = Viewer {
         user: identity.as_ref().map(|i| i.user.clone()),
         groups: identity.map(|i| i.groups).unwrap_or_default(),

@@ -11,3 +11,4 @@ pub mod identity;
 pub mod logging;
 pub mod memory;
 pub mod site;
+pub mod token_review;

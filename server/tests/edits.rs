@@ -40,8 +40,12 @@ async fn setup() -> Setup {
     let kubeconfig = dir.join("dashboard.kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
     let connected = cluster::connect(&Source::Kubeconfig { path: kubeconfig, context: None }).await.unwrap();
-    let view =
-        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    let view = cluster::start(
+        connected.client.clone(),
+        connected.description,
+        &Scope::default(),
+        Duration::from_secs(1),
+    );
     tokio::time::timeout(Duration::from_secs(10), view.synced()).await.unwrap();
 
     let db = dir.join("paydeck.db");
@@ -56,6 +60,7 @@ async fn setup() -> Setup {
     )
     .with_history(history, Duration::from_secs(3600))
     .with_identity(trust, false)
+    .with_token_reviews(connected.client)
     .with_edits(connected.config, Default::default());
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -282,6 +287,30 @@ async fn replicas_change_only_where_no_hpa_decides() {
     assert_eq!(applied["diff"]["replicas"], json!([1, 2]));
     let scaled = api.get("fx-rates").await.unwrap();
     assert_eq!(scaled.spec.unwrap().replicas, Some(2));
+
+    // A script with a bearer token is whoever the cluster says the token belongs to.
+    let with_token = |token: &'static str| {
+        let url = format!("{}/workloads/payments-core/fx-rates/scaling", s.base);
+        let body = json!({ "replicas": "3", "reason": "CHG-4", "resource_version": "0", "dry_run": true });
+        async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let as_operator: Value = with_token("paydeck-sim-operator").await.json().await.unwrap();
+    assert_eq!(
+        as_operator["outcome"], "conflict",
+        "reached the cluster as operator, at a stale version: {as_operator}"
+    );
+    let unknown = with_token("not-a-token").await;
+    assert_eq!(unknown.status(), 401, "an unknown token is nobody");
+    let whoami: Value = reqwest::Client::new()
+        .get(format!("{}/whoami", s.base))
+        .bearer_auth("paydeck-sim-viewer")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((whoami["user"].as_str(), &whoami["groups"]), (Some("viewer"), &json!(["payments:viewers"])));
 
     // ledger's replicas belong to its HPA.
     let ledger = api.get("ledger").await.unwrap();

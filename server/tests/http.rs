@@ -144,3 +144,23 @@ async fn the_user_is_believed_only_from_a_trusted_proxy() {
         serde_json::json!({ "user": null, "groups": [], "read_only": true, "demo_users": [] })
     );
 }
+
+#[tokio::test]
+async fn without_an_identity_only_probes_metrics_and_static_files_answer_when_required() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = site::leptos_options(std::path::Path::new("target/site"), addr);
+    let state = ServerState::new(options, Duration::from_secs(10), ClusterView::disconnected())
+        .requiring_identity(true);
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let base = format!("http://{addr}");
+    for (path, status) in
+        [("/", 401), ("/services", 401), ("/api/v1/overview", 401), ("/healthz", 200), ("/readyz", 200)]
+    {
+        assert_eq!(
+            client().get(format!("{base}{path}")).send().await.unwrap().status().as_u16(),
+            status,
+            "{path}"
+        );
+    }
+}

@@ -142,7 +142,7 @@ impl History {
 
     /// Records one sample of every workload at `at_ms`, in one transaction.
     pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for w in workloads {
             let id = self.workload_id(&mut tx, &w.namespace, &w.name).await?;
             let hpa = w.autoscaler.as_ref();
@@ -241,7 +241,7 @@ impl History {
                 rollup_aggregates()
             )
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // The SQL is assembled from constants only; every value is a bound parameter.
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(resolution)

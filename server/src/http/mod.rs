@@ -81,6 +81,8 @@ impl ServerState {
                 trust: Arc::new(crate::identity::ProxyTrust::none()),
                 read_only: false,
                 demo: false,
+                tokens: None,
+                require_identity: false,
             },
             sampler_task: Arc::default(),
             editor: None,
@@ -123,7 +125,20 @@ impl ServerState {
 
     /// Believes identity headers as `trust` says; `read_only` turns every edit off.
     pub fn with_identity(mut self, trust: crate::identity::ProxyTrust, read_only: bool) -> Self {
-        self.asking = crate::identity::Asking { trust: Arc::new(trust), read_only, demo: false };
+        self.asking.trust = Arc::new(trust);
+        self.asking.read_only = read_only;
+        self
+    }
+
+    /// Believes bearer tokens the cluster vouches for (TokenReview with `client`).
+    pub fn with_token_reviews(mut self, client: kube::Client) -> Self {
+        self.asking.tokens = Some(Arc::new(crate::token_review::TokenReviewer::new(client)));
+        self
+    }
+
+    /// Refuses requests without an identity (`--anonymous refuse`).
+    pub fn requiring_identity(mut self, require: bool) -> Self {
+        self.asking.require_identity = require;
         self
     }
 
@@ -238,6 +253,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let connected = cluster::connect(&source).await?;
     tracing::info!("watching {}", connected.description);
+    let reviews = connected.client.clone();
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
     let history = History::open(&config.db, config.retention()).await?;
@@ -245,6 +261,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
         .with_history(Arc::new(history), config.sample_interval())
         .with_identity(config.proxy_trust(), config.read_only)
+        .with_token_reviews(reviews)
+        .requiring_identity(config.anonymous == "refuse")
         .with_edits(connected.config.clone(), config.limits());
     let state = if connected.simulator.is_some() { state.with_demo_users() } else { state };
     state.readiness.wait_for("cluster sync");

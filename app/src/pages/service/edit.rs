@@ -118,6 +118,9 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                         <section class="panel edit" aria-labelledby="edit-title" data-testid="edit-panel">
                             <h2 id="edit-title">"Change scaling"</h2>
                             <p class="panel-note">"Validated by Paydeck, previewed by the cluster's dry run, applied as you against the version loaded here. Every attempt is recorded in the audit log."</p>
+                            {move || workload.with(|w| w.as_ref().and_then(|w| w.autoscaler.as_ref()).map(|a| view! {
+                                <p class="panel-note">"The HPA " <span class="mono">{a.name.clone()}</span> " sets this Deployment's replica count, so its bounds, targets and behavior are what to change."</p>
+                            }))}
                             <form novalidate on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); send_preview(true); }>
                                 {move || form.get().map(|f| view! { <Fields form f errors /> })}
                                 <div class="edit-actions">

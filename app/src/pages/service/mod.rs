@@ -62,13 +62,14 @@ pub fn ServicePage() -> impl IntoView {
                 Err(e) => view! { <ErrorNote what="The service could not be loaded" error=e.to_string() /> }.into_any(),
             })}
         </Transition>
+        <RangePicker range />
+        <Charts history />
+        // Below the charts: first the picture, then the change.
         {move || {
             let (ns, name) = target.get();
             let current = Signal::derive(move || workload.get().and_then(Result::ok).flatten());
             view! { <edit::EditPanel namespace=ns name workload=current /> }
         }}
-        <RangePicker range />
-        <Charts history />
         <Transition fallback=|| ()>
             {move || {
                 let events = history.get().and_then(Result::ok).flatten().map(|h| h.events).unwrap_or_default();

@@ -36,14 +36,14 @@ pub type HistoryFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<History>,
 /// Recorded history.
 #[cfg(feature = "ssr")]
 pub trait HistorySource: Send + Sync + 'static {
-    /// A workload's history over `[from_ms, to_ms)` in at most `points` buckets; `None` when
-    /// nothing was ever recorded for it; `Err` says what was wrong with the request or store.
-    fn history<'a>(
+    /// A workload's history over the last `range_ms` in at most `points` buckets; `None`
+    /// when nothing was ever recorded for it; `Err` says what was wrong with the request or
+    /// store.
+    fn recent<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
-        from_ms: i64,
-        to_ms: i64,
+        range_ms: i64,
         points: i64,
     ) -> HistoryFuture<'a>;
 }

@@ -29,9 +29,5 @@ pub async fn workload_history(
     let Some(history) = backend.history else {
         return Err(ServerFnError::new("this server records no history"));
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    history.history(&namespace, &name, now - range_ms, now, points).await.map_err(ServerFnError::new)
+    history.recent(&namespace, &name, range_ms, points).await.map_err(ServerFnError::new)
 }

@@ -40,6 +40,17 @@ pub struct Context {
     pub allocatable_cpu: f64,
 }
 
+impl Context {
+    /// The context of a workload, on nodes offering `allocatable_cpu` cores (0: unknown).
+    pub fn of(w: &crate::dto::Workload, allocatable_cpu: f64) -> Self {
+        Context {
+            critical: w.critical,
+            cpu_request_per_pod: w.containers.iter().filter_map(|c| c.cpu_request).sum(),
+            allocatable_cpu,
+        }
+    }
+}
+
 /// The verdict: the change if every field passed, else the errors; warnings either way.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Checked {

@@ -10,11 +10,7 @@ pub mod snapshot;
 pub mod usage;
 pub mod watch;
 
-use std::{
-    path::PathBuf,
-    sync::Arc,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use kube::{
@@ -141,10 +137,6 @@ impl app::backend::ClusterSource for ClusterView {
     }
 }
 
-fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
 /// How long to gather changes before building a snapshot: a scale-up touches many objects at
 /// once, and one snapshot for all of them is cheaper and calmer for the UI.
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -175,7 +167,8 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
                 metrics_available: usage.metrics_available,
                 problems,
             };
-            let mut next = snapshot::build(&stores.objects(), &usage, connection, version, unix_ms());
+            let mut next =
+                snapshot::build(&stores.objects(), &usage, connection, version, crate::clock::unix_ms());
             let previous = tx.borrow().clone();
             let same = next.workloads == previous.workloads
                 && next.totals == previous.totals

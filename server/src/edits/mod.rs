@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use crate::{
     audit::{Attempt, AuditLog, Outcome},
+    clock::unix_ms,
     cluster::ClusterView,
     history::History,
 };
@@ -38,18 +39,11 @@ pub struct Editor {
     config: kube::Config,
     /// Applied edits become events on the service's charts.
     history: Arc<History>,
-    pub cluster: ClusterView,
+    cluster: ClusterView,
     audit: Arc<AuditLog>,
     pub limits: Limits,
     pub read_only: bool,
     limiter: Limiter,
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Kubernetes' status code and message, when the API server answered with an error.
@@ -88,9 +82,17 @@ impl Editor {
         Client::try_from(config)
     }
 
-    /// Whether `viewer` may change the workload's scaling: asked of the cluster with a
-    /// SelfSubjectAccessReview made as them.
-    pub async fn rights(&self, viewer: &Viewer, w: &Workload) -> Rights {
+    /// Whether `viewer` may change the scaling of `namespace/name` (`Err` when Paydeck knows no
+    /// such Deployment): asked of the cluster with a SelfSubjectAccessReview made as them.
+    pub async fn rights(&self, viewer: &Viewer, namespace: &str, name: &str) -> Result<Rights, String> {
+        let snapshot = self.cluster.current();
+        let w = snapshot
+            .workload(namespace, name)
+            .ok_or_else(|| format!("no Deployment {namespace}/{name} is known to Paydeck"))?;
+        Ok(self.rights_on(viewer, w).await)
+    }
+
+    async fn rights_on(&self, viewer: &Viewer, w: &Workload) -> Rights {
         let deny = |why: &str| Rights { may_edit: false, reason: Some(why.to_string()) };
         if self.read_only {
             return deny("this Paydeck server is read-only");
@@ -164,23 +166,22 @@ impl Editor {
         if let Some(w) = &workload {
             response.before = patch::workload_summary(w);
         }
-        let refused = |outcome: Outcome, message: String| (outcome, message);
         let verdict = if self.read_only {
-            Err(refused(Outcome::Denied, "this Paydeck server is read-only: edits are turned off".into()))
+            Err((Outcome::Denied, "this Paydeck server is read-only: edits are turned off".into()))
         } else if viewer.user.is_none() {
-            Err(refused(
+            Err((
                 Outcome::Denied,
                 "sign in to change scaling: no trusted identity arrived with your request".into(),
             ))
         } else if let Err(wait) = self.limiter.allow(&user, Instant::now()) {
-            Err(refused(
+            Err((
                 Outcome::Denied,
                 format!("too many changes in a minute; try again in {} s", wait.as_secs().max(1)),
             ))
         } else if let Some(w) = &workload {
             Ok(w)
         } else {
-            Err(refused(Outcome::Invalid, format!("no Deployment {namespace}/{name} is known to Paydeck")))
+            Err((Outcome::Invalid, format!("no Deployment {namespace}/{name} is known to Paydeck")))
         };
 
         match verdict {
@@ -189,11 +190,7 @@ impl Editor {
                 response.message = message;
             }
             Ok(w) => {
-                let context = Context {
-                    critical: w.critical,
-                    cpu_request_per_pod: w.containers.iter().filter_map(|c| c.cpu_request).sum(),
-                    allocatable_cpu: snapshot.totals.cpu.allocatable,
-                };
+                let context = Context::of(w, snapshot.totals.cpu.allocatable);
                 let mut checked: Checked = check(&request.form, &self.limits, &context);
                 if request.form.replicas.is_some() && w.autoscaler.is_some() {
                     checked.change = None;
@@ -382,13 +379,7 @@ impl app::backend::EditSource for EditService {
         namespace: &'a str,
         name: &'a str,
     ) -> app::backend::BoxFuture<'a, Result<Rights, String>> {
-        Box::pin(async move {
-            let snapshot = self.editor.cluster.current();
-            let w = snapshot
-                .workload(namespace, name)
-                .ok_or_else(|| format!("no Deployment {namespace}/{name} is known to Paydeck"))?;
-            Ok(self.editor.rights(viewer, w).await)
-        })
+        Box::pin(self.editor.rights(viewer, namespace, name))
     }
 
     fn submit<'a>(

@@ -150,18 +150,16 @@ pub enum LookupError {
     Database(sqlx::Error),
 }
 
-/// Checks `from`/`to`/`points` (defaults: the last hour, 300 points) and runs the query.
+/// Checks `from`/`to`/`points` (defaults: the last hour before `now`, 300 points) and runs
+/// the query.
 pub async fn lookup(
     store: &History,
     namespace: &str,
     name: &str,
     (from_ms, to_ms, points): (Option<i64>, Option<i64>, Option<i64>),
     sample_interval_ms: i64,
+    now: i64,
 ) -> Result<Option<HistoryDto>, LookupError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
     let range = Range::new(from_ms, to_ms, points, now).map_err(LookupError::Invalid)?;
     history(store, namespace, name, range, sample_interval_ms, now).await.map_err(|e| {
         tracing::warn!("history query for {namespace}/{name} failed: {e}");
@@ -176,27 +174,22 @@ pub struct HistoryService {
 }
 
 impl app::backend::HistorySource for HistoryService {
-    fn history<'a>(
+    fn recent<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
-        from_ms: i64,
-        to_ms: i64,
+        range_ms: i64,
         points: i64,
     ) -> app::backend::HistoryFuture<'a> {
         Box::pin(async move {
-            lookup(
-                &self.store,
-                namespace,
-                name,
-                (Some(from_ms), Some(to_ms), Some(points)),
-                self.sample_interval_ms,
+            let now = crate::clock::unix_ms();
+            let span = (Some(now - range_ms), Some(now), Some(points));
+            lookup(&self.store, namespace, name, span, self.sample_interval_ms, now).await.map_err(
+                |e| match e {
+                    LookupError::Invalid(message) => message,
+                    LookupError::Database(_) => "the history database did not answer; try again".into(),
+                },
             )
-            .await
-            .map_err(|e| match e {
-                LookupError::Invalid(message) => message,
-                LookupError::Database(_) => "the history database did not answer; try again".into(),
-            })
         })
     }
 }

@@ -13,6 +13,7 @@ use std::{
 use app::dto::Workload;
 
 use super::History;
+use crate::clock::unix_ms;
 use crate::cluster::{ClusterView, snapshot::Snapshot};
 
 /// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
@@ -25,13 +26,6 @@ pub struct SamplerStats {
     pub batches_failed: AtomicU64,
     pub last_write_micros: AtomicU64,
     pub events_written: AtomicU64,
-}
-
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// What changed between two observations of a workload, as event `(kind, message)`s.

@@ -78,7 +78,9 @@ async fn history(
         return error(StatusCode::SERVICE_UNAVAILABLE, "history is not recorded by this server");
     };
     let interval = state.sample_interval.as_millis() as i64;
-    match query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval).await {
+    match query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval, crate::clock::unix_ms())
+        .await
+    {
         Ok(Some(h)) => Json(h).into_response(),
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no history for {namespace}/{name}")),
         Err(query::LookupError::Invalid(message)) => error(StatusCode::BAD_REQUEST, message),

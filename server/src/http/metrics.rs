@@ -4,7 +4,8 @@ use std::{fmt::Write, sync::atomic::Ordering};
 
 use axum::{extract::State, http::header, response::IntoResponse};
 
-use super::{ServerState, traffic::unix_now};
+use super::ServerState;
+use crate::clock::unix_secs;
 
 /// Writes a metric family's header.
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -38,7 +39,7 @@ pub async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
     }
 
     let snapshot = state.cluster.current();
-    let age = (unix_now() as f64 - snapshot.taken_at_ms as f64 / 1000.0).max(0.0);
+    let age = (unix_secs() as f64 - snapshot.taken_at_ms as f64 / 1000.0).max(0.0);
     family(
         &mut out,
         "paydeck_snapshot_age_seconds",
@@ -51,7 +52,7 @@ pub async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
     family(&mut out, "paydeck_cluster_synced", "gauge", "1 once every watch has listed its kind.");
     let _ = writeln!(out, "paydeck_cluster_synced {}", u8::from(snapshot.connection.synced));
     family(&mut out, "paydeck_http_requests_total", "counter", "HTTP requests answered.");
-    let _ = writeln!(out, "paydeck_http_requests_total {}", state.traffic.series(unix_now()).total_requests);
+    let _ = writeln!(out, "paydeck_http_requests_total {}", state.traffic.series(unix_secs()).total_requests);
 
     let sampler = &state.sampler;
     family(

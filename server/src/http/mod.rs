@@ -69,7 +69,7 @@ impl ServerState {
         Self {
             leptos,
             readiness: Readiness::default(),
-            traffic: Arc::new(TrafficMeter::new(traffic::unix_now())),
+            traffic: Arc::new(TrafficMeter::new(crate::clock::unix_secs())),
             request_timeout,
             cluster,
             history: None,

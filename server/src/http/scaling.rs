@@ -55,10 +55,10 @@ pub async fn rights(
             "edits are not available on this server (no audit log)",
         );
     };
-    let Some(w) = state.cluster.current().workload(&namespace, &name).cloned() else {
-        return error(StatusCode::NOT_FOUND, format!("no Deployment {namespace}/{name} is known to Paydeck"));
-    };
-    Json(editor.rights(&viewer, &w).await).into_response()
+    match editor.rights(&viewer, &namespace, &name).await {
+        Ok(rights) => Json(rights).into_response(),
+        Err(message) => error(StatusCode::NOT_FOUND, message),
+    }
 }
 
 /// `?format=csv|json` beside the audit filters.

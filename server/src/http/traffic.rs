@@ -3,7 +3,6 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
 };
 
 use app::traffic::{TrafficPoint, TrafficSeries};
@@ -84,18 +83,13 @@ impl TrafficMeter {
     }
 }
 
-/// The wall clock in whole Unix seconds.
-pub fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 /// The server functions read the meter through the app's backend trait.
 #[derive(Clone)]
 pub struct LiveTraffic(pub Arc<TrafficMeter>);
 
 impl app::backend::TrafficSource for LiveTraffic {
     fn recent_traffic(&self) -> TrafficSeries {
-        self.0.series(unix_now())
+        self.0.series(crate::clock::unix_secs())
     }
 }
 
@@ -106,7 +100,7 @@ pub async fn count_requests(
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
-    meter.record(unix_now());
+    meter.record(crate::clock::unix_secs());
     response
 }
 

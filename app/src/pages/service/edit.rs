@@ -60,12 +60,8 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
             return;
         }
         if let (Some(w), Some(Ok(l))) = (workload.get_untracked(), limits.get_untracked()) {
-            let context = Context {
-                critical: w.critical,
-                cpu_request_per_pod: w.containers.iter().filter_map(|c| c.cpu_request).sum(),
-                allocatable_cpu: 0.0,
-            };
-            errors.set(check(&f, &l, &context).errors);
+            // Capacity is the server's warning to give; the fields' rules need no cluster.
+            errors.set(check(&f, &l, &Context::of(&w, 0.0)).errors);
         }
     });
 

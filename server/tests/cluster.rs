@@ -6,9 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
 use kube::{
-    Api, Client, Config,
+    Api,
     api::{Patch, PatchParams},
-    config::{KubeConfigOptions, Kubeconfig},
 };
 use paydeck::{
     cluster::{self, ClusterView, Scope, Source, snapshot::Snapshot},
@@ -56,11 +55,8 @@ async fn setup(start: u64) -> Setup {
     Setup { sim, server, view, _kubeconfig: tempfile_path::TempPath(path) }
 }
 
-async fn admin(server: &sim::RunningServer) -> Client {
-    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::ADMIN_TOKEN)).unwrap();
-    Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap())
-        .unwrap()
-}
+mod support;
+use support::admin;
 
 /// Waits up to `within` for a snapshot satisfying `condition`.
 async fn until(
@@ -415,11 +411,7 @@ async fn namespaces_and_a_selector_narrow_what_is_watched() {
         ..sim::Options::default()
     });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
-    let client = Client::try_from(
-        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap(),
-    )
-    .unwrap();
+    let client = support::client_as(&server, sim::auth::DASHBOARD_TOKEN).await;
     let scope = Scope {
         namespaces: vec!["payments-core".into()],
         label_selector: Some("tier=core,paydeck.io/critical=true".into()),

@@ -6,10 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
-use kube::{
-    Api, Client, Config,
-    config::{KubeConfigOptions, Kubeconfig},
-};
+use kube::Api;
 use paydeck::{
     cluster::{self, Scope, Source},
     history::{History, Retention},
@@ -26,10 +23,8 @@ struct Setup {
     db: std::path::PathBuf,
 }
 
-async fn kube_config(server: &sim::RunningServer, token: &str) -> Config {
-    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(token)).unwrap();
-    Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap()
-}
+mod support;
+use support::admin;
 
 async fn setup() -> Setup {
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
@@ -65,10 +60,6 @@ async fn setup() -> Setup {
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Setup { _sim: sim, server, base: format!("http://{addr}/api/v1"), db }
-}
-
-async fn admin(server: &sim::RunningServer) -> Client {
-    Client::try_from(kube_config(server, sim::auth::ADMIN_TOKEN).await).unwrap()
 }
 
 /// The HPA as the cluster has it now.

@@ -10,6 +10,8 @@ use paydeck::history::{
     query::{Range, history},
 };
 
+mod support;
+
 const DAY: i64 = 86_400_000;
 const NOW: i64 = 1_764_201_600_000;
 
@@ -153,15 +155,7 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
         stopping,
     );
 
-    let admin = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::ADMIN_TOKEN)).unwrap(),
-            &Default::default(),
-        )
-        .await
-        .unwrap(),
-    )
-    .unwrap();
+    let admin = support::admin(&server).await;
     let deployments: Api<Deployment> = Api::namespaced(admin, "payments-core");
     tokio::time::sleep(Duration::from_millis(300)).await;
     deployments

@@ -5,10 +5,11 @@
 //! and the API server is the simulator, which grants that token exactly k8s/base's roles.
 
 use std::{
-    io::{BufRead, BufReader},
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
+
+mod support;
 
 #[tokio::test]
 async fn the_in_cluster_configuration_connects_and_syncs() {
@@ -42,27 +43,10 @@ async fn the_in_cluster_configuration_connects_and_syncs() {
         .spawn()
         .expect("unshare (util-linux) runs Paydeck in its own mount namespace");
 
-    let stdout = child.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.split_once("serving on ").map(|(_, url)| url.trim().to_string()))
-    })
-    .await
-    .unwrap()
-    .expect("Paydeck printed the address it serves on");
+    let url = support::served_at(&mut child).await;
 
+    support::wait_ready(&url, Duration::from_secs(30), "syncing through the in-cluster configuration").await;
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status() == 200);
-        if ready {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not synced through the in-cluster configuration within 30 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     let overview: serde_json::Value =
         http.get(format!("{url}/api/v1/overview")).send().await.unwrap().json().await.unwrap();
     let _ = child.kill();

@@ -2,13 +2,14 @@
 //! browser tab holding the live feed open, and writes a last history sample before it exits.
 
 use std::{
-    io::{BufRead, BufReader},
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use futures::StreamExt;
 use sqlx::Row;
+
+mod support;
 
 #[tokio::test]
 async fn sigterm_ends_live_feeds_and_flushes_history() {
@@ -26,23 +27,10 @@ async fn sigterm_ends_live_feeds_and_flushes_history() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let url = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| l.split_once("serving on ").map(|(_, u)| u.trim().to_string()))
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let url = support::served_at(&mut child).await;
 
+    support::wait_ready(&url, Duration::from_secs(30), "starting on the simulator").await;
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http.get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-        assert!(Instant::now() < deadline, "not ready within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     // A tab's live feed, open across the shutdown.
     let mut feed = http.get(format!("{url}/api/v1/live")).send().await.unwrap().bytes_stream();
     assert!(feed.next().await.is_some(), "the feed started");

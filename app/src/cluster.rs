@@ -1,10 +1,11 @@
 //! The cluster as the pages see it: the overview server function and the connection banner.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 
-use crate::{dto::Overview, poll::use_tick};
+use crate::{
+    dto::Overview,
+    live::{LiveStatus, use_live},
+};
 
 /// Cluster totals, what needs attention, and the connection state; workload figures narrowed
 /// to `namespace` when given.
@@ -14,40 +15,45 @@ pub async fn cluster_overview(namespace: Option<String>) -> Result<Overview, Ser
 }
 
 /// A banner over every page when Paydeck cannot see the whole cluster: not yet synced, the
-/// API server unreachable, a resource forbidden, no usage data. Loaded in the browser only:
-/// no page waits for it on the server (the not-found page's in-order rendering would).
+/// API server unreachable, a resource forbidden, no usage data — or Paydeck's own server
+/// gone. Read from the live feed the tab already holds (no polling of its own); shown in the
+/// browser only, so no page waits for it on the server.
 #[component]
 pub fn ConnectionBanner() -> impl IntoView {
-    let tick = use_tick(Duration::from_secs(10));
-    let overview = LocalResource::new(move || {
-        tick.track();
-        cluster_overview(None)
-    });
-    view! {
-        <Transition fallback=|| ()>
-            {move || overview.get().map(|result| match result {
-                Err(e) => view! {
-                    <div class="banner banner-bad" role="alert">
-                        <strong>"Paydeck's server is not answering. "</strong>
-                        {e.to_string()}
-                    </div>
-                }.into_any(),
-                Ok(o) if !o.connection.synced => view! {
-                    <div class="banner banner-warn" role="status">
-                        <strong>"Connecting to the cluster… "</strong>
-                        {o.connection.cluster.clone()}
-                        <ProblemList problems=o.connection.problems.clone() />
-                    </div>
-                }.into_any(),
-                Ok(o) if !o.connection.problems.is_empty() => view! {
-                    <div class="banner banner-warn" role="status">
-                        <strong>"Some of the cluster is not visible. "</strong>
-                        <ProblemList problems=o.connection.problems.clone() />
-                    </div>
-                }.into_any(),
-                Ok(_) => ().into_any(),
-            })}
-        </Transition>
+    let live = use_live();
+    move || {
+        if live.status.get() == LiveStatus::Reconnecting {
+            return view! {
+                <div class="banner banner-bad" role="alert">
+                    <strong>"Paydeck's server is not answering. "</strong>
+                    "Figures are not updating; reconnecting…"
+                </div>
+            }
+            .into_any();
+        }
+        let Some(connection) = live.last.with(|e| e.as_ref().map(|e| e.connection.clone())) else {
+            return ().into_any();
+        };
+        if !connection.synced {
+            view! {
+                <div class="banner banner-warn" role="status">
+                    <strong>"Connecting to the cluster… "</strong>
+                    {connection.cluster.clone()}
+                    <ProblemList problems=connection.problems.clone() />
+                </div>
+            }
+            .into_any()
+        } else if !connection.problems.is_empty() {
+            view! {
+                <div class="banner banner-warn" role="status">
+                    <strong>"Some of the cluster is not visible. "</strong>
+                    <ProblemList problems=connection.problems.clone() />
+                </div>
+            }
+            .into_any()
+        } else {
+            ().into_any()
+        }
     }
 }
 

@@ -15,9 +15,11 @@ test('the page says when the live connection drops and reconnects by itself', as
 
     await first.stop();
     await expect(page.getByTestId('live-status')).toHaveText('Reconnecting…');
+    await expect(page.getByRole('alert').filter({ hasText: "Paydeck's server is not answering" })).toBeVisible();
 
     second = await startPaydeck(listen);
     await expect(page.getByTestId('live-status')).toHaveText('Live', { timeout: 45_000 });
+    await expect(page.getByRole('alert')).toHaveCount(0);
     expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true);
   } finally {
     await first.stop();

@@ -1,8 +1,11 @@
 //! Who is calling (bearer tokens, impersonation) and what they may do (a small RBAC table).
 //!
 //! The identities mirror a real payment platform's: cluster admins, the dashboard's read-only
-//! service account (which may impersonate, so edits run as the person asking), and demo
-//! users: a viewer, an operator of the payment namespaces, and an admin.
+//! service account (which may impersonate, so edits run as the person asking), demo users (a
+//! viewer, an operator of the payment namespaces, and an admin) and a CI service account.
+//!
+//! Tokens carry audiences as projected service-account tokens do: the API server accepts only
+//! tokens meant for it, and a TokenReview answers for the audiences it was asked about.
 
 use axum::http::HeaderMap;
 
@@ -15,31 +18,96 @@ pub struct User {
     pub groups: Vec<String>,
 }
 
-/// A bearer token and whom it stands for.
+/// The audience of tokens meant for this API server (what a real cluster's issuer uses).
+pub const API_AUDIENCE: &str = "https://kubernetes.default.svc.cluster.local";
+
+/// A bearer token, whom it stands for, and whom it is meant for.
 #[derive(Clone, Debug)]
 pub struct Token {
     pub token: &'static str,
     pub user: &'static str,
     pub groups: &'static [&'static str],
+    pub audiences: &'static [&'static str],
 }
+
+const API: &[&str] = &[API_AUDIENCE];
+/// Tokens made for Paydeck (`kubectl create token … --audience paydeck`).
+const FOR_PAYDECK: &[&str] = &["paydeck"];
+
+/// The CI service account that scales payments-core from a pipeline.
+pub const DEPLOYER: &str = "system:serviceaccount:payments-core:deployer";
+const SA_GROUPS_CORE: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:payments-core"];
 
 /// The tokens this cluster accepts.
 pub const TOKENS: &[Token] = &[
-    Token { token: "paydeck-sim-admin", user: "kubernetes-admin", groups: &["system:masters"] },
+    Token {
+        token: "paydeck-sim-admin",
+        user: "kubernetes-admin",
+        groups: &["system:masters"],
+        audiences: API,
+    },
     Token {
         token: "paydeck-sim-dashboard",
         user: "system:serviceaccount:paydeck:paydeck",
         groups: &["system:serviceaccounts", "system:serviceaccounts:paydeck"],
+        audiences: API,
     },
-    Token { token: "paydeck-sim-viewer", user: "viewer", groups: &["payments:viewers"] },
-    Token { token: "paydeck-sim-operator", user: "operator", groups: &["payments:operators"] },
-    Token { token: "paydeck-sim-platform-admin", user: "admin", groups: &["payments:admins"] },
+    Token { token: "paydeck-sim-viewer", user: "viewer", groups: &["payments:viewers"], audiences: API },
+    Token {
+        token: "paydeck-sim-operator",
+        user: "operator",
+        groups: &["payments:operators"],
+        audiences: API,
+    },
+    Token {
+        token: "paydeck-sim-platform-admin",
+        user: "admin",
+        groups: &["payments:admins"],
+        audiences: API,
+    },
+    // Tokens for Paydeck's audience: what scripts send to Paydeck's API.
+    Token {
+        token: "paydeck-audience-viewer",
+        user: "viewer",
+        groups: &["payments:viewers"],
+        audiences: FOR_PAYDECK,
+    },
+    Token {
+        token: "paydeck-audience-operator",
+        user: "operator",
+        groups: &["payments:operators"],
+        audiences: FOR_PAYDECK,
+    },
+    Token {
+        token: "paydeck-audience-deployer",
+        user: DEPLOYER,
+        groups: SA_GROUPS_CORE,
+        audiences: FOR_PAYDECK,
+    },
+    Token {
+        token: "paydeck-audience-batch-runner",
+        user: "system:serviceaccount:payments-batch:batch-runner",
+        groups: &["system:serviceaccounts", "system:serviceaccounts:payments-batch"],
+        audiences: FOR_PAYDECK,
+    },
+    // A token that claims the cluster-admin group, meant for Paydeck: Paydeck must never act
+    // with it (a static token file or a webhook could produce one).
+    Token {
+        token: "paydeck-audience-masters",
+        user: "root",
+        groups: &["system:masters"],
+        audiences: FOR_PAYDECK,
+    },
 ];
 
 /// The admin token, written into kubeconfigs for `kubectl`.
 pub const ADMIN_TOKEN: &str = "paydeck-sim-admin";
 /// The dashboard's service-account token.
 pub const DASHBOARD_TOKEN: &str = "paydeck-sim-dashboard";
+
+/// The groups the dashboard may impersonate: k8s/base names them with `resourceNames` (and in
+/// `PAYDECK_IMPERSONATE_GROUPS`).
+pub const IMPERSONABLE_GROUPS: &[&str] = &["payments:viewers", "payments:operators", "payments:admins"];
 
 /// Who an RBAC rule applies to.
 #[derive(Clone, Copy, Debug)]
@@ -49,13 +117,15 @@ pub enum Subject {
 }
 
 /// One RBAC rule: subjects may use verbs on `group/resource` (subresources as
-/// `resource/sub`) in the listed namespaces (`None`: everywhere). `*` matches anything.
+/// `resource/sub`) in the listed namespaces (`None`: everywhere), on the named objects only
+/// when `names` is set (`resourceNames`). `*` matches anything.
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub subjects: &'static [Subject],
     pub verbs: &'static [&'static str],
     pub resources: &'static [(&'static str, &'static str)],
     pub namespaces: Option<&'static [&'static str]>,
+    pub names: Option<&'static [&'static str]>,
 }
 
 const READ: &[&str] = &["get", "list", "watch"];
@@ -91,10 +161,11 @@ pub const RULES: &[Rule] = &[
         verbs: &["*"],
         resources: &[("*", "*")],
         namespaces: None,
+        names: None,
     },
-    // The dashboard's service account: exactly what k8s/base grants it (ClusterRole
-    // paydeck-read), so every test that syncs through it proves that role is enough. It
-    // lists and watches what it shows and may act as the person using it.
+    // The dashboard's service account: exactly what k8s/base grants it (ClusterRoles
+    // paydeck-read and paydeck-edits), so every test that syncs through it proves those
+    // roles are enough. It lists and watches what it shows and may act as the person using it.
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
         verbs: &["list", "watch"],
@@ -108,33 +179,52 @@ pub const RULES: &[Rule] = &[
             ("policy", "poddisruptionbudgets"),
         ],
         namespaces: None,
+        names: None,
     },
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
         verbs: &["list"],
         resources: &[("metrics.k8s.io", "pods"), ("metrics.k8s.io", "nodes")],
         namespaces: None,
+        names: None,
     },
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
         verbs: &["get"],
         resources: &[("custom.metrics.k8s.io", "pods/http_requests_per_second")],
         namespaces: None,
+        names: None,
+    },
+    // People cannot be listed in advance; their groups can.
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["impersonate"],
+        resources: &[("", "users")],
+        namespaces: None,
+        names: None,
     },
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
         verbs: &["impersonate"],
-        resources: &[("", "users"), ("", "groups")],
+        resources: &[("", "groups")],
         namespaces: None,
+        names: Some(IMPERSONABLE_GROUPS),
     },
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
         verbs: &["create"],
-        resources: &[
-            ("authentication.k8s.io", "tokenreviews"),
-            ("authorization.k8s.io", "subjectaccessreviews"),
-        ],
+        resources: &[("authentication.k8s.io", "tokenreviews")],
         namespaces: None,
+        names: None,
+    },
+    // The optional Role the README describes for a CI service account that scales through
+    // Paydeck: impersonating exactly that account, in its namespace.
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["impersonate"],
+        resources: &[("", "serviceaccounts")],
+        namespaces: Some(&["payments-core"]),
+        names: Some(&["deployer"]),
     },
     Rule {
         subjects: &[
@@ -145,18 +235,28 @@ pub const RULES: &[Rule] = &[
         verbs: READ,
         resources: READABLE,
         namespaces: None,
+        names: None,
     },
     Rule {
         subjects: &[Subject::Group("payments:operators")],
         verbs: EDIT,
         resources: SCALING,
         namespaces: Some(OPERATOR_NAMESPACES),
+        names: None,
+    },
+    Rule {
+        subjects: &[Subject::User(DEPLOYER)],
+        verbs: EDIT,
+        resources: SCALING,
+        namespaces: Some(&["payments-core"]),
+        names: None,
     },
     Rule {
         subjects: &[Subject::Group("payments:admins")],
         verbs: EDIT,
         resources: SCALING,
         namespaces: None,
+        names: None,
     },
     // Everyone may ask what they themselves may do.
     Rule {
@@ -164,17 +264,20 @@ pub const RULES: &[Rule] = &[
         verbs: &["create"],
         resources: &[("authorization.k8s.io", "selfsubjectaccessreviews")],
         namespaces: None,
+        names: None,
     },
 ];
 
 /// What a request asks to do, in RBAC terms.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Attributes<'a> {
     pub verb: &'a str,
     pub group: &'a str,
     /// `resource` or `resource/subresource`.
     pub resource: &'a str,
     pub namespace: Option<&'a str>,
+    /// The object's name, when the request names one.
+    pub name: Option<&'a str>,
 }
 
 /// Whether `user` may do what `attrs` describe.
@@ -197,19 +300,39 @@ pub fn allowed(user: &User, attrs: &Attributes) -> bool {
                 (Some(allowed), Some(ns)) => allowed.contains(&ns),
                 (Some(_), None) => false,
             }
+            && match (rule.names, attrs.name) {
+                (None, _) => true,
+                (Some(names), Some(name)) => names.contains(&name),
+                (Some(_), None) => false,
+            }
     })
 }
 
-/// The user a bearer token stands for.
-pub fn user_for_token(token: &str) -> Option<User> {
-    TOKENS.iter().find(|t| t.token == token).map(|t| {
+/// The token a bearer string stands for, with `system:authenticated` added to its groups.
+pub fn token(bearer: &str) -> Option<(User, &'static [&'static str])> {
+    TOKENS.iter().find(|t| t.token == bearer).map(|t| {
         let mut groups: Vec<String> = t.groups.iter().map(|g| g.to_string()).collect();
         groups.push("system:authenticated".into());
-        User { name: t.user.to_string(), groups }
+        (User { name: t.user.to_string(), groups }, t.audiences)
     })
+}
+
+/// The user a token meant for this API server stands for.
+pub fn user_for_token(bearer: &str) -> Option<User> {
+    token(bearer).filter(|(_, audiences)| audiences.contains(&API_AUDIENCE)).map(|(user, _)| user)
+}
+
+/// `system:serviceaccount:NS:NAME` → `(NS, NAME)`.
+pub fn service_account(user: &str) -> Option<(&str, &str)> {
+    let rest = user.strip_prefix("system:serviceaccount:")?;
+    let (ns, name) = rest.split_once(':')?;
+    (!ns.is_empty() && !name.is_empty() && !name.contains(':')).then_some((ns, name))
 }
 
 /// Authenticates a request and applies impersonation: the identity the request acts as.
+/// Impersonation is authorised as the API server does it: `impersonate` on the named user
+/// (or, for `system:serviceaccount:NS:NAME`, on that service account in its namespace) and on
+/// each named group; a service account without impersonated groups gets its own groups.
 pub fn identify(headers: &HeaderMap) -> Result<User, ApiError> {
     let token = headers
         .get("authorization")
@@ -233,16 +356,27 @@ pub fn identify(headers: &HeaderMap) -> Result<User, ApiError> {
         .map(str::to_string)
         .collect();
 
-    let may = |resource: &'static str| {
-        allowed(&caller, &Attributes { verb: "impersonate", group: "", resource, namespace: None })
+    let may = |resource: &'static str, namespace: Option<&str>, name: &str| {
+        let attrs = Attributes { verb: "impersonate", group: "", resource, namespace, name: Some(name) };
+        if allowed(&caller, &attrs) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden_named(&caller.name, "impersonate", resource, name, "", namespace))
+        }
     };
-    if !may("users") {
-        return Err(ApiError::forbidden(&caller.name, "impersonate", "users", "", None));
+    let mut groups = as_groups.clone();
+    match service_account(as_user) {
+        Some((ns, name)) => {
+            may("serviceaccounts", Some(ns), name)?;
+            if groups.is_empty() {
+                groups = vec!["system:serviceaccounts".into(), format!("system:serviceaccounts:{ns}")];
+            }
+        }
+        None => may("users", None, as_user)?,
     }
-    if !as_groups.is_empty() && !may("groups") {
-        return Err(ApiError::forbidden(&caller.name, "impersonate", "groups", "", None));
+    for group in &as_groups {
+        may("groups", None, group)?;
     }
-    let mut groups = as_groups;
     groups.push("system:authenticated".into());
     Ok(User { name: as_user.to_string(), groups })
 }
@@ -258,7 +392,7 @@ mod tests {
         resource: &'a str,
         namespace: Option<&'a str>,
     ) -> Attributes<'a> {
-        Attributes { verb, group, resource, namespace }
+        Attributes { verb, group, resource, namespace, name: None }
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -311,5 +445,44 @@ mod tests {
     fn unknown_or_missing_tokens_are_unauthorised() {
         assert_eq!(identify(&headers(&[])).unwrap_err().code, 401);
         assert_eq!(identify(&headers(&[("authorization", "Bearer nope")])).unwrap_err().code, 401);
+    }
+
+    #[test]
+    fn groups_are_impersonated_only_by_name_and_system_masters_never() {
+        let as_ = |user: &str, group: &str| {
+            let mut pairs =
+                vec![("authorization", "Bearer paydeck-sim-dashboard"), ("impersonate-user", user)];
+            if !group.is_empty() {
+                pairs.push(("impersonate-group", group));
+            }
+            identify(&headers(&pairs))
+        };
+        assert!(as_("operator", "payments:operators").is_ok());
+        let masters = as_("mallory", "system:masters").unwrap_err();
+        assert_eq!(masters.code, 403);
+        assert!(masters.message.contains("cannot impersonate resource \"groups\""), "{}", masters.message);
+        assert_eq!(as_("mallory", "payments:everyone").unwrap_err().code, 403);
+    }
+
+    #[test]
+    fn service_accounts_are_impersonated_in_their_namespace_with_their_own_groups() {
+        let h = headers(&[("authorization", "Bearer paydeck-sim-dashboard"), ("impersonate-user", DEPLOYER)]);
+        let user = identify(&h).unwrap();
+        assert!(user.groups.contains(&"system:serviceaccounts:payments-core".to_string()));
+        let other = headers(&[
+            ("authorization", "Bearer paydeck-sim-dashboard"),
+            ("impersonate-user", "system:serviceaccount:kube-system:replicaset-controller"),
+        ]);
+        let refused = identify(&other).unwrap_err();
+        assert!(refused.message.contains("serviceaccounts"), "{}", refused.message);
+        assert_eq!(service_account("system:serviceaccount:a:b"), Some(("a", "b")));
+        assert_eq!(service_account("system:serviceaccount:a"), None);
+    }
+
+    #[test]
+    fn tokens_for_another_audience_do_not_reach_the_api() {
+        assert!(user_for_token("paydeck-sim-operator").is_some());
+        assert!(user_for_token("paydeck-audience-operator").is_none(), "meant for Paydeck, not the API");
+        assert_eq!(token("paydeck-audience-operator").unwrap().1, &["paydeck"]);
     }
 }

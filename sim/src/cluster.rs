@@ -4,7 +4,10 @@
 use std::{
     net::SocketAddr,
     path::Path,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -86,6 +89,8 @@ impl World {
 #[derive(Clone)]
 pub struct Cluster {
     world: Arc<Mutex<World>>,
+    /// Milliseconds every write waits, after it is applied, before it is answered.
+    write_delay_ms: Arc<AtomicU64>,
 }
 
 impl Cluster {
@@ -98,7 +103,19 @@ impl Cluster {
         let mut store = Store::new(options.watch_history);
         let model =
             Model::install(&options.profile.topology(), &mut store, options.seed, options.sale, start);
-        Cluster { world: Arc::new(Mutex::new(World { store, model, clock })) }
+        Cluster { world: Arc::new(Mutex::new(World { store, model, clock })), write_delay_ms: Arc::default() }
+    }
+
+    /// Fault injection: every write (create, update, patch, delete) is applied at once but
+    /// answered only after `delay`, as from an API server under load. Tests use it to cut a
+    /// client off between a change and its answer.
+    pub fn set_write_delay(&self, delay: Duration) {
+        self.write_delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// How long writes wait before they are answered.
+    pub fn write_delay(&self) -> Duration {
+        Duration::from_millis(self.write_delay_ms.load(Ordering::Relaxed))
     }
 
     /// Exclusive access to the world (held briefly; never across an await).

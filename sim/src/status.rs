@@ -63,6 +63,29 @@ impl ApiError {
     }
 
     pub fn forbidden(user: &str, verb: &str, resource: &str, group: &str, namespace: Option<&str>) -> Self {
+        Self::forbidden_on(resource, user, verb, resource, group, namespace)
+    }
+
+    /// Forbidden on a named object: `users "mallory" is forbidden: User "…" cannot …`.
+    pub fn forbidden_named(
+        user: &str,
+        verb: &str,
+        resource: &str,
+        name: &str,
+        group: &str,
+        namespace: Option<&str>,
+    ) -> Self {
+        Self::forbidden_on(&format!("{resource} \"{name}\""), user, verb, resource, group, namespace)
+    }
+
+    fn forbidden_on(
+        what: &str,
+        user: &str,
+        verb: &str,
+        resource: &str,
+        group: &str,
+        namespace: Option<&str>,
+    ) -> Self {
         let scope = match namespace {
             Some(ns) => format!("in the namespace \"{ns}\""),
             None => "at the cluster scope".to_string(),
@@ -72,7 +95,7 @@ impl ApiError {
             403,
             "Forbidden",
             format!(
-                "{resource} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group {group} {scope}"
+                "{what} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group {group} {scope}"
             ),
         )
     }

@@ -84,6 +84,7 @@ pub fn custom(cluster: &Cluster, rest: &[&str], request: &Request) -> Result<Res
         group: "custom.metrics.k8s.io",
         resource: "pods/http_requests_per_second",
         namespace: Some(ns),
+        name: Some(pod_name),
     };
     if !auth::allowed(&request.user, &attrs) {
         return Err(ApiError::forbidden(

@@ -85,11 +85,17 @@ async fn handle(
         Err(e) => return e.into_response(),
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     let request = Request { method, headers, query, body, user };
-    match route(&cluster, &segments, request).await {
+    let response = match route(&cluster, &segments, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
+    };
+    let delay = cluster.write_delay();
+    if writes && !delay.is_zero() {
+        tokio::time::sleep(delay).await;
     }
+    response
 }
 
 async fn route(cluster: &Cluster, segments: &[&str], request: Request) -> Result<Response, ApiError> {
@@ -172,8 +178,13 @@ async fn dispatch(
         Some(sub) => format!("{}/{sub}", path.rt.plural),
         None => path.rt.plural.to_string(),
     };
-    let attrs =
-        Attributes { verb, group: path.rt.group, resource: &resource, namespace: path.namespace.as_deref() };
+    let attrs = Attributes {
+        verb,
+        group: path.rt.group,
+        resource: &resource,
+        namespace: path.namespace.as_deref(),
+        name: path.name.as_deref(),
+    };
     if !auth::allowed(&request.user, &attrs) {
         return Err(ApiError::forbidden(
             &request.user.name,

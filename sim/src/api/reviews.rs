@@ -23,7 +23,7 @@ fn body(request: &Request) -> Result<Value, ApiError> {
 }
 
 fn may_create(user: &User, group: &str, resource: &str) -> Result<(), ApiError> {
-    let attrs = Attributes { verb: "create", group, resource, namespace: None };
+    let attrs = Attributes { verb: "create", group, resource, ..Attributes::default() };
     if auth::allowed(user, &attrs) {
         Ok(())
     } else {
@@ -58,7 +58,9 @@ pub fn access_review(kind: &str, request: &Request) -> Result<Response, ApiError
     let verb = attrs["verb"].as_str().unwrap_or_default();
     let group = attrs["group"].as_str().unwrap_or_default();
     let namespace = attrs["namespace"].as_str().filter(|n| !n.is_empty());
-    let allowed = auth::allowed(&subject, &Attributes { verb, group, resource: &resource_name, namespace });
+    let name = attrs["name"].as_str().filter(|n| !n.is_empty());
+    let allowed =
+        auth::allowed(&subject, &Attributes { verb, group, resource: &resource_name, namespace, name });
     review["kind"] = json!(review_kind);
     review["apiVersion"] = json!("authorization.k8s.io/v1");
     review["status"] = if allowed {
@@ -69,15 +71,33 @@ pub fn access_review(kind: &str, request: &Request) -> Result<Response, ApiError
     Ok((StatusCode::CREATED, Json(review)).into_response())
 }
 
+/// Whose token it is, for the audiences asked about (the API server's when none are): a
+/// token is valid only for an audience it was issued for, and the answer names the audiences
+/// that matched, as a real API server does.
 pub fn token_review(request: &Request) -> Result<Response, ApiError> {
     let mut review = body(request)?;
     may_create(&request.user, "authentication.k8s.io", "tokenreviews")?;
     let token = review["spec"]["token"].as_str().unwrap_or_default().to_string();
+    let asked: Vec<String> = match review["spec"]["audiences"].as_array() {
+        Some(list) if !list.is_empty() => {
+            list.iter().filter_map(|a| a.as_str().map(str::to_string)).collect()
+        }
+        _ => vec![auth::API_AUDIENCE.to_string()],
+    };
     review["kind"] = json!("TokenReview");
     review["apiVersion"] = json!("authentication.k8s.io/v1");
-    review["status"] = match auth::user_for_token(&token) {
-        Some(user) => {
-            json!({ "authenticated": true, "user": { "username": user.name, "groups": user.groups } })
+    review["status"] = match auth::token(&token) {
+        Some((user, audiences)) => {
+            let matched: Vec<&String> = asked.iter().filter(|a| audiences.contains(&a.as_str())).collect();
+            if matched.is_empty() {
+                json!({ "authenticated": false, "error": "token audiences do not match the requested audiences" })
+            } else {
+                json!({
+                    "authenticated": true,
+                    "user": { "username": user.name, "groups": user.groups },
+                    "audiences": matched,
+                })
+            }
         }
         None => json!({ "authenticated": false, "error": "invalid bearer token" }),
     };

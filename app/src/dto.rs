@@ -168,9 +168,14 @@ pub struct ClusterTotals {
 /// The person using Paydeck, as far as this server knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Viewer {
-    /// Named by a trusted auth proxy; `None`: anonymous (reads only).
+    /// Named by a trusted auth proxy (or vouched for by the cluster); `None`: anonymous
+    /// (reads only).
     pub user: Option<String>,
+    /// The groups Paydeck passes on when it acts as this user (after its bounds).
     pub groups: Vec<String>,
+    /// Why Paydeck will not act as this identity at all (e.g. it claims `system:masters`).
+    #[serde(default)]
+    pub refused: Option<String>,
     /// Edits are off on this server, whoever asks.
     pub read_only: bool,
     /// On the simulated cluster: the demo users one may act as (the identity switcher).

@@ -84,10 +84,39 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::identity::parse_proxy)]
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
 
+    /// A file holding the auth proxy's shared secret (a mounted Secret): user headers are
+    /// believed only from a request carrying it in `--proxy-secret-header`. Required when
+    /// loopback is a trusted proxy on a real cluster (a port-forward arrives on loopback too).
+    #[arg(long, env = "PAYDECK_PROXY_SECRET_FILE")]
+    pub proxy_secret_file: Option<PathBuf>,
+
+    /// The header the auth proxy sends its shared secret in.
+    #[arg(long, env = "PAYDECK_PROXY_SECRET_HEADER", default_value = "X-Paydeck-Proxy-Secret")]
+    pub proxy_secret_header: axum::http::HeaderName,
+
+    /// Only these groups are passed on when Paydeck acts as a user (comma-separated); others
+    /// are dropped. Match the `resourceNames` of the `groups` impersonation rule. Default: any
+    /// group except `system:` ones (which are never passed on).
+    #[arg(long, env = "PAYDECK_IMPERSONATE_GROUPS", value_delimiter = ',')]
+    pub impersonate_groups: Option<Vec<String>>,
+
+    /// Bearer tokens must be issued for this audience (`kubectl create token NAME --audience
+    /// paydeck`); tokens for the API server or another service are refused.
+    #[arg(long, env = "PAYDECK_TOKEN_AUDIENCE", default_value = "paydeck")]
+    pub token_audience: String,
+
+    /// How many token review answers are kept (least recently used go first).
+    #[arg(long, env = "PAYDECK_TOKEN_CACHE_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub token_cache_size: u64,
+
+    /// How many token reviews one client address may cause per minute (beyond: 429).
+    #[arg(long, env = "PAYDECK_TOKEN_REVIEWS_PER_MINUTE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub token_reviews_per_minute: u64,
+
     /// Requests without an identity (no trusted proxy header, no valid bearer token): `read`
     /// lets them look, `refuse` answers 401 (probes, metrics and static files stay open).
-    #[arg(long, env = "PAYDECK_ANONYMOUS", default_value = "read", value_parser = ["read", "refuse"])]
-    pub anonymous: String,
+    #[arg(long, env = "PAYDECK_ANONYMOUS", value_enum, default_value = "read")]
+    pub anonymous: Anonymous,
 
     /// Turn every edit off, whoever asks.
     #[arg(long, env = "PAYDECK_READ_ONLY")]
@@ -99,8 +128,34 @@ pub struct Config {
 
     /// What happens when a critical service (label paydeck.io/critical=true) would go below
     /// 2 replicas: `block` or `warn`.
-    #[arg(long, env = "PAYDECK_CRITICAL_GUARD", default_value = "block", value_parser = ["block", "warn"])]
-    pub critical_guard: String,
+    #[arg(long, env = "PAYDECK_CRITICAL_GUARD", value_enum, default_value = "block")]
+    pub critical_guard: CriticalGuard,
+
+    /// A file holding the key that makes the audit chain an HMAC (a mounted Secret; optional:
+    /// without it the chain is plain SHA-256). `verify-audit` needs the same key.
+    #[arg(long, env = "PAYDECK_AUDIT_KEY_FILE", global = true)]
+    pub audit_key_file: Option<PathBuf>,
+
+    /// The most the history database may grow to, e.g. `8GiB` (writes beyond it fail as on a
+    /// full disk: history pauses and edits are refused, reading goes on). Default: no limit.
+    #[arg(long, env = "PAYDECK_DB_MAX_SIZE", value_parser = parse_size)]
+    pub db_max_size: Option<u64>,
+
+    /// Live feeds (`/api/v1/live`) one user — or, without an identity, one address — may hold open.
+    #[arg(long, env = "PAYDECK_LIVE_PER_CLIENT", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub live_per_client: u64,
+
+    /// Live feeds open at once in all.
+    #[arg(long, env = "PAYDECK_LIVE_TOTAL", default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub live_total: u64,
+
+    /// Requests handled at once; beyond it the answer is 503 with Retry-After.
+    #[arg(long, env = "PAYDECK_MAX_CONCURRENT_REQUESTS", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_concurrent_requests: u64,
+
+    /// Seconds a client may take to send a request's headers before the connection is closed.
+    #[arg(long, env = "PAYDECK_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_timeout: u64,
 
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
@@ -119,12 +174,37 @@ pub struct Config {
     pub sim_kubeconfig: PathBuf,
 }
 
+/// What requests without an identity may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Anonymous {
+    /// Look, never change.
+    Read,
+    /// Nothing: 401.
+    Refuse,
+}
+
+/// What a critical service going below 2 replicas does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CriticalGuard {
+    Block,
+    Warn,
+}
+
 /// What to do instead of serving.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
-    /// Check the audit log's hash chain in `--db`: exits 0 when intact, 1 naming the first
-    /// row that was changed or removed.
-    VerifyAudit,
+    /// Check the audit log's hash chain in `--db` (opened read-only): exits 0 when intact, 1
+    /// naming the first row that was changed or removed.
+    VerifyAudit {
+        /// A head published earlier (`/api/v1/audit/head`, or the `audit head` log line) as
+        /// SEQ:HASH: the log must still contain exactly that row, so a cut tail is caught.
+        #[arg(long, value_parser = crate::audit::verify::parse_head)]
+        head: Option<crate::audit::Head>,
+        /// With `--audit-key-file`: the first row written with the key (rows before it were
+        /// written without one). Default 1: every row must be keyed.
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+        keyed_from: Option<i64>,
+    },
 }
 
 impl Config {
@@ -156,22 +236,77 @@ impl Config {
         use app::scaling::validate::{Guard, Limits};
         Limits {
             max_replicas: self.max_replicas,
-            critical_guard: if self.critical_guard == "warn" { Guard::Warn } else { Guard::Block },
+            critical_guard: match self.critical_guard {
+                CriticalGuard::Warn => Guard::Warn,
+                CriticalGuard::Block => Guard::Block,
+            },
             ..Limits::default()
         }
     }
 
-    /// Whose identity headers to believe.
-    pub fn proxy_trust(&self) -> crate::identity::ProxyTrust {
+    fn simulated(&self) -> bool {
+        self.cluster.as_deref() == Some("sim")
+    }
+
+    /// Whose identity headers to believe (reads the proxy's secret file). Refuses loopback as
+    /// a trusted proxy without the proxy's secret on a real cluster: a port-forward arrives on
+    /// loopback too, and could claim any user.
+    pub fn proxy_trust(&self) -> Result<crate::identity::ProxyTrust, String> {
         let loopback = || crate::identity::parse_proxies("127.0.0.1,::1").unwrap_or_default();
-        crate::identity::ProxyTrust {
+        let trust = crate::identity::ProxyTrust {
             user_header: self.user_header.clone(),
             groups_header: self.groups_header.clone(),
-            proxies: match (&self.trusted_proxies, self.cluster.as_deref()) {
-                (Some(given), _) => given.clone(),
-                (None, Some("sim")) => loopback(),
-                (None, _) => Vec::new(),
+            proxies: match &self.trusted_proxies {
+                Some(given) => given.clone(),
+                None if self.simulated() => loopback(),
+                None => Vec::new(),
             },
+            secret: None,
+        };
+        match &self.proxy_secret_file {
+            Some(path) => {
+                let secret = crate::identity::proxy::read_secret(path)?;
+                Ok(trust.with_secret(self.proxy_secret_header.clone(), &secret))
+            }
+            None if trust.trusts_loopback() && !self.simulated() => {
+                Err("--trusted-proxies includes loopback, where `kubectl port-forward` arrives too: set \
+                 --proxy-secret-file (PAYDECK_PROXY_SECRET_FILE) so the auth proxy proves itself"
+                    .into())
+            }
+            None => Ok(trust),
+        }
+    }
+
+    /// The bounds on whom Paydeck acts as.
+    pub fn identity_bounds(&self) -> crate::identity::Bounds {
+        crate::identity::Bounds {
+            allowed_groups: self.impersonate_groups.as_ref().map(|groups| {
+                groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect()
+            }),
+        }
+    }
+
+    /// How bearer tokens are reviewed.
+    pub fn token_reviews(&self) -> crate::identity::token_review::ReviewSettings {
+        crate::identity::token_review::ReviewSettings {
+            audience: self.token_audience.clone(),
+            cache_size: self.token_cache_size as usize,
+            per_client_per_minute: self.token_reviews_per_minute as usize,
+        }
+    }
+
+    /// The audit key, when configured.
+    pub fn audit_key(&self) -> Result<Option<crate::audit::AuditKey>, String> {
+        self.audit_key_file.as_deref().map(crate::audit::AuditKey::read).transpose()
+    }
+
+    /// The limits that keep one client (or many) from exhausting the server.
+    pub fn protection(&self) -> crate::http::Protection {
+        crate::http::Protection {
+            live_per_client: self.live_per_client as usize,
+            live_total: self.live_total as usize,
+            max_concurrent_requests: self.max_concurrent_requests as usize,
+            header_timeout: Duration::from_secs(self.header_timeout),
         }
     }
 
@@ -190,6 +325,28 @@ impl Config {
     pub fn retention(&self) -> Retention {
         Retention { raw: self.retention_raw, ..Retention::default() }
     }
+}
+
+/// `512MiB`, `8GiB`, `1048576` (bytes): a whole number and an optional binary unit.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("expected a size like 512MiB or 8GiB, got {text:?}");
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(factor).ok_or_else(bad)?;
+    if bytes < 64 * 1024 {
+        return Err(format!("{text} is too small for a database (at least 64KiB)"));
+    }
+    Ok(bytes)
 }
 
 /// `90s`, `30m`, `48h`, `7d`: a whole number and a unit.
@@ -246,6 +403,42 @@ mod tests {
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
         for bad in ["", "48", "h", "4 h", "0s", "-1h", "2w"] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn loopback_proxies_need_the_proxys_secret_on_a_real_cluster() {
+        let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "127.0.0.1"]).unwrap();
+        assert!(c.proxy_trust().unwrap_err().contains("--proxy-secret-file"));
+        let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "10.0.0.0/8"]).unwrap();
+        assert!(c.proxy_trust().is_ok(), "a proxy elsewhere is not reached by port-forwards");
+        let c = Config::try_parse_from(["paydeck", "--cluster", "sim"]).unwrap();
+        assert!(c.proxy_trust().unwrap().trusts_loopback(), "the simulated cluster's demo");
+        let c = Config::try_parse_from([
+            "paydeck",
+            "--trusted-proxies",
+            "::1",
+            "--proxy-secret-file",
+            "/nonexistent",
+        ])
+        .unwrap();
+        assert!(c.proxy_trust().unwrap_err().contains("/nonexistent"));
+    }
+
+    #[test]
+    fn enumerated_flags_name_their_choices() {
+        let err = Config::try_parse_from(["paydeck", "--anonymous", "maybe"]).unwrap_err().to_string();
+        assert!(err.contains("read") && err.contains("refuse"), "{err}");
+        let c = Config::try_parse_from(["paydeck", "--critical-guard", "warn"]).unwrap();
+        assert_eq!(c.critical_guard, CriticalGuard::Warn);
+    }
+
+    #[test]
+    fn sizes_take_a_binary_unit() {
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        for bad in ["", "GiB", "8 GB", "-1GiB", "1KiB", "99999999999999TiB"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -9,7 +9,7 @@ pub mod edits;
 pub mod history;
 pub mod http;
 pub mod identity;
+pub mod limiter;
 pub mod logging;
 pub mod memory;
 pub mod site;
-pub mod token_review;

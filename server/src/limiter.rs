@@ -1,5 +1,5 @@
-//! A per-user limit on edit attempts: a slip of the keyboard or a runaway script must not
-//! hammer the cluster (or the audit log).
+//! Sliding-window limits per key: edit attempts per user (a slip of the keyboard or a runaway
+//! script must not hammer the cluster or the audit log), token reviews per client address.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -7,7 +7,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// At most `max` attempts per user in any `window`.
+/// Keys kept before idle ones are forgotten: a flood from many addresses must not grow the
+/// table without end.
+const PRUNE_ABOVE: usize = 10_000;
+
+/// At most `max` attempts per key in any `window`.
 pub struct Limiter {
     max: usize,
     window: Duration,
@@ -19,10 +23,14 @@ impl Limiter {
         Self { max, window, seen: Mutex::new(HashMap::new()) }
     }
 
-    /// Counts an attempt by `user` at `now`; `Err(wait)` when over the limit.
-    pub fn allow(&self, user: &str, now: Instant) -> Result<(), Duration> {
+    /// Counts an attempt by `key` at `now`; `Err(wait)` when over the limit.
+    pub fn allow(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let times = seen.entry(user.to_string()).or_default();
+        if seen.len() > PRUNE_ABOVE {
+            let window = self.window;
+            seen.retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < window));
+        }
+        let times = seen.entry(key.to_string()).or_default();
         while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             times.pop_front();
         }
@@ -49,5 +57,16 @@ mod tests {
         assert_eq!(wait, Duration::from_secs(58));
         assert!(limiter.allow("ben", t0 + Duration::from_secs(2)).is_ok(), "others are not affected");
         assert!(limiter.allow("ana", t0 + Duration::from_secs(61)).is_ok(), "the window moves on");
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten_under_a_flood() {
+        let limiter = Limiter::new(1, Duration::from_secs(1));
+        let t0 = Instant::now();
+        for i in 0..=PRUNE_ABOVE {
+            limiter.allow(&i.to_string(), t0).unwrap();
+        }
+        limiter.allow("late", t0 + Duration::from_secs(2)).unwrap();
+        assert_eq!(limiter.seen.lock().unwrap().len(), 1);
     }
 }

@@ -20,15 +20,8 @@ fn main() -> std::process::ExitCode {
 async fn run() -> std::process::ExitCode {
     let config = Config::parse();
     logging::init(&config.log);
-    if let Some(Command::VerifyAudit) = config.command {
-        return match audit::verify_command(&config.db).await {
-            Ok(true) => std::process::ExitCode::SUCCESS,
-            Ok(false) => std::process::ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("paydeck: {e:#}");
-                std::process::ExitCode::from(2)
-            }
-        };
+    if let Some(Command::VerifyAudit { head, keyed_from }) = &config.command {
+        return audit::verify::exit_code(&config, head.clone(), *keyed_from).await;
     }
     match http::serve(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

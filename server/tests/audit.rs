@@ -1,14 +1,45 @@
 //! The audit log in a real SQLite file: appends chain, the table refuses updates and deletes,
-//! and a row changed behind Paydeck's back (triggers dropped) is found and named, by the
-//! library and by `paydeck verify-audit`.
+//! a row changed behind Paydeck's back (triggers dropped) is found and named, by the library
+//! and by `paydeck verify-audit`; a cut tail is caught with the published head; a keyed chain
+//! rewritten without the key is caught; intents left open by a stop are settled; and
+//! `verify-audit` checks a million rows in bounded memory.
+
+use std::{path::PathBuf, time::Duration};
 
 use paydeck::{
-    audit::{Attempt, AuditLog, AuditQuery, Outcome, verify},
+    audit::{Attempt, AuditKey, AuditLog, AuditQuery, GENESIS, chain, verify},
     history::{History, Retention},
 };
 use serde_json::json;
 
-async fn record(log: &AuditLog, user: &str, outcome: Outcome, max: i64) -> i64 {
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("paydeck-audit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("paydeck.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn open(db: &std::path::Path, key: Option<AuditKey>) -> (History, AuditLog) {
+    let history = History::open(db, Retention::default()).await.unwrap();
+    let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
+    (history, AuditLog::new(pool, key, Duration::from_secs(2)))
+}
+
+async fn record(log: &AuditLog, user: &str, outcome: &str, max: i64) -> i64 {
     log.record(&Attempt {
         at_ms: 1_000 * max,
         user,
@@ -21,26 +52,42 @@ async fn record(log: &AuditLog, user: &str, outcome: Outcome, max: i64) -> i64 {
         reason: "CHG-42 evening peak",
         outcome,
         detail: "",
+        intent_seq: None,
     })
     .await
     .unwrap()
 }
 
+/// Runs `paydeck verify-audit --db DB ARGS…`: exit code and what it printed.
+fn verify_audit(db: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args(["verify-audit", "--db"])
+        .arg(db)
+        .args(args)
+        .env("PAYDECK_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+    )
+}
+
 #[tokio::test]
 async fn tampering_with_one_row_is_found_and_named() {
-    let dir = std::env::temp_dir().join(format!("paydeck-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("paydeck.db");
-    let history = History::open(&db, Retention::default()).await.unwrap();
-    let log = AuditLog::new(history.pool().clone());
-    assert_eq!(record(&log, "operator", Outcome::Applied, 6).await, 1);
-    assert_eq!(record(&log, "viewer", Outcome::Denied, 7).await, 2);
-    assert_eq!(record(&log, "operator", Outcome::Invalid, 8).await, 3);
+    let tmp = TempDir::new("tamper");
+    let db = tmp.db();
+    let (history, log) = open(&db, None).await;
+    assert_eq!(record(&log, "operator", "applied", 6).await, 1);
+    assert_eq!(record(&log, "viewer", "denied", 7).await, 2);
+    assert_eq!(record(&log, "operator", "invalid", 8).await, 3);
     assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
 
     let listed = log.list(&AuditQuery { user: Some("operator".into()), ..Default::default() }).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 1], "newest first, filtered");
     assert_eq!(listed[1].after, json!({ "maxReplicas": 6 }));
+    let page = log.list(&AuditQuery { limit: Some(1), before: Some(3), ..Default::default() }).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2], "the next page");
 
     // The table itself refuses changes.
     let refused =
@@ -55,14 +102,8 @@ async fn tampering_with_one_row_is_found_and_named() {
     assert!(verdict.starts_with("row 2 "), "{verdict}");
     history.close().await;
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
-        .args(["verify-audit", "--db"])
-        .arg(&db)
-        .env("PAYDECK_LOG", "error")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "a broken chain fails the command");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (code, text) = verify_audit(&db, &[]);
+    assert_eq!(code, Some(1), "a broken chain fails the command: {text}");
     assert!(text.contains("BROKEN") && text.contains("row 2 "), "{text}");
 
     // Deleting a row is found too.
@@ -73,5 +114,218 @@ async fn tampering_with_one_row_is_found_and_named() {
     sqlx::query("DELETE FROM audit WHERE seq = 1").execute(history.pool()).await.unwrap();
     assert!(verify(history.pool()).await.unwrap().unwrap_err().contains("row 1 is missing"));
     history.close().await;
-    let _ = std::fs::remove_dir_all(&dir);
+
+    let (code, text) = verify_audit(&tmp.0.join("missing.db"), &[]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(!tmp.0.join("missing.db").exists(), "verify-audit creates nothing");
+}
+
+#[tokio::test]
+async fn a_cut_tail_is_caught_with_the_published_head_and_numbers_are_never_reused() {
+    let tmp = TempDir::new("tail");
+    let db = tmp.db();
+    let (history, log) = open(&db, None).await;
+    for max in 1..=5 {
+        record(&log, "operator", "applied", max).await;
+    }
+    let head = log.head().await.unwrap();
+    assert_eq!(head.seq, 5);
+    let published = format!("{}:{}", head.seq, head.hash);
+    assert_eq!(verify_audit(&db, &["--head", &published]).0, Some(0));
+
+    // Rows 4 and 5 are cut: the chain that is left is consistent in itself…
+    sqlx::query("DROP TRIGGER audit_no_delete").execute(history.pool()).await.unwrap();
+    sqlx::query("DELETE FROM audit WHERE seq >= 4").execute(history.pool()).await.unwrap();
+    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
+    assert_eq!(verify_audit(&db, &[]).0, Some(0), "without the head, a cut tail cannot be seen");
+    // …but not with the head kept outside.
+    let (code, text) = verify_audit(&db, &["--head", &published]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("ends at row 3") && text.contains("row 5"), "{text}");
+    // A head for a row that is there but different is caught as well.
+    let (code, text) = verify_audit(&db, &["--head", &format!("2:{}", head.hash)]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(verify_audit(&db, &["--head", "5:nothex"]).0, Some(2), "a malformed head is a usage error");
+
+    // The next row gets 6, not 4: a number, once used, is never used again.
+    let (_, log) = open(&db, None).await;
+    assert_eq!(record(&log, "operator", "applied", 9).await, 6);
+    history.close().await;
+}
+
+#[tokio::test]
+async fn a_keyed_chain_rewritten_without_the_key_is_caught() {
+    let tmp = TempDir::new("keyed");
+    let db = tmp.db();
+    let key_file = tmp.0.join("audit.key");
+    std::fs::write(&key_file, format!("{}\n", "k".repeat(40))).unwrap();
+    let key = AuditKey::read(&key_file).unwrap();
+    let (history, log) = open(&db, Some(key.clone())).await;
+    for max in 1..=3 {
+        record(&log, "operator", "applied", max).await;
+    }
+    let key_arg = key_file.to_str().unwrap();
+    assert_eq!(verify_audit(&db, &["--audit-key-file", key_arg]).0, Some(0));
+    let (code, text) = verify_audit(&db, &[]);
+    assert_eq!(code, Some(1), "keyed rows cannot be checked without the key: {text}");
+    assert!(text.contains("--audit-key-file"), "{text}");
+
+    // Someone with write access but not the key rewrites row 2 and re-chains the rest with
+    // plain SHA-256: consistent without the key, caught with it.
+    sqlx::query("DROP TRIGGER audit_no_update").execute(history.pool()).await.unwrap();
+    let mut prev = GENESIS.to_string();
+    for seq in 1..=3i64 {
+        let reason = if seq == 2 { "nothing happened" } else { "CHG-42 evening peak" };
+        let at = 1_000 * seq;
+        let before = json!({ "maxReplicas": seq - 1 }).to_string();
+        let after = json!({ "maxReplicas": seq }).to_string();
+        let fields = chain::Fields {
+            at_ms: at,
+            user: "operator",
+            groups: "[\"payments:operators\"]",
+            namespace: "payments-core",
+            name: "ledger",
+            target: "HorizontalPodAutoscaler/ledger",
+            before: &before,
+            after: &after,
+            reason,
+            outcome: "applied",
+            detail: "",
+            intent_seq: None,
+            keyed: false,
+        };
+        let hash = chain::row_hash(&prev, &fields, None).unwrap();
+        sqlx::query("UPDATE audit SET reason = ?, keyed = 0, prev_hash = ?, hash = ? WHERE seq = ?")
+            .bind(reason)
+            .bind(&prev)
+            .bind(&hash)
+            .bind(seq)
+            .execute(history.pool())
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3), "plain SHA-256 cannot tell");
+    let (code, text) = verify_audit(&db, &["--audit-key-file", key_arg]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("row 1 is not keyed"), "{text}");
+    history.close().await;
+}
+
+#[tokio::test]
+async fn intents_left_open_by_a_stop_are_settled_as_unknown() {
+    let tmp = TempDir::new("intents");
+    let db = tmp.db();
+    let (history, log) = open(&db, None).await;
+    let intent = record(&log, "operator", "intent", 6).await;
+    let done = record(&log, "operator", "intent", 7).await;
+    log.record(&Attempt {
+        at_ms: 8_000,
+        user: "operator",
+        groups: &[],
+        namespace: "payments-core",
+        name: "ledger",
+        target: "HorizontalPodAutoscaler/ledger",
+        before: &json!({}),
+        after: &json!({}),
+        reason: "CHG-43",
+        outcome: "applied",
+        detail: "",
+        intent_seq: Some(done),
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.settle_dangling_intents(9_000).await.unwrap(), 1);
+    assert_eq!(log.settle_dangling_intents(9_000).await.unwrap(), 0, "settled once");
+    let listed = log.list(&AuditQuery::default()).await.unwrap();
+    let unknown = listed.iter().find(|e| e.outcome == "unknown").expect("an unknown outcome");
+    assert_eq!(unknown.intent_seq, Some(intent));
+    assert!(listed.iter().all(|e| e.outcome != "intent"), "intents are listed only when asked for");
+    let intents =
+        log.list(&AuditQuery { outcome: Some("intent".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(intents.len(), 2);
+    assert_eq!(verify(history.pool()).await.unwrap(), Ok(4));
+    history.close().await;
+}
+
+/// Peak resident memory of a child process, in KiB, once it has exited.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak memory
+fn run_measuring(mut command: std::process::Command) -> (i32, i64) {
+    let child = command.stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child; `status` and `usage` are valid for writing.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+}
+
+#[tokio::test]
+async fn a_million_rows_are_verified_in_bounded_memory() {
+    const ROWS: i64 = 1_000_000;
+    const BOUND_KIB: i64 = 96 * 1024;
+    let tmp = TempDir::new("million");
+    let db = tmp.db();
+    let history = History::open(&db, Retention::default()).await.unwrap();
+    let mut tx = history.pool().begin().await.unwrap();
+    let mut prev = GENESIS.to_string();
+    let before =
+        json!({ "maxReplicas": 4, "minReplicas": 2, "targetCPUUtilizationPercentage": 70 }).to_string();
+    let after =
+        json!({ "maxReplicas": 6, "minReplicas": 2, "targetCPUUtilizationPercentage": 70 }).to_string();
+    for seq in 1..=ROWS {
+        let fields = chain::Fields {
+            at_ms: seq,
+            user: "operator",
+            groups: "[\"payments:operators\"]",
+            namespace: "payments-core",
+            name: "ledger",
+            target: "HorizontalPodAutoscaler/ledger",
+            before: &before,
+            after: &after,
+            reason: "CHG-42 evening peak, raising the maximum before the flash sale",
+            outcome: "applied",
+            detail: "the cluster accepted the change.",
+            intent_seq: None,
+            keyed: false,
+        };
+        let hash = chain::row_hash(&prev, &fields, None).unwrap();
+        sqlx::query(
+            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(fields.at_ms)
+        .bind(fields.user)
+        .bind(fields.groups)
+        .bind(fields.namespace)
+        .bind(fields.name)
+        .bind(fields.target)
+        .bind(fields.before)
+        .bind(fields.after)
+        .bind(fields.reason)
+        .bind(fields.outcome)
+        .bind(fields.detail)
+        .bind(&prev)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    tx.commit().await.unwrap();
+    history.close().await;
+    let size = std::fs::metadata(&db).unwrap().len();
+    assert!(size > 300 << 20, "the log is large: {size} bytes");
+
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"));
+    command.args(["verify-audit", "--db"]).arg(&db).args(["--head", &format!("{ROWS}:{prev}")]);
+    command.env("PAYDECK_LOG", "error");
+    let (code, peak_kib) = run_measuring(command);
+    assert_eq!(code, 0, "the million-row chain is intact");
+    assert!(
+        peak_kib < BOUND_KIB,
+        "verify-audit peaked at {} MiB for {ROWS} rows (bound {} MiB)",
+        peak_kib / 1024,
+        BOUND_KIB / 1024
+    );
 }

@@ -3,63 +3,15 @@
 //! rights get a clear 403, bad input gets field errors — and after every refusal the cluster
 //! reads back exactly as before. Every attempt lands in the audit log, whose chain holds.
 
-use std::{sync::Arc, time::Duration};
-
 use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
 use kube::Api;
-use paydeck::{
-    cluster::{self, Scope, Source},
-    history::{History, Retention},
-    http::{ServerState, router},
-    identity::{ProxyTrust, parse_proxies},
-    site,
-};
 use serde_json::{Value, json};
 
-struct Setup {
-    _sim: sim::Cluster,
-    server: sim::RunningServer,
-    base: String,
-    db: std::path::PathBuf,
-}
-
 mod support;
-use support::admin;
+use support::{Stack as Setup, StackOptions, admin};
 
 async fn setup() -> Setup {
-    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
-    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir =
-        std::env::temp_dir().join(format!("paydeck-edits-{}-{}", std::process::id(), server.addr.port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("dashboard.kubeconfig");
-    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
-    let connected = cluster::connect(&Source::Kubeconfig { path: kubeconfig, context: None }).await.unwrap();
-    let view = cluster::start(
-        connected.client.clone(),
-        connected.description,
-        &Scope::default(),
-        Duration::from_secs(1),
-    );
-    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.unwrap();
-
-    let db = dir.join("paydeck.db");
-    let history = Arc::new(History::open(&db, Retention::default()).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let trust = ProxyTrust { proxies: parse_proxies("127.0.0.1").unwrap(), ..ProxyTrust::none() };
-    let state = ServerState::new(
-        site::leptos_options(std::path::Path::new("target/site"), addr),
-        Duration::from_secs(10),
-        view,
-    )
-    .with_history(history, Duration::from_secs(3600))
-    .with_identity(trust, false)
-    .with_token_reviews(connected.client)
-    .with_edits(connected.config, Default::default());
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Setup { _sim: sim, server, base: format!("http://{addr}/api/v1"), db }
+    support::stack(StackOptions::default()).await
 }
 
 /// The HPA as the cluster has it now.
@@ -223,18 +175,7 @@ async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything()
     let outcomes: Vec<&str> = audit.iter().rev().map(|e| e["outcome"].as_str().unwrap()).collect();
     assert_eq!(
         outcomes,
-        [
-            "previewed",
-            "denied",
-            "denied",
-            "invalid",
-            "invalid",
-            "invalid",
-            "invalid",
-            "invalid",
-            "applied",
-            "conflict"
-        ]
+        ["previewed", "denied", "invalid", "invalid", "invalid", "invalid", "invalid", "applied", "conflict"]
     );
     let applied_row = audit.iter().find(|e| e["outcome"] == "applied").unwrap();
     assert_eq!(
@@ -285,7 +226,7 @@ async fn replicas_change_only_where_no_hpa_decides() {
         let body = json!({ "replicas": "3", "reason": "CHG-4", "resource_version": "0", "dry_run": true });
         async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap() }
     };
-    let as_operator: Value = with_token("paydeck-sim-operator").await.json().await.unwrap();
+    let as_operator: Value = with_token("paydeck-audience-operator").await.json().await.unwrap();
     assert_eq!(
         as_operator["outcome"], "conflict",
         "reached the cluster as operator, at a stale version: {as_operator}"
@@ -294,7 +235,7 @@ async fn replicas_change_only_where_no_hpa_decides() {
     assert_eq!(unknown.status(), 401, "an unknown token is nobody");
     let whoami: Value = reqwest::Client::new()
         .get(format!("{}/whoami", s.base))
-        .bearer_auth("paydeck-sim-viewer")
+        .bearer_auth("paydeck-audience-viewer")
         .send()
         .await
         .unwrap()

@@ -184,6 +184,10 @@ pub enum Outcome {
     Denied,
     Conflict,
     Failed,
+    /// Over the per-user rate: not sent, not recorded.
+    Throttled,
+    /// The audit log could not record the intent: not sent.
+    Unrecorded,
 }
 
 impl Outcome {
@@ -195,6 +199,8 @@ impl Outcome {
             Outcome::Denied => "denied",
             Outcome::Conflict => "conflict",
             Outcome::Failed => "failed",
+            Outcome::Throttled => "throttled",
+            Outcome::Unrecorded => "unrecorded",
         }
     }
 }
@@ -252,6 +258,12 @@ pub struct AuditEntry {
     pub outcome: String,
     pub detail: String,
     pub hash: String,
+    /// For the outcome of an apply: the row that recorded its intent before it was sent.
+    #[serde(default)]
+    pub intent_seq: Option<i64>,
+    /// Whether the row's hash is keyed (HMAC).
+    #[serde(default)]
+    pub keyed: bool,
 }
 
 /// Filters of an audit query.
@@ -264,4 +276,6 @@ pub struct AuditQuery {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub limit: Option<i64>,
+    /// Only rows before this sequence number (the next page of a listing).
+    pub before: Option<i64>,
 }

@@ -62,6 +62,8 @@ pub struct Checked {
 pub const MAX_WINDOW_SECONDS: i64 = 3600;
 pub const MAX_PERIOD_SECONDS: i64 = 1800;
 pub const MAX_REASON_CHARS: usize = 500;
+/// Policies per direction: more are never needed, and a bound keeps a form small.
+pub const MAX_POLICIES: usize = 10;
 
 struct Errors(Vec<FieldError>);
 
@@ -216,6 +218,13 @@ fn check_rules(form: &RulesForm, prefix: &str, label: &str, errors: &mut Errors)
     }
     let mut policies = Vec::new();
     let mut policies_ok = true;
+    if form.policies.len() > MAX_POLICIES {
+        errors.add(
+            &format!("{prefix}.policies"),
+            format!("{label} may have at most {MAX_POLICIES} policies, not {}", form.policies.len()),
+        );
+        return None;
+    }
     for (i, p) in form.policies.iter().enumerate() {
         let field = |name: &str| format!("{prefix}.policies.{i}.{name}");
         let kind = p.kind.trim();
@@ -353,6 +362,10 @@ mod tests {
             ["autoscaler.scale_up.select"]
         );
         assert_eq!(fields(&with(&|a| a.scale_up.policies.clear())), ["autoscaler.scale_up.policies"]);
+        assert_eq!(
+            fields(&with(&|a| a.scale_up.policies = vec![a.scale_up.policies[0].clone(); MAX_POLICIES + 1])),
+            ["autoscaler.scale_up.policies"]
+        );
         let disabled = with(&|a| {
             a.scale_down.select = "Disabled".into();
             a.scale_down.policies.clear();

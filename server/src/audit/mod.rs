@@ -1,16 +1,39 @@
 //! The audit log: every attempt to change scaling — applied, previewed, rejected by
 //! validation, denied by RBAC, in conflict, failed — with who, when, what, before → after,
-//! why, and the outcome. Rows are chained: each row's hash is SHA-256 over the previous
-//! row's hash and its own fields, so [`verify`] finds the first row changed or removed.
+//! why, and the outcome. An apply is recorded twice: its intent before anything is sent, its
+//! outcome after, so no change reaches the cluster unrecorded. Rows are hash-chained
+//! ([`chain`]), optionally keyed, and the head (last sequence number and hash) is published
+//! so a copy kept elsewhere catches a cut tail ([`verify`]).
+//!
+//! Appends go through a connection of their own with `synchronous=FULL`: a row is on disk
+//! before anyone is told it was recorded.
 
-use ring::digest::{SHA256, digest};
-use sqlx::{Row, SqlitePool};
+pub mod chain;
+pub mod verify;
+
+use std::time::Duration;
+
+use futures::Stream;
+use serde::Serialize;
+use sqlx::{Row, SqlitePool, sqlite::SqliteRow};
 use tokio::sync::Mutex;
 
-/// The hash the first row chains from.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
 pub use app::scaling::{AuditEntry as Entry, AuditQuery, Outcome};
+pub use chain::{AuditKey, GENESIS};
+pub use verify::{verify, verify_command};
+
+/// The outcome written for an attempt before it is sent.
+pub const INTENT: &str = "intent";
+/// The outcome written at start for an intent whose outcome was never recorded.
+pub const UNKNOWN: &str = "unknown";
+
+/// Longest text kept per field; longer input is cut (and says so).
+const MAX_REASON_CHARS: usize = app::scaling::validate::MAX_REASON_CHARS;
+const MAX_DETAIL_CHARS: usize = 2_000;
+const MAX_NAME_CHARS: usize = 253;
+const MAX_JSON_BYTES: usize = 8 * 1024;
+/// Most rows one listing returns.
+pub const MAX_LIST: i64 = 1_000;
 
 /// An attempt to record.
 #[derive(Clone, Debug)]
@@ -24,182 +47,298 @@ pub struct Attempt<'a> {
     pub before: &'a serde_json::Value,
     pub after: &'a serde_json::Value,
     pub reason: &'a str,
-    pub outcome: Outcome,
+    /// `applied`, `previewed`, …, or [`INTENT`] / [`UNKNOWN`].
+    pub outcome: &'a str,
     pub detail: &'a str,
+    /// For an outcome row: the intent row it completes.
+    pub intent_seq: Option<i64>,
 }
 
-/// The hash of a row: over the previous hash and every field, each length-prefixed so no two
-/// different rows hash the same text.
-fn chain_hash(prev: &str, fields: &[&str]) -> String {
-    let mut text = String::with_capacity(256);
-    for part in std::iter::once(prev).chain(fields.iter().copied()) {
-        text.push_str(&part.len().to_string());
-        text.push(':');
-        text.push_str(part);
-        text.push('\n');
+/// The last row: what to keep outside to catch a truncated log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Head {
+    /// 0 for an empty log.
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
     }
-    digest(&SHA256, text.as_bytes()).as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The log, in the history database. Appends are serialised so the chain has one tip.
+/// Why an attempt could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit log is full (the database reached its size limit or the disk is full)")]
+    Full,
+    #[error("the audit log is busy (locked for longer than {0:?})")]
+    Busy(Duration),
+    #[error("the audit log cannot be written: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl AuditError {
+    fn of(e: sqlx::Error, deadline: Duration) -> Self {
+        let text = e.to_string().to_lowercase();
+        if text.contains("full") {
+            AuditError::Full
+        } else if text.contains("locked") || text.contains("busy") || matches!(e, sqlx::Error::PoolTimedOut) {
+            AuditError::Busy(deadline)
+        } else {
+            AuditError::Database(e)
+        }
+    }
+}
+
+/// Cuts `text` to `max` characters, marking the cut.
+fn cap(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The JSON as text, or a note of its size when it is too large to keep.
+fn capped_json(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    if text.len() <= MAX_JSON_BYTES {
+        text
+    } else {
+        serde_json::json!({ "omitted": format!("{} bytes", text.len()) }).to_string()
+    }
+}
+
+/// The log, in the history database.
 pub struct AuditLog {
+    /// One connection with `synchronous=FULL`: appends are serialised, so the chain has one tip.
     pool: SqlitePool,
-    append: Mutex<()>,
+    key: Option<AuditKey>,
+    /// How long an append waits for the database before the edit is refused.
+    deadline: Duration,
+    head: Mutex<Option<Head>>,
+}
+
+const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
+
+fn entry(r: &SqliteRow) -> Entry {
+    let json = |i: usize| serde_json::from_str(r.get::<&str, _>(i)).unwrap_or(serde_json::Value::Null);
+    Entry {
+        seq: r.get(0),
+        at_ms: r.get(1),
+        user: r.get(2),
+        groups: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
+        namespace: r.get(4),
+        name: r.get(5),
+        target: r.get(6),
+        before: json(7),
+        after: json(8),
+        reason: r.get(9),
+        outcome: r.get(10),
+        detail: r.get(11),
+        hash: r.get(12),
+        intent_seq: r.get(13),
+        keyed: r.get::<i64, _>(14) != 0,
+    }
 }
 
 impl AuditLog {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool, append: Mutex::new(()) }
+    /// The log over `pool` (which should have one connection with `synchronous=FULL`; see
+    /// `History::audit_pool`), keyed with `key` when given.
+    pub fn new(pool: SqlitePool, key: Option<AuditKey>, deadline: Duration) -> Self {
+        Self { pool, key, deadline, head: Mutex::new(None) }
     }
 
-    /// Appends an attempt; returns its sequence number.
-    pub async fn record(&self, a: &Attempt<'_>) -> sqlx::Result<i64> {
-        let _tip = self.append.lock().await;
-        // IMMEDIATE takes the write lock first: a read-then-write transaction that found
-        // another writer in between would fail at once instead of waiting its turn.
+    /// Whether new rows are keyed.
+    pub fn keyed(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The last row's sequence number and hash.
+    pub async fn head(&self) -> sqlx::Result<Head> {
+        let mut cached = self.head.lock().await;
+        if let Some(head) = cached.as_ref() {
+            return Ok(head.clone());
+        }
+        let head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| Head { seq: r.get(0), hash: r.get(1) })
+            .unwrap_or_else(|| Head { seq: 0, hash: GENESIS.to_string() });
+        *cached = Some(head.clone());
+        Ok(head)
+    }
+
+    /// Appends an attempt, durably; returns its sequence number. Fails within the deadline
+    /// when the database cannot take it (full, locked).
+    pub async fn record(&self, a: &Attempt<'_>) -> Result<i64, AuditError> {
+        let deadline = self.deadline;
+        match tokio::time::timeout(deadline, self.append(a)).await {
+            Ok(result) => result.map_err(|e| AuditError::of(e, deadline)),
+            Err(_) => Err(AuditError::Busy(deadline)),
+        }
+    }
+
+    async fn append(&self, a: &Attempt<'_>) -> sqlx::Result<i64> {
+        // The head lock serialises appends within the process; IMMEDIATE takes the database's
+        // write lock first, so another writer is waited for rather than failing the append.
+        let mut head = self.head.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *tx)
             .await?;
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
         let groups = serde_json::to_string(a.groups).unwrap_or_else(|_| "[]".into());
-        let (before, after) = (a.before.to_string(), a.after.to_string());
-        let at = a.at_ms.to_string();
-        let hash = chain_hash(
-            &prev,
-            &[
-                &at,
-                a.user,
-                &groups,
-                a.namespace,
-                a.name,
-                a.target,
-                &before,
-                &after,
-                a.reason,
-                a.outcome.as_str(),
-                a.detail,
-            ],
+        let (before, after) = (capped_json(a.before), capped_json(a.after));
+        let (user, namespace, name, target) = (
+            cap(a.user, MAX_NAME_CHARS),
+            cap(a.namespace, MAX_NAME_CHARS),
+            cap(a.name, MAX_NAME_CHARS),
+            cap(a.target, MAX_NAME_CHARS * 2),
         );
+        let (reason, detail) = (cap(a.reason, MAX_REASON_CHARS), cap(a.detail, MAX_DETAIL_CHARS));
+        let fields = chain::Fields {
+            at_ms: a.at_ms,
+            user: &user,
+            groups: &groups,
+            namespace: &namespace,
+            name: &name,
+            target: &target,
+            before: &before,
+            after: &after,
+            reason: &reason,
+            outcome: a.outcome,
+            detail: &detail,
+            intent_seq: a.intent_seq,
+            keyed: self.key.is_some(),
+        };
+        let hash = chain::row_hash(&prev, &fields, self.key.as_ref()).expect("the key is there when keyed");
         let seq = sqlx::query(
-            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(a.at_ms)
-        .bind(a.user)
+        .bind(&user)
         .bind(&groups)
-        .bind(a.namespace)
-        .bind(a.name)
-        .bind(a.target)
+        .bind(&namespace)
+        .bind(&name)
+        .bind(&target)
         .bind(&before)
         .bind(&after)
-        .bind(a.reason)
-        .bind(a.outcome.as_str())
-        .bind(a.detail)
+        .bind(&reason)
+        .bind(a.outcome)
+        .bind(&detail)
         .bind(&prev)
         .bind(&hash)
+        .bind(a.intent_seq)
+        .bind(i64::from(fields.keyed))
         .execute(&mut *tx)
         .await?
         .last_insert_rowid();
         tx.commit().await?;
+        tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = a.outcome, "audit head");
+        *head = Some(Head { seq, hash });
         Ok(seq)
     }
 
-    /// Entries matching the filters, newest first.
-    pub async fn list(&self, q: &AuditQuery) -> sqlx::Result<Vec<Entry>> {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash FROM audit \
-             WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR user = ?3) \
-             AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR at_ms >= ?5) AND (?6 IS NULL OR at_ms < ?6) \
-             ORDER BY seq DESC LIMIT ?7",
-        )
-        .bind(&q.namespace)
-        .bind(&q.name)
-        .bind(&q.user)
-        .bind(&q.outcome)
-        .bind(q.from)
-        .bind(q.to)
-        .bind(q.limit.unwrap_or(500).clamp(1, 10_000))
+    /// Records an `unknown` outcome for every intent that has none: Paydeck stopped between
+    /// sending a change and recording what the cluster answered. Run at start.
+    pub async fn settle_dangling_intents(&self, now_ms: i64) -> Result<usize, AuditError> {
+        // Assembled from constants only.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit a WHERE outcome = '{INTENT}' \
+             AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq = a.seq) ORDER BY seq"
+        )))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let json =
-                    |i: usize| serde_json::from_str(r.get::<&str, _>(i)).unwrap_or(serde_json::Value::Null);
-                Entry {
-                    seq: r.get(0),
-                    at_ms: r.get(1),
-                    user: r.get(2),
-                    groups: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
-                    namespace: r.get(4),
-                    name: r.get(5),
-                    target: r.get(6),
-                    before: json(7),
-                    after: json(8),
-                    reason: r.get(9),
-                    outcome: r.get(10),
-                    detail: r.get(11),
-                    hash: r.get(12),
-                }
+        for r in &rows {
+            let e = entry(r);
+            self.record(&Attempt {
+                at_ms: now_ms,
+                user: &e.user,
+                groups: &e.groups,
+                namespace: &e.namespace,
+                name: &e.name,
+                target: &e.target,
+                before: &e.before,
+                after: &e.after,
+                reason: &e.reason,
+                outcome: UNKNOWN,
+                detail: "Paydeck stopped before it recorded the cluster's answer: check the object's current values",
+                intent_seq: Some(e.seq),
             })
-            .collect())
+            .await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Entries matching the filters, newest first, at most [`MAX_LIST`]; intents only when
+    /// asked for by outcome.
+    pub async fn list(&self, q: &AuditQuery) -> sqlx::Result<Vec<Entry>> {
+        let limit = q.limit.unwrap_or(500).clamp(1, MAX_LIST);
+        let rows = filtered(q, limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(entry).collect())
+    }
+
+    /// Every entry matching the filters (up to `q.limit` when given), newest first, read a
+    /// page at a time: an export of millions of rows holds one page in memory.
+    pub fn stream(&self, q: AuditQuery) -> impl Stream<Item = sqlx::Result<Entry>> + Send + 'static {
+        const PAGE: i64 = 500;
+        let pool = self.pool.clone();
+        let total = q.limit.filter(|l| *l > 0);
+        let state = (q, Vec::<Entry>::new(), 0i64, false);
+        futures::stream::unfold(state, move |(mut q, mut page, mut sent, mut done)| {
+            let pool = pool.clone();
+            async move {
+                if total.is_some_and(|t| sent >= t) {
+                    return None;
+                }
+                if page.is_empty() {
+                    if done {
+                        return None;
+                    }
+                    let want = total.map_or(PAGE, |t| (t - sent).min(PAGE));
+                    match filtered(&q, want).fetch_all(&pool).await {
+                        Ok(rows) => {
+                            done = (rows.len() as i64) < want;
+                            page = rows.iter().map(entry).rev().collect();
+                        }
+                        Err(e) => return Some((Err(e), (q, page, sent, true))),
+                    }
+                }
+                let next = page.pop()?;
+                q.before = Some(next.seq);
+                sent += 1;
+                Some((Ok(next), (q, page, sent, done)))
+            }
+        })
     }
 }
 
-/// Walks the chain from the first row: `Ok(rows)` when intact, else which row breaks it.
-pub async fn verify(pool: &SqlitePool) -> anyhow::Result<Result<i64, String>> {
-    let rows = sqlx::query(
-        "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash \
-         FROM audit ORDER BY seq",
-    )
-    .fetch_all(pool)
-    .await?;
-    let mut prev = GENESIS.to_string();
-    for (expected_seq, r) in (1i64..).zip(rows.iter()) {
-        let seq: i64 = r.get(0);
-        if seq != expected_seq {
-            return Ok(Err(format!("row {expected_seq} is missing (the next row is {seq})")));
-        }
-        let text = |i: usize| r.get::<String, _>(i);
-        let at = r.get::<i64, _>(1).to_string();
-        let fields =
-            [at, text(2), text(3), text(4), text(5), text(6), text(7), text(8), text(9), text(10), text(11)];
-        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-        if text(12) != prev {
-            return Ok(Err(format!(
-                "row {seq} does not follow row {}: its previous hash was changed",
-                seq - 1
-            )));
-        }
-        if chain_hash(&prev, &refs) != text(13) {
-            return Ok(Err(format!(
-                "row {seq} was changed after it was written: its hash does not match its fields"
-            )));
-        }
-        prev = text(13);
-    }
-    Ok(Ok(rows.len() as i64))
-}
-
-/// `paydeck verify-audit`: prints the verdict; `true` when the chain is intact.
-pub async fn verify_command(db: &std::path::Path) -> anyhow::Result<bool> {
-    if !db.exists() {
-        anyhow::bail!("no database at {} (--db / PAYDECK_DB)", db.display());
-    }
-    let history = crate::history::History::open(db, crate::history::Retention::default()).await?;
-    let verdict = verify(history.pool()).await?;
-    history.close().await;
-    Ok(match verdict {
-        Ok(rows) => {
-            println!("audit log intact: {rows} row(s) in {}", db.display());
-            true
-        }
-        Err(problem) => {
-            println!("audit log BROKEN in {}: {problem}", db.display());
-            false
-        }
-    })
+/// The filtered, newest-first query behind [`AuditLog::list`] and [`AuditLog::stream`].
+fn filtered(
+    q: &AuditQuery,
+    limit: i64,
+) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    // Assembled from constants only; every value is a bound parameter.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit \
+         WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR user = ?3) \
+         AND (CASE WHEN ?4 IS NULL THEN outcome != '{INTENT}' ELSE outcome = ?4 END) \
+         AND (?5 IS NULL OR at_ms >= ?5) AND (?6 IS NULL OR at_ms < ?6) AND (?7 IS NULL OR seq < ?7) \
+         ORDER BY seq DESC LIMIT ?8"
+    )))
+    .bind(q.namespace.clone())
+    .bind(q.name.clone())
+    .bind(q.user.clone())
+    .bind(q.outcome.clone())
+    .bind(q.from)
+    .bind(q.to)
+    .bind(q.before)
+    .bind(limit)
 }
 
 #[cfg(test)]
@@ -207,12 +346,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_hash_depends_on_every_field_and_the_previous_hash() {
-        let a = chain_hash(GENESIS, &["1", "ana", "max 4 → 6"]);
-        assert_eq!(a.len(), 64);
-        assert_ne!(a, chain_hash(GENESIS, &["1", "ana", "max 4 → 7"]));
-        assert_ne!(a, chain_hash(&a, &["1", "ana", "max 4 → 6"]));
-        // Moving text between fields changes the hash (fields are length-prefixed).
-        assert_ne!(chain_hash(GENESIS, &["ab", "c"]), chain_hash(GENESIS, &["a", "bc"]));
+    fn long_fields_are_cut_and_say_so() {
+        assert_eq!(cap("short", 10), "short");
+        let cut = cap(&"é".repeat(600), 500);
+        assert_eq!(cut.chars().count(), 500);
+        assert!(cut.ends_with('…'));
+        let big = serde_json::json!({ "x": "y".repeat(10_000) });
+        assert!(capped_json(&big).contains("omitted"));
     }
 }

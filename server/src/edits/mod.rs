@@ -1,38 +1,58 @@
-//! Scaling edits: validated here, then sent to Kubernetes as the person asking
-//! (`Impersonate-User`/`-Group`), so the cluster's RBAC decides and its audit log names them;
-//! previewed with a server-side dry run; applied only against the resourceVersion the user
-//! saw; recorded in the audit log whatever the outcome.
+//! Scaling edits, as explicit stages:
+//!
+//! 1. **admit** — edits on, someone signed in, under their rate: otherwise refused with
+//!    nothing written (a flood of anonymous or throttled attempts must not fill the disk; they
+//!    are counted on `/metrics` instead);
+//! 2. **authorise and validate** — whom Paydeck would act as (never a `system:` identity), the
+//!    workload exists, the form is valid, the change is conditional: a refusal here is
+//!    recorded;
+//! 3. **record intent** — for an apply, before anything is sent: if the audit log cannot take
+//!    the row, nothing is sent;
+//! 4. **send** — a dry run or the patch, as the user (`Impersonate-User`/`-Group`), against the
+//!    resourceVersion they saw;
+//! 5. **record outcome** — pointing back at the intent.
+//!
+//! Stages 3–5 run as a task of their own: a client that goes away (or a request timeout)
+//! cannot cut an apply off between the cluster's answer and its audit row.
 
-pub mod limiter;
+pub mod cluster;
 pub mod patch;
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 
 use app::{
     dto::{Viewer, Workload},
     scaling::{
-        EditRequest, EditResponse, FieldError, Rights, ScalingChange,
-        validate::{Checked, Context, Limits, check},
+        EditRequest, EditResponse, FieldError, Outcome, Rights, ScalingChange, ScalingForm,
+        validate::{Context, Limits, check},
     },
 };
-use k8s_openapi::api::{
-    apps::v1::Deployment,
-    authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec},
-    autoscaling::v2::HorizontalPodAutoscaler,
-};
-use kube::{
-    Api, Client,
-    api::{Patch, PatchParams, PostParams},
-};
+use cluster::ActingAs;
 use serde_json::Value;
 
 use crate::{
-    audit::{Attempt, AuditLog, Outcome},
+    audit::{self, Attempt, AuditLog},
     clock::unix_ms,
     cluster::ClusterView,
     history::History,
+    limiter::Limiter,
 };
-use limiter::Limiter;
+
+/// Attempts refused before anything was written, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Unrecorded {
+    pub read_only: AtomicU64,
+    pub anonymous: AtomicU64,
+    pub throttled: AtomicU64,
+    /// Edits not sent because the audit log could not record their intent.
+    pub audit_unavailable: AtomicU64,
+}
 
 /// Sends edits on behalf of users.
 pub struct Editor {
@@ -44,14 +64,67 @@ pub struct Editor {
     pub limits: Limits,
     pub read_only: bool,
     limiter: Limiter,
+    pub unrecorded: Arc<Unrecorded>,
 }
 
-/// Kubernetes' status code and message, when the API server answered with an error.
-fn api_error(e: &kube::Error) -> Option<(u16, String)> {
-    match e {
-        kube::Error::Api(status) => Some((status.code, status.message.clone())),
-        _ => None,
+/// What the audit row of an attempt says, gathered as the stages go.
+#[derive(Clone, Debug)]
+struct Record {
+    user: String,
+    groups: Vec<String>,
+    namespace: String,
+    name: String,
+    target: String,
+    reason: String,
+}
+
+fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
+    EditResponse {
+        outcome,
+        message: message.into(),
+        errors: vec![],
+        warnings: vec![],
+        before: Value::Null,
+        after: Value::Null,
+        diff: Value::Null,
+        audit_seq: None,
     }
+}
+
+/// The form as it is kept in an invalid attempt's row: each value cut short, so a refused
+/// form cannot put more than a few KiB in the log.
+fn form_for_record(form: &ScalingForm) -> Value {
+    let mut form = form.clone();
+    let short = |s: &mut String| {
+        if s.chars().count() > 32 {
+            *s = s.chars().take(31).chain(['…']).collect();
+        }
+    };
+    if let Some(r) = form.replicas.as_mut() {
+        short(r);
+    }
+    if let Some(a) = form.autoscaler.as_mut() {
+        for s in [&mut a.min_replicas, &mut a.max_replicas, &mut a.cpu_target, &mut a.memory_target] {
+            short(s);
+        }
+        for rules in [&mut a.scale_up, &mut a.scale_down] {
+            short(&mut rules.window);
+            short(&mut rules.select);
+            rules.policies.truncate(app::scaling::validate::MAX_POLICIES + 1);
+            for p in &mut rules.policies {
+                short(&mut p.kind);
+                short(&mut p.value);
+                short(&mut p.period);
+            }
+        }
+    }
+    form.reason = String::new();
+    serde_json::to_value(&form).unwrap_or(Value::Null)
+}
+
+/// Field errors in one line, for the audit row's detail.
+fn errors_text(errors: &[FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl Editor {
@@ -71,15 +144,22 @@ impl Editor {
             limits,
             read_only,
             limiter: Limiter::new(20, std::time::Duration::from_secs(60)),
+            unrecorded: Arc::default(),
         }
     }
 
-    /// A client that acts as `user` with `groups`.
-    fn client_as(&self, user: &str, groups: &[String]) -> kube::Result<Client> {
-        let mut config = self.config.clone();
-        config.auth_info.impersonate = Some(user.to_string());
-        config.auth_info.impersonate_groups = (!groups.is_empty()).then(|| groups.to_vec());
-        Client::try_from(config)
+    /// Whom Paydeck would act as for `viewer`, or why not (in words).
+    fn acting_as(&self, viewer: &Viewer) -> Result<ActingAs, String> {
+        if self.read_only {
+            return Err("this Paydeck server is read-only: edits are turned off".into());
+        }
+        let Some(user) = &viewer.user else {
+            return Err("sign in to change scaling: no trusted identity arrived with your request".into());
+        };
+        if let Some(why) = &viewer.refused {
+            return Err(why.clone());
+        }
+        Ok(ActingAs { user: user.clone(), groups: viewer.groups.clone() })
     }
 
     /// Whether `viewer` may change the scaling of `namespace/name` (`Err` when Paydeck knows no
@@ -89,276 +169,302 @@ impl Editor {
         let w = snapshot
             .workload(namespace, name)
             .ok_or_else(|| format!("no Deployment {namespace}/{name} is known to Paydeck"))?;
-        Ok(self.rights_on(viewer, w).await)
-    }
-
-    async fn rights_on(&self, viewer: &Viewer, w: &Workload) -> Rights {
-        let deny = |why: &str| Rights { may_edit: false, reason: Some(why.to_string()) };
-        if self.read_only {
-            return deny("this Paydeck server is read-only");
-        }
-        let Some(user) = &viewer.user else {
-            return deny("sign in to change scaling (no trusted identity arrived with your request)");
+        let deny = |why: String| Ok(Rights { may_edit: false, reason: Some(why) });
+        let who = match self.acting_as(viewer) {
+            Ok(who) => who,
+            Err(why) => return deny(why),
         };
-        let (group, resource, subresource, name) = match &w.autoscaler {
-            Some(a) => ("autoscaling", "horizontalpodautoscalers", None, a.name.clone()),
-            None => ("apps", "deployments", Some("scale".to_string()), w.name.clone()),
-        };
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    group: Some(group.into()),
-                    resource: Some(resource.into()),
-                    subresource,
-                    verb: Some("patch".into()),
-                    namespace: Some(w.namespace.clone()),
-                    name: Some(name),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let answer = match self.client_as(user, &viewer.groups) {
-            Ok(client) => {
-                Api::<SelfSubjectAccessReview>::all(client).create(&PostParams::default(), &review).await
+        match cluster::may_patch(&self.config, &who, w).await {
+            Ok(true) => Ok(Rights { may_edit: true, reason: None }),
+            Ok(false) => {
+                let (_, resource, _, _) = cluster::target_of(w);
+                deny(format!(
+                    "the cluster's RBAC does not let {} patch {resource} in {}",
+                    who.user, w.namespace
+                ))
             }
-            Err(e) => Err(e),
-        };
-        match answer {
-            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => Rights { may_edit: true, reason: None },
-            Ok(_) => {
-                deny(&format!("the cluster's RBAC does not let {user} patch {resource} in {}", w.namespace))
+            Err(kube::Error::Api(status)) if status.message.contains("cannot impersonate") => {
+                deny(format!("Paydeck may not act as {} in this cluster: {}", who.user, status.message))
             }
             Err(e) => {
-                tracing::warn!("access review for {user} failed: {e}");
-                deny("the cluster did not answer the access review; try again")
+                tracing::warn!(user = who.user, "access review failed: {e}");
+                deny("the cluster did not answer the access review; try again".into())
             }
         }
+    }
+
+    /// Stage 1: refusals that write nothing (`Some` is the refusal).
+    fn admit(&self, viewer: &Viewer) -> Option<EditResponse> {
+        let refuse = |counter: &AtomicU64, outcome, message: String| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            Some(response(outcome, message))
+        };
+        if self.read_only {
+            return refuse(
+                &self.unrecorded.read_only,
+                Outcome::Denied,
+                "this Paydeck server is read-only: edits are turned off".into(),
+            );
+        }
+        let Some(user) = &viewer.user else {
+            return refuse(
+                &self.unrecorded.anonymous,
+                Outcome::Denied,
+                "sign in to change scaling: no trusted identity arrived with your request".into(),
+            );
+        };
+        if let Err(wait) = self.limiter.allow(user, Instant::now()) {
+            return refuse(
+                &self.unrecorded.throttled,
+                Outcome::Throttled,
+                format!("too many changes in a minute; try again in {} s", wait.as_secs().max(1)),
+            );
+        }
+        None
     }
 
     /// Validates, previews or applies, and records the attempt.
     pub async fn submit(
-        &self,
+        self: &Arc<Self>,
         viewer: &Viewer,
         namespace: &str,
         name: &str,
         request: &EditRequest,
     ) -> EditResponse {
-        let user = viewer.user.clone().unwrap_or_else(|| "anonymous".into());
+        if let Some(refused) = self.admit(viewer) {
+            return refused;
+        }
         let snapshot = self.cluster.current();
         let workload = snapshot.workload(namespace, name).cloned();
-        let target = match workload.as_ref().and_then(|w| w.autoscaler.as_ref()) {
-            Some(a) => format!("HorizontalPodAutoscaler/{}", a.name),
-            None => format!("Deployment/{name}/scale"),
+        let record = Record {
+            user: viewer.user.clone().unwrap_or_default(),
+            groups: viewer.groups.clone(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            target: match workload.as_ref().and_then(|w| w.autoscaler.as_ref()) {
+                Some(a) => format!("HorizontalPodAutoscaler/{}", a.name),
+                None => format!("Deployment/{name}/scale"),
+            },
+            reason: request.form.reason.trim().to_string(),
         };
-        let mut response = EditResponse {
-            outcome: Outcome::Invalid,
-            message: String::new(),
-            errors: vec![],
-            warnings: vec![],
-            before: Value::Null,
-            after: Value::Null,
-            diff: Value::Null,
-            audit_seq: None,
-        };
-
+        let mut answer = response(Outcome::Invalid, "");
         if let Some(w) = &workload {
-            response.before = patch::workload_summary(w);
-        }
-        let verdict = if self.read_only {
-            Err((Outcome::Denied, "this Paydeck server is read-only: edits are turned off".into()))
-        } else if viewer.user.is_none() {
-            Err((
-                Outcome::Denied,
-                "sign in to change scaling: no trusted identity arrived with your request".into(),
-            ))
-        } else if let Err(wait) = self.limiter.allow(&user, Instant::now()) {
-            Err((
-                Outcome::Denied,
-                format!("too many changes in a minute; try again in {} s", wait.as_secs().max(1)),
-            ))
-        } else if let Some(w) = &workload {
-            Ok(w)
-        } else {
-            Err((Outcome::Invalid, format!("no Deployment {namespace}/{name} is known to Paydeck")))
-        };
-
-        match verdict {
-            Err((outcome, message)) => {
-                response.outcome = outcome;
-                response.message = message;
-            }
-            Ok(w) => {
-                let context = Context::of(w, snapshot.totals.cpu.allocatable);
-                let mut checked: Checked = check(&request.form, &self.limits, &context);
-                if request.form.replicas.is_some() && w.autoscaler.is_some() {
-                    checked.change = None;
-                    checked.errors.push(FieldError {
-                        field: "replicas".into(),
-                        message: "an HPA sets this Deployment's replicas; change the HPA's minimum and maximum instead".into(),
-                    });
-                }
-                if request.form.autoscaler.is_some() && w.autoscaler.is_none() {
-                    checked.change = None;
-                    checked.errors.push(FieldError {
-                        field: "form".into(),
-                        message: "no HPA targets this Deployment".into(),
-                    });
-                }
-                response.warnings = checked.warnings.clone();
-                match checked.change {
-                    None => {
-                        response.outcome = Outcome::Invalid;
-                        response.message = "nothing was sent: correct the fields marked".into();
-                        response.errors = checked.errors;
-                    }
-                    Some(change) => self.send(viewer, w, &change, request, &mut response).await,
-                }
-            }
+            answer.before = patch::workload_summary(w);
         }
 
-        let reason = request.form.reason.trim();
-        let after_or_form = if response.after.is_null() {
-            serde_json::to_value(&request.form).unwrap_or(Value::Null)
-        } else {
-            response.after.clone()
-        };
-        let detail = if response.errors.is_empty() {
-            response.message.clone()
-        } else {
-            response
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let outcome = response.outcome;
-        if outcome == Outcome::Applied {
-            let changed: Vec<String> = response
-                .diff
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(field, pair)| format!("{field} {} → {}", pair[0], pair[1]))
-                .collect();
-            let message = format!("{} by {user}: {reason}", changed.join(", "));
-            if let Err(e) = self.history.write_event(namespace, name, unix_ms(), "edit", &message).await {
-                tracing::warn!("history: cannot record the edit of {namespace}/{name}: {e}");
+        // Stage 2: authorise, then validate.
+        let who = match self.acting_as(viewer) {
+            Ok(who) => who,
+            Err(why) => {
+                answer.outcome = Outcome::Denied;
+                answer.message = why;
+                return self.conclude(&record, answer, Value::Null, None).await;
             }
-        }
-        match self
-            .audit
-            .record(&Attempt {
-                at_ms: unix_ms(),
-                user: &user,
-                groups: &viewer.groups,
-                namespace,
-                name,
-                target: &target,
-                before: &response.before,
-                after: &after_or_form,
-                reason,
-                outcome,
-                detail: &detail,
-            })
-            .await
-        {
-            Ok(seq) => response.audit_seq = Some(seq),
+        };
+        let Some(w) = workload else {
+            answer.message = format!("no Deployment {namespace}/{name} is known to Paydeck");
+            return self.conclude(&record, answer, Value::Null, None).await;
+        };
+        let change = match self.validate(&w, request, snapshot.totals.cpu.allocatable, &mut answer) {
+            Some(change) => change,
+            None => {
+                answer.message = "nothing was sent: correct the fields marked".into();
+                let form = form_for_record(&request.form);
+                return self.conclude(&record, answer, form, None).await;
+            }
+        };
+
+        // Stages 3–5, in a task a dropped request cannot cancel.
+        let editor = self.clone();
+        let (resource_version, dry_run) = (request.resource_version.clone(), request.dry_run);
+        let task = tokio::spawn(async move {
+            editor.carry_out(record, answer, who, w, change, resource_version, dry_run).await
+        });
+        match task.await {
+            Ok(answer) => answer,
             Err(e) => {
-                // An edit that cannot be audited must not look like it went through quietly.
-                tracing::error!("audit: cannot record {outcome:?} by {user} on {namespace}/{name}: {e}");
-                response.message.push_str(" (the audit log could not record this attempt)");
+                tracing::error!("an edit task failed: {e}");
+                response(Outcome::Failed, "the edit did not complete; check the audit log and the object")
             }
         }
-        response
     }
 
-    /// Dry-runs or applies a valid change as the user.
-    async fn send(
+    /// The form checked against the rules and the workload: the change, or `None` with the
+    /// field errors in `answer`.
+    fn validate(
         &self,
-        viewer: &Viewer,
         w: &Workload,
-        change: &ScalingChange,
         request: &EditRequest,
-        out: &mut EditResponse,
-    ) {
-        let user = viewer.user.as_deref().unwrap_or("anonymous");
-        let client = match self.client_as(user, &viewer.groups) {
-            Ok(c) => c,
-            Err(e) => {
-                out.outcome = Outcome::Failed;
-                out.message = format!("cannot reach the cluster: {e}");
-                return;
+        allocatable_cpu: f64,
+        answer: &mut EditResponse,
+    ) -> Option<ScalingChange> {
+        let checked = check(&request.form, &self.limits, &Context::of(w, allocatable_cpu));
+        let mut errors = checked.errors;
+        answer.warnings = checked.warnings;
+        if request.form.replicas.is_some() && w.autoscaler.is_some() {
+            errors.push(FieldError {
+                field: "replicas".into(),
+                message:
+                    "an HPA sets this Deployment's replicas; change the HPA's minimum and maximum instead"
+                        .into(),
+            });
+        }
+        if request.form.autoscaler.is_some() && w.autoscaler.is_none() {
+            errors
+                .push(FieldError { field: "form".into(), message: "no HPA targets this Deployment".into() });
+        }
+        if request.resource_version.trim().is_empty() {
+            errors.push(FieldError {
+                field: "resource_version".into(),
+                message: "the resourceVersion you loaded is required: a change is always made against the version seen".into(),
+            });
+        }
+        if errors.is_empty() {
+            checked.change
+        } else {
+            answer.errors = errors;
+            None
+        }
+    }
+
+    /// Stages 3–5: intent, send, outcome.
+    #[allow(clippy::too_many_arguments)]
+    async fn carry_out(
+        &self,
+        record: Record,
+        mut answer: EditResponse,
+        who: ActingAs,
+        w: Workload,
+        change: ScalingChange,
+        resource_version: String,
+        dry_run: bool,
+    ) -> EditResponse {
+        let intent_seq = if dry_run {
+            None
+        } else {
+            let intended = serde_json::to_value(&change).unwrap_or(Value::Null);
+            let intent = self.attempt(
+                &record,
+                &answer.before,
+                &intended,
+                audit::INTENT,
+                "sending to the cluster",
+                None,
+            );
+            match self.audit.record(&intent).await {
+                Ok(seq) => Some(seq),
+                Err(e) => {
+                    self.unrecorded.audit_unavailable.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        user = record.user,
+                        namespace = record.namespace,
+                        name = record.name,
+                        "edit not sent: {e}"
+                    );
+                    return response(
+                        Outcome::Unrecorded,
+                        format!(
+                            "{e}: nothing was sent to the cluster. Edits resume once the audit log can be written; reading is not affected"
+                        ),
+                    );
+                }
             }
         };
-        let params = PatchParams { dry_run: request.dry_run, ..PatchParams::default() };
-        let result: Result<(Value, Value), kube::Error> = match change {
-            ScalingChange::Replicas(n) => {
-                let api: Api<Deployment> = Api::namespaced(client, &w.namespace);
-                async {
-                    let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
-                    let after = api
-                        .patch_scale(
-                            &w.name,
-                            &params,
-                            &Patch::Merge(patch::scale_patch(*n, &request.resource_version)),
-                        )
-                        .await?;
-                    Ok((
-                        patch::scale_summary(&before),
-                        patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
-                    ))
-                }
-                .await
-            }
-            ScalingChange::Autoscaler { .. } => {
-                let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-                let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client, &w.namespace);
-                async {
-                    let current = serde_json::to_value(api.get(&hpa_name).await?).unwrap_or_default();
-                    let Some(body) = patch::autoscaler_patch(change, &current, &request.resource_version)
-                    else {
-                        unreachable!("an autoscaler change builds an autoscaler patch")
-                    };
-                    let after = api.patch(&hpa_name, &params, &Patch::Merge(body)).await?;
-                    Ok((
-                        patch::autoscaler_summary(&current),
-                        patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
-                    ))
-                }
-                .await
-            }
+        let sent = cluster::send(&self.config, &who, &w, &change, &resource_version, dry_run).await;
+        answer.outcome = sent.outcome;
+        answer.message = sent.message;
+        if !sent.before.is_null() {
+            answer.diff = patch::diff(&sent.before, &sent.after);
+            answer.before = sent.before;
+            answer.after = sent.after;
+        }
+        if answer.outcome == Outcome::Applied {
+            self.mark_on_charts(&record, &answer).await;
+        }
+        let after = if answer.after.is_null() {
+            serde_json::to_value(&change).unwrap_or(Value::Null)
+        } else {
+            answer.after.clone()
         };
-        match result {
-            Ok((before, after)) => {
-                out.diff = patch::diff(&before, &after);
-                out.before = before;
-                out.after = after;
-                if request.dry_run {
-                    out.outcome = Outcome::Previewed;
-                    out.message = "preview from the cluster's dry run: nothing was changed".into();
-                } else {
-                    out.outcome = Outcome::Applied;
-                    out.message = "the cluster accepted the change.".into();
-                }
-            }
+        self.conclude(&record, answer, after, intent_seq).await
+    }
+
+    /// An applied edit becomes an event on the service's replicas chart.
+    async fn mark_on_charts(&self, record: &Record, answer: &EditResponse) {
+        let changed: Vec<String> = answer
+            .diff
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(field, pair)| format!("{field} {} → {}", pair[0], pair[1]))
+            .collect();
+        let message = format!("{} by {}: {}", changed.join(", "), record.user, record.reason);
+        if let Err(e) =
+            self.history.write_event(&record.namespace, &record.name, unix_ms(), "edit", &message).await
+        {
+            tracing::warn!("history: cannot record the edit of {}/{}: {e}", record.namespace, record.name);
+        }
+    }
+
+    fn attempt<'a>(
+        &self,
+        record: &'a Record,
+        before: &'a Value,
+        after: &'a Value,
+        outcome: &'a str,
+        detail: &'a str,
+        intent_seq: Option<i64>,
+    ) -> Attempt<'a> {
+        Attempt {
+            at_ms: unix_ms(),
+            user: &record.user,
+            groups: &record.groups,
+            namespace: &record.namespace,
+            name: &record.name,
+            target: &record.target,
+            before,
+            after,
+            reason: &record.reason,
+            outcome,
+            detail,
+            intent_seq,
+        }
+    }
+
+    /// Records how an attempt ended and says so in the answer.
+    async fn conclude(
+        &self,
+        record: &Record,
+        mut answer: EditResponse,
+        after: Value,
+        intent_seq: Option<i64>,
+    ) -> EditResponse {
+        let detail =
+            if answer.errors.is_empty() { answer.message.clone() } else { errors_text(&answer.errors) };
+        let outcome = answer.outcome;
+        let attempt = self.attempt(record, &answer.before, &after, outcome.as_str(), &detail, intent_seq);
+        match self.audit.record(&attempt).await {
+            Ok(seq) => answer.audit_seq = Some(seq),
             Err(e) => {
-                let (outcome, message) = match api_error(&e) {
-                    Some((403, m)) => (Outcome::Denied, format!("the cluster refused: {m}")),
-                    Some((409, _)) => (
-                        Outcome::Conflict,
-                        "someone changed this object since you loaded it; nothing was overwritten. Review the current values and try again".into(),
-                    ),
-                    Some((422, m)) => (Outcome::Invalid, format!("the cluster rejected the change: {m}")),
-                    Some((code, m)) => (Outcome::Failed, format!("the cluster answered {code}: {m}")),
-                    None => (Outcome::Failed, format!("the cluster could not be reached: {e}")),
-                };
-                out.outcome = outcome;
-                out.message = message;
+                tracing::error!(
+                    user = record.user,
+                    ?outcome,
+                    "audit: cannot record the outcome of {}/{}: {e}",
+                    record.namespace,
+                    record.name
+                );
+                match intent_seq {
+                    Some(intent) => answer.message.push_str(&format!(
+                        " The audit log could not record the outcome ({e}); row {intent} records the attempt."
+                    )),
+                    None => answer
+                        .message
+                        .push_str(&format!(" (the audit log could not record this attempt: {e})")),
+                }
+                answer.audit_seq = intent_seq;
             }
         }
+        answer
     }
 }
 

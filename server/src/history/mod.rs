@@ -69,30 +69,56 @@ pub(crate) fn rollup_aggregates() -> String {
 /// The history database.
 pub struct History {
     pool: SqlitePool,
+    /// How every connection to the file is opened (the audit log's too).
+    options: SqliteConnectOptions,
     ids: Mutex<HashMap<(String, String), i64>>,
     pub retention: Retention,
 }
 
+/// The database page size Paydeck creates files with (SQLite's default).
+const PAGE_SIZE: u64 = 4096;
+
 impl History {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub async fn open(path: &Path, retention: Retention) -> anyhow::Result<Self> {
+        Self::open_limited(path, retention, None).await
+    }
+
+    /// Opens the database, which may not grow beyond `max_bytes` when given (SQLite's
+    /// `max_page_count`): writes past it fail, as on a full disk, and reads go on.
+    pub async fn open_limited(
+        path: &Path,
+        retention: Retention,
+        max_bytes: Option<u64>,
+    ) -> anyhow::Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        let mut options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        if let Some(max) = max_bytes {
+            options = options.pragma("max_page_count", (max / PAGE_SIZE).max(1).to_string());
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot open the history database {}", path.display()))?;
         sqlx::migrate!("./migrations").run(&pool).await.context("cannot migrate the history database")?;
-        Ok(History { pool, ids: Mutex::new(HashMap::new()), retention })
+        Ok(History { pool, options, ids: Mutex::new(HashMap::new()), retention })
+    }
+
+    /// A pool for the audit log on the same file: one connection (appends are serialised),
+    /// `synchronous=FULL` (a commit is on disk before it returns; history keeps NORMAL), and
+    /// a short busy timeout, so an edit is refused quickly rather than hanging on a lock.
+    pub async fn audit_pool(&self, busy: Duration) -> sqlx::Result<SqlitePool> {
+        let options = self.options.clone().synchronous(SqliteSynchronous::Full).busy_timeout(busy);
+        SqlitePoolOptions::new().max_connections(1).acquire_timeout(busy).connect_with(options).await
     }
 
     /// Closes the database after the last write (SQLite checkpoints its WAL on close).
@@ -208,6 +234,11 @@ impl History {
             .await?;
         sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
             .bind(ONE_HOUR)
+            .bind(cut(self.retention.hourly))
+            .execute(&self.pool)
+            .await?;
+        // Events are marked on charts as long as any history of their time is kept.
+        sqlx::query("DELETE FROM events WHERE at_ms < ?")
             .bind(cut(self.retention.hourly))
             .execute(&self.pool)
             .await?;

@@ -106,6 +106,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/v1/workloads/{namespace}/{name}/scaling", axum::routing::post(super::scaling::submit))
         .route("/api/v1/workloads/{namespace}/{name}/rights", get(super::scaling::rights))
         .route("/api/v1/audit", get(super::scaling::audit))
+        .route("/api/v1/audit/head", get(super::scaling::head))
         .route("/api/v1/live", get(super::live::live))
         .route("/api/v1/openapi.json", get(|| async { Json(super::openapi::document()) }))
         .route("/api/{*rest}", get(|| async { error(StatusCode::NOT_FOUND, "no such API endpoint") }))

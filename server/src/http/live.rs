@@ -5,11 +5,12 @@
 //! `?workloads=names` leaves out the workloads' bodies: the browser uses that to learn what
 //! changed and fetches only what its page shows.
 
-use std::{collections::HashMap, convert::Infallible, sync::Arc, time::Duration};
+use std::{collections::HashMap, convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use app::dto::{ClusterTotals, Connection, Workload};
 use axum::{
-    extract::{Query, State, rejection::QueryRejection},
+    Extension,
+    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::{
         IntoResponse, Response,
@@ -75,6 +76,8 @@ pub struct LiveParams {
 
 pub async fn live(
     State(state): State<ServerState>,
+    Extension(viewer): Extension<app::dto::Viewer>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     params: Result<Query<LiveParams>, QueryRejection>,
 ) -> Response {
     let names_only = match params.map(|Query(p)| p.workloads) {
@@ -89,17 +92,31 @@ pub async fn live(
         }
         Err(e) => return super::api::error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
     };
-    stream(state, names_only).into_response()
+    // One person's tabs share their cap; without an identity, one address's do.
+    let client = match (&viewer.user, peer) {
+        (Some(user), _) => format!("user:{user}"),
+        (None, Some(Extension(ConnectInfo(addr)))) => format!("addr:{}", addr.ip()),
+        (None, None) => "addr:unknown".to_string(),
+    };
+    match state.live_slots.take(client, &state.refusals) {
+        Ok(slot) => stream(state, names_only, slot).into_response(),
+        Err(refused) => *refused,
+    }
 }
 
-fn stream(state: ServerState, names_only: bool) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+fn stream(
+    state: ServerState,
+    names_only: bool,
+    slot: super::guard::LiveSlot,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut stopping = state.stopping.clone();
     let stopped = async move {
         let _ = stopping.wait_for(|stop| *stop).await;
     };
+    // The slot travels with the stream and is given back when the stream is dropped.
     let stream = futures::stream::unfold(
-        (state.cluster.subscribe(), None::<Arc<Snapshot>>),
-        move |(mut rx, previous)| async move {
+        (state.cluster.subscribe(), None::<Arc<Snapshot>>, slot),
+        move |(mut rx, previous, slot)| async move {
             // The first event goes out at once; each later one waits for a new snapshot.
             if previous.is_some() && rx.changed().await.is_err() {
                 return None;
@@ -114,7 +131,7 @@ fn stream(state: ServerState, names_only: bool) -> Sse<impl Stream<Item = Result
                 .id(next.version.to_string())
                 .json_data(&change)
                 .unwrap_or_else(|e| Event::default().event("error").data(e.to_string()));
-            Some((Ok(event), (rx, Some(next))))
+            Some((Ok(event), (rx, Some(next), slot)))
         },
     );
     // The browser reconnects by itself once a new server answers.

@@ -96,5 +96,77 @@ pub async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
         let _ = writeln!(out, "paydeck_history_database_bytes {bytes}");
     }
 
+    security(&mut out, &state).await;
+
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+}
+
+/// Refusals and the audit head: what a security team alerts on.
+async fn security(out: &mut String, state: &ServerState) {
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let d = &state.asking.disbelieved;
+    family(out, "paydeck_identity_disbelieved_total", "counter", "Identity claims not believed, by reason.");
+    for (reason, n) in [
+        ("address", load(&d.address)),
+        ("proxy_proof", load(&d.proof)),
+        ("token", load(&d.token)),
+        ("review_rate", load(&d.review_limited)),
+    ] {
+        let _ = writeln!(out, "paydeck_identity_disbelieved_total{{reason=\"{reason}\"}} {n}");
+    }
+    if let Some(tokens) = &state.asking.tokens {
+        family(
+            out,
+            "paydeck_token_reviews_total",
+            "counter",
+            "TokenReviews sent to the cluster (cache misses).",
+        );
+        let _ = writeln!(out, "paydeck_token_reviews_total {}", load(&tokens.reviews_sent));
+        family(out, "paydeck_token_review_cache_entries", "gauge", "Token review answers held.");
+        let _ = writeln!(out, "paydeck_token_review_cache_entries {}", tokens.cached());
+    }
+    if let Some(editor) = &state.editor {
+        let u = &editor.unrecorded;
+        family(
+            out,
+            "paydeck_edit_refusals_unrecorded_total",
+            "counter",
+            "Edit attempts refused before anything was written, by reason.",
+        );
+        for (reason, n) in [
+            ("read_only", load(&u.read_only)),
+            ("anonymous", load(&u.anonymous)),
+            ("throttled", load(&u.throttled)),
+            ("audit_unavailable", load(&u.audit_unavailable)),
+        ] {
+            let _ = writeln!(out, "paydeck_edit_refusals_unrecorded_total{{reason=\"{reason}\"}} {n}");
+        }
+    }
+    let r = &state.refusals;
+    family(
+        out,
+        "paydeck_http_refusals_total",
+        "counter",
+        "Requests refused by the server's limits, by limit.",
+    );
+    for (limit, n) in [
+        ("body_size", load(&r.body_too_large)),
+        ("concurrency", load(&r.overloaded)),
+        ("live_feeds", load(&r.live_capped)),
+    ] {
+        let _ = writeln!(out, "paydeck_http_refusals_total{{limit=\"{limit}\"}} {n}");
+    }
+    family(out, "paydeck_live_feeds_open", "gauge", "Live feeds (SSE) open now.");
+    let _ = writeln!(out, "paydeck_live_feeds_open {}", state.live_slots.open());
+    if let Some(audit) = &state.audit
+        && let Ok(head) = audit.head().await
+    {
+        family(
+            out,
+            "paydeck_audit_head_seq",
+            "gauge",
+            "Sequence number of the last audit row (its hash: /api/v1/audit/head).",
+        );
+        let _ = writeln!(out, "paydeck_audit_head_seq {}", head.seq);
+    }
 }

@@ -2,12 +2,14 @@
 //! listening loop with graceful shutdown.
 
 pub mod api;
+pub mod guard;
 pub mod health;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod scaling;
 pub mod security;
+pub mod serve;
 pub mod traffic;
 
 use std::{sync::Arc, time::Duration};
@@ -33,10 +35,39 @@ use crate::{
     cluster::{self, ClusterView},
     config::Config,
     history::{History, sampler::SamplerStats},
+    identity::{
+        Asking, Bounds, ProxyTrust,
+        token_review::{ReviewSettings, TokenReviewer},
+    },
     site,
 };
+use guard::{LiveSlots, Refusals};
 use health::Readiness;
 use traffic::{LiveTraffic, TrafficMeter};
+
+/// Limits that keep one client (or many) from exhausting the server.
+#[derive(Clone, Debug)]
+pub struct Protection {
+    /// Live feeds per user (or per address without an identity).
+    pub live_per_client: usize,
+    /// Live feeds in all.
+    pub live_total: usize,
+    /// Requests handled at once.
+    pub max_concurrent_requests: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            live_per_client: 16,
+            live_total: 2_000,
+            max_concurrent_requests: 512,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -54,11 +85,15 @@ pub struct ServerState {
     /// a graceful shutdown does not wait for browser tabs to close.
     pub stopping: tokio::sync::watch::Receiver<bool>,
     stop: Arc<tokio::sync::watch::Sender<bool>>,
-    /// Whose identity headers to believe, and whether edits are off.
-    pub asking: crate::identity::Asking,
+    /// Whose identity to believe, within which bounds, and whether edits are off.
+    pub asking: Asking,
     /// Scaling edits, when this server keeps an audit log.
     pub editor: Option<Arc<crate::edits::Editor>>,
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    pub protection: Protection,
+    pub live_slots: Arc<LiveSlots>,
+    pub concurrency: Arc<tokio::sync::Semaphore>,
+    pub refusals: Arc<Refusals>,
     /// The history sampler, awaited at shutdown so its last batch is written.
     sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -77,24 +112,37 @@ impl ServerState {
             sample_interval: Duration::from_secs(15),
             stopping: stop_rx,
             stop: Arc::new(stop_tx),
-            asking: crate::identity::Asking {
-                trust: Arc::new(crate::identity::ProxyTrust::none()),
-                read_only: false,
-                demo: false,
-                tokens: None,
-                require_identity: false,
-            },
+            asking: Asking::default(),
             sampler_task: Arc::default(),
             editor: None,
             audit: None,
+            live_slots: Arc::new(LiveSlots::new(16, 2_000)),
+            concurrency: Arc::new(tokio::sync::Semaphore::new(512)),
+            protection: Protection::default(),
+            refusals: Arc::default(),
         }
     }
 
     /// Offers scaling edits, sent to the cluster with `config` impersonating the user and
-    /// recorded in the audit log beside the history.
-    pub fn with_edits(mut self, config: kube::Config, limits: app::scaling::validate::Limits) -> Self {
-        let Some(history) = &self.history else { return self };
-        let audit = Arc::new(crate::audit::AuditLog::new(history.pool().clone()));
+    /// recorded in the audit log beside the history (keyed with `key` when given).
+    pub async fn with_edits(
+        mut self,
+        config: kube::Config,
+        limits: app::scaling::validate::Limits,
+        key: Option<crate::audit::AuditKey>,
+    ) -> anyhow::Result<Self> {
+        let Some(history) = &self.history else { return Ok(self) };
+        // An edit waits this long for the audit log before it is refused.
+        let deadline = Duration::from_secs(3);
+        let pool = history.audit_pool(deadline).await.context("cannot open the audit log")?;
+        let audit = Arc::new(crate::audit::AuditLog::new(pool, key, deadline));
+        match audit.settle_dangling_intents(crate::clock::unix_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                "audit: {n} edit(s) were sent before the last stop without their outcome recorded; marked unknown"
+            ),
+            Err(e) => tracing::error!("audit: cannot settle edits left open by the last stop: {e}"),
+        }
         let editor = crate::edits::Editor::new(
             config,
             self.cluster.clone(),
@@ -105,7 +153,7 @@ impl ServerState {
         );
         self.editor = Some(Arc::new(editor));
         self.audit = Some(audit);
-        self
+        Ok(self)
     }
 
     /// After the last request: lets the sampler write its last batch, then closes the
@@ -124,15 +172,21 @@ impl ServerState {
     }
 
     /// Believes identity headers as `trust` says; `read_only` turns every edit off.
-    pub fn with_identity(mut self, trust: crate::identity::ProxyTrust, read_only: bool) -> Self {
+    pub fn with_identity(mut self, trust: ProxyTrust, read_only: bool) -> Self {
         self.asking.trust = Arc::new(trust);
         self.asking.read_only = read_only;
         self
     }
 
+    /// Acts as people only within `bounds`.
+    pub fn with_identity_bounds(mut self, bounds: Bounds) -> Self {
+        self.asking.bounds = Arc::new(bounds);
+        self
+    }
+
     /// Believes bearer tokens the cluster vouches for (TokenReview with `client`).
-    pub fn with_token_reviews(mut self, client: kube::Client) -> Self {
-        self.asking.tokens = Some(Arc::new(crate::token_review::TokenReviewer::new(client)));
+    pub fn with_token_reviews(mut self, client: kube::Client, settings: ReviewSettings) -> Self {
+        self.asking.tokens = Some(Arc::new(TokenReviewer::new(client, settings)));
         self
     }
 
@@ -145,6 +199,14 @@ impl ServerState {
     /// On the simulated cluster: lets the identity switcher choose a demo user.
     pub fn with_demo_users(mut self) -> Self {
         self.asking.demo = true;
+        self
+    }
+
+    /// Caps live feeds, concurrent requests and header time.
+    pub fn with_protection(mut self, protection: Protection) -> Self {
+        self.live_slots = Arc::new(LiveSlots::new(protection.live_per_client, protection.live_total));
+        self.concurrency = Arc::new(tokio::sync::Semaphore::new(protection.max_concurrent_requests));
+        self.protection = protection;
         self
     }
 
@@ -201,7 +263,8 @@ impl FromRef<ServerState> for Readiness {
     }
 }
 
-/// Every route, with tracing, timeout, compression, request counting and security headers.
+/// Every route, with tracing, timeout, compression, request counting, identity, the guards
+/// and — outermost, so refusals by any middleware carry them too — security headers.
 pub fn router(state: ServerState) -> Router {
     let backend = state.backend();
     let provide_backend = move || provide_context(backend.clone());
@@ -226,12 +289,20 @@ pub fn router(state: ServerState) -> Router {
         .fallback(file_and_error_handler_with_context::<ServerState, _>(provide_backend_for_errors, shell))
         .with_state(state.clone());
 
-    security::apply(routes)
-        .layer(middleware::from_fn(security::same_origin_writes))
+    // Outermost last: a cross-site write is refused before an identity is looked up, and a
+    // body is read only for someone the server has placed.
+    let guarded = routes
+        .layer(middleware::from_fn_with_state(state.refusals.clone(), guard::limit_bodies))
         .layer(middleware::from_fn_with_state(state.asking.clone(), crate::identity::identify))
+        .layer(middleware::from_fn(security::same_origin_writes))
+        .layer(middleware::from_fn_with_state(
+            (state.concurrency.clone(), state.refusals.clone()),
+            guard::limit_concurrency,
+        ))
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.request_timeout));
+    security::apply(guarded)
         // Failed requests are logged where they fail, with their reason; a 503 from /readyz
         // while the cluster syncs is expected and must not read as an error.
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
@@ -245,7 +316,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{problem}; pages will render but not come alive in the browser");
     }
 
+    // Everything the flags say is checked before anything starts.
     let source = config.source().map_err(anyhow::Error::msg)?;
+    let trust = config.proxy_trust().map_err(anyhow::Error::msg)?;
+    let audit_key = config.audit_key().map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
@@ -256,14 +330,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let reviews = connected.client.clone();
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let history = History::open(&config.db, config.retention()).await?;
+    let history = History::open_limited(&config.db, config.retention(), config.db_max_size).await?;
     tracing::info!("history in {}", config.db.display());
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
         .with_history(Arc::new(history), config.sample_interval())
-        .with_identity(config.proxy_trust(), config.read_only)
-        .with_token_reviews(reviews)
-        .requiring_identity(config.anonymous == "refuse")
-        .with_edits(connected.config.clone(), config.limits());
+        .with_identity(trust, config.read_only)
+        .with_identity_bounds(config.identity_bounds())
+        .with_token_reviews(reviews, config.token_reviews())
+        .requiring_identity(config.anonymous == crate::config::Anonymous::Refuse)
+        .with_protection(config.protection())
+        .with_edits(connected.config.clone(), config.limits(), audit_key)
+        .await?;
     let state = if connected.simulator.is_some() { state.with_demo_users() } else { state };
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
@@ -277,21 +354,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     tracing::info!(site_root = %root.display(), "serving on http://{addr}");
     println!("Paydeck is serving on http://{addr}");
-    // Pages stream in several writes; without TCP_NODELAY, Nagle's algorithm holds the later
-    // ones until the browser's delayed ACK (~40 ms per page).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
     let stopping = state.clone();
     let finishing = state.clone();
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            stopping.begin_shutdown();
-        })
-        .await?;
+    serve::serve(listener, router(state.clone()), state.protection.header_timeout, async move {
+        shutdown_signal().await;
+        stopping.begin_shutdown();
+    })
+    .await;
     finishing.finish().await;
     tracing::info!("stopped");
     // The simulated cluster ends with the process; stopping it earlier would only make the

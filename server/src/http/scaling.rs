@@ -1,16 +1,19 @@
-//! `POST /api/v1/workloads/{namespace}/{name}/scaling` (with `dryRun`), the rights check the
-//! UI asks before offering an edit, and `GET /api/v1/audit` (JSON or CSV).
+//! `POST /api/v1/workloads/{namespace}/{name}/scaling` (with `dry_run`), the rights check the
+//! UI asks before offering an edit, and the audit log: `GET /api/v1/audit` (JSON, or CSV
+//! streamed a page at a time) and `GET /api/v1/audit/head`.
 
 use app::{dto::Viewer, scaling::EditRequest};
 use axum::{
     Extension, Json,
+    body::Body,
     extract::{Path, Query, State, rejection::JsonRejection},
-    http::{StatusCode, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use futures::StreamExt;
 
 use super::{ServerState, api::error};
-use crate::audit::{AuditQuery, Outcome};
+use crate::audit::{AuditQuery, Entry, Outcome};
 
 fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
     match outcome {
@@ -20,6 +23,8 @@ fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
         Outcome::Denied => StatusCode::FORBIDDEN,
         Outcome::Conflict => StatusCode::CONFLICT,
         Outcome::Failed => StatusCode::BAD_GATEWAY,
+        Outcome::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        Outcome::Unrecorded => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -37,11 +42,15 @@ pub async fn submit(
     };
     let Json(request) = match body {
         Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad request body: {}", e.body_text())),
+        Err(e) => return error(e.status(), format!("bad request body: {}", e.body_text())),
     };
     let response = editor.submit(&viewer, &namespace, &name, &request).await;
     let status = status_of(response.outcome, viewer.user.is_none());
-    (status, Json(response)).into_response()
+    let mut answer = (status, Json(response)).into_response();
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    }
+    answer
 }
 
 pub async fn rights(
@@ -61,20 +70,81 @@ pub async fn rights(
     }
 }
 
-/// `?format=csv|json` beside the audit filters.
+/// The audit filters and `format=json|csv`. Spelled out rather than flattened: numbers in a
+/// query string only parse into named fields.
 #[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuditParams {
-    #[serde(flatten)]
-    query: AuditQuery,
+    namespace: Option<String>,
+    name: Option<String>,
+    user: Option<String>,
+    outcome: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: Option<i64>,
+    before: Option<i64>,
     format: Option<String>,
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+/// Outcomes a filter may name.
+const OUTCOMES: [&str; 8] =
+    ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown"];
+
+impl AuditParams {
+    fn query(&self) -> Result<AuditQuery, String> {
+        if let Some(o) = self.outcome.as_deref().filter(|o| !OUTCOMES.contains(o)) {
+            return Err(format!("outcome must be one of {}, got {o:?}", OUTCOMES.join(", ")));
+        }
+        if let Some(l) = self.limit.filter(|l| *l < 1) {
+            return Err(format!("limit must be at least 1, got {l}"));
+        }
+        let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        Ok(AuditQuery {
+            namespace: text(&self.namespace),
+            name: text(&self.name),
+            user: text(&self.user),
+            outcome: text(&self.outcome),
+            from: self.from,
+            to: self.to,
+            limit: self.limit,
+            before: self.before,
+        })
+    }
+}
+
+/// A CSV cell: quoted when needed, and a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// neutralised with an apostrophe, so a spreadsheet shows text instead of running a formula.
+pub fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
     } else {
         text.to_string()
-    }
+    };
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+}
+
+const CSV_HEADER: &str =
+    "seq,at_ms,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash\n";
+
+fn csv_row(e: &Entry) -> String {
+    let row = [
+        e.seq.to_string(),
+        e.at_ms.to_string(),
+        e.user.clone(),
+        e.groups.join(" "),
+        e.namespace.clone(),
+        e.name.clone(),
+        e.target.clone(),
+        e.before.to_string(),
+        e.after.to_string(),
+        e.reason.clone(),
+        e.outcome.clone(),
+        e.detail.clone(),
+        e.hash.clone(),
+    ];
+    let mut line = row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
+    line.push('\n');
+    line
 }
 
 pub async fn audit(
@@ -85,50 +155,70 @@ pub async fn audit(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
     };
+    let query = match params.query() {
+        Ok(q) => q,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     let Some(log) = &state.audit else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this server keeps no audit log");
     };
-    let entries = match log.list(&params.query).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!("audit query failed: {e}");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "the audit log did not answer; try again");
-        }
-    };
     match params.format.as_deref() {
-        None | Some("json") => Json(entries).into_response(),
-        Some("csv") => {
-            let mut out = String::from(
-                "seq,at_ms,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash\n",
-            );
-            for e in &entries {
-                let row = [
-                    e.seq.to_string(),
-                    e.at_ms.to_string(),
-                    e.user.clone(),
-                    e.groups.join(" "),
-                    e.namespace.clone(),
-                    e.name.clone(),
-                    e.target.clone(),
-                    e.before.to_string(),
-                    e.after.to_string(),
-                    e.reason.clone(),
-                    e.outcome.clone(),
-                    e.detail.clone(),
-                    e.hash.clone(),
-                ];
-                out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-                out.push('\n');
+        None | Some("json") => match log.list(&query).await {
+            Ok(entries) => Json(entries).into_response(),
+            Err(e) => {
+                tracing::warn!("audit query failed: {e}");
+                error(StatusCode::SERVICE_UNAVAILABLE, "the audit log did not answer; try again")
             }
+        },
+        Some("csv") => {
+            let rows = log.stream(query).map(|entry| match entry {
+                Ok(e) => Ok::<_, sqlx::Error>(csv_row(&e)),
+                Err(e) => {
+                    tracing::warn!("audit export failed part-way: {e}");
+                    Err(e)
+                }
+            });
+            let body = futures::stream::once(async { Ok(CSV_HEADER.to_string()) }).chain(rows);
             (
                 [
                     (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                     (header::CONTENT_DISPOSITION, "attachment; filename=\"paydeck-audit.csv\""),
                 ],
-                out,
+                Body::from_stream(body),
             )
                 .into_response()
         }
         Some(other) => error(StatusCode::BAD_REQUEST, format!("format must be json or csv, got {other:?}")),
+    }
+}
+
+/// The last row's sequence number and hash: keep a copy outside (a log shipper, a ticket) and
+/// pass it to `paydeck verify-audit --head SEQ:HASH` to catch a log cut at its end.
+pub async fn head(State(state): State<ServerState>) -> Response {
+    let Some(log) = &state.audit else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "this server keeps no audit log");
+    };
+    match log.head().await {
+        Ok(head) => Json(serde_json::json!({ "seq": head.seq, "hash": head.hash, "keyed": log.keyed() }))
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("audit head failed: {e}");
+            error(StatusCode::SERVICE_UNAVAILABLE, "the audit log did not answer; try again")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_never_start_a_formula() {
+        assert_eq!(csv_field("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-2"), "'-2");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("CHG-7, peak"), "\"CHG-7, peak\"");
+        assert_eq!(csv_field("ledger"), "ledger");
     }
 }

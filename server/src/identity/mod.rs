@@ -1,95 +1,80 @@
-//! Who is asking. Behind an Ingress with an auth proxy (oauth2-proxy and the like), the proxy
-//! names the user in request headers; those headers are believed only when the request comes
-//! straight from a configured proxy address, since anyone can send them. Everyone else is
-//! anonymous and reads only.
+//! Who is asking, and whom Paydeck will act as for them.
+//!
+//! Paydeck's service account may impersonate, so every identity it believes is a grant of
+//! that identity's rights. An identity is believed only with proof — an auth proxy's headers
+//! from its address with its shared secret ([`proxy`]), a bearer token the cluster vouches for
+//! for Paydeck's audience ([`token_review`]), or the demo switcher on the simulated cluster
+//! — and then bounded ([`bounds`]): never a `system:` group or user, only allowed groups.
+//! Everyone else is anonymous and reads only.
 
-use std::net::{IpAddr, SocketAddr};
+pub mod bounds;
+pub mod proxy;
+pub mod token_review;
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderName},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use ipnet::IpNet;
-use serde::Serialize;
 
-/// A user as the auth proxy named them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Identity {
-    pub user: String,
-    pub groups: Vec<String>,
-}
+pub use app::dto::Viewer;
+pub use bounds::{Bounds, Identity, Via};
+pub use proxy::{Disbelief, ProxyTrust, parse_proxies, parse_proxy};
+use token_review::{TokenReviewer, Verdict};
 
-/// Which headers name the user, and whose headers to believe.
-#[derive(Clone, Debug)]
-pub struct ProxyTrust {
-    pub user_header: HeaderName,
-    pub groups_header: HeaderName,
-    /// Addresses of the auth proxies; empty: no header is believed.
-    pub proxies: Vec<IpNet>,
-}
-
-impl ProxyTrust {
-    /// Believes nobody.
-    pub fn none() -> Self {
-        Self {
-            user_header: HeaderName::from_static("x-forwarded-user"),
-            groups_header: HeaderName::from_static("x-forwarded-groups"),
-            proxies: Vec::new(),
-        }
-    }
-
-    /// The user the headers name, if `peer` is a trusted proxy and the user header is set.
-    pub fn identify(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<Identity> {
-        let peer = peer?;
-        if !self.proxies.iter().any(|net| net.contains(&peer)) {
-            return None;
-        }
-        let user = headers.get(&self.user_header)?.to_str().ok()?.trim();
-        if user.is_empty() {
-            return None;
-        }
-        let groups = headers
-            .get_all(&self.groups_header)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|g| !g.is_empty())
-            .map(str::to_string)
-            .collect();
-        Some(Identity { user: user.to_string(), groups })
-    }
-}
-
-/// Parses one proxy: `10.0.0.0/8`, or a bare address for one host.
-pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
-    let s = text.trim();
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
-}
-
-/// Parses a comma-separated list of proxies.
-pub fn parse_proxies(text: &str) -> Result<Vec<IpNet>, String> {
-    text.split(',').filter(|s| !s.trim().is_empty()).map(parse_proxy).collect()
+/// Identity claims Paydeck did not believe, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Disbelieved {
+    /// User headers from an address that is not a configured proxy.
+    pub address: AtomicU64,
+    /// User headers from a proxy address without the proxy's secret.
+    pub proof: AtomicU64,
+    /// Bearer tokens the cluster did not vouch for (for Paydeck's audience).
+    pub token: AtomicU64,
+    /// Bearer tokens not reviewed because the client asked for too many reviews.
+    pub review_limited: AtomicU64,
 }
 
 /// What the request handlers know of the person asking.
 #[derive(Clone, Debug)]
 pub struct Asking {
-    pub trust: std::sync::Arc<ProxyTrust>,
+    pub trust: Arc<ProxyTrust>,
     pub read_only: bool,
     /// On the simulated cluster only: the identity switcher's cookie names a demo user.
     pub demo: bool,
     /// Checks bearer tokens with the cluster (absent in tests without one).
-    pub tokens: Option<std::sync::Arc<crate::token_review::TokenReviewer>>,
+    pub tokens: Option<Arc<TokenReviewer>>,
     /// Refuse requests without an identity (else they may read).
     pub require_identity: bool,
+    pub bounds: Arc<Bounds>,
+    pub disbelieved: Arc<Disbelieved>,
 }
 
-/// What anyone may fetch without an identity: probes, metrics and the static site.
+impl Default for Asking {
+    fn default() -> Self {
+        Asking {
+            trust: Arc::new(ProxyTrust::none()),
+            read_only: false,
+            demo: false,
+            tokens: None,
+            require_identity: false,
+            bounds: Arc::default(),
+            disbelieved: Arc::default(),
+        }
+    }
+}
+
+/// What anyone may fetch without an identity: probes, metrics and the static site. These
+/// never cost a token review either.
 fn open_to_anyone(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics" | "/favicon.svg")
         || path.starts_with("/pkg/")
@@ -98,7 +83,7 @@ fn open_to_anyone(path: &str) -> bool {
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
-        .get(axum::http::header::AUTHORIZATION)?
+        .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")
@@ -108,7 +93,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The demo user a request's switcher cookie names, with their groups.
 fn demo_identity(headers: &HeaderMap) -> Option<Identity> {
-    let cookies = headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
     let chosen = cookies
         .flat_map(|c| c.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
@@ -118,29 +103,82 @@ fn demo_identity(headers: &HeaderMap) -> Option<Identity> {
     Some(Identity { user: user.to_string(), groups: vec![group.to_string()] })
 }
 
-/// Middleware: puts the [`Viewer`] (who asks, whether edits are off) into the request's
-/// extensions, where pages, server functions and the API read it.
+/// A JSON refusal, shaped like the API's other errors.
+fn refusal(code: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code.as_u16(), "message": message } });
+    (code, axum::Json(body)).into_response()
+}
+
+impl Asking {
+    /// The proven identity of a request, if any: `Err` answers the request at once.
+    async fn prove(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+        path: &str,
+    ) -> Result<Option<(Identity, Via)>, Response> {
+        match self.trust.identify(peer, headers) {
+            Ok(Some(identity)) => return Ok(Some((identity, Via::Proxy))),
+            Ok(None) => {}
+            Err(why) => {
+                let counter = match why {
+                    Disbelief::Address => &self.disbelieved.address,
+                    Disbelief::Proof => &self.disbelieved.proof,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(?peer, ?why, "identity headers ignored");
+            }
+        }
+        if self.demo
+            && let Some(identity) = demo_identity(headers)
+        {
+            return Ok(Some((identity, Via::Demo)));
+        }
+        if open_to_anyone(path) {
+            return Ok(None);
+        }
+        let (Some(tokens), Some(token)) = (&self.tokens, bearer(headers)) else { return Ok(None) };
+        match tokens.review(token, peer).await {
+            Verdict::Known(identity) => Ok(Some((identity, Via::Token))),
+            Verdict::Unknown => {
+                self.disbelieved.token.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Verdict::Limited(wait) => {
+                self.disbelieved.review_limited.fetch_add(1, Ordering::Relaxed);
+                let mut response = refusal(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many bearer tokens to check from your address; try again shortly",
+                );
+                let secs = wait.as_secs().max(1).to_string();
+                if let Ok(v) = HeaderValue::from_str(&secs) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                Err(response)
+            }
+        }
+    }
+}
+
+/// Middleware: puts the [`Viewer`] (who asks, whom Paydeck would act as, whether edits are
+/// off) into the request's extensions, where pages, server functions and the API read it.
 pub async fn identify(State(asking): State<Asking>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let mut identity = asking
-        .trust
-        .identify(peer, request.headers())
-        .or_else(|| asking.demo.then(|| demo_identity(request.headers())).flatten());
-    if identity.is_none()
-        && let (Some(tokens), Some(token)) = (&asking.tokens, bearer(request.headers()))
-    {
-        identity = tokens.review(token).await;
+    let proven = match asking.prove(peer, request.headers(), request.uri().path()).await {
+        Ok(proven) => proven,
+        Err(response) => return response,
+    };
+    if proven.is_none() && asking.require_identity && !open_to_anyone(request.uri().path()) {
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            "Paydeck needs to know who you are: sign in through your auth proxy, or send a bearer token issued for Paydeck",
+        );
     }
-    if identity.is_none() && asking.require_identity && !open_to_anyone(request.uri().path()) {
-        return (
-            axum::http::StatusCode::UNAUTHORIZED,
-            "Paydeck needs to know who you are: sign in through your auth proxy, or send a bearer token.\n",
-        )
-            .into_response();
-    }
+    let bounded = proven.map(|(identity, via)| bounds::bound(identity, via, &asking.bounds));
     let viewer = Viewer {
-        user: identity.as_ref().map(|i| i.user.clone()),
-        groups: identity.map(|i| i.groups).unwrap_or_default(),
+        user: bounded.as_ref().map(|b| b.user.clone()),
+        groups: bounded.as_ref().map(|b| b.groups.clone()).unwrap_or_default(),
+        refused: bounded.and_then(|b| b.refused),
         read_only: asking.read_only,
         demo_users: if asking.demo {
             app::dto::DEMO_USERS.iter().map(|(u, _)| u.to_string()).collect()
@@ -152,38 +190,9 @@ pub async fn identify(State(asking): State<Asking>, mut request: Request, next: 
     next.run(request).await
 }
 
-pub use app::dto::Viewer;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn trust(proxies: &str) -> ProxyTrust {
-        ProxyTrust { proxies: parse_proxies(proxies).unwrap(), ..ProxyTrust::none() }
-    }
-
-    fn headers(user: &str, groups: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-user", user.parse().unwrap());
-        h.insert("x-forwarded-groups", groups.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn headers_from_a_trusted_proxy_name_the_user_and_groups() {
-        let id =
-            trust("10.0.0.0/8").identify(Some("10.1.2.3".parse().unwrap()), &headers("ana", "sre, payments"));
-        assert_eq!(id, Some(Identity { user: "ana".into(), groups: vec!["sre".into(), "payments".into()] }));
-    }
-
-    #[test]
-    fn headers_from_anyone_else_are_ignored() {
-        let h = headers("mallory", "system:masters");
-        assert_eq!(trust("10.0.0.0/8").identify(Some("192.168.1.1".parse().unwrap()), &h), None);
-        assert_eq!(trust("").identify(Some("127.0.0.1".parse().unwrap()), &h), None, "no proxy configured");
-        assert_eq!(trust("127.0.0.1").identify(None, &h), None, "unknown peer");
-        assert_eq!(trust("127.0.0.1").identify(Some("127.0.0.1".parse().unwrap()), &headers(" ", "")), None);
-    }
 
     #[test]
     fn the_demo_cookie_names_a_known_demo_user_only() {
@@ -198,9 +207,12 @@ mod tests {
     }
 
     #[test]
-    fn proxy_lists_are_checked() {
-        assert_eq!(parse_proxies("127.0.0.1, ::1, 10.0.0.0/8").unwrap().len(), 3);
-        assert!(parse_proxies("10.0.0.0/33").unwrap_err().contains("10.0.0.0/33"));
-        assert!(parse_proxies("proxy.local").is_err());
+    fn probes_and_static_files_never_need_an_identity() {
+        for path in ["/healthz", "/readyz", "/metrics", "/pkg/app.wasm", "/assets/echarts.min.js"] {
+            assert!(open_to_anyone(path), "{path}");
+        }
+        for path in ["/", "/api/v1/workloads", "/rpc/viewer", "/api/v1/audit"] {
+            assert!(!open_to_anyone(path), "{path}");
+        }
     }
 }

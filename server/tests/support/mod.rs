@@ -52,3 +52,100 @@ pub async fn wait_ready(url: &str, within: Duration, what: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// How to set up Paydeck on a simulated cluster, in this process.
+pub struct StackOptions {
+    pub trust: paydeck::identity::ProxyTrust,
+    pub bounds: paydeck::identity::Bounds,
+    pub reviews: paydeck::identity::token_review::ReviewSettings,
+    pub protection: paydeck::http::Protection,
+    pub require_identity: bool,
+    pub db_max_bytes: Option<u64>,
+    pub audit_key: Option<paydeck::audit::AuditKey>,
+    pub request_timeout: Duration,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            trust: paydeck::identity::ProxyTrust {
+                proxies: paydeck::identity::parse_proxies("127.0.0.1").unwrap(),
+                ..paydeck::identity::ProxyTrust::none()
+            },
+            bounds: Default::default(),
+            reviews: Default::default(),
+            protection: Default::default(),
+            require_identity: false,
+            db_max_bytes: None,
+            audit_key: None,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Paydeck serving over HTTP in this process, watching a simulated cluster over HTTPS with
+/// the dashboard's token, recording history and audit in a real SQLite file.
+pub struct Stack {
+    pub sim: sim::Cluster,
+    pub server: sim::RunningServer,
+    /// `http://127.0.0.1:PORT/api/v1`.
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub db: std::path::PathBuf,
+    pub state: paydeck::http::ServerState,
+}
+
+/// Starts a [`Stack`] as `options` say, synced before it returns.
+pub async fn stack(options: StackOptions) -> Stack {
+    use paydeck::{
+        cluster::{self, Scope, Source},
+        history::{History, Retention},
+        http::{ServerState, router},
+    };
+    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir =
+        std::env::temp_dir().join(format!("paydeck-stack-{}-{}", std::process::id(), server.addr.port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected = cluster::connect(&Source::Kubeconfig { path: kubeconfig, context: None }).await.unwrap();
+    let view = cluster::start(
+        connected.client.clone(),
+        connected.description,
+        &Scope::default(),
+        Duration::from_secs(1),
+    );
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.unwrap();
+
+    let db = dir.join("paydeck.db");
+    let history = std::sync::Arc::new(
+        History::open_limited(&db, Retention::default(), options.db_max_bytes).await.unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = ServerState::new(
+        paydeck::site::leptos_options(std::path::Path::new("target/site"), addr),
+        options.request_timeout,
+        view,
+    )
+    .with_history(history, Duration::from_secs(3600))
+    .with_identity(options.trust, false)
+    .with_identity_bounds(options.bounds)
+    .with_token_reviews(connected.client, options.reviews)
+    .requiring_identity(options.require_identity)
+    .with_protection(options.protection)
+    .with_edits(connected.config, Default::default(), options.audit_key)
+    .await
+    .unwrap();
+    paydeck::http::serve::spawn(listener, router(state.clone()));
+    Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, state }
+}
+
+/// Rows in the audit table (intents included), read from the file itself.
+pub async fn audit_rows(db: &std::path::Path) -> i64 {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
+}

@@ -186,6 +186,8 @@ fn Result(r: EditResponse) -> impl IntoView {
         Outcome::Denied => ("result result-bad", "Not allowed"),
         Outcome::Invalid => ("result result-bad", "Not valid"),
         Outcome::Failed => ("result result-bad", "Failed"),
+        Outcome::Throttled => ("result result-warn", "Too many changes"),
+        Outcome::Unrecorded => ("result result-bad", "Not sent: the audit log cannot be written"),
         Outcome::Previewed => ("result", "Preview"),
     };
     let audit = r.audit_seq.map(|s| format!(" Audit entry #{s}."));

@@ -1,0 +1,194 @@
+//! Checking the chain: `paydeck verify-audit`. The database is opened read-only (no
+//! migrations, nothing created) and the rows are streamed, so a log of millions of rows is
+//! checked in constant memory.
+
+use std::path::Path;
+
+use futures::TryStreamExt;
+use sqlx::{
+    Row, SqlitePool,
+    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
+};
+
+use super::{
+    Head,
+    chain::{self, AuditKey, GENESIS},
+};
+
+/// What to check beyond the chain itself.
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    /// The key the rows are keyed with (`--audit-key-file`).
+    pub key: Option<AuditKey>,
+    /// With a key: rows from this one on must be keyed (default 1: all of them), so a chain
+    /// rewritten without the key is caught.
+    pub keyed_from: Option<i64>,
+    /// A head published earlier (`--head SEQ:HASH`): the log must still contain it.
+    pub head: Option<Head>,
+}
+
+/// An intact log: how many rows, and its head now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intact {
+    pub rows: i64,
+    pub head: Head,
+    pub keyed_rows: i64,
+}
+
+/// Parses `SEQ:HASH`.
+pub fn parse_head(text: &str) -> Result<Head, String> {
+    let (seq, hash) = text.split_once(':').ok_or_else(|| format!("expected SEQ:HASH, got {text:?}"))?;
+    let seq: i64 = seq.trim().parse().map_err(|_| format!("{seq:?} is not a sequence number"))?;
+    let hash = hash.trim().to_ascii_lowercase();
+    if seq < 1 || hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("expected SEQ:HASH with SEQ ≥ 1 and a 64-digit hex hash, got {text:?}"));
+    }
+    Ok(Head { seq, hash })
+}
+
+/// Walks the chain from the first row: `Ok(Intact)`, or `Err` naming the first problem.
+pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<Result<Intact, String>> {
+    let mut rows = sqlx::query(
+        "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, \
+         prev_hash, hash, intent_seq, keyed FROM audit ORDER BY seq",
+    )
+    .fetch(pool);
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1i64;
+    let mut keyed_rows = 0;
+    let mut head_seen = false;
+    let keyed_from = expect.key.as_ref().map(|_| expect.keyed_from.unwrap_or(1));
+    while let Some(r) = rows.try_next().await? {
+        let seq: i64 = r.get(0);
+        if seq != expected_seq {
+            return Ok(Err(format!("row {expected_seq} is missing (the next row is {seq})")));
+        }
+        let text = |i: usize| r.get::<&str, _>(i);
+        let keyed = r.get::<i64, _>(15) != 0;
+        let fields = chain::Fields {
+            at_ms: r.get(1),
+            user: text(2),
+            groups: text(3),
+            namespace: text(4),
+            name: text(5),
+            target: text(6),
+            before: text(7),
+            after: text(8),
+            reason: text(9),
+            outcome: text(10),
+            detail: text(11),
+            intent_seq: r.get(14),
+            keyed,
+        };
+        if text(12) != prev {
+            return Ok(Err(format!(
+                "row {seq} does not follow row {}: its previous hash was changed",
+                seq - 1
+            )));
+        }
+        if keyed_from.is_some_and(|from| seq >= from) && !keyed {
+            return Ok(Err(format!(
+                "row {seq} is not keyed: rows from {} on must carry the key's HMAC (was the chain rewritten without the key?)",
+                keyed_from.unwrap_or(1)
+            )));
+        }
+        let Some(hash) = chain::row_hash(&prev, &fields, expect.key.as_ref()) else {
+            return Ok(Err(format!("row {seq} is keyed: pass --audit-key-file to check it")));
+        };
+        if hash != text(13) {
+            return Ok(Err(format!(
+                "row {seq} was changed after it was written: its hash does not match its fields{}",
+                if keyed { " and the key" } else { "" }
+            )));
+        }
+        if let Some(head) = &expect.head
+            && head.seq == seq
+        {
+            if head.hash != hash {
+                return Ok(Err(format!("row {seq} is not the row published as the head: its hash differs")));
+            }
+            head_seen = true;
+        }
+        keyed_rows += i64::from(keyed);
+        prev = hash;
+        expected_seq += 1;
+    }
+    let rows = expected_seq - 1;
+    if let Some(head) = &expect.head
+        && !head_seen
+    {
+        return Ok(Err(format!(
+            "the log ends at row {rows}, but row {} was published as its head: rows were cut from the end",
+            head.seq
+        )));
+    }
+    Ok(Ok(Intact { rows, head: Head { seq: rows, hash: prev }, keyed_rows }))
+}
+
+/// Walks the chain without expectations: `Ok(rows)` when intact.
+pub async fn verify(pool: &SqlitePool) -> anyhow::Result<Result<i64, String>> {
+    Ok(verify_with(pool, &Expect::default()).await?.map(|intact| intact.rows))
+}
+
+/// `paydeck verify-audit`: prints the verdict; `true` when the chain is intact.
+pub async fn verify_command(db: &Path, expect: &Expect) -> anyhow::Result<bool> {
+    if !db.exists() {
+        anyhow::bail!("no database at {} (--db / PAYDECK_DB)", db.display());
+    }
+    let options = SqliteConnectOptions::new().filename(db).read_only(true).create_if_missing(false);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let verdict = verify_with(&pool, expect).await;
+    pool.close().await;
+    Ok(match verdict? {
+        Ok(intact) => {
+            println!("audit log intact: {} row(s) in {}", intact.rows, db.display());
+            if intact.keyed_rows > 0 {
+                println!("keyed rows: {}", intact.keyed_rows);
+            }
+            println!("head: {}", intact.head);
+            true
+        }
+        Err(problem) => {
+            println!("audit log BROKEN in {}: {problem}", db.display());
+            false
+        }
+    })
+}
+
+/// `paydeck verify-audit` as a process: 0 intact, 1 broken, 2 could not check.
+pub async fn exit_code(
+    config: &crate::config::Config,
+    head: Option<Head>,
+    keyed_from: Option<i64>,
+) -> std::process::ExitCode {
+    let key = match config.audit_key() {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("paydeck: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match verify_command(&config.db, &Expect { key, keyed_from, head }).await {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("paydeck: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_parsed_strictly() {
+        let hash = "ab".repeat(32);
+        assert_eq!(parse_head(&format!("12:{hash}")).unwrap(), Head { seq: 12, hash: hash.clone() });
+        assert!(parse_head(&hash).is_err());
+        assert!(parse_head(&format!("0:{hash}")).is_err());
+        assert!(parse_head("3:abc").is_err());
+        assert!(parse_head(&format!("x:{hash}")).is_err());
+    }
+}

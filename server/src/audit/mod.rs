@@ -11,7 +11,7 @@
 pub mod chain;
 pub mod verify;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use futures::Stream;
 use serde::Serialize;
@@ -112,12 +112,50 @@ fn capped_json(value: &serde_json::Value) -> String {
     }
 }
 
+/// An attempt as it is stored: owned, every field within its bound.
+#[derive(Clone, Debug)]
+struct StoredRow {
+    at_ms: i64,
+    user: String,
+    groups: String,
+    namespace: String,
+    name: String,
+    target: String,
+    before: String,
+    after: String,
+    reason: String,
+    outcome: String,
+    detail: String,
+    intent_seq: Option<i64>,
+    keyed: bool,
+}
+
+impl StoredRow {
+    fn capped(a: &Attempt<'_>, keyed: bool) -> Self {
+        StoredRow {
+            at_ms: a.at_ms,
+            user: cap(a.user, MAX_NAME_CHARS),
+            groups: serde_json::to_string(a.groups).unwrap_or_else(|_| "[]".into()),
+            namespace: cap(a.namespace, MAX_NAME_CHARS),
+            name: cap(a.name, MAX_NAME_CHARS),
+            target: cap(a.target, MAX_NAME_CHARS * 2),
+            before: capped_json(a.before),
+            after: capped_json(a.after),
+            reason: cap(a.reason, MAX_REASON_CHARS),
+            outcome: a.outcome.to_string(),
+            detail: cap(a.detail, MAX_DETAIL_CHARS),
+            intent_seq: a.intent_seq,
+            keyed,
+        }
+    }
+}
+
 /// The log, in the history database.
 pub struct AuditLog {
     /// One connection with `synchronous=FULL`: appends are serialised, so the chain has one tip.
     pool: SqlitePool,
     key: Option<AuditKey>,
-    /// How long an append waits for the database before the edit is refused.
+    /// How long an append waits for the database's lock (the pool's busy timeout), for messages.
     deadline: Duration,
     head: Mutex<Option<Head>>,
 }
@@ -172,81 +210,97 @@ impl AuditLog {
         Ok(head)
     }
 
-    /// Appends an attempt, durably; returns its sequence number. Fails within the deadline
-    /// when the database cannot take it (full, locked).
-    pub async fn record(&self, a: &Attempt<'_>) -> Result<i64, AuditError> {
+    /// Appends an attempt, durably; returns its sequence number. Fails when the database
+    /// cannot take it (full, or locked beyond the deadline). The append runs as a task of its
+    /// own: a caller that goes away cannot leave it half done.
+    pub async fn record(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
+        let row = StoredRow::capped(a, self.key.is_some());
+        let log = self.clone();
         let deadline = self.deadline;
-        match tokio::time::timeout(deadline, self.append(a)).await {
+        match tokio::spawn(async move { log.append(row).await }).await {
             Ok(result) => result.map_err(|e| AuditError::of(e, deadline)),
-            Err(_) => Err(AuditError::Busy(deadline)),
+            Err(e) => Err(AuditError::Database(sqlx::Error::Protocol(format!("the audit task failed: {e}")))),
         }
     }
 
-    async fn append(&self, a: &Attempt<'_>) -> sqlx::Result<i64> {
+    async fn append(&self, row: StoredRow) -> sqlx::Result<i64> {
         // The head lock serialises appends within the process; IMMEDIATE takes the database's
-        // write lock first, so another writer is waited for rather than failing the append.
+        // write lock first, so another writer is waited for (up to the busy timeout) rather
+        // than failing the append. The transaction is driven by hand: after a failed write
+        // (a full disk) it is always rolled back, so the connection is clean for the next one.
         let mut head = self.head.lock().await;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        match self.insert(&mut conn, &row).await {
+            Ok((seq, hash)) => {
+                tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = row.outcome, "audit head");
+                *head = Some(Head { seq, hash });
+                Ok(seq)
+            }
+            Err(e) => {
+                // SQLite may already have rolled back (it does on SQLITE_FULL); either way the
+                // connection leaves without an open transaction.
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Inserts `row` after the current tip and commits: its sequence number and hash.
+    async fn insert(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        row: &StoredRow,
+    ) -> sqlx::Result<(i64, String)> {
         let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *conn)
             .await?;
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
-        let groups = serde_json::to_string(a.groups).unwrap_or_else(|_| "[]".into());
-        let (before, after) = (capped_json(a.before), capped_json(a.after));
-        let (user, namespace, name, target) = (
-            cap(a.user, MAX_NAME_CHARS),
-            cap(a.namespace, MAX_NAME_CHARS),
-            cap(a.name, MAX_NAME_CHARS),
-            cap(a.target, MAX_NAME_CHARS * 2),
-        );
-        let (reason, detail) = (cap(a.reason, MAX_REASON_CHARS), cap(a.detail, MAX_DETAIL_CHARS));
         let fields = chain::Fields {
-            at_ms: a.at_ms,
-            user: &user,
-            groups: &groups,
-            namespace: &namespace,
-            name: &name,
-            target: &target,
-            before: &before,
-            after: &after,
-            reason: &reason,
-            outcome: a.outcome,
-            detail: &detail,
-            intent_seq: a.intent_seq,
-            keyed: self.key.is_some(),
+            at_ms: row.at_ms,
+            user: &row.user,
+            groups: &row.groups,
+            namespace: &row.namespace,
+            name: &row.name,
+            target: &row.target,
+            before: &row.before,
+            after: &row.after,
+            reason: &row.reason,
+            outcome: &row.outcome,
+            detail: &row.detail,
+            intent_seq: row.intent_seq,
+            keyed: row.keyed,
         };
         let hash = chain::row_hash(&prev, &fields, self.key.as_ref()).expect("the key is there when keyed");
         let seq = sqlx::query(
             "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(a.at_ms)
-        .bind(&user)
-        .bind(&groups)
-        .bind(&namespace)
-        .bind(&name)
-        .bind(&target)
-        .bind(&before)
-        .bind(&after)
-        .bind(&reason)
-        .bind(a.outcome)
-        .bind(&detail)
+        .bind(row.at_ms)
+        .bind(&row.user)
+        .bind(&row.groups)
+        .bind(&row.namespace)
+        .bind(&row.name)
+        .bind(&row.target)
+        .bind(&row.before)
+        .bind(&row.after)
+        .bind(&row.reason)
+        .bind(&row.outcome)
+        .bind(&row.detail)
         .bind(&prev)
         .bind(&hash)
-        .bind(a.intent_seq)
-        .bind(i64::from(fields.keyed))
-        .execute(&mut *tx)
+        .bind(row.intent_seq)
+        .bind(i64::from(row.keyed))
+        .execute(&mut *conn)
         .await?
         .last_insert_rowid();
-        tx.commit().await?;
-        tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = a.outcome, "audit head");
-        *head = Some(Head { seq, hash });
-        Ok(seq)
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok((seq, hash))
     }
 
     /// Records an `unknown` outcome for every intent that has none: Paydeck stopped between
     /// sending a change and recording what the cluster answered. Run at start.
-    pub async fn settle_dangling_intents(&self, now_ms: i64) -> Result<usize, AuditError> {
+    pub async fn settle_dangling_intents(self: &Arc<Self>, now_ms: i64) -> Result<usize, AuditError> {
         // Assembled from constants only.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM audit a WHERE outcome = '{INTENT}' \

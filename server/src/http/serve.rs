@@ -66,7 +66,8 @@ pub async fn serve(
     }
 }
 
-/// A test's or benchmark's server on `listener` with the defaults, until the process ends.
-pub fn spawn(listener: TcpListener, router: Router) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(serve(listener, router, Duration::from_secs(10), std::future::pending()))
+/// Serves `state` on `listener` in the background until the process ends (tests, benchmarks).
+pub fn spawn(listener: TcpListener, state: super::ServerState) -> tokio::task::JoinHandle<()> {
+    let header_timeout = state.protection.header_timeout;
+    tokio::spawn(serve(listener, super::router(state), header_timeout, std::future::pending()))
 }

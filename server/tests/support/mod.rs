@@ -100,7 +100,7 @@ pub async fn stack(options: StackOptions) -> Stack {
     use paydeck::{
         cluster::{self, Scope, Source},
         history::{History, Retention},
-        http::{ServerState, router},
+        http::ServerState,
     };
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -138,7 +138,7 @@ pub async fn stack(options: StackOptions) -> Stack {
     .with_edits(connected.config, Default::default(), options.audit_key)
     .await
     .unwrap();
-    paydeck::http::serve::spawn(listener, router(state.clone()));
+    paydeck::http::serve::spawn(listener, state.clone());
     Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, state }
 }
 

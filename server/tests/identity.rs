@@ -61,7 +61,8 @@ async fn a_claim_of_a_system_identity_is_refused_audited_and_changes_nothing() {
     let rv = before.metadata.resource_version.clone().unwrap();
     let url = format!("{}/workloads/payments-core/ledger/scaling", s.base);
 
-    let claims: [(&str, Option<(&str, &str)>, Option<&str>); 4] = [
+    type Claim<'a> = (&'a str, Option<(&'a str, &'a str)>, Option<&'a str>);
+    let claims: [Claim; 4] = [
         ("proxy: system:masters", Some(("mallory", "payments:operators,system:masters")), None),
         ("proxy: system:nodes", Some(("mallory", "system:nodes")), None),
         ("proxy: a system user", Some(("system:kube-controller-manager", "")), None),

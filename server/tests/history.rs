@@ -215,3 +215,16 @@ async fn the_history_endpoint_checks_its_parameters() {
         assert_eq!(res.status(), 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn events_are_pruned_with_the_rest_of_the_history() {
+    let tmp = TempDb::new("events");
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    let kept = Retention::default().hourly.as_millis() as i64;
+    db.write_event("payments-core", "ledger", NOW - kept - DAY, "scale", "replicas 3 → 4").await.unwrap();
+    db.write_event("payments-core", "ledger", NOW - DAY, "scale", "replicas 4 → 5").await.unwrap();
+    db.maintain(NOW).await.unwrap();
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT message FROM events").fetch_all(db.pool()).await.unwrap();
+    assert_eq!(left, vec!["replicas 4 → 5".to_string()], "events older than any history kept are gone");
+}

@@ -40,6 +40,12 @@ fn all<T: DeserializeOwned>(objects: &[Value], kind: &str) -> Vec<T> {
         .collect()
 }
 
+/// The object of `kind` called `name`.
+fn named<T: DeserializeOwned>(objects: &[Value], kind: &str, name: &str) -> T {
+    let found = objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name);
+    serde_json::from_value(found.unwrap_or_else(|| panic!("no {kind} {name}")).clone()).unwrap()
+}
+
 fn one<T: DeserializeOwned>(objects: &[Value], kind: &str) -> T {
     let mut found = all::<T>(objects, kind);
     assert_eq!(found.len(), 1, "one {kind}");
@@ -93,9 +99,16 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
                     rule.resources.iter().flatten().all(|r| r != "secrets"),
                     "{overlay}: {name} reaches Secrets"
                 );
-                assert!(
-                    rule.non_resource_urls.is_none() && rule.resource_names.is_none(),
-                    "{overlay}: {name}"
+                assert!(rule.non_resource_urls.is_none(), "{overlay}: {name}");
+                let by_name = rule
+                    .resources
+                    .iter()
+                    .flatten()
+                    .all(|r| access::IMPERSONATED_BY_NAME.contains(&r.as_str()));
+                assert_eq!(
+                    rule.resource_names.is_some(),
+                    by_name,
+                    "{overlay}: {name}: resourceNames exactly where impersonation is scoped by name"
                 );
             }
         }
@@ -114,6 +127,26 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
                 expected(&access::edits()),
                 "{overlay}: paydeck-edits"
             );
+            // The groups Paydeck may pass on are the groups the cluster lets it impersonate,
+            // and the simulator grants exactly these too.
+            let groups_rule = role("paydeck-edits")
+                .iter()
+                .flat_map(|r| r.rules.clone().unwrap_or_default())
+                .find(|r| r.resources.as_deref() == Some(&["groups".to_string()]))
+                .expect("a groups rule");
+            let mut by_name = groups_rule.resource_names.clone().unwrap_or_default();
+            let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+            let mut allowed: Vec<String> = config.data.as_ref().unwrap()["PAYDECK_IMPERSONATE_GROUPS"]
+                .split(',')
+                .map(|g| g.trim().to_string())
+                .collect();
+            by_name.sort();
+            allowed.sort();
+            assert_eq!(by_name, allowed, "{overlay}: resourceNames = PAYDECK_IMPERSONATE_GROUPS");
+            let mut simulated: Vec<String> =
+                sim::auth::IMPERSONABLE_GROUPS.iter().map(|g| g.to_string()).collect();
+            simulated.sort();
+            assert_eq!(by_name, simulated, "the simulator grants what k8s/base grants");
         }
         // Every binding names an installed role and Paydeck's own service account.
         for binding in objects.iter().filter(|o| o["kind"] == "ClusterRoleBinding") {
@@ -122,6 +155,93 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
             assert_eq!(binding["subjects"][0]["name"], "paydeck");
             assert_eq!(binding["subjects"][0]["namespace"], "paydeck");
         }
+    }
+}
+
+/// The command line the ConfigMap's environment amounts to (each variable → its flag).
+fn flags_of(config: &ConfigMap) -> Vec<String> {
+    use clap::CommandFactory;
+    let command = paydeck::config::Config::command();
+    let mut args = vec!["paydeck".to_string()];
+    for (key, value) in config.data.iter().flatten() {
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_env().is_some_and(|e| e == key.as_str()))
+            .unwrap_or_else(|| panic!("{key} is not the environment variable of any flag"));
+        let flag = arg.get_long().unwrap();
+        if arg.get_action().takes_values() {
+            args.push(format!("--{flag}={value}"));
+        } else if value == "true" {
+            args.push(format!("--{flag}"));
+        }
+    }
+    args
+}
+
+#[test]
+fn the_auth_proxy_proves_itself_to_paydeck() {
+    use clap::Parser;
+    let objects = render("overlays/auth-proxy");
+    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let data = config.data.clone().unwrap();
+    let secret_file = data["PAYDECK_PROXY_SECRET_FILE"].clone();
+
+    // The secret Paydeck reads is mounted into Paydeck, and the proxy injects the same file.
+    let deployment: Deployment = one(&objects, "Deployment");
+    let pod = deployment.spec.as_ref().unwrap().template.spec.clone().unwrap();
+    let mounted_secret = |container: &Container| -> Option<String> {
+        container.volume_mounts.iter().flatten().find_map(|m| {
+            let volume = pod.volumes.iter().flatten().find(|v| v.name == m.name)?;
+            let secret = volume.secret.as_ref()?;
+            let item = secret
+                .items
+                .iter()
+                .flatten()
+                .find(|i| secret_file == format!("{}/{}", m.mount_path, i.path))?;
+            Some(format!("{}:{}", secret.secret_name.clone()?, item.key))
+        })
+    };
+    let paydeck = paydeck_container(&deployment);
+    let proxy = pod.containers.iter().find(|c| c.name == "oauth2-proxy").expect("the proxy sidecar");
+    let in_paydeck = mounted_secret(&paydeck).expect("the secret file is mounted into Paydeck");
+    assert_eq!(mounted_secret(proxy), Some(in_paydeck), "the proxy reads the same secret");
+
+    let proxy_config: Value = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "paydeck-oauth2-proxy")
+        .map(|o| serde_saphyr::from_str(o["data"]["oauth2-proxy.yaml"].as_str().unwrap()).unwrap())
+        .expect("the proxy's configuration");
+    let injected = |name: &str| {
+        proxy_config["injectRequestHeaders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .map(|h| h["values"][0].clone())
+    };
+    assert_eq!(injected(&data["PAYDECK_PROXY_SECRET_HEADER"]).unwrap()["fromFile"], secret_file.as_str());
+    assert!(injected(&data["PAYDECK_USER_HEADER"]).is_some());
+    assert!(injected(&data["PAYDECK_GROUPS_HEADER"]).is_some());
+    assert_eq!(proxy_config["upstreamConfig"]["upstreams"][0]["uri"], "http://127.0.0.1:8080/");
+
+    // Paydeck started with these settings reads the secret file (absent here, so it says which)…
+    let flags = flags_of(&config);
+    let parsed = paydeck::config::Config::try_parse_from(&flags).unwrap();
+    assert!(parsed.proxy_trust().unwrap_err().contains(&secret_file));
+    // …and without it, refuses to trust loopback at all.
+    let without: Vec<String> = flags.into_iter().filter(|f| !f.starts_with("--proxy-secret-file")).collect();
+    let parsed = paydeck::config::Config::try_parse_from(&without).unwrap();
+    assert!(parsed.proxy_trust().unwrap_err().contains("--proxy-secret-file"));
+}
+
+#[test]
+fn every_overlays_settings_are_valid_flags() {
+    use clap::Parser;
+    for overlay in OVERLAYS {
+        let objects = render(overlay);
+        let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+        let parsed = paydeck::config::Config::try_parse_from(flags_of(&config));
+        assert!(parsed.is_ok(), "{overlay}: {}", parsed.unwrap_err());
     }
 }
 
@@ -178,7 +298,7 @@ fn every_container_runs_locked_down() {
             }
         }
         // The history database lives on the claimed volume, where PAYDECK_DB points.
-        let config: ConfigMap = one(&objects, "ConfigMap");
+        let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
         let db = config.data.as_ref().unwrap()["PAYDECK_DB"].clone();
         let paydeck = paydeck_container(&deployment);
         let mount =
@@ -210,7 +330,7 @@ async fn probes_and_ports_match_the_server() {
         let objects = render(overlay);
         let deployment: Deployment = one(&objects, "Deployment");
         let paydeck = paydeck_container(&deployment);
-        let config: ConfigMap = one(&objects, "ConfigMap");
+        let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
         let listen: std::net::SocketAddr = config.data.as_ref().unwrap()["PAYDECK_LISTEN"].parse().unwrap();
         assert!(listen.ip().is_unspecified(), "{overlay}: the kubelet probes the pod's address");
         let port = paydeck.ports.iter().flatten().find(|p| p.name.as_deref() == Some("http")).unwrap();
@@ -283,6 +403,7 @@ async fn probes_and_ports_match_the_server() {
                 "headers believed from the sidecar only"
             );
             assert_eq!(data["PAYDECK_USER_HEADER"], "X-Forwarded-User");
+            assert_eq!(data["PAYDECK_ANONYMOUS"], "refuse", "no identity, no answer");
         }
         if overlay.ends_with("read-only") {
             assert_eq!(config.data.as_ref().unwrap()["PAYDECK_READ_ONLY"], "true");

@@ -17,7 +17,7 @@ use crate::{
     widgets::ErrorNote,
 };
 
-const OUTCOMES: [&str; 6] = ["applied", "previewed", "invalid", "denied", "conflict", "failed"];
+const OUTCOMES: [&str; 7] = ["applied", "previewed", "invalid", "denied", "conflict", "failed", "unknown"];
 
 fn query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();

@@ -47,12 +47,17 @@ pub fn reads() -> Vec<Rule> {
 
 /// What scaling edits need, in a role of its own so a read-only installation leaves it out:
 /// acting as the signed-in user (so the cluster's RBAC decides and its audit log names them),
-/// and checking a bearer token or another user's rights.
+/// and checking a bearer token. The rights check is a SelfSubjectAccessReview made *as* the
+/// user, which everyone may create; no SubjectAccessReview grant is needed. The manifests name
+/// the impersonable groups (`resourceNames`, [`IMPERSONATED_BY_NAME`]), since impersonating a
+/// group is a grant of everything the group may do.
 pub fn edits() -> Vec<Rule> {
     vec![
         Rule { api_group: "", resource: "users", verbs: &["impersonate"] },
         Rule { api_group: "", resource: "groups", verbs: &["impersonate"] },
         Rule { api_group: "authentication.k8s.io", resource: "tokenreviews", verbs: &["create"] },
-        Rule { api_group: "authorization.k8s.io", resource: "subjectaccessreviews", verbs: &["create"] },
     ]
 }
+
+/// The resources of [`edits`] the manifests must scope with `resourceNames`.
+pub const IMPERSONATED_BY_NAME: &[&str] = &["groups"];

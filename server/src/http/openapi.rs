@@ -64,7 +64,10 @@ pub fn document() -> Value {
                 "parameters": [
                     param("workloads", "query", "`names` leaves the workloads' bodies out (`changed_names` still lists them).", json!({ "type": "string", "enum": ["full", "names"], "default": "full" }))
                 ],
-                "responses": { "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/LiveChange" } } } } }
+                "responses": {
+                    "200": { "description": "An event stream.", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/LiveChange" } } } },
+                    "429": { "description": "Too many live feeds open for this user (or address), or in all (Retry-After).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                }
             } },
             "/api/v1/workloads/{namespace}/{name}/history": { "get": {
                 "summary": "A Deployment's history: min/avg/max per bucket from raw samples or rollups, gaps where nothing was recorded, scale/HPA/rollout/edit events",
@@ -92,10 +95,13 @@ pub fn document() -> Value {
                     "200": { "description": "Previewed (dry run) or applied.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
                     "400": { "description": "The body is not an edit request.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
                     "401": { "description": "No identity: sign in through the auth proxy.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
-                    "403": { "description": "Read-only server, rate limit, a cross-site request, or the cluster's RBAC refused (its message names the user).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "403": { "description": "Read-only server, a cross-site request, an identity Paydeck never acts as (system: users and groups), or the cluster's RBAC refused (its message names the user).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
                     "409": { "description": "The object changed since `resource_version`; nothing was overwritten.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
                     "422": { "description": "Invalid values: `errors` names each field.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
-                    "502": { "description": "The cluster failed or could not be reached." }
+                    "413": { "description": "The body is larger than 64 KiB.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                    "429": { "description": "More than 20 attempts in a minute by this user (Retry-After); not recorded.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } },
+                    "502": { "description": "The cluster failed or could not be reached." },
+                    "503": { "description": "The audit log cannot be written (full, locked): nothing was sent (Retry-After).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/EditResponse" } } } }
                 }
             } },
             "/api/v1/workloads/{namespace}/{name}/rights": { "get": {
@@ -108,17 +114,25 @@ pub fn document() -> Value {
                     param("namespace", "query", "Only this namespace.", json!({ "type": "string" })),
                     param("name", "query", "Only this Deployment.", json!({ "type": "string" })),
                     param("user", "query", "Only this user.", json!({ "type": "string" })),
-                    param("outcome", "query", "Only this outcome.", json!({ "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed"] })),
+                    param("outcome", "query", "Only this outcome (intents — written before an apply is sent — are listed only when asked for).", json!({ "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown"] })),
                     param("from", "query", "From (Unix ms).", json!({ "type": "integer" })),
                     param("to", "query", "Before (Unix ms).", json!({ "type": "integer" })),
-                    param("limit", "query", "At most this many.", json!({ "type": "integer", "default": 500, "maximum": 10000 })),
-                    param("format", "query", "json or csv.", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" }))
+                    param("limit", "query", "At most this many (JSON: default 500, at most 1000; CSV: all unless given).", json!({ "type": "integer", "minimum": 1 })),
+                    param("before", "query", "Only rows before this sequence number: the next page.", json!({ "type": "integer" })),
+                    param("format", "query", "json, or csv (streamed; cells that would start a spreadsheet formula are prefixed with an apostrophe).", json!({ "type": "string", "enum": ["json", "csv"], "default": "json" }))
                 ],
-                "responses": { "200": { "description": "The entries: seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash." } }
+                "responses": {
+                    "200": { "description": "The entries: seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed." },
+                    "400": { "description": "An unknown parameter or a bad value.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+                }
+            } },
+            "/api/v1/audit/head": { "get": {
+                "summary": "The last audit row's sequence number and hash: keep a copy elsewhere and check it with `paydeck verify-audit --head SEQ:HASH`",
+                "responses": { "200": { "description": "`{seq, hash, keyed}`" } }
             } },
             "/api/v1/whoami": { "get": {
                 "summary": "Who the server takes the caller for, and whether edits are off",
-                "responses": { "200": { "description": "`{user, groups, read_only, demo_users}`" } }
+                "responses": { "200": { "description": "`{user, groups, refused, read_only, demo_users}`: `groups` are those Paydeck would pass on; `refused` says why it would not act as this identity at all." } }
             } },
             "/api/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3.1" } } } }
         },
@@ -168,7 +182,7 @@ pub fn document() -> Value {
                 "policies": { "type": "array", "items": { "type": "object", "properties": {
                     "kind": { "type": "string", "enum": ["Pods", "Percent"] }, "value": { "type": "string" }, "period": { "type": "string", "description": "1–1800 s" } } } } } },
             "EditResponse": { "type": "object", "properties": {
-                "outcome": { "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed"] },
+                "outcome": { "type": "string", "enum": ["applied", "previewed", "invalid", "denied", "conflict", "failed", "throttled", "unrecorded"] },
                 "message": { "type": "string" },
                 "errors": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "message": { "type": "string" } } } },
                 "warnings": { "type": "array", "items": { "type": "string" } },

@@ -9,7 +9,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 #[cfg(feature = "ssr")]
 use crate::{
     dto::{History, Overview, Viewer, Workload, WorkloadPage, WorkloadQuery},
-    scaling::{AuditEntry, AuditQuery, EditRequest, EditResponse, Rights, validate::Limits},
+    scaling::{AuditEntry, AuditQuery, Edit, EditResponse, Rights, validate::Limits},
     traffic::TrafficSeries,
 };
 
@@ -25,7 +25,7 @@ pub trait ClusterSource: Send + Sync + 'static {
     /// Totals and findings, narrowed to a namespace when given.
     fn overview(&self, namespace: Option<&str>) -> Overview;
     /// A page of workloads, or why the query is wrong.
-    fn workloads(&self, query: &WorkloadQuery) -> Result<WorkloadPage, String>;
+    fn workloads(&self, query: &WorkloadQuery) -> Result<WorkloadPage, domain::query::QueryError>;
     fn workload(&self, namespace: &str, name: &str) -> Option<Workload>;
 }
 
@@ -70,7 +70,7 @@ pub trait EditSource: Send + Sync + 'static {
         viewer: &'a Viewer,
         namespace: &'a str,
         name: &'a str,
-        request: &'a EditRequest,
+        edit: &'a Edit,
     ) -> BoxFuture<'a, EditResponse>;
     fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
 }

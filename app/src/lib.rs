@@ -11,7 +11,8 @@ pub mod backend;
 pub mod charts;
 pub mod cluster;
 pub mod csp;
-pub mod dto;
+/// The data types server and browser exchange (the domain's).
+pub use domain::dto;
 pub mod format;
 pub mod layout;
 pub mod live;

@@ -6,9 +6,6 @@
 //! with an error), we open a new one after a pause that grows up to 30 s.
 
 use leptos::prelude::*;
-use serde::Deserialize;
-
-use crate::dto::{ClusterTotals, Connection};
 
 /// Where the stream is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,23 +17,8 @@ pub enum LiveStatus {
     Reconnecting,
 }
 
-/// One `snapshot` event, as much of it as the pages read.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct LiveEvent {
-    pub version: u64,
-    pub taken_at_ms: i64,
-    pub connection: Connection,
-    pub totals: ClusterTotals,
-    pub changed_names: Vec<String>,
-    pub removed: Vec<String>,
-}
-
-impl LiveEvent {
-    /// Whether `namespace/name` changed or went away in this event.
-    pub fn touches(&self, key: &str) -> bool {
-        self.changed_names.iter().chain(&self.removed).any(|k| k == key)
-    }
-}
+/// One `snapshot` event (the domain's message; with `?workloads=names` it carries no bodies).
+pub use domain::live::LiveChange as LiveEvent;
 
 /// The feed's state, provided as context by the app.
 #[derive(Clone, Copy)]
@@ -154,22 +136,5 @@ mod browser {
     fn retry(live: Live, attempt: u32) {
         let pause = Duration::from_secs(u64::from(attempt.min(5)) * 6).max(Duration::from_secs(1));
         set_timeout(move || connect(live, attempt), pause);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_event_touches_changed_and_removed_workloads_only() {
-        let event = LiveEvent {
-            changed_names: vec!["pay/ledger".into()],
-            removed: vec!["pay/old".into()],
-            ..LiveEvent::default()
-        };
-        assert!(event.touches("pay/ledger"));
-        assert!(event.touches("pay/old"));
-        assert!(!event.touches("pay/ledger-v2"));
     }
 }

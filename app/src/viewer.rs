@@ -4,6 +4,10 @@ use leptos::prelude::*;
 
 use crate::dto::Viewer;
 
+/// The cookie the identity switcher sets on the simulated cluster (the server reads it there
+/// only).
+pub const DEMO_USER_COOKIE: &str = "paydeck_demo_user";
+
 /// The person the server's identity middleware found for the current request.
 #[cfg(feature = "ssr")]
 pub fn request_viewer() -> Result<Viewer, ServerFnError> {
@@ -25,9 +29,9 @@ fn act_as(user: &str) {
     {
         use wasm_bindgen::JsCast;
         let cookie = if user.is_empty() {
-            format!("{}=; path=/; max-age=0; SameSite=Strict", crate::dto::DEMO_USER_COOKIE)
+            format!("{}=; path=/; max-age=0; SameSite=Strict", DEMO_USER_COOKIE)
         } else {
-            format!("{}={user}; path=/; SameSite=Strict", crate::dto::DEMO_USER_COOKIE)
+            format!("{}={user}; path=/; SameSite=Strict", DEMO_USER_COOKIE)
         };
         if let Some(doc) = document().dyn_ref::<web_sys::HtmlDocument>() {
             let _ = doc.set_cookie(&cookie);

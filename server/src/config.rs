@@ -36,8 +36,8 @@ pub struct Config {
 
     /// `sim` runs the built-in simulated payment cluster. Without it, Paydeck uses
     /// `--kubeconfig`, else the pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
-    #[arg(long, env = "PAYDECK_CLUSTER", value_parser = ["sim"])]
-    pub cluster: Option<String>,
+    #[arg(long, env = "PAYDECK_CLUSTER", value_enum)]
+    pub cluster: Option<ClusterKind>,
 
     /// A kubeconfig file to connect with.
     #[arg(long, env = "PAYDECK_KUBECONFIG", conflicts_with = "cluster")]
@@ -159,7 +159,7 @@ pub struct Config {
 
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
-    pub sim_profile: sim::Profile,
+    pub sim_profile: crate::cluster::SimProfile,
 
     /// With `--cluster sim`: simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
@@ -172,6 +172,13 @@ pub struct Config {
     /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
     #[arg(long, default_value = "data/sim.kubeconfig")]
     pub sim_kubeconfig: PathBuf,
+}
+
+/// Which cluster to run against instead of a real one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterKind {
+    /// The built-in simulated payment cluster.
+    Sim,
 }
 
 /// What requests without an identity may do.
@@ -214,7 +221,7 @@ impl Config {
 
     /// Where the cluster is, or why the flags do not say.
     pub fn source(&self) -> Result<Source, String> {
-        if self.cluster.as_deref() == Some("sim") {
+        if self.simulated() {
             if !(self.sim_speed > 0.0 && self.sim_speed <= 3600.0) {
                 return Err(format!("--sim-speed must be above 0 and at most 3600, got {}", self.sim_speed));
             }
@@ -245,7 +252,7 @@ impl Config {
     }
 
     fn simulated(&self) -> bool {
-        self.cluster.as_deref() == Some("sim")
+        self.cluster == Some(ClusterKind::Sim)
     }
 
     /// Whose identity headers to believe (reads the proxy's secret file). Refuses loopback as

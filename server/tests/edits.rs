@@ -19,14 +19,21 @@ async fn hpa(server: &sim::RunningServer, ns: &str, name: &str) -> HorizontalPod
     Api::<HorizontalPodAutoscaler>::namespaced(admin(server).await, ns).get(name).await.unwrap()
 }
 
+/// A whole HPA spec as the JSON API takes it: Kubernetes' field names, numbers as numbers
+/// (a value that is not a number is sent as given, to be refused).
 fn hpa_form(min: &str, max: &str, cpu: &str, reason: &str) -> Value {
+    let number = |s: &str| s.parse::<i64>().map_or_else(|_| json!(s), |n| json!(n));
+    let utilization = |name: &str, target: Value| json!({ "type": "Resource", "resource": { "name": name, "target": { "type": "Utilization", "averageUtilization": target } } });
     json!({
-        "autoscaler": {
-            "min_replicas": min, "max_replicas": max, "cpu_target": cpu, "memory_target": "80",
-            "scale_up": { "window": "0", "select": "Max", "policies": [
-                { "kind": "Percent", "value": "100", "period": "15" }, { "kind": "Pods", "value": "4", "period": "15" } ] },
-            "scale_down": { "window": "600", "select": "Min", "policies": [
-                { "kind": "Pods", "value": "1", "period": "60" }, { "kind": "Percent", "value": "10", "period": "60" } ] }
+        "spec": {
+            "minReplicas": number(min), "maxReplicas": number(max),
+            "metrics": [utilization("cpu", number(cpu)), utilization("memory", json!(80))],
+            "behavior": {
+                "scaleUp": { "stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
+                    { "type": "Percent", "value": 100, "periodSeconds": 15 }, { "type": "Pods", "value": 4, "periodSeconds": 15 } ] },
+                "scaleDown": { "stabilizationWindowSeconds": 600, "selectPolicy": "Min", "policies": [
+                    { "type": "Pods", "value": 1, "periodSeconds": 60 }, { "type": "Percent", "value": 10, "periodSeconds": 60 } ] }
+            }
         },
         "reason": reason,
     })
@@ -41,8 +48,8 @@ async fn post(
     rv: &str,
     dry_run: bool,
 ) -> (u16, Value) {
-    body["resource_version"] = json!(rv);
-    body["dry_run"] = json!(dry_run);
+    body["resourceVersion"] = json!(rv);
+    body["dryRun"] = json!(dry_run);
     let mut req = reqwest::Client::new().post(format!("{}/workloads/{path}/scaling", s.base)).json(&body);
     if let Some((user, groups)) = user {
         req = req.header("X-Forwarded-User", user).header("X-Forwarded-Groups", groups);
@@ -95,7 +102,7 @@ async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything()
     }
     let (_, invalid) =
         post(&s, "payments-core/ledger", OPERATOR, hpa_form("9", "4", "70", "x"), &rv, false).await;
-    assert_eq!(invalid["errors"][0]["field"], "autoscaler.max_replicas");
+    assert_eq!(invalid["errors"][0]["field"], "spec.maxReplicas");
     assert!(invalid["errors"][0]["message"].as_str().unwrap().contains("below the minimum"));
 
     // Apply: exactly what was asked.
@@ -201,20 +208,22 @@ async fn replicas_change_only_where_no_hpa_decides() {
     let api: Api<Deployment> = Api::namespaced(admin(&s.server).await, "payments-core");
     let fx = api.get("fx-rates").await.unwrap();
     let rv = fx.metadata.resource_version.clone().unwrap();
-    let replicas = |n: &str, reason: &str| json!({ "replicas": n, "reason": reason });
+    let replicas = |n: Value, reason: &str| json!({ "replicas": n, "reason": reason });
 
     for (body, code) in [
-        (replicas("2.5", "CHG-1"), 422),
-        (replicas("-1", "CHG-1"), 422),
-        (replicas("101", "CHG-1"), 422),
-        (replicas("2", ""), 422),
+        (replicas(json!(2.5), "CHG-1"), 422),
+        (replicas(json!("2"), "CHG-1"), 422),
+        (replicas(json!(-1), "CHG-1"), 422),
+        (replicas(json!(101), "CHG-1"), 422),
+        (replicas(json!(2), ""), 422),
     ] {
         let (status, answer) = post(&s, "payments-core/fx-rates", OPERATOR, body.clone(), &rv, false).await;
         assert_eq!(status, code, "{body} → {answer}");
         assert_eq!(api.get("fx-rates").await.unwrap(), fx, "unchanged after {body}");
     }
     let (status, applied) =
-        post(&s, "payments-core/fx-rates", OPERATOR, replicas("2", "CHG-2 resilience"), &rv, false).await;
+        post(&s, "payments-core/fx-rates", OPERATOR, replicas(json!(2), "CHG-2 resilience"), &rv, false)
+            .await;
     assert_eq!(status, 200, "{applied}");
     assert_eq!(applied["diff"]["replicas"], json!([1, 2]));
     let scaled = api.get("fx-rates").await.unwrap();
@@ -223,7 +232,7 @@ async fn replicas_change_only_where_no_hpa_decides() {
     // A script with a bearer token is whoever the cluster says the token belongs to.
     let with_token = |token: &'static str| {
         let url = format!("{}/workloads/payments-core/fx-rates/scaling", s.base);
-        let body = json!({ "replicas": "3", "reason": "CHG-4", "resource_version": "0", "dry_run": true });
+        let body = json!({ "replicas": 3, "reason": "CHG-4", "resourceVersion": "0", "dryRun": true });
         async move { reqwest::Client::new().post(url).bearer_auth(token).json(&body).send().await.unwrap() }
     };
     let as_operator: Value = with_token("paydeck-audience-operator").await.json().await.unwrap();
@@ -250,7 +259,7 @@ async fn replicas_change_only_where_no_hpa_decides() {
         &s,
         "payments-core/ledger",
         OPERATOR,
-        replicas("5", "CHG-3"),
+        replicas(json!(5), "CHG-3"),
         ledger.metadata.resource_version.as_deref().unwrap(),
         false,
     )

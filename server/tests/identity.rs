@@ -26,16 +26,9 @@ async fn deployment(s: &Stack, ns: &str, name: &str) -> Deployment {
     Api::<Deployment>::namespaced(admin(&s.server).await, ns).get(name).await.unwrap()
 }
 
-/// A valid HPA change for ledger at `rv` (max raised to 14).
+/// A valid HPA change for ledger at `rv` (max raised to 14; the rest as it is).
 fn raise_ledger_max(rv: &str) -> Value {
-    json!({
-        "autoscaler": {
-            "min_replicas": "3", "max_replicas": "14", "cpu_target": "70", "memory_target": "80",
-            "scale_up": { "window": "0", "select": "Max", "policies": [ { "kind": "Percent", "value": "100", "period": "15" } ] },
-            "scale_down": { "window": "300", "select": "Max", "policies": [ { "kind": "Percent", "value": "100", "period": "15" } ] }
-        },
-        "reason": "CHG-99", "resource_version": rv, "dry_run": false,
-    })
+    json!({ "spec": { "maxReplicas": 14 }, "reason": "CHG-99", "resourceVersion": rv, "dryRun": false })
 }
 
 fn http() -> reqwest::Client {
@@ -145,7 +138,7 @@ async fn headers_from_loopback_without_the_proxys_secret_are_ignored() {
 
     // The proxy with its secret is believed.
     let mut body = raise_ledger_max(&rv);
-    body["dry_run"] = json!(true);
+    body["dryRun"] = json!(true);
     let res = http()
         .post(&url)
         .header("X-Forwarded-User", "operator")
@@ -174,9 +167,7 @@ async fn bearer_tokens_must_be_for_paydeck_and_are_reviewed_once() {
     let res = http()
         .post(format!("{}/workloads/payments-core/fx-rates/scaling", s.base))
         .bearer_auth("paydeck-sim-operator")
-        .json(
-            &json!({ "replicas": "2", "reason": "CHG-5", "resource_version": fx.metadata.resource_version }),
-        )
+        .json(&json!({ "replicas": 2, "reason": "CHG-5", "resourceVersion": fx.metadata.resource_version }))
         .send()
         .await
         .unwrap();
@@ -234,7 +225,7 @@ async fn service_accounts_act_with_their_own_token_only() {
     let scale = |token: Option<&str>, headers: Option<&str>, ns: &str, name: &str, rv: &str| {
         let mut r = http()
             .post(format!("{}/workloads/{ns}/{name}/scaling", s.base))
-            .json(&json!({ "replicas": "2", "reason": "pipeline 1234", "resource_version": rv }));
+            .json(&json!({ "replicas": 2, "reason": "pipeline 1234", "resourceVersion": rv }));
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }

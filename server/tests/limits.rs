@@ -21,14 +21,7 @@ async fn hpa(s: &Stack, ns: &str, name: &str) -> HorizontalPodAutoscaler {
 }
 
 fn change_ledger(rv: &str, max: i32, dry_run: bool) -> Value {
-    json!({
-        "autoscaler": {
-            "min_replicas": "3", "max_replicas": max.to_string(), "cpu_target": "70", "memory_target": "80",
-            "scale_up": { "window": "0", "select": "Max", "policies": [ { "kind": "Percent", "value": "100", "period": "15" } ] },
-            "scale_down": { "window": "300", "select": "Max", "policies": [ { "kind": "Percent", "value": "100", "period": "15" } ] }
-        },
-        "reason": "CHG-77", "resource_version": rv, "dry_run": dry_run,
-    })
+    json!({ "spec": { "maxReplicas": max }, "reason": "CHG-77", "resourceVersion": rv, "dryRun": dry_run })
 }
 
 fn http() -> reqwest::Client {
@@ -80,7 +73,7 @@ async fn ten_thousand_anonymous_or_read_only_attempts_write_nothing() {
 
     // Over the per-user rate, attempts are refused without a row either.
     let mut codes = Vec::new();
-    let invalid = json!({ "replicas": "x", "reason": "r", "resource_version": rv });
+    let invalid = json!({ "spec": { "maxReplicas": "x" }, "reason": "r", "resourceVersion": rv });
     for _ in 0..30 {
         codes.push(operator(client.post(&url)).json(&invalid).send().await.unwrap().status().as_u16());
     }
@@ -192,7 +185,7 @@ async fn a_full_database_refuses_edits_and_changes_nothing_while_reads_go_on() {
         let answer: Value = http()
             .post(&url)
             .header("X-Forwarded-User", format!("filler-{i}"))
-            .json(&json!({ "replicas": "x", "reason": "r", "resource_version": rv }))
+            .json(&json!({ "spec": { "maxReplicas": "x" }, "reason": "r", "resourceVersion": rv }))
             .send()
             .await
             .unwrap()
@@ -408,7 +401,7 @@ async fn a_change_is_always_conditional_and_csv_cells_never_run() {
     let res = operator(http().post(&url)).json(&change_ledger(" ", 12, false)).send().await.unwrap();
     assert_eq!(res.status(), 422);
     let answer: Value = res.json().await.unwrap();
-    assert_eq!(answer["errors"][0]["field"], "resource_version", "{answer}");
+    assert_eq!(answer["errors"][0]["field"], "resourceVersion", "{answer}");
     assert_eq!(hpa(&s, "payments-core", "ledger").await, before);
 
     let mut formula = change_ledger(" ", 12, false);

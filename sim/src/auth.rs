@@ -105,6 +105,11 @@ pub const ADMIN_TOKEN: &str = "paydeck-sim-admin";
 /// The dashboard's service-account token.
 pub const DASHBOARD_TOKEN: &str = "paydeck-sim-dashboard";
 
+/// The demo users of the simulated cluster and their groups: Paydeck's identity switcher
+/// offers them when it runs on this cluster.
+pub const DEMO_USERS: [(&str, &str); 3] =
+    [("viewer", "payments:viewers"), ("operator", "payments:operators"), ("admin", "payments:admins")];
+
 /// The groups the dashboard may impersonate: k8s/base names them with `resourceNames` (and in
 /// `PAYDECK_IMPERSONATE_GROUPS`).
 pub const IMPERSONABLE_GROUPS: &[&str] = &["payments:viewers", "payments:operators", "payments:admins"];

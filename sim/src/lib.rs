@@ -6,15 +6,14 @@
 //! over HTTP exactly as it talks to a real cluster; `kubectl` works against it too.
 //!
 //! The pure parts (HPA arithmetic, traffic shape, quantities) take time as an argument and
-//! do no I/O, so the dashboard can reuse them to replay history through a proposed HPA.
+//! do no I/O; the HPA arithmetic, quantities and label selectors are the domain's
+//! (`app/domain`), shared with the dashboard, which replays history through the same HPA.
 
 pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod cluster;
-pub mod hpa;
 pub mod model;
-pub mod quantity;
 pub mod resources;
 pub mod selector;
 pub mod status;

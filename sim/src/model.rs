@@ -7,14 +7,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use domain::{
+    hpa::{self, Autoscaler, PodReadiness, PodSample, spec::BehaviorSpec},
+    quantity::Quantity,
+    selector::LabelSelector,
+};
 use serde_json::{Value, json};
 
 use crate::{
     clock::{Millis, rfc3339, rfc3339_micros},
-    hpa::{
-        self, Autoscaler, Behavior, PodReadiness, PodSample, Policy, PolicyKind, ScalingRules, SelectPolicy,
-    },
-    quantity::Quantity,
     resources::{DEPLOYMENTS, ENDPOINT_SLICES, EVENTS, HPAS, NODES, PODS, SERVICES},
     store::{Key, Store},
     topology::{NodeSpec, ServiceSpec, Topology},
@@ -798,7 +799,7 @@ impl Model {
         let target = spec["scaleTargetRef"]["name"].as_str().unwrap_or_default().to_string();
         let min = spec["minReplicas"].as_i64().unwrap_or(1) as i32;
         let max = spec["maxReplicas"].as_i64().unwrap_or(1) as i32;
-        let behavior = behavior_from(&spec["behavior"]);
+        let behavior = BehaviorSpec::resolve_optional(BehaviorSpec::from_json(&spec["behavior"]).as_ref());
         let dk = key(&hk.0, &target);
         let Some(view) = self.deployments.get(&dk).cloned() else {
             hpa_obj["status"]["conditions"] = json!([condition(
@@ -873,7 +874,7 @@ impl Model {
                         best = Some(best.map_or(rec.replicas, |b| b.max(rec.replicas)));
                         utilisation_by_metric.push((resource.to_string(), rec.utilization_percent));
                         let average_value = if resource == "memory" {
-                            crate::quantity::format_memory_ki(
+                            domain::quantity::format_memory_ki(
                                 samples.iter().filter_map(|s| s.usage).sum::<f64>()
                                     / samples.len().max(1) as f64,
                             )
@@ -1046,9 +1047,17 @@ impl Model {
     }
 }
 
+/// A JSON label map (`metadata.labels`, a Service's `spec.selector`) as a map.
+fn label_map(labels: &Value) -> BTreeMap<String, String> {
+    labels
+        .as_object()
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default()
+}
+
 /// Whether a Service selector (a label map) selects pods with `labels`.
 fn selects(selector: &Value, labels: &Value) -> bool {
-    selector.as_object().is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, v)| labels[k] == *v))
+    LabelSelector::from_map(&label_map(selector)).selects(&label_map(labels))
 }
 
 /// A stable ReplicaSet-style hash for a Deployment's pods.
@@ -1091,37 +1100,4 @@ fn keep_transition_times(mut conditions: Vec<Value>, previous: &Value) -> Vec<Va
         }
     }
     conditions
-}
-
-/// `spec.behavior` with the documented defaults for whatever is not set.
-pub fn behavior_from(spec: &Value) -> Behavior {
-    let rules = |v: &Value, default: ScalingRules| {
-        if v.is_null() {
-            return default;
-        }
-        let policies = v["policies"].as_array().map(|ps| {
-            ps.iter()
-                .map(|p| Policy {
-                    kind: if p["type"] == "Pods" { PolicyKind::Pods } else { PolicyKind::Percent },
-                    value: p["value"].as_i64().unwrap_or(0) as i32,
-                    period_secs: p["periodSeconds"].as_u64().unwrap_or(15) as u32,
-                })
-                .collect()
-        });
-        ScalingRules {
-            stabilization_window_secs: v["stabilizationWindowSeconds"]
-                .as_u64()
-                .map_or(default.stabilization_window_secs, |s| s as u32),
-            select_policy: match v["selectPolicy"].as_str() {
-                Some("Min") => SelectPolicy::Min,
-                Some("Disabled") => SelectPolicy::Disabled,
-                _ => SelectPolicy::Max,
-            },
-            policies: policies.unwrap_or(default.policies),
-        }
-    };
-    Behavior {
-        scale_up: rules(&spec["scaleUp"], ScalingRules::default_scale_up()),
-        scale_down: rules(&spec["scaleDown"], ScalingRules::default_scale_down()),
-    }
 }

@@ -6,92 +6,21 @@ use serde_json::Value;
 
 use crate::status::ApiError;
 
-/// One requirement of a label selector.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    NotExists(String),
-}
-
-/// A parsed label selector; all requirements must hold.
+/// A parsed label selector (the domain's), read from a query string as the API server does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelSelector(Vec<Requirement>);
+pub struct LabelSelector(domain::selector::LabelSelector);
 
 impl LabelSelector {
-    /// Parses `a=b,c!=d,e in (f,g),h notin (i),j,!k`.
+    /// Parses `a=b,c!=d,e in (f,g),h notin (i),j,!k`; a bad selector is a 400.
     pub fn parse(text: &str) -> Result<Self, ApiError> {
-        let bad =
-            |why: &str| ApiError::bad_request(format!("unable to parse requirement: {why} in \"{text}\""));
-        let mut out = Vec::new();
-        let mut rest = text.trim();
-        while !rest.is_empty() {
-            // A requirement ends at a comma outside parentheses.
-            let mut depth = 0;
-            let end = rest
-                .char_indices()
-                .find(|&(_, c)| {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    c == ',' && depth == 0
-                })
-                .map(|(i, _)| i)
-                .unwrap_or(rest.len());
-            let part = rest[..end].trim();
-            rest = rest[end..].strip_prefix(',').map_or("", str::trim);
-            if part.is_empty() || (end < text.len() && rest.is_empty() && text.trim_end().ends_with(',')) {
-                return Err(bad("empty requirement"));
-            }
-            let set_op = |op: &str| -> Option<(String, Vec<String>)> {
-                let (key, values) = part.split_once(op)?;
-                let values = values.trim().strip_prefix('(')?.strip_suffix(')')?;
-                Some((key.trim().to_string(), values.split(',').map(|v| v.trim().to_string()).collect()))
-            };
-            let requirement = if let Some((k, v)) = set_op(" notin ") {
-                Requirement::NotIn(k, v)
-            } else if let Some((k, v)) = set_op(" in ") {
-                Requirement::In(k, v)
-            } else if let Some((k, v)) = part.split_once("!=") {
-                Requirement::NotEquals(k.trim().into(), v.trim().into())
-            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                Requirement::Equals(k.trim().into(), v.trim().into())
-            } else if let Some(k) = part.strip_prefix('!') {
-                Requirement::NotExists(k.trim().into())
-            } else {
-                Requirement::Exists(part.into())
-            };
-            let key = match &requirement {
-                Requirement::Equals(k, _)
-                | Requirement::NotEquals(k, _)
-                | Requirement::In(k, _)
-                | Requirement::NotIn(k, _)
-                | Requirement::Exists(k)
-                | Requirement::NotExists(k) => k,
-            };
-            if key.is_empty() || key.contains(char::is_whitespace) {
-                return Err(bad("invalid label key"));
-            }
-            out.push(requirement);
-        }
-        Ok(LabelSelector(out))
+        domain::selector::LabelSelector::parse(text)
+            .map(LabelSelector)
+            .map_err(|e| ApiError::bad_request(e.to_string()))
     }
 
     /// Whether `labels` satisfy every requirement.
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.0.iter().all(|r| match r {
-            Requirement::Equals(k, v) => labels.get(k) == Some(v),
-            Requirement::NotEquals(k, v) => labels.get(k) != Some(v),
-            Requirement::In(k, vs) => labels.get(k).is_some_and(|l| vs.contains(l)),
-            Requirement::NotIn(k, vs) => labels.get(k).is_none_or(|l| !vs.contains(l)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::NotExists(k) => !labels.contains_key(k),
-        })
+        self.0.matches(labels)
     }
 
     /// Whether the object's `metadata.labels` satisfy the selector.
@@ -103,7 +32,7 @@ impl LabelSelector {
             .as_object()
             .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
             .unwrap_or_default();
-        self.matches(&labels)
+        self.0.matches(&labels)
     }
 }
 
@@ -145,31 +74,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
     #[test]
-    fn equality_set_and_existence_requirements() {
-        let l = labels(&[("app", "ledger"), ("tier", "core")]);
-        for (sel, expected) in [
-            ("app=ledger", true),
-            ("app==ledger,tier=core", true),
-            ("app!=ledger", false),
-            ("app in (ledger, fx-rates)", true),
-            ("app notin (ledger)", false),
-            ("tier", true),
-            ("!tier", false),
-            ("missing", false),
-            ("!missing", true),
-            ("app in (a,b),tier=core", false),
-        ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&l), expected, "{sel}");
-        }
-    }
-
-    #[test]
-    fn malformed_selectors_are_bad_requests() {
+    fn selectors_read_an_objects_labels_and_malformed_ones_are_bad_requests() {
+        let pod = json!({ "metadata": { "labels": { "app": "ledger" } } });
+        assert!(LabelSelector::parse("app in (ledger)").unwrap().matches_object(&pod));
+        assert!(!LabelSelector::parse("app!=ledger").unwrap().matches_object(&pod));
         assert_eq!(LabelSelector::parse("a=b,,c").unwrap_err().code, 400);
         assert_eq!(FieldSelector::parse("spec.replicas=3").unwrap_err().code, 400);
     }

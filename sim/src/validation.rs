@@ -1,11 +1,11 @@
 //! What the API server checks before it stores an object: the shape (a body that does not
 //! decode into the kind is a `400`) and the rules (`422 Invalid` with a cause per field).
 
+use domain::quantity::Quantity;
 use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
 use serde_json::Value;
 
 use crate::{
-    quantity::Quantity,
     resources::{DEPLOYMENTS, HPAS, ResourceType},
     status::{ApiError, Cause},
 };

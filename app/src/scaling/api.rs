@@ -34,7 +34,7 @@ pub async fn submit_scaling(
     request: EditRequest,
 ) -> Result<EditResponse, ServerFnError> {
     let viewer = crate::viewer::request_viewer()?;
-    Ok(edits()?.submit(&viewer, &namespace, &name, &request).await)
+    Ok(edits()?.submit(&viewer, &namespace, &name, &request.into()).await)
 }
 
 /// Audited attempts, newest first.

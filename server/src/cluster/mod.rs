@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod pod;
+mod simulated;
 pub mod snapshot;
 pub mod usage;
 pub mod watch;
@@ -22,11 +23,20 @@ use tokio::sync::{Notify, watch as channel};
 
 pub use watch::{Scope, WatchState};
 
+/// Which simulated platform `--cluster sim` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimProfile {
+    /// About ten payment services in three namespaces.
+    Demo,
+    /// 2,000 Deployments and HPAs with 20,000 pods, for benchmarks.
+    Large,
+}
+
 /// Where the cluster is.
 #[derive(Clone, Debug)]
 pub enum Source {
     /// The simulated payment cluster, started in this process and reached over HTTPS.
-    Sim { profile: sim::Profile, seed: u64, speed: f64, kubeconfig_out: PathBuf },
+    Sim { profile: SimProfile, seed: u64, speed: f64, kubeconfig_out: PathBuf },
     /// A kubeconfig file, optionally with a context.
     Kubeconfig { path: PathBuf, context: Option<String> },
     /// The pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
@@ -39,7 +49,10 @@ pub struct Connected {
     /// The configuration behind `client`: edits derive impersonating clients from it.
     pub config: Config,
     pub description: String,
-    pub simulator: Option<sim::RunningServer>,
+    /// The simulated cluster, when Paydeck runs one: it serves as long as this is kept.
+    pub simulator: Option<Box<dyn std::any::Any + Send>>,
+    /// The simulated cluster's demo users and their groups (the identity switcher's choices).
+    pub demo_users: Vec<(String, String)>,
 }
 
 /// Connects to the source. The simulator is read with the dashboard's own (read-only)
@@ -47,27 +60,7 @@ pub struct Connected {
 pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
     match source {
         Source::Sim { profile, seed, speed, kubeconfig_out } => {
-            let cluster = sim::Cluster::new(&sim::Options {
-                profile: *profile,
-                seed: *seed,
-                speed: Some(*speed),
-                ..sim::Options::default()
-            });
-            let server =
-                cluster.serve("127.0.0.1:0".parse()?).await.context("cannot start the simulated cluster")?;
-            server.write_kubeconfig(kubeconfig_out).with_context(|| {
-                format!("cannot write the simulator's kubeconfig to {}", kubeconfig_out.display())
-            })?;
-            let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN))?;
-            let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-            let description =
-                format!("simulated cluster at {} (kubeconfig: {})", server.url(), kubeconfig_out.display());
-            Ok(Connected {
-                client: Client::try_from(config.clone())?,
-                config,
-                description,
-                simulator: Some(server),
-            })
+            simulated::start(*profile, *seed, *speed, kubeconfig_out).await
         }
         Source::Kubeconfig { path, context } => {
             let kubeconfig = Kubeconfig::read_from(path)
@@ -76,15 +69,27 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
             let config = Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .with_context(|| format!("cannot use kubeconfig {}", path.display()))?;
-            let description = config.cluster_url.to_string();
-            Ok(Connected { client: Client::try_from(config.clone())?, config, description, simulator: None })
+            Connected::to(config)
         }
         Source::Infer => {
             let config =
                 Config::infer().await.context("no in-cluster service account and no usable kubeconfig")?;
-            let description = config.cluster_url.to_string();
-            Ok(Connected { client: Client::try_from(config.clone())?, config, description, simulator: None })
+            Connected::to(config)
         }
+    }
+}
+
+impl Connected {
+    /// A connection to a real cluster.
+    fn to(config: Config) -> anyhow::Result<Self> {
+        let description = config.cluster_url.to_string();
+        Ok(Connected {
+            client: Client::try_from(config.clone())?,
+            config,
+            description,
+            simulator: None,
+            demo_users: Vec::new(),
+        })
     }
 }
 
@@ -128,7 +133,10 @@ impl app::backend::ClusterSource for ClusterView {
         self.current().overview(namespace)
     }
 
-    fn workloads(&self, query: &app::dto::WorkloadQuery) -> Result<app::dto::WorkloadPage, String> {
+    fn workloads(
+        &self,
+        query: &app::dto::WorkloadQuery,
+    ) -> Result<app::dto::WorkloadPage, domain::query::QueryError> {
         self.current().query(query)
     }
 

@@ -4,9 +4,9 @@
 
 use std::{sync::Arc, time::Duration};
 
+use domain::quantity::Quantity;
 use kube::Client;
 use serde_json::Value;
-use sim::quantity::Quantity;
 use tokio::sync::{Notify, watch};
 
 use super::{snapshot::Usage, watch::Stores};

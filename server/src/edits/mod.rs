@@ -29,8 +29,8 @@ use std::{
 use app::{
     dto::{Viewer, Workload},
     scaling::{
-        EditRequest, EditResponse, FieldError, Outcome, Rights, ScalingChange, ScalingForm,
-        validate::{Context, Limits, check},
+        Edit, EditResponse, FieldError, Outcome, Proposed, Rights, ScalingChange, ScalingForm,
+        validate::{Limits, check_edit},
     },
 };
 use cluster::ActingAs;
@@ -88,6 +88,21 @@ fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
         after: Value::Null,
         diff: Value::Null,
         audit_seq: None,
+    }
+}
+
+/// What an invalid attempt's row keeps of what was asked: the form with each value cut short,
+/// or the API request (bounded by the body limit, and cut by the log if still too large).
+fn proposed_for_record(proposed: &Proposed) -> Value {
+    match proposed {
+        Proposed::Form(form) => form_for_record(form),
+        Proposed::Typed(request) => {
+            let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
+            if let Some(map) = value.as_object_mut() {
+                map.remove("reason");
+            }
+            value
+        }
     }
 }
 
@@ -229,7 +244,7 @@ impl Editor {
         viewer: &Viewer,
         namespace: &str,
         name: &str,
-        request: &EditRequest,
+        edit: &Edit,
     ) -> EditResponse {
         if let Some(refused) = self.admit(viewer) {
             return refused;
@@ -245,7 +260,7 @@ impl Editor {
                 Some(a) => format!("HorizontalPodAutoscaler/{}", a.name),
                 None => format!("Deployment/{name}/scale"),
             },
-            reason: request.form.reason.trim().to_string(),
+            reason: edit.reason().trim().to_string(),
         };
         let mut answer = response(Outcome::Invalid, "");
         if let Some(w) = &workload {
@@ -265,18 +280,17 @@ impl Editor {
             answer.message = format!("no Deployment {namespace}/{name} is known to Paydeck");
             return self.conclude(&record, answer, Value::Null, None).await;
         };
-        let change = match self.validate(&w, request, snapshot.totals.cpu.allocatable, &mut answer) {
-            Some(change) => change,
-            None => {
-                answer.message = "nothing was sent: correct the fields marked".into();
-                let form = form_for_record(&request.form);
-                return self.conclude(&record, answer, form, None).await;
-            }
+        let checked = check_edit(edit, &w, &self.limits, snapshot.totals.cpu.allocatable);
+        answer.warnings = checked.warnings;
+        let Some(change) = checked.change else {
+            answer.errors = checked.errors;
+            answer.message = "nothing was sent: correct the fields marked".into();
+            return self.conclude(&record, answer, proposed_for_record(&edit.proposed), None).await;
         };
 
         // Stages 3–5, in a task a dropped request cannot cancel.
         let editor = self.clone();
-        let (resource_version, dry_run) = (request.resource_version.clone(), request.dry_run);
+        let (resource_version, dry_run) = (edit.resource_version.clone(), edit.dry_run);
         let task = tokio::spawn(async move {
             editor.carry_out(record, answer, who, w, change, resource_version, dry_run).await
         });
@@ -289,42 +303,30 @@ impl Editor {
         }
     }
 
-    /// The form checked against the rules and the workload: the change, or `None` with the
-    /// field errors in `answer`.
-    fn validate(
-        &self,
-        w: &Workload,
-        request: &EditRequest,
-        allocatable_cpu: f64,
-        answer: &mut EditResponse,
-    ) -> Option<ScalingChange> {
-        let checked = check(&request.form, &self.limits, &Context::of(w, allocatable_cpu));
-        let mut errors = checked.errors;
-        answer.warnings = checked.warnings;
-        if request.form.replicas.is_some() && w.autoscaler.is_some() {
-            errors.push(FieldError {
-                field: "replicas".into(),
-                message:
-                    "an HPA sets this Deployment's replicas; change the HPA's minimum and maximum instead"
-                        .into(),
-            });
+    /// A request body the strict reader refused (a float, a string, an unknown field): an
+    /// invalid attempt like any other — admitted, then recorded with the field at fault.
+    pub async fn refuse_unreadable(
+        self: &Arc<Self>,
+        viewer: &Viewer,
+        namespace: &str,
+        name: &str,
+        problem: FieldError,
+    ) -> EditResponse {
+        if let Some(refused) = self.admit(viewer) {
+            return refused;
         }
-        if request.form.autoscaler.is_some() && w.autoscaler.is_none() {
-            errors
-                .push(FieldError { field: "form".into(), message: "no HPA targets this Deployment".into() });
-        }
-        if request.resource_version.trim().is_empty() {
-            errors.push(FieldError {
-                field: "resource_version".into(),
-                message: "the resourceVersion you loaded is required: a change is always made against the version seen".into(),
-            });
-        }
-        if errors.is_empty() {
-            checked.change
-        } else {
-            answer.errors = errors;
-            None
-        }
+        let record = Record {
+            user: viewer.user.clone().unwrap_or_default(),
+            groups: viewer.groups.clone(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            target: String::new(),
+            reason: String::new(),
+        };
+        let mut answer =
+            response(Outcome::Invalid, format!("nothing was sent: {}: {}", problem.field, problem.message));
+        answer.errors = vec![problem];
+        self.conclude(&record, answer, Value::Null, None).await
     }
 
     /// Stages 3–5: intent, send, outcome.
@@ -493,9 +495,9 @@ impl app::backend::EditSource for EditService {
         viewer: &'a Viewer,
         namespace: &'a str,
         name: &'a str,
-        request: &'a EditRequest,
+        edit: &'a Edit,
     ) -> app::backend::BoxFuture<'a, EditResponse> {
-        Box::pin(self.editor.submit(viewer, namespace, name, request))
+        Box::pin(self.editor.submit(viewer, namespace, name, edit))
     }
 
     fn audit<'a>(

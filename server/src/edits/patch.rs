@@ -1,15 +1,18 @@
 //! From a validated change to the merge patch Kubernetes takes, and from objects to the
 //! summaries a before → after diff shows. Pure functions.
 
-use app::scaling::{Rules, ScalingChange, rules_of};
+use app::scaling::ScalingChange;
+use domain::hpa::{Behavior, spec::BehaviorSpec};
 use serde_json::{Value, json};
 
-fn rules_json(r: &Rules) -> Value {
-    json!({
-        "stabilizationWindowSeconds": r.stabilization_window_seconds,
-        "selectPolicy": r.select_policy,
-        "policies": r.policies.iter().map(|p| json!({ "type": p.kind, "value": p.value, "periodSeconds": p.period_seconds })).collect::<Vec<_>>(),
-    })
+/// The behavior that applies to an HPA object (its `spec.behavior`, defaults where unset).
+fn behavior_of(hpa: &Value) -> Behavior {
+    BehaviorSpec::resolve_optional(BehaviorSpec::from_json(&hpa["spec"]["behavior"]).as_ref())
+}
+
+/// A behavior in the HPA spec's JSON (every field written out).
+fn behavior_json(b: &Behavior) -> Value {
+    serde_json::to_value(b).unwrap_or(Value::Null)
 }
 
 /// The patch for the scale subresource, conditional on the Deployment's resourceVersion.
@@ -81,10 +84,9 @@ pub fn autoscaler_patch(change: &ScalingChange, current: &Value, resource_versio
         "metadata": { "resourceVersion": resource_version },
         "spec": { "minReplicas": min_replicas, "maxReplicas": max_replicas, "metrics": metrics },
     });
-    let behavior = spec.get("behavior").filter(|b| !b.is_null());
-    if rules_of(behavior, "scaleUp") != *scale_up || rules_of(behavior, "scaleDown") != *scale_down {
-        patch["spec"]["behavior"] =
-            json!({ "scaleUp": rules_json(scale_up), "scaleDown": rules_json(scale_down) });
+    let wanted = Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() };
+    if behavior_of(current) != wanted {
+        patch["spec"]["behavior"] = behavior_json(&wanted);
     }
     Some(patch)
 }
@@ -98,14 +100,14 @@ pub fn autoscaler_summary(hpa: &Value) -> Value {
                 .then(|| m["resource"]["target"]["averageUtilization"].clone())
         })
     };
-    let behavior = spec.get("behavior").filter(|b| !b.is_null());
+    let behavior = behavior_json(&behavior_of(hpa));
     json!({
         "minReplicas": spec["minReplicas"],
         "maxReplicas": spec["maxReplicas"],
         "cpuTarget": target("cpu").unwrap_or(Value::Null),
         "memoryTarget": target("memory").unwrap_or(Value::Null),
-        "scaleUp": rules_json(&rules_of(behavior, "scaleUp")),
-        "scaleDown": rules_json(&rules_of(behavior, "scaleDown")),
+        "scaleUp": behavior["scaleUp"],
+        "scaleDown": behavior["scaleDown"],
     })
 }
 
@@ -113,14 +115,17 @@ pub fn autoscaler_summary(hpa: &Value) -> Value {
 /// reached the cluster).
 pub fn workload_summary(w: &app::dto::Workload) -> Value {
     match &w.autoscaler {
-        Some(a) => json!({
-            "minReplicas": a.min_replicas,
-            "maxReplicas": a.max_replicas,
-            "cpuTarget": a.cpu_target_percent,
-            "memoryTarget": a.memory_target_percent,
-            "scaleUp": rules_json(&rules_of(a.behavior.as_ref(), "scaleUp")),
-            "scaleDown": rules_json(&rules_of(a.behavior.as_ref(), "scaleDown")),
-        }),
+        Some(a) => {
+            let behavior = behavior_json(&BehaviorSpec::resolve_optional(a.behavior.as_ref()));
+            json!({
+                "minReplicas": a.min_replicas,
+                "maxReplicas": a.max_replicas,
+                "cpuTarget": a.cpu_target_percent,
+                "memoryTarget": a.memory_target_percent,
+                "scaleUp": behavior["scaleUp"],
+                "scaleDown": behavior["scaleDown"],
+            })
+        }
         None => json!({ "replicas": w.replicas.desired }),
     }
 }
@@ -147,7 +152,7 @@ pub fn diff(before: &Value, after: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::scaling::default_rules;
+    use domain::hpa::ScalingRules;
 
     fn hpa() -> Value {
         json!({ "metadata": { "resourceVersion": "41" }, "spec": {
@@ -158,20 +163,21 @@ mod tests {
             ] } })
     }
 
-    fn change(max: i32, memory: Option<i32>, scale_down: Rules) -> ScalingChange {
+    fn change(max: i32, memory: Option<i32>, scale_down: ScalingRules) -> ScalingChange {
         ScalingChange::Autoscaler {
             min_replicas: 2,
             max_replicas: max,
             cpu_target: Some(70),
             memory_target: memory,
-            scale_up: default_rules("scaleUp"),
+            scale_up: ScalingRules::default_scale_up(),
             scale_down,
         }
     }
 
     #[test]
     fn an_hpa_patch_keeps_other_metrics_and_default_behavior() {
-        let patch = autoscaler_patch(&change(8, None, default_rules("scaleDown")), &hpa(), "41").unwrap();
+        let patch =
+            autoscaler_patch(&change(8, None, ScalingRules::default_scale_down()), &hpa(), "41").unwrap();
         assert_eq!(patch["metadata"]["resourceVersion"], "41", "a stale view becomes a conflict");
         assert_eq!(patch["spec"]["maxReplicas"], 8);
         let metrics = patch["spec"]["metrics"].as_array().unwrap();
@@ -182,7 +188,7 @@ mod tests {
 
     #[test]
     fn new_targets_are_added_and_changed_behavior_is_written() {
-        let slower = Rules { stabilization_window_seconds: Some(600), ..default_rules("scaleDown") };
+        let slower = ScalingRules { stabilization_window_secs: 600, ..ScalingRules::default_scale_down() };
         let patch = autoscaler_patch(&change(8, Some(80), slower), &hpa(), "41").unwrap();
         assert_eq!(patch["spec"]["metrics"][2]["resource"]["name"], "memory");
         assert_eq!(patch["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 600);

@@ -43,7 +43,7 @@ async fn workloads(
     };
     match state.cluster.current().query(&query) {
         Ok(page) => Json(page).into_response(),
-        Err(message) => error(StatusCode::BAD_REQUEST, message),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }
 

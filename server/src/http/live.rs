@@ -5,9 +5,8 @@
 //! `?workloads=names` leaves out the workloads' bodies: the browser uses that to learn what
 //! changed and fetches only what its page shows.
 
-use std::{collections::HashMap, convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
-use app::dto::{ClusterTotals, Connection, Workload};
 use axum::{
     Extension,
     extract::{ConnectInfo, Query, State, rejection::QueryRejection},
@@ -17,55 +16,22 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use domain::live::LiveChange;
 use futures::Stream;
-use serde::Serialize;
 
 use super::ServerState;
 use crate::cluster::snapshot::Snapshot;
 
-/// One `snapshot` event.
-#[derive(Debug, Serialize)]
-pub struct Change {
-    pub version: u64,
-    pub taken_at_ms: i64,
-    pub connection: Connection,
-    pub totals: ClusterTotals,
-    /// Workloads new or different since the previous event (all of them in the first);
-    /// empty with `?workloads=names`.
-    pub changed: Vec<Workload>,
-    /// `namespace/name` of the changed workloads.
-    pub changed_names: Vec<String>,
-    /// `namespace/name` of workloads that disappeared.
-    pub removed: Vec<String>,
-}
-
 /// The change from `previous` (none: everything) to `next`.
-pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> Change {
-    let before: HashMap<(&str, &str), &Workload> = previous
-        .map(|p| p.workloads.iter().map(|w| ((w.namespace.as_str(), w.name.as_str()), w)).collect())
-        .unwrap_or_default();
-    let changed: Vec<Workload> = next
-        .workloads
-        .iter()
-        .filter(|w| before.get(&(w.namespace.as_str(), w.name.as_str())).is_none_or(|old| *old != *w))
-        .cloned()
-        .collect();
-    let changed_names = changed.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
-    let removed = previous
-        .into_iter()
-        .flat_map(|p| &p.workloads)
-        .filter(|w| next.workload(&w.namespace, &w.name).is_none())
-        .map(|w| format!("{}/{}", w.namespace, w.name))
-        .collect();
-    Change {
-        version: next.version,
-        taken_at_ms: next.taken_at_ms,
-        connection: next.connection.clone(),
-        totals: next.totals.clone(),
-        changed,
-        changed_names,
-        removed,
-    }
+pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> LiveChange {
+    LiveChange::between(
+        previous.map(|p| p.workloads.as_slice()),
+        &next.workloads,
+        next.version,
+        next.taken_at_ms,
+        next.connection.clone(),
+        next.totals.clone(),
+    )
 }
 
 /// `?workloads=` of the stream: `full` (default) or `names`.
@@ -137,33 +103,4 @@ fn stream(
     // The browser reconnects by itself once a new server answers.
     let stream = futures::StreamExt::take_until(stream, Box::pin(stopped));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn workload(name: &str, replicas: i32) -> Workload {
-        Workload {
-            namespace: "ns".into(),
-            name: name.into(),
-            replicas: app::dto::Replicas { desired: replicas, ..Default::default() },
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_first_event_carries_everything_and_later_ones_only_changes() {
-        let a = Snapshot {
-            version: 1,
-            workloads: vec![workload("a", 1), workload("b", 1)],
-            ..Default::default()
-        };
-        assert_eq!(diff(None, &a).changed.len(), 2);
-        let b = Snapshot { version: 2, workloads: vec![workload("a", 3)], ..Default::default() };
-        let change = diff(Some(&a), &b);
-        assert_eq!(change.changed, vec![workload("a", 3)]);
-        assert_eq!(change.changed_names, vec!["ns/a"]);
-        assert_eq!(change.removed, vec!["ns/b"]);
-    }
 }

@@ -196,9 +196,9 @@ impl ServerState {
         self
     }
 
-    /// On the simulated cluster: lets the identity switcher choose a demo user.
-    pub fn with_demo_users(mut self) -> Self {
-        self.asking.demo = true;
+    /// On the simulated cluster: lets the identity switcher choose one of its demo users.
+    pub fn with_demo_users(mut self, users: Vec<(String, String)>) -> Self {
+        self.asking.demo_users = Arc::new(users);
         self
     }
 
@@ -341,7 +341,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_protection(config.protection())
         .with_edits(connected.config.clone(), config.limits(), audit_key)
         .await?;
-    let state = if connected.simulator.is_some() { state.with_demo_users() } else { state };
+    let state = state.with_demo_users(connected.demo_users.clone());
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {

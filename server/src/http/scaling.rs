@@ -2,11 +2,11 @@
 //! UI asks before offering an edit, and the audit log: `GET /api/v1/audit` (JSON, or CSV
 //! streamed a page at a time) and `GET /api/v1/audit/head`.
 
-use app::{dto::Viewer, scaling::EditRequest};
+use app::dto::Viewer;
 use axum::{
     Extension, Json,
     body::Body,
-    extract::{Path, Query, State, rejection::JsonRejection},
+    extract::{Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -32,7 +32,7 @@ pub async fn submit(
     State(state): State<ServerState>,
     Extension(viewer): Extension<Viewer>,
     Path((namespace, name)): Path<(String, String)>,
-    body: Result<Json<EditRequest>, JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Response {
     let Some(editor) = &state.editor else {
         return error(
@@ -40,11 +40,10 @@ pub async fn submit(
             "edits are not available on this server (no audit log)",
         );
     };
-    let Json(request) = match body {
-        Ok(b) => b,
-        Err(e) => return error(e.status(), format!("bad request body: {}", e.body_text())),
+    let response = match app::scaling::request::parse(&body) {
+        Ok(request) => editor.submit(&viewer, &namespace, &name, &request.into()).await,
+        Err(problem) => editor.refuse_unreadable(&viewer, &namespace, &name, problem).await,
     };
-    let response = editor.submit(&viewer, &namespace, &name, &request).await;
     let status = status_of(response.outcome, viewer.user.is_none());
     let mut answer = (status, Json(response)).into_response();
     if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {

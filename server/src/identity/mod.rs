@@ -49,8 +49,9 @@ pub struct Disbelieved {
 pub struct Asking {
     pub trust: Arc<ProxyTrust>,
     pub read_only: bool,
-    /// On the simulated cluster only: the identity switcher's cookie names a demo user.
-    pub demo: bool,
+    /// On the simulated cluster only: the demo users (and their group) the identity
+    /// switcher's cookie may name.
+    pub demo_users: Arc<Vec<(String, String)>>,
     /// Checks bearer tokens with the cluster (absent in tests without one).
     pub tokens: Option<Arc<TokenReviewer>>,
     /// Refuse requests without an identity (else they may read).
@@ -64,7 +65,7 @@ impl Default for Asking {
         Asking {
             trust: Arc::new(ProxyTrust::none()),
             read_only: false,
-            demo: false,
+            demo_users: Arc::default(),
             tokens: None,
             require_identity: false,
             bounds: Arc::default(),
@@ -91,16 +92,16 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The demo user a request's switcher cookie names, with their groups.
-fn demo_identity(headers: &HeaderMap) -> Option<Identity> {
+/// The demo user a request's switcher cookie names, with their group.
+fn demo_identity(headers: &HeaderMap, demo_users: &[(String, String)]) -> Option<Identity> {
     let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
     let chosen = cookies
         .flat_map(|c| c.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == app::dto::DEMO_USER_COOKIE)
+        .find(|(k, _)| *k == app::viewer::DEMO_USER_COOKIE)
         .map(|(_, v)| v.trim())?;
-    let (user, group) = app::dto::DEMO_USERS.iter().find(|(u, _)| *u == chosen)?;
-    Some(Identity { user: user.to_string(), groups: vec![group.to_string()] })
+    let (user, group) = demo_users.iter().find(|(u, _)| *u == chosen)?;
+    Some(Identity { user: user.clone(), groups: vec![group.clone()] })
 }
 
 /// A JSON refusal, shaped like the API's other errors.
@@ -129,9 +130,7 @@ impl Asking {
                 tracing::debug!(?peer, ?why, "identity headers ignored");
             }
         }
-        if self.demo
-            && let Some(identity) = demo_identity(headers)
-        {
+        if let Some(identity) = demo_identity(headers, &self.demo_users) {
             return Ok(Some((identity, Via::Demo)));
         }
         if open_to_anyone(path) {
@@ -180,11 +179,7 @@ pub async fn identify(State(asking): State<Asking>, mut request: Request, next: 
         groups: bounded.as_ref().map(|b| b.groups.clone()).unwrap_or_default(),
         refused: bounded.and_then(|b| b.refused),
         read_only: asking.read_only,
-        demo_users: if asking.demo {
-            app::dto::DEMO_USERS.iter().map(|(u, _)| u.to_string()).collect()
-        } else {
-            Vec::new()
-        },
+        demo_users: asking.demo_users.iter().map(|(u, _)| u.clone()).collect(),
     };
     request.extensions_mut().insert(viewer);
     next.run(request).await
@@ -196,14 +191,16 @@ mod tests {
 
     #[test]
     fn the_demo_cookie_names_a_known_demo_user_only() {
+        let users = vec![("operator".to_string(), "payments:operators".to_string())];
         let mut h = HeaderMap::new();
         h.insert("cookie", "theme=dark; paydeck_demo_user=operator".parse().unwrap());
         assert_eq!(
-            demo_identity(&h),
+            demo_identity(&h, &users),
             Some(Identity { user: "operator".into(), groups: vec!["payments:operators".into()] })
         );
+        assert_eq!(demo_identity(&h, &[]), None, "no demo users off the simulated cluster");
         h.insert("cookie", "paydeck_demo_user=system:admin".parse().unwrap());
-        assert_eq!(demo_identity(&h), None);
+        assert_eq!(demo_identity(&h, &users), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use kube::{Api, Client, api::PostParams};
 use ring::digest::{SHA256, digest};
 
-use super::Identity;
+use super::bounds::Identity;
 use crate::limiter::Limiter;
 
 const KEEP_VALID: Duration = Duration::from_secs(60);

@@ -7,6 +7,7 @@ use axum::{
     Json,
     response::{IntoResponse, Response},
 };
+use domain::quantity::{format_cpu_nanos, format_memory_ki, format_milli};
 use serde_json::{Value, json};
 
 use super::{Request, ResourcePath, rest::selectors};
@@ -14,7 +15,6 @@ use crate::{
     auth::{self, Attributes},
     clock::rfc3339,
     cluster::Cluster,
-    quantity::{format_cpu_nanos, format_memory_ki, format_milli},
     resources::{self, NODES, PODS},
     status::ApiError,
 };

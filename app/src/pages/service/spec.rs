@@ -1,7 +1,10 @@
 //! The spec beside a service's charts: what explains the picture.
 
+use domain::{
+    hpa::{PolicyKind, SelectPolicy, spec::BehaviorSpec},
+    scaling::validate::Direction,
+};
 use leptos::prelude::*;
-use serde_json::Value;
 
 use crate::{
     dto::{Autoscaler, HistoryEvent, Workload},
@@ -91,8 +94,8 @@ fn AutoscalerSpec(a: Autoscaler) -> impl IntoView {
                 {a.at_max.then(|| view! { " " <span class="tag tag-warn">"at max"</span> })}</dd>
             <dt>"CPU"</dt><dd>{target(a.cpu_target_percent, a.cpu_current_percent)}</dd>
             {a.memory_target_percent.map(|_| view! { <dt>"Memory"</dt><dd>{target(a.memory_target_percent, a.memory_current_percent)}</dd> })}
-            <dt>"Scale up"</dt><dd>{describe_rules(a.behavior.as_ref(), "scaleUp")}</dd>
-            <dt>"Scale down"</dt><dd>{describe_rules(a.behavior.as_ref(), "scaleDown")}</dd>
+            <dt>"Scale up"</dt><dd>{describe_rules(a.behavior.as_ref(), Direction::Up)}</dd>
+            <dt>"Scale down"</dt><dd>{describe_rules(a.behavior.as_ref(), Direction::Down)}</dd>
         </dl>
         {(!a.conditions.is_empty()).then(|| view! {
             <ul class="conditions">
@@ -108,39 +111,39 @@ fn AutoscalerSpec(a: Autoscaler) -> impl IntoView {
 }
 
 /// One direction of an HPA's `behavior`, in words. Kubernetes' defaults when unset.
-pub fn describe_rules(behavior: Option<&Value>, direction: &str) -> String {
-    let Some(rules) = behavior.and_then(|b| b.get(direction)).filter(|r| !r.is_null()) else {
+pub fn describe_rules(behavior: Option<&BehaviorSpec>, direction: Direction) -> String {
+    let rules = behavior.and_then(|b| match direction {
+        Direction::Up => b.scale_up.as_ref(),
+        Direction::Down => b.scale_down.as_ref(),
+    });
+    let Some(rules) = rules else {
         return match direction {
-            "scaleUp" => "Kubernetes default: no stabilisation; at most double, or +4 pods, per 15 s".into(),
-            _ => "Kubernetes default: 300 s stabilisation; may remove all excess pods at once".into(),
+            Direction::Up => {
+                "Kubernetes default: no stabilisation; at most double, or +4 pods, per 15 s".into()
+            }
+            Direction::Down => {
+                "Kubernetes default: 300 s stabilisation; may remove all excess pods at once".into()
+            }
         };
     };
-    let window = rules.get("stabilizationWindowSeconds").and_then(Value::as_i64);
     let policies: Vec<String> = rules
-        .get("policies")
-        .and_then(Value::as_array)
-        .map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    let value = p.get("value").and_then(Value::as_i64).unwrap_or(0);
-                    let period = p.get("periodSeconds").and_then(Value::as_i64).unwrap_or(0);
-                    match p.get("type").and_then(Value::as_str) {
-                        Some("Percent") => format!("{value} % per {period} s"),
-                        _ => format!("{value} pods per {period} s"),
-                    }
-                })
-                .collect()
+        .policies
+        .iter()
+        .flatten()
+        .map(|p| match p.kind {
+            PolicyKind::Percent => format!("{} % per {} s", p.value, p.period_secs),
+            PolicyKind::Pods => format!("{} pods per {} s", p.value, p.period_secs),
         })
-        .unwrap_or_default();
-    let select = rules.get("selectPolicy").and_then(Value::as_str).unwrap_or("Max");
-    let mut parts = vec![match window {
+        .collect();
+    let select = rules.select_policy.unwrap_or(SelectPolicy::Max);
+    let mut parts = vec![match rules.stabilization_window_seconds {
         Some(w) => format!("{w} s stabilisation"),
         None => "default stabilisation".into(),
     }];
-    if select == "Disabled" {
+    if select == SelectPolicy::Disabled {
         parts.push("disabled".into());
     } else if !policies.is_empty() {
-        let pick = if select == "Min" { "the smaller of" } else { "the larger of" };
+        let pick = if select == SelectPolicy::Min { "the smaller of" } else { "the larger of" };
         if policies.len() == 1 {
             parts.push(format!("at most {}", policies[0]));
         } else {
@@ -155,24 +158,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn spec(value: serde_json::Value) -> BehaviorSpec {
+        serde_json::from_value(value).unwrap()
+    }
+
     #[test]
     fn behavior_reads_as_a_sentence() {
-        let b = json!({
+        let b = spec(json!({
             "scaleUp": { "stabilizationWindowSeconds": 0, "selectPolicy": "Max",
                 "policies": [{ "type": "Percent", "value": 100, "periodSeconds": 15 }, { "type": "Pods", "value": 4, "periodSeconds": 15 }] },
             "scaleDown": { "stabilizationWindowSeconds": 600, "policies": [{ "type": "Pods", "value": 1, "periodSeconds": 60 }] }
-        });
+        }));
         assert_eq!(
-            describe_rules(Some(&b), "scaleUp"),
+            describe_rules(Some(&b), Direction::Up),
             "0 s stabilisation; the larger of 100 % per 15 s or 4 pods per 15 s"
         );
-        assert_eq!(describe_rules(Some(&b), "scaleDown"), "600 s stabilisation; at most 1 pods per 60 s");
+        assert_eq!(describe_rules(Some(&b), Direction::Down), "600 s stabilisation; at most 1 pods per 60 s");
     }
 
     #[test]
     fn unset_behavior_names_the_kubernetes_defaults() {
-        assert!(describe_rules(None, "scaleDown").contains("300 s"));
-        let disabled = json!({ "scaleDown": { "selectPolicy": "Disabled" } });
-        assert_eq!(describe_rules(Some(&disabled), "scaleDown"), "default stabilisation; disabled");
+        assert!(describe_rules(None, Direction::Down).contains("300 s"));
+        let disabled = spec(json!({ "scaleDown": { "selectPolicy": "Disabled" } }));
+        assert_eq!(describe_rules(Some(&disabled), Direction::Down), "default stabilisation; disabled");
     }
 }

@@ -114,7 +114,7 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
                     }).collect_view()}
                 </select>
             </div>
-            <input type="hidden" name="sort" value=move || state.get().sort />
+            <input type="hidden" name="sort" value=move || state.get().sort.as_str() />
             <input type="hidden" name="order" value=move || if state.get().descending { "desc" } else { "asc" } />
             <button type="submit" class="button">"Apply"</button>
         </form>

@@ -1,5 +1,6 @@
 //! The services table: one row per Deployment, sortable column headers.
 
+use domain::query::SortKey;
 use leptos::prelude::*;
 
 use super::url::ServicesUrl;
@@ -18,7 +19,7 @@ pub fn detail_href(namespace: &str, name: &str) -> String {
 /// location per link, which costs noticeably with thousands of rows.
 #[component]
 pub fn WorkloadTable(state: ServicesUrl, items: Vec<WorkloadRow>) -> impl IntoView {
-    let header = |label: &'static str, key: &'static str, numeric: bool| {
+    let header = |label: &'static str, key: SortKey, numeric: bool| {
         let sorted = state.sort == key;
         let aria = match (sorted, state.descending) {
             (false, _) => "none",
@@ -35,7 +36,7 @@ pub fn WorkloadTable(state: ServicesUrl, items: Vec<WorkloadRow>) -> impl IntoVi
             <th scope="col" class=class aria-sort=aria>
                 // Plain `<a>` (the router still navigates in place): `<A>` would mark every
                 // header as the current page.
-                <a href=state.sorted_by(key).href() class="sort" data-sort=key>{label}{arrow}</a>
+                <a href=state.sorted_by(key).href() class="sort" data-sort=key.as_str()>{label}{arrow}</a>
             </th>
         }
     };
@@ -44,15 +45,15 @@ pub fn WorkloadTable(state: ServicesUrl, items: Vec<WorkloadRow>) -> impl IntoVi
             <table class="services" data-testid="services-table">
                 <thead>
                     <tr>
-                        {header("Service", "name", false)}
-                        {header("Status", "health", false)}
-                        {header("Ready", "replicas", true)}
+                        {header("Service", SortKey::Name, false)}
+                        {header("Status", SortKey::Health, false)}
+                        {header("Ready", SortKey::Replicas, true)}
                         <th scope="col">"Autoscaler"</th>
-                        {header("CPU util.", "utilization", true)}
-                        {header("Requests", "rate", true)}
-                        {header("Per pod", "load", true)}
-                        {header("CPU used", "cpu", true)}
-                        {header("Memory used", "memory", true)}
+                        {header("CPU util.", SortKey::Utilization, true)}
+                        {header("Requests", SortKey::Rate, true)}
+                        {header("Per pod", SortKey::Load, true)}
+                        {header("CPU used", SortKey::Cpu, true)}
+                        {header("Memory used", SortKey::Memory, true)}
                     </tr>
                 </thead>
                 <tbody>{items.into_iter().map(|w| view! { <Row w /> }).collect_view()}</tbody>

@@ -1,6 +1,8 @@
 //! The services page's state, kept in its URL so a view can be bookmarked and shared:
 //! `?q=&namespace=&health=&sort=&order=&page=&per=`.
 
+use domain::query::{SortKey, SortOrder};
+
 use crate::dto::{Health, WorkloadQuery};
 
 /// Rows per page the page offers; the first is the default.
@@ -13,7 +15,7 @@ pub struct ServicesUrl {
     pub namespace: String,
     /// `critical`, `warning`, `healthy` or empty for all.
     pub health: String,
-    pub sort: String,
+    pub sort: SortKey,
     pub descending: bool,
     /// 1-based.
     pub page: usize,
@@ -26,17 +28,12 @@ impl Default for ServicesUrl {
             q: String::new(),
             namespace: String::new(),
             health: String::new(),
-            sort: "name".into(),
+            sort: SortKey::Name,
             descending: false,
             page: 1,
             per: PAGE_SIZES[0],
         }
     }
-}
-
-/// Columns that sort highest first when first clicked (numbers: the biggest matter most).
-fn sorts_descending_first(key: &str) -> bool {
-    !matches!(key, "name" | "namespace" | "health")
 }
 
 impl ServicesUrl {
@@ -53,7 +50,7 @@ impl ServicesUrl {
             health: get("health")
                 .filter(|h| matches!(h.as_str(), "critical" | "warning" | "healthy"))
                 .unwrap_or_default(),
-            sort: get("sort").filter(|s| !s.is_empty()).unwrap_or(d.sort),
+            sort: get("sort").and_then(|s| SortKey::parse(&s)).unwrap_or(d.sort),
             descending: get("order").as_deref() == Some("desc"),
             page: number("page", 1),
             per: if PAGE_SIZES.contains(&per) { per } else { d.per },
@@ -72,8 +69,8 @@ impl ServicesUrl {
                 "healthy" => Some(Health::Healthy),
                 _ => None,
             },
-            sort: Some(self.sort.clone()),
-            order: Some(if self.descending { "desc" } else { "asc" }.into()),
+            sort: Some(self.sort),
+            order: Some(if self.descending { SortOrder::Desc } else { SortOrder::Asc }),
             offset: Some((self.page - 1) * self.per),
             limit: Some(self.per),
         }
@@ -91,7 +88,7 @@ impl ServicesUrl {
         add("q", self.q.clone(), d.q);
         add("namespace", self.namespace.clone(), d.namespace);
         add("health", self.health.clone(), d.health);
-        add("sort", self.sort.clone(), d.sort);
+        add("sort", self.sort.as_str().to_string(), d.sort.as_str().to_string());
         add("order", if self.descending { "desc" } else { "asc" }.into(), "asc".into());
         add("page", self.page.to_string(), "1".into());
         add("per", self.per.to_string(), d.per.to_string());
@@ -102,11 +99,12 @@ impl ServicesUrl {
         format!("/services?{}", query.join("&"))
     }
 
-    /// Sorted by `key`: the other direction if it already is, else that column's first one.
-    /// Back to the first page either way.
-    pub fn sorted_by(&self, key: &str) -> Self {
-        let descending = if self.sort == key { !self.descending } else { sorts_descending_first(key) };
-        Self { sort: key.into(), descending, page: 1, ..self.clone() }
+    /// Sorted by `key`: the other direction if it already is, else that column's first one
+    /// (figures biggest first). Back to the first page either way.
+    pub fn sorted_by(&self, key: SortKey) -> Self {
+        let descending =
+            if self.sort == key { !self.descending } else { key.default_order() == SortOrder::Desc };
+        Self { sort: key, descending, page: 1, ..self.clone() }
     }
 
     /// Another filter (back to the first page).
@@ -158,7 +156,7 @@ mod tests {
             q: "card tok&".into(),
             namespace: "payments-core".into(),
             health: "warning".into(),
-            sort: "cpu".into(),
+            sort: SortKey::Cpu,
             descending: true,
             page: 3,
             per: 50,
@@ -191,11 +189,14 @@ mod tests {
     #[test]
     fn sorting_toggles_the_same_column_and_starts_numbers_high() {
         let by_name = ServicesUrl::default();
-        assert!(by_name.sorted_by("name").descending, "a second click on the sorted column reverses it");
-        let by_cpu = by_name.at_page(4).sorted_by("cpu");
+        assert!(
+            by_name.sorted_by(SortKey::Name).descending,
+            "a second click on the sorted column reverses it"
+        );
+        let by_cpu = by_name.at_page(4).sorted_by(SortKey::Cpu);
         assert!(by_cpu.descending, "the busiest first");
         assert_eq!(by_cpu.page, 1, "a new order starts at the top");
-        assert!(!by_cpu.sorted_by("cpu").descending);
+        assert!(!by_cpu.sorted_by(SortKey::Cpu).descending);
     }
 
     #[test]

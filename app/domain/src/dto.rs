@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Requests, limits and use of one resource, summed over a set of pods or nodes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceFigures {
     pub requests: f64,
     /// `None` when some container has no limit (the sum would be meaningless).
@@ -16,6 +17,7 @@ pub struct ResourceFigures {
 
 /// One container's requests and limits (per pod).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContainerResources {
     pub name: String,
     pub cpu_request: Option<f64>,
@@ -26,6 +28,7 @@ pub struct ContainerResources {
 
 /// A Deployment's replica counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Replicas {
     /// `spec.replicas`.
     pub desired: i32,
@@ -36,6 +39,7 @@ pub struct Replicas {
 
 /// A condition as Kubernetes reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Condition {
     pub kind: String,
     pub status: String,
@@ -45,6 +49,7 @@ pub struct Condition {
 
 /// The HPA that targets a Deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Autoscaler {
     pub name: String,
     pub min_replicas: i32,
@@ -56,7 +61,7 @@ pub struct Autoscaler {
     pub memory_target_percent: Option<i32>,
     pub memory_current_percent: Option<i32>,
     /// `spec.behavior` as the cluster stores it, when set.
-    pub behavior: Option<serde_json::Value>,
+    pub behavior: Option<crate::hpa::spec::BehaviorSpec>,
     pub conditions: Vec<Condition>,
     pub last_scale_time: Option<String>,
     /// Whether it sits at its maximum: more load cannot get more replicas.
@@ -66,6 +71,7 @@ pub struct Autoscaler {
 
 /// A PodDisruptionBudget selecting a Deployment's pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisruptionBudget {
     pub name: String,
     pub min_available: Option<String>,
@@ -75,6 +81,7 @@ pub struct DisruptionBudget {
 
 /// Pods of a workload by state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PodCounts {
     pub total: i32,
     pub ready: i32,
@@ -85,6 +92,7 @@ pub struct PodCounts {
 
 /// How a workload is doing, worst first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Critical,
@@ -105,6 +113,7 @@ impl Health {
 
 /// One finding about a workload, with how bad it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub health: Health,
     /// A stable code for filtering: `hpa-at-max`, `unavailable`, `no-limits`, …
@@ -114,6 +123,7 @@ pub struct Finding {
 
 /// A Deployment with everything that explains its scaling.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workload {
     pub namespace: String,
     pub name: String,
@@ -143,6 +153,7 @@ pub struct Workload {
 
 /// Node capacity against what is requested and used (R = Σ rᵢ).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capacity {
     pub allocatable: f64,
     pub requests: f64,
@@ -151,6 +162,7 @@ pub struct Capacity {
 
 /// Whole-cluster figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClusterTotals {
     pub workloads: i32,
     pub nodes: i32,
@@ -167,6 +179,7 @@ pub struct ClusterTotals {
 
 /// The person using Paydeck, as far as this server knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Viewer {
     /// Named by a trusted auth proxy (or vouched for by the cluster); `None`: anonymous
     /// (reads only).
@@ -182,15 +195,9 @@ pub struct Viewer {
     pub demo_users: Vec<String>,
 }
 
-/// The demo users of the simulated cluster and their groups (its RBAC knows them).
-pub const DEMO_USERS: [(&str, &str); 3] =
-    [("viewer", "payments:viewers"), ("operator", "payments:operators"), ("admin", "payments:admins")];
-
-/// The cookie the identity switcher sets on the simulated cluster.
-pub const DEMO_USER_COOKIE: &str = "paydeck_demo_user";
-
 /// What Paydeck knows about its connection to the cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Connection {
     /// Where it is connected, e.g. `https://10.0.0.1:443` or `simulated cluster`.
     pub cluster: String,
@@ -206,6 +213,7 @@ pub struct Connection {
 
 /// The overview: totals, what needs attention, and the connection.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     /// Increases with every change Paydeck sees.
     pub version: u64,
@@ -222,6 +230,7 @@ pub struct Overview {
 
 /// A workload that needs a look, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttentionItem {
     pub namespace: String,
     pub name: String,
@@ -232,22 +241,23 @@ pub struct AttentionItem {
 /// How the workloads list is narrowed, ordered and paged: the services page keeps it in its
 /// URL, the JSON API takes it as query parameters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkloadQuery {
     pub namespace: Option<String>,
     /// Matches namespace or name, case-insensitively.
     pub q: Option<String>,
     pub health: Option<Health>,
-    /// `name` (default), `namespace`, `health`, `replicas`, `cpu`, `memory`, `rate`,
-    /// `utilization`, `load`.
-    pub sort: Option<String>,
-    /// `asc` (default) or `desc`.
-    pub order: Option<String>,
+    /// `name` by default.
+    pub sort: Option<crate::query::SortKey>,
+    /// `asc` by default.
+    pub order: Option<crate::query::SortOrder>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
 }
 
 /// A page of workloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkloadPage {
     pub version: u64,
     /// Workloads matching the filter, before paging.
@@ -260,6 +270,7 @@ pub struct WorkloadPage {
 /// What the services table shows of a workload: a fraction of [`Workload`], so a page of
 /// thousands of rows stays small (the page also carries its data for hydration).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkloadRow {
     pub namespace: String,
     pub name: String,
@@ -277,6 +288,7 @@ pub struct WorkloadRow {
 
 /// The autoscaler figures of a table row.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowAutoscaler {
     pub min: i32,
     pub max: i32,
@@ -314,6 +326,7 @@ impl From<&Workload> for WorkloadRow {
 
 /// A page of table rows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowPage {
     pub version: u64,
     pub total: usize,
@@ -334,6 +347,7 @@ impl From<WorkloadPage> for RowPage {
 
 /// min / average / max of a figure over one time bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Stat {
     pub min: f64,
     pub avg: f64,
@@ -343,6 +357,7 @@ pub struct Stat {
 /// One time bucket of a workload's history. Every figure is `None` where there is no data
 /// (Paydeck or the cluster was down): charts break the line there.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryPoint {
     /// Start of the bucket.
     pub at_ms: i64,
@@ -362,6 +377,7 @@ pub struct HistoryPoint {
 
 /// Something that happened to a workload: a scale, an HPA change, an audited edit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEvent {
     pub at_ms: i64,
     pub kind: String,
@@ -370,6 +386,7 @@ pub struct HistoryEvent {
 
 /// A workload's history over a range, at most the requested number of points.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct History {
     pub from_ms: i64,
     pub to_ms: i64,

@@ -1,4 +1,5 @@
-//! The HorizontalPodAutoscaler's arithmetic, as the Kubernetes controller does it.
+//! The HorizontalPodAutoscaler's arithmetic, as the Kubernetes controller does it, and its
+//! spec as Kubernetes writes it ([`spec`]).
 //!
 //! Pure code: no I/O, time passed in as milliseconds. The simulator runs it against its pods,
 //! and the dashboard can replay recorded history through a proposed configuration with it.
@@ -8,6 +9,10 @@
 //!    (`desired = ⌈ready × utilisation / target⌉`, tolerance, missing and not-ready pods).
 //! 2. [`Autoscaler::normalize`]: clamp to min/max, stabilisation windows and rate policies
 //!    (`behavior`). An HPA without `behavior` gets the documented defaults.
+
+pub mod spec;
+
+use serde::{Deserialize, Serialize};
 
 /// The controller's default tolerance: ratios within 10 % of 1.0 cause no scaling.
 pub const DEFAULT_TOLERANCE: f64 = 0.1;
@@ -131,22 +136,37 @@ pub fn replicas_for_utilization(
     recommend(replicas)
 }
 
-/// A scaling policy: at most `value` pods or percent per `period_secs`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A scaling policy: at most `value` pods or percent per `period_secs`. Serialised as the
+/// HPA spec writes it (`type`, `value`, `periodSeconds`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
+    #[serde(rename = "type")]
     pub kind: PolicyKind,
     pub value: i32,
+    #[serde(rename = "periodSeconds")]
     pub period_secs: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyKind {
     Pods,
     Percent,
 }
 
+impl PolicyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Pods => "Pods",
+            PolicyKind::Percent => "Percent",
+        }
+    }
+}
+
 /// Which policy wins when several apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SelectPolicy {
     /// The policy allowing the biggest change (the default).
     Max,
@@ -156,18 +176,34 @@ pub enum SelectPolicy {
     Disabled,
 }
 
-/// One direction of `behavior`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl SelectPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectPolicy::Max => "Max",
+            SelectPolicy::Min => "Min",
+            SelectPolicy::Disabled => "Disabled",
+        }
+    }
+}
+
+/// One direction of `behavior`, every field filled in (serialised in Kubernetes' names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScalingRules {
+    #[serde(rename = "stabilizationWindowSeconds")]
     pub stabilization_window_secs: u32,
+    #[serde(rename = "selectPolicy")]
     pub select_policy: SelectPolicy,
     pub policies: Vec<Policy>,
 }
 
 /// `spec.behavior` with every field filled in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Behavior {
+    #[serde(rename = "scaleUp")]
     pub scale_up: ScalingRules,
+    #[serde(rename = "scaleDown")]
     pub scale_down: ScalingRules,
 }
 

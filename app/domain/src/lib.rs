@@ -1,0 +1,15 @@
+//! Paydeck's domain: the pure core the server, the browser and the simulator share.
+//!
+//! No UI, no Kubernetes client, no I/O: quantities, label selectors, the HPA spec and its
+//! arithmetic, the workload figures (the data types exchanged) and the findings drawn from
+//! them, the workloads list's sorting and paging, the live feed's message, and the rules a
+//! scaling change must pass. Everything here compiles for the server and for WebAssembly.
+
+pub mod dto;
+pub mod findings;
+pub mod hpa;
+pub mod live;
+pub mod quantity;
+pub mod query;
+pub mod scaling;
+pub mod selector;

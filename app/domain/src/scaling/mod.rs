@@ -1,0 +1,280 @@
+//! Scaling edits: the form as typed, the JSON API's typed request ([`request`]), and their
+//! validation into a change Kubernetes can take ([`validate`]). The same code checks the form
+//! in the browser (as the user types) and both on the server (before anything is sent), so the
+//! messages match and the server never trusts the browser.
+
+pub mod request;
+pub mod validate;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hpa::{Behavior, ScalingRules, spec::BehaviorSpec};
+
+/// One scaling policy as typed: `Pods` or `Percent`, a value and a period in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyForm {
+    pub kind: String,
+    pub value: String,
+    pub period: String,
+}
+
+/// One direction of an HPA's `behavior` as typed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulesForm {
+    /// Seconds; empty keeps Kubernetes' default.
+    pub window: String,
+    /// `Max`, `Min` or `Disabled`.
+    pub select: String,
+    pub policies: Vec<PolicyForm>,
+}
+
+/// What the user typed. Every number is text here: "integers only" is a rule to check, not an
+/// assumption.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingForm {
+    /// Set for a Deployment without an HPA.
+    pub replicas: Option<String>,
+    /// Set for a Deployment with an HPA.
+    pub autoscaler: Option<AutoscalerForm>,
+    /// Why: a change ticket or a sentence. Required.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutoscalerForm {
+    pub min_replicas: String,
+    pub max_replicas: String,
+    pub cpu_target: String,
+    /// Empty when the HPA has no memory target.
+    pub memory_target: String,
+    pub scale_up: RulesForm,
+    pub scale_down: RulesForm,
+}
+
+/// A change that passed validation, ready to become a patch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalingChange {
+    Replicas(i32),
+    Autoscaler {
+        min_replicas: i32,
+        max_replicas: i32,
+        cpu_target: Option<i32>,
+        memory_target: Option<i32>,
+        scale_up: ScalingRules,
+        scale_down: ScalingRules,
+    },
+}
+
+impl ScalingChange {
+    /// The behavior an autoscaler change sets.
+    pub fn behavior(&self) -> Option<Behavior> {
+        match self {
+            ScalingChange::Autoscaler { scale_up, scale_down, .. } => {
+                Some(Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() })
+            }
+            ScalingChange::Replicas(_) => None,
+        }
+    }
+}
+
+/// What a field is wrong about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The form field, e.g. `autoscaler.max_replicas` or `autoscaler.scale_up.policies.0.period`.
+    pub field: String,
+    pub message: String,
+}
+
+impl RulesForm {
+    pub fn from_rules(r: &ScalingRules) -> Self {
+        RulesForm {
+            window: r.stabilization_window_secs.to_string(),
+            select: r.select_policy.as_str().to_string(),
+            policies: r
+                .policies
+                .iter()
+                .map(|p| PolicyForm {
+                    kind: p.kind.as_str().to_string(),
+                    value: p.value.to_string(),
+                    period: p.period_secs.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ScalingForm {
+    /// The form filled with what the cluster has now: the HPA when one targets the
+    /// Deployment, else the replica count. The reason starts empty.
+    pub fn current(w: &crate::dto::Workload) -> Self {
+        // Kubernetes' defaults, written out, where the HPA sets no behavior.
+        match &w.autoscaler {
+            Some(a) => {
+                let behavior = BehaviorSpec::resolve_optional(a.behavior.as_ref());
+                ScalingForm {
+                    replicas: None,
+                    autoscaler: Some(AutoscalerForm {
+                        min_replicas: a.min_replicas.to_string(),
+                        max_replicas: a.max_replicas.to_string(),
+                        cpu_target: a.cpu_target_percent.map(|t| t.to_string()).unwrap_or_default(),
+                        memory_target: a.memory_target_percent.map(|t| t.to_string()).unwrap_or_default(),
+                        scale_up: RulesForm::from_rules(&behavior.scale_up),
+                        scale_down: RulesForm::from_rules(&behavior.scale_down),
+                    }),
+                    reason: String::new(),
+                }
+            }
+            None => ScalingForm {
+                replicas: Some(w.replicas.desired.to_string()),
+                autoscaler: None,
+                reason: String::new(),
+            },
+        }
+    }
+}
+
+/// How an edit attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Applied,
+    Previewed,
+    Invalid,
+    Denied,
+    Conflict,
+    Failed,
+    /// Over the per-user rate: not sent, not recorded.
+    Throttled,
+    /// The audit log could not record the intent: not sent.
+    Unrecorded,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Previewed => "previewed",
+            Outcome::Invalid => "invalid",
+            Outcome::Denied => "denied",
+            Outcome::Conflict => "conflict",
+            Outcome::Failed => "failed",
+            Outcome::Throttled => "throttled",
+            Outcome::Unrecorded => "unrecorded",
+        }
+    }
+}
+
+/// A request to change a workload's scaling.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+pub struct EditRequest {
+    #[serde(flatten)]
+    pub form: ScalingForm,
+    /// The resourceVersion the user saw (the HPA's, or the Deployment's for replicas).
+    pub resource_version: String,
+    /// Preview only: the cluster validates and answers with the result, stores nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What is asked for: the browser's form (text fields) or the JSON API's typed request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Proposed {
+    Form(ScalingForm),
+    Typed(request::ScalingRequest),
+}
+
+/// An edit as the server carries it out, whichever way it came in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Edit {
+    pub proposed: Proposed,
+    pub resource_version: String,
+    pub dry_run: bool,
+}
+
+impl Edit {
+    pub fn reason(&self) -> &str {
+        match &self.proposed {
+            Proposed::Form(f) => &f.reason,
+            Proposed::Typed(r) => &r.reason,
+        }
+    }
+}
+
+impl From<EditRequest> for Edit {
+    fn from(r: EditRequest) -> Self {
+        Edit { proposed: Proposed::Form(r.form), resource_version: r.resource_version, dry_run: r.dry_run }
+    }
+}
+
+impl From<request::ScalingRequest> for Edit {
+    fn from(r: request::ScalingRequest) -> Self {
+        Edit {
+            resource_version: r.resource_version.clone(),
+            dry_run: r.dry_run,
+            proposed: Proposed::Typed(r),
+        }
+    }
+}
+
+/// What happened to an edit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EditResponse {
+    pub outcome: Outcome,
+    pub message: String,
+    pub errors: Vec<FieldError>,
+    pub warnings: Vec<String>,
+    /// The object as it was, and as it is (or would be, for a dry run), in the fields a
+    /// scaling change touches.
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    /// `{field: [before, after]}` of what differs.
+    pub diff: serde_json::Value,
+    /// The audit row recording this attempt.
+    pub audit_seq: Option<i64>,
+}
+
+/// What a user may change on a workload, as the cluster answers for them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rights {
+    pub may_edit: bool,
+    /// Why not, in words.
+    pub reason: Option<String>,
+}
+
+/// One audited attempt.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub user: String,
+    pub groups: Vec<String>,
+    pub namespace: String,
+    pub name: String,
+    pub target: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub reason: String,
+    pub outcome: String,
+    pub detail: String,
+    pub hash: String,
+    /// For the outcome of an apply: the row that recorded its intent before it was sent.
+    #[serde(default)]
+    pub intent_seq: Option<i64>,
+    /// Whether the row's hash is keyed (HMAC).
+    #[serde(default)]
+    pub keyed: bool,
+}
+
+/// Filters of an audit query.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub user: Option<String>,
+    pub outcome: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub limit: Option<i64>,
+    /// Only rows before this sequence number (the next page of a listing).
+    pub before: Option<i64>,
+}

@@ -1,0 +1,259 @@
+//! The JSON API's scaling request: typed, in Kubernetes' field names, partial, strict.
+//!
+//! ```json
+//! { "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
+//!   "reason": "CHG-1234 evening peak", "resourceVersion": "48211", "dryRun": true }
+//! ```
+//!
+//! `spec` is the HPA's spec as autoscaling/v2 writes it; fields left out keep their current
+//! values. `replicas` is for a Deployment no HPA targets. Numbers are numbers: a float, a
+//! string or an out-of-range value is refused naming the field, and so is any field this
+//! request does not know (`dry_run` instead of `dryRun` would otherwise preview nothing and
+//! apply for real).
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    FieldError,
+    validate::{Field, Problems, Proposal, ProposedPolicy, ProposedRules},
+};
+use crate::{dto::Workload, hpa::spec::BehaviorSpec};
+
+/// A scaling change through the JSON API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScalingRequest {
+    /// The replica count, for a Deployment without an HPA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i64>,
+    /// The HPA's spec, partly: fields left out keep their current values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecChange>,
+    /// The change ticket, or why; required, at most 500 characters.
+    pub reason: String,
+    /// The resourceVersion of the HPA (or, for `replicas`, the Deployment) last seen: the
+    /// change is made against it, never over someone else's.
+    pub resource_version: String,
+    /// Preview with the cluster's dry run; nothing is stored.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The HPA spec fields that can change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpecChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i64>,
+    /// CPU and memory utilisation targets, as the HPA writes them. When given, they replace
+    /// the current CPU and memory targets (one left out is removed); other metrics the HPA
+    /// has are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<MetricSpec>>,
+    /// Per direction and per field: what is left out keeps its current value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<BehaviorChange>,
+}
+
+/// `{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}`
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricSpec {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceMetric>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResourceMetric {
+    pub name: String,
+    pub target: MetricTarget,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricTarget {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_utilization: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BehaviorChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<RulesChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<RulesChange>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RulesChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stabilization_window_seconds: Option<i64>,
+    /// `Max`, `Min` or `Disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<String>,
+    /// Replaces the direction's policies when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<PolicyChange>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PolicyChange {
+    /// `Pods` or `Percent`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: i64,
+    pub period_seconds: i64,
+}
+
+/// Reads a request body strictly: the first problem, with the field's path.
+pub fn parse(body: &[u8]) -> Result<ScalingRequest, FieldError> {
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        FieldError { field: if path == "." { "(body)".into() } else { path }, message: inner.to_string() }
+    })
+}
+
+/// The request as a proposal against `current` (fields left out keep their values), or the
+/// problems with its shape.
+pub fn proposal(request: &ScalingRequest, current: &Workload, problems: &mut Problems) -> Option<Proposal> {
+    match (&request.replicas, &request.spec, &current.autoscaler) {
+        (Some(_), Some(_), _) => {
+            problems.add(Field::Form, "change either replicas or spec, not both");
+            None
+        }
+        (None, None, _) => {
+            problems.add(
+                Field::Form,
+                "nothing to change: give replicas (a Deployment without an HPA) or spec (its HPA)",
+            );
+            None
+        }
+        (Some(_), None, Some(_)) => {
+            problems.add(
+                Field::Replicas,
+                "an HPA sets this Deployment's replicas; change the HPA's spec instead",
+            );
+            None
+        }
+        (None, Some(_), None) => {
+            problems.add(Field::Form, "no HPA targets this Deployment: change replicas instead");
+            None
+        }
+        (Some(n), None, None) => Some(Proposal::Replicas(Some(*n))),
+        (None, Some(spec), Some(hpa)) => Some(spec_proposal(spec, hpa, problems)),
+    }
+}
+
+fn spec_proposal(spec: &SpecChange, hpa: &crate::dto::Autoscaler, problems: &mut Problems) -> Proposal {
+    let (mut cpu, mut memory) =
+        (Ok(hpa.cpu_target_percent.map(i64::from)), Ok(hpa.memory_target_percent.map(i64::from)));
+    if let Some(metrics) = &spec.metrics {
+        (cpu, memory) = (Ok(None), Ok(None));
+        for m in metrics {
+            let utilization = m
+                .resource
+                .as_ref()
+                .filter(|r| m.kind == "Resource" && r.target.kind == "Utilization")
+                .and_then(|r| Some((r.name.as_str(), r.target.average_utilization?)));
+            match utilization {
+                Some(("cpu", n)) => cpu = Ok(Some(n)),
+                Some(("memory", n)) => memory = Ok(Some(n)),
+                _ => problems.add(
+                    Field::CpuTarget,
+                    "only cpu and memory Resource metrics with a Utilization target (averageUtilization) can be set here",
+                ),
+            }
+        }
+    }
+    let current = BehaviorSpec::resolve_optional(hpa.behavior.as_ref());
+    let behavior = spec.behavior.clone().unwrap_or_default();
+    let rules = |change: Option<&RulesChange>, now: &crate::hpa::ScalingRules| ProposedRules {
+        window: Ok(Some(
+            change
+                .and_then(|c| c.stabilization_window_seconds)
+                .unwrap_or(i64::from(now.stabilization_window_secs)),
+        )),
+        select: change
+            .and_then(|c| c.select_policy.clone())
+            .unwrap_or_else(|| now.select_policy.as_str().to_string()),
+        policies: match change.and_then(|c| c.policies.as_ref()) {
+            Some(given) => given
+                .iter()
+                .map(|p| ProposedPolicy {
+                    kind: p.kind.clone(),
+                    value: Some(p.value),
+                    period: Some(p.period_seconds),
+                })
+                .collect(),
+            None => now
+                .policies
+                .iter()
+                .map(|p| ProposedPolicy {
+                    kind: p.kind.as_str().to_string(),
+                    value: Some(i64::from(p.value)),
+                    period: Some(i64::from(p.period_secs)),
+                })
+                .collect(),
+        },
+    };
+    Proposal::Autoscaler {
+        min: Some(spec.min_replicas.unwrap_or(i64::from(hpa.min_replicas))),
+        max: Some(spec.max_replicas.unwrap_or(i64::from(hpa.max_replicas))),
+        cpu,
+        memory,
+        up: rules(behavior.scale_up.as_ref(), &current.scale_up),
+        down: rules(behavior.scale_down.as_ref(), &current.scale_down),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strict_reader_names_the_field_at_fault() {
+        let bad = |body: &str| parse(body.as_bytes()).unwrap_err();
+        let e = bad(r#"{"spec": {"maxReplicas": 2.5}, "reason": "r", "resourceVersion": "1"}"#);
+        assert_eq!(e.field, "spec.maxReplicas");
+        assert!(e.message.contains("floating point"), "{}", e.message);
+        let e = bad(r#"{"spec": {"maxReplicas": "12"}, "reason": "r", "resourceVersion": "1"}"#);
+        assert_eq!(e.field, "spec.maxReplicas");
+        let e = bad(r#"{"replicas": 2, "reason": "r", "resourceVersion": "1", "dry_run": true}"#);
+        assert!(e.message.contains("unknown field `dry_run`"), "{e:?}");
+        let e = bad(
+            r#"{"spec": {"behavior": {"scaleUp": {"window": 5}}}, "reason": "r", "resourceVersion": "1"}"#,
+        );
+        assert_eq!(e.field, "spec.behavior.scaleUp.window");
+        assert!(e.message.contains("unknown field `window`"), "{e:?}");
+        let e = bad(r#"{"replicas": 99999999999999999999, "reason": "r", "resourceVersion": "1"}"#);
+        assert_eq!(e.field, "replicas");
+        let e = bad(r#"{"replicas": 2}"#);
+        assert!(e.message.contains("missing field `reason`"), "{e:?}");
+        let ok = parse(
+            br#"{"spec": {"maxReplicas": 12}, "reason": "CHG-1", "resourceVersion": "9", "dryRun": true}"#,
+        )
+        .unwrap();
+        assert!(ok.dry_run);
+        assert_eq!(ok.spec.unwrap().max_replicas, Some(12));
+    }
+}

@@ -1,0 +1,256 @@
+//! From the watched objects and the latest usage figures to one immutable picture of the
+//! cluster. Pure: everything comes in as arguments, so it is tested without a cluster.
+//! [`workload`] builds each Deployment's figures, [`totals`] the cluster's; the findings and
+//! the workloads list's queries are the domain's.
+
+mod totals;
+mod workload;
+
+use std::{collections::HashMap, sync::Arc};
+
+use app::dto::{AttentionItem, ClusterTotals, Overview, Workload, WorkloadPage};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{Node, Service},
+    discovery::v1::EndpointSlice,
+    policy::v1::PodDisruptionBudget,
+};
+
+use super::pod::PodView;
+
+pub use app::dto::{Connection, WorkloadQuery};
+pub use domain::query::{MAX_PAGE, QueryError};
+
+/// Usage figures from the metrics APIs, per pod `(namespace, name)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// CPU cores and memory bytes.
+    pub pods: HashMap<(String, String), (f64, f64)>,
+    /// Requests per second (custom metrics).
+    pub request_rates: HashMap<(String, String), f64>,
+    /// Per node: CPU cores and memory bytes.
+    pub nodes: HashMap<String, (f64, f64)>,
+    pub metrics_available: bool,
+    pub rates_available: bool,
+    /// When the API server last answered a poll (with data or an error status).
+    pub answered_at: Option<std::time::Instant>,
+}
+
+/// The watched objects.
+#[derive(Clone, Debug, Default)]
+pub struct Objects {
+    pub deployments: Vec<Arc<Deployment>>,
+    pub autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
+    pub pods: Vec<Arc<PodView>>,
+    pub nodes: Vec<Arc<Node>>,
+    pub services: Vec<Arc<Service>>,
+    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
+    pub disruption_budgets: Vec<Arc<PodDisruptionBudget>>,
+}
+
+/// One immutable picture of the cluster; shared by reference, never changed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub version: u64,
+    pub taken_at_ms: i64,
+    pub connection: Connection,
+    /// Sorted by namespace, then name.
+    pub workloads: Vec<Workload>,
+    pub totals: ClusterTotals,
+}
+
+/// Builds a snapshot (version and time are the caller's).
+pub fn build(
+    objects: &Objects,
+    usage: &Usage,
+    connection: Connection,
+    version: u64,
+    taken_at_ms: i64,
+) -> Snapshot {
+    let index = workload::Index::new(objects, usage);
+    let mut workloads: Vec<Workload> = objects.deployments.iter().map(|d| index.workload(d)).collect();
+    workloads.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let totals = totals::cluster(objects, usage, &workloads);
+    Snapshot { version, taken_at_ms, connection, workloads, totals }
+}
+
+impl Snapshot {
+    pub fn workload(&self, namespace: &str, name: &str) -> Option<&Workload> {
+        self.workloads
+            .binary_search_by(|w| (w.namespace.as_str(), w.name.as_str()).cmp(&(namespace, name)))
+            .ok()
+            .map(|i| &self.workloads[i])
+    }
+
+    /// The overview, narrowed to one namespace when asked: workload, pod and request figures
+    /// count that namespace only; nodes and allocatable capacity stay cluster-wide.
+    pub fn overview(&self, namespace: Option<&str>) -> Overview {
+        let in_scope = |w: &&Workload| namespace.is_none_or(|ns| w.namespace == ns);
+        let mut attention: Vec<AttentionItem> = self
+            .workloads
+            .iter()
+            .filter(in_scope)
+            .filter(|w| !w.findings.is_empty())
+            .map(|w| AttentionItem {
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                health: w.health,
+                findings: w.findings.clone(),
+            })
+            .collect();
+        attention.sort_by(|a, b| (a.health, &a.namespace, &a.name).cmp(&(b.health, &b.namespace, &b.name)));
+        let totals = match namespace {
+            None => self.totals.clone(),
+            Some(_) => {
+                totals::narrowed(&self.totals, &self.workloads.iter().filter(in_scope).collect::<Vec<_>>())
+            }
+        };
+        Overview {
+            version: self.version,
+            taken_at_ms: self.taken_at_ms,
+            connection: self.connection.clone(),
+            totals,
+            attention,
+            namespaces: self.namespaces(),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    /// Every namespace with a workload, sorted.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut namespaces: Vec<String> = self.workloads.iter().map(|w| w.namespace.clone()).collect();
+        namespaces.dedup();
+        namespaces
+    }
+
+    /// One page of workloads, or why the query is wrong.
+    pub fn query(&self, q: &WorkloadQuery) -> Result<WorkloadPage, QueryError> {
+        domain::query::page(&self.workloads, q, self.version, self.namespaces())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::dto::Health;
+    use serde_json::json;
+
+    fn from<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Arc<T> {
+        Arc::new(serde_json::from_value(v).unwrap())
+    }
+
+    fn objects() -> Objects {
+        let labels = json!({ "app": "ledger" });
+        Objects {
+            deployments: vec![from(json!({
+                "metadata": { "name": "ledger", "namespace": "pay", "resourceVersion": "5", "labels": { "paydeck.io/critical": "true" } },
+                "spec": { "replicas": 2, "selector": { "matchLabels": labels },
+                    "template": { "metadata": { "labels": labels }, "spec": { "containers": [
+                        { "name": "ledger", "resources": { "requests": { "cpu": "500m", "memory": "1Gi" }, "limits": { "cpu": "1", "memory": "2Gi" } } }
+                    ] } } },
+                "status": { "replicas": 2, "readyReplicas": 2, "availableReplicas": 2, "updatedReplicas": 2 }
+            }))],
+            autoscalers: vec![from(json!({
+                "metadata": { "name": "ledger", "namespace": "pay" },
+                "spec": { "scaleTargetRef": { "kind": "Deployment", "name": "ledger", "apiVersion": "apps/v1" }, "minReplicas": 2, "maxReplicas": 2,
+                    "metrics": [{ "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 70 } } }] },
+                "status": { "currentReplicas": 2, "desiredReplicas": 2,
+                    "currentMetrics": [{ "type": "Resource", "resource": { "name": "cpu", "current": { "averageUtilization": 90 } } }] }
+            }))],
+            pods: ["a", "b"]
+                .iter()
+                .map(|n| {
+                    from(json!({
+                        "metadata": { "name": format!("ledger-{n}"), "namespace": "pay", "labels": labels },
+                        "spec": { "nodeName": "node-1", "containers": [{ "name": "ledger", "resources": { "requests": { "cpu": "500m", "memory": "1Gi" } } }] },
+                        "status": { "phase": "Running", "conditions": [{ "type": "Ready", "status": "True" }],
+                            "containerStatuses": [{ "name": "ledger", "ready": true, "restartCount": 1, "image": "x", "imageID": "" }] }
+                    }))
+                })
+                .collect(),
+            nodes: vec![from(json!({
+                "metadata": { "name": "node-1" },
+                "status": { "allocatable": { "cpu": "8", "memory": "32Gi" }, "conditions": [{ "type": "Ready", "status": "True" }] }
+            }))],
+            services: vec![from(json!({ "metadata": { "name": "ledger", "namespace": "pay" }, "spec": { "selector": labels } }))],
+            endpoint_slices: vec![from(json!({
+                "metadata": { "name": "ledger-x", "namespace": "pay", "labels": { "kubernetes.io/service-name": "ledger" } },
+                "addressType": "IPv4",
+                "endpoints": [{ "addresses": ["10.0.0.1"], "conditions": { "ready": true } }, { "addresses": ["10.0.0.2"], "conditions": { "ready": false } }]
+            }))],
+            disruption_budgets: vec![],
+        }
+    }
+
+    fn usage() -> Usage {
+        let mut u = Usage { metrics_available: true, rates_available: true, ..Usage::default() };
+        for (pod, cpu, rate) in [("ledger-a", 0.6, 100.0), ("ledger-b", 0.3, 50.0)] {
+            u.pods.insert(("pay".into(), pod.into()), (cpu, 512.0 * 1_048_576.0));
+            u.request_rates.insert(("pay".into(), pod.into()), rate);
+        }
+        u.nodes.insert("node-1".into(), (1.2, 4.0 * 1_073_741_824.0));
+        u
+    }
+
+    #[test]
+    fn a_workload_sums_requests_limits_and_usage_over_its_pods() {
+        let s = build(&objects(), &usage(), Connection::default(), 1, 0);
+        let w = s.workload("pay", "ledger").unwrap();
+        assert_eq!(w.cpu.requests, 1.0, "R = Σ rᵢ = 2 × 500m");
+        assert_eq!(w.cpu.limits, Some(2.0));
+        assert!((w.cpu.usage.unwrap() - 0.9).abs() < 1e-9);
+        assert!((w.cpu_utilization_percent.unwrap() - 90.0).abs() < 1e-9);
+        assert_eq!(w.request_rate, Some(150.0));
+        assert_eq!(w.load_per_replica, Some(75.0), "L = T / N");
+        assert_eq!((w.endpoints_ready, w.endpoints_total), (1, 2));
+        assert_eq!(w.pods.restarts, 2);
+        assert!(w.critical);
+    }
+
+    #[test]
+    fn an_autoscaler_at_its_maximum_is_a_finding() {
+        let s = build(&objects(), &usage(), Connection::default(), 1, 0);
+        let w = s.workload("pay", "ledger").unwrap();
+        let a = w.autoscaler.as_ref().unwrap();
+        assert!(a.at_max);
+        assert_eq!((a.cpu_target_percent, a.cpu_current_percent), (Some(70), Some(90)));
+        assert_eq!(w.health, Health::Warning);
+        assert!(w.findings.iter().any(|f| f.code == "hpa-at-max"));
+        assert_eq!(s.totals.autoscalers_at_max, 1);
+        assert_eq!(s.overview(None).attention.len(), 1);
+        assert_eq!(s.overview(Some("pay")).totals.autoscalers_at_max, 1);
+        assert_eq!(s.overview(Some("other")).totals.workloads, 0);
+        assert_eq!(s.overview(None).namespaces, vec!["pay"]);
+    }
+
+    #[test]
+    fn without_metrics_usage_is_unknown_not_zero() {
+        let s = build(&objects(), &Usage::default(), Connection::default(), 1, 0);
+        let w = s.workload("pay", "ledger").unwrap();
+        assert_eq!(w.cpu.usage, None);
+        assert_eq!(w.request_rate, None);
+        assert_eq!(s.totals.cpu.usage, None);
+    }
+
+    #[test]
+    fn cluster_totals_compare_requests_with_allocatable() {
+        let s = build(&objects(), &usage(), Connection::default(), 1, 0);
+        assert_eq!(s.totals.cpu.allocatable, 8.0);
+        assert_eq!(s.totals.cpu.requests, 1.0);
+        assert_eq!(s.totals.cpu.usage, Some(1.2));
+        assert_eq!((s.totals.nodes, s.totals.nodes_ready, s.totals.pods_ready), (1, 1, 2));
+    }
+
+    #[test]
+    fn queries_filter_sort_page_and_refuse_nonsense() {
+        let s = build(&objects(), &usage(), Connection::default(), 1, 0);
+        let page = s.query(&WorkloadQuery { q: Some("LED".into()), ..Default::default() }).unwrap();
+        assert_eq!(page.total, 1);
+        assert_eq!(
+            s.query(&WorkloadQuery { namespace: Some("other".into()), ..Default::default() }).unwrap().total,
+            0
+        );
+        assert!(s.query(&WorkloadQuery { limit: Some(0), ..Default::default() }).is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! One Deployment's figures from the watched objects: replicas, requests, limits and use
+//! summed over its running pods (R = Σ rᵢ), request rate and load per pod (L = T / N), its
+//! HPA, Services' endpoints and PodDisruptionBudget. The findings are the domain's.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
+
+use app::dto::{
+    Autoscaler, Condition, ContainerResources, DisruptionBudget, PodCounts, Replicas, ResourceFigures,
+    Workload,
+};
+use domain::{
+    hpa::spec::BehaviorSpec,
+    quantity::Quantity,
+    selector::{Expression, LabelSelector},
+};
+use k8s_openapi::{
+    api::{
+        apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Service,
+        discovery::v1::EndpointSlice, policy::v1::PodDisruptionBudget,
+    },
+    apimachinery::pkg::{
+        api::resource::Quantity as K8sQuantity, apis::meta::v1::LabelSelector as K8sSelector,
+        util::intstr::IntOrString,
+    },
+};
+
+use super::{Objects, Usage};
+use crate::cluster::pod::PodView;
+
+/// A quantity as a number in its base unit (cores, bytes); unreadable ones count as absent.
+pub(super) fn quantity(q: Option<&K8sQuantity>) -> Option<f64> {
+    q.and_then(|q| Quantity::parse(&q.0).ok()).map(|q| q.as_f64())
+}
+
+/// A Kubernetes selector as the domain's (an absent or empty one selects nothing).
+fn selector(s: Option<&K8sSelector>) -> LabelSelector {
+    let Some(s) = s else { return LabelSelector::default() };
+    let expressions: Vec<Expression> = s
+        .match_expressions
+        .iter()
+        .flatten()
+        .map(|e| Expression { key: e.key.clone(), operator: e.operator.clone(), values: e.values.clone() })
+        .collect();
+    LabelSelector::from_match(s.match_labels.as_ref(), &expressions)
+}
+
+fn conditions(
+    list: Option<&Vec<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscalerCondition>>,
+) -> Vec<Condition> {
+    list.into_iter()
+        .flatten()
+        .map(|c| Condition {
+            kind: c.type_.clone(),
+            status: c.status.clone(),
+            reason: c.reason.clone().unwrap_or_default(),
+            message: c.message.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
+    let spec = hpa.spec.clone().unwrap_or_default();
+    let status = hpa.status.clone().unwrap_or_default();
+    let target = |name: &str| {
+        spec.metrics.iter().flatten().find_map(|m| {
+            let r = m.resource.as_ref().filter(|r| r.name == name)?;
+            r.target.average_utilization
+        })
+    };
+    let current = |name: &str| {
+        status.current_metrics.iter().flatten().find_map(|m| {
+            let r = m.resource.as_ref().filter(|r| r.name == name)?;
+            r.current.average_utilization
+        })
+    };
+    let min = spec.min_replicas.unwrap_or(1);
+    Autoscaler {
+        name: hpa.metadata.name.clone().unwrap_or_default(),
+        min_replicas: min,
+        max_replicas: spec.max_replicas,
+        current_replicas: status.current_replicas.unwrap_or(0),
+        desired_replicas: status.desired_replicas,
+        cpu_target_percent: target("cpu"),
+        cpu_current_percent: current("cpu"),
+        memory_target_percent: target("memory"),
+        memory_current_percent: current("memory"),
+        behavior: spec
+            .behavior
+            .as_ref()
+            .and_then(|b| BehaviorSpec::from_json(&serde_json::to_value(b).ok()?)),
+        conditions: conditions(status.conditions.as_ref()),
+        last_scale_time: status.last_scale_time.as_ref().map(|t| t.0.to_string()),
+        at_max: status.current_replicas.unwrap_or(0) >= spec.max_replicas
+            && status.desired_replicas >= spec.max_replicas,
+        resource_version: hpa.metadata.resource_version.clone().unwrap_or_default(),
+    }
+}
+
+/// The objects grouped for lookups by namespace (pods) and by Service (endpoint slices), so
+/// building thousands of workloads does not scan everything per workload.
+pub(super) struct Index<'a> {
+    objects: &'a Objects,
+    usage: &'a Usage,
+    pods_by_ns: HashMap<&'a str, Vec<&'a PodView>>,
+    slices_by_service: HashMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
+}
+
+impl<'a> Index<'a> {
+    pub(super) fn new(objects: &'a Objects, usage: &'a Usage) -> Self {
+        let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
+        for p in &objects.pods {
+            pods_by_ns.entry(p.metadata.namespace.as_deref().unwrap_or_default()).or_default().push(p);
+        }
+        let mut slices_by_service: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
+        for s in &objects.endpoint_slices {
+            if let Some(svc) = s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) {
+                slices_by_service
+                    .entry((s.metadata.namespace.as_deref().unwrap_or_default(), svc))
+                    .or_default()
+                    .push(s);
+            }
+        }
+        Index { objects, usage, pods_by_ns, slices_by_service }
+    }
+
+    /// The figures of one Deployment (findings and health included).
+    pub(super) fn workload(&self, d: &Deployment) -> Workload {
+        let ns = d.metadata.namespace.clone().unwrap_or_default();
+        let name = d.metadata.name.clone().unwrap_or_default();
+        let spec = d.spec.clone().unwrap_or_default();
+        let status = d.status.clone().unwrap_or_default();
+        let template_labels =
+            spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+        let own = selector(Some(&spec.selector));
+        let pods: Vec<&PodView> = self
+            .pods_by_ns
+            .get(ns.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|p| p.metadata.labels.as_ref().is_some_and(|l| own.selects(l)))
+            .collect();
+        let containers = containers(d);
+        let running: Vec<&&PodView> = pods.iter().filter(|p| p.phase() == "Running").collect();
+        let (cpu, memory) = self.resources(&ns, &containers, &running);
+        let ready = status.ready_replicas.unwrap_or(0);
+        let key = |p: &PodView| (ns.clone(), p.metadata.name.clone().unwrap_or_default());
+        let request_rate = self
+            .usage
+            .rates_available
+            .then(|| running.iter().filter_map(|p| self.usage.request_rates.get(&key(p))).sum::<f64>());
+        let (endpoints_ready, endpoints_total) = self.endpoints(&ns, &template_labels);
+        let w = Workload {
+            critical: d
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("paydeck.io/critical"))
+                .is_some_and(|v| v == "true"),
+            replicas: Replicas {
+                desired: spec.replicas.unwrap_or(1),
+                updated: status.updated_replicas.unwrap_or(0),
+                ready,
+                available: status.available_replicas.unwrap_or(0),
+            },
+            autoscaler: self.autoscaler_of(&ns, &name),
+            cpu_utilization_percent: cpu
+                .usage
+                .filter(|_| cpu.requests > 0.0)
+                .map(|u| 100.0 * u / cpu.requests),
+            load_per_replica: request_rate.filter(|_| ready > 0).map(|t| t / f64::from(ready)),
+            request_rate,
+            containers,
+            cpu,
+            memory,
+            pods: PodCounts {
+                total: pods.len() as i32,
+                ready: pods.iter().filter(|p| p.ready()).count() as i32,
+                pending: pods.iter().filter(|p| p.phase() == "Pending").count() as i32,
+                unschedulable: pods.iter().filter(|p| p.unschedulable()).count() as i32,
+                restarts: pods.iter().map(|p| p.restarts()).sum(),
+            },
+            endpoints_ready,
+            endpoints_total,
+            disruption_budget: self.disruption_budget(&ns, &template_labels),
+            resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
+            generation: d.metadata.generation.unwrap_or(0),
+            namespace: ns,
+            name,
+            ..Workload::default()
+        };
+        domain::findings::assess(w)
+    }
+
+    /// CPU and memory: requests and limits per pod times the running pods, and measured use.
+    fn resources(
+        &self,
+        ns: &str,
+        containers: &[ContainerResources],
+        running: &[&&PodView],
+    ) -> (ResourceFigures, ResourceFigures) {
+        let n = running.len() as f64;
+        let per_pod = |f: fn(&ContainerResources) -> Option<f64>| {
+            containers.iter().map(|c| f(c).unwrap_or(0.0)).sum::<f64>()
+        };
+        let per_pod_limit =
+            |f: fn(&ContainerResources) -> Option<f64>| containers.iter().map(f).sum::<Option<f64>>();
+        let usage_sum = |pick: fn(&(f64, f64)) -> f64| {
+            self.usage.metrics_available.then(|| {
+                running
+                    .iter()
+                    .filter_map(|p| {
+                        self.usage.pods.get(&(ns.to_string(), p.metadata.name.clone().unwrap_or_default()))
+                    })
+                    .map(pick)
+                    .sum::<f64>()
+            })
+        };
+        let cpu = ResourceFigures {
+            requests: per_pod(|c| c.cpu_request) * n,
+            limits: per_pod_limit(|c| c.cpu_limit).map(|l| l * n),
+            usage: usage_sum(|u| u.0),
+        };
+        let memory = ResourceFigures {
+            requests: per_pod(|c| c.memory_request) * n,
+            limits: per_pod_limit(|c| c.memory_limit).map(|l| l * n),
+            usage: usage_sum(|u| u.1),
+        };
+        (cpu, memory)
+    }
+
+    /// Ready and all endpoints of the Services selecting the Deployment's pods.
+    fn endpoints(&self, ns: &str, template_labels: &BTreeMap<String, String>) -> (i32, i32) {
+        let services: Vec<&Arc<Service>> = self
+            .objects
+            .services
+            .iter()
+            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
+            .filter(|s| {
+                s.spec
+                    .as_ref()
+                    .and_then(|sp| sp.selector.as_ref())
+                    .is_some_and(|sel| LabelSelector::from_map(sel).selects(template_labels))
+            })
+            .collect();
+        let (mut ready, mut total) = (0, 0);
+        for svc in &services {
+            let svc_name = svc.metadata.name.as_deref().unwrap_or_default();
+            for slice in self.slices_by_service.get(&(ns, svc_name)).into_iter().flatten() {
+                for e in &slice.endpoints {
+                    total += 1;
+                    ready += i32::from(e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false));
+                }
+            }
+        }
+        (ready, total)
+    }
+
+    fn disruption_budget(
+        &self,
+        ns: &str,
+        template_labels: &BTreeMap<String, String>,
+    ) -> Option<DisruptionBudget> {
+        let budget: &PodDisruptionBudget = self
+            .objects
+            .disruption_budgets
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
+            .find(|p| selector(p.spec.as_ref().and_then(|s| s.selector.as_ref())).selects(template_labels))?;
+        let spec = budget.spec.clone().unwrap_or_default();
+        let show = |v: Option<IntOrString>| {
+            v.map(|v| match v {
+                IntOrString::Int(i) => i.to_string(),
+                IntOrString::String(s) => s,
+            })
+        };
+        Some(DisruptionBudget {
+            name: budget.metadata.name.clone().unwrap_or_default(),
+            min_available: show(spec.min_available),
+            max_unavailable: show(spec.max_unavailable),
+            disruptions_allowed: budget.status.as_ref().map_or(0, |s| s.disruptions_allowed),
+        })
+    }
+
+    fn autoscaler_of(&self, ns: &str, name: &str) -> Option<Autoscaler> {
+        self.objects
+            .autoscalers
+            .iter()
+            .filter(|h| h.metadata.namespace.as_deref() == Some(ns))
+            .find(|h| {
+                h.spec.as_ref().is_some_and(|s| {
+                    s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
+                })
+            })
+            .map(|h| autoscaler(h))
+    }
+}
+
+/// Each container's requests and limits (per pod).
+fn containers(d: &Deployment) -> Vec<ContainerResources> {
+    let spec = d.spec.as_ref();
+    spec.and_then(|s| s.template.spec.as_ref())
+        .map(|s| {
+            s.containers
+                .iter()
+                .map(|c| {
+                    let r = c.resources.clone().unwrap_or_default();
+                    let req = |k: &str| quantity(r.requests.as_ref().and_then(|m| m.get(k)));
+                    let lim = |k: &str| quantity(r.limits.as_ref().and_then(|m| m.get(k)));
+                    ContainerResources {
+                        name: c.name.clone(),
+                        cpu_request: req("cpu"),
+                        cpu_limit: lim("cpu"),
+                        memory_request: req("memory"),
+                        memory_limit: lim("memory"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

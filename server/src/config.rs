@@ -308,8 +308,8 @@ impl Config {
     }
 
     /// The limits that keep one client (or many) from exhausting the server.
-    pub fn protection(&self) -> crate::http::Protection {
-        crate::http::Protection {
+    pub fn protection(&self) -> Protection {
+        Protection {
             live_per_client: self.live_per_client as usize,
             live_total: self.live_total as usize,
             max_concurrent_requests: self.max_concurrent_requests as usize,
@@ -331,6 +331,30 @@ impl Config {
 
     pub fn retention(&self) -> Retention {
         Retention { raw: self.retention_raw, ..Retention::default() }
+    }
+}
+
+/// Limits that keep one client (or many) from exhausting the server.
+#[derive(Clone, Debug)]
+pub struct Protection {
+    /// Live feeds per user (or per address without an identity).
+    pub live_per_client: usize,
+    /// Live feeds in all.
+    pub live_total: usize,
+    /// Requests handled at once.
+    pub max_concurrent_requests: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
+}
+
+impl Default for Protection {
+    fn default() -> Self {
+        Protection {
+            live_per_client: 16,
+            live_total: 2_000,
+            max_concurrent_requests: 512,
+            header_timeout: Duration::from_secs(10),
+        }
     }
 }
 

@@ -21,7 +21,13 @@ async fn run() -> std::process::ExitCode {
     let config = Config::parse();
     logging::init(&config.log);
     if let Some(Command::VerifyAudit { head, keyed_from }) = &config.command {
-        return audit::verify::exit_code(&config, head.clone(), *keyed_from).await;
+        return audit::verify::exit_code(
+            &config.db,
+            config.audit_key_file.as_deref(),
+            head.clone(),
+            *keyed_from,
+        )
+        .await;
     }
     match http::serve(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

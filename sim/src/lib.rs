@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod model;
 pub mod resources;
 pub mod selector;
+pub mod server;
 pub mod status;
 pub mod store;
 pub mod tls;
@@ -23,4 +24,5 @@ pub mod topology;
 pub mod traffic;
 pub mod validation;
 
-pub use cluster::{Cluster, Options, Profile, RunningServer};
+pub use cluster::{Cluster, Options, Profile};
+pub use server::{RunningServer, kubeconfig};

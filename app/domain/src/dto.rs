@@ -238,6 +238,98 @@ pub struct AttentionItem {
     pub findings: Vec<Finding>,
 }
 
+/// What the workloads list can be ordered by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SortKey {
+    #[default]
+    Name,
+    Namespace,
+    Health,
+    Replicas,
+    Cpu,
+    Memory,
+    Rate,
+    Utilization,
+    Load,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 9] = [
+        SortKey::Name,
+        SortKey::Namespace,
+        SortKey::Health,
+        SortKey::Replicas,
+        SortKey::Cpu,
+        SortKey::Memory,
+        SortKey::Rate,
+        SortKey::Utilization,
+        SortKey::Load,
+    ];
+
+    /// The name in URLs and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Namespace => "namespace",
+            SortKey::Health => "health",
+            SortKey::Replicas => "replicas",
+            SortKey::Cpu => "cpu",
+            SortKey::Memory => "memory",
+            SortKey::Rate => "rate",
+            SortKey::Utilization => "utilization",
+            SortKey::Load => "load",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SortKey> {
+        SortKey::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Figures sort biggest first on the first click; names and health read top-down.
+    pub fn default_order(self) -> SortOrder {
+        match self {
+            SortKey::Name | SortKey::Namespace | SortKey::Health => SortOrder::Asc,
+            _ => SortOrder::Desc,
+        }
+    }
+}
+
+/// Ascending or descending.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl SortOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SortOrder> {
+        match text {
+            "asc" => Some(SortOrder::Asc),
+            "desc" => Some(SortOrder::Desc),
+            _ => None,
+        }
+    }
+
+    pub fn reversed(self) -> SortOrder {
+        match self {
+            SortOrder::Asc => SortOrder::Desc,
+            SortOrder::Desc => SortOrder::Asc,
+        }
+    }
+}
+
 /// How the workloads list is narrowed, ordered and paged: the services page keeps it in its
 /// URL, the JSON API takes it as query parameters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -248,9 +340,9 @@ pub struct WorkloadQuery {
     pub q: Option<String>,
     pub health: Option<Health>,
     /// `name` by default.
-    pub sort: Option<crate::query::SortKey>,
+    pub sort: Option<SortKey>,
     /// `asc` by default.
-    pub order: Option<crate::query::SortOrder>,
+    pub order: Option<SortOrder>,
     pub offset: Option<usize>,
     pub limit: Option<usize>,
 }

@@ -157,18 +157,19 @@ pub async fn verify_command(db: &Path, expect: &Expect) -> anyhow::Result<bool> 
 
 /// `paydeck verify-audit` as a process: 0 intact, 1 broken, 2 could not check.
 pub async fn exit_code(
-    config: &crate::config::Config,
+    db: &Path,
+    key_file: Option<&Path>,
     head: Option<Head>,
     keyed_from: Option<i64>,
 ) -> std::process::ExitCode {
-    let key = match config.audit_key() {
+    let key = match key_file.map(AuditKey::read).transpose() {
         Ok(key) => key,
         Err(e) => {
             eprintln!("paydeck: {e}");
             return std::process::ExitCode::from(2);
         }
     };
-    match verify_command(&config.db, &Expect { key, keyed_from, head }).await {
+    match verify_command(db, &Expect { key, keyed_from, head }).await {
         Ok(true) => std::process::ExitCode::SUCCESS,
         Ok(false) => std::process::ExitCode::FAILURE,
         Err(e) => {

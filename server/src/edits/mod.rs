@@ -17,6 +17,7 @@
 
 pub mod cluster;
 pub mod patch;
+mod record;
 
 use std::{
     sync::{
@@ -28,12 +29,10 @@ use std::{
 
 use app::{
     dto::{Viewer, Workload},
-    scaling::{
-        Edit, EditResponse, FieldError, Outcome, Proposed, Rights, ScalingChange, ScalingForm,
-        validate::{Limits, check_edit},
-    },
+    scaling::{Edit, EditResponse, FieldError, Outcome, Rights, ScalingChange, check_edit, validate::Limits},
 };
 use cluster::ActingAs;
+use record::{Record, errors_text, proposed_for_record};
 use serde_json::Value;
 
 use crate::{
@@ -67,17 +66,6 @@ pub struct Editor {
     pub unrecorded: Arc<Unrecorded>,
 }
 
-/// What the audit row of an attempt says, gathered as the stages go.
-#[derive(Clone, Debug)]
-struct Record {
-    user: String,
-    groups: Vec<String>,
-    namespace: String,
-    name: String,
-    target: String,
-    reason: String,
-}
-
 fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
     EditResponse {
         outcome,
@@ -89,57 +77,6 @@ fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
         diff: Value::Null,
         audit_seq: None,
     }
-}
-
-/// What an invalid attempt's row keeps of what was asked: the form with each value cut short,
-/// or the API request (bounded by the body limit, and cut by the log if still too large).
-fn proposed_for_record(proposed: &Proposed) -> Value {
-    match proposed {
-        Proposed::Form(form) => form_for_record(form),
-        Proposed::Typed(request) => {
-            let mut value = serde_json::to_value(request).unwrap_or(Value::Null);
-            if let Some(map) = value.as_object_mut() {
-                map.remove("reason");
-            }
-            value
-        }
-    }
-}
-
-/// The form as it is kept in an invalid attempt's row: each value cut short, so a refused
-/// form cannot put more than a few KiB in the log.
-fn form_for_record(form: &ScalingForm) -> Value {
-    let mut form = form.clone();
-    let short = |s: &mut String| {
-        if s.chars().count() > 32 {
-            *s = s.chars().take(31).chain(['…']).collect();
-        }
-    };
-    if let Some(r) = form.replicas.as_mut() {
-        short(r);
-    }
-    if let Some(a) = form.autoscaler.as_mut() {
-        for s in [&mut a.min_replicas, &mut a.max_replicas, &mut a.cpu_target, &mut a.memory_target] {
-            short(s);
-        }
-        for rules in [&mut a.scale_up, &mut a.scale_down] {
-            short(&mut rules.window);
-            short(&mut rules.select);
-            rules.policies.truncate(app::scaling::validate::MAX_POLICIES + 1);
-            for p in &mut rules.policies {
-                short(&mut p.kind);
-                short(&mut p.value);
-                short(&mut p.period);
-            }
-        }
-    }
-    form.reason = String::new();
-    serde_json::to_value(&form).unwrap_or(Value::Null)
-}
-
-/// Field errors in one line, for the audit row's detail.
-fn errors_text(errors: &[FieldError]) -> String {
-    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl Editor {

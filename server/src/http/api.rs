@@ -1,21 +1,13 @@
 //! The versioned JSON API (`/api/v1/...`): the same figures the pages show, for automation.
 
+use super::{ServerState, error::ApiError};
+use crate::{cluster::snapshot::WorkloadQuery, history::query};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
-    http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
-use serde_json::json;
-
-use super::ServerState;
-use crate::{cluster::snapshot::WorkloadQuery, history::query};
-
-/// A JSON error: `{"error": {"code": 404, "message": "..."}}`.
-pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
-    (code, Json(json!({ "error": { "code": code.as_u16(), "message": message.into() } }))).into_response()
-}
 
 /// `?namespace=` of the overview.
 #[derive(Debug, serde::Deserialize)]
@@ -23,37 +15,31 @@ struct OverviewParams {
     namespace: Option<String>,
 }
 
+type Params<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
 async fn overview(
     State(state): State<ServerState>,
-    params: Result<Query<OverviewParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    match params {
-        Ok(Query(p)) => Json(state.cluster.current().overview(p.namespace.as_deref())).into_response(),
-        Err(e) => error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
-    }
+    params: Params<OverviewParams>,
+) -> Result<Json<app::dto::Overview>, ApiError> {
+    let Query(p) = params?;
+    Ok(Json(state.cluster.current().overview(p.namespace.as_deref())))
 }
 
 async fn workloads(
     State(state): State<ServerState>,
-    query: Result<Query<WorkloadQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Query(query) = match query {
-        Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
-    };
-    match state.cluster.current().query(&query) {
-        Ok(page) => Json(page).into_response(),
-        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
-    }
+    query: Params<WorkloadQuery>,
+) -> Result<Json<app::dto::WorkloadPage>, ApiError> {
+    let Query(query) = query?;
+    Ok(Json(state.cluster.current().query(&query)?))
 }
 
 async fn workload(
     State(state): State<ServerState>,
     Path((namespace, name)): Path<(String, String)>,
-) -> Response {
+) -> Result<Json<app::dto::Workload>, ApiError> {
     match state.cluster.current().workload(&namespace, &name) {
-        Some(w) => Json(w).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no Deployment {namespace}/{name} is known to Paydeck")),
+        Some(w) => Ok(Json(w.clone())),
+        None => Err(ApiError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))),
     }
 }
 
@@ -68,26 +54,18 @@ struct HistoryParams {
 async fn history(
     State(state): State<ServerState>,
     Path((namespace, name)): Path<(String, String)>,
-    params: Result<Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Query(p) = match params {
-        Ok(p) => p,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
-    };
-    let Some(store) = &state.history else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "history is not recorded by this server");
-    };
+    params: Params<HistoryParams>,
+) -> Result<Json<app::dto::History>, ApiError> {
+    let Query(p) = params?;
+    let store = state
+        .history
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("history is not recorded by this server"))?;
     let interval = state.sample_interval.as_millis() as i64;
-    match query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval, crate::clock::unix_ms())
-        .await
-    {
-        Ok(Some(h)) => Json(h).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, format!("no history for {namespace}/{name}")),
-        Err(query::LookupError::Invalid(message)) => error(StatusCode::BAD_REQUEST, message),
-        Err(query::LookupError::Database(_)) => {
-            error(StatusCode::SERVICE_UNAVAILABLE, "the history database did not answer; try again")
-        }
-    }
+    let found =
+        query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval, crate::clock::unix_ms())
+            .await?;
+    found.map(Json).ok_or_else(|| ApiError::NotFound(format!("no history for {namespace}/{name}")))
 }
 
 /// Who the server takes the caller for.
@@ -109,5 +87,5 @@ pub fn routes() -> Router<ServerState> {
         .route("/api/v1/audit/head", get(super::scaling::head))
         .route("/api/v1/live", get(super::live::live))
         .route("/api/v1/openapi.json", get(|| async { Json(super::openapi::document()) }))
-        .route("/api/{*rest}", get(|| async { error(StatusCode::NOT_FOUND, "no such API endpoint") }))
+        .route("/api/{*rest}", get(|| async { ApiError::NotFound("no such API endpoint".into()) }))
 }

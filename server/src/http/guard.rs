@@ -16,7 +16,7 @@ use axum::{
 };
 use tokio::sync::Semaphore;
 
-use super::api::error;
+use super::error::error;
 
 /// The largest body a write may carry: a scaling change is well under 2 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

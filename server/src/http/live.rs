@@ -51,12 +51,14 @@ pub async fn live(
         Ok(Some(w)) if w == "full" => false,
         Ok(Some(w)) if w == "names" => true,
         Ok(Some(other)) => {
-            return super::api::error(
+            return super::error::error(
                 StatusCode::BAD_REQUEST,
                 format!("workloads must be full or names, got {other:?}"),
             );
         }
-        Err(e) => return super::api::error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
+        Err(e) => {
+            return super::error::error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text()));
+        }
     };
     // One person's tabs share their cap; without an identity, one address's do.
     let client = match (&viewer.user, peer) {

@@ -2,8 +2,10 @@
 //! listening loop with graceful shutdown.
 
 pub mod api;
+pub mod error;
 pub mod guard;
 pub mod health;
+mod identify;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
@@ -45,29 +47,7 @@ use guard::{LiveSlots, Refusals};
 use health::Readiness;
 use traffic::{LiveTraffic, TrafficMeter};
 
-/// Limits that keep one client (or many) from exhausting the server.
-#[derive(Clone, Debug)]
-pub struct Protection {
-    /// Live feeds per user (or per address without an identity).
-    pub live_per_client: usize,
-    /// Live feeds in all.
-    pub live_total: usize,
-    /// Requests handled at once.
-    pub max_concurrent_requests: usize,
-    /// Time a client has to send a request's headers.
-    pub header_timeout: Duration,
-}
-
-impl Default for Protection {
-    fn default() -> Self {
-        Protection {
-            live_per_client: 16,
-            live_total: 2_000,
-            max_concurrent_requests: 512,
-            header_timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use crate::config::Protection;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -293,7 +273,7 @@ pub fn router(state: ServerState) -> Router {
     // body is read only for someone the server has placed.
     let guarded = routes
         .layer(middleware::from_fn_with_state(state.refusals.clone(), guard::limit_bodies))
-        .layer(middleware::from_fn_with_state(state.asking.clone(), crate::identity::identify))
+        .layer(middleware::from_fn_with_state(state.asking.clone(), identify::identify))
         .layer(middleware::from_fn(security::same_origin_writes))
         .layer(middleware::from_fn_with_state(
             (state.concurrency.clone(), state.refusals.clone()),

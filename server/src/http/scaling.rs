@@ -12,7 +12,7 @@ use axum::{
 };
 use futures::StreamExt;
 
-use super::{ServerState, api::error};
+use super::{ServerState, error::error};
 use crate::audit::{AuditQuery, Entry, Outcome};
 
 fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {

@@ -50,7 +50,7 @@ pub async fn same_origin_writes(
         Some(origin_host) != host
     });
     if cross_site || foreign_origin {
-        return super::api::error(
+        return super::error::error(
             axum::http::StatusCode::FORBIDDEN,
             "cross-site request refused: changes must come from Paydeck's own pages",
         );

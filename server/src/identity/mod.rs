@@ -12,19 +12,14 @@ pub mod proxy;
 pub mod token_review;
 
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
 };
 
-use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use axum::http::{HeaderMap, header};
 
 pub use app::dto::Viewer;
 pub use bounds::{Bounds, Identity, Via};
@@ -104,20 +99,19 @@ fn demo_identity(headers: &HeaderMap, demo_users: &[(String, String)]) -> Option
     Some(Identity { user: user.clone(), groups: vec![group.clone()] })
 }
 
-/// A JSON refusal, shaped like the API's other errors.
-fn refusal(code: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": { "code": code.as_u16(), "message": message } });
-    (code, axum::Json(body)).into_response()
-}
+/// The client asked for too many token reviews; it may try again after the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limited(pub std::time::Duration);
 
 impl Asking {
-    /// The proven identity of a request, if any: `Err` answers the request at once.
-    async fn prove(
+    /// The proven identity of a request, if any; `Err` when the client may not have its
+    /// bearer token checked now.
+    pub async fn prove(
         &self,
         peer: Option<IpAddr>,
         headers: &HeaderMap,
         path: &str,
-    ) -> Result<Option<(Identity, Via)>, Response> {
+    ) -> Result<Option<(Identity, Via)>, Limited> {
         match self.trust.identify(peer, headers) {
             Ok(Some(identity)) => return Ok(Some((identity, Via::Proxy))),
             Ok(None) => {}
@@ -145,44 +139,30 @@ impl Asking {
             }
             Verdict::Limited(wait) => {
                 self.disbelieved.review_limited.fetch_add(1, Ordering::Relaxed);
-                let mut response = refusal(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many bearer tokens to check from your address; try again shortly",
-                );
-                let secs = wait.as_secs().max(1).to_string();
-                if let Ok(v) = HeaderValue::from_str(&secs) {
-                    response.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                Err(response)
+                Err(Limited(wait))
             }
         }
     }
 }
 
-/// Middleware: puts the [`Viewer`] (who asks, whom Paydeck would act as, whether edits are
-/// off) into the request's extensions, where pages, server functions and the API read it.
-pub async fn identify(State(asking): State<Asking>, mut request: Request, next: Next) -> Response {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let proven = match asking.prove(peer, request.headers(), request.uri().path()).await {
-        Ok(proven) => proven,
-        Err(response) => return response,
-    };
-    if proven.is_none() && asking.require_identity && !open_to_anyone(request.uri().path()) {
-        return refusal(
-            StatusCode::UNAUTHORIZED,
-            "Paydeck needs to know who you are: sign in through your auth proxy, or send a bearer token issued for Paydeck",
-        );
+impl Asking {
+    /// Whether a request without an identity is refused on `path`.
+    pub fn refuses_anonymous(&self, path: &str) -> bool {
+        self.require_identity && !open_to_anyone(path)
     }
-    let bounded = proven.map(|(identity, via)| bounds::bound(identity, via, &asking.bounds));
-    let viewer = Viewer {
-        user: bounded.as_ref().map(|b| b.user.clone()),
-        groups: bounded.as_ref().map(|b| b.groups.clone()).unwrap_or_default(),
-        refused: bounded.and_then(|b| b.refused),
-        read_only: asking.read_only,
-        demo_users: asking.demo_users.iter().map(|(u, _)| u.clone()).collect(),
-    };
-    request.extensions_mut().insert(viewer);
-    next.run(request).await
+
+    /// The viewer for a proven identity (or none): whom Paydeck would act as, within its
+    /// bounds, and whether edits are off.
+    pub fn viewer(&self, proven: Option<(Identity, Via)>) -> Viewer {
+        let bounded = proven.map(|(identity, via)| bounds::bound(identity, via, &self.bounds));
+        Viewer {
+            user: bounded.as_ref().map(|b| b.user.clone()),
+            groups: bounded.as_ref().map(|b| b.groups.clone()).unwrap_or_default(),
+            refused: bounded.and_then(|b| b.refused),
+            read_only: self.read_only,
+            demo_users: self.demo_users.iter().map(|(u, _)| u.clone()).collect(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,12 +3,15 @@
 //! in the browser (as the user types) and both on the server (before anything is sent), so the
 //! messages match and the server never trusts the browser.
 
+pub mod field;
+pub mod form;
 pub mod request;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
 
 use crate::hpa::{Behavior, ScalingRules, spec::BehaviorSpec};
+use field::{Field, Problems};
 
 /// One scaling policy as typed: `Pods` or `Percent`, a value and a period in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -277,4 +280,53 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
     /// Only rows before this sequence number (the next page of a listing).
     pub before: Option<i64>,
+}
+
+/// Checks an edit of `w` either way it came in: the form's or the API's rules, the shape of
+/// the change against the workload (replicas only where no HPA decides), and that it is
+/// conditional on a resourceVersion. Fields are named as the way in names them.
+pub fn check_edit(
+    edit: &Edit,
+    w: &crate::dto::Workload,
+    limits: &validate::Limits,
+    allocatable_cpu: f64,
+) -> validate::Checked {
+    let context = validate::Context::of(w, allocatable_cpu);
+    let (mut checked, name): (validate::Checked, fn(Field) -> String) = match &edit.proposed {
+        Proposed::Form(form) => {
+            let mut checked = form::check(form, limits, &context);
+            let mut shape = Problems::default();
+            if form.replicas.is_some() && w.autoscaler.is_some() {
+                shape.add(
+                    Field::Replicas,
+                    "an HPA sets this Deployment's replicas; change the HPA's minimum and maximum instead",
+                );
+            }
+            if form.autoscaler.is_some() && w.autoscaler.is_none() {
+                shape.add(Field::Form, "no HPA targets this Deployment");
+            }
+            checked.errors.extend(shape.named(Field::form_name));
+            (checked, Field::form_name)
+        }
+        Proposed::Typed(request) => {
+            let mut problems = Problems::default();
+            let mut warnings = Vec::new();
+            validate::check_reason(&request.reason, &mut problems);
+            let change = request::proposal(request, w, &mut problems)
+                .and_then(|p| validate::check_proposal(&p, limits, &context, &mut problems, &mut warnings));
+            (validate::Checked { change, errors: problems.named(Field::api_name), warnings }, Field::api_name)
+        }
+    };
+    if edit.resource_version.trim().is_empty() {
+        checked.errors.push(FieldError {
+            field: name(Field::ResourceVersion),
+            message:
+                "the resourceVersion you loaded is required: a change is always made against the version seen"
+                    .into(),
+        });
+    }
+    if !checked.errors.is_empty() {
+        checked.change = None;
+    }
+    checked
 }

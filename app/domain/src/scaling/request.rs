@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     FieldError,
-    validate::{Field, Problems, Proposal, ProposedPolicy, ProposedRules},
+    field::{Field, Problems},
+    validate::{Proposal, ProposedPolicy, ProposedRules},
 };
 use crate::{dto::Workload, hpa::spec::BehaviorSpec};
 

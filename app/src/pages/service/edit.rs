@@ -10,7 +10,8 @@ use crate::{
     scaling::{
         EditRequest, EditResponse, FieldError, Outcome, PolicyForm, RulesForm, ScalingForm,
         api::{scaling_limits, scaling_rights, submit_scaling},
-        validate::{Context, check},
+        form::check,
+        validate::Context,
     },
 };
 

@@ -1,0 +1,109 @@
+//! The JSON API's errors: one type, one mapping to HTTP status codes, one body shape
+//! (`{"error": {"code": 404, "message": "..."}}`). Module errors convert into it.
+
+use axum::{
+    Json,
+    extract::rejection::QueryRejection,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+/// Why a request was not answered with what it asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
+    #[error("{message}")]
+    Unavailable { message: String, retry_after_secs: Option<u64> },
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// 503 without a hint of when to come back.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        ApiError::Unavailable { message: message.into(), retry_after_secs: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry = match &self {
+            ApiError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+            ApiError::Unavailable { retry_after_secs, .. } => *retry_after_secs,
+            _ => None,
+        };
+        let body = json!({ "error": { "code": status.as_u16(), "message": self.to_string() } });
+        let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::BadRequest(format!("bad query: {}", e.body_text()))
+    }
+}
+
+impl From<domain::query::QueryError> for ApiError {
+    fn from(e: domain::query::QueryError) -> Self {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
+impl From<crate::history::query::LookupError> for ApiError {
+    fn from(e: crate::history::query::LookupError) -> Self {
+        match e {
+            crate::history::query::LookupError::Invalid(message) => ApiError::BadRequest(message),
+            crate::history::query::LookupError::Database(_) => {
+                ApiError::unavailable("the history database did not answer; try again")
+            }
+        }
+    }
+}
+
+/// A JSON error with `code` (for the few answers built from a status directly).
+pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
+    (code, Json(json!({ "error": { "code": code.as_u16(), "message": message.into() } }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_status_and_hints_when_to_come_back() {
+        let limited =
+            ApiError::TooManyRequests { message: "slow down".into(), retry_after_secs: 30 }.into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "30");
+        assert_eq!(ApiError::NotFound("x".into()).status(), StatusCode::NOT_FOUND);
+        assert_eq!(ApiError::from(domain::query::QueryError::Limit(0)).status(), StatusCode::BAD_REQUEST);
+        assert!(!ApiError::unavailable("later").into_response().headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -1,0 +1,38 @@
+//! The identity middleware: proves who is asking ([`crate::identity`]) and puts the
+//! [`Viewer`] into the request's extensions, where pages, server functions and the API read
+//! it; or refuses the request (no identity where one is required, too many token reviews).
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::error::ApiError;
+use crate::identity::{Asking, Limited};
+
+pub async fn identify(State(asking): State<Asking>, mut request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let path = request.uri().path().to_string();
+    let proven = match asking.prove(peer, request.headers(), &path).await {
+        Ok(proven) => proven,
+        Err(Limited(wait)) => {
+            return ApiError::TooManyRequests {
+                message: "too many bearer tokens to check from your address; try again shortly".into(),
+                retry_after_secs: wait.as_secs().max(1),
+            }
+            .into_response();
+        }
+    };
+    if proven.is_none() && asking.refuses_anonymous(&path) {
+        return ApiError::Unauthorized(
+            "Paydeck needs to know who you are: sign in through your auth proxy, or send a bearer token issued for Paydeck"
+                .into(),
+        )
+        .into_response();
+    }
+    request.extensions_mut().insert(asking.viewer(proven));
+    next.run(request).await
+}

@@ -34,6 +34,10 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_LOG", default_value = "info")]
     pub log: String,
 
+    /// `text` for people, `json` for a log pipeline (one object per line, with span fields).
+    #[arg(long, env = "PAYDECK_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: crate::logging::LogFormat,
+
     /// `sim` runs the built-in simulated payment cluster. Without it, Paydeck uses
     /// `--kubeconfig`, else the pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
     #[arg(long, env = "PAYDECK_CLUSTER", value_enum)]

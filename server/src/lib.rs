@@ -12,4 +12,5 @@ pub mod identity;
 pub mod limiter;
 pub mod logging;
 pub mod memory;
+pub mod metrics;
 pub mod site;

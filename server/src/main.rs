@@ -19,7 +19,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run() -> std::process::ExitCode {
     let config = Config::parse();
-    logging::init(&config.log);
+    logging::init(&config.log, config.log_format);
     if let Some(Command::VerifyAudit { head, keyed_from }) = &config.command {
         return audit::verify::exit_code(
             &config.db,

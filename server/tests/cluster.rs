@@ -178,7 +178,7 @@ async fn a_forced_410_is_survived_with_a_resync() {
     })
     .await;
     let state = &s.view.watch_state.kinds["deployments"];
-    assert!(state.restarts.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the deployments watch relisted");
+    assert!(state.restarts.get() >= 1, "the deployments watch relisted");
 }
 
 #[tokio::test]
@@ -346,7 +346,8 @@ async fn metrics_and_the_openapi_document_are_served() {
     let base = serve_paydeck(&s.view).await;
     let http = reqwest::Client::new();
     let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("# TYPE paydeck_watch_events_total counter"));
+    assert!(metrics.contains("# TYPE paydeck_watch_events counter"), "{metrics}");
+    assert!(metrics.ends_with("# EOF\n"), "the OpenMetrics text, written by the library");
     let events: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("paydeck_watch_events_total{kind=\"deployments\"} "))

@@ -175,7 +175,7 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
     let desired: Vec<f64> = h.points.iter().filter_map(|p| p.replicas_desired.map(|s| s.max)).collect();
     assert!(desired.contains(&3.0), "samples show the new scale: {desired:?}");
     assert!(h.events.iter().any(|e| e.kind == "scale" && e.message == "replicas 1 → 3"), "{:?}", h.events);
-    assert!(stats.samples_written.load(std::sync::atomic::Ordering::Relaxed) >= 9);
+    assert!(stats.samples_written.get() >= 9);
 }
 
 #[tokio::test]

@@ -164,3 +164,29 @@ async fn without_an_identity_only_probes_metrics_and_static_files_answer_when_re
         );
     }
 }
+
+#[test]
+fn logs_can_be_json_lines_for_a_log_pipeline() {
+    let dir = std::env::temp_dir().join(format!("paydeck-jsonlog-{}", std::process::id()));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args([
+            "--log-format",
+            "json",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+            "--db",
+        ])
+        .arg(dir.join("paydeck.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a missing kubeconfig stops Paydeck");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line =
+        stderr.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON line in {stderr}"));
+    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(entry["level"], "ERROR", "{entry}");
+    assert!(entry["fields"]["message"].as_str().unwrap().contains("/nonexistent/kubeconfig"), "{entry}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,7 +28,10 @@ use kube::{
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use prometheus_client::metrics::counter::Counter;
+
 use super::{pod::PodView, snapshot::Objects};
+use crate::metrics::{CounterFamily, KindLabel};
 
 /// What the watchers narrow to.
 #[derive(Clone, Debug, Default)]
@@ -42,8 +45,10 @@ pub struct Scope {
 /// Per-kind progress, for the snapshot and `/metrics`.
 #[derive(Debug, Default)]
 pub struct KindState {
-    pub events: AtomicU64,
-    pub restarts: AtomicU64,
+    /// Watch events received (this kind's member of [`WatchState::events`]).
+    pub events: Counter,
+    /// Relists after a watch restarted, e.g. on `410 Gone` (of [`WatchState::restarts`]).
+    pub restarts: Counter,
     pub synced_scopes: AtomicU64,
     pub scopes: u64,
     pub last_error: Mutex<Option<WatchProblem>>,
@@ -62,6 +67,10 @@ pub struct WatchProblem {
 #[derive(Debug, Default)]
 pub struct WatchState {
     pub kinds: BTreeMap<&'static str, Arc<KindState>>,
+    /// Watch events per kind.
+    pub events: CounterFamily<KindLabel>,
+    /// Relists per kind.
+    pub restarts: CounterFamily<KindLabel>,
 }
 
 impl WatchState {
@@ -207,52 +216,63 @@ fn spawn_watchers<K>(
 where
     K: Trim + Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
-    let kind_state = Arc::new(KindState { scopes: apis.len() as u64, ..KindState::default() });
+    let label = KindLabel { kind: kind.to_string() };
+    let kind_state = Arc::new(KindState {
+        scopes: apis.len() as u64,
+        events: state.events.get_or_create(&label).clone(),
+        restarts: state.restarts.get_or_create(&label).clone(),
+        ..KindState::default()
+    });
     state.kinds.insert(kind, kind_state.clone());
     apis.into_iter()
         .map(|api| {
             let (reader, writer) = reflector::store::<K>();
             let stream = watcher(api, config.clone()).default_backoff().modify(K::trim).reflect(writer);
             let (kind_state, changed) = (kind_state.clone(), changed.clone());
-            tokio::spawn(async move {
-                let mut stream = std::pin::pin!(stream);
-                let mut seen_init_done = false;
-                while let Some(event) = stream.next().await {
-                    match event {
-                        Ok(event) => {
-                            kind_state.events.fetch_add(1, Ordering::Relaxed);
-                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                            match event {
-                                watcher::Event::Init if seen_init_done => {
-                                    kind_state.restarts.fetch_add(1, Ordering::Relaxed);
-                                    tracing::info!(kind, "relisting (watch restarted)");
+            let span = tracing::info_span!("watch", kind);
+            tokio::spawn(tracing::Instrument::instrument(
+                async move {
+                    let mut stream = std::pin::pin!(stream);
+                    let mut seen_init_done = false;
+                    while let Some(event) = stream.next().await {
+                        match event {
+                            Ok(event) => {
+                                kind_state.events.inc();
+                                *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                                match event {
+                                    watcher::Event::Init if seen_init_done => {
+                                        kind_state.restarts.inc();
+                                        tracing::info!(kind, "relisting (watch restarted)");
+                                    }
+                                    watcher::Event::InitDone if !seen_init_done => {
+                                        seen_init_done = true;
+                                        kind_state.synced_scopes.fetch_add(1, Ordering::SeqCst);
+                                    }
+                                    _ => {}
                                 }
-                                watcher::Event::InitDone if !seen_init_done => {
-                                    seen_init_done = true;
-                                    kind_state.synced_scopes.fetch_add(1, Ordering::SeqCst);
-                                }
-                                _ => {}
+                                changed.notify_one();
                             }
-                            changed.notify_one();
-                        }
-                        Err(e) => {
-                            let message = describe(kind, &e);
-                            tracing::warn!(kind, "{message}");
-                            let unreachable = !matches!(
-                                &e,
-                                watcher::Error::InitialListFailed(kube::Error::Api(_))
-                                    | watcher::Error::WatchStartFailed(kube::Error::Api(_))
-                                    | watcher::Error::WatchFailed(kube::Error::Api(_))
-                                    | watcher::Error::WatchError(_)
-                            );
-                            let problem =
-                                WatchProblem { message, unreachable, at: std::time::Instant::now() };
-                            *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(problem);
-                            changed.notify_one();
+                            Err(e) => {
+                                let message = describe(kind, &e);
+                                tracing::warn!(kind, "{message}");
+                                let unreachable = !matches!(
+                                    &e,
+                                    watcher::Error::InitialListFailed(kube::Error::Api(_))
+                                        | watcher::Error::WatchStartFailed(kube::Error::Api(_))
+                                        | watcher::Error::WatchFailed(kube::Error::Api(_))
+                                        | watcher::Error::WatchError(_)
+                                );
+                                let problem =
+                                    WatchProblem { message, unreachable, at: std::time::Instant::now() };
+                                *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                                    Some(problem);
+                                changed.notify_one();
+                            }
                         }
                     }
-                }
-            });
+                },
+                span,
+            ));
             reader
         })
         .collect()

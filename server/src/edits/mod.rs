@@ -19,13 +19,7 @@ pub mod cluster;
 pub mod patch;
 mod record;
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Instant,
-};
+use std::{sync::Arc, time::Instant};
 
 use app::{
     dto::{Viewer, Workload},
@@ -43,15 +37,10 @@ use crate::{
     limiter::Limiter,
 };
 
-/// Attempts refused before anything was written, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Unrecorded {
-    pub read_only: AtomicU64,
-    pub anonymous: AtomicU64,
-    pub throttled: AtomicU64,
-    /// Edits not sent because the audit log could not record their intent.
-    pub audit_unavailable: AtomicU64,
-}
+/// Attempts refused before anything was written, by reason (`/metrics`): `read_only`,
+/// `anonymous`, `throttled`, and `audit_unavailable` (not sent: the audit log could not
+/// record the intent).
+pub type Unrecorded = crate::metrics::CounterFamily<crate::metrics::ReasonLabel>;
 
 /// Sends edits on behalf of users.
 pub struct Editor {
@@ -147,27 +136,27 @@ impl Editor {
 
     /// Stage 1: refusals that write nothing (`Some` is the refusal).
     fn admit(&self, viewer: &Viewer) -> Option<EditResponse> {
-        let refuse = |counter: &AtomicU64, outcome, message: String| {
-            counter.fetch_add(1, Ordering::Relaxed);
+        let refuse = |reason, outcome, message: String| {
+            crate::metrics::count(&self.unrecorded, reason);
             Some(response(outcome, message))
         };
         if self.read_only {
             return refuse(
-                &self.unrecorded.read_only,
+                "read_only",
                 Outcome::Denied,
                 "this Paydeck server is read-only: edits are turned off".into(),
             );
         }
         let Some(user) = &viewer.user else {
             return refuse(
-                &self.unrecorded.anonymous,
+                "anonymous",
                 Outcome::Denied,
                 "sign in to change scaling: no trusted identity arrived with your request".into(),
             );
         };
         if let Err(wait) = self.limiter.allow(user, Instant::now()) {
             return refuse(
-                &self.unrecorded.throttled,
+                "throttled",
                 Outcome::Throttled,
                 format!("too many changes in a minute; try again in {} s", wait.as_secs().max(1)),
             );
@@ -175,8 +164,38 @@ impl Editor {
         None
     }
 
-    /// Validates, previews or applies, and records the attempt.
+    /// Validates, previews or applies, and records the attempt — in a span naming the user,
+    /// the workload and, once known, the outcome and audit row.
+    #[tracing::instrument(
+        name = "edit",
+        skip_all,
+        fields(
+            user = viewer.user.as_deref().unwrap_or("anonymous"),
+            namespace,
+            name,
+            dry_run = edit.dry_run,
+            outcome = tracing::field::Empty,
+            audit_seq = tracing::field::Empty,
+        )
+    )]
     pub async fn submit(
+        self: &Arc<Self>,
+        viewer: &Viewer,
+        namespace: &str,
+        name: &str,
+        edit: &Edit,
+    ) -> EditResponse {
+        let answer = self.stages(viewer, namespace, name, edit).await;
+        let span = tracing::Span::current();
+        span.record("outcome", answer.outcome.as_str());
+        if let Some(seq) = answer.audit_seq {
+            span.record("audit_seq", seq);
+        }
+        tracing::info!(message = %answer.message, "edit finished");
+        answer
+    }
+
+    async fn stages(
         self: &Arc<Self>,
         viewer: &Viewer,
         namespace: &str,
@@ -228,9 +247,9 @@ impl Editor {
         // Stages 3–5, in a task a dropped request cannot cancel.
         let editor = self.clone();
         let (resource_version, dry_run) = (edit.resource_version.clone(), edit.dry_run);
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             editor.carry_out(record, answer, who, w, change, resource_version, dry_run).await
-        });
+        }));
         match task.await {
             Ok(answer) => answer,
             Err(e) => {
@@ -293,7 +312,7 @@ impl Editor {
             match self.audit.record(&intent).await {
                 Ok(seq) => Some(seq),
                 Err(e) => {
-                    self.unrecorded.audit_unavailable.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::count(&self.unrecorded, "audit_unavailable");
                     tracing::error!(
                         user = record.user,
                         namespace = record.namespace,

@@ -3,14 +3,13 @@
 
 use std::{
     collections::VecDeque,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, atomic::AtomicU64},
     time::{Duration, Instant},
 };
 
 use app::dto::Workload;
+
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
 use super::History;
 use crate::clock::unix_ms;
@@ -19,13 +18,17 @@ use crate::cluster::{ClusterView, snapshot::Snapshot};
 /// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
 const MAX_PENDING: usize = 240;
 
-/// Counters for `/metrics`.
+/// The sampler's metrics.
 #[derive(Debug, Default)]
 pub struct SamplerStats {
-    pub samples_written: AtomicU64,
-    pub batches_failed: AtomicU64,
-    pub last_write_micros: AtomicU64,
-    pub events_written: AtomicU64,
+    /// Workload samples written to the history database.
+    pub samples_written: Counter,
+    /// Sample batches the database refused (kept and retried).
+    pub batches_failed: Counter,
+    /// Seconds the last batch took to write.
+    pub write_seconds: Gauge<f64, AtomicU64>,
+    /// Scale and HPA events recorded.
+    pub events_written: Counter,
 }
 
 /// What changed between two observations of a workload, as event `(kind, message)`s.
@@ -87,8 +90,14 @@ pub fn start(
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let (h, v, s) = (history.clone(), view.clone(), stats.clone());
-    tokio::spawn(async move { event_loop(history, view, stats).await });
-    tokio::spawn(async move { sample_loop(h, v, interval, s, stopping).await })
+    tokio::spawn(tracing::Instrument::instrument(
+        async move { event_loop(history, view, stats).await },
+        tracing::info_span!("history_events"),
+    ));
+    tokio::spawn(tracing::Instrument::instrument(
+        async move { sample_loop(h, v, interval, s, stopping).await },
+        tracing::info_span!("sampler", interval_secs = interval.as_secs()),
+    ))
 }
 
 async fn sample_loop(
@@ -121,12 +130,12 @@ async fn sample_loop(
             let started = Instant::now();
             match history.write_samples(*at_ms, &snapshot.workloads).await {
                 Ok(()) => {
-                    stats.samples_written.fetch_add(snapshot.workloads.len() as u64, Ordering::Relaxed);
-                    stats.last_write_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                    stats.samples_written.inc_by(snapshot.workloads.len() as u64);
+                    stats.write_seconds.set(started.elapsed().as_secs_f64());
                     pending.pop_front();
                 }
                 Err(e) => {
-                    stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+                    stats.batches_failed.inc();
                     tracing::warn!(
                         "history: cannot write samples ({e}); {} batch(es) kept to retry",
                         pending.len()
@@ -167,7 +176,7 @@ async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<Sampler
                     for (kind, message) in changes(old, w) {
                         match history.write_event(&w.namespace, &w.name, now, kind, &message).await {
                             Ok(()) => {
-                                stats.events_written.fetch_add(1, Ordering::Relaxed);
+                                stats.events_written.inc();
                             }
                             Err(e) => tracing::warn!(
                                 "history: cannot record event for {}/{}: {e}",

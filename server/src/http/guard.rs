@@ -4,7 +4,7 @@
 
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicU64, AtomicUsize, Ordering},
+    atomic::{AtomicUsize, Ordering},
 };
 
 use axum::{
@@ -21,12 +21,11 @@ use super::error::error;
 /// The largest body a write may carry: a scaling change is well under 2 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Refusals by the guards, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Refusals {
-    pub body_too_large: AtomicU64,
-    pub overloaded: AtomicU64,
-    pub live_capped: AtomicU64,
+/// Refusals by the guards, by limit (`/metrics`): `body_size`, `concurrency`, `live_feeds`.
+pub type Refusals = crate::metrics::CounterFamily<crate::metrics::LimitLabel>;
+
+fn refused(refusals: &Refusals, limit: &'static str) {
+    refusals.get_or_create(&crate::metrics::LimitLabel { limit }).inc();
 }
 
 fn retry_after(mut response: Response, secs: u64) -> Response {
@@ -41,7 +40,7 @@ pub async fn limit_bodies(State(refusals): State<Arc<Refusals>>, request: Reques
         return next.run(request).await;
     }
     let too_large = || {
-        refusals.body_too_large.fetch_add(1, Ordering::Relaxed);
+        refused(&refusals, "body_size");
         error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than {} KiB; nothing was done", MAX_BODY_BYTES / 1024),
@@ -71,7 +70,7 @@ pub async fn limit_concurrency(
     next: Next,
 ) -> Response {
     let Ok(_permit) = permits.try_acquire() else {
-        refusals.overloaded.fetch_add(1, Ordering::Relaxed);
+        refused(&refusals, "concurrency");
         return retry_after(
             error(StatusCode::SERVICE_UNAVAILABLE, "Paydeck is busy; try again in a moment"),
             1,
@@ -134,7 +133,7 @@ impl LiveSlots {
             None
         };
         if let Some(why) = why {
-            refusals.live_capped.fetch_add(1, Ordering::Relaxed);
+            refused(refusals, "live_feeds");
             return Err(Box::new(retry_after(error(StatusCode::TOO_MANY_REQUESTS, why), 30)));
         }
         *by_client.entry(client.clone()).or_default() += 1;
@@ -161,6 +160,6 @@ mod tests {
         drop(a1);
         assert_eq!(slots.open(), 2);
         assert!(slots.take("user:ben".into(), &refusals).is_ok());
-        assert_eq!(refusals.live_capped.load(Ordering::Relaxed), 2);
+        assert_eq!(refusals.get_or_create(&crate::metrics::LimitLabel { limit: "live_feeds" }).get(), 2);
     }
 }

@@ -33,6 +33,8 @@ pub async fn identify(State(asking): State<Asking>, mut request: Request, next: 
         )
         .into_response();
     }
-    request.extensions_mut().insert(asking.viewer(proven));
+    let viewer = asking.viewer(proven);
+    tracing::Span::current().record("user", viewer.user.as_deref().unwrap_or("anonymous"));
+    request.extensions_mut().insert(viewer);
     next.run(request).await
 }

@@ -1,172 +1,156 @@
-//! `GET /metrics`: Prometheus text format, for the platform team's own monitoring.
+//! `GET /metrics`: every metric of this server in one `prometheus-client` registry, written
+//! by the library in the OpenMetrics text format. The metrics themselves live with what
+//! they measure (watchers, sampler, identity, edits, limits); gauges of the current state
+//! (snapshot age, database size, open feeds, audit head) are read when scraped.
 
-use std::{fmt::Write, sync::atomic::Ordering};
+use std::sync::{Arc, atomic::AtomicU64};
 
-use axum::{extract::State, http::header, response::IntoResponse};
+use axum::{
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use prometheus_client::{
+    encoding::text::encode,
+    metrics::{counter::Counter, gauge::Gauge},
+    registry::Registry,
+};
 
 use super::ServerState;
 use crate::clock::unix_secs;
 
-/// Writes a metric family's header.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// The registry, and the gauges set at each scrape.
+pub struct Metrics {
+    registry: Registry,
+    snapshot_age: Gauge<f64, AtomicU64>,
+    snapshot_version: Gauge,
+    synced: Gauge,
+    database_bytes: Gauge,
+    token_cache: Gauge,
+    live_feeds: Gauge,
+    audit_head: Gauge,
 }
 
-pub async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
-    let mut out = String::new();
-    let kinds = &state.cluster.watch_state.kinds;
-
-    family(&mut out, "paydeck_watch_events_total", "counter", "Watch events received, per kind.");
-    for (kind, k) in kinds {
-        let _ = writeln!(
-            out,
-            "paydeck_watch_events_total{{kind=\"{kind}\"}} {}",
-            k.events.load(Ordering::Relaxed)
+impl Metrics {
+    /// Registers every metric of `state` (its parts share their counters with the registry).
+    pub fn of(state: &ServerState) -> Arc<Self> {
+        let mut r = Registry::default();
+        let m = Metrics {
+            snapshot_age: Gauge::default(),
+            snapshot_version: Gauge::default(),
+            synced: Gauge::default(),
+            database_bytes: Gauge::default(),
+            token_cache: Gauge::default(),
+            live_feeds: Gauge::default(),
+            audit_head: Gauge::default(),
+            registry: Registry::default(),
+        };
+        let watch = &state.cluster.watch_state;
+        r.register("paydeck_watch_events", "Watch events received, per kind", watch.events.clone());
+        r.register(
+            "paydeck_watch_restarts",
+            "Relists after a watch restarted (e.g. 410 Gone), per kind",
+            watch.restarts.clone(),
         );
-    }
-    family(
-        &mut out,
-        "paydeck_watch_restarts_total",
-        "counter",
-        "Relists after a watch restarted (e.g. 410 Gone), per kind.",
-    );
-    for (kind, k) in kinds {
-        let _ = writeln!(
-            out,
-            "paydeck_watch_restarts_total{{kind=\"{kind}\"}} {}",
-            k.restarts.load(Ordering::Relaxed)
+        r.register(
+            "paydeck_snapshot_age_seconds",
+            "Seconds since the cluster snapshot was built",
+            m.snapshot_age.clone(),
         );
-    }
-
-    let snapshot = state.cluster.current();
-    let age = (unix_secs() as f64 - snapshot.taken_at_ms as f64 / 1000.0).max(0.0);
-    family(
-        &mut out,
-        "paydeck_snapshot_age_seconds",
-        "gauge",
-        "Seconds since the cluster snapshot was built.",
-    );
-    let _ = writeln!(out, "paydeck_snapshot_age_seconds {age:.3}");
-    family(&mut out, "paydeck_snapshot_version", "gauge", "Version of the current cluster snapshot.");
-    let _ = writeln!(out, "paydeck_snapshot_version {}", snapshot.version);
-    family(&mut out, "paydeck_cluster_synced", "gauge", "1 once every watch has listed its kind.");
-    let _ = writeln!(out, "paydeck_cluster_synced {}", u8::from(snapshot.connection.synced));
-    family(&mut out, "paydeck_http_requests_total", "counter", "HTTP requests answered.");
-    let _ = writeln!(out, "paydeck_http_requests_total {}", state.traffic.series(unix_secs()).total_requests);
-
-    let sampler = &state.sampler;
-    family(
-        &mut out,
-        "paydeck_history_samples_written_total",
-        "counter",
-        "Workload samples written to the history database.",
-    );
-    let _ = writeln!(
-        out,
-        "paydeck_history_samples_written_total {}",
-        sampler.samples_written.load(Ordering::Relaxed)
-    );
-    family(
-        &mut out,
-        "paydeck_history_write_failures_total",
-        "counter",
-        "Sample batches the database refused (kept and retried).",
-    );
-    let _ = writeln!(
-        out,
-        "paydeck_history_write_failures_total {}",
-        sampler.batches_failed.load(Ordering::Relaxed)
-    );
-    family(&mut out, "paydeck_history_write_seconds", "gauge", "Duration of the last sample batch write.");
-    let _ = writeln!(
-        out,
-        "paydeck_history_write_seconds {:.6}",
-        sampler.last_write_micros.load(Ordering::Relaxed) as f64 / 1e6
-    );
-    family(&mut out, "paydeck_history_events_written_total", "counter", "Scale and HPA events recorded.");
-    let _ = writeln!(
-        out,
-        "paydeck_history_events_written_total {}",
-        sampler.events_written.load(Ordering::Relaxed)
-    );
-    if let Some(history) = &state.history
-        && let Ok(bytes) = history.size_bytes().await
-    {
-        family(&mut out, "paydeck_history_database_bytes", "gauge", "Size of the history database.");
-        let _ = writeln!(out, "paydeck_history_database_bytes {bytes}");
-    }
-
-    security(&mut out, &state).await;
-
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
-}
-
-/// Refusals and the audit head: what a security team alerts on.
-async fn security(out: &mut String, state: &ServerState) {
-    let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let d = &state.asking.disbelieved;
-    family(out, "paydeck_identity_disbelieved_total", "counter", "Identity claims not believed, by reason.");
-    for (reason, n) in [
-        ("address", load(&d.address)),
-        ("proxy_proof", load(&d.proof)),
-        ("token", load(&d.token)),
-        ("review_rate", load(&d.review_limited)),
-    ] {
-        let _ = writeln!(out, "paydeck_identity_disbelieved_total{{reason=\"{reason}\"}} {n}");
-    }
-    if let Some(tokens) = &state.asking.tokens {
-        family(
-            out,
-            "paydeck_token_reviews_total",
-            "counter",
-            "TokenReviews sent to the cluster (cache misses).",
+        r.register(
+            "paydeck_snapshot_version",
+            "Version of the current cluster snapshot",
+            m.snapshot_version.clone(),
         );
-        let _ = writeln!(out, "paydeck_token_reviews_total {}", load(&tokens.reviews_sent));
-        family(out, "paydeck_token_review_cache_entries", "gauge", "Token review answers held.");
-        let _ = writeln!(out, "paydeck_token_review_cache_entries {}", tokens.cached());
-    }
-    if let Some(editor) = &state.editor {
-        let u = &editor.unrecorded;
-        family(
-            out,
-            "paydeck_edit_refusals_unrecorded_total",
-            "counter",
-            "Edit attempts refused before anything was written, by reason.",
+        r.register("paydeck_cluster_synced", "1 once every watch has listed its kind", m.synced.clone());
+        r.register("paydeck_http_requests", "HTTP requests answered", state.traffic.requests.clone());
+        let s = &state.sampler;
+        r.register(
+            "paydeck_history_samples_written",
+            "Workload samples written to the history database",
+            s.samples_written.clone(),
         );
-        for (reason, n) in [
-            ("read_only", load(&u.read_only)),
-            ("anonymous", load(&u.anonymous)),
-            ("throttled", load(&u.throttled)),
-            ("audit_unavailable", load(&u.audit_unavailable)),
-        ] {
-            let _ = writeln!(out, "paydeck_edit_refusals_unrecorded_total{{reason=\"{reason}\"}} {n}");
+        r.register(
+            "paydeck_history_write_failures",
+            "Sample batches the database refused (kept and retried)",
+            s.batches_failed.clone(),
+        );
+        r.register(
+            "paydeck_history_write_seconds",
+            "Duration of the last sample batch write",
+            s.write_seconds.clone(),
+        );
+        r.register(
+            "paydeck_history_events_written",
+            "Scale and HPA events recorded",
+            s.events_written.clone(),
+        );
+        r.register(
+            "paydeck_history_database_bytes",
+            "Size of the history database",
+            m.database_bytes.clone(),
+        );
+        r.register(
+            "paydeck_identity_disbelieved",
+            "Identity claims not believed, by reason",
+            state.asking.disbelieved.as_ref().clone(),
+        );
+        let reviews = state.asking.tokens.as_ref().map_or_else(Counter::default, |t| t.reviews_sent.clone());
+        r.register("paydeck_token_reviews", "TokenReviews sent to the cluster (cache misses)", reviews);
+        r.register("paydeck_token_review_cache_entries", "Token review answers held", m.token_cache.clone());
+        if let Some(editor) = &state.editor {
+            r.register(
+                "paydeck_edit_refusals_unrecorded",
+                "Edit attempts refused before anything was written, by reason",
+                editor.unrecorded.as_ref().clone(),
+            );
         }
-    }
-    let r = &state.refusals;
-    family(
-        out,
-        "paydeck_http_refusals_total",
-        "counter",
-        "Requests refused by the server's limits, by limit.",
-    );
-    for (limit, n) in [
-        ("body_size", load(&r.body_too_large)),
-        ("concurrency", load(&r.overloaded)),
-        ("live_feeds", load(&r.live_capped)),
-    ] {
-        let _ = writeln!(out, "paydeck_http_refusals_total{{limit=\"{limit}\"}} {n}");
-    }
-    family(out, "paydeck_live_feeds_open", "gauge", "Live feeds (SSE) open now.");
-    let _ = writeln!(out, "paydeck_live_feeds_open {}", state.live_slots.open());
-    if let Some(audit) = &state.audit
-        && let Ok(head) = audit.head().await
-    {
-        family(
-            out,
-            "paydeck_audit_head_seq",
-            "gauge",
-            "Sequence number of the last audit row (its hash: /api/v1/audit/head).",
+        r.register(
+            "paydeck_http_refusals",
+            "Requests refused by the server's limits, by limit",
+            state.refusals.as_ref().clone(),
         );
-        let _ = writeln!(out, "paydeck_audit_head_seq {}", head.seq);
+        r.register("paydeck_live_feeds_open", "Live feeds (SSE) open now", m.live_feeds.clone());
+        r.register(
+            "paydeck_audit_head_seq",
+            "Sequence number of the last audit row (its hash: /api/v1/audit/head)",
+            m.audit_head.clone(),
+        );
+        Arc::new(Metrics { registry: r, ..m })
+    }
+
+    /// Sets the gauges of the current state and writes every metric.
+    async fn scrape(&self, state: &ServerState) -> Result<String, std::fmt::Error> {
+        let snapshot = state.cluster.current();
+        self.snapshot_age.set((unix_secs() as f64 - snapshot.taken_at_ms as f64 / 1000.0).max(0.0));
+        self.snapshot_version.set(snapshot.version as i64);
+        self.synced.set(i64::from(snapshot.connection.synced));
+        if let Some(history) = &state.history
+            && let Ok(bytes) = history.size_bytes().await
+        {
+            self.database_bytes.set(bytes);
+        }
+        if let Some(tokens) = &state.asking.tokens {
+            self.token_cache.set(tokens.cached() as i64);
+        }
+        self.live_feeds.set(state.live_slots.open() as i64);
+        if let Some(audit) = &state.audit
+            && let Ok(head) = audit.head().await
+        {
+            self.audit_head.set(head.seq);
+        }
+        let mut out = String::new();
+        encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+pub async fn metrics(State((state, metrics)): State<(ServerState, Arc<Metrics>)>) -> Response {
+    match metrics.scrape(&state).await {
+        Ok(text) => {
+            ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+                .into_response()
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "the metrics could not be written").into_response(),
     }
 }

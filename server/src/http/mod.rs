@@ -261,7 +261,7 @@ pub fn router(state: ServerState) -> Router {
     let routes = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::metrics))
+        .route("/metrics", get(metrics::metrics).with_state((state.clone(), metrics::Metrics::of(&state))))
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
         .merge(api::routes())
@@ -285,7 +285,18 @@ pub fn router(state: ServerState) -> Router {
     security::apply(guarded)
         // Failed requests are logged where they fail, with their reason; a 503 from /readyz
         // while the cluster syncs is expected and must not read as an error.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        user = tracing::field::Empty,
+                    )
+                })
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
 }
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.

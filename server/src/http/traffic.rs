@@ -18,6 +18,8 @@ pub const WINDOW_SECS: u64 = 300;
 pub struct TrafficMeter {
     started_unix_secs: u64,
     inner: Mutex<Counts>,
+    /// Requests answered (`/metrics`).
+    pub requests: prometheus_client::metrics::counter::Counter,
 }
 
 #[derive(Debug, Default)]
@@ -29,11 +31,12 @@ struct Counts {
 
 impl TrafficMeter {
     pub fn new(started_unix_secs: u64) -> Self {
-        Self { started_unix_secs, inner: Mutex::new(Counts::default()) }
+        Self { started_unix_secs, inner: Mutex::new(Counts::default()), requests: Default::default() }
     }
 
     /// Counts one request answered at `unix_secs`.
     pub fn record(&self, unix_secs: u64) {
+        self.requests.inc();
         let mut c = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         c.total += 1;
         match c.per_second.back_mut() {

@@ -11,13 +11,7 @@ pub mod bounds;
 pub mod proxy;
 pub mod token_review;
 
-use std::{
-    net::IpAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::{net::IpAddr, sync::Arc};
 
 use axum::http::{HeaderMap, header};
 
@@ -26,18 +20,11 @@ pub use bounds::{Bounds, Identity, Via};
 pub use proxy::{Disbelief, ProxyTrust, parse_proxies, parse_proxy};
 use token_review::{TokenReviewer, Verdict};
 
-/// Identity claims Paydeck did not believe, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct Disbelieved {
-    /// User headers from an address that is not a configured proxy.
-    pub address: AtomicU64,
-    /// User headers from a proxy address without the proxy's secret.
-    pub proof: AtomicU64,
-    /// Bearer tokens the cluster did not vouch for (for Paydeck's audience).
-    pub token: AtomicU64,
-    /// Bearer tokens not reviewed because the client asked for too many reviews.
-    pub review_limited: AtomicU64,
-}
+/// Identity claims Paydeck did not believe, by reason (`/metrics`): `address` (user headers
+/// from an address that is not a configured proxy), `proxy_proof` (from a proxy address
+/// without the proxy's secret), `token` (a bearer token the cluster did not vouch for, for
+/// Paydeck's audience), `review_rate` (not reviewed: too many reviews from the client).
+pub type Disbelieved = crate::metrics::CounterFamily<crate::metrics::ReasonLabel>;
 
 /// What the request handlers know of the person asking.
 #[derive(Clone, Debug)]
@@ -116,11 +103,11 @@ impl Asking {
             Ok(Some(identity)) => return Ok(Some((identity, Via::Proxy))),
             Ok(None) => {}
             Err(why) => {
-                let counter = match why {
-                    Disbelief::Address => &self.disbelieved.address,
-                    Disbelief::Proof => &self.disbelieved.proof,
+                let reason = match why {
+                    Disbelief::Address => "address",
+                    Disbelief::Proof => "proxy_proof",
                 };
-                counter.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::count(&self.disbelieved, reason);
                 tracing::debug!(?peer, ?why, "identity headers ignored");
             }
         }
@@ -134,11 +121,11 @@ impl Asking {
         match tokens.review(token, peer).await {
             Verdict::Known(identity) => Ok(Some((identity, Via::Token))),
             Verdict::Unknown => {
-                self.disbelieved.token.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::count(&self.disbelieved, "token");
                 Ok(None)
             }
             Verdict::Limited(wait) => {
-                self.disbelieved.review_limited.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::count(&self.disbelieved, "review_rate");
                 Err(Limited(wait))
             }
         }

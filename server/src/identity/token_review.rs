@@ -8,10 +8,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     net::IpAddr,
-    sync::{
-        Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -119,7 +116,7 @@ pub struct TokenReviewer {
     in_flight: Mutex<HashMap<Key, Review>>,
     per_client: Limiter,
     /// Reviews sent to the cluster (cache misses), for `/metrics`.
-    pub reviews_sent: AtomicU64,
+    pub reviews_sent: prometheus_client::metrics::counter::Counter,
 }
 
 impl std::fmt::Debug for TokenReviewer {
@@ -146,7 +143,7 @@ impl TokenReviewer {
             settings,
             in_flight: Mutex::new(HashMap::new()),
             per_client,
-            reviews_sent: AtomicU64::new(0),
+            reviews_sent: Default::default(),
         }
     }
 
@@ -174,7 +171,7 @@ impl TokenReviewer {
                     if let Err(wait) = self.per_client.allow(&address, Instant::now()) {
                         return Verdict::Limited(wait);
                     }
-                    self.reviews_sent.fetch_add(1, Ordering::Relaxed);
+                    self.reviews_sent.inc();
                     let shared = ask(self.client.clone(), self.settings.audience.clone(), token.to_string())
                         .boxed()
                         .shared();

@@ -333,17 +333,29 @@ impl SortOrder {
 /// How the workloads list is narrowed, ordered and paged: the services page keeps it in its
 /// URL, the JSON API takes it as query parameters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkloadQuery {
+    /// Only this namespace.
+    #[cfg_attr(feature = "openapi", param(example = "payments-core"))]
     pub namespace: Option<String>,
     /// Matches namespace or name, case-insensitively.
+    #[cfg_attr(feature = "openapi", param(example = "led"))]
     pub q: Option<String>,
+    /// Only workloads in this state.
+    #[cfg_attr(feature = "openapi", param(example = "healthy"))]
     pub health: Option<Health>,
     /// `name` by default.
+    #[cfg_attr(feature = "openapi", param(example = "cpu"))]
     pub sort: Option<SortKey>,
     /// `asc` by default.
+    #[cfg_attr(feature = "openapi", param(example = "desc"))]
     pub order: Option<SortOrder>,
+    /// Rows to skip (paging).
+    #[cfg_attr(feature = "openapi", param(example = 0))]
     pub offset: Option<usize>,
+    /// At most this many rows (1–2000, default 100).
+    #[cfg_attr(feature = "openapi", param(example = 50))]
     pub limit: Option<usize>,
 }
 

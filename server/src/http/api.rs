@@ -1,23 +1,34 @@
 //! The versioned JSON API (`/api/v1/...`): the same figures the pages show, for automation.
+//! Every handler carries its OpenAPI description (`#[utoipa::path]`), and the routes are
+//! added through [`ApiRoutes`], which remembers them, so a test can hold the document and the
+//! router to each other.
 
-use super::{ServerState, error::ApiError};
-use crate::{cluster::snapshot::WorkloadQuery, history::query};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
-    response::{IntoResponse, Response},
-    routing::get,
+    http::Method,
+    routing::{MethodRouter, get, post},
 };
+use utoipa::IntoParams;
+
+use super::{ServerState, error::ApiError, openapi::ErrorBody};
+use crate::{cluster::snapshot::WorkloadQuery, history::query};
 
 /// `?namespace=` of the overview.
-#[derive(Debug, serde::Deserialize)]
-struct OverviewParams {
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OverviewParams {
+    /// Narrow the workload figures to this namespace (nodes stay cluster-wide).
+    #[param(example = "payments-core")]
     namespace: Option<String>,
 }
 
 type Params<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
-async fn overview(
+/// Cluster totals, what needs attention, the namespaces, the connection state.
+#[utoipa::path(get, path = "/api/v1/overview", tag = "cluster", params(OverviewParams),
+    responses((status = 200, body = app::dto::Overview), (status = 400, body = ErrorBody)))]
+pub async fn overview(
     State(state): State<ServerState>,
     params: Params<OverviewParams>,
 ) -> Result<Json<app::dto::Overview>, ApiError> {
@@ -25,7 +36,10 @@ async fn overview(
     Ok(Json(state.cluster.current().overview(p.namespace.as_deref())))
 }
 
-async fn workloads(
+/// Deployments with replicas, HPA, requests/limits/usage, request rate and load per replica.
+#[utoipa::path(get, path = "/api/v1/workloads", tag = "cluster", params(WorkloadQuery),
+    responses((status = 200, body = app::dto::WorkloadPage), (status = 400, body = ErrorBody)))]
+pub async fn workloads(
     State(state): State<ServerState>,
     query: Params<WorkloadQuery>,
 ) -> Result<Json<app::dto::WorkloadPage>, ApiError> {
@@ -33,9 +47,12 @@ async fn workloads(
     Ok(Json(state.cluster.current().query(&query)?))
 }
 
-async fn workload(
+/// One Deployment in full.
+#[utoipa::path(get, path = "/api/v1/workloads/{namespace}/{name}", tag = "cluster", params(WorkloadPath),
+    responses((status = 200, body = app::dto::Workload), (status = 404, body = ErrorBody)))]
+pub async fn workload(
     State(state): State<ServerState>,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
 ) -> Result<Json<app::dto::Workload>, ApiError> {
     match state.cluster.current().workload(&namespace, &name) {
         Some(w) => Ok(Json(w.clone())),
@@ -43,17 +60,41 @@ async fn workload(
     }
 }
 
+/// A workload's place: `/workloads/{namespace}/{name}`.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WorkloadPath {
+    /// The namespace.
+    #[param(example = "payments-core")]
+    pub namespace: String,
+    /// The Deployment's name.
+    #[param(example = "ledger")]
+    pub name: String,
+}
+
 /// `?from=&to=&points=` of a history query (Unix milliseconds).
-#[derive(Debug, serde::Deserialize)]
-struct HistoryParams {
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Start, Unix ms (default: an hour before `to`).
+    #[param(example = 1_764_201_600_000_i64)]
     from: Option<i64>,
+    /// End, Unix ms (default: now).
+    #[param(example = 1_764_205_200_000_i64)]
     to: Option<i64>,
+    /// At most this many buckets (1–2000, default 300).
+    #[param(example = 60)]
     points: Option<i64>,
 }
 
-async fn history(
+/// min/avg/max per bucket from raw samples or rollups, gaps where nothing was recorded,
+/// scale, HPA, rollout and edit events.
+#[utoipa::path(get, path = "/api/v1/workloads/{namespace}/{name}/history", tag = "history",
+    params(WorkloadPath, HistoryParams),
+    responses((status = 200, body = app::dto::History), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn history(
     State(state): State<ServerState>,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: Params<HistoryParams>,
 ) -> Result<Json<app::dto::History>, ApiError> {
     let Query(p) = params?;
@@ -68,24 +109,55 @@ async fn history(
     found.map(Json).ok_or_else(|| ApiError::NotFound(format!("no history for {namespace}/{name}")))
 }
 
-/// Who the server takes the caller for.
-async fn whoami(axum::Extension(viewer): axum::Extension<app::dto::Viewer>) -> Response {
-    Json(viewer).into_response()
+/// Who the server takes the caller for: the user, the groups it would pass on, why it would
+/// not act as them (if so), and whether edits are off.
+#[utoipa::path(get, path = "/api/v1/whoami", tag = "identity", responses((status = 200, body = app::dto::Viewer)))]
+pub async fn whoami(axum::Extension(viewer): axum::Extension<app::dto::Viewer>) -> Json<app::dto::Viewer> {
+    Json(viewer)
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(super::openapi::document())
+}
+
+/// The API's routes, remembered as they are added.
+pub struct ApiRoutes {
+    router: Router<ServerState>,
+    /// `(method, path)` of every route, in the router's path syntax (= OpenAPI's).
+    pub registered: Vec<(Method, &'static str)>,
+}
+
+impl ApiRoutes {
+    fn new() -> Self {
+        ApiRoutes { router: Router::new(), registered: Vec::new() }
+    }
+
+    fn route(mut self, method: Method, path: &'static str, handler: MethodRouter<ServerState>) -> Self {
+        self.registered.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+
+    pub fn into_router(self) -> Router<ServerState> {
+        self.router.route("/api/{*rest}", get(|| async { ApiError::NotFound("no such API endpoint".into()) }))
+    }
 }
 
 /// The `/api/v1` routes.
-pub fn routes() -> Router<ServerState> {
-    Router::new()
-        .route("/api/v1/overview", get(overview))
-        .route("/api/v1/whoami", get(whoami))
-        .route("/api/v1/workloads", get(workloads))
-        .route("/api/v1/workloads/{namespace}/{name}", get(workload))
-        .route("/api/v1/workloads/{namespace}/{name}/history", get(history))
-        .route("/api/v1/workloads/{namespace}/{name}/scaling", axum::routing::post(super::scaling::submit))
-        .route("/api/v1/workloads/{namespace}/{name}/rights", get(super::scaling::rights))
-        .route("/api/v1/audit", get(super::scaling::audit))
-        .route("/api/v1/audit/head", get(super::scaling::head))
-        .route("/api/v1/live", get(super::live::live))
-        .route("/api/v1/openapi.json", get(|| async { Json(super::openapi::document()) }))
-        .route("/api/{*rest}", get(|| async { ApiError::NotFound("no such API endpoint".into()) }))
+pub fn routes() -> ApiRoutes {
+    use super::{live, scaling};
+    ApiRoutes::new()
+        .route(Method::GET, "/api/v1/overview", get(overview))
+        .route(Method::GET, "/api/v1/whoami", get(whoami))
+        .route(Method::GET, "/api/v1/workloads", get(workloads))
+        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}", get(workload))
+        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/history", get(history))
+        .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/scaling", post(scaling::submit))
+        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/rights", get(scaling::rights))
+        .route(Method::GET, "/api/v1/audit", get(scaling::audit))
+        .route(Method::GET, "/api/v1/audit/head", get(scaling::head))
+        .route(Method::GET, "/api/v1/live", get(live::live))
+        .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

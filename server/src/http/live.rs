@@ -35,11 +35,22 @@ pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> LiveChange {
 }
 
 /// `?workloads=` of the stream: `full` (default) or `names`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LiveParams {
+    /// `names` leaves the workloads' bodies out (`changed_names` still lists them).
+    #[param(example = "names")]
     workloads: Option<String>,
 }
 
+/// Server-Sent Events: a `snapshot` event with every workload first, then one per change
+/// with the workloads that changed and those removed.
+#[utoipa::path(get, path = "/api/v1/live", tag = "cluster", params(LiveParams),
+    responses(
+        (status = 200, description = "An event stream of `snapshot` events", content_type = "text/event-stream", body = domain::live::LiveChange),
+        (status = 400, body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many live feeds for this user (or address), or in all; Retry-After", body = super::openapi::ErrorBody),
+    ))]
 pub async fn live(
     State(state): State<ServerState>,
     Extension(viewer): Extension<app::dto::Viewer>,

@@ -264,7 +264,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/metrics", get(metrics::metrics).with_state((state.clone(), metrics::Metrics::of(&state))))
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
         .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
-        .merge(api::routes())
+        .merge(api::routes().into_router())
         // The not-found page has the same shell as every page, banner included.
         .fallback(file_and_error_handler_with_context::<ServerState, _>(provide_backend_for_errors, shell))
         .with_state(state.clone());

@@ -28,10 +28,31 @@ fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
     }
 }
 
+/// Change a Deployment's replicas (no HPA) or its HPA's spec — partly: fields left out keep
+/// their values. Validated, then sent to Kubernetes as the caller (Impersonate-User/-Group)
+/// against the resourceVersion they saw; `dryRun` previews with the cluster's dry run. Every
+/// attempt by a signed-in user is audited; an apply's intent is recorded before it is sent.
+#[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/scaling", tag = "scaling",
+    params(super::api::WorkloadPath),
+    request_body(content = domain::scaling::request::ScalingRequest, example = json!({
+        "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
+        "reason": "CHG-1234 evening peak", "resourceVersion": "48211", "dryRun": true
+    })),
+    responses(
+        (status = 200, description = "Previewed (dry run) or applied", body = app::scaling::EditResponse),
+        (status = 401, description = "No identity: sign in through the auth proxy, or send a token issued for Paydeck", body = app::scaling::EditResponse),
+        (status = 403, description = "Read-only server, cross-site request, an identity Paydeck never acts as (system: users and groups), or the cluster's RBAC refused", body = app::scaling::EditResponse),
+        (status = 409, description = "The object changed since resourceVersion; nothing was overwritten", body = app::scaling::EditResponse),
+        (status = 413, description = "The body is larger than 64 KiB", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid: `errors` names each field (a float, a string, an out-of-range value, an unknown field)", body = app::scaling::EditResponse),
+        (status = 429, description = "More than 20 attempts a minute; not recorded; Retry-After", body = app::scaling::EditResponse),
+        (status = 502, description = "The cluster failed or could not be reached", body = app::scaling::EditResponse),
+        (status = 503, description = "The audit log cannot be written: nothing was sent; Retry-After", body = app::scaling::EditResponse),
+    ))]
 pub async fn submit(
     State(state): State<ServerState>,
     Extension(viewer): Extension<Viewer>,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
     body: axum::body::Bytes,
 ) -> Response {
     let Some(editor) = &state.editor else {
@@ -52,10 +73,15 @@ pub async fn submit(
     answer
 }
 
+/// Whether the caller may change this workload's scaling (a SelfSubjectAccessReview made as
+/// them), and why not.
+#[utoipa::path(get, path = "/api/v1/workloads/{namespace}/{name}/rights", tag = "scaling",
+    params(super::api::WorkloadPath),
+    responses((status = 200, body = app::scaling::Rights), (status = 404, body = super::openapi::ErrorBody)))]
 pub async fn rights(
     State(state): State<ServerState>,
     Extension(viewer): Extension<Viewer>,
-    Path((namespace, name)): Path<(String, String)>,
+    Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
 ) -> Response {
     let Some(editor) = &state.editor else {
         return error(
@@ -71,17 +97,36 @@ pub async fn rights(
 
 /// The audit filters and `format=json|csv`. Spelled out rather than flattened: numbers in a
 /// query string only parse into named fields.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Only this namespace.
+    #[param(example = "payments-core")]
     namespace: Option<String>,
+    /// Only this Deployment.
+    #[param(example = "ledger")]
     name: Option<String>,
+    /// Only this user.
+    #[param(example = "operator")]
     user: Option<String>,
+    /// Only this outcome (intents, written before an apply is sent, only when asked for).
+    #[param(example = "applied")]
     outcome: Option<String>,
+    /// From (Unix ms).
+    #[param(example = 1_764_201_600_000_i64)]
     from: Option<i64>,
+    /// Before (Unix ms).
+    #[param(example = 4_102_444_800_000_i64)]
     to: Option<i64>,
+    /// At most this many (JSON: default 500, at most 1000; CSV: all unless given).
+    #[param(example = 50)]
     limit: Option<i64>,
+    /// Only rows before this sequence number: the next page.
+    #[param(example = 1000)]
     before: Option<i64>,
+    /// `json` (default), or `csv` (streamed; cells that would start a formula get an apostrophe).
+    #[param(example = "json")]
     format: Option<String>,
 }
 
@@ -146,6 +191,12 @@ fn csv_row(e: &Entry) -> String {
     line
 }
 
+/// Audited edit attempts, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
+    responses(
+        (status = 200, description = "The entries (JSON), or a CSV export", body = Vec<app::scaling::AuditEntry>),
+        (status = 400, description = "An unknown parameter or a bad value", body = super::openapi::ErrorBody),
+    ))]
 pub async fn audit(
     State(state): State<ServerState>,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
@@ -191,8 +242,18 @@ pub async fn audit(
     }
 }
 
+/// The last audit row: its sequence number and hash, and whether rows are keyed.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditHead {
+    pub seq: i64,
+    pub hash: String,
+    pub keyed: bool,
+}
+
 /// The last row's sequence number and hash: keep a copy outside (a log shipper, a ticket) and
 /// pass it to `paydeck verify-audit --head SEQ:HASH` to catch a log cut at its end.
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit",
+    responses((status = 200, description = "`{seq, hash, keyed}`", body = AuditHead)))]
 pub async fn head(State(state): State<ServerState>) -> Response {
     let Some(log) = &state.audit else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this server keeps no audit log");

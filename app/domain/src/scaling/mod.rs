@@ -82,6 +82,7 @@ impl ScalingChange {
 
 /// What a field is wrong about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The form field, e.g. `autoscaler.max_replicas` or `autoscaler.scale_up.policies.0.period`.
     pub field: String,
@@ -138,6 +139,7 @@ impl ScalingForm {
 
 /// How an edit attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Applied,
@@ -221,6 +223,7 @@ impl From<request::ScalingRequest> for Edit {
 
 /// What happened to an edit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EditResponse {
     pub outcome: Outcome,
     pub message: String,
@@ -228,9 +231,12 @@ pub struct EditResponse {
     pub warnings: Vec<String>,
     /// The object as it was, and as it is (or would be, for a dry run), in the fields a
     /// scaling change touches.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub before: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: serde_json::Value,
     /// `{field: [before, after]}` of what differs.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub diff: serde_json::Value,
     /// The audit row recording this attempt.
     pub audit_seq: Option<i64>,
@@ -238,6 +244,7 @@ pub struct EditResponse {
 
 /// What a user may change on a workload, as the cluster answers for them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rights {
     pub may_edit: bool,
     /// Why not, in words.
@@ -246,6 +253,7 @@ pub struct Rights {
 
 /// One audited attempt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     pub at_ms: i64,
@@ -254,7 +262,9 @@ pub struct AuditEntry {
     pub namespace: String,
     pub name: String,
     pub target: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub before: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub after: serde_json::Value,
     pub reason: String,
     pub outcome: String,

@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server bench-ui
+.PHONY: help setup toolchain rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server bench-ui
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -30,7 +30,15 @@ help:
 
 setup: rust-tools node-packages system-packages
 
-rust-tools:
+# rust-toolchain.toml names Rust 1.95.0; where the installed toolchain is that release under the
+# name stable, it is given that name too instead of being downloaded again.
+TOOLCHAINS := $(or $(RUSTUP_HOME),$(HOME)/.rustup)/toolchains
+toolchain:
+	@test -e "$(TOOLCHAINS)/1.95.0-x86_64-unknown-linux-gnu" \
+	  || ! rustup run stable rustc --version | grep -q '^rustc 1\.95\.0 ' \
+	  || ln -s "$(TOOLCHAINS)/stable-x86_64-unknown-linux-gnu" "$(TOOLCHAINS)/1.95.0-x86_64-unknown-linux-gnu"
+
+rust-tools: toolchain
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 	  || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" \

@@ -218,16 +218,45 @@ pub enum Command {
     },
 }
 
+/// Why the flags cannot be served with.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--sim-speed must be above 0 and at most 3600, got {0}")]
+    SimSpeed(f64),
+    #[error(
+        "--trusted-proxies includes loopback, where `kubectl port-forward` arrives too: set --proxy-secret-file (PAYDECK_PROXY_SECRET_FILE) so the auth proxy proves itself"
+    )]
+    LoopbackWithoutProof,
+    #[error("{0}")]
+    ProxySecret(String),
+    #[error("{0}")]
+    AuditKey(String),
+}
+
+/// Everything the flags say, checked once at start.
+#[derive(Debug)]
+pub struct Settings {
+    pub source: Source,
+    pub trust: crate::identity::ProxyTrust,
+    pub audit_key: Option<crate::audit::AuditKey>,
+}
+
 impl Config {
+    /// Checks the flags together (reading the secret files they name): what to serve with, or
+    /// the first reason not to start.
+    pub fn validate(&self) -> Result<Settings, ConfigError> {
+        Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit_key: self.audit_key()? })
+    }
+
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout)
     }
 
     /// Where the cluster is, or why the flags do not say.
-    pub fn source(&self) -> Result<Source, String> {
+    pub fn source(&self) -> Result<Source, ConfigError> {
         if self.simulated() {
             if !(self.sim_speed > 0.0 && self.sim_speed <= 3600.0) {
-                return Err(format!("--sim-speed must be above 0 and at most 3600, got {}", self.sim_speed));
+                return Err(ConfigError::SimSpeed(self.sim_speed));
             }
             return Ok(Source::Sim {
                 profile: self.sim_profile,
@@ -262,7 +291,7 @@ impl Config {
     /// Whose identity headers to believe (reads the proxy's secret file). Refuses loopback as
     /// a trusted proxy without the proxy's secret on a real cluster: a port-forward arrives on
     /// loopback too, and could claim any user.
-    pub fn proxy_trust(&self) -> Result<crate::identity::ProxyTrust, String> {
+    pub fn proxy_trust(&self) -> Result<crate::identity::ProxyTrust, ConfigError> {
         let loopback = || crate::identity::parse_proxies("127.0.0.1,::1").unwrap_or_default();
         let trust = crate::identity::ProxyTrust {
             user_header: self.user_header.clone(),
@@ -276,14 +305,10 @@ impl Config {
         };
         match &self.proxy_secret_file {
             Some(path) => {
-                let secret = crate::identity::proxy::read_secret(path)?;
+                let secret = crate::identity::proxy::read_secret(path).map_err(ConfigError::ProxySecret)?;
                 Ok(trust.with_secret(self.proxy_secret_header.clone(), &secret))
             }
-            None if trust.trusts_loopback() && !self.simulated() => {
-                Err("--trusted-proxies includes loopback, where `kubectl port-forward` arrives too: set \
-                 --proxy-secret-file (PAYDECK_PROXY_SECRET_FILE) so the auth proxy proves itself"
-                    .into())
-            }
+            None if trust.trusts_loopback() && !self.simulated() => Err(ConfigError::LoopbackWithoutProof),
             None => Ok(trust),
         }
     }
@@ -307,8 +332,12 @@ impl Config {
     }
 
     /// The audit key, when configured.
-    pub fn audit_key(&self) -> Result<Option<crate::audit::AuditKey>, String> {
-        self.audit_key_file.as_deref().map(crate::audit::AuditKey::read).transpose()
+    pub fn audit_key(&self) -> Result<Option<crate::audit::AuditKey>, ConfigError> {
+        self.audit_key_file
+            .as_deref()
+            .map(crate::audit::AuditKey::read)
+            .transpose()
+            .map_err(ConfigError::AuditKey)
     }
 
     /// The limits that keep one client (or many) from exhausting the server.
@@ -429,7 +458,7 @@ mod tests {
         assert!(matches!(c.source(), Ok(Source::Sim { .. })));
         assert_eq!(c.scope().namespaces, vec!["a", "b"]);
         let c = Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-speed", "0"]).unwrap();
-        assert!(c.source().unwrap_err().contains("--sim-speed"));
+        assert!(c.source().unwrap_err().to_string().contains("--sim-speed"));
     }
 
     #[test]
@@ -444,7 +473,7 @@ mod tests {
     #[test]
     fn loopback_proxies_need_the_proxys_secret_on_a_real_cluster() {
         let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "127.0.0.1"]).unwrap();
-        assert!(c.proxy_trust().unwrap_err().contains("--proxy-secret-file"));
+        assert!(c.proxy_trust().unwrap_err().to_string().contains("--proxy-secret-file"));
         let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "10.0.0.0/8"]).unwrap();
         assert!(c.proxy_trust().is_ok(), "a proxy elsewhere is not reached by port-forwards");
         let c = Config::try_parse_from(["paydeck", "--cluster", "sim"]).unwrap();
@@ -457,7 +486,7 @@ mod tests {
             "/nonexistent",
         ])
         .unwrap();
-        assert!(c.proxy_trust().unwrap_err().contains("/nonexistent"));
+        assert!(c.proxy_trust().unwrap_err().to_string().contains("/nonexistent"));
     }
 
     #[test]

@@ -227,11 +227,11 @@ fn the_auth_proxy_proves_itself_to_paydeck() {
     // Paydeck started with these settings reads the secret file (absent here, so it says which)…
     let flags = flags_of(&config);
     let parsed = paydeck::config::Config::try_parse_from(&flags).unwrap();
-    assert!(parsed.proxy_trust().unwrap_err().contains(&secret_file));
+    assert!(parsed.proxy_trust().unwrap_err().to_string().contains(&secret_file));
     // …and without it, refuses to trust loopback at all.
     let without: Vec<String> = flags.into_iter().filter(|f| !f.starts_with("--proxy-secret-file")).collect();
     let parsed = paydeck::config::Config::try_parse_from(&without).unwrap();
-    assert!(parsed.proxy_trust().unwrap_err().contains("--proxy-secret-file"));
+    assert!(parsed.proxy_trust().unwrap_err().to_string().contains("--proxy-secret-file"));
 }
 
 #[test]

@@ -22,10 +22,18 @@ async fn every_operation_carries_an_example_that_is_accepted() {
     let s = support::stack(StackOptions::default()).await;
     let http = reqwest::Client::new();
     let root = format!("http://{}", s.addr);
-    let doc: Value = http.get(format!("{root}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value =
+        http.get(format!("{root}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     // The sampler's first batch gives the workloads a history.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while http.get(format!("{root}/api/v1/workloads/payments-core/ledger/history")).send().await.unwrap().status() != 200 {
+    while http
+        .get(format!("{root}/api/v1/workloads/payments-core/ledger/history"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
         assert!(Instant::now() < deadline, "no history recorded");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -37,7 +45,8 @@ async fn every_operation_carries_an_example_that_is_accepted() {
             let mut query = Vec::new();
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let name = p["name"].as_str().unwrap();
-                let value = example(p).unwrap_or_else(|| panic!("{method} {path}: parameter {name} has no example"));
+                let value =
+                    example(p).unwrap_or_else(|| panic!("{method} {path}: parameter {name} has no example"));
                 match p["in"].as_str() {
                     Some("path") => url = url.replace(&format!("{{{name}}}"), &value),
                     _ => query.push((name.to_string(), value)),
@@ -60,10 +69,11 @@ async fn every_operation_carries_an_example_that_is_accepted() {
                         .unwrap();
                         body["resourceVersion"] = Value::String(hpa.metadata.resource_version.unwrap());
                     }
-                    http.post(&url).query(&query).json(&body).header("X-Forwarded-User", "operator").header(
-                        "X-Forwarded-Groups",
-                        "payments:operators",
-                    )
+                    http.post(&url)
+                        .query(&query)
+                        .json(&body)
+                        .header("X-Forwarded-User", "operator")
+                        .header("X-Forwarded-Groups", "payments:operators")
                 }
                 other => panic!("{other} {path}: no example runner for this method"),
             };

@@ -37,6 +37,14 @@ use crate::{
     limiter::Limiter,
 };
 
+/// A workload Paydeck does not know (any more).
+#[derive(Debug, thiserror::Error)]
+#[error("no Deployment {namespace}/{name} is known to Paydeck")]
+pub struct UnknownWorkload {
+    pub namespace: String,
+    pub name: String,
+}
+
 /// Attempts refused before anything was written, by reason (`/metrics`): `read_only`,
 /// `anonymous`, `throttled`, and `audit_unavailable` (not sent: the audit log could not
 /// record the intent).
@@ -105,11 +113,16 @@ impl Editor {
 
     /// Whether `viewer` may change the scaling of `namespace/name` (`Err` when Paydeck knows no
     /// such Deployment): asked of the cluster with a SelfSubjectAccessReview made as them.
-    pub async fn rights(&self, viewer: &Viewer, namespace: &str, name: &str) -> Result<Rights, String> {
+    pub async fn rights(
+        &self,
+        viewer: &Viewer,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Rights, UnknownWorkload> {
         let snapshot = self.cluster.current();
         let w = snapshot
             .workload(namespace, name)
-            .ok_or_else(|| format!("no Deployment {namespace}/{name} is known to Paydeck"))?;
+            .ok_or_else(|| UnknownWorkload { namespace: namespace.to_string(), name: name.to_string() })?;
         let deny = |why: String| Ok(Rights { may_edit: false, reason: Some(why) });
         let who = match self.acting_as(viewer) {
             Ok(who) => who,
@@ -443,7 +456,7 @@ impl app::backend::EditSource for EditService {
         namespace: &'a str,
         name: &'a str,
     ) -> app::backend::BoxFuture<'a, Result<Rights, String>> {
-        Box::pin(self.editor.rights(viewer, namespace, name))
+        Box::pin(async move { self.editor.rights(viewer, namespace, name).await.map_err(|e| e.to_string()) })
     }
 
     fn submit<'a>(

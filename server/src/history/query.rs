@@ -17,6 +17,15 @@ pub struct Range {
     pub points: i64,
 }
 
+/// What is wrong with a requested range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("from ({from_ms}) must be before to ({to_ms})")]
+    Backwards { from_ms: i64, to_ms: i64 },
+    #[error("points must be between 1 and {MAX_POINTS}, got {0}")]
+    Points(i64),
+}
+
 impl Range {
     /// Checks a request; `now_ms` fills in defaults (the last hour, 300 points).
     pub fn new(
@@ -24,15 +33,15 @@ impl Range {
         to_ms: Option<i64>,
         points: Option<i64>,
         now_ms: i64,
-    ) -> Result<Range, String> {
+    ) -> Result<Range, RangeError> {
         let to_ms = to_ms.unwrap_or(now_ms);
         let from_ms = from_ms.unwrap_or(to_ms - ONE_HOUR);
         let points = points.unwrap_or(300);
         if from_ms >= to_ms {
-            return Err(format!("from ({from_ms}) must be before to ({to_ms})"));
+            return Err(RangeError::Backwards { from_ms, to_ms });
         }
         if !(1..=MAX_POINTS).contains(&points) {
-            return Err(format!("points must be between 1 and {MAX_POINTS}, got {points}"));
+            return Err(RangeError::Points(points));
         }
         Ok(Range { from_ms, to_ms, points })
     }
@@ -144,10 +153,12 @@ pub async fn history(
 }
 
 /// A history query with its request checked: `Err(Invalid)` names what is wrong with it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LookupError {
-    Invalid(String),
-    Database(sqlx::Error),
+    #[error(transparent)]
+    Invalid(#[from] RangeError),
+    #[error("the history database did not answer: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 /// Checks `from`/`to`/`points` (defaults: the last hour before `now`, 300 points) and runs
@@ -160,7 +171,7 @@ pub async fn lookup(
     sample_interval_ms: i64,
     now: i64,
 ) -> Result<Option<HistoryDto>, LookupError> {
-    let range = Range::new(from_ms, to_ms, points, now).map_err(LookupError::Invalid)?;
+    let range = Range::new(from_ms, to_ms, points, now)?;
     history(store, namespace, name, range, sample_interval_ms, now).await.map_err(|e| {
         tracing::warn!("history query for {namespace}/{name} failed: {e}");
         LookupError::Database(e)
@@ -186,7 +197,7 @@ impl app::backend::HistorySource for HistoryService {
             let span = (Some(now - range_ms), Some(now), Some(points));
             lookup(&self.store, namespace, name, span, self.sample_interval_ms, now).await.map_err(
                 |e| match e {
-                    LookupError::Invalid(message) => message,
+                    LookupError::Invalid(range) => range.to_string(),
                     LookupError::Database(_) => "the history database did not answer; try again".into(),
                 },
             )
@@ -215,8 +226,8 @@ mod tests {
     fn ranges_are_checked_and_defaulted() {
         let r = Range::new(None, None, None, 10 * ONE_HOUR).unwrap();
         assert_eq!((r.from_ms, r.to_ms, r.points), (9 * ONE_HOUR, 10 * ONE_HOUR, 300));
-        assert!(Range::new(Some(5), Some(5), None, 0).unwrap_err().contains("before"));
-        assert!(Range::new(Some(0), Some(10), Some(0), 0).unwrap_err().contains("points"));
+        assert!(Range::new(Some(5), Some(5), None, 0).unwrap_err().to_string().contains("before"));
+        assert!(Range::new(Some(0), Some(10), Some(0), 0).unwrap_err().to_string().contains("points"));
         assert!(Range::new(Some(0), Some(10), Some(MAX_POINTS + 1), 0).is_err());
     }
 

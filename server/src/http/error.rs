@@ -79,7 +79,7 @@ impl From<domain::query::QueryError> for ApiError {
 impl From<crate::history::query::LookupError> for ApiError {
     fn from(e: crate::history::query::LookupError) -> Self {
         match e {
-            crate::history::query::LookupError::Invalid(message) => ApiError::BadRequest(message),
+            crate::history::query::LookupError::Invalid(range) => ApiError::BadRequest(range.to_string()),
             crate::history::query::LookupError::Database(_) => {
                 ApiError::unavailable("the history database did not answer; try again")
             }

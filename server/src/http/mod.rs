@@ -308,9 +308,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     // Everything the flags say is checked before anything starts.
-    let source = config.source().map_err(anyhow::Error::msg)?;
-    let trust = config.proxy_trust().map_err(anyhow::Error::msg)?;
-    let audit_key = config.audit_key().map_err(anyhow::Error::msg)?;
+    let crate::config::Settings { source, trust, audit_key } = config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;

@@ -91,7 +91,7 @@ pub async fn rights(
     };
     match editor.rights(&viewer, &namespace, &name).await {
         Ok(rights) => Json(rights).into_response(),
-        Err(message) => error(StatusCode::NOT_FOUND, message),
+        Err(unknown) => super::error::ApiError::NotFound(unknown.to_string()).into_response(),
     }
 }
 

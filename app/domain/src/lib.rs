@@ -13,3 +13,4 @@ pub mod quantity;
 pub mod query;
 pub mod scaling;
 pub mod selector;
+pub mod whatif;

@@ -1,0 +1,197 @@
+//! What-if: replaying recorded demand through an HPA configuration — the current one and a
+//! proposed one — to see what each would have done before anyone applies the proposal.
+//!
+//! The replay runs the controller's own arithmetic ([`crate::hpa`]) step by step at its sync
+//! period, on utilisation as the metrics API would have reported it (refreshed every
+//! `metrics_resolution_ms`), with new pods serving only after a start-up delay. Assumption:
+//! the service's total demand (CPU, memory) does not depend on how many replicas serve it; it
+//! is shared by the ready pods. The same code runs in the browser as the operator types and
+//! on the server for the API and the audit log.
+
+mod replay;
+mod series;
+
+use serde::{Deserialize, Serialize};
+
+pub use replay::{Options, Outcome, Trace, replay};
+pub use series::{Series, estimate_ready_delay};
+
+use crate::hpa::{Behavior, spec::BehaviorSpec};
+
+/// An HPA configuration to replay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HpaConfig {
+    pub min_replicas: i32,
+    pub max_replicas: i32,
+    /// Target CPU utilisation, percent of requests.
+    pub cpu_target: Option<i32>,
+    /// Target memory utilisation, percent of requests.
+    pub memory_target: Option<i32>,
+    pub behavior: Behavior,
+}
+
+impl HpaConfig {
+    /// The configuration of a workload's HPA as it is now.
+    pub fn of(a: &crate::dto::Autoscaler) -> HpaConfig {
+        HpaConfig {
+            min_replicas: a.min_replicas,
+            max_replicas: a.max_replicas,
+            cpu_target: a.cpu_target_percent,
+            memory_target: a.memory_target_percent,
+            behavior: BehaviorSpec::resolve_optional(a.behavior.as_ref()),
+        }
+    }
+
+    /// The configuration a validated autoscaler change would set.
+    pub fn from_change(change: &crate::scaling::ScalingChange) -> Option<HpaConfig> {
+        match change {
+            crate::scaling::ScalingChange::Autoscaler {
+                min_replicas,
+                max_replicas,
+                cpu_target,
+                memory_target,
+                scale_up,
+                scale_down,
+            } => Some(HpaConfig {
+                min_replicas: *min_replicas,
+                max_replicas: *max_replicas,
+                cpu_target: *cpu_target,
+                memory_target: *memory_target,
+                behavior: Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() },
+            }),
+            crate::scaling::ScalingChange::Replicas(_) => None,
+        }
+    }
+}
+
+/// What a configuration did (or would have done) over the window.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Figures {
+    /// Minutes with CPU demand beyond what the ready pods request (utilisation above 100 %).
+    pub overloaded_minutes: f64,
+    /// Minutes with utilisation above the HPA's CPU target.
+    pub above_target_minutes: f64,
+    /// Replicas × hours.
+    pub replica_hours: f64,
+    /// Requested CPU cores × hours.
+    pub core_hours: f64,
+    /// Changes of the replica count (many in a short time is flapping).
+    pub scale_events: u32,
+    pub minutes_at_min: f64,
+    pub minutes_at_max: f64,
+    pub peak_replicas: i32,
+}
+
+/// How well the replay of the current configuration matches what was recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Fidelity {
+    /// Share of compared steps where the replayed replica count is within ±1 of the recorded.
+    pub within_one: f64,
+    pub compared: usize,
+    /// Steps without a recording (gaps).
+    pub missing: usize,
+    /// Why the match may be poor, in words, when it is.
+    pub note: Option<String>,
+}
+
+/// A backtest: the current and a proposed configuration over the same recorded demand.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Backtest {
+    pub from_ms: i64,
+    pub step_ms: i64,
+    /// Where the demand came from, e.g. "15 s samples".
+    pub resolution: String,
+    /// The start-up delay assumed for new pods, and whether it was measured.
+    pub ready_delay_ms: i64,
+    pub ready_delay_measured: bool,
+    pub recorded: Figures,
+    pub current: Figures,
+    pub proposed: Figures,
+    pub fidelity: Fidelity,
+    pub steps: usize,
+}
+
+/// The share of matching steps below which the replay is called out as not faithful.
+pub const FAITHFUL: f64 = 0.9;
+
+/// Compares a replay of the current configuration with the recorded replicas.
+pub fn fidelity(series: &Series, current: &Trace) -> Fidelity {
+    let mut compared = 0;
+    let mut close = 0;
+    let mut missing = 0;
+    for (i, recorded) in series.desired.iter().enumerate() {
+        match (recorded, current.replicas.get(i)) {
+            (Some(r), Some(p)) => {
+                compared += 1;
+                close += usize::from((i32::from(*r) - *p).abs() <= 1);
+            }
+            _ => missing += 1,
+        }
+    }
+    let within_one = if compared == 0 { 0.0 } else { close as f64 / compared as f64 };
+    let note = if compared == 0 {
+        Some("nothing was recorded in this window".to_string())
+    } else if within_one < FAITHFUL {
+        let gaps = missing as f64 / series.len().max(1) as f64;
+        Some(if gaps > 0.1 {
+            format!(
+                "{:.0} % of the window has no recording (Paydeck or the cluster was down): the replay starts over after each gap",
+                gaps * 100.0
+            )
+        } else {
+            "the recorded replicas often differ from what this HPA would have set: something else scaled the Deployment (a person, a pipeline, another autoscaler), or the HPA changed during the window".to_string()
+        })
+    } else {
+        None
+    };
+    Fidelity { within_one, compared, missing, note }
+}
+
+/// Replays `series` through `current` and `proposed`.
+pub fn backtest(series: &Series, current: &HpaConfig, proposed: &HpaConfig, options: &Options) -> Backtest {
+    let (ready_delay_ms, measured) = match options.ready_delay_ms {
+        Some(d) => (d, true),
+        None => match estimate_ready_delay(series) {
+            Some(d) => (d, true),
+            None => (series::DEFAULT_READY_DELAY_MS, false),
+        },
+    };
+    let options = Options { ready_delay_ms: Some(ready_delay_ms), ..options.clone() };
+    let now = replay(series, current, &options);
+    let next = replay(series, proposed, &options);
+    Backtest {
+        from_ms: series.from_ms,
+        step_ms: series.step_ms,
+        resolution: series.resolution.clone(),
+        ready_delay_ms,
+        ready_delay_measured: measured,
+        recorded: replay::recorded_figures(series, current),
+        fidelity: fidelity(series, &now.trace),
+        current: now.figures,
+        proposed: next.figures,
+        steps: series.len(),
+    }
+}
+
+/// The backtest in one line, for the audit log: `backtested over 7 d: overloaded 42 → 0 min,
+/// +31 replica-hours, scale events 12 → 14`.
+pub fn summary(b: &Backtest) -> String {
+    let days = (b.steps as f64 * b.step_ms as f64) / 86_400_000.0;
+    let span = if days >= 1.0 { format!("{days:.0} d") } else { format!("{:.0} h", days * 24.0) };
+    format!(
+        "backtested over {span}: overloaded {:.0} → {:.0} min, {:+.0} replica-hours, scale events {} → {} (replay matches the recording within ±1 in {:.0} % of steps)",
+        b.current.overloaded_minutes,
+        b.proposed.overloaded_minutes,
+        b.proposed.replica_hours - b.current.replica_hours,
+        b.current.scale_events,
+        b.proposed.scale_events,
+        b.fidelity.within_one * 100.0
+    )
+}
+
+#[cfg(test)]
+mod tests;

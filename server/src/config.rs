@@ -75,6 +75,11 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_RETENTION_RAW", default_value = "48h", value_parser = parse_duration)]
     pub retention_raw: Duration,
 
+    /// How long each workload's demand is kept at full resolution for the what-if replay,
+    /// e.g. `14d` (about 2 MB per workload for 14 days of 15-s samples).
+    #[arg(long, env = "PAYDECK_RETENTION_DEMAND", default_value = "14d", value_parser = parse_duration)]
+    pub retention_demand: Duration,
+
     /// The header an auth proxy names the user in.
     #[arg(long, env = "PAYDECK_USER_HEADER", default_value = "X-Forwarded-User")]
     pub user_header: axum::http::HeaderName,
@@ -363,7 +368,7 @@ impl Config {
     }
 
     pub fn retention(&self) -> Retention {
-        Retention { raw: self.retention_raw, ..Retention::default() }
+        Retention { raw: self.retention_raw, demand: self.retention_demand, ..Retention::default() }
     }
 }
 

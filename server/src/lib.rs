@@ -14,3 +14,4 @@ pub mod logging;
 pub mod memory;
 pub mod metrics;
 pub mod site;
+pub mod whatif;

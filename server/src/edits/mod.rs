@@ -61,6 +61,8 @@ pub struct Editor {
     pub read_only: bool,
     limiter: Limiter,
     pub unrecorded: Arc<Unrecorded>,
+    /// Backtests an applied HPA change for its audit row.
+    whatif: Option<crate::whatif::WhatIf>,
 }
 
 fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
@@ -94,7 +96,14 @@ impl Editor {
             read_only,
             limiter: Limiter::new(20, std::time::Duration::from_secs(60)),
             unrecorded: Arc::default(),
+            whatif: None,
         }
+    }
+
+    /// Records with each applied HPA change what it would have done over the last week.
+    pub fn with_whatif(mut self, whatif: Option<crate::whatif::WhatIf>) -> Self {
+        self.whatif = whatif;
+        self
     }
 
     /// Whom Paydeck would act as for `viewer`, or why not (in words).
@@ -351,6 +360,11 @@ impl Editor {
         }
         if answer.outcome == Outcome::Applied {
             self.mark_on_charts(&record, &answer).await;
+            if let Some(whatif) = &self.whatif
+                && let Some(summary) = whatif.summary_of(&w, &change).await
+            {
+                answer.message = format!("{} {summary}.", answer.message);
+            }
         }
         let after = if answer.after.is_null() {
             serde_json::to_value(&change).unwrap_or(Value::Null)

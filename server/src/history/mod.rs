@@ -1,6 +1,7 @@
 //! Durable history in one SQLite file: samples per workload, rollups for long ranges,
 //! events, retention. Written by the [`sampler`], read by [`query`].
 
+pub mod demand;
 pub mod query;
 pub mod sampler;
 
@@ -24,6 +25,8 @@ pub struct Retention {
     pub raw: Duration,
     pub five_minutes: Duration,
     pub hourly: Duration,
+    /// The demand series the what-if replays (full resolution, narrow rows).
+    pub demand: Duration,
 }
 
 impl Default for Retention {
@@ -32,6 +35,7 @@ impl Default for Retention {
             raw: Duration::from_secs(48 * 3600),
             five_minutes: Duration::from_secs(7 * 86_400),
             hourly: Duration::from_secs(400 * 86_400),
+            demand: Duration::from_secs(14 * 86_400),
         }
     }
 }
@@ -193,6 +197,7 @@ impl History {
             .bind(w.request_rate)
             .execute(&mut *tx)
             .await?;
+            demand::write(&mut tx, id, at_ms, w).await?;
         }
         tx.commit().await
     }
@@ -235,6 +240,10 @@ impl History {
         sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
             .bind(ONE_HOUR)
             .bind(cut(self.retention.hourly))
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM demand WHERE at_s < ?")
+            .bind(cut(self.retention.demand) / 1000)
             .execute(&self.pool)
             .await?;
         // Events are marked on charts as long as any history of their time is kept.

@@ -147,7 +147,7 @@ impl ApiRoutes {
 
 /// The `/api/v1` routes.
 pub fn routes() -> ApiRoutes {
-    use super::{live, scaling};
+    use super::{live, scaling, whatif};
     ApiRoutes::new()
         .route(Method::GET, "/api/v1/overview", get(overview))
         .route(Method::GET, "/api/v1/whoami", get(whoami))
@@ -158,6 +158,8 @@ pub fn routes() -> ApiRoutes {
         .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/rights", get(scaling::rights))
         .route(Method::GET, "/api/v1/audit", get(scaling::audit))
         .route(Method::GET, "/api/v1/audit/head", get(scaling::head))
+        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/demand", get(whatif::demand))
+        .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/backtest", post(whatif::backtest))
         .route(Method::GET, "/api/v1/live", get(live::live))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

@@ -13,6 +13,7 @@ pub mod scaling;
 pub mod security;
 pub mod serve;
 pub mod traffic;
+pub mod whatif;
 
 use std::{sync::Arc, time::Duration};
 
@@ -71,6 +72,8 @@ pub struct ServerState {
     pub editor: Option<Arc<crate::edits::Editor>>,
     pub audit: Option<Arc<crate::audit::AuditLog>>,
     pub protection: Protection,
+    /// The bounds scaling changes (and proposed ones) are checked against.
+    pub limits: app::scaling::validate::Limits,
     pub live_slots: Arc<LiveSlots>,
     pub concurrency: Arc<tokio::sync::Semaphore>,
     pub refusals: Arc<Refusals>,
@@ -99,6 +102,7 @@ impl ServerState {
             live_slots: Arc::new(LiveSlots::new(16, 2_000)),
             concurrency: Arc::new(tokio::sync::Semaphore::new(512)),
             protection: Protection::default(),
+            limits: Default::default(),
             refusals: Arc::default(),
         }
     }
@@ -123,6 +127,7 @@ impl ServerState {
             ),
             Err(e) => tracing::error!("audit: cannot settle edits left open by the last stop: {e}"),
         }
+        self.limits = limits;
         let editor = crate::edits::Editor::new(
             config,
             self.cluster.clone(),
@@ -130,7 +135,8 @@ impl ServerState {
             audit.clone(),
             limits,
             self.asking.read_only,
-        );
+        )
+        .with_whatif(self.whatif());
         self.editor = Some(Arc::new(editor));
         self.audit = Some(audit);
         Ok(self)
@@ -208,6 +214,16 @@ impl ServerState {
         self.history = Some(history);
         self.sample_interval = interval;
         self
+    }
+
+    /// Replays over this server's history, when it records one.
+    pub fn whatif(&self) -> Option<crate::whatif::WhatIf> {
+        Some(crate::whatif::WhatIf {
+            history: self.history.clone()?,
+            cluster: self.cluster.clone(),
+            sample_interval: self.sample_interval,
+            limits: self.limits,
+        })
     }
 
     /// The backend the app's server functions use.

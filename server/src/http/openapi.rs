@@ -32,6 +32,8 @@ pub struct ErrorDetail {
         super::scaling::rights,
         super::scaling::audit,
         super::scaling::head,
+        super::whatif::demand,
+        super::whatif::backtest,
         super::live::live,
         super::api::openapi_json,
     ),
@@ -40,6 +42,7 @@ pub struct ErrorDetail {
         (name = "history", description = "Recorded history"),
         (name = "scaling", description = "Changing replicas and HPAs"),
         (name = "audit", description = "The audit log"),
+        (name = "what-if", description = "Replaying recorded demand through a proposed HPA"),
         (name = "identity", description = "Who Paydeck takes the caller for"),
         (name = "meta", description = "This document"),
     )

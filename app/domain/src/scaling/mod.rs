@@ -340,3 +340,20 @@ pub fn check_edit(
     }
     checked
 }
+
+/// Checks a partial HPA spec against `w` and the rules, without the reason and version an
+/// edit needs: what the what-if replays. Fields are named as the JSON API names them.
+pub fn check_spec(
+    spec: &request::SpecChange,
+    w: &crate::dto::Workload,
+    limits: &validate::Limits,
+    allocatable_cpu: f64,
+) -> validate::Checked {
+    let request = request::ScalingRequest { spec: Some(spec.clone()), ..Default::default() };
+    let context = validate::Context::of(w, allocatable_cpu);
+    let mut problems = Problems::default();
+    let mut warnings = Vec::new();
+    let change = request::proposal(&request, w, &mut problems)
+        .and_then(|p| validate::check_proposal(&p, limits, &context, &mut problems, &mut warnings));
+    validate::Checked { change, errors: problems.named(Field::api_name), warnings }
+}

@@ -1,0 +1,131 @@
+//! The what-if on the server: a workload's recorded demand for the browser to replay as the
+//! operator types, and backtests for the API and for the audit row of an applied change —
+//! the domain's replay over the history database.
+
+use std::{sync::Arc, time::Duration};
+
+use app::dto::Workload;
+use domain::{
+    scaling::{FieldError, ScalingChange, check_spec, request::SpecChange, validate::Limits},
+    whatif::{self, Backtest, HpaConfig, Options, Series},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{clock::unix_ms, cluster::ClusterView, history::History};
+
+/// How far back a replay looks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub enum Window {
+    #[default]
+    #[serde(rename = "1d")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+}
+
+impl Window {
+    pub fn duration(self) -> Duration {
+        match self {
+            Window::Day => Duration::from_secs(86_400),
+            Window::Week => Duration::from_secs(7 * 86_400),
+        }
+    }
+}
+
+/// Why a replay cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum WhatIfError {
+    #[error("no Deployment {0} is known to Paydeck")]
+    UnknownWorkload(String),
+    #[error("no HPA targets {0}: there is nothing to replay")]
+    NoAutoscaler(String),
+    #[error("nothing was recorded for {0} yet")]
+    NoHistory(String),
+    #[error("the proposed spec is not valid")]
+    Invalid(Vec<FieldError>),
+    #[error("the history database did not answer: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Replays over recorded history.
+#[derive(Clone)]
+pub struct WhatIf {
+    pub history: Arc<History>,
+    pub cluster: ClusterView,
+    pub sample_interval: Duration,
+    pub limits: Limits,
+}
+
+/// Requests per pod, from the containers' (cores, bytes).
+fn requests_of(w: &Workload) -> (f64, f64) {
+    (
+        w.containers.iter().filter_map(|c| c.cpu_request).sum(),
+        w.containers.iter().filter_map(|c| c.memory_request).sum(),
+    )
+}
+
+impl WhatIf {
+    fn workload(&self, namespace: &str, name: &str) -> Result<Workload, WhatIfError> {
+        self.cluster
+            .current()
+            .workload(namespace, name)
+            .cloned()
+            .ok_or_else(|| WhatIfError::UnknownWorkload(format!("{namespace}/{name}")))
+    }
+
+    /// The workload's demand over the last `window`, at the sampling interval.
+    pub async fn series(&self, namespace: &str, name: &str, window: Window) -> Result<Series, WhatIfError> {
+        let w = self.workload(namespace, name)?;
+        self.series_of(&w, window).await
+    }
+
+    async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
+        let step_ms = (self.sample_interval.as_millis() as i64).max(1000);
+        let span = window.duration().as_millis() as i64;
+        let steps = (span / step_ms) as usize;
+        let now = unix_ms();
+        let from_ms = (now - span).div_euclid(step_ms) * step_ms;
+        self.history
+            .demand(&w.namespace, &w.name, from_ms, steps, step_ms, requests_of(w))
+            .await?
+            .ok_or_else(|| WhatIfError::NoHistory(format!("{}/{}", w.namespace, w.name)))
+    }
+
+    /// The current HPA and a proposed partial spec, replayed over the last `window`.
+    pub async fn backtest(
+        &self,
+        namespace: &str,
+        name: &str,
+        window: Window,
+        spec: &SpecChange,
+        options: &Options,
+    ) -> Result<Backtest, WhatIfError> {
+        let w = self.workload(namespace, name)?;
+        let current = w
+            .autoscaler
+            .as_ref()
+            .map(HpaConfig::of)
+            .ok_or_else(|| WhatIfError::NoAutoscaler(format!("{namespace}/{name}")))?;
+        let allocatable = self.cluster.current().totals.cpu.allocatable;
+        let checked = check_spec(spec, &w, &self.limits, allocatable);
+        let proposed = checked
+            .change
+            .as_ref()
+            .and_then(HpaConfig::from_change)
+            .ok_or(WhatIfError::Invalid(checked.errors))?;
+        let series = self.series_of(&w, window).await?;
+        Ok(whatif::backtest(&series, &current, &proposed, options))
+    }
+
+    /// The one-line backtest of an applied HPA change over the last week, for its audit row
+    /// (`None` when it cannot be made: no HPA before, nothing recorded).
+    pub async fn summary_of(&self, w: &Workload, change: &ScalingChange) -> Option<String> {
+        let current = HpaConfig::of(w.autoscaler.as_ref()?);
+        let proposed = HpaConfig::from_change(change)?;
+        let series = self.series_of(w, Window::Week).await.ok()?;
+        if series.desired.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(whatif::summary(&whatif::backtest(&series, &current, &proposed, &Options::default())))
+    }
+}

@@ -75,6 +75,18 @@ pub trait EditSource: Send + Sync + 'static {
     fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
 }
 
+/// Recorded demand, for the what-if replay in the browser.
+#[cfg(feature = "ssr")]
+pub trait WhatIfSource: Send + Sync + 'static {
+    /// The workload's demand over `window`; `Err` says why there is none.
+    fn demand<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        window: domain::whatif::Window,
+    ) -> BoxFuture<'a, Result<domain::whatif::Series, String>>;
+}
+
 /// Everything the server functions may ask of the server, provided as one context value.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
@@ -85,6 +97,8 @@ pub struct Backend {
     pub history: Option<Arc<dyn HistorySource>>,
     /// `None` when this server offers no edits (no audit log).
     pub edits: Option<Arc<dyn EditSource>>,
+    /// `None` when this server records no history.
+    pub whatif: Option<Arc<dyn WhatIfSource>>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

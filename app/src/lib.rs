@@ -22,6 +22,7 @@ pub mod scaling;
 pub mod shell;
 pub mod traffic;
 pub mod viewer;
+pub mod whatif;
 pub mod widgets;
 pub mod workloads;
 

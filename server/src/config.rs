@@ -178,6 +178,12 @@ pub struct Config {
     #[arg(long, default_value_t = 1)]
     pub sim_seed: u64,
 
+    /// With `--cluster sim`: on a database with no history yet, first record this much
+    /// simulated past (e.g. `1d`, ending now), so the charts and the what-if have something
+    /// to show on a first run.
+    #[arg(long, env = "PAYDECK_SIM_HISTORY", value_parser = parse_duration)]
+    pub sim_history: Option<Duration>,
+
     /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
     #[arg(long, default_value = "data/sim.kubeconfig")]
     pub sim_kubeconfig: PathBuf,

@@ -7,30 +7,10 @@ use std::{sync::Arc, time::Duration};
 use app::dto::Workload;
 use domain::{
     scaling::{FieldError, ScalingChange, check_spec, request::SpecChange, validate::Limits},
-    whatif::{self, Backtest, HpaConfig, Options, Series},
+    whatif::{self, Backtest, HpaConfig, Options, Series, Window},
 };
-use serde::{Deserialize, Serialize};
 
 use crate::{clock::unix_ms, cluster::ClusterView, history::History};
-
-/// How far back a replay looks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum Window {
-    #[default]
-    #[serde(rename = "1d")]
-    Day,
-    #[serde(rename = "7d")]
-    Week,
-}
-
-impl Window {
-    pub fn duration(self) -> Duration {
-        match self {
-            Window::Day => Duration::from_secs(86_400),
-            Window::Week => Duration::from_secs(7 * 86_400),
-        }
-    }
-}
 
 /// Why a replay cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +60,9 @@ impl WhatIf {
     }
 
     async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
-        let step_ms = (self.sample_interval.as_millis() as i64).max(1000);
-        let span = window.duration().as_millis() as i64;
+        // The HPA decides every 15 s: finer samples add nothing to a replay.
+        let step_ms = (self.sample_interval.as_millis() as i64).max(15_000);
+        let span = window.millis();
         let steps = (span / step_ms) as usize;
         let now = unix_ms();
         let from_ms = (now - span).div_euclid(step_ms) * step_ms;
@@ -127,5 +108,16 @@ impl WhatIf {
             return None;
         }
         Some(whatif::summary(&whatif::backtest(&series, &current, &proposed, &Options::default())))
+    }
+}
+
+impl app::backend::WhatIfSource for WhatIf {
+    fn demand<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        window: Window,
+    ) -> app::backend::BoxFuture<'a, Result<Series, String>> {
+        Box::pin(async move { self.series(namespace, name, window).await.map_err(|e| e.to_string()) })
     }
 }

@@ -4,6 +4,7 @@
 mod echart;
 mod palette;
 pub mod traffic;
+pub mod whatif;
 pub mod workload;
 
 pub use echart::EChart;

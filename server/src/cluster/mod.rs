@@ -6,7 +6,7 @@
 
 pub mod access;
 pub mod pod;
-mod simulated;
+pub mod simulated;
 pub mod snapshot;
 pub mod usage;
 pub mod watch;

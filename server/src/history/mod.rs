@@ -297,6 +297,11 @@ impl History {
         tx.commit().await
     }
 
+    /// Whether any sample was ever recorded.
+    pub async fn has_samples(&self) -> sqlx::Result<bool> {
+        Ok(sqlx::query("SELECT 1 FROM demand LIMIT 1").fetch_optional(&self.pool).await?.is_some())
+    }
+
     /// The database's size in bytes (pages in use).
     pub async fn size_bytes(&self) -> sqlx::Result<i64> {
         let pages: i64 = sqlx::query("PRAGMA page_count").fetch_one(&self.pool).await?.get(0);

@@ -243,6 +243,7 @@ impl ServerState {
                 }
                 _ => None,
             },
+            whatif: self.whatif().map(|w| -> Arc<dyn app::backend::WhatIfSource> { Arc::new(w) }),
         }
     }
 }
@@ -337,6 +338,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
     let history = History::open_limited(&config.db, config.retention(), config.db_max_size).await?;
     tracing::info!("history in {}", config.db.display());
+    if let (Some(span), crate::cluster::Source::Sim { profile, seed, .. }) = (config.sim_history, &source)
+        && !history.has_samples().await?
+    {
+        println!("Recording {} s of simulated history first (--sim-history)…", span.as_secs());
+        let started = std::time::Instant::now();
+        let samples = cluster::simulated::record_history(&history, *profile, *seed, span).await?;
+        tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
+    }
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
         .with_history(Arc::new(history), config.sample_interval())
         .with_identity(trust, config.read_only)

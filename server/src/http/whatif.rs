@@ -15,7 +15,9 @@ use domain::{
 use serde::Deserialize;
 
 use super::{ServerState, api::WorkloadPath, error::ApiError, openapi::ErrorBody};
-use crate::whatif::{WhatIfError, Window};
+use domain::whatif::Window;
+
+use crate::whatif::WhatIfError;
 
 impl From<WhatIfError> for ApiError {
     fn from(e: WhatIfError) -> Self {

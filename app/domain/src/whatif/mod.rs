@@ -18,6 +18,33 @@ pub use series::{Series, estimate_ready_delay};
 
 use crate::hpa::{Behavior, spec::BehaviorSpec};
 
+/// How far back a replay looks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Window {
+    #[default]
+    #[serde(rename = "1d")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+}
+
+impl Window {
+    pub fn millis(self) -> i64 {
+        match self {
+            Window::Day => 86_400_000,
+            Window::Week => 7 * 86_400_000,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Window::Day => "last day",
+            Window::Week => "last week",
+        }
+    }
+}
+
 /// An HPA configuration to replay.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -153,6 +180,16 @@ pub fn fidelity(series: &Series, current: &Trace) -> Fidelity {
 
 /// Replays `series` through `current` and `proposed`.
 pub fn backtest(series: &Series, current: &HpaConfig, proposed: &HpaConfig, options: &Options) -> Backtest {
+    backtest_traced(series, current, proposed, options).0
+}
+
+/// [`backtest`], with both replays' traces (for a chart).
+pub fn backtest_traced(
+    series: &Series,
+    current: &HpaConfig,
+    proposed: &HpaConfig,
+    options: &Options,
+) -> (Backtest, Trace, Trace) {
     let (ready_delay_ms, measured) = match options.ready_delay_ms {
         Some(d) => (d, true),
         None => match estimate_ready_delay(series) {
@@ -163,7 +200,7 @@ pub fn backtest(series: &Series, current: &HpaConfig, proposed: &HpaConfig, opti
     let options = Options { ready_delay_ms: Some(ready_delay_ms), ..options.clone() };
     let now = replay(series, current, &options);
     let next = replay(series, proposed, &options);
-    Backtest {
+    let backtest = Backtest {
         from_ms: series.from_ms,
         step_ms: series.step_ms,
         resolution: series.resolution.clone(),
@@ -174,7 +211,8 @@ pub fn backtest(series: &Series, current: &HpaConfig, proposed: &HpaConfig, opti
         current: now.figures,
         proposed: next.figures,
         steps: series.len(),
-    }
+    };
+    (backtest, now.trace, next.trace)
 }
 
 /// The backtest in one line, for the audit log: `backtested over 7 d: overloaded 42 → 0 min,

@@ -33,6 +33,7 @@ fn version_of(w: &Workload) -> String {
 #[component]
 pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Workload>>) -> impl IntoView {
     let (ns, n) = (namespace.clone(), name.clone());
+    let whatif_target = StoredValue::new((namespace.clone(), name.clone()));
     let rights = LocalResource::new(move || scaling_rights(ns.clone(), n.clone()));
     let limits = LocalResource::new(scaling_limits);
 
@@ -125,6 +126,10 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                                     <button type="button" class="button-quiet" on:click=move |_| { load(); errors.set(vec![]); step.set(Step::Editing); }>"Reload current values"</button>
                                 </div>
                             </form>
+                            {move || workload.with(|w| w.as_ref().is_some_and(|w| w.autoscaler.is_some())).then(|| view! {
+                                <super::whatif::WhatIf namespace=whatif_target.get_value().0 name=whatif_target.get_value().1 workload form
+                                    limits=Signal::derive(move || limits.get().and_then(Result::ok)) />
+                            })}
                             {move || match step.get() {
                                 Step::Editing => ().into_any(),
                                 Step::Sending => view! { <p class="loading" role="status">"Asking the cluster…"</p> }.into_any(),

@@ -5,6 +5,7 @@
 mod edit;
 mod range;
 mod spec;
+mod whatif;
 
 use std::time::Duration;
 

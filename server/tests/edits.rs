@@ -267,3 +267,76 @@ async fn replicas_change_only_where_no_hpa_decides() {
     assert_eq!(status, 422);
     assert!(answer["errors"][0]["message"].as_str().unwrap().contains("HPA"), "{answer}");
 }
+
+/// An edit as the browser sends it: conditional on the spec's generation, not the object's
+/// resourceVersion, which the HPA controller's status writes move every sync.
+#[tokio::test]
+async fn a_change_against_the_spec_seen_survives_other_writes_and_conflicts_on_spec_changes() {
+    let s = setup().await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let seen = api.get("ledger").await.unwrap();
+    let (rv, generation) =
+        (seen.metadata.resource_version.clone().unwrap(), seen.metadata.generation.unwrap());
+    let max = seen.spec.as_ref().unwrap().max_replicas;
+    let send = |body: Value| {
+        let url = format!("{}/workloads/payments-core/ledger/scaling", s.base);
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .header("X-Forwarded-User", "operator")
+                .header("X-Forwarded-Groups", "payments:operators")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let raise = |to: i32, precondition: Value| {
+        let mut body = json!({ "spec": { "maxReplicas": to }, "reason": "CHG-30 headroom" });
+        body.as_object_mut().unwrap().extend(precondition.as_object().unwrap().clone());
+        body
+    };
+
+    // Asking with both, or neither, or a generation that cannot be: refused, naming why.
+    for (precondition, field) in [
+        (json!({ "resourceVersion": rv, "generation": generation }), "generation"),
+        (json!({}), "resourceVersion"),
+        (json!({ "generation": 0 }), "generation"),
+        (json!({ "resourceVersion": " " }), "resourceVersion"),
+    ] {
+        let (status, answer) = send(raise(max + 1, precondition.clone())).await;
+        assert_eq!(
+            (status, answer["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{precondition} → {answer}"
+        );
+        assert_eq!(api.get("ledger").await.unwrap().spec, seen.spec, "unchanged after {precondition}");
+    }
+
+    // A write that leaves the spec alone (a label here; the controller's status in life).
+    let labelled = api
+        .patch(
+            "ledger",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({ "metadata": { "labels": { "team": "ledger" } } })),
+        )
+        .await
+        .unwrap();
+    assert_ne!(labelled.metadata.resource_version.as_ref(), Some(&rv));
+    assert_eq!(labelled.metadata.generation, Some(generation), "the spec did not change");
+
+    // Against the whole object as seen: a conflict. Against the spec as seen: applied.
+    let (status, stale) = send(raise(max + 1, json!({ "resourceVersion": rv }))).await;
+    assert_eq!((status, stale["outcome"].as_str()), (409, Some("conflict")), "{stale}");
+    let (status, applied) = send(raise(max + 1, json!({ "generation": generation }))).await;
+    assert_eq!((status, applied["outcome"].as_str()), (200, Some("applied")), "{applied}");
+    let after = api.get("ledger").await.unwrap();
+    assert_eq!(after.spec.as_ref().unwrap().max_replicas, max + 1);
+    assert_eq!(after.metadata.generation, Some(generation + 1));
+
+    // Someone else's change to the spec since: a conflict, and theirs stands.
+    let (status, conflict) = send(raise(max + 5, json!({ "generation": generation }))).await;
+    assert_eq!((status, conflict["outcome"].as_str()), (409, Some("conflict")), "{conflict}");
+    assert_eq!(api.get("ledger").await.unwrap().spec, after.spec, "nothing overwritten");
+}

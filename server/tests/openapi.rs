@@ -59,7 +59,7 @@ async fn every_operation_carries_an_example_that_is_accepted() {
                     let mut body = content["example"].clone();
                     assert!(body.is_object(), "{method} {path}: the request body has an example");
                     // A change is made against the version the caller saw: a client reads it first.
-                    if body.get("resourceVersion").is_some() {
+                    if body.get("generation").is_some() {
                         let hpa = kube::Api::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>::namespaced(
                             admin(&s.server).await,
                             "payments-core",
@@ -67,7 +67,7 @@ async fn every_operation_carries_an_example_that_is_accepted() {
                         .get("ledger")
                         .await
                         .unwrap();
-                        body["resourceVersion"] = Value::String(hpa.metadata.resource_version.unwrap());
+                        body["generation"] = Value::from(hpa.metadata.generation.unwrap());
                     }
                     http.post(&url)
                         .query(&query)

@@ -67,6 +67,9 @@ pub struct Autoscaler {
     /// Whether it sits at its maximum: more load cannot get more replicas.
     pub at_max: bool,
     pub resource_version: String,
+    /// `metadata.generation`: goes up with every change to the HPA's spec, not its status.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 /// A PodDisruptionBudget selecting a Deployment's pods.

@@ -4,13 +4,14 @@
 
 use app::{
     dto::Workload,
-    scaling::{Outcome, ScalingChange},
+    scaling::{Outcome, ScalingChange, Seen},
 };
 use k8s_openapi::api::{
     apps::v1::Deployment,
     authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec},
     autoscaling::v2::HorizontalPodAutoscaler,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{
     Api, Client,
     api::{Patch, PatchParams, PostParams},
@@ -81,13 +82,42 @@ fn impersonation_refused(message: &str) -> bool {
     message.contains("cannot impersonate")
 }
 
-/// Dry-runs or applies `change` to `w` as `who`, conditional on `resource_version`.
+/// Why a change was not sent, or what the cluster refused.
+enum Refused {
+    /// The spec's generation is no longer the one the user saw.
+    SpecChanged,
+    Cluster(kube::Error),
+}
+
+impl From<kube::Error> for Refused {
+    fn from(e: kube::Error) -> Self {
+        Refused::Cluster(e)
+    }
+}
+
+/// The resourceVersion to send the patch against. When the spec as seen is the condition,
+/// that is the current one, once the current generation is the one seen: a write between
+/// this read and the patch still conflicts.
+fn version_to_patch(seen: &Seen, current: &ObjectMeta) -> Result<String, Refused> {
+    match seen {
+        Seen::ResourceVersion(rv) => Ok(rv.clone()),
+        Seen::Generation(g) if current.generation == Some(*g) => {
+            Ok(current.resource_version.clone().unwrap_or_default())
+        }
+        Seen::Generation(_) => Err(Refused::SpecChanged),
+    }
+}
+
+/// How often a change conditional on the spec is sent again after a status write raced it.
+const STATUS_RACE_ATTEMPTS: usize = 3;
+
+/// Dry-runs or applies `change` to `w` as `who`, conditional on what the user `seen`.
 pub async fn send(
     config: &kube::Config,
     who: &ActingAs,
     w: &Workload,
     change: &ScalingChange,
-    resource_version: &str,
+    seen: &Seen,
     dry_run: bool,
 ) -> Sent {
     let failed =
@@ -97,35 +127,23 @@ pub async fn send(
         Err(e) => return failed(Outcome::Failed, format!("cannot reach the cluster: {e}")),
     };
     let params = PatchParams { dry_run, ..PatchParams::default() };
-    let result: Result<(Value, Value), kube::Error> = match change {
-        ScalingChange::Replicas(n) => {
-            let api: Api<Deployment> = Api::namespaced(client, &w.namespace);
-            async {
-                let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
-                let body = patch::scale_patch(*n, resource_version);
-                let after = api.patch_scale(&w.name, &params, &Patch::Merge(body)).await?;
-                Ok((
-                    patch::scale_summary(&before),
-                    patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
-                ))
-            }
-            .await
+    let mut attempt = 1;
+    let result = loop {
+        let result = send_once(&client, w, change, seen, &params).await;
+        // A 409 although the generation matched: the controller wrote the status between the
+        // read and the patch. The spec is still as seen, so read and send again.
+        let raced = matches!(&result, Err(Refused::Cluster(kube::Error::Api(s))) if s.code == 409)
+            && matches!(seen, Seen::Generation(_));
+        if !raced || attempt >= STATUS_RACE_ATTEMPTS {
+            break result;
         }
-        ScalingChange::Autoscaler { .. } => {
-            let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-            let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client, &w.namespace);
-            async {
-                let current = serde_json::to_value(api.get(&hpa_name).await?).unwrap_or_default();
-                let body = patch::autoscaler_patch(change, &current, resource_version)
-                    .expect("an autoscaler change builds an autoscaler patch");
-                let after = api.patch(&hpa_name, &params, &Patch::Merge(body)).await?;
-                Ok((
-                    patch::autoscaler_summary(&current),
-                    patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
-                ))
-            }
-            .await
-        }
+        attempt += 1;
+    };
+    let conflict = || {
+        (
+            Outcome::Conflict,
+            "someone changed this object since you loaded it; nothing was overwritten. Review the current values and try again".to_string(),
+        )
     };
     match result {
         Ok((before, after)) => Sent {
@@ -138,7 +156,11 @@ pub async fn send(
             before,
             after,
         },
-        Err(kube::Error::Api(status)) => {
+        Err(Refused::SpecChanged) => {
+            let (outcome, message) = conflict();
+            failed(outcome, message)
+        }
+        Err(Refused::Cluster(kube::Error::Api(status))) => {
             let m = status.message.clone();
             let (outcome, message) = match status.code {
                 403 if impersonation_refused(&m) => (
@@ -149,15 +171,52 @@ pub async fn send(
                     ),
                 ),
                 403 => (Outcome::Denied, format!("the cluster refused: {m}")),
-                409 => (
-                    Outcome::Conflict,
-                    "someone changed this object since you loaded it; nothing was overwritten. Review the current values and try again".into(),
-                ),
+                409 => conflict(),
                 422 => (Outcome::Invalid, format!("the cluster rejected the change: {m}")),
                 code => (Outcome::Failed, format!("the cluster answered {code}: {m}")),
             };
             failed(outcome, message)
         }
-        Err(e) => failed(Outcome::Failed, format!("the cluster could not be reached: {e}")),
+        Err(Refused::Cluster(e)) => failed(Outcome::Failed, format!("the cluster could not be reached: {e}")),
+    }
+}
+
+/// One read of the object, the precondition checked, and one patch.
+async fn send_once(
+    client: &Client,
+    w: &Workload,
+    change: &ScalingChange,
+    seen: &Seen,
+    params: &PatchParams,
+) -> Result<(Value, Value), Refused> {
+    match change {
+        ScalingChange::Replicas(n) => {
+            let api: Api<Deployment> = Api::namespaced(client.clone(), &w.namespace);
+            let resource_version = match seen {
+                Seen::ResourceVersion(rv) => rv.clone(),
+                Seen::Generation(_) => version_to_patch(seen, &api.get(&w.name).await?.metadata)?,
+            };
+            let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
+            let body = patch::scale_patch(*n, &resource_version);
+            let after = api.patch_scale(&w.name, params, &Patch::Merge(body)).await?;
+            Ok((
+                patch::scale_summary(&before),
+                patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
+            ))
+        }
+        ScalingChange::Autoscaler { .. } => {
+            let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+            let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &w.namespace);
+            let current = api.get(&hpa_name).await?;
+            let resource_version = version_to_patch(seen, &current.metadata)?;
+            let current = serde_json::to_value(current).unwrap_or_default();
+            let body = patch::autoscaler_patch(change, &current, &resource_version)
+                .expect("an autoscaler change builds an autoscaler patch");
+            let after = api.patch(&hpa_name, params, &Patch::Merge(body)).await?;
+            Ok((
+                patch::autoscaler_summary(&current),
+                patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
+            ))
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! 3. **record intent** — for an apply, before anything is sent: if the audit log cannot take
 //!    the row, nothing is sent;
 //! 4. **send** — a dry run or the patch, as the user (`Impersonate-User`/`-Group`), against the
-//!    resourceVersion they saw;
+//!    version they saw (the spec's generation, or the object's resourceVersion);
 //! 5. **record outcome** — pointing back at the intent.
 //!
 //! Stages 3–5 run as a task of their own: a client that goes away (or a request timeout)
@@ -23,7 +23,9 @@ use std::{sync::Arc, time::Instant};
 
 use app::{
     dto::{Viewer, Workload},
-    scaling::{Edit, EditResponse, FieldError, Outcome, Rights, ScalingChange, check_edit, validate::Limits},
+    scaling::{
+        Edit, EditResponse, FieldError, Outcome, Rights, ScalingChange, Seen, check_edit, validate::Limits,
+    },
 };
 use cluster::ActingAs;
 use record::{Record, errors_text, proposed_for_record};
@@ -268,9 +270,13 @@ impl Editor {
 
         // Stages 3–5, in a task a dropped request cannot cancel.
         let editor = self.clone();
-        let (resource_version, dry_run) = (edit.resource_version.clone(), edit.dry_run);
+        // check_edit refuses an edit without exactly one precondition.
+        let Ok(seen) = edit.seen() else {
+            return response(Outcome::Invalid, "nothing was sent: the version you loaded is required");
+        };
+        let dry_run = edit.dry_run;
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            editor.carry_out(record, answer, who, w, change, resource_version, dry_run).await
+            editor.carry_out(record, answer, who, w, change, seen, dry_run).await
         }));
         match task.await {
             Ok(answer) => answer,
@@ -316,7 +322,7 @@ impl Editor {
         who: ActingAs,
         w: Workload,
         change: ScalingChange,
-        resource_version: String,
+        seen: Seen,
         dry_run: bool,
     ) -> EditResponse {
         let intent_seq = if dry_run {
@@ -350,7 +356,7 @@ impl Editor {
                 }
             }
         };
-        let sent = cluster::send(&self.config, &who, &w, &change, &resource_version, dry_run).await;
+        let sent = cluster::send(&self.config, &who, &w, &change, &seen, dry_run).await;
         answer.outcome = sent.outcome;
         answer.message = sent.message;
         if !sent.before.is_null() {

@@ -90,6 +90,11 @@ mod tests {
             assert!(schemas.contains_key(name), "{name} is described");
         }
         let request = &schemas["ScalingRequest"]["properties"];
-        assert!(request.get("dryRun").is_some() && request.get("resourceVersion").is_some(), "{request}");
+        assert!(
+            request.get("dryRun").is_some()
+                && request.get("resourceVersion").is_some()
+                && request.get("generation").is_some(),
+            "{request}"
+        );
     }
 }

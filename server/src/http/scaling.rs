@@ -30,19 +30,20 @@ fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
 
 /// Change a Deployment's replicas (no HPA) or its HPA's spec — partly: fields left out keep
 /// their values. Validated, then sent to Kubernetes as the caller (Impersonate-User/-Group)
-/// against the resourceVersion they saw; `dryRun` previews with the cluster's dry run. Every
+/// against the version they saw (`generation`: the spec; or `resourceVersion`: the whole
+/// object); `dryRun` previews with the cluster's dry run. Every
 /// attempt by a signed-in user is audited; an apply's intent is recorded before it is sent.
 #[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/scaling", tag = "scaling",
     params(super::api::WorkloadPath),
     request_body(content = domain::scaling::request::ScalingRequest, example = json!({
         "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
-        "reason": "CHG-1234 evening peak", "resourceVersion": "48211", "dryRun": true
+        "reason": "CHG-1234 evening peak", "generation": 1, "dryRun": true
     })),
     responses(
         (status = 200, description = "Previewed (dry run) or applied", body = app::scaling::EditResponse),
         (status = 401, description = "No identity: sign in through the auth proxy, or send a token issued for Paydeck", body = app::scaling::EditResponse),
         (status = 403, description = "Read-only server, cross-site request, an identity Paydeck never acts as (system: users and groups), or the cluster's RBAC refused", body = app::scaling::EditResponse),
-        (status = 409, description = "The object changed since resourceVersion; nothing was overwritten", body = app::scaling::EditResponse),
+        (status = 409, description = "The spec changed since `generation` (or the object since `resourceVersion`); nothing was overwritten", body = app::scaling::EditResponse),
         (status = 413, description = "The body is larger than 64 KiB", body = super::openapi::ErrorBody),
         (status = 422, description = "Invalid: `errors` names each field (a float, a string, an out-of-range value, an unknown field)", body = app::scaling::EditResponse),
         (status = 429, description = "More than 20 attempts a minute; not recorded; Retry-After", body = app::scaling::EditResponse),

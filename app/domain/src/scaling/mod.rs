@@ -174,8 +174,9 @@ impl Outcome {
 pub struct EditRequest {
     #[serde(flatten)]
     pub form: ScalingForm,
-    /// The resourceVersion the user saw (the HPA's, or the Deployment's for replicas).
-    pub resource_version: String,
+    /// `metadata.generation` of the object as the user saw it (the HPA's, or the
+    /// Deployment's for replicas): the change is made against that spec.
+    pub generation: i64,
     /// Preview only: the cluster validates and answers with the result, stores nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -188,11 +189,24 @@ pub enum Proposed {
     Typed(request::ScalingRequest),
 }
 
+/// What a change is conditional on, so it is never made over one the user did not see.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Seen {
+    /// The object exactly as loaded (`metadata.resourceVersion`): any write since is a
+    /// conflict, even the HPA controller's status update every sync.
+    ResourceVersion(String),
+    /// Its spec as loaded (`metadata.generation`, which only a spec change moves): a change
+    /// to the spec since is a conflict, the controllers' status writes are not.
+    Generation(i64),
+}
+
 /// An edit as the server carries it out, whichever way it came in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Edit {
     pub proposed: Proposed,
-    pub resource_version: String,
+    /// What the user said they saw; [`Edit::seen`] makes it one precondition.
+    pub resource_version: Option<String>,
+    pub generation: Option<i64>,
     pub dry_run: bool,
 }
 
@@ -203,11 +217,30 @@ impl Edit {
             Proposed::Typed(r) => &r.reason,
         }
     }
+
+    /// The one precondition the change is made against, or why there is none.
+    pub fn seen(&self) -> Result<Seen, (Field, &'static str)> {
+        match (&self.resource_version, self.generation) {
+            (Some(_), Some(_)) => Err((Field::Generation, "give resourceVersion or generation, not both")),
+            (Some(rv), None) if !rv.trim().is_empty() => Ok(Seen::ResourceVersion(rv.trim().to_string())),
+            (None, Some(g)) if g >= 1 => Ok(Seen::Generation(g)),
+            (None, Some(_)) => Err((Field::Generation, "the generation you loaded is 1 or more")),
+            _ => Err((
+                Field::ResourceVersion,
+                "the version you loaded is required (resourceVersion, or generation for the spec alone): a change is always made against what was seen",
+            )),
+        }
+    }
 }
 
 impl From<EditRequest> for Edit {
     fn from(r: EditRequest) -> Self {
-        Edit { proposed: Proposed::Form(r.form), resource_version: r.resource_version, dry_run: r.dry_run }
+        Edit {
+            proposed: Proposed::Form(r.form),
+            resource_version: None,
+            generation: Some(r.generation),
+            dry_run: r.dry_run,
+        }
     }
 }
 
@@ -215,6 +248,7 @@ impl From<request::ScalingRequest> for Edit {
     fn from(r: request::ScalingRequest) -> Self {
         Edit {
             resource_version: r.resource_version.clone(),
+            generation: r.generation,
             dry_run: r.dry_run,
             proposed: Proposed::Typed(r),
         }
@@ -294,7 +328,7 @@ pub struct AuditQuery {
 
 /// Checks an edit of `w` either way it came in: the form's or the API's rules, the shape of
 /// the change against the workload (replicas only where no HPA decides), and that it is
-/// conditional on a resourceVersion. Fields are named as the way in names them.
+/// conditional on the version seen ([`Edit::seen`]). Fields are named as the way in names them.
 pub fn check_edit(
     edit: &Edit,
     w: &crate::dto::Workload,
@@ -327,13 +361,8 @@ pub fn check_edit(
             (validate::Checked { change, errors: problems.named(Field::api_name), warnings }, Field::api_name)
         }
     };
-    if edit.resource_version.trim().is_empty() {
-        checked.errors.push(FieldError {
-            field: name(Field::ResourceVersion),
-            message:
-                "the resourceVersion you loaded is required: a change is always made against the version seen"
-                    .into(),
-        });
+    if let Err((field, message)) = edit.seen() {
+        checked.errors.push(FieldError { field: name(field), message: message.into() });
     }
     if !checked.errors.is_empty() {
         checked.change = None;
@@ -356,4 +385,28 @@ pub fn check_spec(
     let change = request::proposal(&request, w, &mut problems)
         .and_then(|p| validate::check_proposal(&p, limits, &context, &mut problems, &mut warnings));
     validate::Checked { change, errors: problems.named(Field::api_name), warnings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(resource_version: Option<&str>, generation: Option<i64>) -> Edit {
+        Edit {
+            proposed: Proposed::Typed(request::ScalingRequest::default()),
+            resource_version: resource_version.map(str::to_string),
+            generation,
+            dry_run: true,
+        }
+    }
+
+    #[test]
+    fn an_edit_is_conditional_on_exactly_one_version_seen() {
+        assert_eq!(edit(Some(" 41 "), None).seen(), Ok(Seen::ResourceVersion("41".into())));
+        assert_eq!(edit(None, Some(3)).seen(), Ok(Seen::Generation(3)));
+        assert_eq!(edit(Some("41"), Some(3)).seen().unwrap_err().0, Field::Generation);
+        assert_eq!(edit(None, None).seen().unwrap_err().0, Field::ResourceVersion);
+        assert_eq!(edit(Some("  "), None).seen().unwrap_err().0, Field::ResourceVersion);
+        assert_eq!(edit(None, Some(0)).seen().unwrap_err().0, Field::Generation);
+    }
 }

@@ -2,8 +2,11 @@
 //!
 //! ```json
 //! { "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
-//!   "reason": "CHG-1234 evening peak", "resourceVersion": "48211", "dryRun": true }
+//!   "reason": "CHG-1234 evening peak", "generation": 3, "dryRun": true }
 //! ```
+//!
+//! The change is conditional on what was seen: `generation` (the spec; the HPA controller's
+//! status writes every 15 s do not count) or `resourceVersion` (the whole object).
 //!
 //! `spec` is the HPA's spec as autoscaling/v2 writes it; fields left out keep their current
 //! values. `replicas` is for a Deployment no HPA targets. Numbers are numbers: a float, a
@@ -33,9 +36,15 @@ pub struct ScalingRequest {
     pub spec: Option<SpecChange>,
     /// The change ticket, or why; required, at most 500 characters.
     pub reason: String,
-    /// The resourceVersion of the HPA (or, for `replicas`, the Deployment) last seen: the
-    /// change is made against it, never over someone else's.
-    pub resource_version: String,
+    /// The `metadata.resourceVersion` of the HPA (or, for `replicas`, the Deployment) last
+    /// seen: any write since, the controllers' status updates included, is a conflict.
+    /// Give this or `generation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// The `metadata.generation` last seen: only a change to the spec since is a conflict.
+    /// Give this or `resourceVersion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     /// Preview with the cluster's dry run; nothing is stored.
     #[serde(default)]
     pub dry_run: bool,

@@ -25,26 +25,29 @@ enum Step {
     Done(EditResponse),
 }
 
-/// The resourceVersion an edit of `w` is conditional on.
-fn version_of(w: &Workload) -> String {
-    w.autoscaler.as_ref().map(|a| a.resource_version.clone()).unwrap_or_else(|| w.resource_version.clone())
+/// The spec generation an edit of `w` is conditional on: the HPA's, or the Deployment's for
+/// replicas. Not the resourceVersion, which the controllers' status writes move every sync.
+fn generation_of(w: &Workload) -> i64 {
+    w.autoscaler.as_ref().map_or(w.generation, |a| a.generation)
 }
 
 #[component]
 pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Workload>>) -> impl IntoView {
     let (ns, n) = (namespace.clone(), name.clone());
     let whatif_target = StoredValue::new((namespace.clone(), name.clone()));
+    // Only whether there is an HPA re-renders the what-if; live updates of the figures do not.
+    let has_hpa = Memo::new(move |_| workload.with(|w| w.as_ref().is_some_and(|w| w.autoscaler.is_some())));
     let rights = LocalResource::new(move || scaling_rights(ns.clone(), n.clone()));
     let limits = LocalResource::new(scaling_limits);
 
     // The form is filled once from the workload as first seen (live updates must not wipe
     // what the user typed); "Reload current values" fills it again.
     let form = RwSignal::new(None::<ScalingForm>);
-    let seen_version = RwSignal::new(String::new());
+    let seen_generation = RwSignal::new(0_i64);
     let load = move || {
         if let Some(w) = workload.get_untracked() {
             form.set(Some(ScalingForm::current(&w)));
-            seen_version.set(version_of(&w));
+            seen_generation.set(generation_of(&w));
         }
     };
     Effect::new(move |_| {
@@ -71,7 +74,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
         let Some(f) = form.get_untracked() else { return };
         errors.set(vec![]);
         step.set(Step::Sending);
-        let request = EditRequest { form: f, resource_version: seen_version.get_untracked(), dry_run };
+        let request = EditRequest { form: f, generation: seen_generation.get_untracked(), dry_run };
         let (ns, n) = (namespace.clone(), name.clone());
         leptos::task::spawn_local(async move {
             match submit_scaling(ns, n, request).await {
@@ -126,7 +129,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                                     <button type="button" class="button-quiet" on:click=move |_| { load(); errors.set(vec![]); step.set(Step::Editing); }>"Reload current values"</button>
                                 </div>
                             </form>
-                            {move || workload.with(|w| w.as_ref().is_some_and(|w| w.autoscaler.is_some())).then(|| view! {
+                            {move || has_hpa.get().then(|| view! {
                                 <super::whatif::WhatIf namespace=whatif_target.get_value().0 name=whatif_target.get_value().1 workload form
                                     limits=Signal::derive(move || limits.get().and_then(Result::ok)) />
                             })}

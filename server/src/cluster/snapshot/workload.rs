@@ -96,6 +96,7 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         at_max: status.current_replicas.unwrap_or(0) >= spec.max_replicas
             && status.desired_replicas >= spec.max_replicas,
         resource_version: hpa.metadata.resource_version.clone().unwrap_or_default(),
+        generation: hpa.metadata.generation.unwrap_or(0),
     }
 }
 

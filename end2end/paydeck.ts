@@ -15,12 +15,20 @@ export interface Paydeck {
 
 /** Starts the release binary on the simulated cluster (`listen` defaults to a free port),
  * waits until /readyz answers 200, and resolves with the address it printed. */
-export async function startPaydeck(listen = '127.0.0.1:0', dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-'))): Promise<Paydeck> {
+export async function startPaydeck(
+  listen = '127.0.0.1:0',
+  dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-')),
+  // A simulated past recorded on the first start (`--sim-history`); '' for none.
+  history = process.env.PAYDECK_SIM_HISTORY ?? '1d',
+): Promise<Paydeck> {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
   const kubeconfig = join(dir, 'sim.kubeconfig');
   // Samples every 2 s so the charts have points quickly.
   const args = ['--listen', listen, '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
-    '--db', join(dir, 'history.db'), '--sample-interval', '2'];
+    '--db', join(dir, 'history.db'), '--sample-interval', '2',
+    // A day of simulated past, recorded on this first start: history and the what-if have
+    // something to show (risk-scoring's evening peak and the 18:00 flash sale among it).
+    ...(history ? ['--sim-history', history] : [])];
   const child: ChildProcess = spawn(bin, args, {
     cwd: repo,
     env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'error' },
@@ -28,7 +36,8 @@ export async function startPaydeck(listen = '127.0.0.1:0', dir = mkdtempSync(joi
   });
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${bin} did not report its address within 30 s`)), 30_000);
+    // Recording a simulated day first takes a while on two cores.
+    const timer = setTimeout(() => reject(new Error(`${bin} did not report its address within 240 s`)), 240_000);
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();

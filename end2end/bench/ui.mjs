@@ -1,7 +1,8 @@
 // The UI benchmark: bytes shipped to the browser, server-side render time of the overview and
 // the services page on the demo and large simulated clusters, and time to a usable services
-// page with every row of the large cluster in Chromium. Run with `make bench-ui` (which
-// builds first); prints figures, asserts nothing.
+// page with every row of the large cluster in Chromium, and the what-if replay as the edit
+// panel runs it in Chromium on recorded history. Run with `make bench-ui` (which builds
+// first); prints figures, asserts nothing.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ const site = join(repo, 'target/site');
 const bin = process.env.PAYDECK_BIN ?? join(repo, 'target/release/paydeck');
 const RENDERS = Number(process.env.BENCH_RENDERS ?? 40);
 const BROWSER_RUNS = Number(process.env.BENCH_BROWSER_RUNS ?? 5);
+// How much simulated past the what-if measurement records first (about a minute per day).
+const WHATIF_HISTORY = process.env.BENCH_WHATIF_HISTORY ?? '1d';
 
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const size = (path) => (existsSync(path) ? readFileSync(path).length : NaN);
@@ -38,12 +41,12 @@ function bytesShipped() {
 }
 
 /** Starts Paydeck on a simulated cluster of `profile`; resolves with its URL and a stop(). */
-async function start(profile) {
+async function start(profile, extra = []) {
   const dir = mkdtempSync(join(tmpdir(), `paydeck-bench-${profile}-`));
   const child = spawn(
     bin,
     ['--listen', '127.0.0.1:0', '--cluster', 'sim', '--sim-profile', profile,
-      '--sim-kubeconfig', join(dir, 'sim.kubeconfig'), '--db', join(dir, 'history.db')],
+      '--sim-kubeconfig', join(dir, 'sim.kubeconfig'), '--db', join(dir, 'history.db'), ...extra],
     { cwd: repo, env: { ...process.env, PAYDECK_LOG: 'error' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise((resolve, reject) => {
@@ -55,9 +58,9 @@ async function start(profile) {
     });
     child.on('exit', (code) => reject(new Error(`${bin} exited with ${code}`)));
   });
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 600_000;
   while (!(await fetch(`${url}/readyz`).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error('not ready within 120 s');
+    if (Date.now() > deadline) throw new Error('not ready within 600 s');
     await new Promise((r) => setTimeout(r, 250));
   }
   // Let the first metrics poll land so pages carry usage figures.
@@ -100,6 +103,46 @@ async function timeToUsable(browser, url, path, rows) {
   return { median: quantile(times, 0.5), worst: times[times.length - 1] };
 }
 
+/**
+ * The what-if replay as the edit panel runs it: both configurations over the recorded demand,
+ * timed in the page (the panel's `data-ms`), for each window, rerun by changing the maximum.
+ */
+async function whatifInBrowser(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.context().addCookies([{ name: 'paydeck_demo_user', value: 'operator', url }]);
+  await page.goto(`${url}/services/payments-core/risk-scoring`);
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true');
+  const timing = page.getByTestId('whatif-timing');
+  const max = page.getByTestId('edit-panel').getByLabel('Maximum replicas');
+  for (const label of ['last day', 'last week']) {
+    await page.getByRole('group', { name: 'Replay window' }).getByRole('button', { name: label }).click();
+    const times = [];
+    let steps = 0;
+    let previous = '';
+    for (let i = 0; i < BROWSER_RUNS + 1; i++) {
+      await max.fill(String(20 + i));
+      // Wait for the rerun: its timing replaces the previous one.
+      await page.waitForFunction(
+        ([p]) => {
+          const el = document.querySelector('[data-testid="whatif-timing"]');
+          return el && `${el.dataset.steps}/${el.dataset.ms}/${el.textContent}` !== p &&
+            document.querySelector('[data-testid="proposed-peak-replicas"]') !== null;
+        },
+        [previous], { timeout: 60_000 },
+      );
+      await page.waitForTimeout(600); // past the form's debounce, so the figure is this value's
+      const [s, m, text] = await timing.evaluate((el) => [el.dataset.steps, el.dataset.ms, el.textContent]);
+      previous = `${s}/${m}/${text}`;
+      steps = Number(s);
+      if (i > 0) times.push(Number(m)); // the first run warms the WASM up
+    }
+    times.sort((a, b) => a - b);
+    console.log(`  ${label}: ${steps} steps, current and proposed HPA: median ${ms(quantile(times, 0.5))}, ` +
+      `slowest ${ms(times[times.length - 1])} (target ≤ 50 ms for a week)`);
+  }
+  await page.close();
+}
+
 bytesShipped();
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -127,6 +170,13 @@ try {
     } finally {
       await paydeck.stop();
     }
+  }
+  console.log(`\nWhat-if replay in Chromium (demo, ${WHATIF_HISTORY} of simulated history recorded first)`);
+  const paydeck = await start('demo', ['--sim-history', WHATIF_HISTORY]);
+  try {
+    await whatifInBrowser(browser, paydeck.url);
+  } finally {
+    await paydeck.stop();
   }
 } finally {
   await browser.close();

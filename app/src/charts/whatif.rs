@@ -98,11 +98,12 @@ pub fn whatif_chart(
         .y_axis(axis("CPU %").split_line(SplitLine::new().show(false)))
         .data_zoom(DataZoom::new().type_(DataZoomType::Inside))
         .data_zoom(DataZoom::new().type_(DataZoomType::Slider).bottom(4))
+        // Drawn in this order so the current HPA's dashes stay visible over an identical proposal.
         .series(line("Recorded replicas", palette.muted_text, 2.0, LineStyleType::Solid, 0.0, recorded))
-        .series(line("Current HPA, replayed", palette.primary, 1.5, LineStyleType::Dashed, 0.0, now))
         .series(line("Proposed HPA", palette.secondary, 2.5, LineStyleType::Solid, 0.0, next))
-        .series(line("Utilisation, current (%)", palette.tertiary, 1.0, LineStyleType::Dotted, 1.0, util_now))
+        .series(line("Current HPA, replayed", palette.primary, 1.5, LineStyleType::Dashed, 0.0, now))
         .series(util_proposed)
+        .series(line("Utilisation, current (%)", palette.tertiary, 1.0, LineStyleType::Dotted, 1.0, util_now))
 }
 
 #[cfg(test)]
@@ -124,6 +125,6 @@ mod tests {
         let lines = chart["series"].as_array().unwrap();
         assert_eq!(lines.len(), 5);
         assert!(lines[0]["data"].as_array().unwrap().len() <= 2_000);
-        assert_eq!(lines[4]["markLine"]["data"][0]["yAxis"], 70.0);
+        assert_eq!(lines[3]["markLine"]["data"][0]["yAxis"], 70.0);
     }
 }

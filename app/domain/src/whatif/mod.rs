@@ -140,6 +140,18 @@ pub struct Backtest {
     pub proposed: Figures,
     pub fidelity: Fidelity,
     pub steps: usize,
+    /// From the first to the last recorded step.
+    pub recorded_span_ms: i64,
+}
+
+/// From the first to the last step with a recording (0 when none).
+fn recorded_span(series: &Series) -> i64 {
+    let first = series.desired.iter().position(Option::is_some);
+    let last = series.desired.iter().rposition(Option::is_some);
+    match (first, last) {
+        (Some(a), Some(b)) => (b - a + 1) as i64 * series.step_ms,
+        _ => 0,
+    }
 }
 
 /// The share of matching steps below which the replay is called out as not faithful.
@@ -211,6 +223,7 @@ pub fn backtest_traced(
         current: now.figures,
         proposed: next.figures,
         steps: series.len(),
+        recorded_span_ms: recorded_span(series),
     };
     (backtest, now.trace, next.trace)
 }
@@ -218,8 +231,9 @@ pub fn backtest_traced(
 /// The backtest in one line, for the audit log: `backtested over 7 d: overloaded 42 → 0 min,
 /// +31 replica-hours, scale events 12 → 14`.
 pub fn summary(b: &Backtest) -> String {
-    let days = (b.steps as f64 * b.step_ms as f64) / 86_400_000.0;
-    let span = if days >= 1.0 { format!("{days:.0} d") } else { format!("{:.0} h", days * 24.0) };
+    // The span the recording covers, not the window asked for.
+    let days = b.recorded_span_ms as f64 / 86_400_000.0;
+    let span = if days >= 0.95 { format!("{days:.0} d") } else { format!("{:.0} h", days * 24.0) };
     format!(
         "backtested over {span}: overloaded {:.0} → {:.0} min, {:+.0} replica-hours, scale events {} → {} (replay matches the recording within ±1 in {:.0} % of steps)",
         b.current.overloaded_minutes,

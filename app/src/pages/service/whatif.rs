@@ -63,7 +63,12 @@ fn shown(v: f64, unit: &str) -> String {
 /// the form does not validate).
 fn replay(series: &Series, w: &Workload, form: &ScalingForm, limits: &Limits) -> Option<Replayed> {
     let current = HpaConfig::of(w.autoscaler.as_ref()?);
-    let checked = check(form, limits, &Context::of(w, 0.0));
+    // The reason matters for applying, not for replaying.
+    let mut form = form.clone();
+    if form.reason.trim().is_empty() {
+        form.reason = "what-if".into();
+    }
+    let checked = check(&form, limits, &Context::of(w, 0.0));
     let proposed = HpaConfig::from_change(checked.change.as_ref()?)?;
     let started = now_ms();
     let (backtest, current_trace, proposed_trace) =
@@ -103,11 +108,12 @@ pub fn WhatIf(
         generation.set_value(run);
         set_timeout(
             move || {
-                if generation.get_value() != run {
+                // The panel may have gone (another page) or been asked again meanwhile.
+                if generation.try_get_value() != Some(run) {
                     return;
                 }
                 let (Some(Ok(series)), Some(w), Some(f), Some(l)) = inputs else { return };
-                result.set(replay(&series, &w, &f, &l));
+                let _ = result.try_set(replay(&series, &w, &f, &l));
             },
             Duration::from_millis(150),
         );

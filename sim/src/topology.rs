@@ -44,6 +44,12 @@ pub struct ServiceSpec {
     pub critical: bool,
     /// Whether the Ingress routes to it.
     pub public: bool,
+    /// Whether its container has a readiness probe.
+    pub readiness_probe: bool,
+    /// Whether its pod template spreads the pods over nodes (topologySpreadConstraints).
+    pub spread: bool,
+    /// Governance rules waived by annotation, and why.
+    pub waive: Option<(&'static str, &'static str)>,
 }
 
 /// A node shape.
@@ -96,6 +102,9 @@ fn service(
         pdb_min_available: None,
         critical: false,
         public: false,
+        readiness_probe: true,
+        spread: false,
+        waive: None,
     }
 }
 
@@ -114,8 +123,11 @@ impl Topology {
     /// → notifications; settlement and reconciliation batches; FX rates.
     ///
     /// Deliberate problems for governance to find: `fx-rates` has no limits and runs one
-    /// replica without a PodDisruptionBudget; `risk-scoring`'s HPA maximum is too low for the
-    /// evening peak; `notifications` requests several times the CPU it uses.
+    /// replica without a PodDisruptionBudget (PD203, PD106); `risk-scoring`'s HPA maximum is
+    /// too low for the evening peak (PD301); `notifications` requests several times the CPU it
+    /// uses (PD206); `card-tokeniser`, critical, does not spread its pods (PD105);
+    /// `reconciliation` has no readiness probe (PD201). `settlement-batch` has none either,
+    /// waived by annotation.
     pub fn demo() -> Topology {
         let edge = "payments-edge";
         let core = "payments-core";
@@ -218,6 +230,11 @@ impl Topology {
         ];
         for s in &mut services {
             s.base_memory_mib = s.memory_request_mib as f64 * 0.45;
+            s.spread = s.critical && s.name != "card-tokeniser";
+            s.readiness_probe = !matches!(s.name.as_str(), "reconciliation" | "settlement-batch");
+            if s.name == "settlement-batch" {
+                s.waive = Some(("PD201", "batch worker: no traffic to gate; CHG-4102"));
+            }
         }
         let nodes = (0..4).map(|i| node(format!("node-{}", i + 1), ZONES[i % 3])).collect();
         Topology {
@@ -301,22 +318,38 @@ impl ServiceSpec {
     }
 
     pub fn deployment(&self) -> Value {
+        let mut container = json!({
+            "name": self.name,
+            "image": format!("registry.payments.internal/{}:1.8.2", self.name),
+            "ports": [{ "containerPort": 8080, "name": "http" }],
+            "resources": self.resources(),
+        });
+        if self.readiness_probe {
+            container["readinessProbe"] =
+                json!({ "httpGet": { "path": "/ready", "port": "http" }, "periodSeconds": 5 });
+        }
+        let mut pod_spec = json!({ "containers": [container] });
+        if self.spread {
+            pod_spec["topologySpreadConstraints"] = json!([{
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": { "matchLabels": { "app.kubernetes.io/name": self.name } },
+            }]);
+        }
+        let mut metadata = json!({ "name": self.name, "namespace": self.namespace, "labels": self.labels() });
+        if let Some((rules, reason)) = self.waive {
+            metadata["annotations"] = json!({ "paydeck.io/waive": rules, "paydeck.io/waive-reason": reason });
+        }
         json!({
-            "metadata": { "name": self.name, "namespace": self.namespace, "labels": self.labels() },
+            "metadata": metadata,
             "spec": {
                 "replicas": self.replicas,
                 "selector": { "matchLabels": { "app.kubernetes.io/name": self.name } },
                 "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": "25%", "maxUnavailable": "25%" } },
                 "template": {
                     "metadata": { "labels": self.labels() },
-                    "spec": {
-                        "containers": [{
-                            "name": self.name,
-                            "image": format!("registry.payments.internal/{}:1.8.2", self.name),
-                            "ports": [{ "containerPort": 8080, "name": "http" }],
-                            "resources": self.resources(),
-                        }]
-                    }
+                    "spec": pod_spec
                 }
             }
         })

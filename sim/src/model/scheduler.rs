@@ -36,16 +36,42 @@ impl Model {
         }
         let pending: Vec<Key> =
             self.pods.iter().filter(|(_, p)| p.node.is_none()).map(|(k, _)| k.clone()).collect();
+        if pending.is_empty() {
+            return;
+        }
+        // Pods of each Deployment per node, for templates that ask to spread them.
+        let mut siblings: HashMap<(String, String, String), i64> = HashMap::new();
+        for (k, p) in &self.pods {
+            if let Some(n) = &p.node {
+                *siblings.entry((k.0.clone(), p.owner.clone(), n.clone())).or_default() += 1;
+            }
+        }
         for k in pending {
             let (cpu, mem) = (self.pods[&k].cpu_request_m, self.pods[&k].memory_request);
-            // Least-allocated node that fits, as the default scoring prefers.
+            let owner = self.pods[&k].owner.clone();
+            let spread = self.deployments.get(&key(&k.0, &owner)).is_some_and(|d| {
+                d.template["spec"]["topologySpreadConstraints"].as_array().is_some_and(|c| !c.is_empty())
+            });
+            // Fewest of its siblings first where the template spreads (topologySpreadConstraints on
+            // the hostname, as ScheduleAnyway scores it), then the least-allocated node that
+            // fits, as the default scoring prefers.
             let best = nodes
                 .iter()
                 .filter(|(n, c, m)| {
                     let (uc, um) = used.get(n).copied().unwrap_or_default();
                     uc + cpu <= *c && um + mem <= *m
                 })
-                .min_by_key(|(n, c, _)| (used.get(n).map_or(0, |u| u.0) * 1000 / (*c).max(1), n.clone()));
+                .min_by_key(|(n, c, _)| {
+                    let skew = if spread {
+                        siblings.get(&(k.0.clone(), owner.clone(), n.clone())).copied().unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    (skew, used.get(n).map_or(0, |u| u.0) * 1000 / (*c).max(1), n.clone())
+                });
+            if let Some((node, _, _)) = best {
+                *siblings.entry((k.0.clone(), owner.clone(), node.clone())).or_default() += 1;
+            }
             let pod = self.pods.get_mut(&k).expect("listed above");
             match best {
                 Some((node, _, _)) => {

@@ -87,6 +87,13 @@ pub trait WhatIfSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<domain::whatif::Series, String>>;
 }
 
+/// The governance rules' findings.
+#[cfg(feature = "ssr")]
+pub trait AdvisorSource: Send + Sync + 'static {
+    fn findings(&self, query: &domain::rules::report::FindingsQuery)
+    -> domain::rules::report::FindingsReport;
+}
+
 /// Everything the server functions may ask of the server, provided as one context value.
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
@@ -99,6 +106,7 @@ pub struct Backend {
     pub edits: Option<Arc<dyn EditSource>>,
     /// `None` when this server records no history.
     pub whatif: Option<Arc<dyn WhatIfSource>>,
+    pub advisor: Arc<dyn AdvisorSource>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

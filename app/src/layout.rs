@@ -16,6 +16,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <nav class="nav" aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/services">"Services"</A>
+                <A href="/advisor">"Advisor"</A>
                 <A href="/audit">"Audit"</A>
             </nav>
             <div class="topbar-end">

@@ -7,6 +7,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod advisor;
 pub mod backend;
 pub mod charts;
 pub mod cluster;

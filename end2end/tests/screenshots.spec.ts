@@ -7,6 +7,7 @@ const PAGES = [
   ['services', '/services', ''],
   ['service', '/services/payments-core/ledger?range=15m', ''],
   ['service-as-operator', '/services/payments-core/ledger?range=15m', 'operator'],
+  ['advisor', '/advisor', ''],
   ['audit', '/audit', ''],
 ];
 

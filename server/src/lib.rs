@@ -1,6 +1,7 @@
 //! The Paydeck server: configuration, HTTP serving and (as the product grows) cluster
 //! watching, history and scaling edits. `main.rs` only wires these modules together.
 
+pub mod advisor;
 pub mod audit;
 pub mod clock;
 pub mod cluster;

@@ -22,6 +22,15 @@ pub struct LimitLabel {
     pub limit: &'static str,
 }
 
+/// `{rule="PD301",severity="high",state="open"}`: the advisor's findings per rule.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FindingLabel {
+    pub rule: &'static str,
+    pub severity: &'static str,
+    /// `open` or `waived`.
+    pub state: &'static str,
+}
+
 pub type CounterFamily<L> =
     prometheus_client::metrics::family::Family<L, prometheus_client::metrics::counter::Counter>;
 

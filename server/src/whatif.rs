@@ -59,7 +59,7 @@ impl WhatIf {
         self.series_of(&w, window).await
     }
 
-    async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
+    pub(crate) async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
         // The HPA decides every 15 s: finer samples add nothing to a replay.
         let step_ms = (self.sample_interval.as_millis() as i64).max(15_000);
         let span = window.millis();

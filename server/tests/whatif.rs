@@ -128,6 +128,29 @@ async fn replaying_a_recorded_day_reproduces_the_hpa_and_a_higher_maximum_remove
     assert!(b.current.minutes_at_max > 0.0, "the current HPA sits at its maximum at the peak");
     assert_eq!(b.proposed.overloaded_minutes, 0.0, "a higher maximum removes them: {:?}", b.proposed);
     assert!(b.proposed.replica_hours > b.current.replica_hours, "at the cost of more replica-hours");
+
+    // The advisor, on the same recording: the HPA is saturated at its maximum through the
+    // evening peak, and the change it proposes is a maximum that would have held it.
+    let advised = Workload {
+        namespace: "payments-core".into(),
+        name: "risk-scoring".into(),
+        critical: true,
+        autoscaler: Some(app::dto::Autoscaler {
+            min_replicas: current.min_replicas,
+            max_replicas: current.max_replicas,
+            cpu_target_percent: current.cpu_target,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let found = domain::rules::history::evaluate(&advised, &series);
+    let pd301 = found.iter().find(|f| f.rule == domain::rules::RuleId::PD301).expect("saturated at the peak");
+    let raise = pd301.proposal.as_ref().and_then(|p| p.max_replicas).unwrap();
+    println!("advisor: {} → max {raise}", pd301.message);
+    assert!(raise > current.max_replicas);
+    let held = HpaConfig { max_replicas: raise, ..current.clone() };
+    let with_raise = whatif::backtest(&series, &current, &held, &Options::default());
+    assert_eq!(with_raise.proposed.overloaded_minutes, 0.0, "the proposed maximum holds the recorded day");
     history.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,6 +24,19 @@ pub struct ContainerResources {
     pub cpu_limit: Option<f64>,
     pub memory_request: Option<f64>,
     pub memory_limit: Option<f64>,
+    /// Whether the container has a readiness probe.
+    #[serde(default)]
+    pub readiness_probe: bool,
+}
+
+/// Where a workload's pods run, and what the template says about spreading them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Placement {
+    /// Distinct nodes the running pods are on.
+    pub nodes: i32,
+    /// The pod template has topologySpreadConstraints or pod anti-affinity.
+    pub spread: bool,
 }
 
 /// A Deployment's replica counts.
@@ -147,8 +160,17 @@ pub struct Workload {
     pub endpoints_ready: i32,
     pub endpoints_total: i32,
     pub disruption_budget: Option<DisruptionBudget>,
+    #[serde(default)]
+    pub placement: Placement,
+    /// The rules its annotations waive.
+    #[serde(default)]
+    pub waivers: crate::rules::Waivers,
     pub health: Health,
     pub findings: Vec<Finding>,
+    /// The governance rules it breaks, judged on the live state (waived ones marked); the
+    /// rules judged on recorded history are the advisor's, apart.
+    #[serde(default)]
+    pub governance: Vec<crate::rules::RuleFinding>,
     pub resource_version: String,
     /// `metadata.generation`: goes up with every change to the Deployment's spec.
     pub generation: i64,

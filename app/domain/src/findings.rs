@@ -60,9 +60,11 @@ pub fn findings(w: &Workload) -> Vec<Finding> {
     out
 }
 
-/// The workload with its findings and the health they add up to.
+/// The workload with its findings, the health they add up to, and the governance rules its
+/// live state breaks.
 pub fn assess(mut w: Workload) -> Workload {
     w.findings = findings(&w);
+    w.governance = crate::rules::live::evaluate(&w);
     w.health = w.findings.first().map_or(Health::Healthy, |f| f.health);
     w
 }

@@ -2,7 +2,7 @@
 //!
 //! No UI, no Kubernetes client, no I/O: quantities, label selectors, the HPA spec and its
 //! arithmetic, the workload figures (the data types exchanged) and the findings drawn from
-//! them, the workloads list's sorting and paging, the live feed's message, and the rules a
+//! them, the governance rules and their catalogue, the workloads list's sorting and paging, the live feed's message, and the rules a
 //! scaling change must pass. Everything here compiles for the server and for WebAssembly.
 
 pub mod dto;
@@ -11,6 +11,7 @@ pub mod hpa;
 pub mod live;
 pub mod quantity;
 pub mod query;
+pub mod rules;
 pub mod scaling;
 pub mod selector;
 pub mod whatif;

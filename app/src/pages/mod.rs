@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod advisor;
 mod audit;
 mod cluster_panel;
 mod not_found;
@@ -7,6 +8,7 @@ mod overview;
 mod service;
 pub mod services;
 
+pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;

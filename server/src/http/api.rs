@@ -160,6 +160,7 @@ pub fn routes() -> ApiRoutes {
         .route(Method::GET, "/api/v1/audit/head", get(scaling::head))
         .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/demand", get(whatif::demand))
         .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/backtest", post(whatif::backtest))
+        .route(Method::GET, "/api/v1/findings", get(super::findings::findings))
         .route(Method::GET, "/api/v1/live", get(live::live))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

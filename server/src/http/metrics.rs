@@ -29,6 +29,7 @@ pub struct Metrics {
     token_cache: Gauge,
     live_feeds: Gauge,
     audit_head: Gauge,
+    findings: prometheus_client::metrics::family::Family<crate::metrics::FindingLabel, Gauge>,
 }
 
 impl Metrics {
@@ -43,6 +44,7 @@ impl Metrics {
             token_cache: Gauge::default(),
             live_feeds: Gauge::default(),
             audit_head: Gauge::default(),
+            findings: Default::default(),
             registry: Registry::default(),
         };
         let watch = &state.cluster.watch_state;
@@ -116,6 +118,11 @@ impl Metrics {
             "Sequence number of the last audit row (its hash: /api/v1/audit/head)",
             m.audit_head.clone(),
         );
+        r.register(
+            "paydeck_findings",
+            "Governance findings per rule (see /api/v1/findings), open or waived",
+            m.findings.clone(),
+        );
         Arc::new(Metrics { registry: r, ..m })
     }
 
@@ -138,6 +145,17 @@ impl Metrics {
             && let Ok(head) = audit.head().await
         {
             self.audit_head.set(head.seq);
+        }
+        for count in state.advisor.report(&Default::default()).rules {
+            let rule = domain::rules::rule(count.rule);
+            for (label, n) in [("open", count.open), ("waived", count.waived)] {
+                let labels = crate::metrics::FindingLabel {
+                    rule: rule.code,
+                    severity: rule.severity.as_str(),
+                    state: label,
+                };
+                self.findings.get_or_create(&labels).set(n as i64);
+            }
         }
         let mut out = String::new();
         encode(&mut out, &self.registry)?;

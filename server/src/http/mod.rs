@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod error;
+pub mod findings;
 pub mod guard;
 pub mod health;
 mod identify;
@@ -77,6 +78,8 @@ pub struct ServerState {
     pub live_slots: Arc<LiveSlots>,
     pub concurrency: Arc<tokio::sync::Semaphore>,
     pub refusals: Arc<Refusals>,
+    /// The governance rules: live, and on recorded history when there is one.
+    pub advisor: crate::advisor::Advisor,
     /// The history sampler, awaited at shutdown so its last batch is written.
     sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -86,6 +89,7 @@ impl ServerState {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         Self {
             leptos,
+            advisor: crate::advisor::Advisor::new(cluster.clone()),
             readiness: Readiness::default(),
             traffic: Arc::new(TrafficMeter::new(crate::clock::unix_secs())),
             request_timeout,
@@ -213,6 +217,10 @@ impl ServerState {
         *self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
         self.history = Some(history);
         self.sample_interval = interval;
+        if let Some(whatif) = self.whatif() {
+            self.advisor = self.advisor.clone().with_history(whatif);
+            self.advisor.start(crate::advisor::SWEEP_INTERVAL, self.stopping.clone());
+        }
         self
     }
 
@@ -244,6 +252,7 @@ impl ServerState {
                 _ => None,
             },
             whatif: self.whatif().map(|w| -> Arc<dyn app::backend::WhatIfSource> { Arc::new(w) }),
+            advisor: Arc::new(self.advisor.clone()),
         }
     }
 }

@@ -34,6 +34,7 @@ pub struct ErrorDetail {
         super::scaling::head,
         super::whatif::demand,
         super::whatif::backtest,
+        super::findings::findings,
         super::live::live,
         super::api::openapi_json,
     ),
@@ -43,6 +44,7 @@ pub struct ErrorDetail {
         (name = "scaling", description = "Changing replicas and HPAs"),
         (name = "audit", description = "The audit log"),
         (name = "what-if", description = "Replaying recorded demand through a proposed HPA"),
+        (name = "advisor", description = "Governance rules and what they find"),
         (name = "identity", description = "Who Paydeck takes the caller for"),
         (name = "meta", description = "This document"),
     )

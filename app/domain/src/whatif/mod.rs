@@ -14,7 +14,7 @@ mod series;
 use serde::{Deserialize, Serialize};
 
 pub use replay::{Options, Outcome, Trace, replay};
-pub use series::{Series, estimate_ready_delay};
+pub use series::{DEFAULT_READY_DELAY_MS, Series, estimate_ready_delay};
 
 use crate::hpa::{Behavior, spec::BehaviorSpec};
 

@@ -3,7 +3,9 @@
 //! with the cluster's dry run (the exact before → after); applied against the version they
 //! saw; every attempt audited.
 
+use domain::rules::{Proposal, RuleId, rule};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     dto::Workload,
@@ -50,9 +52,30 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
             seen_generation.set(generation_of(&w));
         }
     };
+    // A change the advisor proposes (`?propose=PD301&max=14`), filled in on first load; the
+    // form checks it like anything typed.
+    let query = use_query_map();
+    let proposal: StoredValue<Option<(RuleId, Proposal)>> =
+        StoredValue::new(query.with_untracked(|q| Proposal::from_query(|k| q.get(k))));
+    // Opened for a proposal: the panel is what the operator came for.
+    let panel = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if let Some(el) = panel.get()
+            && proposal.with_value(Option::is_some)
+        {
+            el.scroll_into_view();
+        }
+    });
     Effect::new(move |_| {
         if workload.with(Option::is_some) && form.with_untracked(Option::is_none) {
             load();
+            if let Some((rule, p)) = proposal.get_value() {
+                form.update(|f| {
+                    if let Some(f) = f {
+                        p.apply(rule, f);
+                    }
+                });
+            }
         }
     });
     let step = RwSignal::new(Step::Editing);
@@ -116,8 +139,13 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                     let send_preview = send_preview.clone();
                     let send_apply = send.clone();
                     view! {
-                        <section class="panel edit" aria-labelledby="edit-title" data-testid="edit-panel">
+                        <section class="panel edit" id="edit" node_ref=panel aria-labelledby="edit-title" data-testid="edit-panel">
                             <h2 id="edit-title">"Change scaling"</h2>
+                            {proposal.get_value().map(|(id, _)| view! {
+                                <p class="panel-note proposal" data-testid="proposal-note">
+                                    {format!("Opened from the advisor ({id}: {}). The proposed values are filled in below; check them against the what-if, add your change ticket to the reason, then preview and apply as usual.", rule(id).title)}
+                                </p>
+                            })}
                             <p class="panel-note">"Validated by Paydeck, previewed by the cluster's dry run, applied as you against the version loaded here. Every attempt is recorded in the audit log."</p>
                             {move || workload.with(|w| w.as_ref().and_then(|w| w.autoscaler.as_ref()).map(|a| view! {
                                 <p class="panel-note">"The HPA " <span class="mono">{a.name.clone()}</span> " sets this Deployment's replica count, so its bounds, targets and behavior are what to change."</p>

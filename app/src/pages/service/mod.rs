@@ -3,6 +3,7 @@
 //! pods, metrics) refetches the figures and the history, and the charts update in place.
 
 mod edit;
+mod governance;
 mod range;
 mod spec;
 mod whatif;
@@ -65,6 +66,7 @@ pub fn ServicePage() -> impl IntoView {
         </Transition>
         <RangePicker range />
         <Charts history />
+        <governance::Governance target revision />
         // Below the charts: first the picture, then the change.
         {move || {
             let (ns, name) = target.get();

@@ -8,12 +8,13 @@ use std::{
 };
 
 use app::dto::{
-    Autoscaler, Condition, ContainerResources, DisruptionBudget, PodCounts, Replicas, ResourceFigures,
-    Workload,
+    Autoscaler, Condition, ContainerResources, DisruptionBudget, Placement, PodCounts, Replicas,
+    ResourceFigures, Workload,
 };
 use domain::{
     hpa::spec::BehaviorSpec,
     quantity::Quantity,
+    rules::{WAIVE_ANNOTATION, WAIVE_REASON_ANNOTATION, Waivers},
     selector::{Expression, LabelSelector},
 };
 use k8s_openapi::{
@@ -187,6 +188,8 @@ impl<'a> Index<'a> {
             endpoints_ready,
             endpoints_total,
             disruption_budget: self.disruption_budget(&ns, &template_labels),
+            placement: placement(d, &running),
+            waivers: waivers(d),
             resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
             generation: d.metadata.generation.unwrap_or(0),
             namespace: ns,
@@ -317,9 +320,29 @@ fn containers(d: &Deployment) -> Vec<ContainerResources> {
                         cpu_limit: lim("cpu"),
                         memory_request: req("memory"),
                         memory_limit: lim("memory"),
+                        readiness_probe: c.readiness_probe.is_some(),
                     }
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// How many nodes the running pods are on, and whether the template asks to spread them.
+fn placement(d: &Deployment, running: &[&&PodView]) -> Placement {
+    let mut nodes: Vec<&str> = running.iter().filter_map(|p| p.spec.node_name.as_deref()).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    let template = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
+    let spread = template.is_some_and(|t| {
+        t.topology_spread_constraints.as_ref().is_some_and(|c| !c.is_empty())
+            || t.affinity.as_ref().and_then(|a| a.pod_anti_affinity.as_ref()).is_some()
+    });
+    Placement { nodes: nodes.len() as i32, spread }
+}
+
+/// The rules the Deployment's annotations waive.
+fn waivers(d: &Deployment) -> Waivers {
+    let annotation = |k: &str| d.metadata.annotations.as_ref().and_then(|a| a.get(k)).map(String::as_str);
+    Waivers::parse(annotation(WAIVE_ANNOTATION), annotation(WAIVE_REASON_ANNOTATION))
 }

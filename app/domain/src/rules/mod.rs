@@ -1,0 +1,161 @@
+//! Governance: a catalogue of rules ([`catalogue`]) with stable IDs, judged on a workload's
+//! live state ([`live`]) and on its recorded demand ([`history`]), with waivers from the
+//! Deployment's annotations. A waived finding is kept and shown as waived, never dropped.
+
+pub mod catalogue;
+pub mod history;
+pub mod live;
+pub mod report;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use catalogue::{CATALOGUE, Rule, RuleId, Severity, rule};
+
+/// The annotation listing the rules waived for a Deployment: `PD101,PD204`.
+pub const WAIVE_ANNOTATION: &str = "paydeck.io/waive";
+/// The annotation saying why.
+pub const WAIVE_REASON_ANNOTATION: &str = "paydeck.io/waive-reason";
+
+/// One rule's finding on one workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RuleFinding {
+    pub rule: RuleId,
+    pub severity: Severity,
+    /// What was found, with the figures: "at its maximum of 4 for 95 min of the last day".
+    pub message: String,
+    /// Waived by the Deployment's `paydeck.io/waive` annotation: the reason given (`""`
+    /// when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<String>,
+    /// The scaling change that would address it, where one does; opened in the edit form,
+    /// never applied by the advisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposal>,
+}
+
+impl RuleFinding {
+    pub fn new(rule: RuleId, message: impl Into<String>) -> RuleFinding {
+        RuleFinding {
+            rule,
+            severity: catalogue::rule(rule).severity,
+            message: message.into(),
+            waived: None,
+            proposal: None,
+        }
+    }
+
+    pub fn proposing(self, proposal: Proposal) -> RuleFinding {
+        RuleFinding { proposal: Some(proposal), ..self }
+    }
+}
+
+/// A scaling change proposed by a finding: the fields to set, the rest as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proposal {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_target: Option<i32>,
+}
+
+/// The URL parameters of a proposal, and their names.
+const PROPOSAL_PARAMS: [&str; 4] = ["replicas", "min", "max", "target"];
+
+impl Proposal {
+    fn fields(&self) -> [Option<i32>; 4] {
+        [self.replicas, self.min_replicas, self.max_replicas, self.cpu_target]
+    }
+
+    /// `propose=PD301&max=14`: the service page's query that opens the edit form with it.
+    pub fn query(&self, rule: RuleId) -> String {
+        let mut out = format!("propose={rule}");
+        for (name, value) in PROPOSAL_PARAMS.iter().zip(self.fields()) {
+            if let Some(v) = value {
+                out.push_str(&format!("&{name}={v}"));
+            }
+        }
+        out
+    }
+
+    /// Read back from a URL: numbers only, anything else ignored (the form validates what
+    /// it is given in any case).
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Option<(RuleId, Proposal)> {
+        let rule = RuleId::parse(&get("propose")?)?;
+        let n = |k: &str| get(k).and_then(|v| v.trim().parse::<i32>().ok());
+        let p = Proposal {
+            replicas: n("replicas"),
+            min_replicas: n("min"),
+            max_replicas: n("max"),
+            cpu_target: n("target"),
+        };
+        (p != Proposal::default()).then_some((rule, p))
+    }
+
+    /// Sets the proposed fields in `form` and gives the rule as the reason (to be completed
+    /// by the operator with a ticket).
+    pub fn apply(&self, rule: RuleId, form: &mut crate::scaling::ScalingForm) {
+        if let (Some(r), Some(replicas)) = (self.replicas, form.replicas.as_mut()) {
+            *replicas = r.to_string();
+        }
+        if let Some(a) = form.autoscaler.as_mut() {
+            if let Some(v) = self.min_replicas {
+                a.min_replicas = v.to_string();
+            }
+            if let Some(v) = self.max_replicas {
+                a.max_replicas = v.to_string();
+            }
+            if let Some(v) = self.cpu_target {
+                a.cpu_target = v.to_string();
+            }
+        }
+        form.reason = format!("{rule} {} (advisor)", catalogue::rule(rule).title);
+    }
+}
+
+/// The rules a Deployment waives, from its annotations.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Waivers {
+    pub rules: Vec<RuleId>,
+    pub reason: Option<String>,
+    /// Entries of the annotation that name no rule (shown, so a typo does not go unseen).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+}
+
+impl Waivers {
+    /// From the annotations' values: IDs separated by commas or spaces.
+    pub fn parse(waive: Option<&str>, reason: Option<&str>) -> Waivers {
+        let mut out = Waivers {
+            reason: reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
+            ..Waivers::default()
+        };
+        for item in waive.unwrap_or_default().split([',', ' ']).filter(|s| !s.trim().is_empty()) {
+            match RuleId::parse(item) {
+                Some(id) if !out.rules.contains(&id) => out.rules.push(id),
+                Some(_) => {}
+                None => out.unknown.push(item.trim().chars().take(20).collect()),
+            }
+        }
+        out.unknown.truncate(10);
+        out
+    }
+
+    /// Marks the findings this waives (keeping them), most severe and unwaived first.
+    pub fn apply(&self, findings: &mut [RuleFinding]) {
+        for f in findings.iter_mut() {
+            if self.rules.contains(&f.rule) {
+                f.waived = Some(self.reason.clone().unwrap_or_default());
+            }
+        }
+        findings.sort_by_key(|f| (f.waived.is_some(), f.severity, f.rule));
+    }
+}

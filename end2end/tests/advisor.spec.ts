@@ -39,6 +39,7 @@ test('the advisor lists each deliberate problem by its rule, keeps waivers visib
   await expect(rows(page)).toHaveCount(1);
   const finding = rows(page).first();
   await expect(finding).toContainText(/at its maximum of \d+ with CPU above its \d+ % target/);
+  await expect(finding.getByTestId('finding-backtest')).toContainText(/backtested over \d+ [dh]: overloaded \d+ → 0 min/);
 
   // To the service, whose page explains the rule.
   await finding.getByRole('link', { name: 'risk-scoring' }).click();

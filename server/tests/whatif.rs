@@ -146,7 +146,12 @@ async fn replaying_a_recorded_day_reproduces_the_hpa_and_a_higher_maximum_remove
     let found = domain::rules::history::evaluate(&advised, &series);
     let pd301 = found.iter().find(|f| f.rule == domain::rules::RuleId::PD301).expect("saturated at the peak");
     let raise = pd301.proposal.as_ref().and_then(|p| p.max_replicas).unwrap();
-    println!("advisor: {} → max {raise}", pd301.message);
+    println!("advisor: {} → max {raise}; {:?}", pd301.message, pd301.backtest);
+    assert!(
+        pd301.backtest.as_deref().is_some_and(|b| b.contains(" → 0 min")),
+        "its replay: {:?}",
+        pd301.backtest
+    );
     assert!(raise > current.max_replicas);
     let held = HpaConfig { max_replicas: raise, ..current.clone() };
     let with_raise = whatif::backtest(&series, &current, &held, &Options::default());

@@ -247,6 +247,7 @@ pub fn FindingText(finding: RuleFinding, namespace: String, name: String) -> imp
         .map(|p| format!("/services/{namespace}/{name}?{}#edit", p.query(finding.rule)));
     view! {
         {finding.message.clone()}
+        {finding.backtest.map(|b| view! { <span class="sub" data-testid="finding-backtest">{format!("Proposed change {b}")}</span> })}
         {finding.waived.map(|reason| view! {
             <span class="sub waiver">{if reason.is_empty() { "Waived (no reason given)".to_string() } else { format!("Waived: {reason}") }}</span>
         })}

@@ -5,7 +5,7 @@
 use super::{Proposal, RuleFinding, RuleId};
 use crate::{
     dto::Workload,
-    whatif::{DEFAULT_READY_DELAY_MS, Series, estimate_ready_delay},
+    whatif::{self, DEFAULT_READY_DELAY_MS, HpaConfig, Options, Series, estimate_ready_delay},
 };
 
 /// The least recording the history rules judge on: six hours.
@@ -176,6 +176,18 @@ pub fn evaluate(w: &Workload, series: &Series) -> Vec<RuleFinding> {
             ));
         }
     }
+    backtest_proposals(w, series, &mut out);
     w.waivers.apply(&mut out);
     out
+}
+
+/// Each proposed HPA change replayed against the current HPA over the same recording.
+fn backtest_proposals(w: &Workload, series: &Series, findings: &mut [RuleFinding]) {
+    let Some(current) = w.autoscaler.as_ref().map(HpaConfig::of) else { return };
+    for f in findings {
+        if let Some(p) = &f.proposal {
+            let b = whatif::backtest(series, &current, &p.applied_to(&current), &Options::default());
+            f.backtest = Some(whatif::summary(&b));
+        }
+    }
 }

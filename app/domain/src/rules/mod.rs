@@ -34,6 +34,10 @@ pub struct RuleFinding {
     /// never applied by the advisor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal: Option<Proposal>,
+    /// For a proposed HPA change judged on recorded demand: the proposal replayed against the
+    /// current HPA over the same recording, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest: Option<String>,
 }
 
 impl RuleFinding {
@@ -44,6 +48,7 @@ impl RuleFinding {
             message: message.into(),
             waived: None,
             proposal: None,
+            backtest: None,
         }
     }
 
@@ -97,6 +102,16 @@ impl Proposal {
             cpu_target: n("target"),
         };
         (p != Proposal::default()).then_some((rule, p))
+    }
+
+    /// The HPA configuration `current` becomes with this proposal.
+    pub fn applied_to(&self, current: &crate::whatif::HpaConfig) -> crate::whatif::HpaConfig {
+        crate::whatif::HpaConfig {
+            min_replicas: self.min_replicas.unwrap_or(current.min_replicas),
+            max_replicas: self.max_replicas.unwrap_or(current.max_replicas),
+            cpu_target: self.cpu_target.or(current.cpu_target),
+            ..current.clone()
+        }
     }
 
     /// Sets the proposed fields in `form` and gives the rule as the reason (to be completed

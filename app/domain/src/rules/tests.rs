@@ -283,6 +283,9 @@ fn findings_that_a_scaling_change_addresses_carry_it() {
     let s = day(1.0, evening, |m| if (1080.0..1200.0).contains(&m) { 4 } else { 2 });
     let pd301 = history::evaluate(&w, &s).into_iter().find(|f| f.rule == RuleId::PD301).unwrap();
     assert_eq!(pd301.proposal, Some(Proposal { max_replicas: Some(14), ..Default::default() }));
+    let replayed = pd301.backtest.as_deref().expect("the proposal carries its replay");
+    assert!(replayed.starts_with("backtested over 1 d: overloaded "), "{replayed}");
+    assert!(replayed.contains(" → 0 min"), "a maximum of 14 holds the peak: {replayed}");
 
     let idle = history::evaluate(&with_hpa(6, 12, 70), &day(1.0, |_| 0.6, |_| 6));
     assert_eq!(idle[0].proposal, Some(Proposal { min_replicas: Some(2), ..Default::default() }));

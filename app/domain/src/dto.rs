@@ -527,4 +527,7 @@ pub struct History {
     /// `[from, to)` spans without data.
     pub gaps: Vec<[i64; 2]>,
     pub events: Vec<HistoryEvent>,
+    /// When the range reaches into a past the simulator generated (`--sim-history`): until when.
+    #[serde(default)]
+    pub simulated_until_ms: Option<i64>,
 }

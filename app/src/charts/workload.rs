@@ -307,6 +307,7 @@ mod tests {
             events: vec![HistoryEvent {
                 at_ms: 2_500, kind: "scale".into(), message: "scaled 2 → 4".into()
             }],
+            simulated_until_ms: None,
         }
     }
 

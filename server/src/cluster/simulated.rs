@@ -59,11 +59,14 @@ pub async fn start(_: SimProfile, _: u64, _: f64, _: &Path) -> anyhow::Result<Co
     )
 }
 
-/// `--sim-history`: a past for the simulated cluster, so charts and the what-if have history
-/// on a first run. A second simulated cluster — same platform, same seed, a clock the loop
-/// moves — runs from `span` ago to now and is read through its Kubernetes API every 15 s, the
-/// HPA controller's period, as Paydeck reads a cluster; each reading becomes a history sample
-/// (and scale or HPA changes become events). Returns the samples written.
+/// `--sim-history`: a past for the simulated cluster, so charts, the what-if and the advisor
+/// have history on a first run. A second simulated cluster — same platform, same seed, a
+/// clock the loop moves — runs from `span` ago to now; every 15 s (the HPA controller's
+/// period) its objects and usage are read as its API would serve them, built into a snapshot
+/// as live ones are, and written through the same history code as live samples (scale and
+/// HPA changes become events). It is read in-process, not over its API, so that days of
+/// past take seconds: this is a generated past, not a cluster Paydeck governs. Returns the
+/// samples written.
 #[cfg(feature = "sim")]
 pub async fn record_history(
     history: &crate::history::History,
@@ -71,17 +74,7 @@ pub async fn record_history(
     seed: u64,
     span: std::time::Duration,
 ) -> anyhow::Result<usize> {
-    use std::sync::Arc;
-
-    use anyhow::Context;
-    use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Node};
-    use kube::{
-        Api, Client, Config,
-        api::ListParams,
-        config::{KubeConfigOptions, Kubeconfig},
-    };
-
-    use super::{pod::PodView, snapshot, usage};
+    use super::snapshot;
 
     const STEP: std::time::Duration = std::time::Duration::from_secs(15);
     let now = crate::clock::unix_ms();
@@ -97,56 +90,13 @@ pub async fn record_history(
         start: Some(start as u64),
         ..sim::Options::default()
     });
-    let server = cluster.serve("127.0.0.1:0".parse()?).await.context("cannot start the simulated cluster")?;
-    let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN))?;
-    let client =
-        Client::try_from(Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?)?;
-    let all = ListParams::default();
     let mut previous: Option<snapshot::Snapshot> = None;
     let mut written = 0;
     let mut at = start;
     while at < now {
-        let objects = snapshot::Objects {
-            deployments: Api::<Deployment>::all(client.clone())
-                .list(&all)
-                .await?
-                .items
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
-            autoscalers: Api::<HorizontalPodAutoscaler>::all(client.clone())
-                .list(&all)
-                .await?
-                .items
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
-            pods: Api::<PodView>::all(client.clone())
-                .list(&all)
-                .await?
-                .items
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
-            nodes: Api::<Node>::all(client.clone())
-                .list(&all)
-                .await?
-                .items
-                .into_iter()
-                .map(Arc::new)
-                .collect(),
-            ..snapshot::Objects::default()
-        };
-        let namespaces: Vec<String> = {
-            let mut ns: Vec<String> =
-                objects.deployments.iter().filter_map(|d| d.metadata.namespace.clone()).collect();
-            ns.sort();
-            ns.dedup();
-            ns
-        };
-        let (polled, _) = usage::poll(&client, &namespaces).await;
+        let (objects, usage) = read_world(&cluster)?;
         let connection = snapshot::Connection { synced: true, reachable: true, ..Default::default() };
-        let next = snapshot::build(&objects, &polled, connection, 0, at);
+        let next = snapshot::build(&objects, &usage, connection, 0, at);
         history.write_samples(at, &next.workloads).await?;
         written += next.workloads.len();
         if let Some(before) = &previous {
@@ -162,5 +112,43 @@ pub async fn record_history(
         at += STEP.as_millis() as i64;
     }
     history.maintain(now).await?;
+    history.mark_simulated_until(at).await?;
     Ok(written)
+}
+
+/// The simulated cluster's objects and usage now, as its API and metrics APIs would serve
+/// them (the same JSON, read into the same types).
+#[cfg(feature = "sim")]
+fn read_world(cluster: &sim::Cluster) -> anyhow::Result<(super::snapshot::Objects, super::snapshot::Usage)> {
+    use std::sync::Arc;
+
+    use serde::de::DeserializeOwned;
+    use sim::resources::{DEPLOYMENTS, HPAS, NODES, PODS};
+
+    let world = cluster.lock();
+    fn all<T: DeserializeOwned>(
+        world: &sim::cluster::World,
+        rt: &sim::resources::ResourceType,
+    ) -> anyhow::Result<Vec<Arc<T>>> {
+        world.store.list(rt, None, None).map(|(_, v)| Ok(Arc::new(T::deserialize(&**v)?))).collect()
+    }
+    let objects = super::snapshot::Objects {
+        deployments: all(&world, &DEPLOYMENTS)?,
+        autoscalers: all(&world, &HPAS)?,
+        pods: all(&world, &PODS)?,
+        nodes: all(&world, &NODES)?,
+        ..Default::default()
+    };
+    let mut usage =
+        super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
+    for ((ns, name), _) in world.store.list(&PODS, None, None) {
+        if let Some(u) = world.model.pod_usage(ns, name) {
+            usage.pods.insert((ns.clone(), name.clone()), (u.cpu_cores, u.memory_bytes));
+            usage.request_rates.insert((ns.clone(), name.clone()), u.requests_per_sec);
+        }
+    }
+    for (node, u) in world.model.node_usage() {
+        usage.nodes.insert(node, (u.cpu_cores, u.memory_bytes));
+    }
+    Ok((objects, usage))
 }

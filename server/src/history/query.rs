@@ -141,7 +141,9 @@ pub async fn history(
         .iter()
         .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
         .collect();
+    let simulated_until_ms = history.simulated_until().await?.filter(|until| *until > range.from_ms);
     Ok(Some(HistoryDto {
+        simulated_until_ms,
         from_ms: range.from_ms,
         to_ms: range.to_ms,
         step_ms: step,

@@ -267,6 +267,12 @@ async fn serve_paydeck(view: &ClusterView) -> String {
 async fn live_events_carry_everything_first_then_only_changes() {
     use futures::StreamExt;
     let s = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    // The first metrics poll changes every workload at once: let it land first, so what
+    // follows is only the change this test makes (the clock stands still).
+    until(&s.view, Duration::from_secs(10), "usage of every workload", |snap| {
+        snap.workloads.iter().all(|w| w.cpu.usage.is_some())
+    })
+    .await;
     let base = serve_paydeck(&s.view).await;
     let res = reqwest::Client::new().get(format!("{base}/api/v1/live")).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "text/event-stream");

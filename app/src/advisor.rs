@@ -1,10 +1,27 @@
-//! The server function behind the Advisor page and a service's governance section.
+//! The server functions behind the Advisor and Planner pages and a service's governance
+//! section.
 
-use domain::rules::report::{FindingsQuery, FindingsReport};
+use domain::{
+    planner::{PlanQuery, PlanReport},
+    rules::report::{FindingsQuery, FindingsReport},
+    sizing::{SizingQuery, SizingReport},
+};
 use leptos::prelude::*;
 
 /// The governance findings `query` asks for, with per-rule counts.
 #[server(prefix = "/rpc", endpoint = "findings")]
 pub async fn findings(query: FindingsQuery) -> Result<FindingsReport, ServerFnError> {
     Ok(crate::backend::backend()?.advisor.findings(&query))
+}
+
+/// Right-sizing for the workloads in `query`'s scope.
+#[server(prefix = "/rpc", endpoint = "sizing")]
+pub async fn sizing(query: SizingQuery) -> Result<SizingReport, ServerFnError> {
+    Ok(crate::backend::backend()?.advisor.sizing(&query))
+}
+
+/// The capacity plan for a peak.
+#[server(prefix = "/rpc", endpoint = "plan")]
+pub async fn plan(query: PlanQuery) -> Result<PlanReport, ServerFnError> {
+    crate::backend::backend()?.advisor.plan(&query).map_err(ServerFnError::new)
 }

@@ -87,11 +87,14 @@ pub trait WhatIfSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<domain::whatif::Series, String>>;
 }
 
-/// The governance rules' findings.
+/// The advisor: the governance rules' findings, right-sizing and the capacity planner.
 #[cfg(feature = "ssr")]
 pub trait AdvisorSource: Send + Sync + 'static {
     fn findings(&self, query: &domain::rules::report::FindingsQuery)
     -> domain::rules::report::FindingsReport;
+    fn sizing(&self, query: &domain::sizing::SizingQuery) -> domain::sizing::SizingReport;
+    /// The plan, or why the peak asked for is not one.
+    fn plan(&self, query: &domain::planner::PlanQuery) -> Result<domain::planner::PlanReport, String>;
 }
 
 /// Everything the server functions may ask of the server, provided as one context value.

@@ -1,6 +1,8 @@
-//! The advisor on the server: the governance rules judged on recorded history every few
-//! minutes (one workload at a time, off the request path), joined at each request with the
-//! rules judged on the live snapshot, into the domain's report.
+//! The advisor on the server: every few minutes (one workload at a time, off the request
+//! path) it reads each workload's recorded demand once and judges the governance rules on
+//! its last day, right-sizing on its last week and the planner's profile on its last day.
+//! Requests join that with the live snapshot: the rules judged on it, the HPAs and requests
+//! as they are now, the nodes' room.
 
 use std::{
     collections::HashMap,
@@ -9,18 +11,22 @@ use std::{
 };
 
 use domain::{
+    planner::{self, PlanQuery, PlanReport, Profile},
     rules::{
         RuleFinding,
         history::{self, span_label},
         report::{FindingsQuery, FindingsReport, report},
     },
+    sizing::{self, Room, Sizing, SizingOptions, SizingQuery, SizingReport, SizingRow},
     whatif::Window,
 };
 
 use crate::{clock::unix_ms, cluster::ClusterView, whatif::WhatIf};
 
-/// How far back the history rules look.
+/// How far back the history rules and the planner's "today's peak" look.
 pub const WINDOW: Window = Window::Day;
+/// How far back right-sizing looks.
+pub const SIZING_WINDOW: Window = Window::Week;
 /// How often recorded history is judged again (the live rules follow every snapshot).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -32,10 +38,13 @@ struct Judged {
     at_ms: Option<i64>,
 }
 
-/// One workload's history findings and the generation they were judged against.
+/// One workload's history findings and right-sizing, the generation they were judged
+/// against, and its profile for the planner (which does not depend on the configuration).
 struct Verdict {
     generation: (bool, i64),
     findings: Vec<RuleFinding>,
+    sizing: Sizing,
+    profile: Profile,
 }
 
 /// The generation of what the history rules judge: the HPA's spec where there is one (the
@@ -53,13 +62,35 @@ pub struct Advisor {
     cluster: ClusterView,
     /// The recorded demand, when this server records history.
     whatif: Option<WhatIf>,
+    sizing: SizingOptions,
     judged: Arc<RwLock<Judged>>,
+}
+
+/// The room on the nodes, from the snapshot's totals.
+fn room_of(totals: &app::dto::ClusterTotals) -> Room {
+    let nodes = f64::from(totals.nodes.max(1));
+    Room {
+        free_cpu: (totals.cpu.allocatable - totals.cpu.requests).max(0.0),
+        free_memory: (totals.memory.allocatable - totals.memory.requests).max(0.0),
+        node_cpu: totals.cpu.allocatable / nodes,
+        node_memory: totals.memory.allocatable / nodes,
+    }
+}
+
+/// Whether `w` is in the scope of a namespace / name filter.
+fn in_scope(w: &app::dto::Workload, namespace: Option<&str>, name: Option<&str>) -> bool {
+    namespace.is_none_or(|n| n == w.namespace) && name.is_none_or(|n| n == w.name)
 }
 
 impl Advisor {
     /// An advisor on the live state only.
     pub fn new(cluster: ClusterView) -> Self {
-        Advisor { cluster, whatif: None, judged: Arc::default() }
+        Advisor { cluster, whatif: None, sizing: SizingOptions::default(), judged: Arc::default() }
+    }
+
+    /// Right-sizing tuned by `options`.
+    pub fn with_sizing(self, options: SizingOptions) -> Self {
+        Advisor { sizing: options, ..self }
     }
 
     /// Judging recorded history too.
@@ -75,12 +106,18 @@ impl Advisor {
     pub async fn sweep(&self) -> usize {
         let Some(whatif) = &self.whatif else { return 0 };
         let snapshot = self.cluster().current();
+        let room = room_of(&snapshot.totals);
         let mut found = HashMap::new();
         for w in &snapshot.workloads {
-            match whatif.series_of(w, WINDOW).await {
-                Ok(series) => {
-                    let verdict =
-                        Verdict { generation: generations(w), findings: history::evaluate(w, &series) };
+            match whatif.series_of(w, SIZING_WINDOW).await {
+                Ok(week) => {
+                    let day = week.tail(WINDOW.millis());
+                    let verdict = Verdict {
+                        generation: generations(w),
+                        findings: history::evaluate(w, &day),
+                        sizing: sizing::recommend(w, &week, &self.sizing, &room),
+                        profile: Profile::of(w, &day),
+                    };
                     found.insert((w.namespace.clone(), w.name.clone()), verdict);
                 }
                 // Nothing recorded yet is not a finding; a database error is logged and the
@@ -144,10 +181,67 @@ impl Advisor {
             ..report(all, query)
         }
     }
+
+    /// Right-sizing for the workloads in `query`'s scope, as judged at the last sweep — a
+    /// workload whose spec or HPA changed since waits for the next one.
+    pub fn sizing(&self, query: &SizingQuery) -> SizingReport {
+        let snapshot = self.cluster().current();
+        let j = self.judged.read().unwrap_or_else(|e| e.into_inner());
+        let rows = snapshot
+            .workloads
+            .iter()
+            .filter(|w| in_scope(w, query.namespace.as_deref(), query.name.as_deref()))
+            .filter_map(|w| {
+                let verdict = j.findings.get(&(w.namespace.clone(), w.name.clone()))?;
+                (verdict.generation == generations(w)).then(|| SizingRow {
+                    namespace: w.namespace.clone(),
+                    name: w.name.clone(),
+                    critical: w.critical,
+                    sizing: verdict.sizing.clone(),
+                })
+            })
+            .collect();
+        SizingReport {
+            judged_at_ms: j.at_ms,
+            window: span_label(SIZING_WINDOW.millis()),
+            ..SizingReport::of(rows, self.sizing.clone())
+        }
+    }
+
+    /// The capacity plan for `query`: the recorded profiles with each workload's
+    /// configuration as it is now, against the nodes' room now.
+    pub fn plan(&self, query: &PlanQuery) -> PlanReport {
+        let snapshot = self.cluster().current();
+        let j = self.judged.read().unwrap_or_else(|e| e.into_inner());
+        let profiles: Vec<Profile> = snapshot
+            .workloads
+            .iter()
+            .filter(|w| in_scope(w, query.namespace.as_deref(), None))
+            .filter_map(|w| {
+                let verdict = j.findings.get(&(w.namespace.clone(), w.name.clone()))?;
+                Some(verdict.profile.clone().with_live(w))
+            })
+            .collect();
+        PlanReport {
+            peak: query.peak,
+            plan: planner::plan(&profiles, query.peak, room_of(&snapshot.totals)),
+            judged_at_ms: j.at_ms,
+            window: span_label(WINDOW.millis()),
+        }
+    }
 }
 
 impl app::backend::AdvisorSource for Advisor {
     fn findings(&self, query: &FindingsQuery) -> FindingsReport {
         self.report(query)
+    }
+
+    fn sizing(&self, query: &SizingQuery) -> SizingReport {
+        Advisor::sizing(self, query)
+    }
+
+    fn plan(&self, query: &PlanQuery) -> Result<PlanReport, String> {
+        query.peak.check()?;
+        Ok(Advisor::plan(self, query))
     }
 }

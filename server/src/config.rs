@@ -80,6 +80,15 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_RETENTION_DEMAND", default_value = "14d", value_parser = parse_duration)]
     pub retention_demand: Duration,
 
+    /// Right-sizing: the per-pod CPU use percentile a recommended CPU request covers (memory
+    /// requests cover the 99th).
+    #[arg(long, env = "PAYDECK_SIZING_PERCENTILE", default_value_t = 95, value_parser = clap::value_parser!(u8).range(50..=100))]
+    pub sizing_percentile: u8,
+
+    /// Right-sizing: headroom added to a percentile or a recorded peak, in percent.
+    #[arg(long, env = "PAYDECK_SIZING_HEADROOM", default_value_t = 15, value_parser = clap::value_parser!(u8).range(0..=200))]
+    pub sizing_headroom: u8,
+
     /// The header an auth proxy names the user in.
     #[arg(long, env = "PAYDECK_USER_HEADER", default_value = "X-Forwarded-User")]
     pub user_header: axum::http::HeaderName,
@@ -375,6 +384,14 @@ impl Config {
 
     pub fn retention(&self) -> Retention {
         Retention { raw: self.retention_raw, demand: self.retention_demand, ..Retention::default() }
+    }
+
+    pub fn sizing(&self) -> domain::sizing::SizingOptions {
+        domain::sizing::SizingOptions {
+            cpu_percentile: f64::from(self.sizing_percentile) / 100.0,
+            headroom: f64::from(self.sizing_headroom) / 100.0,
+            ..Default::default()
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! that works before the WebAssembly loads).
 
 use domain::rules::{
-    CATALOGUE, RuleFinding, RuleId, Severity,
+    CATALOGUE, Origin, RuleFinding, RuleId, Severity,
     report::{FindingRow, FindingsQuery, FindingsReport, RuleCount},
     rule,
 };
@@ -244,7 +244,7 @@ pub fn FindingText(finding: RuleFinding, namespace: String, name: String) -> imp
     let change = finding
         .proposal
         .as_ref()
-        .map(|p| format!("/services/{namespace}/{name}?{}#edit", p.query(finding.rule)));
+        .map(|p| format!("/services/{namespace}/{name}?{}#edit", p.query(Origin::Rule(finding.rule))));
     view! {
         {finding.message.clone()}
         {finding.backtest.map(|b| view! { <span class="sub" data-testid="finding-backtest">{format!("Proposed change {b}")}</span> })}

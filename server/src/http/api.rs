@@ -161,6 +161,8 @@ pub fn routes() -> ApiRoutes {
         .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/demand", get(whatif::demand))
         .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/backtest", post(whatif::backtest))
         .route(Method::GET, "/api/v1/findings", get(super::findings::findings))
+        .route(Method::GET, "/api/v1/sizing", get(super::sizing::sizing))
+        .route(Method::GET, "/api/v1/plan", get(super::planner::plan))
         .route(Method::GET, "/api/v1/live", get(live::live))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

@@ -10,9 +10,11 @@ mod identify;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod planner;
 pub mod scaling;
 pub mod security;
 pub mod serve;
+pub mod sizing;
 pub mod traffic;
 pub mod whatif;
 
@@ -205,6 +207,13 @@ impl ServerState {
         self.stop.send_replace(true);
     }
 
+    /// Right-sizing tuned by `options` (before [`ServerState::with_history`] starts the
+    /// advisor).
+    pub fn with_sizing(mut self, options: domain::sizing::SizingOptions) -> Self {
+        self.advisor = self.advisor.clone().with_sizing(options);
+        self
+    }
+
     /// Records history in `history`, sampling every `interval`.
     pub fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
         let task = crate::history::sampler::start(
@@ -356,6 +365,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
     }
     let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
+        .with_sizing(config.sizing())
         .with_history(Arc::new(history), config.sample_interval())
         .with_identity(trust, config.read_only)
         .with_identity_bounds(config.identity_bounds())

@@ -35,6 +35,8 @@ pub struct ErrorDetail {
         super::whatif::demand,
         super::whatif::backtest,
         super::findings::findings,
+        super::sizing::sizing,
+        super::planner::plan,
         super::live::live,
         super::api::openapi_json,
     ),
@@ -44,7 +46,7 @@ pub struct ErrorDetail {
         (name = "scaling", description = "Changing replicas and HPAs"),
         (name = "audit", description = "The audit log"),
         (name = "what-if", description = "Replaying recorded demand through a proposed HPA"),
-        (name = "advisor", description = "Governance rules and what they find"),
+        (name = "advisor", description = "Governance rules and what they find, right-sizing, the peak capacity planner"),
         (name = "identity", description = "Who Paydeck takes the caller for"),
         (name = "meta", description = "This document"),
     )

@@ -63,6 +63,10 @@ pub struct StackOptions {
     pub db_max_bytes: Option<u64>,
     pub audit_key: Option<paydeck::audit::AuditKey>,
     pub request_timeout: Duration,
+    /// Seconds between history samples (an hour: the tests that need samples take them).
+    pub sample_interval: Duration,
+    /// A simulated past recorded before Paydeck starts (`--sim-history`).
+    pub sim_history: Option<Duration>,
 }
 
 impl Default for StackOptions {
@@ -79,6 +83,8 @@ impl Default for StackOptions {
             db_max_bytes: None,
             audit_key: None,
             request_timeout: Duration::from_secs(10),
+            sample_interval: Duration::from_secs(3600),
+            sim_history: None,
         }
     }
 }
@@ -122,6 +128,12 @@ pub async fn stack(options: StackOptions) -> Stack {
     let history = std::sync::Arc::new(
         History::open_limited(&db, Retention::default(), options.db_max_bytes).await.unwrap(),
     );
+    if let Some(span) = options.sim_history {
+        let seed = sim::Options::default().seed;
+        paydeck::cluster::simulated::record_history(&history, paydeck::cluster::SimProfile::Demo, seed, span)
+            .await
+            .unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = ServerState::new(
@@ -129,7 +141,7 @@ pub async fn stack(options: StackOptions) -> Stack {
         options.request_timeout,
         view,
     )
-    .with_history(history, Duration::from_secs(3600))
+    .with_history(history, options.sample_interval)
     .with_identity(options.trust, false)
     .with_identity_bounds(options.bounds)
     .with_token_reviews(connected.client, options.reviews)

@@ -5,6 +5,7 @@
 use super::{Proposal, RuleFinding, RuleId};
 use crate::{
     dto::Workload,
+    stats::percentile,
     whatif::{self, DEFAULT_READY_DELAY_MS, HpaConfig, Options, Series, estimate_ready_delay},
 };
 
@@ -40,15 +41,6 @@ fn utilisation(series: &Series) -> impl Iterator<Item = (usize, f64)> + '_ {
         (ready > 0 && series.cpu_request_per_pod > 0.0)
             .then(|| (i, 100.0 * f64::from(cpu) / (f64::from(ready) * series.cpu_request_per_pod)))
     })
-}
-
-/// The value below which `share` of `values` fall (values sorted in place).
-fn percentile(values: &mut [f64], share: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    Some(values[((values.len() - 1) as f64 * share).round() as usize])
 }
 
 /// The history findings of `w` over `series`, with its waivers applied; none when the

@@ -71,6 +71,43 @@ pub struct Proposal {
     pub cpu_target: Option<i32>,
 }
 
+/// Where a proposal comes from: a governance rule, a right-sizing recommendation or the
+/// peak capacity planner. Named by its code in the link that opens it and in the reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Rule(RuleId),
+    Sizing(crate::sizing::SizingKind),
+    Planner,
+}
+
+impl Origin {
+    const PLANNER: &'static str = "PLAN";
+
+    /// `PD301`, `RS2`, `PLAN`.
+    pub fn code(self) -> String {
+        match self {
+            Origin::Rule(r) => r.to_string(),
+            Origin::Sizing(k) => k.code().to_string(),
+            Origin::Planner => Origin::PLANNER.to_string(),
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Origin::Rule(r) => catalogue::rule(r).title,
+            Origin::Sizing(k) => k.title(),
+            Origin::Planner => "Peak capacity plan",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Origin> {
+        RuleId::parse(code)
+            .map(Origin::Rule)
+            .or_else(|| crate::sizing::SizingKind::parse(code).map(Origin::Sizing))
+            .or_else(|| code.trim().eq_ignore_ascii_case(Origin::PLANNER).then_some(Origin::Planner))
+    }
+}
+
 /// The URL parameters of a proposal, and their names.
 const PROPOSAL_PARAMS: [&str; 4] = ["replicas", "min", "max", "target"];
 
@@ -80,8 +117,8 @@ impl Proposal {
     }
 
     /// `propose=PD301&max=14`: the service page's query that opens the edit form with it.
-    pub fn query(&self, rule: RuleId) -> String {
-        let mut out = format!("propose={rule}");
+    pub fn query(&self, origin: Origin) -> String {
+        let mut out = format!("propose={}", origin.code());
         for (name, value) in PROPOSAL_PARAMS.iter().zip(self.fields()) {
             if let Some(v) = value {
                 out.push_str(&format!("&{name}={v}"));
@@ -92,8 +129,8 @@ impl Proposal {
 
     /// Read back from a URL: numbers only, anything else ignored (the form validates what
     /// it is given in any case).
-    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Option<(RuleId, Proposal)> {
-        let rule = RuleId::parse(&get("propose")?)?;
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Option<(Origin, Proposal)> {
+        let origin = Origin::parse(&get("propose")?)?;
         let n = |k: &str| get(k).and_then(|v| v.trim().parse::<i32>().ok());
         let p = Proposal {
             replicas: n("replicas"),
@@ -101,7 +138,7 @@ impl Proposal {
             max_replicas: n("max"),
             cpu_target: n("target"),
         };
-        (p != Proposal::default()).then_some((rule, p))
+        (p != Proposal::default()).then_some((origin, p))
     }
 
     /// The HPA configuration `current` becomes with this proposal.
@@ -114,9 +151,9 @@ impl Proposal {
         }
     }
 
-    /// Sets the proposed fields in `form` and gives the rule as the reason (to be completed
-    /// by the operator with a ticket).
-    pub fn apply(&self, rule: RuleId, form: &mut crate::scaling::ScalingForm) {
+    /// Sets the proposed fields in `form` and gives where it came from as the reason (to be
+    /// completed by the operator with a ticket).
+    pub fn apply(&self, origin: Origin, form: &mut crate::scaling::ScalingForm) {
         if let (Some(r), Some(replicas)) = (self.replicas, form.replicas.as_mut()) {
             *replicas = r.to_string();
         }
@@ -131,7 +168,7 @@ impl Proposal {
                 a.cpu_target = v.to_string();
             }
         }
-        form.reason = format!("{rule} {} (advisor)", catalogue::rule(rule).title);
+        form.reason = format!("{} {} (advisor)", origin.code(), origin.title());
     }
 }
 

@@ -308,12 +308,12 @@ fn findings_that_a_scaling_change_addresses_carry_it() {
 #[test]
 fn a_proposal_travels_in_a_url_and_fills_the_form() {
     let p = Proposal { max_replicas: Some(14), cpu_target: Some(55), ..Default::default() };
-    let q = p.query(RuleId::PD301);
+    let q = p.query(Origin::Rule(RuleId::PD301));
     assert_eq!(q, "propose=PD301&max=14&target=55");
     let params: std::collections::HashMap<String, String> =
         q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect();
     let back = Proposal::from_query(|k| params.get(k).cloned()).unwrap();
-    assert_eq!(back, (RuleId::PD301, p.clone()));
+    assert_eq!(back, (Origin::Rule(RuleId::PD301), p.clone()));
     // Junk is ignored, not trusted: the form validates whatever it is given.
     let junk = |k: &str| match k {
         "propose" => Some("PD301".to_string()),
@@ -325,8 +325,24 @@ fn a_proposal_travels_in_a_url_and_fills_the_form() {
 
     let w = with_hpa(2, 4, 60);
     let mut form = crate::scaling::ScalingForm::current(&w);
-    p.apply(RuleId::PD301, &mut form);
+    p.apply(Origin::Rule(RuleId::PD301), &mut form);
     let a = form.autoscaler.as_ref().unwrap();
     assert_eq!((a.min_replicas.as_str(), a.max_replicas.as_str(), a.cpu_target.as_str()), ("2", "14", "55"));
     assert_eq!(form.reason, "PD301 HPA saturated at its maximum during peaks (advisor)");
+}
+
+#[test]
+fn right_sizing_and_the_planner_propose_by_their_own_codes() {
+    use crate::sizing::SizingKind;
+    for origin in [Origin::Sizing(SizingKind::Maximum), Origin::Sizing(SizingKind::Replicas), Origin::Planner]
+    {
+        assert_eq!(Origin::parse(&origin.code()), Some(origin));
+    }
+    assert_eq!(Origin::parse("rs2"), Some(Origin::Sizing(SizingKind::Maximum)));
+    assert_eq!(Origin::parse("RS9"), None);
+    let p = Proposal { max_replicas: Some(9), ..Default::default() };
+    assert_eq!(p.query(Origin::Planner), "propose=PLAN&max=9");
+    let mut form = crate::scaling::ScalingForm::current(&with_hpa(2, 4, 60));
+    p.apply(Origin::Sizing(SizingKind::Maximum), &mut form);
+    assert_eq!(form.reason, "RS2 HPA maximum (advisor)");
 }

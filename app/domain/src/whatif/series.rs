@@ -43,6 +43,24 @@ impl Series {
     pub fn at(&self, i: usize) -> i64 {
         self.from_ms + i as i64 * self.step_ms
     }
+
+    /// The last `span_ms` of the series (all of it when it is shorter).
+    pub fn tail(&self, span_ms: i64) -> Series {
+        let keep = ((span_ms / self.step_ms.max(1)) as usize).min(self.len());
+        let skip = self.len() - keep;
+        Series {
+            from_ms: self.at(skip),
+            step_ms: self.step_ms,
+            resolution: self.resolution.clone(),
+            cpu_request_per_pod: self.cpu_request_per_pod,
+            memory_request_per_pod: self.memory_request_per_pod,
+            cpu: self.cpu[skip..].to_vec(),
+            memory: self.memory[skip..].to_vec(),
+            rate: self.rate[skip..].to_vec(),
+            ready: self.ready[skip..].to_vec(),
+            desired: self.desired[skip..].to_vec(),
+        }
+    }
 }
 
 /// How long new replicas took to become ready, from the recording: for each rise of the

@@ -3,7 +3,7 @@
 //! with the cluster's dry run (the exact before → after); applied against the version they
 //! saw; every attempt audited.
 
-use domain::rules::{Proposal, RuleId, rule};
+use domain::rules::{Origin, Proposal};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -55,7 +55,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     // A change the advisor proposes (`?propose=PD301&max=14`), filled in on first load; the
     // form checks it like anything typed.
     let query = use_query_map();
-    let proposal: StoredValue<Option<(RuleId, Proposal)>> =
+    let proposal: StoredValue<Option<(Origin, Proposal)>> =
         StoredValue::new(query.with_untracked(|q| Proposal::from_query(|k| q.get(k))));
     // Opened for a proposal: the panel is what the operator came for.
     let panel = NodeRef::<leptos::html::Section>::new();
@@ -69,10 +69,10 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     Effect::new(move |_| {
         if workload.with(Option::is_some) && form.with_untracked(Option::is_none) {
             load();
-            if let Some((rule, p)) = proposal.get_value() {
+            if let Some((origin, p)) = proposal.get_value() {
                 form.update(|f| {
                     if let Some(f) = f {
-                        p.apply(rule, f);
+                        p.apply(origin, f);
                     }
                 });
             }
@@ -141,9 +141,9 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                     view! {
                         <section class="panel edit" id="edit" node_ref=panel aria-labelledby="edit-title" data-testid="edit-panel">
                             <h2 id="edit-title">"Change scaling"</h2>
-                            {proposal.get_value().map(|(id, _)| view! {
+                            {proposal.get_value().map(|(origin, _)| view! {
                                 <p class="panel-note proposal" data-testid="proposal-note">
-                                    {format!("Opened from the advisor ({id}: {}). The proposed values are filled in below; check them against the what-if, add your change ticket to the reason, then preview and apply as usual.", rule(id).title)}
+                                    {format!("Opened from the advisor ({}: {}). The proposed values are filled in below; check them against the what-if, add your change ticket to the reason, then preview and apply as usual.", origin.code(), origin.title())}
                                 </p>
                             })}
                             <p class="panel-note">"Validated by Paydeck, previewed by the cluster's dry run, applied as you against the version loaded here. Every attempt is recorded in the audit log."</p>

@@ -72,7 +72,7 @@ build: setup
 # On a first run, a simulated day is recorded before serving, so charts and the what-if have
 # a past (about a minute on two cores).
 run: build
-	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-history 1d
+	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-history 14d
 
 test: build test-rust test-e2e
 

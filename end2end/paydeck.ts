@@ -19,15 +19,15 @@ export async function startPaydeck(
   listen = '127.0.0.1:0',
   dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-')),
   // A simulated past recorded on the first start (`--sim-history`); '' for none.
-  history = process.env.PAYDECK_SIM_HISTORY ?? '1d',
+  history = process.env.PAYDECK_SIM_HISTORY ?? '14d',
 ): Promise<Paydeck> {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
   const kubeconfig = join(dir, 'sim.kubeconfig');
   // Samples every 2 s so the charts have points quickly.
   const args = ['--listen', listen, '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
     '--db', join(dir, 'history.db'), '--sample-interval', '2',
-    // A day of simulated past, recorded on this first start: history and the what-if have
-    // something to show (risk-scoring's evening peak and the 18:00 flash sale among it).
+    // Two weeks of simulated past, recorded on this first start, as `make run` does: history,
+    // the what-if, the advisor and the planner have something to show.
     ...(history ? ['--sim-history', history] : [])];
   const child: ChildProcess = spawn(bin, args, {
     cwd: repo,

@@ -50,6 +50,9 @@ pub struct Options {
     /// Whether a cluster autoscaler adds nodes (up to the profile's maximum) when pods
     /// cannot be scheduled.
     pub cluster_autoscaler: bool,
+    /// Simulated milliseconds per step of the model (1,000). A generated past may step
+    /// coarser: demand is a function of time, and the controllers keep their own periods.
+    pub step_ms: Millis,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             sale: FlashSale::default(),
             watch_history: 10_000,
             cluster_autoscaler: true,
+            step_ms: 1000,
         }
     }
 }
@@ -97,8 +101,9 @@ impl Cluster {
             None => Clock::manual(start),
         };
         let mut store = Store::new(options.watch_history);
-        let model =
+        let mut model =
             Model::install(&options.profile.topology(), &mut store, options.seed, options.sale, start);
+        model.set_step(options.step_ms);
         Cluster { world: Arc::new(Mutex::new(World { store, model, clock })), write_delay_ms: Arc::default() }
     }
 

@@ -74,7 +74,13 @@ pub async fn record_history(
     seed: u64,
     span: std::time::Duration,
 ) -> anyhow::Result<usize> {
+    use std::{
+        collections::HashMap,
+        time::{Duration, Instant},
+    };
+
     use super::snapshot;
+    use crate::history::PastEvent;
 
     const STEP: std::time::Duration = std::time::Duration::from_secs(15);
     let now = crate::clock::unix_ms();
@@ -88,67 +94,170 @@ pub async fn record_history(
         seed,
         speed: None,
         start: Some(start as u64),
+        // Five-second steps: a fifth of the work of the live cluster's one-second steps, the
+        // HPA controller still at its 15-s period.
+        step_ms: 5_000,
         ..sim::Options::default()
     });
-    let mut previous: Option<snapshot::Snapshot> = None;
-    let mut written = 0;
-    let mut at = start;
-    while at < now {
-        let (objects, usage) = read_world(&cluster)?;
-        let connection = snapshot::Connection { synced: true, reachable: true, ..Default::default() };
-        let next = snapshot::build(&objects, &usage, connection, 0, at);
-        history.write_samples(at, &next.workloads).await?;
-        written += next.workloads.len();
-        if let Some(before) = &previous {
+    // The model runs on a blocking thread while the writer commits the hour before: two
+    // cores, two halves of the work.
+    let (send, mut receive) = tokio::sync::mpsc::channel::<PastHour>(2);
+    let model = tokio::task::spawn_blocking(move || -> anyhow::Result<(Duration, Duration, i64)> {
+        let (mut model, mut build) = (Duration::ZERO, Duration::ZERO);
+        let mut previous: HashMap<(String, String), app::dto::Workload> = HashMap::new();
+        let mut hour = PastHour::default();
+        let mut reader = WorldReader::new();
+        let mut at = start;
+        // Up to the wall clock as it is when the model gets there: the minute or so spent
+        // generating is generated too, so no gap opens before live samples begin.
+        while at < crate::clock::unix_ms() {
+            let t0 = Instant::now();
+            let (objects, usage) = reader.read(&cluster)?;
+            let connection = snapshot::Connection { synced: true, reachable: true, ..Default::default() };
+            let next = snapshot::build(&objects, &usage, connection, 0, at);
             for w in &next.workloads {
-                let Some(old) = before.workload(&w.namespace, &w.name) else { continue };
-                for (kind, message) in crate::history::sampler::changes(old, w) {
-                    history.write_event(&w.namespace, &w.name, at, kind, &message).await?;
+                let key = (w.namespace.clone(), w.name.clone());
+                if let Some(old) = previous.get(&key) {
+                    for (kind, message) in crate::history::sampler::changes(old, w) {
+                        let (namespace, name) = key.clone();
+                        hour.events.push(PastEvent { namespace, name, at_ms: at, kind, message });
+                    }
                 }
+                previous.insert(key, w.clone());
+            }
+            hour.steps.push((at, next.workloads));
+            let t1 = Instant::now();
+            build += t1 - t0;
+            cluster.advance(STEP);
+            model += t1.elapsed();
+            at += STEP.as_millis() as i64;
+            if hour.steps.len() == STEPS_PER_WRITE && send.blocking_send(std::mem::take(&mut hour)).is_err() {
+                break; // The writer failed; its error is the one reported.
             }
         }
-        previous = Some(next);
-        cluster.advance(STEP);
-        at += STEP.as_millis() as i64;
+        if !hour.steps.is_empty() {
+            let _ = send.blocking_send(hour);
+        }
+        Ok((model, build, at))
+    });
+    let mut written = 0;
+    let mut write = Duration::ZERO;
+    while let Some(hour) = receive.recv().await {
+        let t = Instant::now();
+        let steps: Vec<(i64, &[app::dto::Workload])> =
+            hour.steps.iter().map(|(at, w)| (*at, w.as_slice())).collect();
+        let result = history.write_steps(&steps, &hour.events).await;
+        write += t.elapsed();
+        // Dropping the receiver stops the model at its next hour.
+        result?;
+        written += hour.steps.iter().map(|(_, w)| w.len()).sum::<usize>();
     }
-    history.maintain(now).await?;
-    history.mark_simulated_until(at).await?;
+    let (model, build, until) = model.await??;
+    tracing::info!(
+        model_s = model.as_secs_f64(),
+        snapshots_s = build.as_secs_f64(),
+        writes_s = write.as_secs_f64(),
+        "simulated history: where the time went (model and snapshots run beside the writes)"
+    );
+    history.maintain(crate::clock::unix_ms()).await?;
+    history.mark_simulated_until(until).await?;
     Ok(written)
 }
 
-/// The simulated cluster's objects and usage now, as its API and metrics APIs would serve
-/// them (the same JSON, read into the same types).
+/// Steps written per transaction: an hour of 15-s steps.
 #[cfg(feature = "sim")]
-fn read_world(cluster: &sim::Cluster) -> anyhow::Result<(super::snapshot::Objects, super::snapshot::Usage)> {
-    use std::sync::Arc;
+const STEPS_PER_WRITE: usize = 240;
 
-    use serde::de::DeserializeOwned;
-    use sim::resources::{DEPLOYMENTS, HPAS, NODES, PODS};
+/// An hour of a generated past: every workload at every step, and the events between them.
+#[cfg(feature = "sim")]
+#[derive(Default)]
+struct PastHour {
+    steps: Vec<(i64, Vec<app::dto::Workload>)>,
+    events: Vec<crate::history::PastEvent>,
+}
 
-    let world = cluster.lock();
-    fn all<T: DeserializeOwned>(
+/// Objects read from the simulated cluster's store, kept by the store's own handle on their
+/// JSON: an object whose JSON did not change (most pods, every node, most of the time) is
+/// not read again.
+#[cfg(feature = "sim")]
+struct Typed<T> {
+    read: std::collections::HashMap<sim::store::Key, (sim::store::Object, std::sync::Arc<T>)>,
+}
+
+#[cfg(feature = "sim")]
+impl<T: serde::de::DeserializeOwned> Typed<T> {
+    fn new() -> Self {
+        Typed { read: Default::default() }
+    }
+
+    /// Every object of `rt` now, in the store's order.
+    fn all(
+        &mut self,
         world: &sim::cluster::World,
         rt: &sim::resources::ResourceType,
-    ) -> anyhow::Result<Vec<Arc<T>>> {
-        world.store.list(rt, None, None).map(|(_, v)| Ok(Arc::new(T::deserialize(&**v)?))).collect()
+    ) -> anyhow::Result<Vec<std::sync::Arc<T>>> {
+        let mut next = std::collections::HashMap::with_capacity(self.read.len());
+        let mut out = Vec::with_capacity(self.read.len());
+        for (key, json) in world.store.list(rt, None, None) {
+            let typed = match self.read.remove(key) {
+                Some((seen, typed)) if std::sync::Arc::ptr_eq(&seen, json) => typed,
+                _ => std::sync::Arc::new(T::deserialize(&**json)?),
+            };
+            out.push(typed.clone());
+            next.insert(key.clone(), (json.clone(), typed));
+        }
+        self.read = next;
+        Ok(out)
     }
-    let objects = super::snapshot::Objects {
-        deployments: all(&world, &DEPLOYMENTS)?,
-        autoscalers: all(&world, &HPAS)?,
-        pods: all(&world, &PODS)?,
-        nodes: all(&world, &NODES)?,
-        ..Default::default()
-    };
-    let mut usage =
-        super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
-    for ((ns, name), _) in world.store.list(&PODS, None, None) {
-        if let Some(u) = world.model.pod_usage(ns, name) {
-            usage.pods.insert((ns.clone(), name.clone()), (u.cpu_cores, u.memory_bytes));
-            usage.request_rates.insert((ns.clone(), name.clone()), u.requests_per_sec);
+}
+
+/// Reads the simulated cluster as its API would serve it, step after step.
+#[cfg(feature = "sim")]
+struct WorldReader {
+    deployments: Typed<k8s_openapi::api::apps::v1::Deployment>,
+    autoscalers: Typed<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
+    pods: Typed<super::pod::PodView>,
+    nodes: Typed<k8s_openapi::api::core::v1::Node>,
+}
+
+#[cfg(feature = "sim")]
+impl WorldReader {
+    fn new() -> Self {
+        WorldReader {
+            deployments: Typed::new(),
+            autoscalers: Typed::new(),
+            pods: Typed::new(),
+            nodes: Typed::new(),
         }
     }
-    for (node, u) in world.model.node_usage() {
-        usage.nodes.insert(node, (u.cpu_cores, u.memory_bytes));
+
+    /// The simulated cluster's objects and usage now, as its API and metrics APIs would
+    /// serve them (the same JSON, read into the same types).
+    fn read(
+        &mut self,
+        cluster: &sim::Cluster,
+    ) -> anyhow::Result<(super::snapshot::Objects, super::snapshot::Usage)> {
+        use sim::resources::{DEPLOYMENTS, HPAS, NODES, PODS};
+
+        let world = cluster.lock();
+        let objects = super::snapshot::Objects {
+            deployments: self.deployments.all(&world, &DEPLOYMENTS)?,
+            autoscalers: self.autoscalers.all(&world, &HPAS)?,
+            pods: self.pods.all(&world, &PODS)?,
+            nodes: self.nodes.all(&world, &NODES)?,
+            ..Default::default()
+        };
+        let mut usage =
+            super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
+        for ((ns, name), _) in world.store.list(&PODS, None, None) {
+            if let Some(u) = world.model.pod_usage(ns, name) {
+                usage.pods.insert((ns.clone(), name.clone()), (u.cpu_cores, u.memory_bytes));
+                usage.request_rates.insert((ns.clone(), name.clone()), u.requests_per_sec);
+            }
+        }
+        for (node, u) in world.model.node_usage() {
+            usage.nodes.insert(node, (u.cpu_cores, u.memory_bytes));
+        }
+        Ok((objects, usage))
     }
-    Ok((objects, usage))
 }

@@ -40,6 +40,16 @@ impl Default for Retention {
     }
 }
 
+/// An event of a generated past, written with its steps ([`History::write_steps`]).
+#[derive(Clone, Debug)]
+pub struct PastEvent {
+    pub namespace: String,
+    pub name: String,
+    pub at_ms: i64,
+    pub kind: &'static str,
+    pub message: String,
+}
+
 /// The figures of a group of raw samples, in the column order of `rollups` (and of history
 /// points): min/avg/max of replicas desired and ready, CPU, memory and request rate, then the
 /// averages of requests, limits and HPA settings.
@@ -172,9 +182,37 @@ impl History {
 
     /// Records one sample of every workload at `at_ms`, in one transaction.
     pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
+        self.write_steps(&[(at_ms, workloads)], &[]).await
+    }
+
+    /// Several sampling steps and their events in one transaction: a generated past would
+    /// otherwise spend most of its time committing, one step at a time.
+    pub async fn write_steps(&self, steps: &[(i64, &[Workload])], events: &[PastEvent]) -> sqlx::Result<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for e in events {
+            let id = self.workload_id(&mut tx, &e.namespace, &e.name).await?;
+            sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(e.at_ms)
+                .bind(e.kind)
+                .bind(&e.message)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (at_ms, workloads) in steps {
+            self.write_step(&mut tx, *at_ms, workloads).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn write_step(
+        &self,
+        tx: &mut sqlx::SqliteConnection,
+        at_ms: i64,
+        workloads: &[Workload],
+    ) -> sqlx::Result<()> {
         for w in workloads {
-            let id = self.workload_id(&mut tx, &w.namespace, &w.name).await?;
+            let id = self.workload_id(tx, &w.namespace, &w.name).await?;
             let hpa = w.autoscaler.as_ref();
             sqlx::query(
                 "INSERT OR REPLACE INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, hpa_cpu_target, \
@@ -197,9 +235,9 @@ impl History {
             .bind(w.request_rate)
             .execute(&mut *tx)
             .await?;
-            demand::write(&mut tx, id, at_ms, w).await?;
+            demand::write(&mut *tx, id, at_ms, w).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     /// Records an event.

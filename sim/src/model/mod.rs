@@ -100,6 +100,8 @@ pub struct Model {
     next_pod: u64,
     next_event: u64,
     last_step: Millis,
+    /// Simulated milliseconds per step.
+    step_ms: Millis,
     last_hpa_sync: Millis,
     last_autoscaler_sync: Millis,
 }
@@ -129,6 +131,7 @@ impl Model {
             next_pod: 0,
             next_event: 0,
             last_step: now,
+            step_ms: 1000,
             last_hpa_sync: now,
             last_autoscaler_sync: now,
         };
@@ -190,11 +193,17 @@ impl Model {
     /// Runs the cluster forward to `now`, one simulated second at a time (at most a day).
     pub fn advance_to(&mut self, store: &mut Store, now: Millis) {
         let target = now.min(self.last_step + 86_400_000);
-        while self.last_step + 1000 <= target {
-            let t = self.last_step + 1000;
+        while self.last_step + self.step_ms <= target {
+            let t = self.last_step + self.step_ms;
             self.step(store, t);
             self.last_step = t;
         }
+    }
+
+    /// Steps of `ms` simulated milliseconds (at least one; at most the HPA's sync period,
+    /// which stays the period the controller runs at).
+    pub fn set_step(&mut self, ms: Millis) {
+        self.step_ms = ms.clamp(1, HPA_SYNC_MS);
     }
 
     /// The time the model has been stepped to.

@@ -109,12 +109,14 @@ impl Model {
     pub(super) fn run_kubelets(&mut self, store: &mut Store, now: Millis) {
         let mut changed = Vec::new();
         let second = now / 1000;
+        // The same chance per simulated second whatever the step.
+        let every = (RESTART_EVERY_SECS / (self.step_ms / 1000).max(1)).max(1);
         for (k, p) in self.pods.iter_mut() {
             let Some(scheduled_at) = p.scheduled_at else { continue };
             let dice = (hash_str(&k.1) ^ self.seed.wrapping_mul(0x9E37_79B9))
                 .wrapping_add(second)
                 .wrapping_mul(0x2545_F491_4F6C_DD1D);
-            if p.ready_since.is_some() && dice.is_multiple_of(RESTART_EVERY_SECS) {
+            if p.ready_since.is_some() && dice.is_multiple_of(every) {
                 p.restarts += 1;
                 p.running_since = Some(now);
                 p.ready_since = None;

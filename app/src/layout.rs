@@ -17,6 +17,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/services">"Services"</A>
                 <A href="/advisor">"Advisor"</A>
+                <A href="/planner">"Planner"</A>
                 <A href="/audit">"Audit"</A>
             </nav>
             <div class="topbar-end">

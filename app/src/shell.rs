@@ -8,7 +8,9 @@ use leptos_router::{
 };
 
 use crate::layout::Layout;
-use crate::pages::{AdvisorPage, AuditPage, NotFoundPage, OverviewPage, ServicePage, ServicesPage};
+use crate::pages::{
+    AdvisorPage, AuditPage, NotFoundPage, OverviewPage, PlannerPage, ServicePage, ServicesPage,
+};
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
 pub const ECHARTS_PATH: &str = "/assets/echarts.min.js";
@@ -58,6 +60,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services") view=ServicesPage />
                     <Route path=path!("/services/:namespace/:name") view=ServicePage />
                     <Route path=path!("/advisor") view=AdvisorPage />
+                    <Route path=path!("/planner") view=PlannerPage />
                     <Route path=path!("/audit") view=AuditPage />
                 </Routes>
             </Layout>

@@ -8,6 +8,7 @@ const PAGES = [
   ['service', '/services/payments-core/ledger?range=15m', ''],
   ['service-as-operator', '/services/payments-core/ledger?range=15m', 'operator'],
   ['advisor', '/advisor', ''],
+  ['planner', '/planner', ''],
   ['audit', '/audit', ''],
 ];
 

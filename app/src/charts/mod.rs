@@ -3,6 +3,7 @@
 
 mod echart;
 mod palette;
+pub mod plan;
 pub mod traffic;
 pub mod whatif;
 pub mod workload;

@@ -13,7 +13,9 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
 };
 
-use crate::{advisor::findings, format, layout::PageHeader, widgets::ErrorNote};
+use crate::{
+    advisor::findings, format, layout::PageHeader, pages::sizing::SizingSection, widgets::ErrorNote,
+};
 
 /// The query the URL asks for (unknown values are ignored, as a link may be old).
 fn query_of(get: impl Fn(&str) -> Option<String>) -> FindingsQuery {
@@ -76,7 +78,7 @@ pub fn AdvisorPage() -> impl IntoView {
     let (on_namespace, on_rule, on_severity) = (set.clone(), set.clone(), set.clone());
 
     view! {
-        <PageHeader title="Advisor" subtitle="Governance rules for payment services, judged on the live cluster and on recorded demand. Each finding says what was found, why it matters and how to fix it; a Deployment may waive a rule by annotation (paydeck.io/waive), and waived findings stay visible." />
+        <PageHeader title="Advisor" subtitle="Governance rules for payment services, judged on the live cluster and on recorded demand, and right-sizing from the recorded week. Each finding says what was found, why it matters and how to fix it; a Deployment may waive a rule by annotation (paydeck.io/waive), and waived findings stay visible." />
         <section class="panel">
             <form class="filters" method="get" action="/advisor" data-testid="advisor-filters">
                 <div class="field">
@@ -142,6 +144,7 @@ pub fn AdvisorPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <SizingSection namespace=Memo::new(move |_| query.get().namespace) />
     }
 }
 

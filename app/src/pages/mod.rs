@@ -5,12 +5,15 @@ mod audit;
 mod cluster_panel;
 mod not_found;
 mod overview;
+mod planner;
 mod service;
 pub mod services;
+pub mod sizing;
 
 pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
+pub use planner::PlannerPage;
 pub use service::ServicePage;
 pub use services::ServicesPage;

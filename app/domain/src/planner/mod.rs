@@ -25,6 +25,9 @@ use crate::{
 
 /// The utilisation a service without an HPA is planned at.
 pub const UNSCALED_TARGET: f64 = 0.7;
+/// The share of the recording at the HPA's maximum from which a row says the scaling model
+/// under-states.
+pub const CAPPED_NOTE: f64 = 0.05;
 /// The least number of (rate, replicas) pairs a fit is made from: an hour of 15-s samples.
 pub const MIN_POINTS: usize = 240;
 
@@ -86,6 +89,10 @@ pub struct Profile {
     pub cpu_request_per_pod: f64,
     pub memory_request_per_pod: f64,
     pub fit: Option<ScalingFit>,
+    /// The share of the fitted pairs where the HPA sat at its maximum: there the replicas
+    /// did not follow the rate, and the fit under-states what the rate needs.
+    #[serde(default)]
+    pub capped_share: f64,
     /// Workload CPU cores against request rate.
     #[serde(skip)]
     pub cpu_line: Option<CpuLine>,
@@ -110,6 +117,8 @@ impl Profile {
         let (mut peak_rate, mut peak_replicas) = (0.0, w.replicas.desired);
         let mut pairs = Vec::new();
         let mut cpu = Vec::new();
+        let max = w.autoscaler.as_ref().map(|a| a.max_replicas);
+        let mut capped = 0usize;
         for i in 0..series.len() {
             let (Some(rate), Some(desired)) = (series.rate[i], series.desired[i]) else { continue };
             let rate = f64::from(rate);
@@ -118,6 +127,7 @@ impl Profile {
             }
             if rate > 0.0 {
                 pairs.push((rate, f64::from(desired)));
+                capped += usize::from(max.is_some_and(|m| i32::from(desired) >= m));
                 if let Some(c) = series.cpu[i] {
                     cpu.push((rate, f64::from(c)));
                 }
@@ -137,6 +147,7 @@ impl Profile {
             cpu_request_per_pod: series.cpu_request_per_pod,
             memory_request_per_pod: series.memory_request_per_pod,
             fit: ScalingFit::from_points(&pairs),
+            capped_share: capped as f64 / pairs.len().max(1) as f64,
             cpu_line: (cpu.len() >= MIN_POINTS).then(|| fit_line(&cpu)).flatten().map(CpuLine::from),
         }
     }
@@ -279,6 +290,11 @@ fn row(p: &Profile, planned_rate: f64) -> PlanRow {
         Some("no requests recorded: planned at today's count".to_string())
     } else if fit_replicas.is_none() && hpa_replicas.is_none() {
         Some("too little recorded to fit a model: planned at today's count".to_string())
+    } else if p.capped_share >= CAPPED_NOTE {
+        Some(format!(
+            "held at its HPA maximum for {:.0} % of the recording: the scaling model under-states the need",
+            p.capped_share * 100.0
+        ))
     } else {
         None
     };

@@ -96,6 +96,10 @@ fn four_times_the_peak_needs_replicas_the_maximum_may_not_allow_and_nodes() {
     assert!((plan.added_cpu - added).abs() < 1e-9);
     assert_eq!(plan.nodes_missing, ((added - 4.0) / 8.0).ceil() as u32);
     assert!(plan.nodes_missing >= 1);
+    assert_eq!(row.note, None, "max 8 was never reached");
+    // With a maximum of 4 the recording is capped at the peaks, and the row says so.
+    let capped = profile("risk", 1_000.0, 4, 0.5);
+    assert!(capped.capped_share > 0.2, "{}", capped.capped_share);
 }
 
 #[test]

@@ -22,8 +22,9 @@ pub use recommend::recommend;
 
 use crate::rules::Proposal;
 
-/// The least recording right-sizing speaks on: a day, so a daily peak is in it.
-pub const MIN_RECORDED_MS: i64 = 86_400_000;
+/// The least recording right-sizing speaks on: a day, so a daily peak is in it (less the
+/// half hour a restart or a first sample may cost).
+pub const MIN_RECORDED_MS: i64 = 86_400_000 - 1_800_000;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
 

@@ -300,7 +300,9 @@ fn request(
 ) -> Option<(f64, Evidence)> {
     let p = percentile(&mut per_pod, share)?;
     let recommended = round(p * (1.0 + options.headroom));
-    let worth = current <= 0.0 || recommended < WORTH_LOWERING * current || recommended > current;
+    // Lower when it saves enough to be worth a rollout; higher only when use itself is
+    // above the request (headroom alone is no reason to grow one).
+    let worth = current <= 0.0 || recommended < WORTH_LOWERING * current || p > current;
     let measure = match kind {
         SizingKind::CpuRequest => "per-pod CPU use, cores",
         _ => "per-pod memory use, bytes",

@@ -116,6 +116,25 @@ fn requests_close_to_use_are_left_alone() {
         &Room::default(),
     );
     assert_eq!(kinds(&s), [], "0.115 is within 70 % of 0.12; 240 MiB of 256 MiB");
+    // Use just under the request: the headroom alone does not grow it.
+    let w = workload(3, 0.105, 210.0, None);
+    let s = recommend(
+        &w,
+        &recorded(&w, 48.0, |_| (0.3, 600.0, 100.0, 3)),
+        &SizingOptions::default(),
+        &Room::default(),
+    );
+    assert_eq!(kinds(&s), []);
+    // Use above it does.
+    let w = workload(3, 0.05, 128.0, None);
+    let s = recommend(
+        &w,
+        &recorded(&w, 48.0, |_| (0.3, 600.0, 100.0, 3)),
+        &SizingOptions::default(),
+        &Room::default(),
+    );
+    assert_eq!(kinds(&s), [SizingKind::CpuRequest, SizingKind::MemoryRequest]);
+    assert!(s.recommendations.iter().all(|r| r.recommended > r.current));
     assert_eq!(s.confidence, Some(Confidence::Low), "two days");
 }
 

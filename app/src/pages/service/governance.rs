@@ -1,12 +1,15 @@
 //! A service's governance findings: each rule it breaks, with what was found, why it matters
 //! for payments and how to fix it; waived ones marked.
 
-use domain::rules::{report::FindingsQuery, rule};
+use domain::{
+    rules::{report::FindingsQuery, rule},
+    sizing::SizingQuery,
+};
 use leptos::prelude::*;
 
 use crate::{
-    advisor::findings,
-    pages::{FindingText, severity_class},
+    advisor::{findings, sizing},
+    pages::{FindingText, severity_class, sizing::SizingList},
     widgets::ErrorNote,
 };
 
@@ -22,6 +25,10 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                 ..FindingsQuery::default()
             })
         },
+    );
+    let sized = Resource::new(
+        move || (target.get(), revision.get()),
+        |((namespace, name), _)| sizing(SizingQuery { namespace: Some(namespace), name: Some(name) }),
     );
     view! {
         <section class="panel governance" id="governance" aria-labelledby="governance-title" data-testid="governance">
@@ -63,6 +70,20 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                         </ul>
                     }.into_any(),
                     Err(e) => view! { <ErrorNote what="The findings could not be loaded" error=e.to_string() /> }.into_any(),
+                })}
+            </Transition>
+            <h3 class="subheading" id="sizing">"Right-sizing"</h3>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Reading recorded demand…"</p> }>
+                {move || sized.get().map(|r| match r {
+                    Ok(r) if r.rows.is_empty() => view! {
+                        <p class="panel-note" role="status">{if r.judged_at_ms.is_some() {
+                            "Nothing recorded for this service yet: right-sizing needs a day of history."
+                        } else {
+                            "Recorded demand is still being judged."
+                        }}</p>
+                    }.into_any(),
+                    Ok(r) => view! { <SizingList rows=r.rows show_service=false /> }.into_any(),
+                    Err(e) => view! { <ErrorNote what="Right-sizing could not be loaded" error=e.to_string() /> }.into_any(),
                 })}
             </Transition>
         </section>

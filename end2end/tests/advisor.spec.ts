@@ -85,7 +85,7 @@ test('a recommendation opens the edit form pre-filled, with its replay, and goes
   const DEPLOYMENT = '/apis/apps/v1/namespaces/payments-core/deployments/fx-rates';
   expect((await kube('GET', DEPLOYMENT)).body.spec.replicas).toBe(1);
   await page.goto('/advisor?rule=PD106');
-  await page.locator('[data-workload="payments-core/fx-rates"]').getByTestId('open-as-change').click();
+  await page.getByTestId('findings-table').locator('[data-workload="payments-core/fx-rates"]').getByTestId('open-as-change').click();
   await expect(page).toHaveURL(/propose=PD106&replicas=2/);
   const edit = page.getByTestId('edit-panel');
   await expect(edit.getByLabel('Replicas')).toHaveValue('2');

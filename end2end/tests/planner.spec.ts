@@ -73,13 +73,13 @@ test('the planner at four times the peak says which maxima are short and how man
   await expect(page.locator('#plan-chart canvas')).toHaveCount(1);
 
   // A peak that is not one: said next to the field, nothing navigates.
-  await page.getByLabel('Peak').fill('lots');
+  await page.getByRole('textbox', { name: 'Peak' }).fill('lots');
   await page.getByRole('button', { name: 'Plan' }).click();
   await expect(page.getByTestId('planner-error')).toContainText('neither a multiple like 4x nor a request rate');
   await expect(page).toHaveURL(/\/planner$/);
 
   // A rate at the entry service, spread by recorded share.
-  await page.getByLabel('Peak').fill('2000');
+  await page.getByRole('textbox', { name: 'Peak' }).fill('2000');
   await page.getByRole('button', { name: 'Plan' }).click();
   await expect(page).toHaveURL(/peak=2000/);
   await expect(page.getByTestId('planner-summary')).toContainText('2,000 req/s at payments-');

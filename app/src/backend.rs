@@ -10,14 +10,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use crate::{
     dto::{History, Overview, Viewer, Workload, WorkloadPage, WorkloadQuery},
     scaling::{AuditEntry, AuditQuery, Edit, EditResponse, Rights, validate::Limits},
-    traffic::TrafficSeries,
 };
-
-/// The server's own HTTP traffic, as counted by its request meter.
-#[cfg(feature = "ssr")]
-pub trait TrafficSource: Send + Sync + 'static {
-    fn recent_traffic(&self) -> TrafficSeries;
-}
 
 /// The live picture of the cluster.
 #[cfg(feature = "ssr")]
@@ -27,6 +20,8 @@ pub trait ClusterSource: Send + Sync + 'static {
     /// A page of workloads, or why the query is wrong.
     fn workloads(&self, query: &WorkloadQuery) -> Result<WorkloadPage, domain::query::QueryError>;
     fn workload(&self, namespace: &str, name: &str) -> Option<Workload>;
+    /// The platform's totals now, over the workloads of `namespace` (all when `None`).
+    fn platform_now(&self, namespace: Option<&str>) -> crate::dto::PlatformPoint;
 }
 
 /// A future the history store answers with.
@@ -46,6 +41,13 @@ pub trait HistorySource: Send + Sync + 'static {
         range_ms: i64,
         points: i64,
     ) -> HistoryFuture<'a>;
+
+    /// The platform's recorded totals per 5-minute bucket over the last `range_ms`.
+    fn platform<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        range_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<crate::dto::PlatformPoint>, String>>;
 }
 
 /// A boxed future, for the async methods of these traits.
@@ -101,7 +103,6 @@ pub trait AdvisorSource: Send + Sync + 'static {
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct Backend {
-    pub traffic: Arc<dyn TrafficSource>,
     pub cluster: Arc<dyn ClusterSource>,
     /// `None` when this server records no history.
     pub history: Option<Arc<dyn HistorySource>>,

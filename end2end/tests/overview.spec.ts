@@ -14,4 +14,11 @@ test('the overview shows the simulated cluster as the JSON API reports it', asyn
   await expect(fx).toContainText('Warning');
   await expect(fx).toContainText('without CPU or memory limits');
   await expect(page.getByRole('alert')).toHaveCount(0);
+
+  // The platform card: the live totals, the top findings beside the charts.
+  await expect(page.getByTestId('platform-replicas')).toHaveText(/^\d+ \/ \d+$/);
+  const top = page.getByTestId('top-findings');
+  await expect(top.locator('li').first().locator('.badge')).toHaveText(/High|Medium/);
+  expect(await top.locator('li').count()).toBeLessThanOrEqual(5);
+  await expect(page.getByTestId('platform').getByRole('link', { name: /Advisor →/ })).toBeVisible();
 });

@@ -35,8 +35,8 @@ test('the overview is rendered on the server with the shell and real figures', a
   expect(res.status()).toBe(200);
   const html = await res.text();
   expect(html).toContain('Paydeck');
-  expect(html).toContain('Server traffic');
-  expect(html).toMatch(/data-testid="traffic-total">[\d,]+</);
+  expect(html).toContain('Platform, last 24 h');
+  expect(html).toMatch(/data-testid="platform-rate">[\d,.]+ req\/s</);
   // Everything the page loads comes from Paydeck itself.
   expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   const csp = res.headers()['content-security-policy'];
@@ -45,21 +45,23 @@ test('the overview is rendered on the server with the shell and real figures', a
   expect(html).toContain(`nonce="${nonce}"`);
 });
 
-test('the page hydrates and ECharts draws the traffic chart, then updates it in place', async ({ page }) => {
+test('the page hydrates and ECharts draws the platform charts, then updates them in place', async ({ page }) => {
   const errors = collectConsoleErrors(page);
   await page.goto('/');
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
   await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
 
-  await expect.poll(() => chartState(page, 'traffic-chart')).not.toBeNull();
-  await expect.poll(() => paintedPixels(page, 'traffic-chart')).toBeGreaterThan(2_000);
+  await expect.poll(() => chartState(page, 'platform-load')).not.toBeNull();
+  await expect.poll(() => paintedPixels(page, 'platform-load')).toBeGreaterThan(2_000);
+  await expect.poll(() => paintedPixels(page, 'platform-resources')).toBeGreaterThan(2_000);
 
-  // The page's own requests are traffic: a refresh brings new data into the same instance.
-  const before = (await chartState(page, 'traffic-chart'))!;
+  // The last point is the live moment: a refresh brings new data into the same instance.
+  const before = (await chartState(page, 'platform-load'))!;
+  expect(before.data.length, 'a day of 5-minute buckets from the recorded past, then now').toBeGreaterThan(250);
   await expect
-    .poll(async () => JSON.stringify((await chartState(page, 'traffic-chart'))!.data), { timeout: 20_000 })
+    .poll(async () => JSON.stringify((await chartState(page, 'platform-load'))!.data), { timeout: 30_000 })
     .not.toBe(JSON.stringify(before.data));
-  const after = (await chartState(page, 'traffic-chart'))!;
+  const after = (await chartState(page, 'platform-load'))!;
   expect(after.id).toBe(before.id);
   expect(after.data.some(([, rate]) => rate > 0)).toBe(true);
 

@@ -67,25 +67,6 @@ async fn other_responses_get_the_strictest_policy() {
 }
 
 #[tokio::test]
-async fn the_traffic_server_function_counts_answered_requests() {
-    let base = start().await;
-    for _ in 0..3 {
-        client().get(format!("{base}/healthz")).send().await.unwrap();
-    }
-    let res = client()
-        .post(format!("{base}{}/server-traffic", app::SERVER_FN_PREFIX))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let series: app::traffic::TrafficSeries = res.json().await.unwrap();
-    assert_eq!(series.total_requests, 3, "the three probes, not yet this call");
-    assert_eq!(series.bucket_secs, 5);
-}
-
-#[tokio::test]
 async fn pages_are_compressed_when_the_client_accepts_it() {
     let base = start().await;
     for encoding in ["br", "gzip"] {

@@ -118,6 +118,30 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let entry_name = entry.split('/').nth(1).unwrap();
     assert_eq!(row(&spread["plan"], "rows", entry_name)["planned_rate"], 2000.0);
 
+    // The Overview's platform card: a day of 5-minute totals from the recorded past, then now.
+    let rpc = |body: &'static str| {
+        reqwest::Client::new()
+            .post(format!("http://{}{}/platform", s.addr, app::SERVER_FN_PREFIX))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let all: app::dto::Platform = rpc("").await.unwrap().json().await.unwrap();
+    assert!(all.recorded);
+    assert!((280..=290).contains(&all.points.len()), "288 buckets and now: {}", all.points.len());
+    assert!(all.points.windows(2).all(|p| p[0].at_ms < p[1].at_ms), "oldest first");
+    let now = all.points.last().unwrap();
+    let live = s.state.cluster.current();
+    assert_eq!(
+        now.replicas_desired,
+        live.workloads.iter().map(|w| f64::from(w.replicas.desired)).sum::<f64>()
+    );
+    let peak = all.points.iter().map(|p| p.request_rate).fold(0.0, f64::max);
+    assert!(peak > 5_000.0, "the platform's evening peak, summed: {peak}");
+    assert!(all.cpu_allocatable >= 32.0 && all.points[0].cpu_requests > 0.0);
+    let batch: app::dto::Platform = rpc("namespace=payments-batch").await.unwrap().json().await.unwrap();
+    assert!(batch.points[0].cpu_requests < all.points[0].cpu_requests, "narrowed to one namespace");
+
     // Bad parameters: a 400 that names the problem; nothing else changes.
     for (query, says) in [
         ("plan?peak=0x", "above 0"),

@@ -531,3 +531,57 @@ pub struct History {
     #[serde(default)]
     pub simulated_until_ms: Option<i64>,
 }
+
+/// The payment platform at one moment: sums over the workloads in scope.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlatformPoint {
+    /// Start of the bucket (or the live moment).
+    pub at_ms: i64,
+    /// Total request rate T, req/s.
+    pub request_rate: f64,
+    pub replicas_desired: f64,
+    pub replicas_ready: f64,
+    /// Requested CPU R = Σ rᵢ, cores, and what was used.
+    pub cpu_requests: f64,
+    pub cpu_usage: Option<f64>,
+    /// Requested memory, bytes, and what was used.
+    pub memory_requests: f64,
+    pub memory_usage: Option<f64>,
+}
+
+impl PlatformPoint {
+    /// The sums over `workloads` as they are now.
+    pub fn of<'a>(at_ms: i64, workloads: impl IntoIterator<Item = &'a Workload>) -> PlatformPoint {
+        let mut p = PlatformPoint { at_ms, ..PlatformPoint::default() };
+        for w in workloads {
+            p.request_rate += w.request_rate.unwrap_or(0.0);
+            p.replicas_desired += f64::from(w.replicas.desired);
+            p.replicas_ready += f64::from(w.replicas.ready);
+            p.cpu_requests += w.cpu.requests;
+            p.memory_requests += w.memory.requests;
+            if let Some(u) = w.cpu.usage {
+                *p.cpu_usage.get_or_insert(0.0) += u;
+            }
+            if let Some(u) = w.memory.usage {
+                *p.memory_usage.get_or_insert(0.0) += u;
+            }
+        }
+        p
+    }
+}
+
+/// The platform over the last day: 5-minute buckets from recorded history, then the live
+/// moment, with what the nodes can hold now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Platform {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub points: Vec<PlatformPoint>,
+    /// Allocatable over the nodes now: cores and bytes.
+    pub cpu_allocatable: f64,
+    pub memory_allocatable: f64,
+    /// Whether this server records history (else only the live moment).
+    pub recorded: bool,
+}

@@ -4,7 +4,7 @@
 mod echart;
 mod palette;
 pub mod plan;
-pub mod traffic;
+pub mod platform;
 pub mod whatif;
 pub mod workload;
 

@@ -143,6 +143,12 @@ impl app::backend::ClusterSource for ClusterView {
     fn workload(&self, namespace: &str, name: &str) -> Option<app::dto::Workload> {
         self.current().workload(namespace, name).cloned()
     }
+
+    fn platform_now(&self, namespace: Option<&str>) -> app::dto::PlatformPoint {
+        let snapshot = self.current();
+        let in_scope = snapshot.workloads.iter().filter(|w| namespace.is_none_or(|n| n == w.namespace));
+        app::dto::PlatformPoint::of(snapshot.taken_at_ms, in_scope)
+    }
 }
 
 /// How long to gather changes before building a snapshot: a scale-up touches many objects at

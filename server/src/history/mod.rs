@@ -2,6 +2,7 @@
 //! events, retention. Written by the [`sampler`], read by [`query`].
 
 pub mod demand;
+mod platform;
 pub mod query;
 pub mod sampler;
 

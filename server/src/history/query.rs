@@ -205,6 +205,20 @@ impl app::backend::HistorySource for HistoryService {
             )
         })
     }
+
+    fn platform<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        range_ms: i64,
+    ) -> app::backend::BoxFuture<'a, Result<Vec<app::dto::PlatformPoint>, String>> {
+        Box::pin(async move {
+            let now = crate::clock::unix_ms();
+            self.store
+                .platform(namespace, now - range_ms, now)
+                .await
+                .map_err(|_| "the history database did not answer; try again".to_string())
+        })
+    }
 }
 
 /// Runs of buckets without any data, as `[from, to)` spans.

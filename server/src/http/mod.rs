@@ -49,7 +49,7 @@ use crate::{
 };
 use guard::{LiveSlots, Refusals};
 use health::Readiness;
-use traffic::{LiveTraffic, TrafficMeter};
+use traffic::TrafficMeter;
 
 pub use crate::config::Protection;
 
@@ -93,7 +93,7 @@ impl ServerState {
             leptos,
             advisor: crate::advisor::Advisor::new(cluster.clone()),
             readiness: Readiness::default(),
-            traffic: Arc::new(TrafficMeter::new(crate::clock::unix_secs())),
+            traffic: Arc::new(TrafficMeter::default()),
             request_timeout,
             cluster,
             history: None,
@@ -246,7 +246,6 @@ impl ServerState {
     /// The backend the app's server functions use.
     fn backend(&self) -> Backend {
         Backend {
-            traffic: Arc::new(LiveTraffic(self.traffic.clone())),
             cluster: Arc::new(self.cluster.clone()),
             history: self.history.clone().map(|store| -> Arc<dyn app::backend::HistorySource> {
                 Arc::new(crate::history::query::HistoryService {

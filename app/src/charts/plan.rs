@@ -88,7 +88,7 @@ mod tests {
         };
         let plan = Plan { rows: vec![row("risk", Some(4)), row("fx", None)], ..Plan::default() };
         let chart = serde_json::to_value(plan_chart(&plan, Palette::LIGHT)).unwrap();
-        assert_eq!(chart["xAxis"][0]["data"], serde_json::json!(["risk", "fx"]));
+        assert_eq!(chart["xAxis"]["data"], serde_json::json!(["risk", "fx"]));
         let series = chart["series"].as_array().unwrap();
         assert_eq!(series.len(), 3);
         assert_eq!(series[1]["data"], serde_json::json!([10, 10]));

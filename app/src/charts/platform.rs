@@ -7,13 +7,13 @@ use charming::{
     datatype::{CompositeValue, DataPoint, NumericValue},
     element::{
         AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType, MarkLine,
-        MarkLineData, MarkLineVariant, NameLocation, SplitLine, Symbol, TextStyle, Tooltip, Trigger,
+        MarkLineData, MarkLineVariant, SplitLine, Symbol, TextStyle, Tooltip, Trigger,
     },
     series::Line,
 };
 use domain::dto::{Platform, PlatformPoint};
 
-use super::Palette;
+use super::{Palette, workload::value_axis};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -40,17 +40,6 @@ fn line(name: &str, color: &str, kind: LineStyleType, y_axis: f64, data: Vec<Dat
         .item_style(ItemStyle::new().color(color))
         .line_style(LineStyle::new().color(color).width(1.5).type_(kind))
         .data(data)
-}
-
-fn axis(name: &str, palette: Palette) -> Axis {
-    Axis::new()
-        .type_(AxisType::Value)
-        .name(name)
-        .name_location(NameLocation::End)
-        .name_text_style(TextStyle::new().color(palette.muted_text))
-        .min(0)
-        .axis_label(AxisLabel::new().color(palette.muted_text))
-        .split_line(SplitLine::new().line_style(LineStyle::new().color(palette.grid_line)))
 }
 
 fn frame(p: &Platform, palette: Palette) -> Chart {
@@ -83,8 +72,8 @@ fn ceiling(name: &str, value: f64) -> MarkLine {
 /// Total request rate and replicas desired vs ready.
 pub fn load_chart(p: &Platform, palette: Palette) -> Chart {
     frame(p, palette)
-        .y_axis(axis("req/s", palette))
-        .y_axis(axis("replicas", palette).split_line(SplitLine::new().show(false)))
+        .y_axis(value_axis("req/s", palette))
+        .y_axis(value_axis("replicas", palette).split_line(SplitLine::new().show(false)))
         .series(line(
             "Requests (T, req/s)",
             palette.primary,
@@ -122,8 +111,8 @@ pub fn resources_chart(p: &Platform, palette: Palette) -> Chart {
         p.points.iter().map(|x| x.memory_requests.max(x.memory_usage.unwrap_or(0.0)) / GIB),
     );
     frame(p, palette)
-        .y_axis(axis("cores", palette).max(cpu_top))
-        .y_axis(axis("GiB", palette).max(memory_top).split_line(SplitLine::new().show(false)))
+        .y_axis(value_axis("cores", palette).max(cpu_top))
+        .y_axis(value_axis("GiB", palette).max(memory_top).split_line(SplitLine::new().show(false)))
         .series(
             line(
                 "CPU requested (R)",

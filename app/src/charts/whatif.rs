@@ -8,13 +8,13 @@ use charming::{
     datatype::{CompositeValue, DataPoint, NumericValue},
     element::{
         AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType, MarkLine,
-        MarkLineData, MarkLineVariant, NameLocation, SplitLine, Step, Symbol, TextStyle, Tooltip, Trigger,
+        MarkLineData, MarkLineVariant, SplitLine, Step, Symbol, TextStyle, Tooltip, Trigger,
     },
     series::Line,
 };
 use domain::whatif::{Series, Trace};
 
-use super::Palette;
+use super::{Palette, workload::value_axis};
 
 /// Every `stride`-th point (a week of 15-s steps is more than a chart can show).
 fn points(series: &Series, stride: usize, value: impl Fn(usize) -> Option<f64>) -> Vec<DataPoint> {
@@ -57,16 +57,6 @@ pub fn whatif_chart(
     let next = points(series, stride, |i| proposed.replicas.get(i).map(|r| f64::from(*r)));
     let util_now = points(series, stride, |i| current.utilization.get(i).copied().flatten().map(f64::from));
     let util_next = points(series, stride, |i| proposed.utilization.get(i).copied().flatten().map(f64::from));
-    let axis = |name: &str| {
-        Axis::new()
-            .type_(AxisType::Value)
-            .name(name)
-            .name_location(NameLocation::End)
-            .name_text_style(TextStyle::new().color(palette.muted_text))
-            .min(0)
-            .axis_label(AxisLabel::new().color(palette.muted_text))
-            .split_line(SplitLine::new().line_style(LineStyle::new().color(palette.grid_line)))
-    };
     let mut util_proposed =
         line("Utilisation, proposed (%)", palette.warning, 1.0, LineStyleType::Solid, 1.0, util_next);
     if let Some(t) = target {
@@ -94,8 +84,8 @@ pub fn whatif_chart(
                 .axis_label(AxisLabel::new().color(palette.muted_text))
                 .split_line(SplitLine::new().show(false)),
         )
-        .y_axis(axis("replicas"))
-        .y_axis(axis("CPU %").split_line(SplitLine::new().show(false)))
+        .y_axis(value_axis("replicas", palette))
+        .y_axis(value_axis("CPU %", palette).split_line(SplitLine::new().show(false)))
         .data_zoom(DataZoom::new().type_(DataZoomType::Inside))
         .data_zoom(DataZoom::new().type_(DataZoomType::Slider).bottom(4))
         // Drawn in this order so the current HPA's dashes stay visible over an identical proposal.

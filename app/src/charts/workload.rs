@@ -56,7 +56,8 @@ fn time_axis(history: &History, palette: Palette, grid: usize) -> Axis {
         .split_line(SplitLine::new().show(false))
 }
 
-fn value_axis(name: &str, palette: Palette) -> Axis {
+/// A value axis from 0, named at its end, in the palette's muted colours (shared by the charts).
+pub(super) fn value_axis(name: &str, palette: Palette) -> Axis {
     Axis::new()
         .type_(AxisType::Value)
         .name(name)

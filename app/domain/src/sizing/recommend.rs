@@ -126,12 +126,12 @@ pub fn recommend(w: &Workload, series: &Series, options: &SizingOptions, room: &
             target * 100.0
         ));
     } else {
-        out.extend(cpu_request(w, &rec, options));
+        out.extend(request(w, &rec, SizingKind::CpuRequest, options));
     }
     if memory_target.is_some() {
         notes.push("No memory request is recommended: the HPA scales on memory.".into());
     } else {
-        out.extend(memory_request(w, &rec, options));
+        out.extend(request(w, &rec, SizingKind::MemoryRequest, options));
     }
     if hpa.is_none() {
         out.extend(replicas(w, &rec, options));
@@ -288,85 +288,74 @@ fn minimum(
     Some(replayed(rec, current, r, Proposal { min_replicas: Some(enough), ..Proposal::default() }))
 }
 
-/// A request from a per-pod percentile, when it differs enough from the current one.
+/// How a request of one resource is read from the recording and written.
+struct Resource<'a> {
+    current: f64,
+    used: &'a [Option<f32>],
+    share: f64,
+    ratio: f64,
+    round: fn(f64) -> f64,
+    quantity: fn(f64) -> String,
+    measure: &'static str,
+}
+
+/// RS3 and RS4: the request of a resource no HPA scales on, from the per-pod percentile
+/// plus headroom, and a limit in a fixed ratio to it; only when it differs enough from the
+/// current one.
 fn request(
+    w: &Workload,
     rec: &Recorded,
     kind: SizingKind,
-    current: f64,
-    mut per_pod: Vec<f64>,
-    share: f64,
-    round: fn(f64) -> f64,
     options: &SizingOptions,
-) -> Option<(f64, Evidence)> {
+) -> Option<Recommendation> {
+    let s = rec.series;
+    let r = match kind {
+        SizingKind::CpuRequest => Resource {
+            current: s.cpu_request_per_pod,
+            used: &s.cpu,
+            share: options.cpu_percentile,
+            ratio: options.cpu_limit_ratio,
+            round: round_cpu,
+            quantity: cpu_quantity,
+            measure: "per-pod CPU use, cores",
+        },
+        _ => Resource {
+            current: s.memory_request_per_pod,
+            used: &s.memory,
+            share: options.memory_percentile,
+            ratio: options.memory_limit_ratio,
+            round: round_memory,
+            quantity: memory_quantity,
+            measure: "per-pod memory use, bytes",
+        },
+    };
+    let Resource { current, used, share, ratio, round, quantity, measure } = r;
+    let mut per_pod = rec.values(|i| used[i].map(|u| f64::from(u) / rec.ready(i)));
     let p = percentile(&mut per_pod, share)?;
     let recommended = round(p * (1.0 + options.headroom));
     // Lower when it saves enough to be worth a rollout; higher only when use itself is
     // above the request (headroom alone is no reason to grow one).
-    let worth = current <= 0.0 || recommended < WORTH_LOWERING * current || p > current;
-    let measure = match kind {
-        SizingKind::CpuRequest => "per-pod CPU use, cores",
-        _ => "per-pod memory use, bytes",
-    };
-    worth.then(|| (recommended, rec.evidence(measure, per_pod)))
-}
-
-/// RS3: the CPU request from the per-pod percentile (no HPA scales on CPU).
-fn cpu_request(w: &Workload, rec: &Recorded, options: &SizingOptions) -> Option<Recommendation> {
-    let s = rec.series;
-    let current = s.cpu_request_per_pod;
-    let per_pod = rec.values(|i| s.cpu[i].map(|c| f64::from(c) / rec.ready(i)));
-    let (recommended, evidence) =
-        request(rec, SizingKind::CpuRequest, current, per_pod, options.cpu_percentile, round_cpu, options)?;
+    if !(current <= 0.0 || recommended < WORTH_LOWERING * current || p > current) {
+        return None;
+    }
     let reason = format!(
         "{}'s pods use {} at the {:.0}th percentile over {:.1} days and request {}; {} covers it with {:.0} % headroom",
         w.name,
-        cpu_quantity(percentile_of(&evidence, options.cpu_percentile)),
-        options.cpu_percentile * 100.0,
+        quantity(p),
+        share * 100.0,
         rec.days,
-        cpu_quantity(current),
-        cpu_quantity(recommended),
+        quantity(current),
+        quantity(recommended),
         options.headroom * 100.0
     );
-    let mut r = rec.recommendation(SizingKind::CpuRequest, current, recommended, reason, evidence);
-    r.limit = Some(round_cpu(recommended * options.cpu_limit_ratio));
-    r.effect.core_hours_per_week = (recommended - current) * rec.mean_ready * 168.0;
+    let mut r = rec.recommendation(kind, current, recommended, reason, rec.evidence(measure, per_pod));
+    r.limit = Some(round(recommended * ratio));
+    let added = (recommended - current) * rec.mean_ready * 168.0;
+    match kind {
+        SizingKind::CpuRequest => r.effect.core_hours_per_week = added,
+        _ => r.effect.gib_hours_per_week = added / GIB,
+    }
     Some(r)
-}
-
-/// RS4: the memory request from the per-pod percentile (no HPA scales on memory).
-fn memory_request(w: &Workload, rec: &Recorded, options: &SizingOptions) -> Option<Recommendation> {
-    let s = rec.series;
-    let current = s.memory_request_per_pod;
-    let per_pod = rec.values(|i| s.memory[i].map(|m| f64::from(m) / rec.ready(i)));
-    let (recommended, evidence) = request(
-        rec,
-        SizingKind::MemoryRequest,
-        current,
-        per_pod,
-        options.memory_percentile,
-        round_memory,
-        options,
-    )?;
-    let reason = format!(
-        "{}'s pods use {} at the {:.0}th percentile over {:.1} days and request {}; {} covers it with {:.0} % headroom",
-        w.name,
-        memory_quantity(percentile_of(&evidence, options.memory_percentile)),
-        options.memory_percentile * 100.0,
-        rec.days,
-        memory_quantity(current),
-        memory_quantity(recommended),
-        options.headroom * 100.0
-    );
-    let mut r = rec.recommendation(SizingKind::MemoryRequest, current, recommended, reason, evidence);
-    r.limit = Some(round_memory(recommended * options.memory_limit_ratio));
-    r.effect.gib_hours_per_week = (recommended - current) * rec.mean_ready * 168.0 / GIB;
-    Some(r)
-}
-
-/// The evidence's value at `share` (its nearest listed percentile).
-fn percentile_of(e: &Evidence, share: f64) -> f64 {
-    let want = (share * 100.0).round() as u8;
-    e.percentiles.iter().find(|(p, _)| *p >= want).or(e.percentiles.last()).map_or(0.0, |(_, v)| *v)
 }
 
 /// RS5: more replicas for a Deployment without an HPA whose pods would run past the sizing

@@ -20,8 +20,9 @@ pub trait ClusterSource: Send + Sync + 'static {
     /// A page of workloads, or why the query is wrong.
     fn workloads(&self, query: &WorkloadQuery) -> Result<WorkloadPage, domain::query::QueryError>;
     fn workload(&self, namespace: &str, name: &str) -> Option<Workload>;
-    /// The platform's totals now, over the workloads of `namespace` (all when `None`).
-    fn platform_now(&self, namespace: Option<&str>) -> crate::dto::PlatformPoint;
+    /// The platform now: its totals over the workloads of `namespace` (all when `None`) as
+    /// the one point, with the nodes' allocatable.
+    fn platform_now(&self, namespace: Option<&str>) -> crate::dto::Platform;
 }
 
 /// A future the history store answers with.

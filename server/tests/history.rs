@@ -228,3 +228,35 @@ async fn events_are_pruned_with_the_rest_of_the_history() {
         sqlx::query_scalar("SELECT message FROM events").fetch_all(db.pool()).await.unwrap();
     assert_eq!(left, vec!["replicas 4 → 5".to_string()], "events older than any history kept are gone");
 }
+
+#[tokio::test]
+async fn the_platforms_sums_are_read_once_per_rollup_pass_and_follow_each_pass() {
+    let tmp = TempDb::new("platform");
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    let start = NOW - 3_600_000;
+    // Two workloads for half an hour: the sums add them up per 5-minute bucket.
+    let mut other = ledger(1, 0.5);
+    other.name = "fx-rates".into();
+    for i in 0..120 {
+        db.write_samples(start + i * 15_000, &[ledger(3, 1.5), other.clone()]).await.unwrap();
+    }
+    db.maintain(start + 30 * 60_000).await.unwrap();
+    let read = |now: i64| db.platform_recent(None, DAY, now);
+    let first = read(NOW).await.unwrap();
+    assert_eq!(first.len(), 6, "six complete buckets");
+    assert_eq!(first[0].replicas_desired, 4.0);
+    assert_eq!(db.platform_recent(Some("elsewhere"), DAY, NOW).await.unwrap().len(), 0);
+
+    // More samples, no rollup pass yet: the same answer (not read again).
+    for i in 120..240 {
+        db.write_samples(start + i * 15_000, &[ledger(5, 1.5), other.clone()]).await.unwrap();
+    }
+    assert_eq!(read(NOW).await.unwrap(), first);
+    // The pass rolls the new buckets up, and the next answer has them.
+    db.maintain(NOW).await.unwrap();
+    let next = read(NOW).await.unwrap();
+    assert_eq!(next.len(), 12);
+    assert_eq!(next[11].replicas_desired, 6.0);
+    // The window is cut at each answer: an hour later the first buckets are older than it.
+    assert_eq!(db.platform_recent(None, 3_600_000, NOW + 1_800_000).await.unwrap().len(), 6);
+}

@@ -144,10 +144,17 @@ impl app::backend::ClusterSource for ClusterView {
         self.current().workload(namespace, name).cloned()
     }
 
-    fn platform_now(&self, namespace: Option<&str>) -> app::dto::PlatformPoint {
+    fn platform_now(&self, namespace: Option<&str>) -> app::dto::Platform {
         let snapshot = self.current();
         let in_scope = snapshot.workloads.iter().filter(|w| namespace.is_none_or(|n| n == w.namespace));
-        app::dto::PlatformPoint::of(snapshot.taken_at_ms, in_scope)
+        app::dto::Platform {
+            from_ms: snapshot.taken_at_ms,
+            to_ms: snapshot.taken_at_ms,
+            points: vec![app::dto::PlatformPoint::of(snapshot.taken_at_ms, in_scope)],
+            cpu_allocatable: snapshot.totals.cpu.allocatable,
+            memory_allocatable: snapshot.totals.memory.allocatable,
+            recorded: false,
+        }
     }
 }
 

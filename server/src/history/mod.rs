@@ -88,6 +88,8 @@ pub struct History {
     options: SqliteConnectOptions,
     ids: Mutex<HashMap<(String, String), i64>>,
     pub retention: Retention,
+    /// The platform's totals as last read per namespace (see [`History::platform_recent`]).
+    platform: platform::PlatformCache,
 }
 
 /// The database page size Paydeck creates files with (SQLite's default).
@@ -125,7 +127,13 @@ impl History {
             .await
             .with_context(|| format!("cannot open the history database {}", path.display()))?;
         sqlx::migrate!("./migrations").run(&pool).await.context("cannot migrate the history database")?;
-        Ok(History { pool, options, ids: Mutex::new(HashMap::new()), retention })
+        Ok(History {
+            pool,
+            options,
+            ids: Mutex::new(HashMap::new()),
+            retention,
+            platform: Default::default(),
+        })
     }
 
     /// A pool for the audit log on the same file: one connection (appends are serialised),
@@ -265,6 +273,7 @@ impl History {
     /// Computes the rollups of every complete bucket up to `now_ms`, then applies retention.
     pub async fn maintain(&self, now_ms: i64) -> sqlx::Result<()> {
         self.roll_up(FIVE_MINUTES, "samples", now_ms).await?;
+        self.platform.rolled_up();
         self.roll_up(ONE_HOUR, "rollups", now_ms).await?;
         let cut = |d: Duration| now_ms - d.as_millis() as i64;
         sqlx::query("DELETE FROM samples WHERE at_ms < ?")

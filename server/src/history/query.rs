@@ -212,9 +212,8 @@ impl app::backend::HistorySource for HistoryService {
         range_ms: i64,
     ) -> app::backend::BoxFuture<'a, Result<Vec<app::dto::PlatformPoint>, String>> {
         Box::pin(async move {
-            let now = crate::clock::unix_ms();
             self.store
-                .platform(namespace, now - range_ms, now)
+                .platform_recent(namespace, range_ms, crate::clock::unix_ms())
                 .await
                 .map_err(|_| "the history database did not answer; try again".to_string())
         })

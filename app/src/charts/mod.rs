@@ -2,6 +2,7 @@
 //! them to ECharts in the browser.
 
 mod echart;
+mod frame;
 mod palette;
 pub mod plan;
 pub mod platform;

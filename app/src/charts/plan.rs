@@ -3,17 +3,17 @@
 
 use charming::{
     Chart,
-    component::{Axis, Grid, Legend},
+    component::{Axis, Grid},
     datatype::{CompositeValue, DataPoint},
-    element::{
-        AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, SplitLine, TextStyle,
-        Tooltip, Trigger,
-    },
+    element::{AxisLabel, AxisPointerType, AxisType, ItemStyle},
     series::Bar,
 };
 use domain::planner::Plan;
 
-use super::Palette;
+use super::{
+    Palette,
+    frame::{framed, value_axis},
+};
 
 fn bars(name: &str, color: &str, values: Vec<Option<i32>>) -> Bar {
     Bar::new()
@@ -25,29 +25,14 @@ fn bars(name: &str, color: &str, values: Vec<Option<i32>>) -> Bar {
 /// The chart of `plan`.
 pub fn plan_chart(plan: &Plan, palette: Palette) -> Chart {
     let names: Vec<String> = plan.rows.iter().map(|r| r.name.clone()).collect();
-    Chart::new()
-        .animation(false)
-        .tooltip(
-            Tooltip::new()
-                .trigger(Trigger::Axis)
-                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Shadow)),
-        )
-        .legend(Legend::new().top(0).text_style(TextStyle::new().color(palette.text)))
-        .grid(Grid::new().left(48).right(16).top(40).bottom(64))
+    framed(palette, AxisPointerType::Shadow, Grid::new().left(48).right(16).top(40).bottom(64))
         .x_axis(
             Axis::new()
                 .type_(AxisType::Category)
                 .data(names)
                 .axis_label(AxisLabel::new().color(palette.muted_text).rotate(20)),
         )
-        .y_axis(
-            Axis::new()
-                .type_(AxisType::Value)
-                .name("replicas")
-                .name_text_style(TextStyle::new().color(palette.muted_text))
-                .axis_label(AxisLabel::new().color(palette.muted_text))
-                .split_line(SplitLine::new().line_style(LineStyle::new().color(palette.grid_line))),
-        )
+        .y_axis(value_axis("replicas", palette))
         .series(bars(
             "At today's peak",
             palette.muted_text,

@@ -3,17 +3,17 @@
 
 use charming::{
     Chart,
-    component::{Axis, Grid, Legend},
+    component::Grid,
     datatype::{CompositeValue, DataPoint, NumericValue},
-    element::{
-        AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType, MarkLine,
-        MarkLineData, MarkLineVariant, SplitLine, Symbol, TextStyle, Tooltip, Trigger,
-    },
+    element::{AxisPointerType, ItemStyle, LineStyle, LineStyleType, SplitLine},
     series::Line,
 };
 use domain::dto::{Platform, PlatformPoint};
 
-use super::{Palette, workload::value_axis};
+use super::{
+    Palette,
+    frame::{flat_line, framed, time_axis, value_axis},
+};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -43,30 +43,8 @@ fn line(name: &str, color: &str, kind: LineStyleType, y_axis: f64, data: Vec<Dat
 }
 
 fn frame(p: &Platform, palette: Palette) -> Chart {
-    Chart::new()
-        .animation(false)
-        .tooltip(
-            Tooltip::new()
-                .trigger(Trigger::Axis)
-                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Line)),
-        )
-        .legend(Legend::new().top(0).text_style(TextStyle::new().color(palette.text)))
-        .grid(Grid::new().left(48).right(56).top(40).bottom(28))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Time)
-                .min(p.from_ms as f64)
-                .max(p.to_ms as f64)
-                .axis_label(AxisLabel::new().color(palette.muted_text))
-                .split_line(SplitLine::new().show(false)),
-        )
-}
-
-/// A dashed line across the chart at `value`, named.
-fn ceiling(name: &str, value: f64) -> MarkLine {
-    MarkLine::new().symbol(vec![Symbol::None, Symbol::None]).silent(true).data(vec![MarkLineVariant::Simple(
-        MarkLineData::new().name(name).y_axis((value * 10.0).round() / 10.0),
-    )])
+    framed(palette, AxisPointerType::Line, Grid::new().left(48).right(56).top(40).bottom(28))
+        .x_axis(time_axis(p.from_ms, p.to_ms, palette))
 }
 
 /// Total request rate and replicas desired vs ready.
@@ -121,7 +99,7 @@ pub fn resources_chart(p: &Platform, palette: Palette) -> Chart {
                 0.0,
                 points(p, |x| Some(x.cpu_requests)),
             )
-            .mark_line(ceiling("CPU allocatable", p.cpu_allocatable)),
+            .mark_line(flat_line("CPU allocatable", p.cpu_allocatable)),
         )
         .series(line("CPU used", palette.primary, LineStyleType::Dotted, 0.0, points(p, |x| x.cpu_usage)))
         .series(
@@ -132,7 +110,7 @@ pub fn resources_chart(p: &Platform, palette: Palette) -> Chart {
                 1.0,
                 points(p, |x| Some(x.memory_requests / GIB)),
             )
-            .mark_line(ceiling("memory allocatable", p.memory_allocatable / GIB)),
+            .mark_line(flat_line("memory allocatable", p.memory_allocatable / GIB)),
         )
         .series(line(
             "Memory used",

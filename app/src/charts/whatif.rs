@@ -4,17 +4,17 @@
 
 use charming::{
     Chart,
-    component::{Axis, DataZoom, DataZoomType, Grid, Legend},
+    component::{DataZoom, DataZoomType, Grid},
     datatype::{CompositeValue, DataPoint, NumericValue},
-    element::{
-        AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType, MarkLine,
-        MarkLineData, MarkLineVariant, SplitLine, Step, Symbol, TextStyle, Tooltip, Trigger,
-    },
+    element::{AxisPointerType, ItemStyle, LineStyle, LineStyleType, SplitLine, Step},
     series::Line,
 };
 use domain::whatif::{Series, Trace};
 
-use super::{Palette, workload::value_axis};
+use super::{
+    Palette,
+    frame::{flat_line, framed, time_axis, value_axis},
+};
 
 /// Every `stride`-th point (a week of 15-s steps is more than a chart can show).
 fn points(series: &Series, stride: usize, value: impl Fn(usize) -> Option<f64>) -> Vec<DataPoint> {
@@ -60,30 +60,10 @@ pub fn whatif_chart(
     let mut util_proposed =
         line("Utilisation, proposed (%)", palette.warning, 1.0, LineStyleType::Solid, 1.0, util_next);
     if let Some(t) = target {
-        util_proposed = util_proposed.mark_line(
-            MarkLine::new()
-                .symbol(vec![Symbol::None, Symbol::None])
-                .silent(true)
-                .data(vec![MarkLineVariant::Simple(MarkLineData::new().name("target").y_axis(f64::from(t)))]),
-        );
+        util_proposed = util_proposed.mark_line(flat_line("target", f64::from(t)));
     }
-    Chart::new()
-        .animation(false)
-        .tooltip(
-            Tooltip::new()
-                .trigger(Trigger::Axis)
-                .axis_pointer(AxisPointer::new().type_(AxisPointerType::Line)),
-        )
-        .legend(Legend::new().top(0).text_style(TextStyle::new().color(palette.text)))
-        .grid(Grid::new().left(48).right(56).top(40).bottom(56))
-        .x_axis(
-            Axis::new()
-                .type_(AxisType::Time)
-                .min(series.from_ms as f64)
-                .max(series.at(series.len()) as f64)
-                .axis_label(AxisLabel::new().color(palette.muted_text))
-                .split_line(SplitLine::new().show(false)),
-        )
+    framed(palette, AxisPointerType::Line, Grid::new().left(48).right(56).top(40).bottom(56))
+        .x_axis(time_axis(series.from_ms, series.at(series.len()), palette))
         .y_axis(value_axis("replicas", palette))
         .y_axis(value_axis("CPU %", palette).split_line(SplitLine::new().show(false)))
         .data_zoom(DataZoom::new().type_(DataZoomType::Inside))

@@ -10,13 +10,12 @@ use charming::{
     datatype::{CompositeValue, DataPoint, NumericValue},
     element::{
         AreaStyle, AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType,
-        MarkLine, MarkLineData, MarkLineVariant, NameLocation, SplitLine, Step, Symbol, TextStyle, Tooltip,
-        Trigger,
+        MarkLine, MarkLineData, MarkLineVariant, SplitLine, Step, Symbol, TextStyle, Tooltip, Trigger,
     },
     series::Line,
 };
 
-use super::Palette;
+use super::{Palette, frame::value_axis};
 use crate::dto::{History, HistoryPoint};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -54,18 +53,6 @@ fn time_axis(history: &History, palette: Palette, grid: usize) -> Axis {
         .max(history.to_ms as f64)
         .axis_label(AxisLabel::new().color(palette.muted_text))
         .split_line(SplitLine::new().show(false))
-}
-
-/// A value axis from 0, named at its end, in the palette's muted colours (shared by the charts).
-pub(super) fn value_axis(name: &str, palette: Palette) -> Axis {
-    Axis::new()
-        .type_(AxisType::Value)
-        .name(name)
-        .name_location(NameLocation::End)
-        .name_text_style(TextStyle::new().color(palette.muted_text))
-        .min(0)
-        .axis_label(AxisLabel::new().color(palette.muted_text))
-        .split_line(SplitLine::new().line_style(LineStyle::new().color(palette.grid_line)))
 }
 
 fn line(name: &str, color: &str, data: Vec<DataPoint>) -> Line {

@@ -142,7 +142,14 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let batch: app::dto::Platform = rpc("namespace=payments-batch").await.unwrap().json().await.unwrap();
     assert!(batch.points[0].cpu_requests < all.points[0].cpu_requests, "narrowed to one namespace");
 
-    // Bad parameters: a 400 that names the problem; nothing else changes.
+    // Bad parameters: a 400 that names the problem; nothing else changes (read back: the
+    // HPA the plan finds short, and the audit log).
+    let hpas = kube::Api::<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>::namespaced(
+        support::admin(&s.server).await,
+        "payments-core",
+    );
+    let hpa_before = hpas.get("risk-scoring").await.unwrap();
+    let audit_before = support::audit_rows(&s.db).await;
     for (query, says) in [
         ("plan?peak=0x", "above 0"),
         ("plan?peak=1000x", "at most 100"),
@@ -157,4 +164,8 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{query}: {message}");
     }
+    let hpa_after = hpas.get("risk-scoring").await.unwrap();
+    assert_eq!(hpa_after.spec, hpa_before.spec);
+    assert_eq!(hpa_after.metadata.generation, hpa_before.metadata.generation);
+    assert_eq!(support::audit_rows(&s.db).await, audit_before, "nothing audited: nothing was attempted");
 }

@@ -5,7 +5,7 @@ use charming::{
     Chart,
     component::Grid,
     datatype::{CompositeValue, DataPoint, NumericValue},
-    element::{AxisPointerType, ItemStyle, LineStyle, LineStyleType, SplitLine},
+    element::{AxisPointerType, ItemStyle, Label, LabelPosition, LineStyle, LineStyleType, SplitLine},
     series::Line,
 };
 use domain::dto::{Platform, PlatformPoint};
@@ -40,6 +40,12 @@ fn line(name: &str, color: &str, kind: LineStyleType, y_axis: f64, data: Vec<Dat
         .item_style(ItemStyle::new().color(color))
         .line_style(LineStyle::new().color(color).width(1.5).type_(kind))
         .data(data)
+}
+
+/// The two allocatable lines sit at the same height (each axis reaches its own): their
+/// labels go at opposite ends, with their names.
+fn named_at(position: LabelPosition) -> Label {
+    Label::new().position(position).formatter("{b}: {c}")
 }
 
 fn frame(p: &Platform, palette: Palette) -> Chart {
@@ -99,7 +105,10 @@ pub fn resources_chart(p: &Platform, palette: Palette) -> Chart {
                 0.0,
                 points(p, |x| Some(x.cpu_requests)),
             )
-            .mark_line(flat_line("CPU allocatable", p.cpu_allocatable)),
+            .mark_line(
+                flat_line("CPU allocatable", p.cpu_allocatable)
+                    .label(named_at(LabelPosition::InsideStartTop)),
+            ),
         )
         .series(line("CPU used", palette.primary, LineStyleType::Dotted, 0.0, points(p, |x| x.cpu_usage)))
         .series(
@@ -110,7 +119,10 @@ pub fn resources_chart(p: &Platform, palette: Palette) -> Chart {
                 1.0,
                 points(p, |x| Some(x.memory_requests / GIB)),
             )
-            .mark_line(flat_line("memory allocatable", p.memory_allocatable / GIB)),
+            .mark_line(
+                flat_line("Memory allocatable", p.memory_allocatable / GIB)
+                    .label(named_at(LabelPosition::InsideEndTop)),
+            ),
         )
         .series(line(
             "Memory used",

@@ -260,3 +260,58 @@ async fn the_platforms_sums_are_read_once_per_rollup_pass_and_follow_each_pass()
     // The window is cut at each answer: an hour later the first buckets are older than it.
     assert_eq!(db.platform_recent(None, 3_600_000, NOW + 1_800_000).await.unwrap().len(), 6);
 }
+
+#[tokio::test]
+async fn steps_written_together_keep_every_workloads_figures() {
+    use paydeck::history::{Figures, PastEvent, Steps};
+    let tmp = TempDb::new("steps");
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    // 100 workloads × 3 steps: rows spill over several multi-row statements.
+    let workloads: Vec<Workload> = (0..100)
+        .map(|i| Workload { name: format!("svc-{i:03}"), ..ledger(1 + i % 7, 0.01 * f64::from(i)) })
+        .collect();
+    let steps = Steps {
+        workloads: workloads.iter().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
+        steps: (0..3)
+            .map(|s| {
+                (NOW + s * 15_000, workloads.iter().enumerate().map(|(i, w)| (i, Figures::of(w))).collect())
+            })
+            .collect(),
+    };
+    let event = PastEvent {
+        namespace: "payments-core".into(),
+        name: "svc-042".into(),
+        at_ms: NOW + 15_000,
+        kind: "scale",
+        message: "replicas 1 → 2".into(),
+    };
+    db.write_steps(&steps, &[event]).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(db.pool()).await.unwrap();
+    let demand: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM demand").fetch_one(db.pool()).await.unwrap();
+    assert_eq!((rows, demand), (300, 300));
+    for i in [0, 63, 64, 99] {
+        let name = format!("svc-{i:03}");
+        let series = db.demand("payments-core", &name, NOW, 3, 15_000, (0.5, 1e9)).await.unwrap().unwrap();
+        let replicas = 1 + i % 7;
+        assert_eq!(series.ready, vec![Some(replicas as u16); 3], "{name}");
+        assert_eq!(
+            series.cpu,
+            vec![Some((0.01 * f64::from(i) * 1000.0).round() as f32 / 1000.0); 3],
+            "{name}"
+        );
+        let hpa_max: i64 = sqlx::query_scalar(
+            "SELECT hpa_max FROM samples JOIN workloads w ON w.id = workload_id WHERE w.name = ? LIMIT 1",
+        )
+        .bind(&name)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(hpa_max, 12);
+    }
+    let events: Vec<(String, String)> =
+        sqlx::query_as("SELECT w.name, e.message FROM events e JOIN workloads w ON w.id = e.workload_id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(events, vec![("svc-042".to_string(), "replicas 1 → 2".to_string())]);
+}

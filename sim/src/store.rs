@@ -166,7 +166,7 @@ impl Store {
         let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
         let spec_changed = object["spec"] != current["spec"];
         object["metadata"]["generation"] = Value::from(generation + i64::from(spec_changed));
-        if *current == object_without_rv(&object, &current) {
+        if equal_but_resource_version(&current, &object) {
             return Ok(current);
         }
         Ok(self.commit(rt, key, object, ChangeType::Modified))
@@ -239,10 +239,25 @@ impl Store {
 }
 
 /// The object as it would be stored if nothing but its resourceVersion were new.
-fn object_without_rv(object: &Value, current: &Value) -> Value {
-    let mut candidate = object.clone();
-    candidate["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-    candidate
+/// Whether two objects are the same but for their resourceVersion: a replace that changes
+/// nothing else is no change. Compared in place (controllers replace objects every few
+/// seconds; a copy for each comparison would cost more than the comparison).
+fn equal_but_resource_version(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else { return a == b };
+    let without_rv =
+        |m: &serde_json::Map<String, Value>| m.iter().filter(|(k, _)| *k != "resourceVersion").count();
+    a.len() == b.len()
+        && a.iter().all(|(k, v)| match (k.as_str(), b.get(k)) {
+            ("metadata", Some(w)) => match (v.as_object(), w.as_object()) {
+                (Some(m), Some(n)) => {
+                    without_rv(m) == without_rv(n)
+                        && m.iter().filter(|(k, _)| *k != "resourceVersion").all(|(k, v)| n.get(k) == Some(v))
+                }
+                _ => v == w,
+            },
+            (_, Some(w)) => v == w,
+            (_, None) => false,
+        })
 }
 
 /// `(namespace, name)` of an object, checked against the type's scope.
@@ -300,6 +315,19 @@ mod tests {
         let created = s.create(&DEPLOYMENTS, deployment("ledger", 2), "t").unwrap();
         let same = s.replace(&DEPLOYMENTS, (*created).clone(), None).unwrap();
         assert_eq!(same["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+        // A client's stale or missing resourceVersion is not a change either…
+        let mut stale = (*created).clone();
+        stale["metadata"]["resourceVersion"] = Value::from("0");
+        assert_eq!(s.replace(&DEPLOYMENTS, stale.clone(), None).unwrap()["metadata"]["resourceVersion"], "2");
+        stale["metadata"].as_object_mut().unwrap().remove("resourceVersion");
+        assert_eq!(s.replace(&DEPLOYMENTS, stale.clone(), None).unwrap()["metadata"]["resourceVersion"], "2");
+        // …but a label, or a status field, is.
+        let mut labelled = stale.clone();
+        labelled["metadata"]["labels"] = json!({ "team": "payments" });
+        assert_eq!(s.replace(&DEPLOYMENTS, labelled, None).unwrap()["metadata"]["resourceVersion"], "3");
+        let mut status = (*s.get(&DEPLOYMENTS, "payments", "ledger").unwrap()).clone();
+        status["status"] = json!({ "readyReplicas": 2 });
+        assert_eq!(s.replace(&DEPLOYMENTS, status, None).unwrap()["metadata"]["resourceVersion"], "4");
     }
 
     #[test]

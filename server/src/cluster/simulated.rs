@@ -74,13 +74,7 @@ pub async fn record_history(
     seed: u64,
     span: std::time::Duration,
 ) -> anyhow::Result<usize> {
-    use std::{
-        collections::HashMap,
-        time::{Duration, Instant},
-    };
-
-    use super::snapshot;
-    use crate::history::PastEvent;
+    use std::time::{Duration, Instant};
 
     const STEP: std::time::Duration = std::time::Duration::from_secs(15);
     let now = crate::clock::unix_ms();
@@ -97,67 +91,65 @@ pub async fn record_history(
         // Five-second steps: a fifth of the work of the live cluster's one-second steps, the
         // HPA controller still at its 15-s period.
         step_ms: 5_000,
+        // Nobody watches this cluster: keep no changes for watches to resume from.
+        watch_history: 1,
         ..sim::Options::default()
     });
-    // The model runs on a blocking thread while the writer commits the hour before: two
-    // cores, two halves of the work.
-    let (send, mut receive) = tokio::sync::mpsc::channel::<PastHour>(2);
-    let model = tokio::task::spawn_blocking(move || -> anyhow::Result<(Duration, Duration, i64)> {
-        let (mut model, mut build) = (Duration::ZERO, Duration::ZERO);
-        let mut previous: HashMap<(String, String), app::dto::Workload> = HashMap::new();
-        let mut hour = PastHour::default();
-        let mut reader = WorldReader::new();
+    // Three stages, so both cores work: the model (read its world, step it), snapshots
+    // (built from what was read, turned into figures and events), and the writer here.
+    let (worlds, served) = std::sync::mpsc::sync_channel::<(i64, Served)>(32);
+    let (hours, mut written_hours) = tokio::sync::mpsc::channel::<PastHour>(2);
+    let model = tokio::task::spawn_blocking(move || -> anyhow::Result<(Duration, i64)> {
+        let mut spent = Duration::ZERO;
         let mut at = start;
         // Up to the wall clock as it is when the model gets there: the minute or so spent
         // generating is generated too, so no gap opens before live samples begin.
         while at < crate::clock::unix_ms() {
-            let t0 = Instant::now();
-            let (objects, usage) = reader.read(&cluster)?;
-            let connection = snapshot::Connection { synced: true, reachable: true, ..Default::default() };
-            let next = snapshot::build(&objects, &usage, connection, 0, at);
-            for w in &next.workloads {
-                let key = (w.namespace.clone(), w.name.clone());
-                if let Some(old) = previous.get(&key) {
-                    for (kind, message) in crate::history::sampler::changes(old, w) {
-                        let (namespace, name) = key.clone();
-                        hour.events.push(PastEvent { namespace, name, at_ms: at, kind, message });
-                    }
-                }
-                previous.insert(key, w.clone());
+            let t = Instant::now();
+            if worlds.send((at, Served::take(&cluster))).is_err() {
+                break; // A later stage failed; its error is the one reported.
             }
-            hour.steps.push((at, next.workloads));
-            let t1 = Instant::now();
-            build += t1 - t0;
             cluster.advance(STEP);
-            model += t1.elapsed();
+            spent += t.elapsed();
             at += STEP.as_millis() as i64;
-            if hour.steps.len() == STEPS_PER_WRITE && send.blocking_send(std::mem::take(&mut hour)).is_err() {
-                break; // The writer failed; its error is the one reported.
+        }
+        Ok((spent, at))
+    });
+    let snapshots = tokio::task::spawn_blocking(move || -> anyhow::Result<Duration> {
+        let mut spent = Duration::ZERO;
+        let mut reader = WorldReader::new();
+        let mut past = PastBuilder::default();
+        for (at, served) in served {
+            let t = Instant::now();
+            let (objects, usage) = reader.read(&served)?;
+            let full = past.add(at, &objects, &usage);
+            spent += t.elapsed();
+            if full && hours.blocking_send(past.take_hour()).is_err() {
+                return Ok(spent); // The writer failed; its error is the one reported.
             }
         }
-        if !hour.steps.is_empty() {
-            let _ = send.blocking_send(hour);
+        if past.has_steps() {
+            let _ = hours.blocking_send(past.take_hour());
         }
-        Ok((model, build, at))
+        Ok(spent)
     });
     let mut written = 0;
     let mut write = Duration::ZERO;
-    while let Some(hour) = receive.recv().await {
+    while let Some(hour) = written_hours.recv().await {
         let t = Instant::now();
-        let steps: Vec<(i64, &[app::dto::Workload])> =
-            hour.steps.iter().map(|(at, w)| (*at, w.as_slice())).collect();
-        let result = history.write_steps(&steps, &hour.events).await;
+        let result = history.write_steps(&hour.steps, &hour.events).await;
         write += t.elapsed();
-        // Dropping the receiver stops the model at its next hour.
+        // Dropping the receiver stops the stages before it.
         result?;
-        written += hour.steps.iter().map(|(_, w)| w.len()).sum::<usize>();
+        written += hour.steps.samples();
     }
-    let (model, build, until) = model.await??;
+    let build = snapshots.await??;
+    let (model, until) = model.await??;
     tracing::info!(
         model_s = model.as_secs_f64(),
         snapshots_s = build.as_secs_f64(),
         writes_s = write.as_secs_f64(),
-        "simulated history: where the time went (model and snapshots run beside the writes)"
+        "simulated history: where the time went (three stages side by side)"
     );
     history.maintain(crate::clock::unix_ms()).await?;
     history.mark_simulated_until(until).await?;
@@ -168,20 +160,139 @@ pub async fn record_history(
 #[cfg(feature = "sim")]
 const STEPS_PER_WRITE: usize = 240;
 
-/// An hour of a generated past: every workload at every step, and the events between them.
+/// An hour of a generated past: every workload's figures at every step, and the events
+/// between them.
 #[cfg(feature = "sim")]
 #[derive(Default)]
 struct PastHour {
-    steps: Vec<(i64, Vec<app::dto::Workload>)>,
+    steps: crate::history::Steps,
     events: Vec<crate::history::PastEvent>,
 }
 
-/// Objects read from the simulated cluster's store, kept by the store's own handle on their
-/// JSON: an object whose JSON did not change (most pods, every node, most of the time) is
-/// not read again.
+/// The workloads of a generated past, each numbered once ([`crate::history::Steps`] names
+/// them by number). A snapshot lists them in the same order step after step, so the number
+/// at the same position is tried first and names are cloned only for a new workload.
+#[cfg(feature = "sim")]
+#[derive(Default)]
+struct Names {
+    names: Vec<(String, String)>,
+    index: std::collections::HashMap<(String, String), usize>,
+    at_position: Vec<usize>,
+}
+
+#[cfg(feature = "sim")]
+impl Names {
+    fn index(&mut self, position: usize, w: &app::dto::Workload) -> usize {
+        if let Some(&i) = self.at_position.get(position)
+            && self.names[i].0 == w.namespace
+            && self.names[i].1 == w.name
+        {
+            return i;
+        }
+        let key = (w.namespace.clone(), w.name.clone());
+        let i = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.names.push(key.clone());
+                self.index.insert(key, self.names.len() - 1);
+                self.names.len() - 1
+            }
+        };
+        if position < self.at_position.len() {
+            self.at_position[position] = i;
+        } else {
+            self.at_position.push(i);
+        }
+        i
+    }
+}
+
+/// Turns what the model served, step after step, into hours of figures and events: each
+/// step built into a snapshot as a live one is, compared with the step before.
+#[cfg(feature = "sim")]
+#[derive(Default)]
+struct PastBuilder {
+    previous: Option<super::snapshot::Snapshot>,
+    names: Names,
+    hour: PastHour,
+}
+
+#[cfg(feature = "sim")]
+impl PastBuilder {
+    /// Adds the step at `at`; true when the hour is full.
+    fn add(&mut self, at: i64, objects: &super::snapshot::Objects, usage: &super::snapshot::Usage) -> bool {
+        use super::snapshot;
+        use crate::history::{Figures, PastEvent};
+
+        let connection = snapshot::Connection { synced: true, reachable: true, ..Default::default() };
+        let next = snapshot::build(objects, usage, connection, 0, at);
+        let mut step = Vec::with_capacity(next.workloads.len());
+        for (position, w) in next.workloads.iter().enumerate() {
+            if let Some(old) = self.previous.as_ref().and_then(|p| p.workload(&w.namespace, &w.name)) {
+                for (kind, message) in crate::history::sampler::changes(old, w) {
+                    let (namespace, name) = (w.namespace.clone(), w.name.clone());
+                    self.hour.events.push(PastEvent { namespace, name, at_ms: at, kind, message });
+                }
+            }
+            step.push((self.names.index(position, w), Figures::of(w)));
+        }
+        self.hour.steps.steps.push((at, step));
+        self.previous = Some(next);
+        self.hour.steps.steps.len() == STEPS_PER_WRITE
+    }
+
+    fn has_steps(&self) -> bool {
+        !self.hour.steps.steps.is_empty()
+    }
+
+    /// The hour so far, with every workload's name; the next one starts empty.
+    fn take_hour(&mut self) -> PastHour {
+        let mut hour = std::mem::take(&mut self.hour);
+        hour.steps.workloads = self.names.names.clone();
+        hour
+    }
+}
+
+/// What the model stage takes from the simulated world at a step, under its lock: handles
+/// on the objects' JSON (cheap to clone) and the usage figures. Read into types on the
+/// snapshot stage ([`WorldReader`]), so the model stage does little besides stepping.
+#[cfg(feature = "sim")]
+struct Served {
+    deployments: Vec<sim::store::Object>,
+    autoscalers: Vec<sim::store::Object>,
+    pods: Vec<(sim::store::Object, Option<sim::model::Usage>)>,
+    nodes: Vec<sim::store::Object>,
+    node_usage: std::collections::HashMap<String, sim::model::Usage>,
+}
+
+#[cfg(feature = "sim")]
+impl Served {
+    fn take(cluster: &sim::Cluster) -> Self {
+        use sim::resources::{DEPLOYMENTS, HPAS, NODES, PODS};
+
+        let world = cluster.lock();
+        let all = |rt| world.store.list(rt, None, None).map(|(_, json)| json.clone()).collect();
+        Served {
+            deployments: all(&DEPLOYMENTS),
+            autoscalers: all(&HPAS),
+            pods: world
+                .store
+                .list(&PODS, None, None)
+                .map(|(key, json)| (json.clone(), world.model.pod_usage_by_key(key)))
+                .collect(),
+            nodes: all(&NODES),
+            node_usage: world.model.node_usage(),
+        }
+    }
+}
+
+/// Objects read from the simulated cluster's JSON, kept by the address of that JSON: the
+/// store replaces an object's JSON when it changes, so an object whose address is the same
+/// (most pods, every node, most of the time) is not read again. The cache holds the JSON,
+/// so an address is not reused while it is in the cache.
 #[cfg(feature = "sim")]
 struct Typed<T> {
-    read: std::collections::HashMap<sim::store::Key, (sim::store::Object, std::sync::Arc<T>)>,
+    read: std::collections::HashMap<usize, (sim::store::Object, std::sync::Arc<T>)>,
 }
 
 #[cfg(feature = "sim")]
@@ -190,28 +301,29 @@ impl<T: serde::de::DeserializeOwned> Typed<T> {
         Typed { read: Default::default() }
     }
 
-    /// Every object of `rt` now, in the store's order.
-    fn all(
+    /// Every object of a list, typed, in its order.
+    fn all<'a>(
         &mut self,
-        world: &sim::cluster::World,
-        rt: &sim::resources::ResourceType,
+        objects: impl ExactSizeIterator<Item = &'a sim::store::Object>,
     ) -> anyhow::Result<Vec<std::sync::Arc<T>>> {
-        let mut next = std::collections::HashMap::with_capacity(self.read.len());
-        let mut out = Vec::with_capacity(self.read.len());
-        for (key, json) in world.store.list(rt, None, None) {
-            let typed = match self.read.remove(key) {
-                Some((seen, typed)) if std::sync::Arc::ptr_eq(&seen, json) => typed,
-                _ => std::sync::Arc::new(T::deserialize(&**json)?),
+        let mut next = std::collections::HashMap::with_capacity(objects.len());
+        let mut out = Vec::with_capacity(objects.len());
+        for json in objects {
+            let address = std::sync::Arc::as_ptr(json) as usize;
+            let typed = match self.read.remove(&address) {
+                Some((_, typed)) => typed,
+                None => std::sync::Arc::new(T::deserialize(&**json)?),
             };
             out.push(typed.clone());
-            next.insert(key.clone(), (json.clone(), typed));
+            next.insert(address, (json.clone(), typed));
         }
         self.read = next;
         Ok(out)
     }
 }
 
-/// Reads the simulated cluster as its API would serve it, step after step.
+/// Reads what the simulated cluster served into the types its API's clients read, step
+/// after step.
 #[cfg(feature = "sim")]
 struct WorldReader {
     deployments: Typed<k8s_openapi::api::apps::v1::Deployment>,
@@ -231,32 +343,32 @@ impl WorldReader {
         }
     }
 
-    /// The simulated cluster's objects and usage now, as its API and metrics APIs would
-    /// serve them (the same JSON, read into the same types).
+    /// The objects and usage as the API and metrics APIs would serve them (the same JSON,
+    /// read into the same types).
     fn read(
         &mut self,
-        cluster: &sim::Cluster,
+        served: &Served,
     ) -> anyhow::Result<(super::snapshot::Objects, super::snapshot::Usage)> {
-        use sim::resources::{DEPLOYMENTS, HPAS, NODES, PODS};
-
-        let world = cluster.lock();
         let objects = super::snapshot::Objects {
-            deployments: self.deployments.all(&world, &DEPLOYMENTS)?,
-            autoscalers: self.autoscalers.all(&world, &HPAS)?,
-            pods: self.pods.all(&world, &PODS)?,
-            nodes: self.nodes.all(&world, &NODES)?,
+            deployments: self.deployments.all(served.deployments.iter())?,
+            autoscalers: self.autoscalers.all(served.autoscalers.iter())?,
+            pods: self.pods.all(served.pods.iter().map(|(json, _)| json))?,
+            nodes: self.nodes.all(served.nodes.iter())?,
             ..Default::default()
         };
         let mut usage =
             super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
-        for ((ns, name), _) in world.store.list(&PODS, None, None) {
-            if let Some(u) = world.model.pod_usage(ns, name) {
-                usage.pods.insert((ns.clone(), name.clone()), (u.cpu_cores, u.memory_bytes));
-                usage.request_rates.insert((ns.clone(), name.clone()), u.requests_per_sec);
-            }
+        for (pod, (_, u)) in objects.pods.iter().zip(&served.pods) {
+            let Some(u) = u else { continue };
+            let key = (
+                pod.metadata.namespace.clone().unwrap_or_default(),
+                pod.metadata.name.clone().unwrap_or_default(),
+            );
+            usage.pods.insert(key.clone(), (u.cpu_cores, u.memory_bytes));
+            usage.request_rates.insert(key, u.requests_per_sec);
         }
-        for (node, u) in world.model.node_usage() {
-            usage.nodes.insert(node, (u.cpu_cores, u.memory_bytes));
+        for (node, u) in &served.node_usage {
+            usage.nodes.insert(node.clone(), (u.cpu_cores, u.memory_bytes));
         }
         Ok((objects, usage))
     }

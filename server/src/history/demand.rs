@@ -1,35 +1,13 @@
 //! The demand series behind the what-if: every sample's CPU, memory, request rate and
-//! replicas in a narrow row, kept (default) 14 days, read back as fixed steps.
+//! replicas in a narrow row (written beside the sample), kept (default) 14 days, read back
+//! as fixed steps.
 
-use app::dto::Workload;
 use domain::whatif::Series;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::History;
 
-const MIB: f64 = 1_048_576.0;
-
-/// Writes one workload's demand at `at_ms` (inside the sampler's transaction).
-pub(super) async fn write(
-    conn: &mut SqliteConnection,
-    id: i64,
-    at_ms: i64,
-    w: &Workload,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT OR REPLACE INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(at_ms.div_euclid(1000))
-    .bind(w.cpu.usage.map(|c| (c * 1000.0).round() as i64))
-    .bind(w.memory.usage.map(|m| (m / MIB).round() as i64))
-    .bind(w.request_rate.map(|r| (r * 100.0).round() as i64))
-    .bind(w.replicas.ready)
-    .bind(w.replicas.desired)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+pub(super) const MIB: f64 = 1_048_576.0;
 
 impl History {
     /// `namespace/name`'s demand from `from_ms` for `steps` steps of `step_ms` (each step takes

@@ -5,11 +5,13 @@ pub mod demand;
 mod platform;
 pub mod query;
 pub mod sampler;
+mod write;
+
+pub use write::{Figures, PastEvent, Steps};
 
 use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
 
 use anyhow::Context;
-use app::dto::Workload;
 use sqlx::{
     Row, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -39,16 +41,6 @@ impl Default for Retention {
             demand: Duration::from_secs(14 * 86_400),
         }
     }
-}
-
-/// An event of a generated past, written with its steps ([`History::write_steps`]).
-#[derive(Clone, Debug)]
-pub struct PastEvent {
-    pub namespace: String,
-    pub name: String,
-    pub at_ms: i64,
-    pub kind: &'static str,
-    pub message: String,
 }
 
 /// The figures of a group of raw samples, in the column order of `rollups` (and of history
@@ -187,66 +179,6 @@ impl History {
             .fetch_optional(&self.pool)
             .await?
             .map(|r| r.get(0)))
-    }
-
-    /// Records one sample of every workload at `at_ms`, in one transaction.
-    pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
-        self.write_steps(&[(at_ms, workloads)], &[]).await
-    }
-
-    /// Several sampling steps and their events in one transaction: a generated past would
-    /// otherwise spend most of its time committing, one step at a time.
-    pub async fn write_steps(&self, steps: &[(i64, &[Workload])], events: &[PastEvent]) -> sqlx::Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for e in events {
-            let id = self.workload_id(&mut tx, &e.namespace, &e.name).await?;
-            sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(e.at_ms)
-                .bind(e.kind)
-                .bind(&e.message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (at_ms, workloads) in steps {
-            self.write_step(&mut tx, *at_ms, workloads).await?;
-        }
-        tx.commit().await
-    }
-
-    async fn write_step(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        at_ms: i64,
-        workloads: &[Workload],
-    ) -> sqlx::Result<()> {
-        for w in workloads {
-            let id = self.workload_id(tx, &w.namespace, &w.name).await?;
-            let hpa = w.autoscaler.as_ref();
-            sqlx::query(
-                "INSERT OR REPLACE INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, hpa_cpu_target, \
-                 cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(at_ms)
-            .bind(w.replicas.desired)
-            .bind(w.replicas.ready)
-            .bind(hpa.map(|h| h.min_replicas))
-            .bind(hpa.map(|h| h.max_replicas))
-            .bind(hpa.and_then(|h| h.cpu_target_percent))
-            .bind(w.cpu.requests)
-            .bind(w.cpu.limits)
-            .bind(w.cpu.usage)
-            .bind(w.memory.requests)
-            .bind(w.memory.limits)
-            .bind(w.memory.usage)
-            .bind(w.request_rate)
-            .execute(&mut *tx)
-            .await?;
-            demand::write(&mut *tx, id, at_ms, w).await?;
-        }
-        Ok(())
     }
 
     /// Records an event.

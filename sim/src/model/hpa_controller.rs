@@ -13,14 +13,15 @@ use crate::{
 
 impl Model {
     pub(super) fn run_hpa_controller(&mut self, store: &mut Store, now: Millis) {
-        let hpas: Vec<(Key, Value)> =
-            store.list(&HPAS, None, None).map(|(k, v)| (k.clone(), (**v).clone())).collect();
+        // Handles, not copies: an HPA is copied only when its status is written.
+        let hpas: Vec<(Key, crate::store::Object)> =
+            store.list(&HPAS, None, None).map(|(k, v)| (k.clone(), v.clone())).collect();
         for (hk, hpa_obj) in hpas {
-            self.sync_hpa(store, now, &hk, hpa_obj);
+            self.sync_hpa(store, now, &hk, &hpa_obj);
         }
     }
 
-    pub(super) fn sync_hpa(&mut self, store: &mut Store, now: Millis, hk: &Key, mut hpa_obj: Value) {
+    pub(super) fn sync_hpa(&mut self, store: &mut Store, now: Millis, hk: &Key, hpa_obj: &Value) {
         let spec = &hpa_obj["spec"];
         let target = spec["scaleTargetRef"]["name"].as_str().unwrap_or_default().to_string();
         let min = spec["minReplicas"].as_i64().unwrap_or(1) as i32;
@@ -28,6 +29,7 @@ impl Model {
         let behavior = BehaviorSpec::resolve_optional(BehaviorSpec::from_json(&spec["behavior"]).as_ref());
         let dk = key(&hk.0, &target);
         let Some(view) = self.deployments.get(&dk).cloned() else {
+            let mut hpa_obj = hpa_obj.clone();
             hpa_obj["status"]["conditions"] = json!([condition(
                 "AbleToScale",
                 false,
@@ -66,7 +68,7 @@ impl Model {
         } else {
             let mut best: Option<i32> = None;
             let mut failure = None;
-            for metric in spec["metrics"].as_array().cloned().unwrap_or_default() {
+            for metric in spec["metrics"].as_array().into_iter().flatten() {
                 let resource = metric["resource"]["name"].as_str().unwrap_or("cpu");
                 let Some(target_pct) = metric["resource"]["target"]["averageUtilization"].as_i64() else {
                     continue;
@@ -167,7 +169,7 @@ impl Model {
             }
         };
 
-        let previous_status = hpa_obj["status"].clone();
+        let previous_status = &hpa_obj["status"];
         let mut status = json!({
             "currentReplicas": current,
             "desiredReplicas": desired,
@@ -209,11 +211,12 @@ impl Model {
                 "horizontal-pod-autoscaler",
             );
         }
-        hpa_obj["status"] = status;
         if let Some(stored) = store.get(&HPAS, &hk.0, &hk.1)
-            && stored["status"] != hpa_obj["status"]
+            && stored["status"] != status
         {
-            let _ = store.replace(&HPAS, hpa_obj, None);
+            let mut next = hpa_obj.clone();
+            next["status"] = status;
+            let _ = store.replace(&HPAS, next, None);
         }
     }
 

@@ -236,6 +236,11 @@ impl Model {
         self.usage.get(&key(namespace, name)).copied()
     }
 
+    /// The same, by the pod's store key (no key to build: for readers of every pod, every step).
+    pub fn pod_usage_by_key(&self, key: &Key) -> Option<Usage> {
+        self.usage.get(key).copied()
+    }
+
     /// The request rate of a Deployment's Service at the last step (0 for unknown ones).
     pub fn service_rate(&self, namespace: &str, deployment: &str, now: Millis) -> f64 {
         let k = key(namespace, deployment);

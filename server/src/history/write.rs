@@ -1,0 +1,164 @@
+//! Writing samples: each workload's figures at a moment, as a row of `samples` (what the
+//! charts and rollups read) and a narrow row of `demand` (what the what-if replays), many
+//! rows to a statement.
+
+use app::dto::Workload;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::{History, demand::MIB};
+
+/// Rows per INSERT: one statement per row costs a round trip to SQLite's thread each; a
+/// generated past of two weeks is millions of rows. 64 rows × 14 columns stays far below
+/// SQLite's limit on bound variables (32,766).
+const ROWS_PER_INSERT: usize = 64;
+
+/// What history keeps of one workload at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Figures {
+    pub replicas_desired: i32,
+    pub replicas_ready: i32,
+    pub hpa_min: Option<i32>,
+    pub hpa_max: Option<i32>,
+    pub hpa_cpu_target: Option<i32>,
+    pub cpu_requests: f64,
+    pub cpu_limits: Option<f64>,
+    pub cpu_usage: Option<f64>,
+    pub memory_requests: f64,
+    pub memory_limits: Option<f64>,
+    pub memory_usage: Option<f64>,
+    pub request_rate: Option<f64>,
+}
+
+impl Figures {
+    pub fn of(w: &Workload) -> Self {
+        let hpa = w.autoscaler.as_ref();
+        Figures {
+            replicas_desired: w.replicas.desired,
+            replicas_ready: w.replicas.ready,
+            hpa_min: hpa.map(|h| h.min_replicas),
+            hpa_max: hpa.map(|h| h.max_replicas),
+            hpa_cpu_target: hpa.and_then(|h| h.cpu_target_percent),
+            cpu_requests: w.cpu.requests,
+            cpu_limits: w.cpu.limits,
+            cpu_usage: w.cpu.usage,
+            memory_requests: w.memory.requests,
+            memory_limits: w.memory.limits,
+            memory_usage: w.memory.usage,
+            request_rate: w.request_rate,
+        }
+    }
+}
+
+/// Sampling steps to write together: the workloads' names once, then each step's figures,
+/// each naming its workload by its index in `workloads`.
+#[derive(Debug, Default)]
+pub struct Steps {
+    pub workloads: Vec<(String, String)>,
+    pub steps: Vec<(i64, Vec<(usize, Figures)>)>,
+}
+
+impl Steps {
+    /// One step: every workload of a snapshot at `at_ms`.
+    pub fn one(at_ms: i64, workloads: &[Workload]) -> Self {
+        Steps {
+            workloads: workloads.iter().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
+            steps: vec![(at_ms, workloads.iter().enumerate().map(|(i, w)| (i, Figures::of(w))).collect())],
+        }
+    }
+
+    /// Workload samples in all the steps.
+    pub fn samples(&self) -> usize {
+        self.steps.iter().map(|(_, s)| s.len()).sum()
+    }
+}
+
+/// An event of a generated past, written with its steps ([`History::write_steps`]).
+#[derive(Clone, Debug)]
+pub struct PastEvent {
+    pub namespace: String,
+    pub name: String,
+    pub at_ms: i64,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl History {
+    /// Records one sample of every workload at `at_ms`, in one transaction.
+    pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
+        self.write_steps(&Steps::one(at_ms, workloads), &[]).await
+    }
+
+    /// Several sampling steps and their events in one transaction: a generated past would
+    /// otherwise spend most of its time committing, one step at a time.
+    pub async fn write_steps(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut ids = Vec::with_capacity(steps.workloads.len());
+        for (namespace, name) in &steps.workloads {
+            ids.push(self.workload_id(&mut tx, namespace, name).await?);
+        }
+        for e in events {
+            let id = self.workload_id(&mut tx, &e.namespace, &e.name).await?;
+            sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(e.at_ms)
+                .bind(e.kind)
+                .bind(&e.message)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows: Vec<(i64, i64, &Figures)> = steps
+            .steps
+            .iter()
+            .flat_map(|(at_ms, samples)| samples.iter().map(|(i, f)| (ids[*i], *at_ms, f)))
+            .collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            insert_samples(&mut tx, chunk).await?;
+            insert_demand(&mut tx, chunk).await?;
+        }
+        tx.commit().await
+    }
+}
+
+async fn insert_samples(conn: &mut SqliteConnection, rows: &[(i64, i64, &Figures)]) -> sqlx::Result<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT OR REPLACE INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, \
+         hpa_cpu_target, cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) ",
+    );
+    q.push_values(rows, |mut row, (id, at_ms, f)| {
+        row.push_bind(*id)
+            .push_bind(*at_ms)
+            .push_bind(f.replicas_desired)
+            .push_bind(f.replicas_ready)
+            .push_bind(f.hpa_min)
+            .push_bind(f.hpa_max)
+            .push_bind(f.hpa_cpu_target)
+            .push_bind(f.cpu_requests)
+            .push_bind(f.cpu_limits)
+            .push_bind(f.cpu_usage)
+            .push_bind(f.memory_requests)
+            .push_bind(f.memory_limits)
+            .push_bind(f.memory_usage)
+            .push_bind(f.request_rate);
+    });
+    q.build().execute(conn).await?;
+    Ok(())
+}
+
+/// The demand row: millicores, MiB and centi-requests per second as integers (narrow rows
+/// for fourteen days at full resolution).
+async fn insert_demand(conn: &mut SqliteConnection, rows: &[(i64, i64, &Figures)]) -> sqlx::Result<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT OR REPLACE INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired) ",
+    );
+    q.push_values(rows, |mut row, (id, at_ms, f)| {
+        row.push_bind(*id)
+            .push_bind(at_ms.div_euclid(1000))
+            .push_bind(f.cpu_usage.map(|c| (c * 1000.0).round() as i64))
+            .push_bind(f.memory_usage.map(|m| (m / MIB).round() as i64))
+            .push_bind(f.request_rate.map(|r| (r * 100.0).round() as i64))
+            .push_bind(f.replicas_ready)
+            .push_bind(f.replicas_desired);
+    });
+    q.build().execute(conn).await?;
+    Ok(())
+}

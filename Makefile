@@ -17,12 +17,13 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages system-packages build run test test-rust test-e2e lint sim bench-sim bench-server bench-ui bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages system-packages build run test test-rust test-e2e test-faults lint sim bench-sim bench-server bench-ui bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts), with figures"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
@@ -81,6 +82,12 @@ test-rust:
 
 test-e2e:
 	cd end2end && npx playwright test
+
+# The fault suite's long run, the release check; `make test` runs a short round of it. Prints
+# one FAULTS line of figures per fault.
+test-faults:
+	PAYDECK_FAULT_KILLS=$${PAYDECK_FAULT_KILLS:-50} PAYDECK_FAULT_RESTARTS=$${PAYDECK_FAULT_RESTARTS:-20} \
+	  cargo test -p paydeck --test faults -- --nocapture --test-threads=1
 
 # The simulated cluster alone, for kubectl: KUBECONFIG=data/sim.kubeconfig kubectl get deploy -A
 sim:

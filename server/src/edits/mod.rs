@@ -328,7 +328,7 @@ impl Editor {
         let intent_seq = if dry_run {
             None
         } else {
-            let intended = serde_json::to_value(&change).unwrap_or(Value::Null);
+            let intended = patch::change_summary(&change);
             let intent = self.attempt(
                 &record,
                 &answer.before,

@@ -130,6 +130,33 @@ pub fn workload_summary(w: &app::dto::Workload) -> Value {
     }
 }
 
+/// What a change will make of the object, in the summary's shape (the `after` of an applied
+/// row): an intent in the audit log reads like its outcome.
+pub fn change_summary(change: &ScalingChange) -> Value {
+    match change {
+        ScalingChange::Replicas(replicas) => json!({ "replicas": replicas }),
+        ScalingChange::Autoscaler {
+            min_replicas,
+            max_replicas,
+            cpu_target,
+            memory_target,
+            scale_up,
+            scale_down,
+        } => {
+            let behavior =
+                behavior_json(&Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() });
+            json!({
+                "minReplicas": min_replicas,
+                "maxReplicas": max_replicas,
+                "cpuTarget": cpu_target,
+                "memoryTarget": memory_target,
+                "scaleUp": behavior["scaleUp"],
+                "scaleDown": behavior["scaleDown"],
+            })
+        }
+    }
+}
+
 /// What a diff shows of a Deployment's scale.
 pub fn scale_summary(scale: &Value) -> Value {
     json!({ "replicas": scale["spec"]["replicas"] })
@@ -192,6 +219,20 @@ mod tests {
         let patch = autoscaler_patch(&change(8, Some(80), slower), &hpa(), "41").unwrap();
         assert_eq!(patch["spec"]["metrics"][2]["resource"]["name"], "memory");
         assert_eq!(patch["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 600);
+    }
+
+    #[test]
+    fn an_intent_reads_like_the_outcome_it_intends() {
+        let slower = ScalingRules { stabilization_window_secs: 600, ..ScalingRules::default_scale_down() };
+        let wanted = change(8, Some(80), slower);
+        let patch = autoscaler_patch(&wanted, &hpa(), "41").unwrap();
+        let mut applied = hpa();
+        for field in ["minReplicas", "maxReplicas", "metrics", "behavior"] {
+            applied["spec"][field] = patch["spec"][field].clone();
+        }
+        assert_eq!(change_summary(&wanted), autoscaler_summary(&applied));
+        let scale = json!({ "spec": { "replicas": 3 } });
+        assert_eq!(change_summary(&ScalingChange::Replicas(3)), scale_summary(&scale));
     }
 
     #[test]

@@ -1,0 +1,297 @@
+//! Faults Paydeck must survive without losing what it acknowledged. Each test prints its
+//! figures. `make test` runs a short round (a few kills, two API-server restarts);
+//! `make test-faults` the release check (`PAYDECK_FAULT_KILLS=50`, `PAYDECK_FAULT_RESTARTS=20`).
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use paydeck::cluster::{self, Scope, Source};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+mod support;
+
+/// A count from the environment (the long run sets them), else the short round's.
+fn count(var: &str, short: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(short)
+}
+
+/// A small deterministic generator: the moments of the faults, repeatable from the seed printed.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn figures(durations: &mut [Duration]) -> String {
+    durations.sort();
+    format!(
+        "p50 {:.0} ms, p99 {:.0} ms",
+        percentile(durations, 0.5).as_secs_f64() * 1000.0,
+        percentile(durations, 0.99).as_secs_f64() * 1000.0
+    )
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Paydeck as its own process, watching the simulator through `kubeconfig`, sampling every
+/// second into `db`.
+fn start_paydeck(kubeconfig: &Path, db: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args(["--listen", "127.0.0.1:0", "--sample-interval", "1"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--db")
+        .arg(db)
+        .env("PAYDECK_LOG", "error")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The database file as Paydeck left it: SQLite's own check, and the audit chain checked by
+/// `paydeck verify-audit` as an operator would run it.
+async fn check_database(db: &Path) {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+    assert_eq!(integrity, "ok");
+    pool.close().await;
+    let verify = Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .arg("--db")
+        .arg(db)
+        .arg("verify-audit")
+        .env("PAYDECK_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "verify-audit: {}", String::from_utf8_lossy(&verify.stderr));
+}
+
+/// The audit rows of fx-rates, oldest first: (outcome, reason, replicas after).
+async fn audit_of_fx_rates(db: &Path) -> Vec<(String, String, Option<i64>)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT outcome, reason, after FROM audit WHERE namespace = 'payments-core' AND name = 'fx-rates' ORDER BY seq",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| {
+            let after: Value = serde_json::from_str(r.get::<&str, _>(2)).unwrap_or(Value::Null);
+            (r.get(0), r.get(1), after["replicas"].as_i64())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change() {
+    let kills = count("PAYDECK_FAULT_KILLS", 3);
+    let seed = std::env::var("PAYDECK_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261201);
+    let mut dice = Dice(seed);
+    let sim = sim::Cluster::new(&sim::Options { speed: Some(1.0), ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    // Writes are answered 60 ms after they are applied, as a loaded API server's are: a window
+    // in which a change is in the cluster and its outcome not yet in the audit log.
+    sim.set_write_delay(Duration::from_millis(60));
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-kill-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let kubeconfig = dir.0.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let db = dir.0.join("paydeck.db");
+    let deployments: Api<Deployment> = Api::namespaced(support::admin(&server).await, "payments-core");
+    let http = reqwest::Client::new();
+
+    let mut acknowledged: Vec<(String, i64)> = Vec::new();
+    let mut ready_times = Vec::new();
+    let mut rows_checked = 0;
+    let mut between_intent_and_outcome = 0;
+    for kill in 0..kills {
+        let started = Instant::now();
+        let mut child = start_paydeck(&kubeconfig, &db);
+        let url = support::served_at(&mut child).await;
+        support::wait_ready(&url, Duration::from_secs(30), "restarting after a kill").await;
+        ready_times.push(started.elapsed());
+
+        // Edits, one after another, until the kill lands at a moment the dice chose: often
+        // while a change is on its way (between its intent and its outcome), and always
+        // among the sampler's writes. An edit counts as acknowledged only when its 200
+        // arrived; the one in flight when the kill lands may or may not have reached the
+        // cluster, and the audit log must say which.
+        let kill_at = tokio::time::Instant::now() + Duration::from_millis(500 + dice.below(2000));
+        let mut edit = 0;
+        loop {
+            let generation = deployments.get("fx-rates").await.unwrap().metadata.generation.unwrap();
+            let replicas = 1 + ((kill + edit) % 4) as i64;
+            let reason = format!("FAULT-{kill}.{edit}");
+            let mut sent = tokio::spawn(
+                http.post(format!("{url}/api/v1/workloads/payments-core/fx-rates/scaling"))
+                    .bearer_auth("paydeck-audience-operator")
+                    .json(&json!({ "replicas": replicas, "reason": reason, "generation": generation, "dryRun": false }))
+                    .send(),
+            );
+            let answered = tokio::time::timeout_at(kill_at, &mut sent).await.ok();
+            let killed = answered.is_none() || tokio::time::Instant::now() >= kill_at;
+            if killed {
+                // SAFETY: a signal to our own child process.
+                assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGKILL) }, 0);
+                child.wait().unwrap();
+            }
+            let answer = match answered {
+                Some(joined) => joined,
+                None => sent.await,
+            };
+            match answer.unwrap() {
+                Ok(res) if res.status() == 200 => acknowledged.push((reason, replicas)),
+                Ok(res) => assert!(
+                    res.status() == 409 || res.status() == 429,
+                    "{reason}: {} {}",
+                    res.status(),
+                    res.text().await.unwrap_or_default()
+                ),
+                Err(e) => assert!(killed, "{reason}: {e}"),
+            }
+            edit += 1;
+            if killed {
+                break;
+            }
+            // A pause, so that the edits of a round stay under the per-user rate (20 a minute
+            // would be spent in the first half second) and the kill finds one in flight often.
+            tokio::time::sleep_until(
+                kill_at.min(tokio::time::Instant::now() + Duration::from_millis(dice.below(150))),
+            )
+            .await;
+        }
+        check_database(&db).await;
+        let audit = audit_of_fx_rates(&db).await;
+        rows_checked += audit.len();
+        between_intent_and_outcome += usize::from(audit.last().is_some_and(|(o, ..)| o == "intent"));
+        for (reason, replicas) in &acknowledged {
+            assert!(
+                audit.iter().any(|(o, r, after)| o == "applied" && r == reason && after == &Some(*replicas)),
+                "an acknowledged change ({reason}) has no applied row after kill {kill}"
+            );
+        }
+        // The cluster holds the newest applied change, or one whose intent came after it
+        // (sent when the kill landed; settled as `unknown` at the next start).
+        let now = deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1) as i64;
+        let newest_applied = audit.iter().rposition(|(o, ..)| o == "applied");
+        let possible: Vec<Option<i64>> = audit
+            .iter()
+            .enumerate()
+            .filter(|(i, (o, ..))| {
+                Some(*i) == newest_applied
+                    || (newest_applied.is_none_or(|n| *i > n) && (o == "intent" || o == "unknown"))
+            })
+            .map(|(_, (_, _, after))| *after)
+            .collect();
+        if newest_applied.is_some() || !possible.is_empty() {
+            assert!(
+                possible.contains(&Some(now)),
+                "after kill {kill} the cluster has {now}, the audit log {possible:?}"
+            );
+        }
+    }
+    // One more start settles the last kill's dangling intent as `unknown`.
+    let mut child = start_paydeck(&kubeconfig, &db);
+    let url = support::served_at(&mut child).await;
+    support::wait_ready(&url, Duration::from_secs(30), "the last restart").await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    check_database(&db).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let dangling: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit a WHERE outcome = 'intent' AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq = a.seq)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    assert_eq!(dangling, 0, "every intent has an outcome after a start");
+    assert!(samples > 0, "history was sampled between the kills");
+    assert!(!acknowledged.is_empty(), "some edits were acknowledged");
+    println!(
+        "FAULTS | SIGKILL while sampling and editing | kills survived {kills}/{kills} ({between_intent_and_outcome} between an edit's intent and its outcome) | acknowledged edits {} | \
+         audit rows checked {rows_checked} | acknowledged rows lost 0 (goal 0) | samples kept {samples} | \
+         time to ready {} | seed {seed}",
+        acknowledged.len(),
+        figures(&mut ready_times)
+    );
+}
+
+#[tokio::test]
+async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_five_seconds() {
+    let restarts = count("PAYDECK_FAULT_RESTARTS", 2);
+    let mut dice = Dice(7);
+    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let mut server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (addr, certificates) = (server.addr, server.certificates.clone());
+    let kubeconfig =
+        std::env::temp_dir().join(format!("paydeck-faults-restart-{}.kubeconfig", std::process::id()));
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected =
+        cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
+    let view =
+        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+
+    let mut catch_up = Vec::new();
+    for restart in 0..restarts {
+        drop(server);
+        let mut rx = view.subscribe();
+        tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| !s.connection.problems.is_empty()))
+            .await
+            .unwrap_or_else(|_| panic!("restart {restart}: the outage was not reported"))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(dice.below(1500))).await;
+        // The cluster moves on while its API server is down.
+        let replicas = 2 + (restart % 2) as i64;
+        {
+            let mut world = sim.lock();
+            let mut fx =
+                (*world.store.get(&sim::resources::DEPLOYMENTS, "payments-core", "fx-rates").unwrap())
+                    .clone();
+            fx["spec"]["replicas"] = json!(replicas);
+            world.store.replace(&sim::resources::DEPLOYMENTS, fx, None).unwrap();
+        }
+        server = sim.serve_with(addr, certificates.clone()).await.unwrap();
+        let back = Instant::now();
+        let mut rx = view.subscribe();
+        let consistent = rx.wait_for(|s| {
+            s.connection.problems.is_empty()
+                && s.workload("payments-core", "fx-rates")
+                    .is_some_and(|w| i64::from(w.replicas.desired) == replicas)
+        });
+        tokio::time::timeout(Duration::from_secs(5), consistent)
+            .await
+            .unwrap_or_else(|_| {
+                panic!("restart {restart}: not consistent within 5 s of the API server answering")
+            })
+            .unwrap();
+        catch_up.push(back.elapsed());
+    }
+    let _ = std::fs::remove_file(&kubeconfig);
+    println!(
+        "FAULTS | API server restarted | restarts survived {restarts}/{restarts} | time to consistent {} (goal ≤ 5 s)",
+        figures(&mut catch_up)
+    );
+}

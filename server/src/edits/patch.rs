@@ -135,16 +135,8 @@ pub fn workload_summary(w: &app::dto::Workload) -> Value {
 pub fn change_summary(change: &ScalingChange) -> Value {
     match change {
         ScalingChange::Replicas(replicas) => json!({ "replicas": replicas }),
-        ScalingChange::Autoscaler {
-            min_replicas,
-            max_replicas,
-            cpu_target,
-            memory_target,
-            scale_up,
-            scale_down,
-        } => {
-            let behavior =
-                behavior_json(&Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() });
+        ScalingChange::Autoscaler { min_replicas, max_replicas, cpu_target, memory_target, .. } => {
+            let behavior = change.behavior().map_or(Value::Null, |b| behavior_json(&b));
             json!({
                 "minReplicas": min_replicas,
                 "maxReplicas": max_replicas,

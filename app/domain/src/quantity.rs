@@ -14,15 +14,25 @@ pub struct Quantity {
 
 /// Why a quantity string is not a quantity.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QuantityError(pub String);
+pub enum QuantityError {
+    /// Not in the quantity syntax.
+    Syntax(String),
+    /// In the syntax, but larger than any CPU or memory figure can be: beyond ±2⁶³ units
+    /// (9.2 × 10¹⁸ bytes), where whole units would no longer fit an `i64`.
+    TooLarge(String),
+}
 
 impl fmt::Display for QuantityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (got \"{}\")",
-            self.0
-        )
+        match self {
+            QuantityError::Syntax(text) => write!(
+                f,
+                "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (got \"{text}\")"
+            ),
+            QuantityError::TooLarge(text) => {
+                write!(f, "quantity \"{text}\" is too large (at most 9223372036854775807)")
+            }
+        }
     }
 }
 
@@ -42,7 +52,8 @@ impl Quantity {
     /// Parses the Kubernetes quantity syntax: a decimal number, then an optional binary
     /// suffix (Ki Mi Gi Ti Pi Ei), decimal suffix (n u m k M G T P E) or exponent (e3, E-2).
     pub fn parse(text: &str) -> Result<Self, QuantityError> {
-        let err = || QuantityError(text.to_string());
+        let err = || QuantityError::Syntax(text.to_string());
+        let too_large = || QuantityError::TooLarge(text.to_string());
         let s = text.trim();
         if s.is_empty() || s != text {
             return Err(err());
@@ -92,19 +103,27 @@ impl Quantity {
         }
         // To nano-units; anything finer than a nano-unit rounds up, as Kubernetes does.
         let pow = scale_pow10 + 9;
-        let value = digits.checked_mul(binary).ok_or_else(err)?;
+        let value = digits.checked_mul(binary).ok_or_else(too_large)?;
         let nanos = if pow >= 0 {
-            value.checked_mul(10i128.checked_pow(pow as u32).ok_or_else(err)?).ok_or_else(err)?
+            value.checked_mul(10i128.checked_pow(pow as u32).ok_or_else(too_large)?).ok_or_else(too_large)?
         } else {
-            let div = 10i128.checked_pow((-pow) as u32).ok_or_else(err)?;
-            (value + div - 1) / div
+            // Dividing first: `value + div - 1` could overflow for a 38-digit number.
+            match 10i128.checked_pow((-pow) as u32) {
+                Some(div) => value / div + i128::from(value % div != 0),
+                None => i128::from(value != 0),
+            }
         };
+        if nanos / 1_000_000_000 >= i128::from(i64::MAX) {
+            return Err(too_large());
+        }
         Ok(Quantity { nanos: if negative { -nanos } else { nanos } })
     }
 
     /// The value in milli-units (millicores), rounded up.
+    /// Saturates beyond ±2⁶³ millicores (an exabyte of memory in milli-bytes), which no CPU has.
     pub fn as_millis(&self) -> i64 {
-        (self.nanos.div_euclid(1_000_000) + i128::from(self.nanos.rem_euclid(1_000_000) != 0)) as i64
+        let millis = self.nanos.div_euclid(1_000_000) + i128::from(self.nanos.rem_euclid(1_000_000) != 0);
+        i64::try_from(millis).unwrap_or(if millis < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// The value in whole units (bytes), rounded up.
@@ -187,8 +206,82 @@ mod tests {
         for bad in ["", " 1", "abc", "1.2.3", "1KiB", "Mi", "1 Mi", "1x", ".", "1e", "1e99", "--1"] {
             assert!(Quantity::parse(bad).is_err(), "{bad:?} should be refused");
         }
+        // Found by the property tests: a 38-digit number with a fraction overflowed on rounding.
+        assert!(matches!(
+            Quantity::parse("1701411834604692317316873037158841057.27n"),
+            Err(QuantityError::TooLarge(_))
+        ));
+        let huge = Quantity::parse("9999999999999999999999999999E").unwrap_err();
+        assert!(huge.to_string().contains("too large"), "{huge}");
+        assert_eq!(millis("9223372036854775806m"), 9_223_372_036_854_775_806);
+        assert_eq!(millis("1E"), i64::MAX, "millicores saturate rather than wrap");
+        assert_eq!(millis("1e-30"), 1, "the smallest positive amount still rounds up");
         let e = Quantity::parse("12q").unwrap_err();
         assert!(e.to_string().contains("\"12q\""));
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Text that looks like a quantity: a sign, digits with a point, a suffix or exponent.
+        fn quantity_like() -> impl Strategy<Value = String> {
+            "[+-]?[0-9]{0,45}(\\.[0-9]{0,45})?(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?[0-9]{1,3})?"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Whatever a manifest or the metrics API sends, parsing answers; it never panics.
+            #[test]
+            fn any_text_is_parsed_or_refused(text in any::<String>(), like in quantity_like()) {
+                let _ = Quantity::parse(&text);
+                if let Ok(q) = Quantity::parse(&like) {
+                    // Accepted figures fit: millicores and bytes keep their sign.
+                    prop_assert_eq!(q.as_millis() < 0, q.is_negative() && q.as_millis() != 0);
+                    prop_assert_eq!(q.as_units().signum() * q.as_millis().signum() >= 0, true);
+                }
+            }
+
+            /// A refusal names the text it refused.
+            #[test]
+            fn a_refusal_quotes_the_text(text in "[a-zA-Z0-9.+-]{0,12}") {
+                if let Err(e) = Quantity::parse(&text) {
+                    let quoted = format!("\"{}\"", text);
+                    prop_assert!(e.to_string().contains(&quoted));
+                }
+            }
+
+            /// Millicores and bytes written by Paydeck or kubectl read back exactly.
+            #[test]
+            fn whole_units_round_trip(m in -1_000_000_000_000i64..1_000_000_000_000, b in 0i64..(1 << 50)) {
+                prop_assert_eq!(Quantity::parse(&format!("{m}m")).unwrap().as_millis(), m);
+                prop_assert_eq!(Quantity::parse(&b.to_string()).unwrap().as_units(), b);
+                prop_assert_eq!(Quantity::parse(&format!("{b}Ki")).unwrap().as_units(), b * 1024);
+                prop_assert_eq!(Quantity::parse(&format!("{b}k")).unwrap().as_units(), b * 1000);
+            }
+
+            /// The same amount in decimal, milli and exponent form is the same quantity.
+            #[test]
+            fn equivalent_forms_are_equal(whole in 0i64..1_000_000, frac in 0i64..1000) {
+                let decimal = Quantity::parse(&format!("{whole}.{frac:03}")).unwrap();
+                let milli = Quantity::parse(&format!("{}m", whole * 1000 + frac)).unwrap();
+                let exponent = Quantity::parse(&format!("{}e-3", whole * 1000 + frac)).unwrap();
+                prop_assert_eq!(decimal, milli);
+                prop_assert_eq!(milli, exponent);
+            }
+
+            /// What Paydeck writes for the metrics API reads back within its rounding.
+            #[test]
+            fn metrics_forms_read_back(cores in 0.0f64..10_000.0, bytes in 0.0f64..1e13) {
+                let millis = Quantity::parse(&format_milli(cores)).unwrap().as_f64();
+                prop_assert!((millis - cores).abs() <= 0.0005 + 1e-9);
+                let nanos = Quantity::parse(&format_cpu_nanos(cores)).unwrap().as_f64();
+                prop_assert!((nanos - cores).abs() <= 1e-9 * 0.5 + cores * 1e-12);
+                let ki = Quantity::parse(&format_memory_ki(bytes)).unwrap().as_f64();
+                prop_assert!((ki - bytes).abs() <= 512.0 + bytes * 1e-12);
+            }
+        }
     }
 
     #[test]

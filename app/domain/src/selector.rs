@@ -193,6 +193,90 @@ mod tests {
         assert_eq!(LabelSelector::parse("a b=c").unwrap_err().why, "invalid label key");
     }
 
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = String> {
+            "[a-z]([a-z0-9.-]{0,8}/)?[a-z0-9_-]{0,8}"
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            "[a-z0-9]{0,6}"
+        }
+
+        fn requirement() -> impl Strategy<Value = Requirement> {
+            let values = proptest::collection::vec("[a-z0-9]{1,6}", 1..4);
+            prop_oneof![
+                (key(), value()).prop_map(|(k, v)| Requirement::Equals(k, v)),
+                (key(), value()).prop_map(|(k, v)| Requirement::NotEquals(k, v)),
+                (key(), values.clone()).prop_map(|(k, v)| Requirement::In(k, v)),
+                (key(), values).prop_map(|(k, v)| Requirement::NotIn(k, v)),
+                key().prop_map(Requirement::Exists),
+                key().prop_map(Requirement::NotExists),
+            ]
+        }
+
+        /// The text `kubectl -l` would send for a requirement, spaced the ways people type it.
+        fn text(r: &Requirement, spaced: bool) -> String {
+            let (sep, eq) = if spaced { (" ", " = ") } else { ("", "=") };
+            match r {
+                Requirement::Equals(k, v) => format!("{k}{eq}{v}"),
+                Requirement::NotEquals(k, v) => format!("{k}{sep}!={sep}{v}"),
+                Requirement::In(k, vs) => format!("{k} in ({})", vs.join(if spaced { ", " } else { "," })),
+                Requirement::NotIn(k, vs) => format!("{k} notin ({})", vs.join(",")),
+                Requirement::Exists(k) => k.clone(),
+                Requirement::NotExists(k) => format!("!{k}"),
+            }
+        }
+
+        fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+            proptest::collection::btree_map(key(), value(), 0..4)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Whatever arrives as `?labelSelector=`, parsing answers; it never panics.
+            #[test]
+            fn any_text_is_parsed_or_refused(text in any::<String>(), like in "[a-z!=(), ]{0,24}") {
+                let _ = LabelSelector::parse(&text);
+                let _ = LabelSelector::parse(&like);
+            }
+
+            /// A selector written out reads back as the same requirements.
+            #[test]
+            fn written_selectors_read_back(rs in proptest::collection::vec(requirement(), 1..5), spaced in any::<bool>()) {
+                let written = rs.iter().map(|r| text(r, spaced)).collect::<Vec<_>>().join(if spaced { ", " } else { "," });
+                prop_assert_eq!(LabelSelector::parse(&written), Ok(LabelSelector(rs)));
+            }
+
+            /// A requirement and its opposite never both hold, and one of them always does.
+            #[test]
+            fn opposites_split_every_label_set(k in key(), v in value(), vs in proptest::collection::vec(value(), 1..3), l in labels()) {
+                let pairs = [
+                    (Requirement::Equals(k.clone(), v.clone()), Requirement::NotEquals(k.clone(), v)),
+                    (Requirement::In(k.clone(), vs.clone()), Requirement::NotIn(k.clone(), vs)),
+                    (Requirement::Exists(k.clone()), Requirement::NotExists(k)),
+                ];
+                for (yes, no) in pairs {
+                    prop_assert_ne!(yes.holds(&l), no.holds(&l));
+                }
+            }
+
+            /// A Service's label map selects exactly the label sets that contain it.
+            #[test]
+            fn a_label_map_selects_its_supersets(wanted in labels(), extra in labels()) {
+                let mut superset = extra.clone();
+                superset.extend(wanted.clone());
+                let selector = LabelSelector::from_map(&wanted);
+                prop_assert_eq!(selector.selects(&superset), !wanted.is_empty());
+                let contains = wanted.iter().all(|(k, v)| extra.get(k) == Some(v));
+                prop_assert_eq!(selector.selects(&extra), !wanted.is_empty() && contains);
+            }
+        }
+    }
+
     #[test]
     fn structured_selectors_and_maps() {
         let l = labels(&[("app", "ledger"), ("tier", "core")]);

@@ -17,9 +17,15 @@ pub struct Range {
     pub points: i64,
 }
 
+/// The latest time a range may name: the last millisecond of the year 9999, as RFC 3339 can
+/// write it. Bounding times keeps every bucket's arithmetic far from overflow.
+pub const LAST_MS: i64 = 253_402_300_799_999;
+
 /// What is wrong with a requested range.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RangeError {
+    #[error("{name} must be Unix milliseconds from 0 to {LAST_MS}, got {value}")]
+    OutOfTime { name: &'static str, value: i64 },
     #[error("from ({from_ms}) must be before to ({to_ms})")]
     Backwards { from_ms: i64, to_ms: i64 },
     #[error("points must be between 1 and {MAX_POINTS}, got {0}")]
@@ -34,8 +40,12 @@ impl Range {
         points: Option<i64>,
         now_ms: i64,
     ) -> Result<Range, RangeError> {
-        let to_ms = to_ms.unwrap_or(now_ms);
-        let from_ms = from_ms.unwrap_or(to_ms - ONE_HOUR);
+        let in_time = |name, value: i64| match value {
+            0..=LAST_MS => Ok(value),
+            _ => Err(RangeError::OutOfTime { name, value }),
+        };
+        let to_ms = in_time("to", to_ms.unwrap_or(now_ms))?;
+        let from_ms = in_time("from", from_ms.unwrap_or(to_ms.saturating_sub(ONE_HOUR).max(0)))?;
         let points = points.unwrap_or(300);
         if from_ms >= to_ms {
             return Err(RangeError::Backwards { from_ms, to_ms });
@@ -196,7 +206,7 @@ impl app::backend::HistorySource for HistoryService {
     ) -> app::backend::HistoryFuture<'a> {
         Box::pin(async move {
             let now = crate::clock::unix_ms();
-            let span = (Some(now - range_ms), Some(now), Some(points));
+            let span = (Some(now.saturating_sub(range_ms)), Some(now), Some(points));
             lookup(&self.store, namespace, name, span, self.sample_interval_ms, now).await.map_err(
                 |e| match e {
                     LookupError::Invalid(range) => range.to_string(),
@@ -244,6 +254,50 @@ mod tests {
         assert!(Range::new(Some(5), Some(5), None, 0).unwrap_err().to_string().contains("before"));
         assert!(Range::new(Some(0), Some(10), Some(0), 0).unwrap_err().to_string().contains("points"));
         assert!(Range::new(Some(0), Some(10), Some(MAX_POINTS + 1), 0).is_err());
+    }
+
+    /// Found by the property tests: `from=-9223372036854775808` overflowed the step.
+    #[test]
+    fn times_outside_the_calendar_are_refused() {
+        let e = Range::new(Some(i64::MIN), Some(1), None, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("from must be Unix milliseconds from 0 to {LAST_MS}, got {}", i64::MIN)
+        );
+        assert!(Range::new(None, Some(i64::MAX), None, 0).unwrap_err().to_string().starts_with("to must be"));
+        let first_hour = Range::new(None, Some(1000), None, 0).unwrap();
+        assert_eq!(first_hour.from_ms, 0, "the default start stops at the epoch");
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(5000))]
+
+            /// Whatever `?from=&to=&points=` say, a range is refused with a reason or is sound:
+            /// ordered, in time, its buckets cover it and are never finer than the samples.
+            #[test]
+            fn any_query_is_refused_or_sound(
+                from in prop_oneof![any::<i64>(), 0..LAST_MS].prop_map(Some).boxed().prop_union(Just(None).boxed()),
+                to in prop_oneof![any::<i64>(), 0..LAST_MS].prop_map(Some).boxed().prop_union(Just(None).boxed()),
+                points in prop_oneof![any::<i64>(), -5i64..MAX_POINTS + 5].prop_map(Some).boxed().prop_union(Just(None).boxed()),
+                now in 0..LAST_MS,
+                interval in 1i64..3_600_000,
+            ) {
+                match Range::new(from, to, points, now) {
+                    Ok(r) => {
+                        prop_assert!(0 <= r.from_ms && r.from_ms < r.to_ms && r.to_ms <= LAST_MS);
+                        prop_assert!((1..=MAX_POINTS).contains(&r.points));
+                        let step = r.step(interval);
+                        prop_assert!(step >= interval);
+                        prop_assert!(step.checked_mul(r.points).is_some_and(|covered| covered >= r.to_ms - r.from_ms));
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+        }
     }
 
     #[test]

@@ -43,6 +43,17 @@ pub struct LiveParams {
     workloads: Option<String>,
 }
 
+impl LiveParams {
+    /// Whether the stream leaves the workloads' bodies out, or why the query is refused.
+    fn names_only(&self) -> Result<bool, String> {
+        match self.workloads.as_deref() {
+            None | Some("full") => Ok(false),
+            Some("names") => Ok(true),
+            Some(other) => Err(format!("workloads must be full or names, got {other:?}")),
+        }
+    }
+}
+
 /// Server-Sent Events: a `snapshot` event with every workload first, then one per change
 /// with the workloads that changed and those removed.
 #[utoipa::path(get, path = "/api/v1/live", tag = "cluster", params(LiveParams),
@@ -57,20 +68,12 @@ pub async fn live(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     params: Result<Query<LiveParams>, QueryRejection>,
 ) -> Response {
-    let names_only = match params.map(|Query(p)| p.workloads) {
-        Ok(None) => false,
-        Ok(Some(w)) if w == "full" => false,
-        Ok(Some(w)) if w == "names" => true,
-        Ok(Some(other)) => {
-            return super::error::error(
-                StatusCode::BAD_REQUEST,
-                format!("workloads must be full or names, got {other:?}"),
-            );
-        }
-        Err(e) => {
-            return super::error::error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text()));
-        }
-    };
+    let names_only =
+        match params.map_err(|e| format!("bad query: {}", e.body_text())).and_then(|Query(p)| p.names_only())
+        {
+            Ok(names_only) => names_only,
+            Err(message) => return super::error::error(StatusCode::BAD_REQUEST, message),
+        };
     // One person's tabs share their cap; without an identity, one address's do.
     let client = match (&viewer.user, peer) {
         (Some(user), _) => format!("user:{user}"),
@@ -116,4 +119,29 @@ fn stream(
     // The browser reconnects by itself once a new server answers.
     let stream = futures::StreamExt::take_until(stream, Box::pin(stopped));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LiveParams;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `?workloads=` takes `full` or `names`; anything else is refused with the value
+        /// quoted and escaped, so the message stays one readable line whatever was sent.
+        #[test]
+        fn the_feed_query_takes_two_words(w in prop_oneof![any::<String>(), "full|names|Full|names "].prop_map(Some).boxed().prop_union(Just(None).boxed())) {
+            let answer = LiveParams { workloads: w.clone() }.names_only();
+            match w.as_deref() {
+                None | Some("full") => prop_assert_eq!(answer, Ok(false)),
+                Some("names") => prop_assert_eq!(answer, Ok(true)),
+                Some(other) => {
+                    let message = answer.unwrap_err();
+                    let quoted = format!("{:?}", other);
+                    prop_assert!(message.contains(&quoted));
+                    prop_assert!(!message.chars().any(char::is_control));
+                }
+            }
+        }
+    }
 }

@@ -121,7 +121,7 @@ pub struct AuditParams {
     #[param(example = 4_102_444_800_000_i64)]
     to: Option<i64>,
     /// At most this many (JSON: default 500, at most 1000; CSV: all unless given).
-    #[param(example = 50)]
+    #[param(example = 50, minimum = 1)]
     limit: Option<i64>,
     /// Only rows before this sequence number: the next page.
     #[param(example = 1000)]
@@ -272,6 +272,50 @@ pub async fn head(State(state): State<ServerState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![Just(None), any::<String>().prop_map(Some), Just(Some(String::new()))]
+        }
+
+        fn outcome() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![text(), proptest::sample::select(OUTCOMES.to_vec()).prop_map(|o| Some(o.to_string()))]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            /// Audit filters: a known outcome and a positive limit are taken, an empty text
+            /// filters nothing, and anything else is refused with a reason; never a panic.
+            #[test]
+            fn audit_filters_are_taken_or_refused(
+                namespace in text(), name in text(), user in text(), outcome in outcome(),
+                from in any::<Option<i64>>(), to in any::<Option<i64>>(),
+                limit in prop_oneof![any::<Option<i64>>(), (-2i64..3).prop_map(Some)],
+                before in any::<Option<i64>>(),
+            ) {
+                let params = AuditParams {
+                    namespace: namespace.clone(), name, user, outcome: outcome.clone(),
+                    from, to, limit, before, format: None,
+                };
+                let known = outcome.as_deref().is_none_or(|o| OUTCOMES.contains(&o));
+                match params.query() {
+                    Ok(q) => {
+                        prop_assert!(known && limit.is_none_or(|l| l >= 1));
+                        prop_assert_eq!(q.namespace, namespace.filter(|n| !n.is_empty()));
+                        prop_assert_eq!((q.from, q.to, q.before), (from, to, before));
+                    }
+                    Err(message) => {
+                        prop_assert!(!known || limit.is_some_and(|l| l < 1));
+                        prop_assert!(message.starts_with("outcome must be") || message.starts_with("limit must be"));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn csv_cells_never_start_a_formula() {

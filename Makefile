@@ -17,13 +17,13 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages system-packages build run test test-rust test-e2e test-faults lint sim bench-sim bench-server bench-ui bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-ui bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
-	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts), with figures"
+	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, 10 minutes of API fuzzing), with figures"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
@@ -54,6 +54,16 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 	cd end2end && npm ci --no-audit --no-fund
 	@touch $@
 
+# The API fuzzer (schemathesis, from PyPI) in its own environment.
+FUZZ_PYTHON := $(CURDIR)/end2end/.venv/bin/python
+python-packages: end2end/.venv/installed.txt
+
+end2end/.venv/installed.txt: end2end/fuzz/requirements.txt
+	@test -x $(FUZZ_PYTHON) || python3 -m venv end2end/.venv \
+	  || { echo "python3 with venv is needed for the API fuzzer (Debian: apt-get install python3-venv)"; exit 1; }
+	$(FUZZ_PYTHON) -m pip install --quiet --disable-pip-version-check -r end2end/fuzz/requirements.txt
+	@cp end2end/fuzz/requirements.txt $@
+
 system-packages:
 	@command -v chromium >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
@@ -68,26 +78,40 @@ system-packages:
 build: setup
 	@mkdir -p public/assets
 	@cp end2end/node_modules/echarts/dist/echarts.min.js public/assets/echarts.min.js
-	cargo leptos build --release --precompress
+	@start=$$(date +%s); cargo leptos build --release --precompress; \
+	  echo "== build took $$(( $$(date +%s) - start )) s"
 
 # On a first run, a simulated day is recorded before serving, so charts and the what-if have
 # a past (about a minute on two cores).
 run: build
 	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-history 14d
 
-test: build test-rust test-e2e
+test: build test-rust test-e2e test-fuzz
 
+# Each phase prints its time, so a CI log shows where the minutes went.
 test-rust:
-	cargo test --workspace
+	@start=$$(date +%s); cargo test --workspace; \
+	  echo "== test-rust took $$(( $$(date +%s) - start )) s"
 
 test-e2e:
-	cd end2end && npx playwright test
+	@start=$$(date +%s); cd end2end && npx playwright test; \
+	  echo "== test-e2e took $$(( $$(date +%s) - start )) s"
 
-# The fault suite's long run, the release check; `make test` runs a short round of it. Prints
-# one FAULTS line of figures per fault.
-test-faults:
+# The JSON API fuzzed from its OpenAPI document as three identities against the release
+# binary: 20 s each here, 200 s each in test-faults. Prints a FUZZ line of figures.
+FUZZ_SECONDS ?= 20
+test-fuzz: python-packages
+	@start=$$(date +%s); $(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $(FUZZ_SECONDS); \
+	  echo "== test-fuzz took $$(( $$(date +%s) - start )) s"
+
+# The fault suite's long run, the release check; `make test` runs a short round of it. Ends
+# with a table of every fault's figures.
+test-faults: build python-packages
+	@mkdir -p target/faults
 	PAYDECK_FAULT_KILLS=$${PAYDECK_FAULT_KILLS:-50} PAYDECK_FAULT_RESTARTS=$${PAYDECK_FAULT_RESTARTS:-20} \
-	  cargo test -p paydeck --test faults -- --nocapture --test-threads=1
+	  cargo test -p paydeck --test faults -- --nocapture --test-threads=1 | tee target/faults/faults.log
+	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
+	@echo; echo "== fault suite figures"; grep -h -E '^(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log
 
 # The simulated cluster alone, for kubectl: KUBECONFIG=data/sim.kubeconfig kubectl get deploy -A
 sim:

@@ -84,6 +84,26 @@ async fn an_unknown_path_is_a_404_page() {
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
 
+/// Found by the API fuzzer: another method on an API path answered 405 with an empty body.
+#[tokio::test]
+async fn a_wrong_method_or_path_on_the_api_gets_a_json_error() {
+    let base = start().await;
+    let wrong = client().delete(format!("{base}/api/v1/audit")).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.headers()[header::ALLOW], "GET, HEAD");
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "/api/v1/audit takes GET, HEAD only");
+
+    let get_on_post = client().get(format!("{base}/api/v1/workloads/a/b/scaling")).send().await.unwrap();
+    assert_eq!(get_on_post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(get_on_post.headers()[header::ALLOW], "POST");
+
+    let unknown = client().post(format!("{base}/api/v2/anything")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "no such API endpoint");
+}
+
 /// Serves with the peer address known (as `paydeck` does) and the given proxy trust.
 async fn start_trusting(proxies: &str, read_only: bool) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

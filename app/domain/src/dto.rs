@@ -380,7 +380,7 @@ pub struct WorkloadQuery {
     #[cfg_attr(feature = "openapi", param(example = 0))]
     pub offset: Option<usize>,
     /// At most this many rows (1–2000, default 100).
-    #[cfg_attr(feature = "openapi", param(example = 50))]
+    #[cfg_attr(feature = "openapi", param(example = 50, minimum = 1, maximum = 2000))]
     pub limit: Option<usize>,
 }
 

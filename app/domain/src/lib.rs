@@ -17,4 +17,5 @@ pub mod scaling;
 pub mod selector;
 pub mod sizing;
 pub mod stats;
+pub mod strict;
 pub mod whatif;

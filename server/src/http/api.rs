@@ -7,7 +7,7 @@ use axum::{
     Json, Router,
     extract::{Path, Query, State},
     http::Method,
-    routing::{MethodRouter, get, post},
+    routing::{MethodRouter, any, get, post},
 };
 use utoipa::IntoParams;
 
@@ -77,13 +77,13 @@ pub struct WorkloadPath {
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Start, Unix ms (default: an hour before `to`).
-    #[param(example = 1_764_201_600_000_i64)]
+    #[param(example = 1_764_201_600_000_i64, minimum = 0, maximum = 253_402_300_799_999_i64)]
     from: Option<i64>,
     /// End, Unix ms (default: now).
-    #[param(example = 1_764_205_200_000_i64)]
+    #[param(example = 1_764_205_200_000_i64, minimum = 0, maximum = 253_402_300_799_999_i64)]
     to: Option<i64>,
     /// At most this many buckets (1–2000, default 300).
-    #[param(example = 60)]
+    #[param(example = 60, minimum = 1, maximum = 2000)]
     points: Option<i64>,
 }
 
@@ -135,14 +135,28 @@ impl ApiRoutes {
     }
 
     fn route(mut self, method: Method, path: &'static str, handler: MethodRouter<ServerState>) -> Self {
+        // Another method gets a JSON 405 naming the one this path takes (axum's own is empty).
+        let allowed = method.clone();
+        let handler = handler.fallback(move || async move { method_not_allowed(path, &allowed) });
         self.registered.push((method, path));
         self.router = self.router.route(path, handler);
         self
     }
 
     pub fn into_router(self) -> Router<ServerState> {
-        self.router.route("/api/{*rest}", get(|| async { ApiError::NotFound("no such API endpoint".into()) }))
+        self.router.route("/api/{*rest}", any(|| async { ApiError::NotFound("no such API endpoint".into()) }))
     }
+}
+
+fn method_not_allowed(path: &str, allowed: &Method) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let allow = if allowed == Method::GET { "GET, HEAD".to_string() } else { allowed.to_string() };
+    let mut response =
+        super::error::error(axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("{path} takes {allow} only"));
+    if let Ok(value) = axum::http::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(axum::http::header::ALLOW, value);
+    }
+    response.into_response()
 }
 
 /// The `/api/v1` routes.

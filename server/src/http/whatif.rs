@@ -37,7 +37,7 @@ impl From<WhatIfError> for ApiError {
 #[into_params(parameter_in = Query)]
 pub struct DemandParams {
     /// `1d` (default) or `7d`.
-    #[param(example = "1d", value_type = Option<String>)]
+    #[param(example = "1d", value_type = Option<String>, pattern = "^(1d|7d)$")]
     window: Option<Window>,
 }
 
@@ -68,12 +68,39 @@ pub struct BacktestRequest {
     /// The proposed HPA spec, as the scaling endpoint takes it: fields left out keep their
     /// current values.
     pub spec: SpecChange,
-    /// How long new pods take to serve, in seconds (default: measured from the recording).
+    /// How long new pods take to serve, in seconds, 0–3600 (default: measured from the
+    /// recording).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 3600)]
     pub ready_delay_seconds: Option<u32>,
-    /// How often the metrics API refreshes a pod's usage, in seconds (default 15).
+    /// How often the metrics API refreshes a pod's usage, in seconds, 1–300 (default 15).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 300)]
     pub metrics_resolution_seconds: Option<u32>,
+}
+
+impl BacktestRequest {
+    /// The replay's options, or why a figure is out of its range (an hour's ready delay or a
+    /// five-minute metrics period is already far beyond any HPA's life).
+    fn options(&self) -> Result<Options, String> {
+        if let Some(s) = self.ready_delay_seconds.filter(|s| *s > 3600) {
+            return Err(format!("readyDelaySeconds must be between 0 and 3600, got {s}"));
+        }
+        if let Some(s) = self.metrics_resolution_seconds.filter(|s| !(1..=300).contains(s)) {
+            return Err(format!("metricsResolutionSeconds must be between 1 and 300, got {s}"));
+        }
+        Ok(Options {
+            ready_delay_ms: self.ready_delay_seconds.map(|s| i64::from(s) * 1000),
+            metrics_resolution_ms: self.metrics_resolution_seconds.map_or(15_000, |s| i64::from(s) * 1000),
+            ..Options::default()
+        })
+    }
+}
+
+/// A 422's body: each field the proposed spec gets wrong.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldErrors {
+    pub errors: Vec<FieldError>,
 }
 
 /// Replays the recorded demand through the HPA as it is and as proposed: replicas,
@@ -86,26 +113,29 @@ pub struct BacktestRequest {
         (status = 200, body = Backtest),
         (status = 400, description = "No HPA, or the body is not a backtest request", body = ErrorBody),
         (status = 404, description = "Unknown workload, or nothing recorded yet", body = ErrorBody),
-        (status = 422, description = "The proposed spec is not valid: `errors` names each field", body = Vec<FieldError>),
+        (status = 422, description = "The proposed spec is not valid: `errors` names each field", body = FieldErrors),
     ))]
 pub async fn backtest(
     State(state): State<ServerState>,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     body: Bytes,
 ) -> Response {
-    let request: BacktestRequest = match serde_json::from_slice(&body) {
+    let request: BacktestRequest = match domain::strict::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return ApiError::BadRequest(format!("bad request body: {e}")).into_response(),
+        Err(e) if e.path == "." => {
+            return ApiError::BadRequest(format!("bad request body: {}", e.message)).into_response();
+        }
+        Err(e) => {
+            return ApiError::BadRequest(format!("bad request body: {}: {}", e.path, e.message))
+                .into_response();
+        }
     };
     let Some(whatif) = state.whatif() else {
         return ApiError::unavailable("history is not recorded by this server").into_response();
     };
-    let options = Options {
-        ready_delay_ms: request.ready_delay_seconds.map(|s| i64::from(s) * 1000),
-        metrics_resolution_ms: request
-            .metrics_resolution_seconds
-            .map_or(15_000, |s| i64::from(s.max(1)) * 1000),
-        ..Options::default()
+    let options = match request.options() {
+        Ok(o) => o,
+        Err(message) => return ApiError::BadRequest(message).into_response(),
     };
     match whatif
         .backtest(&namespace, &name, request.window.unwrap_or_default(), &request.spec, &options)
@@ -113,7 +143,7 @@ pub async fn backtest(
     {
         Ok(b) => Json(b).into_response(),
         Err(WhatIfError::Invalid(errors)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "errors": errors }))).into_response()
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(FieldErrors { errors })).into_response()
         }
         Err(e) => ApiError::from(e).into_response(),
     }

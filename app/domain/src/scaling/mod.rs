@@ -265,12 +265,12 @@ pub struct EditResponse {
     pub warnings: Vec<String>,
     /// The object as it was, and as it is (or would be, for a dry run), in the fields a
     /// scaling change touches.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: serde_json::Value,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: serde_json::Value,
     /// `{field: [before, after]}` of what differs.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub diff: serde_json::Value,
     /// The audit row recording this attempt.
     pub audit_seq: Option<i64>,
@@ -296,9 +296,9 @@ pub struct AuditEntry {
     pub namespace: String,
     pub name: String,
     pub target: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: serde_json::Value,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: serde_json::Value,
     pub reason: String,
     pub outcome: String,

@@ -135,11 +135,9 @@ pub struct PolicyChange {
 
 /// Reads a request body strictly: the first problem, with the field's path.
 pub fn parse(body: &[u8]) -> Result<ScalingRequest, FieldError> {
-    let mut reader = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        FieldError { field: if path == "." { "(body)".into() } else { path }, message: inner.to_string() }
+    crate::strict::from_slice(body).map_err(|e| FieldError {
+        field: if e.path == "." { "(body)".into() } else { e.path },
+        message: e.message,
     })
 }
 

@@ -245,14 +245,7 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
     let mut server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (addr, certificates) = (server.addr, server.certificates.clone());
-    let kubeconfig =
-        std::env::temp_dir().join(format!("paydeck-faults-restart-{}.kubeconfig", std::process::id()));
-    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
-    let connected =
-        cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
-    let view =
-        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
-    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+    let (view, kubeconfig) = watch_sim(&server, "restart").await;
 
     let mut catch_up = Vec::new();
     for restart in 0..restarts {
@@ -265,33 +258,126 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
         tokio::time::sleep(Duration::from_millis(dice.below(1500))).await;
         // The cluster moves on while its API server is down.
         let replicas = 2 + (restart % 2) as i64;
-        {
-            let mut world = sim.lock();
-            let mut fx =
-                (*world.store.get(&sim::resources::DEPLOYMENTS, "payments-core", "fx-rates").unwrap())
-                    .clone();
-            fx["spec"]["replicas"] = json!(replicas);
-            world.store.replace(&sim::resources::DEPLOYMENTS, fx, None).unwrap();
-        }
+        move_fx_rates(&sim, replicas);
         server = sim.serve_with(addr, certificates.clone()).await.unwrap();
         let back = Instant::now();
-        let mut rx = view.subscribe();
-        let consistent = rx.wait_for(|s| {
-            s.connection.problems.is_empty()
-                && s.workload("payments-core", "fx-rates")
-                    .is_some_and(|w| i64::from(w.replicas.desired) == replicas)
-        });
-        tokio::time::timeout(Duration::from_secs(5), consistent)
-            .await
-            .unwrap_or_else(|_| {
-                panic!("restart {restart}: not consistent within 5 s of the API server answering")
-            })
-            .unwrap();
+        consistent_within_five_seconds(&view, replicas, &format!("restart {restart}")).await;
         catch_up.push(back.elapsed());
     }
     let _ = std::fs::remove_file(&kubeconfig);
     println!(
         "FAULTS | API server restarted | restarts survived {restarts}/{restarts} | time to consistent {} (goal ≤ 5 s)",
         figures(&mut catch_up)
+    );
+}
+
+/// Paydeck's cluster view of `server`, synced, as the dashboard's identity sees it.
+async fn watch_sim(server: &sim::RunningServer, name: &str) -> (cluster::ClusterView, PathBuf) {
+    let kubeconfig =
+        std::env::temp_dir().join(format!("paydeck-faults-{name}-{}.kubeconfig", std::process::id()));
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected =
+        cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
+    let view =
+        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+    (view, kubeconfig)
+}
+
+/// Sets fx-rates' replicas in the simulated cluster directly, as the cluster moving on.
+fn move_fx_rates(sim: &sim::Cluster, replicas: i64) {
+    let mut world = sim.lock();
+    let mut fx =
+        (*world.store.get(&sim::resources::DEPLOYMENTS, "payments-core", "fx-rates").unwrap()).clone();
+    fx["spec"]["replicas"] = json!(replicas);
+    world.store.replace(&sim::resources::DEPLOYMENTS, fx, None).unwrap();
+}
+
+/// Waits until the view reports no problem and shows fx-rates at `replicas`; fails after 5 s.
+async fn consistent_within_five_seconds(view: &cluster::ClusterView, replicas: i64, what: &str) {
+    let mut rx = view.subscribe();
+    let consistent = rx.wait_for(|s| {
+        s.connection.problems.is_empty()
+            && s.workload("payments-core", "fx-rates")
+                .is_some_and(|w| i64::from(w.replicas.desired) == replicas)
+    });
+    if tokio::time::timeout(Duration::from_secs(5), consistent).await.is_err() {
+        panic!(
+            "{what}: not consistent within 5 s of the API server serving again: {:?}",
+            view.current().connection.problems
+        );
+    }
+}
+
+/// The most resource reads a second Paydeck may send while every read fails: seven kinds
+/// retrying every few seconds, plus a probe a second each, is about ten; a hot loop is
+/// hundreds.
+const MOST_READS_PER_SECOND: f64 = 20.0;
+
+/// The API server answering 429 (with Retry-After), 500 or 503 to every read, then hung
+/// (accepting, never answering), then with its metrics API gone: each is reported on the
+/// banner, retried with backoff (reads counted), and over within 5 s of the server serving
+/// again; without metrics, usage is unknown rather than zero.
+#[tokio::test]
+async fn api_errors_hangs_and_a_missing_metrics_api_are_reported_and_recovered_from() {
+    use sim::Fault;
+    let hold = Duration::from_secs(count("PAYDECK_FAULT_HOLD_SECONDS", 3) as u64);
+    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (view, kubeconfig) = watch_sim(&server, "errors").await;
+
+    let faults = [
+        ("429 with Retry-After", Fault::Status { code: 429, retry_after_secs: Some(1) }),
+        ("500", Fault::Status { code: 500, retry_after_secs: None }),
+        ("503", Fault::Status { code: 503, retry_after_secs: None }),
+        ("hung", Fault::Hang),
+    ];
+    let mut lines = Vec::new();
+    let mut recovery = Vec::new();
+    for (i, (name, fault)) in faults.into_iter().enumerate() {
+        let reads_before = sim.faults().resource_reads();
+        let started = Instant::now();
+        sim.faults().set(fault);
+        // A hang is noticed by the metrics poll's time limit (5 s at this sampling rate).
+        let mut rx = view.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| !s.connection.problems.is_empty()))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: not reported within 10 s"))
+            .unwrap();
+        let noticed = started.elapsed();
+        let replicas = 2 + (i % 2) as i64;
+        move_fx_rates(&sim, replicas);
+        tokio::time::sleep(hold.saturating_sub(started.elapsed())).await;
+        let reads = sim.faults().resource_reads() - reads_before;
+        let per_second = reads as f64 / started.elapsed().as_secs_f64();
+        sim.faults().clear();
+        let back = Instant::now();
+        consistent_within_five_seconds(&view, replicas, name).await;
+        recovery.push(back.elapsed());
+        assert!(per_second <= MOST_READS_PER_SECOND, "{name}: {per_second:.1} reads a second is a hot loop");
+        lines.push(format!("{name}: noticed in {:.1} s, {per_second:.1} reads/s", noticed.as_secs_f64()));
+    }
+
+    // metrics-server gone: usage is unknown, not zero, and comes back.
+    sim.faults().set(Fault::MetricsGone);
+    let mut rx = view.subscribe();
+    let unknown = rx.wait_for(|s| {
+        s.connection.problems.iter().any(|p| p.contains("metrics API"))
+            && s.workloads.iter().all(|w| w.cpu.usage.is_none() && w.memory.usage.is_none())
+    });
+    tokio::time::timeout(Duration::from_secs(5), unknown).await.expect("usage unknown within 5 s").unwrap();
+    sim.faults().clear();
+    let mut rx = view.subscribe();
+    let known = rx.wait_for(|s| {
+        s.connection.problems.is_empty() && s.workloads.iter().any(|w| w.cpu.usage.is_some_and(|u| u > 0.0))
+    });
+    tokio::time::timeout(Duration::from_secs(5), known).await.expect("usage back within 5 s").unwrap();
+
+    let _ = std::fs::remove_file(&kubeconfig);
+    println!(
+        "FAULTS | API server answering 429/500/503, then hung, then metrics gone, {} s each | {} | time to consistent {} (goal ≤ 5 s) | usage unknown (not zero) while metrics were gone",
+        hold.as_secs(),
+        lines.join("; "),
+        figures(&mut recovery)
     );
 }

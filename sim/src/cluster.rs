@@ -91,6 +91,7 @@ pub struct Cluster {
     world: Arc<Mutex<World>>,
     /// Milliseconds every write waits, after it is applied, before it is answered.
     write_delay_ms: Arc<AtomicU64>,
+    faults: crate::faults::Faults,
 }
 
 impl Cluster {
@@ -104,7 +105,11 @@ impl Cluster {
         let mut model =
             Model::install(&options.profile.topology(), &mut store, options.seed, options.sale, start);
         model.set_step(options.step_ms);
-        Cluster { world: Arc::new(Mutex::new(World { store, model, clock })), write_delay_ms: Arc::default() }
+        Cluster {
+            world: Arc::new(Mutex::new(World { store, model, clock })),
+            write_delay_ms: Arc::default(),
+            faults: crate::faults::Faults::default(),
+        }
     }
 
     /// Fault injection: every write (create, update, patch, delete) is applied at once but
@@ -112,6 +117,12 @@ impl Cluster {
     /// client off between a change and its answer.
     pub fn set_write_delay(&self, delay: Duration) {
         self.write_delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Fault injection: the switch for errors, hangs, stalled watches and a missing metrics
+    /// API (see [`crate::faults`]).
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.faults
     }
 
     /// How long writes wait before they are answered.

@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod cluster;
+pub mod faults;
 pub mod model;
 pub mod resources;
 pub mod selector;
@@ -25,4 +26,5 @@ pub mod traffic;
 pub mod validation;
 
 pub use cluster::{Cluster, Options, Profile};
+pub use faults::{Fault, Faults};
 pub use server::{RunningServer, kubeconfig};

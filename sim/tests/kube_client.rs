@@ -27,6 +27,8 @@ async fn start() -> (Cluster, RunningServer) {
 async fn client(server: &RunningServer, token: &str, impersonate: Option<(&str, &[&str])>) -> Client {
     let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(token)).unwrap();
     let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.unwrap();
+    // Errors the fault switch injects reach the test as they are, not retried inside the client.
+    config.default_retry = false;
     if let Some((user, groups)) = impersonate {
         config.auth_info.impersonate = Some(user.to_string());
         config.auth_info.impersonate_groups = Some(groups.iter().map(|g| g.to_string()).collect());
@@ -358,4 +360,72 @@ async fn metrics_apis_report_usage_and_request_rates() {
         .map(|v| v["value"].as_str().unwrap().trim_end_matches('m').parse::<f64>().unwrap() / 1000.0)
         .sum();
     assert!(total > 100.0, "payment-api serves real traffic at 08:00: {total} req/s");
+}
+
+/// The fault switch plays each fault to a kube-rs client and lets go when it is cleared.
+#[tokio::test]
+async fn the_fault_switch_refuses_hangs_stalls_and_lets_go() {
+    use sim::Fault;
+    let (cluster, server) = start().await;
+    let deployments: Api<Deployment> = Api::namespaced(admin(&server).await, "payments-core");
+    let reads = cluster.faults().resource_reads();
+
+    cluster.faults().set(Fault::Status { code: 429, retry_after_secs: Some(2) });
+    let status = api_error(deployments.list(&ListParams::default()).await);
+    assert_eq!((status.code, status.reason.as_str()), (429, "TooManyRequests"));
+    assert!(cluster.faults().resource_reads() > reads, "refused reads are counted");
+    // Writes are not refused by a read fault.
+    let scale = json!({ "spec": { "replicas": 3 } });
+    deployments.patch_scale("fx-rates", &PatchParams::default(), &Patch::Merge(&scale)).await.unwrap();
+    cluster.faults().set(Fault::Status { code: 503, retry_after_secs: None });
+    assert_eq!(api_error(deployments.get("fx-rates").await).code, 503);
+
+    // A watch opened while watches stall sends its first events, then nothing, until cleared.
+    cluster.faults().set(Fault::StallWatches);
+    let rv = deployments.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
+    let mut stream = deployments.watch(&kube::api::WatchParams::default(), &rv).await.unwrap().boxed();
+    deployments
+        .patch_scale(
+            "fx-rates",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({ "spec": { "replicas": 4 } })),
+        )
+        .await
+        .unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), stream.next()).await.is_err(),
+        "a stalled watch is silent"
+    );
+    cluster.faults().clear();
+    let event = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap().unwrap().unwrap();
+    assert!(matches!(event, kube::api::WatchEvent::Modified(_)), "the held event arrives once cleared");
+
+    // A hung server accepts and does not answer, until the hang ends.
+    cluster.faults().set(Fault::Hang);
+    let pending = tokio::spawn({
+        let deployments = deployments.clone();
+        async move { deployments.get("fx-rates").await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!pending.is_finished(), "a hung server does not answer");
+    cluster.faults().clear();
+    assert_eq!(pending.await.unwrap().unwrap().spec.unwrap().replicas, Some(4));
+
+    // Without metrics-server, the metrics APIs answer 503 and the rest still works.
+    cluster.faults().set(Fault::MetricsGone);
+    let metrics = Api::<kube::api::DynamicObject>::namespaced_with(
+        admin(&server).await,
+        "payments-core",
+        &kube::api::ApiResource {
+            group: "metrics.k8s.io".into(),
+            version: "v1beta1".into(),
+            api_version: "metrics.k8s.io/v1beta1".into(),
+            kind: "PodMetrics".into(),
+            plural: "pods".into(),
+        },
+    );
+    assert_eq!(api_error(metrics.list(&ListParams::default()).await).code, 503);
+    assert!(deployments.get("fx-rates").await.is_ok());
+    cluster.faults().clear();
+    assert!(!metrics.list(&ListParams::default()).await.unwrap().items.is_empty());
 }

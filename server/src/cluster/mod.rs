@@ -5,6 +5,7 @@
 //! poller and publishes a new immutable [`Snapshot`] whenever what they see changes.
 
 pub mod access;
+mod backoff;
 pub mod pod;
 pub mod simulated;
 pub mod snapshot;
@@ -79,9 +80,19 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
     }
 }
 
+/// Paydeck's settings on a client's configuration. kube-rs would retry a 429 or 503 inside
+/// the client up to 15 times, backing off towards 1000 s, so a watch or an edit could wait
+/// minutes without a word. Paydeck shows such answers at once (on the banner, as the edit's
+/// result) and retries on its own terms (watches back off to at most 4 s).
+pub fn without_hidden_retries(mut config: Config) -> Config {
+    config.default_retry = false;
+    config
+}
+
 impl Connected {
     /// A connection to a real cluster.
     fn to(config: Config) -> anyhow::Result<Self> {
+        let config = without_hidden_retries(config);
         let description = config.cluster_url.to_string();
         Ok(Connected {
             client: Client::try_from(config.clone())?,

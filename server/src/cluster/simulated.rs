@@ -30,7 +30,9 @@ pub async fn start(
         format!("cannot write the simulator's kubeconfig to {}", kubeconfig_out.display())
     })?;
     let kubeconfig = Kubeconfig::from_yaml(&server.kubeconfig(sim::auth::DASHBOARD_TOKEN))?;
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
+    let config = super::without_hidden_retries(
+        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?,
+    );
     let description =
         format!("simulated cluster at {} (kubeconfig: {})", server.url(), kubeconfig_out.display());
     Ok(Connected {

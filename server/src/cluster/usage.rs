@@ -112,9 +112,22 @@ pub fn start(
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A hung API server accepts requests and never answers; the poll must end so the
+        // banner can say so (and usage shows as unknown, not as the last figures).
+        let limit = interval.clamp(Duration::from_secs(5), Duration::from_secs(10));
         loop {
             ticker.tick().await;
-            let result = poll(&client, &stores.workload_namespaces()).await;
+            let result = match tokio::time::timeout(limit, poll(&client, &stores.workload_namespaces())).await
+            {
+                Ok(result) => result,
+                Err(_) => (
+                    Usage::default(),
+                    vec![format!(
+                        "the API server did not answer the metrics poll within {} s; figures may be out of date",
+                        limit.as_secs()
+                    )],
+                ),
+            };
             if tx.send(result).is_err() {
                 return;
             }

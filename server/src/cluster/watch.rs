@@ -45,6 +45,8 @@ pub struct Scope {
 /// Per-kind progress, for the snapshot and `/metrics`.
 #[derive(Debug, Default)]
 pub struct KindState {
+    /// Whether a probe is waiting for this kind to be served again after a 429 or 5xx.
+    pub probing: std::sync::atomic::AtomicBool,
     /// Watch events received (this kind's member of [`WatchState::events`]).
     pub events: Counter,
     /// Relists after a watch restarted, e.g. on `410 Gone` (of [`WatchState::restarts`]).
@@ -60,6 +62,9 @@ pub struct WatchProblem {
     pub message: String,
     /// The API server could not be reached (as opposed to answering with an error).
     pub unreachable: bool,
+    /// The API server answered 429 or 5xx: it is overloaded or restarting, and the error
+    /// stands only until it answers a list of this kind again (see [`probe_until_served`]).
+    pub transient: bool,
     pub at: std::time::Instant,
 }
 
@@ -227,7 +232,11 @@ where
     apis.into_iter()
         .map(|api| {
             let (reader, writer) = reflector::store::<K>();
-            let stream = watcher(api, config.clone()).default_backoff().modify(K::trim).reflect(writer);
+            let probe_api = api.clone();
+            let stream = watcher(api, config.clone())
+                .backoff(super::backoff::WatchBackoff::new())
+                .modify(K::trim)
+                .reflect(writer);
             let (kind_state, changed) = (kind_state.clone(), changed.clone());
             let span = tracing::info_span!("watch", kind);
             tokio::spawn(tracing::Instrument::instrument(
@@ -262,11 +271,23 @@ where
                                         | watcher::Error::WatchFailed(kube::Error::Api(_))
                                         | watcher::Error::WatchError(_)
                                 );
-                                let problem =
-                                    WatchProblem { message, unreachable, at: std::time::Instant::now() };
+                                let transient = is_transient(&e);
+                                let problem = WatchProblem {
+                                    message,
+                                    unreachable,
+                                    transient,
+                                    at: std::time::Instant::now(),
+                                };
                                 *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
                                     Some(problem);
                                 changed.notify_one();
+                                if transient && !kind_state.probing.swap(true, Ordering::SeqCst) {
+                                    tokio::spawn(probe_until_served(
+                                        probe_api.clone(),
+                                        kind_state.clone(),
+                                        changed.clone(),
+                                    ));
+                                }
                             }
                         }
                     }
@@ -276,6 +297,45 @@ where
             reader
         })
         .collect()
+}
+
+/// Whether the API server answered a watch or list with 429 (too many requests) or a 5xx:
+/// overloaded or restarting, worth retrying, and over once it serves again.
+fn is_transient(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
+        watcher::Error::WatchError(s) => s.code == 429 || s.code >= 500,
+        _ => false,
+    }
+}
+
+/// After a 429 or 5xx, lists one object of the kind every second until the API server serves
+/// it, then clears the kind's error. A watch that starts again after such an error yields no
+/// event until something changes, so without this a quiet kind (nodes, budgets) would show
+/// the error for as long as nothing changed.
+async fn probe_until_served<K>(api: Api<K>, kind_state: Arc<KindState>, changed: Arc<Notify>)
+where
+    K: Resource + Clone + Debug + DeserializeOwned,
+{
+    let params = kube::api::ListParams::default().limit(1);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let served =
+            tokio::time::timeout(std::time::Duration::from_secs(5), api.list_metadata(&params)).await;
+        if matches!(served, Ok(Ok(_))) {
+            break;
+        }
+    }
+    {
+        let mut last = kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref().is_some_and(|p| p.transient) {
+            *last = None;
+        }
+    }
+    kind_state.probing.store(false, Ordering::SeqCst);
+    changed.notify_one();
 }
 
 /// A watch error in words an operator can act on: which resource, which verb, what happened.

@@ -85,6 +85,9 @@ async fn handle(
         Err(e) => return e.into_response(),
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let Some(refused) = play_fault(&cluster, &method, &segments).await {
+        return refused;
+    }
     let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
     let request = Request { method, headers, query, body, user };
     let response = match route(&cluster, &segments, request).await {
@@ -96,6 +99,42 @@ async fn handle(
         tokio::time::sleep(delay).await;
     }
     response
+}
+
+/// What the fault switch makes of a request: a hang until the fault is cleared, an error
+/// status for a read of resources or of metrics, or nothing (served as usual).
+async fn play_fault(cluster: &Cluster, method: &Method, segments: &[&str]) -> Option<Response> {
+    use crate::faults::Fault;
+    let faults = cluster.faults();
+    let metrics = matches!(segments, ["apis", "metrics.k8s.io" | "custom.metrics.k8s.io", ..]);
+    // `/api/v1/RESOURCE…` or `/apis/GROUP/VERSION/RESOURCE…`; shorter paths are discovery.
+    let resource_path = match segments.first() {
+        Some(&"api") => segments.len() >= 3,
+        Some(&"apis") => segments.len() >= 4,
+        _ => false,
+    };
+    let resource_read = *method == Method::GET && resource_path && !metrics;
+    if resource_read {
+        faults.count_resource_read();
+    }
+    faults.pass(|f| *f == Fault::Hang).await;
+    let refusal = match faults.current()? {
+        Fault::Status { code, retry_after_secs } if resource_read => (code, retry_after_secs),
+        Fault::MetricsGone if metrics => (503, None),
+        _ => return None,
+    };
+    let reason = match refusal.0 {
+        429 => "TooManyRequests",
+        500 => "InternalError",
+        503 => "ServiceUnavailable",
+        _ => "Unknown",
+    };
+    let message = "fault injected by the simulator".to_string();
+    let mut response = ApiError { code: refusal.0, reason, message, details: None }.into_response();
+    if let Some(secs) = refusal.1 {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+    }
+    Some(response)
 }
 
 async fn route(cluster: &Cluster, segments: &[&str], request: Request) -> Result<Response, ApiError> {

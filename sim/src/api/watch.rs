@@ -98,6 +98,7 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
         last_rv = last_rv.max(change.rv);
     }
     let mut live = start.live;
+    let faults = cluster.faults().clone();
     let kind = rt.kind;
     let api_version = rt.api_version();
 
@@ -115,6 +116,7 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
             let line = tokio::select! {
                 _ = &mut deadline => return,
                 _ = tx.closed() => return,
+                _ = faults.until(crate::faults::Faults::ends_watches) => return,
                 _ = bookmark.tick(), if bookmarks => {
                     event_line("BOOKMARK", &json!({ "kind": kind, "apiVersion": api_version,
                         "metadata": { "resourceVersion": last_rv.to_string() } }))
@@ -132,6 +134,11 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };
+            // A stalled or hung server keeps the connection open and says nothing more.
+            tokio::select! {
+                _ = faults.pass(crate::faults::Faults::silences_watches) => {}
+                _ = tx.closed() => return,
+            }
             if tx.send(line).await.is_err() {
                 return;
             }

@@ -381,3 +381,57 @@ async fn api_errors_hangs_and_a_missing_metrics_api_are_reported_and_recovered_f
         figures(&mut recovery)
     );
 }
+
+/// An API server that keeps answering lists but lets every watch go silent part-way: Paydeck
+/// drops the silent streams after its silence limit (here 8 s, against the simulator's
+/// bookmarks every 5 s; 75 s in production against watches renewed every 60 s), says so, and
+/// is consistent within 5 s of the watches flowing again.
+#[tokio::test]
+async fn watches_that_stall_half_way_are_noticed_and_recovered_from() {
+    let silence = Duration::from_secs(8);
+    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let kubeconfig =
+        std::env::temp_dir().join(format!("paydeck-faults-stall-{}.kubeconfig", std::process::id()));
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let connected =
+        cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
+    assert_eq!(connected.config.read_timeout, Some(cluster::SILENCE_LIMIT), "production's limit is set");
+    let mut config = connected.config.clone();
+    config.read_timeout = Some(silence);
+    let client = kube::Client::try_from(config).unwrap();
+    let view = cluster::start(client, connected.description, &Scope::default(), Duration::from_secs(1));
+    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+    // Quiet, healthy watches outlast the silence limit: bookmarks keep them alive.
+    tokio::time::sleep(silence + Duration::from_secs(2)).await;
+    assert!(view.current().connection.problems.is_empty(), "{:?}", view.current().connection.problems);
+
+    let started = Instant::now();
+    sim.faults().set(sim::Fault::StallWatches);
+    move_fx_rates(&sim, 3);
+    let mut rx = view.subscribe();
+    let reported = rx.wait_for(|s| s.connection.problems.iter().any(|p| p.contains("watch")));
+    tokio::time::timeout(silence + Duration::from_secs(7), reported)
+        .await
+        .expect("a stalled watch is reported within the silence limit and a few seconds")
+        .unwrap();
+    let noticed = started.elapsed();
+    assert_ne!(
+        view.current().workload("payments-core", "fx-rates").map(|w| w.replicas.desired),
+        Some(3),
+        "the change made while watches stalled cannot have been seen"
+    );
+    // The error stays while the stall lasts (lists still answer; the probe's watch does not end).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!view.current().connection.problems.is_empty(), "cleared while watches still stall");
+    sim.faults().clear();
+    let back = Instant::now();
+    consistent_within_five_seconds(&view, 3, "stalled watches").await;
+    let _ = std::fs::remove_file(&kubeconfig);
+    println!(
+        "FAULTS | watches stalled half-way | noticed in {:.1} s (silence limit {} s) | consistent {:.1} s after they flowed again (goal ≤ 5 s)",
+        noticed.as_secs_f64(),
+        silence.as_secs(),
+        back.elapsed().as_secs_f64()
+    );
+}

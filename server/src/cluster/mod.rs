@@ -80,12 +80,20 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
     }
 }
 
+/// How long a connection may say nothing before its request is dropped as stalled. Watches
+/// end every [`watch::WATCH_SECONDS`] and carry bookmarks, so a healthy one is never this
+/// quiet; without a limit, a watch stream that stalls half-way would leave the dashboard
+/// showing old figures, silently, for as long as the connection stays open.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+
 /// Paydeck's settings on a client's configuration. kube-rs would retry a 429 or 503 inside
 /// the client up to 15 times, backing off towards 1000 s, so a watch or an edit could wait
 /// minutes without a word. Paydeck shows such answers at once (on the banner, as the edit's
-/// result) and retries on its own terms (watches back off to at most 4 s).
+/// result) and retries on its own terms (watches back off to at most 4 s). Connections that
+/// go silent for [`SILENCE_LIMIT`] are dropped.
 pub fn without_hidden_retries(mut config: Config) -> Config {
     config.default_retry = false;
+    config.read_timeout = Some(SILENCE_LIMIT);
     config
 }
 

@@ -33,6 +33,10 @@ use prometheus_client::metrics::counter::Counter;
 use super::{pod::PodView, snapshot::Objects};
 use crate::metrics::{CounterFamily, KindLabel};
 
+/// How long each watch request lasts before it is renewed from where it left off (the API
+/// server ends it; kube-rs carries on from the last resourceVersion, with no relist).
+pub const WATCH_SECONDS: u32 = 60;
+
 /// What the watchers narrow to.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
@@ -233,7 +237,7 @@ where
         .map(|api| {
             let (reader, writer) = reflector::store::<K>();
             let probe_api = api.clone();
-            let stream = watcher(api, config.clone())
+            let stream = watcher(api, config.clone().timeout(WATCH_SECONDS))
                 .backoff(super::backoff::WatchBackoff::new())
                 .modify(K::trim)
                 .reflect(writer);
@@ -264,14 +268,18 @@ where
                             Err(e) => {
                                 let message = describe(kind, &e);
                                 tracing::warn!(kind, "{message}");
-                                let unreachable = !matches!(
-                                    &e,
-                                    watcher::Error::InitialListFailed(kube::Error::Api(_))
-                                        | watcher::Error::WatchStartFailed(kube::Error::Api(_))
-                                        | watcher::Error::WatchFailed(kube::Error::Api(_))
-                                        | watcher::Error::WatchError(_)
-                                );
                                 let transient = is_transient(&e);
+                                // A stalled watch timed out on a server that still answers
+                                // other requests: not unreachable, and not over until the
+                                // kind's watches work again.
+                                let unreachable = !transient
+                                    && !matches!(
+                                        &e,
+                                        watcher::Error::InitialListFailed(kube::Error::Api(_))
+                                            | watcher::Error::WatchStartFailed(kube::Error::Api(_))
+                                            | watcher::Error::WatchFailed(kube::Error::Api(_))
+                                            | watcher::Error::WatchError(_)
+                                    );
                                 let problem = WatchProblem {
                                     message,
                                     unreachable,
@@ -299,32 +307,62 @@ where
         .collect()
 }
 
-/// Whether the API server answered a watch or list with 429 (too many requests) or a 5xx:
-/// overloaded or restarting, worth retrying, and over once it serves again.
+/// Whether the API server answered a watch or list with 429 (too many requests) or a 5xx
+/// (overloaded or restarting), or a watch went silent past the client's limit (stalled):
+/// worth retrying, and over once the kind is served again.
 fn is_transient(e: &watcher::Error) -> bool {
     match e {
         watcher::Error::InitialListFailed(kube::Error::Api(s))
         | watcher::Error::WatchStartFailed(kube::Error::Api(s))
         | watcher::Error::WatchFailed(kube::Error::Api(s)) => s.code == 429 || s.code >= 500,
         watcher::Error::WatchError(s) => s.code == 429 || s.code >= 500,
+        watcher::Error::WatchFailed(err) => timed_out(err),
         _ => false,
     }
 }
 
-/// After a 429 or 5xx, lists one object of the kind every second until the API server serves
-/// it, then clears the kind's error. A watch that starts again after such an error yields no
+/// Whether an error comes from a read that timed out (somewhere down its chain of causes).
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Whether the kind is served again: a list answers, and a one-second watch from its
+/// version runs to its end (a stalled API server lists but never ends a watch).
+async fn served<K>(api: &Api<K>) -> bool
+where
+    K: Resource + Clone + Debug + DeserializeOwned,
+{
+    let check = async {
+        let list = api.list_metadata(&kube::api::ListParams::default().limit(1)).await.ok()?;
+        let version = list.metadata.resource_version.unwrap_or_default();
+        let params = kube::api::WatchParams::default().timeout(1);
+        let mut events = api.watch_metadata(&params, &version).await.ok()?.boxed();
+        while let Some(event) = events.next().await {
+            event.ok()?;
+        }
+        Some(())
+    };
+    matches!(tokio::time::timeout(std::time::Duration::from_secs(5), check).await, Ok(Some(())))
+}
+
+/// After a 429, a 5xx or a stalled watch, checks every second whether the kind is served
+/// again, then clears its error. A watch that starts again after such an error yields no
 /// event until something changes, so without this a quiet kind (nodes, budgets) would show
 /// the error for as long as nothing changed.
 async fn probe_until_served<K>(api: Api<K>, kind_state: Arc<KindState>, changed: Arc<Notify>)
 where
     K: Resource + Clone + Debug + DeserializeOwned,
 {
-    let params = kube::api::ListParams::default().limit(1);
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let served =
-            tokio::time::timeout(std::time::Duration::from_secs(5), api.list_metadata(&params)).await;
-        if matches!(served, Ok(Ok(_))) {
+        if served(&api).await {
             break;
         }
     }

@@ -114,7 +114,14 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
         bookmark.tick().await;
         loop {
             let line = tokio::select! {
-                _ = &mut deadline => return,
+                _ = &mut deadline => {
+                    // A stalled server does not even end its streams on time.
+                    tokio::select! {
+                        _ = faults.pass(crate::faults::Faults::silences_watches) => {}
+                        _ = tx.closed() => {}
+                    }
+                    return;
+                }
                 _ = tx.closed() => return,
                 _ = faults.until(crate::faults::Faults::ends_watches) => return,
                 _ = bookmark.tick(), if bookmarks => {

@@ -40,11 +40,14 @@ toolchain:
 	  || ! rustup run stable rustc --version | grep -q '^rustc 1\.95\.0 ' \
 	  || ln -s "$(TOOLCHAINS)/stable-x86_64-unknown-linux-gnu" "$(TOOLCHAINS)/1.95.0-x86_64-unknown-linux-gnu"
 
+# cargo-leptos's own release profile asks for whole-program LTO in one codegen unit, which
+# makes a build tool compile for 15-20 min on two cores; it is installed without them.
 rust-tools: toolchain
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 	  || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" \
-	  || cargo install cargo-leptos --version "=$(CARGO_LEPTOS_VERSION)" --locked --features no_downloads
+	  || CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	     cargo install cargo-leptos --version "=$(CARGO_LEPTOS_VERSION)" --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force
 
@@ -108,10 +111,13 @@ test-fuzz: python-packages
 # with a table of every fault's figures.
 test-faults: build python-packages
 	@mkdir -p target/faults
+	@date +%s > target/faults/started
 	PAYDECK_FAULT_KILLS=$${PAYDECK_FAULT_KILLS:-50} PAYDECK_FAULT_RESTARTS=$${PAYDECK_FAULT_RESTARTS:-20} \
+	  PAYDECK_FAULT_HOLD_SECONDS=$${PAYDECK_FAULT_HOLD_SECONDS:-10} \
 	  cargo test -p paydeck --test faults -- --nocapture --test-threads=1 | tee target/faults/faults.log
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
-	@echo; echo "== fault suite figures"; grep -h -E '^(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log
+	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
+	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'
 
 # The simulated cluster alone, for kubectl: KUBECONFIG=data/sim.kubeconfig kubectl get deploy -A
 sim:

@@ -40,14 +40,11 @@ toolchain:
 	  || ! rustup run stable rustc --version | grep -q '^rustc 1\.95\.0 ' \
 	  || ln -s "$(TOOLCHAINS)/stable-x86_64-unknown-linux-gnu" "$(TOOLCHAINS)/1.95.0-x86_64-unknown-linux-gnu"
 
-# cargo-leptos's own release profile asks for whole-program LTO in one codegen unit, which
-# makes a build tool compile for 15-20 min on two cores; it is installed without them.
 rust-tools: toolchain
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
 	  || rustup target add wasm32-unknown-unknown
 	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" \
-	  || CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-	     cargo install cargo-leptos --version "=$(CARGO_LEPTOS_VERSION)" --locked --features no_downloads
+	  || cargo install cargo-leptos --version "=$(CARGO_LEPTOS_VERSION)" --locked --features no_downloads
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
 	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force
 

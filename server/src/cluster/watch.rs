@@ -49,7 +49,7 @@ pub struct Scope {
 /// Per-kind progress, for the snapshot and `/metrics`.
 #[derive(Debug, Default)]
 pub struct KindState {
-    /// Whether a probe is waiting for this kind to be served again after a 429 or 5xx.
+    /// Whether a probe is waiting for this kind to be served again after a transient error.
     pub probing: std::sync::atomic::AtomicBool,
     /// Watch events received (this kind's member of [`WatchState::events`]).
     pub events: Counter,
@@ -66,8 +66,8 @@ pub struct WatchProblem {
     pub message: String,
     /// The API server could not be reached (as opposed to answering with an error).
     pub unreachable: bool,
-    /// The API server answered 429 or 5xx: it is overloaded or restarting, and the error
-    /// stands only until it answers a list of this kind again (see [`probe_until_served`]).
+    /// The API server answered 429 or 5xx (overloaded or restarting) or the watch stalled: the
+    /// error stands until the kind is served again (see [`probe_until_served`]).
     pub transient: bool,
     pub at: std::time::Instant,
 }

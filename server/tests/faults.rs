@@ -245,7 +245,7 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
     let mut server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (addr, certificates) = (server.addr, server.certificates.clone());
-    let (view, kubeconfig) = watch_sim(&server, "restart").await;
+    let (view, kubeconfig) = watch_sim(&server, "restart", None).await;
 
     let mut catch_up = Vec::new();
     for restart in 0..restarts {
@@ -271,15 +271,28 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
     );
 }
 
-/// Paydeck's cluster view of `server`, synced, as the dashboard's identity sees it.
-async fn watch_sim(server: &sim::RunningServer, name: &str) -> (cluster::ClusterView, PathBuf) {
+/// Paydeck's cluster view of `server`, synced, as the dashboard's identity sees it; `silence`
+/// replaces the client's limit on a silent connection (production's is checked to be set).
+async fn watch_sim(
+    server: &sim::RunningServer,
+    name: &str,
+    silence: Option<Duration>,
+) -> (cluster::ClusterView, PathBuf) {
     let kubeconfig =
         std::env::temp_dir().join(format!("paydeck-faults-{name}-{}.kubeconfig", std::process::id()));
     std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
     let connected =
         cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
-    let view =
-        cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(1));
+    assert_eq!(connected.config.read_timeout, Some(cluster::SILENCE_LIMIT), "production's limit is set");
+    let client = match silence {
+        None => connected.client,
+        Some(limit) => {
+            let mut config = connected.config.clone();
+            config.read_timeout = Some(limit);
+            kube::Client::try_from(config).unwrap()
+        }
+    };
+    let view = cluster::start(client, connected.description, &Scope::default(), Duration::from_secs(1));
     tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
     (view, kubeconfig)
 }
@@ -324,7 +337,7 @@ async fn api_errors_hangs_and_a_missing_metrics_api_are_reported_and_recovered_f
     let hold = Duration::from_secs(count("PAYDECK_FAULT_HOLD_SECONDS", 3) as u64);
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let (view, kubeconfig) = watch_sim(&server, "errors").await;
+    let (view, kubeconfig) = watch_sim(&server, "errors", None).await;
 
     let faults = [
         ("429 with Retry-After", Fault::Status { code: 429, retry_after_secs: Some(1) }),
@@ -391,17 +404,7 @@ async fn watches_that_stall_half_way_are_noticed_and_recovered_from() {
     let silence = Duration::from_secs(8);
     let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let kubeconfig =
-        std::env::temp_dir().join(format!("paydeck-faults-stall-{}.kubeconfig", std::process::id()));
-    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
-    let connected =
-        cluster::connect(&Source::Kubeconfig { path: kubeconfig.clone(), context: None }).await.unwrap();
-    assert_eq!(connected.config.read_timeout, Some(cluster::SILENCE_LIMIT), "production's limit is set");
-    let mut config = connected.config.clone();
-    config.read_timeout = Some(silence);
-    let client = kube::Client::try_from(config).unwrap();
-    let view = cluster::start(client, connected.description, &Scope::default(), Duration::from_secs(1));
-    tokio::time::timeout(Duration::from_secs(10), view.synced()).await.expect("synced within 10 s");
+    let (view, kubeconfig) = watch_sim(&server, "stall", Some(silence)).await;
     // Quiet, healthy watches outlast the silence limit: bookmarks keep them alive.
     tokio::time::sleep(silence + Duration::from_secs(2)).await;
     assert!(view.current().connection.problems.is_empty(), "{:?}", view.current().connection.problems);

@@ -148,3 +148,25 @@ pub async fn backtest(
         Err(e) => ApiError::from(e).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BacktestRequest;
+
+    #[test]
+    fn replay_options_outside_their_ranges_are_refused_with_the_field_named() {
+        let request = |ready: Option<u32>, resolution: Option<u32>| BacktestRequest {
+            ready_delay_seconds: ready,
+            metrics_resolution_seconds: resolution,
+            ..BacktestRequest::default()
+        };
+        let e = request(Some(3601), None).options().unwrap_err();
+        assert_eq!(e, "readyDelaySeconds must be between 0 and 3600, got 3601");
+        let e = request(None, Some(0)).options().unwrap_err();
+        assert_eq!(e, "metricsResolutionSeconds must be between 1 and 300, got 0");
+        assert!(request(None, Some(2_147_483_648u64 as u32)).options().is_err());
+        let ok = request(Some(3600), Some(300)).options().unwrap();
+        assert_eq!((ok.ready_delay_ms, ok.metrics_resolution_ms), (Some(3_600_000), 300_000));
+        assert_eq!(request(None, None).options().unwrap().metrics_resolution_ms, 15_000);
+    }
+}

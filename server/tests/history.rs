@@ -152,6 +152,7 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
         view.clone(),
         Duration::from_millis(500),
         stats.clone(),
+        Default::default(),
         stopping,
     );
 
@@ -314,4 +315,34 @@ async fn steps_written_together_keep_every_workloads_figures() {
             .await
             .unwrap();
     assert_eq!(events, vec![("svc-042".to_string(), "replicas 1 → 2".to_string())]);
+}
+
+/// Samples written late into a bucket already rolled up (held while the disk was full, then
+/// written) are rolled up again: the bucket's figure counts them.
+#[tokio::test]
+async fn samples_written_late_are_rolled_up_again() {
+    let tmp = TempDb::new("late");
+    let db = History::open(&tmp.0, Retention::default()).await.unwrap();
+    let bucket = (NOW - ONE_HOUR).div_euclid(FIVE_MINUTES) * FIVE_MINUTES;
+    db.write_samples(bucket, &[ledger(3, 1.0)]).await.unwrap();
+    db.maintain(NOW).await.unwrap();
+    let rolled = |resolution: i64, at: i64| {
+        let pool = db.pool().clone();
+        async move {
+            sqlx::query_as::<_, (i64, f64)>(
+                "SELECT samples, replicas_desired_max FROM rollups WHERE resolution_ms = ? AND bucket_ms = ?",
+            )
+            .bind(resolution)
+            .bind(at)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(rolled(FIVE_MINUTES, bucket).await, (1, 3.0));
+    db.write_samples(bucket + 15_000, &[ledger(7, 1.0)]).await.unwrap();
+    db.maintain(NOW).await.unwrap();
+    assert_eq!(rolled(FIVE_MINUTES, bucket).await, (2, 7.0), "the late sample is in its bucket");
+    let hour = bucket.div_euclid(ONE_HOUR) * ONE_HOUR;
+    assert_eq!(rolled(ONE_HOUR, hour).await, (2, 7.0), "and in its hour");
 }

@@ -51,6 +51,16 @@ impl Clock {
             *now += by_ms;
         }
     }
+
+    /// Steps the clock by `by_ms`, forward or back, as a node's corrected clock steps: what
+    /// the cluster stamps from then on is that much later or earlier.
+    pub fn step(&mut self, by_ms: i64) {
+        let shift = |t: Millis| t.saturating_add_signed(by_ms);
+        self.start = shift(self.start);
+        if let Mode::Manual { now } = &mut self.mode {
+            *now = shift(*now);
+        }
+    }
 }
 
 /// The wall clock in Unix milliseconds.
@@ -122,6 +132,18 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(parse_rfc3339("2025-11-27T00:00:00Z"), Some(1_764_201_600_000));
         assert_eq!(parse_rfc3339(&rfc3339_micros(1_764_201_600_123)), Some(1_764_201_600_123));
+    }
+
+    #[test]
+    fn a_clock_steps_back_and_forth() {
+        let mut real = Clock::real(1_000_000, 1.0);
+        real.step(-600_000);
+        assert!(real.now() < 500_000, "{}", real.now());
+        let mut manual = Clock::manual(1_000_000);
+        manual.step(3_600_000);
+        assert_eq!(manual.now(), 4_600_000);
+        manual.step(-5_000_000);
+        assert_eq!(manual.now(), 0, "stops at the epoch");
     }
 
     #[test]

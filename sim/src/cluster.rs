@@ -142,6 +142,15 @@ impl Cluster {
         world.catch_up();
     }
 
+    /// Steps the cluster's clock by `by_ms` (negative: back), as a corrected clock steps;
+    /// the model goes on from the new time. A step forward is caught up at the next tick.
+    pub fn step_clock(&self, by_ms: i64) {
+        let mut world = self.lock();
+        world.clock.step(by_ms);
+        let now = world.clock.now();
+        world.model.clock_stepped_back(now);
+    }
+
     /// Simulated time now.
     pub fn now(&self) -> Millis {
         self.lock().clock.now()

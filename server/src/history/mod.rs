@@ -234,6 +234,35 @@ impl History {
         Ok(())
     }
 
+    /// Forgets the history stamped after `now_ms`: after the wall clock stepped back, those
+    /// rows carry times that have not come yet, and would later interleave with true ones.
+    /// Rollups from then on are made again as their buckets complete. Returns the samples
+    /// forgotten.
+    pub async fn forget_after(&self, now_ms: i64) -> sqlx::Result<u64> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let samples =
+            sqlx::query("DELETE FROM samples WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM demand WHERE at_s > ?")
+            .bind(now_ms.div_euclid(1000))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM events WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM rollups WHERE bucket_ms >= (?1 / resolution_ms) * resolution_ms")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE rollup_progress SET done_until_ms = (?1 / resolution_ms) * resolution_ms \
+             WHERE done_until_ms > ?1",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.platform.rolled_up();
+        Ok(samples.rows_affected())
+    }
+
     /// Rolls `source` (raw samples, or the finer rollups) up into buckets of `resolution`.
     async fn roll_up(&self, resolution: i64, source: &str, now_ms: i64) -> sqlx::Result<()> {
         let until = now_ms.div_euclid(resolution) * resolution;

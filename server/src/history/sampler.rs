@@ -12,11 +12,15 @@ use app::dto::Workload;
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
 use super::History;
-use crate::clock::unix_ms;
+use crate::clock::WallClock;
 use crate::cluster::{ClusterView, snapshot::Snapshot};
 
 /// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
 const MAX_PENDING: usize = 240;
+
+/// How often rollups and retention run (by the monotonic clock: a wall clock that steps
+/// back must not stop them).
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
 
 /// The sampler's metrics.
 #[derive(Debug, Default)]
@@ -79,23 +83,24 @@ pub fn changes(before: &Workload, after: &Workload) -> Vec<(&'static str, String
     out
 }
 
-/// Starts the sampler and the event recorder. When `stopping` turns true the sampler takes a
-/// last sample, writes what it still holds, and ends: await the returned task before closing
-/// the database.
+/// Starts the sampler and the event recorder, stamping history with `clock`. When `stopping`
+/// turns true the sampler takes a last sample, writes what it still holds, and ends: await
+/// the returned task before closing the database.
 pub fn start(
     history: Arc<History>,
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
+    clock: WallClock,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let (h, v, s) = (history.clone(), view.clone(), stats.clone());
+    let (h, v, s, c) = (history.clone(), view.clone(), stats.clone(), clock.clone());
     tokio::spawn(tracing::Instrument::instrument(
-        async move { event_loop(history, view, stats).await },
+        async move { event_loop(history, view, stats, clock).await },
         tracing::info_span!("history_events"),
     ));
     tokio::spawn(tracing::Instrument::instrument(
-        async move { sample_loop(h, v, interval, s, stopping).await },
+        async move { sample_loop(h, v, interval, s, c, stopping).await },
         tracing::info_span!("sampler", interval_secs = interval.as_secs()),
     ))
 }
@@ -105,22 +110,45 @@ async fn sample_loop(
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
+    clock: WallClock,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending: VecDeque<(i64, Arc<Snapshot>)> = VecDeque::new();
-    let mut last_maintenance = 0;
+    let mut last_maintenance: Option<Instant> = None;
+    // The latest stamp given to a sample; a clock reading before it means the clock stepped
+    // back.
+    let mut newest_stamp = i64::MIN;
     loop {
         let last = tokio::select! {
             _ = ticker.tick() => false,
             _ = stopping.wait_for(|stop| *stop) => true,
         };
+        let now = clock.now_ms();
+        if now < newest_stamp {
+            pending.retain(|(at_ms, _)| *at_ms <= now);
+            match history.forget_after(now).await {
+                Ok(forgotten) => {
+                    tracing::warn!(
+                        stepped_back_ms = newest_stamp - now,
+                        forgotten,
+                        "history: the wall clock stepped back; samples stamped after now are forgotten"
+                    );
+                    newest_stamp = now;
+                }
+                Err(e) => tracing::warn!(
+                    "history: the wall clock stepped back and the later samples could not be forgotten yet ({e}); will retry"
+                ),
+            }
+        }
         let snapshot = view.current();
         // While the API server is unreachable the snapshot is stale: record nothing, so the
-        // outage shows as a gap rather than as flat lines.
-        if snapshot.connection.synced && snapshot.connection.reachable {
-            pending.push_back((unix_ms(), snapshot));
+        // outage shows as a gap rather than as flat lines. After a step back not yet dealt
+        // with, nothing either: the sample would land among those about to be forgotten.
+        if snapshot.connection.synced && snapshot.connection.reachable && now >= newest_stamp {
+            newest_stamp = now;
+            pending.push_back((now, snapshot));
             if pending.len() > MAX_PENDING {
                 pending.pop_front();
                 tracing::warn!("history: dropping the oldest unwritten sample batch");
@@ -153,24 +181,23 @@ async fn sample_loop(
             }
             return;
         }
-        let now = unix_ms();
-        if now - last_maintenance >= 60_000 {
-            last_maintenance = now;
-            if let Err(e) = history.maintain(now).await {
+        if last_maintenance.is_none_or(|at| at.elapsed() >= MAINTENANCE_EVERY) {
+            last_maintenance = Some(Instant::now());
+            if let Err(e) = history.maintain(clock.now_ms()).await {
                 tracing::warn!("history: rollups or retention failed ({e}); will retry");
             }
         }
     }
 }
 
-async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<SamplerStats>) {
+async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<SamplerStats>, clock: WallClock) {
     let mut rx = view.subscribe();
     let mut previous: Option<Arc<Snapshot>> = None;
     loop {
         let current = rx.borrow_and_update().clone();
         if current.connection.synced {
             if let Some(before) = &previous {
-                let now = unix_ms();
+                let now = clock.now_ms();
                 for w in &current.workloads {
                     let Some(old) = before.workload(&w.namespace, &w.name) else { continue };
                     for (kind, message) in changes(old, w) {

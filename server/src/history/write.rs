@@ -115,6 +115,18 @@ impl History {
             insert_samples(&mut tx, chunk).await?;
             insert_demand(&mut tx, chunk).await?;
         }
+        // Samples stamped before the rollups already made (written late, after the database
+        // refused them for a while; or stamped by a clock that stepped back) have their
+        // buckets rolled up again, so no bucket keeps a partial figure.
+        if let Some(earliest) = steps.steps.iter().map(|(at_ms, _)| *at_ms).min() {
+            sqlx::query(
+                "UPDATE rollup_progress SET done_until_ms = (?1 / resolution_ms) * resolution_ms \
+                 WHERE done_until_ms > ?1",
+            )
+            .bind(earliest)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await
     }
 }

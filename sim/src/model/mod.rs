@@ -200,6 +200,14 @@ impl Model {
         }
     }
 
+    /// The clock stepped back to `now`: the controllers go on from there, as Kubernetes'
+    /// do after a node's clock is corrected, rather than standing still until it catches up.
+    pub fn clock_stepped_back(&mut self, now: Millis) {
+        self.last_step = self.last_step.min(now);
+        self.last_hpa_sync = self.last_hpa_sync.min(now);
+        self.last_autoscaler_sync = self.last_autoscaler_sync.min(now);
+    }
+
     /// Steps of `ms` simulated milliseconds (at least one; at most the HPA's sync period,
     /// which stays the period the controller runs at).
     pub fn set_step(&mut self, ms: Millis) {

@@ -84,6 +84,35 @@ pub struct History {
     platform: platform::PlatformCache,
 }
 
+/// Pools that never hand out a connection still counted as inside a transaction. When a write
+/// fails because the disk is full, SQLite rolls the transaction back by itself; the rollback
+/// the dropped transaction then sends fails, and the connection would go back to the pool
+/// still counted at depth 1, refusing every later `BEGIN` ("non-zero transaction depth")
+/// after space returned. Such a connection is closed instead.
+fn pool_options() -> SqlitePoolOptions {
+    use sqlx_core::transaction::TransactionManager;
+    SqlitePoolOptions::new().after_release(|conn, _| {
+        let clean = <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn) == 0;
+        if !clean {
+            tracing::warn!("history: a connection left inside a failed transaction is closed");
+        }
+        Box::pin(async move { Ok(clean) })
+    })
+}
+
+/// Marks the rollups from the bucket holding `at_ms` on (at each resolution) as not made yet,
+/// so the next pass makes them again from what their buckets hold now.
+async fn roll_up_again_from(conn: &mut sqlx::SqliteConnection, at_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE rollup_progress SET done_until_ms = (?1 / resolution_ms) * resolution_ms \
+         WHERE done_until_ms > ?1",
+    )
+    .bind(at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// The database page size Paydeck creates files with (SQLite's default).
 const PAGE_SIZE: u64 = 4096;
 
@@ -113,7 +142,7 @@ impl History {
         if let Some(max) = max_bytes {
             options = options.pragma("max_page_count", (max / PAGE_SIZE).max(1).to_string());
         }
-        let pool = SqlitePoolOptions::new()
+        let pool = pool_options()
             .max_connections(4)
             .connect_with(options.clone())
             .await
@@ -133,7 +162,7 @@ impl History {
     /// a short busy timeout, so an edit is refused quickly rather than hanging on a lock.
     pub async fn audit_pool(&self, busy: Duration) -> sqlx::Result<SqlitePool> {
         let options = self.options.clone().synchronous(SqliteSynchronous::Full).busy_timeout(busy);
-        SqlitePoolOptions::new().max_connections(1).acquire_timeout(busy).connect_with(options).await
+        pool_options().max_connections(1).acquire_timeout(busy).connect_with(options).await
     }
 
     /// Closes the database after the last write (SQLite checkpoints its WAL on close).
@@ -251,13 +280,7 @@ impl History {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE rollup_progress SET done_until_ms = (?1 / resolution_ms) * resolution_ms \
-             WHERE done_until_ms > ?1",
-        )
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+        roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
         self.platform.rolled_up();
         Ok(samples.rows_affected())

@@ -119,13 +119,7 @@ impl History {
         // refused them for a while; or stamped by a clock that stepped back) have their
         // buckets rolled up again, so no bucket keeps a partial figure.
         if let Some(earliest) = steps.steps.iter().map(|(at_ms, _)| *at_ms).min() {
-            sqlx::query(
-                "UPDATE rollup_progress SET done_until_ms = (?1 / resolution_ms) * resolution_ms \
-                 WHERE done_until_ms > ?1",
-            )
-            .bind(earliest)
-            .execute(&mut *tx)
-            .await?;
+            super::roll_up_again_from(&mut tx, earliest).await?;
         }
         tx.commit().await
     }

@@ -53,18 +53,28 @@ impl Drop for TempDir {
 }
 
 /// Paydeck as its own process, watching the simulator through `kubeconfig`, sampling every
-/// second into `db`.
-fn start_paydeck(kubeconfig: &Path, db: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_paydeck"))
-        .args(["--listen", "127.0.0.1:0", "--sample-interval", "1"])
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--db")
-        .arg(db)
-        .env("PAYDECK_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap()
+/// second into `db`, logging errors to `db` with the extension `log` (see [`no_panics`]).
+fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
+    let log = std::fs::File::options().create(true).append(true).open(db.with_extension("log")).unwrap();
+    Reaped(
+        Command::new(env!("CARGO_BIN_EXE_paydeck"))
+            .args(["--listen", "127.0.0.1:0", "--sample-interval", "1"])
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .arg("--db")
+            .arg(db)
+            .env("PAYDECK_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// Fails if the log of the Paydeck processes on `db` shows a panic.
+fn no_panics(db: &Path) {
+    let log = std::fs::read_to_string(db.with_extension("log")).unwrap_or_default();
+    assert!(!log.contains("panicked"), "{log}");
 }
 
 /// The database file as Paydeck left it: SQLite's own check, and the audit chain checked by
@@ -226,6 +236,7 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
     .unwrap();
     let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(&pool).await.unwrap();
     pool.close().await;
+    no_panics(&db);
     assert_eq!(dangling, 0, "every intent has an outcome after a start");
     assert!(samples > 0, "history was sampled between the kills");
     assert!(!acknowledged.is_empty(), "some edits were acknowledged");
@@ -246,29 +257,90 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
     let mut server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (addr, certificates) = (server.addr, server.certificates.clone());
     let (view, kubeconfig) = watch_sim(&server, "restart", None).await;
+    // Paydeck as its own process too, sampling every second: its memory, and its history.
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-restart-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::copy(&kubeconfig, dir.0.join("dashboard.kubeconfig")).unwrap();
+    let db = dir.0.join("paydeck.db");
+    let mut child = start_paydeck(&dir.0.join("dashboard.kubeconfig"), &db);
+    let url = support::served_at(&mut child).await;
+    support::wait_ready(&url, Duration::from_secs(30), "Paydeck's first sync").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let level = resident_mib(child.id());
 
     let mut catch_up = Vec::new();
+    let mut outages = Vec::new();
     for restart in 0..restarts {
+        let down = paydeck::clock::unix_ms();
         drop(server);
         let mut rx = view.subscribe();
         tokio::time::timeout(Duration::from_secs(20), rx.wait_for(|s| !s.connection.problems.is_empty()))
             .await
             .unwrap_or_else(|_| panic!("restart {restart}: the outage was not reported"))
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(dice.below(1500))).await;
+        // Long enough for a second's sampling to show a gap.
+        tokio::time::sleep(Duration::from_millis(2000 + dice.below(1500))).await;
         // The cluster moves on while its API server is down.
         let replicas = 2 + (restart % 2) as i64;
         move_fx_rates(&sim, replicas);
+        outages.push((down, paydeck::clock::unix_ms()));
         server = sim.serve_with(addr, certificates.clone()).await.unwrap();
         let back = Instant::now();
         consistent_within_five_seconds(&view, replicas, &format!("restart {restart}")).await;
         catch_up.push(back.elapsed());
     }
+    // The process caught up too, and its memory went back to its level.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let overview: Value =
+            http.get(format!("{url}/api/v1/overview")).send().await.unwrap().json().await.unwrap();
+        if overview["connection"]["problems"] == json!([]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Paydeck's process still reports {}", overview["connection"]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = resident_mib(child.id());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    no_panics(&db);
+    assert!(
+        after <= level * 1.25 + 16.0,
+        "resident memory {level:.0} MiB before the restarts, {after:.0} MiB after"
+    );
+
+    // History shows each outage as a gap (after a second to notice it), and goes on after.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let count = |from: i64, to: i64| {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM samples WHERE at_ms BETWEEN ? AND ?")
+            .bind(from)
+            .bind(to)
+            .fetch_one(&pool)
+    };
+    for (i, (down, up)) in outages.iter().enumerate() {
+        assert_eq!(count(down + 1000, *up).await.unwrap(), 0, "samples during outage {i}");
+    }
+    assert!(count(outages.last().unwrap().1, i64::MAX).await.unwrap() > 0, "sampling resumed");
+    pool.close().await;
     let _ = std::fs::remove_file(&kubeconfig);
     println!(
-        "FAULTS | API server restarted | restarts survived {restarts}/{restarts} | time to consistent {} (goal ≤ 5 s)",
+        "FAULTS | API server restarted | restarts survived {restarts}/{restarts} | time to consistent {} (goal ≤ 5 s) | \
+         history gaps {restarts}/{restarts} outages | resident memory {level:.0} MiB before, {after:.0} MiB after (goal: back to its level)",
         figures(&mut catch_up)
     );
+}
+
+/// A process's resident memory in MiB, from `/proc`.
+fn resident_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status");
+    kib / 1024.0
 }
 
 /// Paydeck's cluster view of `server`, synced, as the dashboard's identity sees it; `silence`
@@ -557,5 +629,226 @@ async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
     println!(
         "FAULTS | clocks stepped ±1 h (the cluster's, then Paydeck's) | view consistent after each | samples stamped ahead left 0 | \
          shortest gap between samples {shortest_gap} ms (goal > 0) | rollups not matching their samples 0"
+    );
+}
+
+/// A process this test started, killed with its children when the test ends early (a failed
+/// assertion), so none is left running.
+struct Reaped(Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.0.id()));
+            for pid in children.unwrap_or_default().split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                // SAFETY: a signal to a child of a process this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A counter from Paydeck's `/metrics`.
+async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
+    let text = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
+}
+
+/// fx-rates' replica count as the cluster has it.
+async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i32 {
+    deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1)
+}
+
+/// The audit log's newest sequence number, as Paydeck serves it.
+async fn audit_head(http: &reqwest::Client, url: &str) -> i64 {
+    let head: Value =
+        http.get(format!("{url}/api/v1/audit/head")).send().await.unwrap().json().await.unwrap();
+    head["seq"].as_i64().unwrap_or(0)
+}
+
+/// Fills the file system holding `dir` with `file`, to its last block. Refuses to start on
+/// anything but a small file system (the private tmpfs), so a mistake cannot fill a real disk.
+fn fill(dir: &Path, file: &Path) -> u64 {
+    use std::io::Write;
+    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: statvfs fills the zeroed struct it is given from a valid, NUL-terminated path.
+    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(path.as_ptr(), &mut fs) }, 0, "statvfs {}", dir.display());
+    let size = fs.f_blocks as u64 * fs.f_frsize as u64;
+    assert!(size <= 64 << 20, "{} is {size} bytes: not the private tmpfs", dir.display());
+    let mut out = std::fs::File::create(file).unwrap();
+    let block = vec![0u8; 4096];
+    let mut written = 0;
+    while written <= size {
+        match out.write(&block) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+            Err(e) => panic!("filling {}: {e}", file.display()),
+        }
+    }
+    written
+}
+
+/// The disk under the history database fills while Paydeck samples (a small tmpfs in a
+/// private mount namespace, filled to its last block): sample batches are held and retried,
+/// edits are refused before anything is sent (no audit row, no change in the cluster), reads
+/// go on; when space returns the held samples are written, edits go out again, and the
+/// database is intact.
+#[tokio::test]
+async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corruption() {
+    let sim = sim::Cluster::new(&sim::Options { speed: Some(1.0), ..sim::Options::default() });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-disk-{}", std::process::id())));
+    let disk = dir.0.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let kubeconfig = dir.0.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let log = std::fs::File::create(dir.0.join("paydeck.log")).unwrap();
+    // Paydeck runs in the background of a shell that outlives it: after Paydeck stops, the
+    // shell copies the database out of the tmpfs (which goes with the namespace), for the
+    // checks SQLite cannot make through /proc (it resolves the path's symbolic links).
+    let copy = dir.0.join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=4m tmpfs {disk} || exit 1; \
+         {bin} --listen 127.0.0.1:0 --sample-interval 1 --kubeconfig {kubeconfig} --db {disk}/paydeck.db & \
+         echo $! > {copy}/pid; wait $!; cp {disk}/paydeck.db* {copy}/",
+        disk = disk.display(),
+        copy = copy.display(),
+        bin = env!("CARGO_BIN_EXE_paydeck"),
+        kubeconfig = kubeconfig.display(),
+    );
+    let mut shell = Reaped(
+        Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c", &script])
+            .env("PAYDECK_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("unshare (util-linux) runs Paydeck in its own mount namespace"),
+    );
+    let child = &mut shell.0;
+    let url = support::served_at(child).await;
+    support::wait_ready(&url, Duration::from_secs(30), "starting on the small disk").await;
+    // The tmpfs as this process sees it: through the root of a process in the namespace.
+    let seen = PathBuf::from(format!("/proc/{}/root{}", child.id(), disk.display()));
+    assert!(seen.join("paydeck.db").exists(), "the database is on the private tmpfs");
+    let http = reqwest::Client::new();
+    let deployments: Api<Deployment> = Api::namespaced(support::admin(&server).await, "payments-core");
+    let edit = |replicas: i32, reason: &str| {
+        let (http, url, reason) = (http.clone(), url.clone(), reason.to_string());
+        let deployments = deployments.clone();
+        async move {
+            let generation = deployments.get("fx-rates").await.unwrap().metadata.generation.unwrap();
+            http.post(format!("{url}/api/v1/workloads/payments-core/fx-rates/scaling"))
+                .bearer_auth("paydeck-audience-operator")
+                .json(&json!({ "replicas": replicas, "reason": reason, "generation": generation, "dryRun": false }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let written = "paydeck_history_samples_written_total";
+    let failures = "paydeck_history_write_failures_total";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&http, &url, written).await == 0.0 {
+        assert!(Instant::now() < deadline, "no samples written");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The disk fills.
+    let filler = seen.join("filler");
+    let filled = fill(&seen, &filler);
+    let full_from = paydeck::clock::unix_ms();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&http, &url, failures).await == 0.0 {
+        assert!(Instant::now() < deadline, "sample writes went on with the disk full");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let noticed = full_from.abs_diff(paydeck::clock::unix_ms());
+
+    // Edits are refused with nothing sent and nothing recorded; reads go on.
+    let (replicas_before, head_before) =
+        (fx_rates_replicas(&deployments).await, audit_head(&http, &url).await);
+    let res = edit(replicas_before % 4 + 1, "DISK-FULL").await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["outcome"], "unrecorded", "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("nothing was sent"), "{answer}");
+    assert_eq!(fx_rates_replicas(&deployments).await, replicas_before, "the cluster is unchanged");
+    assert_eq!(audit_head(&http, &url).await, head_before, "no audit row");
+    for path in [
+        "/api/v1/overview",
+        "/api/v1/workloads",
+        "/api/v1/workloads/payments-core/fx-rates/history",
+        "/services",
+    ] {
+        let res = http.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path} with the disk full");
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let failed = metric(&http, &url, failures).await;
+
+    // Space returns: the held samples are written, edits go out again.
+    std::fs::remove_file(&filler).unwrap();
+    let full_until = paydeck::clock::unix_ms();
+    let written_then = metric(&http, &url, written).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(&http, &url, written).await <= written_then {
+        assert!(
+            Instant::now() < deadline,
+            "sampling did not resume: {}",
+            std::fs::read_to_string(dir.0.join("paydeck.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = edit(replicas_before % 4 + 1, "DISK-BACK").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(fx_rates_replicas(&deployments).await, replicas_before % 4 + 1);
+    assert_eq!(audit_head(&http, &url).await, head_before + 2, "intent and outcome recorded");
+
+    // Paydeck stops as Kubernetes stops it; the database it leaves is intact and holds the
+    // samples taken while the disk was full.
+    let paydeck: i32 = std::fs::read_to_string(copy.join("pid")).unwrap().trim().parse().unwrap();
+    // SAFETY: a signal to the Paydeck process this test started.
+    assert_eq!(unsafe { libc::kill(paydeck, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success(), "the shell copied the database out");
+    let db = copy.join("paydeck.db");
+    check_database(&db).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT at_ms) FROM samples WHERE at_ms BETWEEN ? AND ?")
+            .bind(full_from)
+            .bind(full_until)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert!(held >= 3, "the samples taken while the disk was full were kept and written: {held}");
+    let log = std::fs::read_to_string(dir.0.join("paydeck.log")).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+    println!(
+        "FAULTS | disk full under sampling ({filled} bytes of filler) | write failure noticed in {:.1} s | {failed} batches refused and retried | \
+         edit refused with nothing sent, cluster and audit unchanged | reads answered | {held} held sampling moments written after space returned | integrity ok, audit chain verified",
+        noticed as f64 / 1000.0
     );
 }

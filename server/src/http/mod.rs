@@ -30,7 +30,7 @@ use axum::{
     routing::{any, get},
 };
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use tower_http::{
     compression::CompressionLayer,
     timeout::TimeoutLayer,
@@ -281,6 +281,15 @@ impl FromRef<ServerState> for Readiness {
     }
 }
 
+/// The page routes, generated once per process. Generating them runs the app with resource
+/// loading suppressed for the whole process (leptos_server's `SuppressResourceLoad`): a page
+/// another server in the same process began to render in that moment would wait for its data
+/// forever. Production builds one router; the tests build many, side by side.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Every route, with tracing, timeout, compression, request counting, identity, the guards
 /// and — outermost, so refusals by any middleware carry them too — security headers.
 pub fn router(state: ServerState) -> Router {
@@ -301,7 +310,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics).with_state((state.clone(), metrics::Metrics::of(&state))))
         .route(&format!("{}/{{*fn_name}}", app::SERVER_FN_PREFIX), any(server_fns))
-        .leptos_routes_with_context(&state, generate_route_list(App), provide_backend, page_shell)
+        .leptos_routes_with_context(&state, page_routes(), provide_backend, page_shell)
         .merge(api::routes().into_router())
         // The not-found page has the same shell as every page, banner included.
         .fallback(file_and_error_handler_with_context::<ServerState, _>(provide_backend_for_errors, shell))

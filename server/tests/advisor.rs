@@ -37,7 +37,12 @@ fn has(found: &[(String, Option<String>)], rule: &str) -> bool {
 
 #[tokio::test]
 async fn the_demo_platforms_deliberate_problems_are_each_found_by_their_rule() {
-    let s = support::stack(StackOptions::default()).await;
+    // At 04:00, when traffic is low: at the evening peak the cluster as installed (its HPAs
+    // not yet run) has pods near their CPU limits, which is a finding of the moment.
+    let today = paydeck::clock::unix_ms() as u64 / 86_400_000 * 86_400_000;
+    let s =
+        support::stack(StackOptions { sim_start: Some(today + 4 * 3_600_000), ..StackOptions::default() })
+            .await;
     let (status, all) = findings(&s.base, "waived=true").await;
     assert_eq!(status, 200, "{all}");
 

@@ -67,6 +67,9 @@ pub struct StackOptions {
     pub sample_interval: Duration,
     /// A simulated past recorded before Paydeck starts (`--sim-history`).
     pub sim_history: Option<Duration>,
+    /// When the simulated cluster's clock starts (Unix ms); now when `None`. Its traffic
+    /// follows the time of day, so a test that needs a given load sets it.
+    pub sim_start: Option<u64>,
 }
 
 impl Default for StackOptions {
@@ -85,6 +88,7 @@ impl Default for StackOptions {
             request_timeout: Duration::from_secs(10),
             sample_interval: Duration::from_secs(3600),
             sim_history: None,
+            sim_start: None,
         }
     }
 }
@@ -108,7 +112,8 @@ pub async fn stack(options: StackOptions) -> Stack {
         history::{History, Retention},
         http::ServerState,
     };
-    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let sim =
+        sim::Cluster::new(&sim::Options { speed: None, start: options.sim_start, ..sim::Options::default() });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir =
         std::env::temp_dir().join(format!("paydeck-stack-{}-{}", std::process::id(), server.addr.port()));

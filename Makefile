@@ -23,7 +23,7 @@ help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
-	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, 10 minutes of API fuzzing), with figures"
+	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, API errors and hangs, a full disk, clock steps, 10 minutes of API fuzzing), with figures"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
@@ -74,12 +74,20 @@ system-packages:
 	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux
 
 # The release build: server binary in target/release, site (WASM, JS, CSS, ECharts, favicon)
-# in target/site, precompressed with brotli and gzip.
-build: setup
+# in target/site, precompressed with brotli and gzip. Made again only when a file it is made
+# from is newer than the last build (cargo-leptos would otherwise regenerate and recompress
+# the browser bundle every time, most of a minute), so `make run` on a built tree serves at once.
+BUILT := target/site/.built
+BUILD_INPUTS := $(shell find app server sim style public -type f -not -path 'public/assets/echarts.min.js' 2>/dev/null) \
+  Cargo.toml Cargo.lock rust-toolchain.toml end2end/node_modules/.package-lock.json
+build: setup $(BUILT)
+
+$(BUILT): $(BUILD_INPUTS)
 	@mkdir -p public/assets
 	@cp end2end/node_modules/echarts/dist/echarts.min.js public/assets/echarts.min.js
 	@start=$$(date +%s); cargo leptos build --release --precompress; \
 	  echo "== build took $$(( $$(date +%s) - start )) s"
+	@touch $@
 
 # On a first run, a simulated day is recorded before serving, so charts and the what-if have
 # a past (about a minute on two cores).

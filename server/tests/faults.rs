@@ -52,6 +52,37 @@ impl Drop for TempDir {
     }
 }
 
+/// A process this test started, killed with its children when the test ends early (a failed
+/// assertion), so none is left running.
+struct Reaped(Child);
+
+impl std::ops::Deref for Reaped {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Reaped {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.0.id()));
+            for pid in children.unwrap_or_default().split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                // SAFETY: a signal to a child of a process this test started.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Paydeck as its own process, watching the simulator through `kubeconfig`, sampling every
 /// second into `db`, logging errors to `db` with the extension `log` (see [`no_panics`]).
 fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
@@ -77,10 +108,34 @@ fn no_panics(db: &Path) {
     assert!(!log.contains("panicked"), "{log}");
 }
 
+/// A pool on the database file at `db`.
+async fn open(db: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap()
+}
+
+/// The operator's scale edit of fx-rates to `replicas`, made on the Deployment's generation.
+async fn scale_fx_rates(
+    deployments: &Api<Deployment>,
+    http: &reqwest::Client,
+    url: &str,
+    replicas: i64,
+    reason: &str,
+) -> reqwest::RequestBuilder {
+    let generation = deployments.get("fx-rates").await.unwrap().metadata.generation.unwrap();
+    http.post(format!("{url}/api/v1/workloads/payments-core/fx-rates/scaling"))
+        .bearer_auth("paydeck-audience-operator")
+        .json(&json!({ "replicas": replicas, "reason": reason, "generation": generation, "dryRun": false }))
+}
+
+/// fx-rates' replica count as the cluster has it.
+async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i64 {
+    deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1).into()
+}
+
 /// The database file as Paydeck left it: SQLite's own check, and the audit chain checked by
 /// `paydeck verify-audit` as an operator would run it.
 async fn check_database(db: &Path) {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = open(db).await;
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
     assert_eq!(integrity, "ok");
     pool.close().await;
@@ -96,7 +151,7 @@ async fn check_database(db: &Path) {
 
 /// The audit rows of fx-rates, oldest first: (outcome, reason, replicas after).
 async fn audit_of_fx_rates(db: &Path) -> Vec<(String, String, Option<i64>)> {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = open(db).await;
     let rows = sqlx::query(
         "SELECT outcome, reason, after FROM audit WHERE namespace = 'payments-core' AND name = 'fx-rates' ORDER BY seq",
     )
@@ -149,15 +204,10 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
         let kill_at = tokio::time::Instant::now() + Duration::from_millis(500 + dice.below(2000));
         let mut edit = 0;
         loop {
-            let generation = deployments.get("fx-rates").await.unwrap().metadata.generation.unwrap();
             let replicas = 1 + ((kill + edit) % 4) as i64;
             let reason = format!("FAULT-{kill}.{edit}");
-            let mut sent = tokio::spawn(
-                http.post(format!("{url}/api/v1/workloads/payments-core/fx-rates/scaling"))
-                    .bearer_auth("paydeck-audience-operator")
-                    .json(&json!({ "replicas": replicas, "reason": reason, "generation": generation, "dryRun": false }))
-                    .send(),
-            );
+            let mut sent =
+                tokio::spawn(scale_fx_rates(&deployments, &http, &url, replicas, &reason).await.send());
             let answered = tokio::time::timeout_at(kill_at, &mut sent).await.ok();
             let killed = answered.is_none() || tokio::time::Instant::now() >= kill_at;
             if killed {
@@ -202,7 +252,7 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
         }
         // The cluster holds the newest applied change, or one whose intent came after it
         // (sent when the kill landed; settled as `unknown` at the next start).
-        let now = deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1) as i64;
+        let now = fx_rates_replicas(&deployments).await;
         let newest_applied = audit.iter().rposition(|(o, ..)| o == "applied");
         let possible: Vec<Option<i64>> = audit
             .iter()
@@ -227,7 +277,7 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
     child.kill().unwrap();
     child.wait().unwrap();
     check_database(&db).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = open(&db).await;
     let dangling: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit a WHERE outcome = 'intent' AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq = a.seq)",
     )
@@ -312,7 +362,7 @@ async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_fiv
     );
 
     // History shows each outage as a gap (after a second to notice it), and goes on after.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = open(&db).await;
     let count = |from: i64, to: i64| {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM samples WHERE at_ms BETWEEN ? AND ?")
             .bind(from)
@@ -632,48 +682,12 @@ async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
     );
 }
 
-/// A process this test started, killed with its children when the test ends early (a failed
-/// assertion), so none is left running.
-struct Reaped(Child);
-
-impl std::ops::Deref for Reaped {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Reaped {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if self.0.try_wait().ok().flatten().is_none() {
-            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.0.id()));
-            for pid in children.unwrap_or_default().split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-                // SAFETY: a signal to a child of a process this test started.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 /// A counter from Paydeck's `/metrics`.
 async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
     let text = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or_else(|| panic!("{name} not in /metrics"))
-}
-
-/// fx-rates' replica count as the cluster has it.
-async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i32 {
-    deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1)
 }
 
 /// The audit log's newest sequence number, as Paydeck serves it.
@@ -753,18 +767,9 @@ async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corru
     assert!(seen.join("paydeck.db").exists(), "the database is on the private tmpfs");
     let http = reqwest::Client::new();
     let deployments: Api<Deployment> = Api::namespaced(support::admin(&server).await, "payments-core");
-    let edit = |replicas: i32, reason: &str| {
-        let (http, url, reason) = (http.clone(), url.clone(), reason.to_string());
-        let deployments = deployments.clone();
-        async move {
-            let generation = deployments.get("fx-rates").await.unwrap().metadata.generation.unwrap();
-            http.post(format!("{url}/api/v1/workloads/payments-core/fx-rates/scaling"))
-                .bearer_auth("paydeck-audience-operator")
-                .json(&json!({ "replicas": replicas, "reason": reason, "generation": generation, "dryRun": false }))
-                .send()
-                .await
-                .unwrap()
-        }
+    let edit = |replicas: i64, reason: &'static str| {
+        let (deployments, http, url) = (&deployments, &http, &url);
+        async move { scale_fx_rates(deployments, http, url, replicas, reason).await.send().await.unwrap() }
     };
     let written = "paydeck_history_samples_written_total";
     let failures = "paydeck_history_write_failures_total";
@@ -834,7 +839,7 @@ async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corru
     assert!(child.wait().unwrap().success(), "the shell copied the database out");
     let db = copy.join("paydeck.db");
     check_database(&db).await;
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let pool = open(&db).await;
     let held: i64 =
         sqlx::query_scalar("SELECT COUNT(DISTINCT at_ms) FROM samples WHERE at_ms BETWEEN ? AND ?")
             .bind(full_from)

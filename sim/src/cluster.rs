@@ -148,7 +148,7 @@ impl Cluster {
         let mut world = self.lock();
         world.clock.step(by_ms);
         let now = world.clock.now();
-        world.model.clock_stepped_back(now);
+        world.model.clock_stepped_to(now);
     }
 
     /// Simulated time now.

@@ -65,8 +65,6 @@ pub struct ServerState {
     pub history: Option<Arc<History>>,
     pub sampler: Arc<SamplerStats>,
     pub sample_interval: Duration,
-    /// The wall clock history is stamped with.
-    pub clock: crate::clock::WallClock,
     /// Turns true when the server is stopping: long-lived responses (the live feed) end, so
     /// a graceful shutdown does not wait for browser tabs to close.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -101,7 +99,6 @@ impl ServerState {
             history: None,
             sampler: Arc::default(),
             sample_interval: Duration::from_secs(15),
-            clock: Default::default(),
             stopping: stop_rx,
             stop: Arc::new(stop_tx),
             asking: Asking::default(),
@@ -224,7 +221,7 @@ impl ServerState {
             self.cluster.clone(),
             interval,
             self.sampler.clone(),
-            self.clock.clone(),
+            crate::clock::WallClock::default(),
             self.stopping.clone(),
         );
         *self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);

@@ -200,9 +200,10 @@ impl Model {
         }
     }
 
-    /// The clock stepped back to `now`: the controllers go on from there, as Kubernetes'
-    /// do after a node's clock is corrected, rather than standing still until it catches up.
-    pub fn clock_stepped_back(&mut self, now: Millis) {
+    /// The clock stepped to `now`. After a step back the controllers go on from there, as
+    /// Kubernetes' do after a node's clock is corrected, rather than standing still until it
+    /// catches up; a step forward is caught up by the next [`Model::advance_to`].
+    pub fn clock_stepped_to(&mut self, now: Millis) {
         self.last_step = self.last_step.min(now);
         self.last_hpa_sync = self.last_hpa_sync.min(now);
         self.last_autoscaler_sync = self.last_autoscaler_sync.min(now);

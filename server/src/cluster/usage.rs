@@ -101,7 +101,11 @@ pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>
     (usage, problems)
 }
 
-/// Polls every `interval` and publishes the result; `changed` wakes the snapshot builder.
+/// How soon a poll nothing answered is made again.
+const RETRY_UNANSWERED: Duration = Duration::from_secs(1);
+
+/// Polls every `interval` (sooner after a poll nothing answered) and publishes the result;
+/// `changed` wakes the snapshot builder.
 pub fn start(
     client: Client,
     stores: Stores,
@@ -117,21 +121,33 @@ pub fn start(
         let limit = interval.clamp(Duration::from_secs(5), Duration::from_secs(10));
         loop {
             ticker.tick().await;
-            let result = match tokio::time::timeout(limit, poll(&client, &stores.workload_namespaces())).await
-            {
-                Ok(result) => result,
-                Err(_) => (
-                    Usage::default(),
-                    vec![format!(
-                        "the API server did not answer the metrics poll within {} s; figures may be out of date",
-                        limit.as_secs()
-                    )],
-                ),
-            };
-            if tx.send(result).is_err() {
-                return;
+            loop {
+                let result = match tokio::time::timeout(limit, poll(&client, &stores.workload_namespaces()))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => (
+                        Usage::default(),
+                        vec![format!(
+                            "the API server did not answer the metrics poll within {} s; figures may be out of date",
+                            limit.as_secs()
+                        )],
+                    ),
+                };
+                let answered = result.0.answered_at.is_some();
+                if tx.send(result).is_err() {
+                    return;
+                }
+                changed.notify_one();
+                if answered {
+                    break;
+                }
+                // Nothing answered (unreachable or hung): ask again soon, so usage and the
+                // banner recover within seconds of the API server coming back, not a whole
+                // interval later.
+                tokio::time::sleep(RETRY_UNANSWERED.min(interval)).await;
+                ticker.reset();
             }
-            changed.notify_one();
         }
     });
     rx

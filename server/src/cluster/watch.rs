@@ -289,7 +289,11 @@ where
                                 *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
                                     Some(problem);
                                 changed.notify_one();
-                                if transient && !kind_state.probing.swap(true, Ordering::SeqCst) {
+                                // A watch resumed after the error yields nothing for a quiet
+                                // kind, so a probe says when the kind is served again.
+                                if (transient || unreachable)
+                                    && !kind_state.probing.swap(true, Ordering::SeqCst)
+                                {
                                     tokio::spawn(probe_until_served(
                                         probe_api.clone(),
                                         kind_state.clone(),
@@ -368,7 +372,7 @@ where
     }
     {
         let mut last = kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner());
-        if last.as_ref().is_some_and(|p| p.transient) {
+        if last.as_ref().is_some_and(|p| p.transient || p.unreachable) {
             *last = None;
         }
     }

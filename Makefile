@@ -78,16 +78,20 @@ system-packages:
 # from is newer than the last build (cargo-leptos would otherwise regenerate and recompress
 # the browser bundle every time, most of a minute), so `make run` on a built tree serves at once.
 BUILT := target/site/.built
+# ECharts with only the charts and components Paydeck draws, bundled from the npm package.
+ECHARTS := public/assets/echarts.min.js
 BUILD_INPUTS := $(shell find app server sim style public -type f -not -path 'public/assets/echarts.min.js' 2>/dev/null) \
   Cargo.toml Cargo.lock rust-toolchain.toml end2end/node_modules/.package-lock.json
 build: setup $(BUILT)
 
-$(BUILT): $(BUILD_INPUTS)
-	@mkdir -p public/assets
-	@cp end2end/node_modules/echarts/dist/echarts.min.js public/assets/echarts.min.js
+$(BUILT): $(BUILD_INPUTS) $(ECHARTS)
 	@start=$$(date +%s); cargo leptos build --release --precompress; \
 	  echo "== build took $$(( $$(date +%s) - start )) s"
 	@touch $@
+
+$(ECHARTS): end2end/echarts/paydeck.js end2end/echarts/build.mjs end2end/node_modules/.package-lock.json
+	@mkdir -p $(@D)
+	cd end2end && node echarts/build.mjs ../$@
 
 # On a first run, a simulated day is recorded before serving, so charts and the what-if have
 # a past (about a minute on two cores).

@@ -24,6 +24,9 @@ const size = (path) => (existsSync(path) ? readFileSync(path).length : NaN);
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const ms = (x) => `${x.toFixed(1)} ms`;
 
+// Brotli budgets (KiB, the unit the figures are printed in) for what every visit downloads.
+const BROTLI_TARGETS = { WASM: 350, ECharts: 150 };
+
 function bytesShipped() {
   console.log('Bytes shipped (raw / gzip / brotli)');
   let total = [0, 0, 0];
@@ -36,7 +39,9 @@ function bytesShipped() {
     const path = join(site, file);
     const figures = [size(path), size(`${path}.gz`), size(`${path}.br`)];
     figures.forEach((f, i) => (total[i] += f));
-    console.log(`  ${label.padEnd(8)} ${figures.map(kib).join(' / ')}`);
+    const target = BROTLI_TARGETS[label];
+    const verdict = target === undefined ? '' : `   (target brotli ≤ ${target} KiB: ${figures[2] / 1024 <= target ? 'met' : 'MISSED'})`;
+    console.log(`  ${label.padEnd(8)} ${figures.map(kib).join(' / ')}${verdict}`);
   }
   console.log(`  ${'total'.padEnd(8)} ${total.map(kib).join(' / ')}`);
 }

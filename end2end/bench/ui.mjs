@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { kubeRequest, scaleDeployment } from '../kube.mjs';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const site = join(repo, 'target/site');
@@ -73,7 +74,8 @@ async function start(profile, extra = []) {
   const readyMs = Date.now() - started;
   // Let the first metrics poll land so pages carry usage figures.
   await new Promise((r) => setTimeout(r, 3000));
-  return { url, readyMs, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  const kubeconfig = join(dir, 'sim.kubeconfig');
+  return { url, readyMs, kubeconfig, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
 }
 
 /** Full server-side render (every byte received) of `path`, `RENDERS` times in a row. */
@@ -151,6 +153,87 @@ async function whatifInBrowser(browser, url) {
   await page.close();
 }
 
+const CHANGES = Number(process.env.BENCH_CHANGES ?? 50);
+const EDITS = Number(process.env.BENCH_EDITS ?? 10);
+
+/**
+ * Change to screen: the time from a change sent to the cluster until an open service page shows
+ * both the new figure and the change marked on its replicas chart. `CHANGES` changes in the
+ * cluster, alternating a scale of fx-rates (as `kubectl scale` would) and a new maximum on
+ * api-gateway's HPA, each page open in its own tab; then `EDITS` scale edits applied through
+ * Paydeck's API (its per-user edit limit allows 20 a minute). Times are taken in the page,
+ * when it first shows both.
+ */
+async function changeToScreen(browser, paydeck) {
+  const open = async (path) => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${paydeck.url}${path}`);
+    await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true' &&
+      document.querySelector('[data-testid="live-status"]')?.textContent === 'Live');
+    return page;
+  };
+  // Resolves with the page's clock when the stat named `stat` ends with `figure` and a mark on
+  // the replicas chart ends with `mark`; Infinity if that takes over 10 s.
+  const onScreen = (page, stat, figure, mark) => page.waitForFunction(
+    ([stat, figure, mark]) => {
+      const dd = [...document.querySelectorAll('[data-testid="service-stats"] .stat')]
+        .find((s) => s.querySelector('dt')?.textContent === stat)?.querySelector('dd');
+      const chart = window.echarts?.getInstanceByDom(document.getElementById('replicas-chart'));
+      const marks = (chart?.getOption().series ?? []).flatMap((s) => (s.markLine?.data ?? []).map((d) => d.name));
+      return dd?.textContent.endsWith(figure) && marks.some((m) => m.endsWith(mark)) ? Date.now() : false;
+    },
+    [stat, figure, mark], { timeout: 10_000, polling: 'raf' },
+  ).then((h) => h.jsonValue(), () => Infinity);
+  const report = (label, times) => {
+    times.sort((a, b) => a - b);
+    const missed = times.filter((t) => t === Infinity).length;
+    console.log(`  ${label} (${times.length}): p50 ${ms(quantile(times, 0.5))}, p99 ${ms(quantile(times, 0.99))}, ` +
+      `slowest ${ms(times[times.length - 1])}${missed ? `, ${missed} not on screen within 10 s` : ''} (target p99 ≤ 1000 ms)`);
+  };
+
+  const replicasPage = await open('/services/payments-core/fx-rates');
+  const hpaPage = await open('/services/payments-edge/api-gateway');
+  const hpaPath = '/apis/autoscaling/v2/namespaces/payments-edge/horizontalpodautoscalers/api-gateway';
+  // Counts 2..6 and maxima 21..25 in turn, so every change differs from the one before.
+  const count = (i) => 2 + (i % 5);
+  const scales = [];
+  const maxima = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const sent = Date.now();
+    if (i % 2 === 0) {
+      await scaleDeployment(paydeck.kubeconfig, 'payments-core', 'fx-rates', count(i / 2));
+      scales.push((await onScreen(replicasPage, 'Ready / desired', ` / ${count(i / 2)}`, `→ ${count(i / 2)}`)) - sent);
+    } else {
+      const max = 19 + count((i - 1) / 2);
+      const res = await kubeRequest(paydeck.kubeconfig, 'PATCH', hpaPath, { spec: { maxReplicas: max } },
+        'application/merge-patch+json');
+      if (res.status !== 200) throw new Error(`patching the HPA answered ${res.status}`);
+      maxima.push((await onScreen(hpaPage, 'Autoscaler', `–${max}`, `→ ${max}`)) - sent);
+    }
+  }
+  const throughPaydeck = [];
+  const api = `${paydeck.url}/api/v1/workloads/payments-core/fx-rates`;
+  const operator = { cookie: 'paydeck_demo_user=operator', 'content-type': 'application/json' };
+  for (let i = 0; i < EDITS; i++) {
+    const replicas = count(i + 1);
+    const { generation } = await (await fetch(api)).json();
+    const sent = Date.now();
+    const res = await fetch(`${api}/scaling`, {
+      method: 'POST', headers: operator,
+      body: JSON.stringify({ replicas, reason: 'change-to-screen benchmark', generation, dryRun: false }),
+    });
+    if (!res.ok) throw new Error(`the edit answered ${res.status}: ${await res.text()}`);
+    throughPaydeck.push((await onScreen(replicasPage, 'Ready / desired', ` / ${replicas}`, `→ ${replicas}`)) - sent);
+  }
+  console.log('  Change to screen in Chromium: the figure and the mark on the replicas chart of an open service page');
+  report('changes in the cluster', [...scales, ...maxima]);
+  report('  of which scales', scales);
+  report('  of which HPA maxima', maxima);
+  report('scale edits applied through Paydeck', throughPaydeck);
+  await replicasPage.close();
+  await hpaPage.close();
+}
+
 bytesShipped();
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -168,6 +251,7 @@ try {
         const r = await renderTimes(paydeck.url, path);
         console.log(`    ${label.padEnd(20)} ${ms(r.p50)} / ${ms(r.p99)}   ${kib(r.bytes)}`);
       }
+      if (profile === 'demo') await changeToScreen(browser, paydeck);
       if (profile === 'large') {
         const t = await timeToUsable(browser, paydeck.url, '/services?per=2000', Math.min(2000, page.total));
         console.log(`  Time to a usable services page with ${Math.min(2000, page.total)} rows in Chromium ` +

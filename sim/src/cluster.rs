@@ -24,6 +24,8 @@ pub enum Profile {
     Demo,
     /// 2,000 Deployments and HPAs with 20,000 pods, for benchmarks.
     Large,
+    /// 10,000 Deployments and HPAs with 100,000 pods on 500 nodes, for fleet-scale benchmarks.
+    Huge,
 }
 
 impl Profile {
@@ -31,6 +33,7 @@ impl Profile {
         match self {
             Profile::Demo => Topology::demo(),
             Profile::Large => Topology::large(),
+            Profile::Huge => Topology::huge(),
         }
     }
 }
@@ -166,7 +169,11 @@ impl Cluster {
                 interval.tick().await;
                 let c = cluster.clone();
                 // Stepping thousands of pods is CPU work: keep it off the async workers.
+                let started = std::time::Instant::now();
                 let _ = tokio::task::spawn_blocking(move || c.lock().catch_up()).await;
+                // At fleet scale a step holds the world for most of a tick; leave the API
+                // server at least as long with it, or requests queue behind the lock.
+                tokio::time::sleep(started.elapsed()).await;
             }
         })
     }

@@ -252,6 +252,17 @@ impl Topology {
         Self::generated(100, 20, 10)
     }
 
+    /// Fleet scale for benchmarks: 10,000 Deployments and HPAs in 500 namespaces, 100,000
+    /// pods, on 500 large nodes (64 cores, 256 GiB) that hold every service at its maximum.
+    pub fn huge() -> Topology {
+        let mut topology = Self::generated(500, 20, 10);
+        let big = |name: String, zone| NodeSpec { name, cpu_m: 64_000, memory_mib: 256 * 1024, zone };
+        topology.nodes = (0..500).map(|i| big(format!("node-{:04}", i + 1), ZONES[i % 3])).collect();
+        topology.max_nodes = topology.nodes.len();
+        topology.node_template = big("node-template".into(), ZONES[0]);
+        topology
+    }
+
     pub fn generated(namespaces: usize, per_namespace: usize, replicas: i32) -> Topology {
         let mut services = Vec::with_capacity(namespaces * per_namespace);
         let names: Vec<String> = (0..namespaces).map(|i| format!("team-{i:03}")).collect();
@@ -479,6 +490,21 @@ mod tests {
         let pods: i32 = t.services.iter().map(|s| s.replicas).sum();
         assert!(pods >= 20_000);
         assert!(t.services.iter().filter(|s| s.hpa.is_some()).count() >= 2000);
+    }
+
+    #[test]
+    fn the_huge_profile_is_fleet_sized_and_its_500_nodes_hold_every_service_at_its_maximum() {
+        let t = Topology::huge();
+        assert_eq!(t.services.len(), 10_000);
+        assert_eq!(t.services.iter().map(|s| i64::from(s.replicas)).sum::<i64>(), 100_000);
+        assert_eq!(t.nodes.len(), 500);
+        let at_max: i64 = t
+            .services
+            .iter()
+            .map(|s| i64::from(s.hpa.as_ref().map_or(s.replicas, |h| h.max)) * s.cpu_request_m)
+            .sum();
+        let capacity: i64 = t.nodes.iter().map(|n| n.cpu_m).sum();
+        assert!(at_max <= capacity, "{at_max} m requested at the maxima, {capacity} m on the nodes");
     }
 
     #[test]

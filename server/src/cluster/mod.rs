@@ -31,6 +31,8 @@ pub enum SimProfile {
     Demo,
     /// 2,000 Deployments and HPAs with 20,000 pods, for benchmarks.
     Large,
+    /// 10,000 Deployments and HPAs with 100,000 pods on 500 nodes, for fleet-scale benchmarks.
+    Huge,
 }
 
 /// Where the cluster is.

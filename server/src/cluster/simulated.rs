@@ -6,6 +6,16 @@ use std::path::Path;
 
 use super::{Connected, SimProfile};
 
+/// The simulator's platform for `profile`.
+#[cfg(feature = "sim")]
+fn sim_profile(profile: SimProfile) -> sim::Profile {
+    match profile {
+        SimProfile::Demo => sim::Profile::Demo,
+        SimProfile::Large => sim::Profile::Large,
+        SimProfile::Huge => sim::Profile::Huge,
+    }
+}
+
 #[cfg(feature = "sim")]
 pub async fn start(
     profile: SimProfile,
@@ -19,10 +29,7 @@ pub async fn start(
         config::{KubeConfigOptions, Kubeconfig},
     };
 
-    let profile = match profile {
-        SimProfile::Demo => sim::Profile::Demo,
-        SimProfile::Large => sim::Profile::Large,
-    };
+    let profile = sim_profile(profile);
     let cluster =
         sim::Cluster::new(&sim::Options { profile, seed, speed: Some(speed), ..sim::Options::default() });
     let server = cluster.serve("127.0.0.1:0".parse()?).await.context("cannot start the simulated cluster")?;
@@ -81,10 +88,7 @@ pub async fn record_history(
     const STEP: std::time::Duration = std::time::Duration::from_secs(15);
     let now = crate::clock::unix_ms();
     let start = (now - span.as_millis() as i64).div_euclid(15_000) * 15_000;
-    let profile = match profile {
-        SimProfile::Demo => sim::Profile::Demo,
-        SimProfile::Large => sim::Profile::Large,
-    };
+    let profile = sim_profile(profile);
     let cluster = sim::Cluster::new(&sim::Options {
         profile,
         seed,

@@ -12,3 +12,14 @@ pub fn limit_allocator_arenas() {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
+
+/// Hands memory that malloc holds freed back to the system. A first sync frees the pages of
+/// every list it read at once (hundreds of megabytes at 100,000 pods); without this the
+/// process keeps them resident. Cheap, so it is done after every sync.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -196,6 +196,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
     let state = watch_state.clone();
     tokio::spawn(async move {
         let mut version = 0;
+        let mut was_synced = false;
         loop {
             changed.notified().await;
             tokio::time::sleep(DEBOUNCE).await;
@@ -220,9 +221,14 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             }
             version += 1;
             next.version = version;
+            let synced = next.connection.synced;
             if tx.send(Arc::new(next)).is_err() {
                 return;
             }
+            if synced && !was_synced {
+                crate::memory::return_freed_memory();
+            }
+            was_synced = synced;
         }
     });
     ClusterView { snapshots: rx, watch_state }

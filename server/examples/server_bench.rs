@@ -52,10 +52,17 @@ fn main() -> anyhow::Result<()> {
     paydeck::memory::limit_allocator_arenas();
     let profile = std::env::args().nth(1).unwrap_or_else(|| "large".into());
     anyhow::ensure!(matches!(profile.as_str(), "large" | "huge"), "usage: server_bench [large|huge]");
-    tokio::runtime::Runtime::new()?.block_on(bench(&profile))
+    // How long to wait for the first sync before calling it missed.
+    let sync_limit = match std::env::var("BENCH_SYNC_LIMIT_SECS") {
+        Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
+            anyhow::anyhow!("BENCH_SYNC_LIMIT_SECS must be a whole number of seconds, not {s:?}")
+        })?),
+        Err(_) => Duration::from_secs(900),
+    };
+    tokio::runtime::Runtime::new()?.block_on(bench(&profile, sync_limit))
 }
 
-async fn bench(profile: &str) -> anyhow::Result<()> {
+async fn bench(profile: &str, sync_limit: Duration) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("paydeck-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let kubeconfig = dir.join("sim.kubeconfig");
@@ -75,7 +82,7 @@ async fn bench(profile: &str) -> anyhow::Result<()> {
     if !lines.lines().map_while(Result::ok).any(|l| l.contains("serving on")) {
         anyhow::bail!("paydeck-sim stopped before serving");
     }
-    let result = run(&kubeconfig, &dir, profile).await;
+    let result = run(&kubeconfig, &dir, profile, sync_limit).await;
     let _ = sim.kill();
     let _ = sim.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -115,7 +122,12 @@ async fn paged_list_floor(client: kube::Client) -> anyhow::Result<(Duration, usi
     Ok((started.elapsed(), pods))
 }
 
-async fn run(kubeconfig: &std::path::Path, dir: &std::path::Path, profile: &str) -> anyhow::Result<()> {
+async fn run(
+    kubeconfig: &std::path::Path,
+    dir: &std::path::Path,
+    profile: &str,
+    limit: Duration,
+) -> anyhow::Result<()> {
     // kubectl's full JSON list of every pod, as a yardstick.
     let started = Instant::now();
     let out = Command::new("kubectl")
@@ -141,9 +153,6 @@ async fn run(kubeconfig: &std::path::Path, dir: &std::path::Path, profile: &str)
     let connected = cluster::connect(&source).await?;
     let view =
         cluster::start(connected.client, connected.description, &Scope::default(), Duration::from_secs(10));
-    let limit = Duration::from_secs(
-        std::env::var("BENCH_SYNC_LIMIT_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(900),
-    );
     if tokio::time::timeout(limit, view.synced()).await.is_err() {
         println!(
             "first full sync: none within {} s: MISSED (resident memory meanwhile {:.0} MB)",
@@ -162,7 +171,11 @@ async fn run(kubeconfig: &std::path::Path, dir: &std::path::Path, profile: &str)
         snapshot.workloads.len(),
         snapshot.totals.pods,
     );
-    println!("  sync / floor {to_floor:.2} (target ≤ 1.1 at fleet scale) {}", verdict(to_floor <= 1.1));
+    if profile == "huge" {
+        println!("  sync / floor {to_floor:.2} (target ≤ 1.1) {}", verdict(to_floor <= 1.1));
+    } else {
+        println!("  sync / floor {to_floor:.2} (the ≤ 1.1 target is for the huge profile)");
+    }
     println!("  sync / kubectl {ratio:.2} (target ≤ 2) {}", verdict(ratio <= 2.0));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = rss_mb();

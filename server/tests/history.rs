@@ -346,3 +346,58 @@ async fn samples_written_late_are_rolled_up_again() {
     let hour = bucket.div_euclid(ONE_HOUR) * ONE_HOUR;
     assert_eq!(rolled(ONE_HOUR, hour).await, (2, 7.0), "and in its hour");
 }
+
+/// Maintenance goes through the workloads a chunk at a time (so that other writes are not
+/// held up for long): every chunk, the last one too, gets its rollups and its retention.
+#[tokio::test]
+async fn rollups_and_retention_reach_every_workload_of_a_fleet() {
+    use paydeck::history::{Figures, Steps};
+    let tmp = TempDb::new("fleet");
+    let retention = Retention { raw: Duration::from_secs(3600), ..Retention::default() };
+    let db = History::open(&tmp.0, retention).await.unwrap();
+    // 450 workloads (more than two chunks), a sample a minute for three hours.
+    let workloads: Vec<(String, String)> =
+        (0..450).map(|i| ("fleet".to_string(), format!("svc-{i}"))).collect();
+    let start = NOW - 3 * 3_600_000;
+    let steps = (0..180)
+        .map(|m| {
+            let figures = |w: usize| Figures { replicas_desired: 1 + (w % 7) as i32, ..Default::default() };
+            (start + m * 60_000, (0..workloads.len()).map(|w| (w, figures(w))).collect())
+        })
+        .collect();
+    db.write_steps(&Steps { workloads: workloads.clone(), steps }, &[]).await.unwrap();
+    db.write_event("fleet", "svc-449", NOW - 500 * DAY, "scale", "long ago").await.unwrap();
+    db.write_event("fleet", "svc-449", NOW - DAY, "scale", "yesterday").await.unwrap();
+    db.maintain(NOW).await.unwrap();
+
+    let per_workload = |sql: &'static str| {
+        let pool = db.pool().clone();
+        async move {
+            let rows: Vec<(i64, i64)> = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            rows.into_iter().map(|(_, n)| n).collect::<Vec<i64>>()
+        }
+    };
+    let five_minute = per_workload(
+        "SELECT workload_id, SUM(samples) FROM rollups WHERE resolution_ms = 300000 GROUP BY workload_id",
+    )
+    .await;
+    assert_eq!(five_minute, vec![180; 450], "every workload's samples, each in one 5-minute bucket");
+    let hourly = per_workload(
+        "SELECT workload_id, COUNT(*) FROM rollups WHERE resolution_ms = 3600000 GROUP BY workload_id",
+    )
+    .await;
+    assert_eq!(hourly, vec![3; 450], "three hourly buckets for every workload");
+    let raw = per_workload("SELECT workload_id, COUNT(*) FROM samples GROUP BY workload_id").await;
+    assert_eq!(raw, vec![60; 450], "the last hour of raw samples kept for every workload");
+    let avg: f64 = sqlx::query_scalar(
+        "SELECT replicas_desired_avg FROM rollups r JOIN workloads w ON w.id = r.workload_id \
+         WHERE w.name = 'svc-449' AND resolution_ms = 3600000 LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(avg, 1.0 + (449 % 7) as f64, "the last chunk's figures are its own");
+    let events: Vec<String> =
+        sqlx::query_scalar("SELECT message FROM events").fetch_all(db.pool()).await.unwrap();
+    assert_eq!(events, vec!["yesterday".to_string()], "the last chunk's old events are gone");
+}

@@ -9,7 +9,12 @@ mod write;
 
 pub use write::{Figures, PastEvent, Steps};
 
-use std::{collections::HashMap, path::Path, str::FromStr, time::Duration};
+use std::{
+    collections::HashMap,
+    path::Path,
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use sqlx::{
@@ -82,6 +87,10 @@ pub struct History {
     pub retention: Retention,
     /// The platform's totals as last read per namespace (see [`History::platform_recent`]).
     platform: platform::PlatformCache,
+    /// Held while rollups are made and while samples are written or forgotten: a rollup is
+    /// made in chunks, and a sample written between two of them into a bucket already
+    /// rolled up would otherwise be missed from it.
+    rolling: Mutex<()>,
 }
 
 /// Pools that never hand out a connection still counted as inside a transaction. When a write
@@ -111,6 +120,34 @@ async fn roll_up_again_from(conn: &mut sqlx::SqliteConnection, at_ms: i64) -> sq
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Workloads per rollup or retention statement. SQLite has one write lock per file: a pass
+/// over every workload at once held it for seconds at fleet size, and an audit append or an
+/// event waited behind it. A chunk of this many takes a few milliseconds.
+const WORKLOADS_PER_CHUNK: usize = 200;
+
+/// The rows of the workloads with ids ?1 to ?2, which SQLite finds by each table's primary
+/// key (workload first) instead of scanning the whole table for a time range.
+const CHUNK: &str = "workload_id IN (SELECT id FROM workloads WHERE id BETWEEN ?1 AND ?2)";
+
+/// The statement rolling `source` (raw samples, or the five-minute rollups) up into buckets of
+/// ?3 from ?4 to ?5, for the workloads of [`CHUNK`].
+fn rollup_sql(source: &str) -> String {
+    if source == "samples" {
+        format!(
+            "INSERT OR REPLACE INTO rollups SELECT workload_id, ?3, (at_ms / ?3) * ?3, COUNT(*), {} \
+             FROM samples WHERE {CHUNK} AND at_ms >= ?4 AND at_ms < ?5 GROUP BY workload_id, at_ms / ?3",
+            sample_aggregates()
+        )
+    } else {
+        format!(
+            "INSERT OR REPLACE INTO rollups SELECT workload_id, ?3, (bucket_ms / ?3) * ?3, SUM(samples), {} \
+             FROM rollups WHERE {CHUNK} AND resolution_ms = {FIVE_MINUTES} AND bucket_ms >= ?4 AND bucket_ms < ?5 \
+             GROUP BY workload_id, bucket_ms / ?3",
+            rollup_aggregates()
+        )
+    }
 }
 
 /// The database page size Paydeck creates files with (SQLite's default).
@@ -154,6 +191,7 @@ impl History {
             ids: Mutex::new(HashMap::new()),
             retention,
             platform: Default::default(),
+            rolling: Mutex::new(()),
         })
     }
 
@@ -231,35 +269,72 @@ impl History {
         Ok(())
     }
 
-    /// Computes the rollups of every complete bucket up to `now_ms`, then applies retention.
+    /// Computes the rollups of every complete bucket up to `now_ms`, then applies retention,
+    /// a chunk of workloads at a time (see [`WORKLOADS_PER_CHUNK`]).
     pub async fn maintain(&self, now_ms: i64) -> sqlx::Result<()> {
         self.roll_up(FIVE_MINUTES, "samples", now_ms).await?;
         self.platform.rolled_up();
         self.roll_up(ONE_HOUR, "rollups", now_ms).await?;
+        for (sql, values) in self.expiry(now_ms) {
+            self.per_chunk(&sql, &values).await?;
+        }
+        Ok(())
+    }
+
+    /// Copies the pages the write-ahead log holds into the database file. Big writes and
+    /// maintenance call it themselves: otherwise the next commit past SQLite's threshold
+    /// (1,000 pages) does it, and that may be an audit append or an event, waiting while a
+    /// 10,000-workload batch's pages are copied and synced (hundreds of milliseconds at
+    /// fleet size). It does not hold the write lock. A write back that fails (a full disk)
+    /// leaves the pages in the log, where SQLite reads them, and the data written stands.
+    pub async fn write_back(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&self.pool).await {
+            tracing::debug!("history: write back of the log postponed ({e})");
+        }
+    }
+
+    /// Retention's statements at `now_ms`, each on the rows of [`CHUNK`], with its values.
+    fn expiry(&self, now_ms: i64) -> [(String, Vec<i64>); 5] {
         let cut = |d: Duration| now_ms - d.as_millis() as i64;
-        sqlx::query("DELETE FROM samples WHERE at_ms < ?")
-            .bind(cut(self.retention.raw))
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
-            .bind(FIVE_MINUTES)
-            .bind(cut(self.retention.five_minutes))
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM rollups WHERE resolution_ms = ? AND bucket_ms < ?")
-            .bind(ONE_HOUR)
-            .bind(cut(self.retention.hourly))
-            .execute(&self.pool)
-            .await?;
-        sqlx::query("DELETE FROM demand WHERE at_s < ?")
-            .bind(cut(self.retention.demand) / 1000)
-            .execute(&self.pool)
-            .await?;
-        // Events are marked on charts as long as any history of their time is kept.
-        sqlx::query("DELETE FROM events WHERE at_ms < ?")
-            .bind(cut(self.retention.hourly))
-            .execute(&self.pool)
-            .await?;
+        let rollups = format!("DELETE FROM rollups WHERE {CHUNK} AND resolution_ms = ?3 AND bucket_ms < ?4");
+        [
+            (format!("DELETE FROM samples WHERE {CHUNK} AND at_ms < ?3"), vec![cut(self.retention.raw)]),
+            (rollups.clone(), vec![FIVE_MINUTES, cut(self.retention.five_minutes)]),
+            (rollups, vec![ONE_HOUR, cut(self.retention.hourly)]),
+            (
+                format!("DELETE FROM demand WHERE {CHUNK} AND at_s < ?3"),
+                vec![cut(self.retention.demand) / 1000],
+            ),
+            // Events are marked on charts as long as any history of their time is kept.
+            (format!("DELETE FROM events WHERE {CHUNK} AND at_ms < ?3"), vec![cut(self.retention.hourly)]),
+        ]
+    }
+
+    /// Runs `sql`, a statement on the rows of [`CHUNK`] taking `values` as ?3 on, once per
+    /// chunk of workloads, each chunk its own transaction. After each chunk it writes back
+    /// the pages it changed (a chunk touches a page or more per workload, so a pass would
+    /// otherwise leave the next small writer to copy thousands), then pauses as long as
+    /// the chunk took, so that a writer waiting for the lock gets it.
+    async fn per_chunk(&self, sql: &str, values: &[i64]) -> sqlx::Result<()> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM workloads ORDER BY id").fetch_all(&self.pool).await?;
+        let mut took = Duration::ZERO;
+        for (i, chunk) in ids.chunks(WORKLOADS_PER_CHUNK).enumerate() {
+            if i > 0 {
+                self.write_back().await;
+                tokio::time::sleep(took).await;
+            }
+            let started = Instant::now();
+            // The SQL is assembled from constants only; every value is a bound parameter.
+            let mut statement =
+                sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(chunk[0]).bind(chunk[chunk.len() - 1]);
+            for value in values {
+                statement = statement.bind(*value);
+            }
+            statement.execute(&self.pool).await?;
+            took = started.elapsed();
+        }
+        self.write_back().await;
         Ok(())
     }
 
@@ -268,6 +343,7 @@ impl History {
     /// Rollups from then on are made again as their buckets complete. Returns the samples
     /// forgotten.
     pub async fn forget_after(&self, now_ms: i64) -> sqlx::Result<u64> {
+        let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let samples =
             sqlx::query("DELETE FROM samples WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
@@ -288,6 +364,7 @@ impl History {
 
     /// Rolls `source` (raw samples, or the finer rollups) up into buckets of `resolution`.
     async fn roll_up(&self, resolution: i64, source: &str, now_ms: i64) -> sqlx::Result<()> {
+        let _rolling = self.rolling.lock().await;
         let until = now_ms.div_euclid(resolution) * resolution;
         let done: Option<i64> =
             sqlx::query("SELECT done_until_ms FROM rollup_progress WHERE resolution_ms = ?")
@@ -299,34 +376,13 @@ impl History {
         if from >= until {
             return Ok(());
         }
-        let sql = if source == "samples" {
-            format!(
-                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (at_ms / ?1) * ?1, COUNT(*), {} \
-                 FROM samples WHERE at_ms >= ?2 AND at_ms < ?3 GROUP BY workload_id, at_ms / ?1",
-                sample_aggregates()
-            )
-        } else {
-            format!(
-                "INSERT OR REPLACE INTO rollups SELECT workload_id, ?1, (bucket_ms / ?1) * ?1, SUM(samples), {} \
-                 FROM rollups WHERE resolution_ms = {FIVE_MINUTES} AND bucket_ms >= ?2 AND bucket_ms < ?3 \
-                 GROUP BY workload_id, bucket_ms / ?1",
-                rollup_aggregates()
-            )
-        };
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        // The SQL is assembled from constants only; every value is a bound parameter.
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(resolution)
-            .bind(from)
-            .bind(until)
-            .execute(&mut *tx)
-            .await?;
+        self.per_chunk(&rollup_sql(source), &[resolution, from, until]).await?;
         sqlx::query("INSERT OR REPLACE INTO rollup_progress (resolution_ms, done_until_ms) VALUES (?, ?)")
             .bind(resolution)
             .bind(until)
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
-        tx.commit().await
+        Ok(())
     }
 
     /// Marks the history up to `until_ms` as generated by the simulator.
@@ -356,5 +412,44 @@ impl History {
         let pages: i64 = sqlx::query("PRAGMA page_count").fetch_one(&self.pool).await?.get(0);
         let size: i64 = sqlx::query("PRAGMA page_size").fetch_one(&self.pool).await?.get(0);
         Ok(pages * size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement maintenance runs finds its rows by a primary key or an index, workload
+    /// first. One that scans a whole table holds the write lock for the whole scan: seconds
+    /// at 10,000 workloads, while edits wait to be audited.
+    #[tokio::test]
+    async fn maintenance_seeks_rows_and_never_scans_a_table() {
+        let dir = std::env::temp_dir().join(format!("paydeck-history-plans-{}", std::process::id()));
+        let history = History::open(&dir.join("history.db"), Retention::default()).await.unwrap();
+        let mut statements: Vec<(String, usize)> =
+            history.expiry(0).into_iter().map(|(s, v)| (s, v.len())).collect();
+        statements.push((rollup_sql("samples"), 3));
+        statements.push((rollup_sql("rollups"), 3));
+        for (sql, values) in statements {
+            let mut plan =
+                sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind(1).bind(200);
+            for _ in 0..values {
+                plan = plan.bind(0);
+            }
+            let steps: Vec<String> = plan
+                .fetch_all(history.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+            assert!(steps.iter().all(|s| !s.starts_with("SCAN")), "{sql}\nscans: {steps:?}");
+            assert!(
+                steps.iter().any(|s| s.starts_with("SEARCH") && s.contains("(workload_id=?")),
+                "{sql}\ndoes not seek each workload's rows: {steps:?}"
+            );
+        }
+        history.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

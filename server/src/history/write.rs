@@ -12,6 +12,10 @@ use super::{History, demand::MIB};
 /// SQLite's limit on bound variables (32,766).
 const ROWS_PER_INSERT: usize = 64;
 
+/// Rows from which a write copies its own pages back into the database file (see
+/// [`History::write_back`]): a sampler batch of a few hundred workloads and more.
+const WRITE_BACK_ROWS: usize = 500;
+
 /// What history keeps of one workload at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Figures {
@@ -91,6 +95,7 @@ impl History {
     /// Several sampling steps and their events in one transaction: a generated past would
     /// otherwise spend most of its time committing, one step at a time.
     pub async fn write_steps(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
+        let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut ids = Vec::with_capacity(steps.workloads.len());
         for (namespace, name) in &steps.workloads {
@@ -106,11 +111,17 @@ impl History {
                 .execute(&mut *tx)
                 .await?;
         }
-        let rows: Vec<(i64, i64, &Figures)> = steps
+        let mut rows: Vec<(i64, i64, &Figures)> = steps
             .steps
             .iter()
             .flat_map(|(at_ms, samples)| samples.iter().map(|(i, f)| (ids[*i], *at_ms, f)))
             .collect();
+        // In key order (workload, then time), so each table page is filled in one go. Step by
+        // step, every step visits every workload's page; with more pages than SQLite's cache
+        // holds, each row read its page back and wrote it out again: an hour of 100 workloads
+        // made ten times the writes, and 30 days took 2.6 times as long. A stable sort keeps
+        // the later of two rows for one moment last, so it is the one kept, as before.
+        rows.sort_by_key(|(id, at_ms, _)| (*id, *at_ms));
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             insert_samples(&mut tx, chunk).await?;
             insert_demand(&mut tx, chunk).await?;
@@ -121,7 +132,11 @@ impl History {
         if let Some(earliest) = steps.steps.iter().map(|(at_ms, _)| *at_ms).min() {
             super::roll_up_again_from(&mut tx, earliest).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        if rows.len() >= WRITE_BACK_ROWS {
+            self.write_back().await;
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-fleet bench-ui bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
 	@echo "make bench-fleet   the same at fleet scale (huge profile: 100,000 pods)"
+	@echo "make bench-history   history at fleet size: size per workload-day over 30 days, maintenance beside writes"
 	@echo "make bench-ui   bytes shipped, server render times, time to a usable 2,000-row services page"
 	@echo "make bench-whatif   the what-if replay of a week of 15-s steps (target 50 ms)"
 
@@ -146,6 +147,11 @@ bench-server:
 bench-fleet:
 	cargo build --release -p sim --bin paydeck-sim
 	cargo run --release -p paydeck --example server_bench -- huge
+
+# History at 10,000 workloads: database size per workload-day over 30 generated days, the
+# sampler's cost, and how long retention and rollups hold up other writes.
+bench-history:
+	cargo run --release -p paydeck --example history_bench
 
 lint:
 	cargo fmt --all --check

@@ -24,28 +24,9 @@ use paydeck::{
 
 const DAY: i64 = 86_400_000;
 
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0.0);
-    kib * 1024.0 / 1e6
-}
-
-/// CPU seconds (user + system) this process has used.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "ok" } else { "MISSED" }
-}
+#[path = "support/figures.rs"]
+mod figures;
+use figures::{cpu_seconds, percentile, rss_mb, verdict};
 
 fn main() -> anyhow::Result<()> {
     // As the paydeck binary does, before any thread starts.
@@ -225,8 +206,8 @@ async fn run(
         assert_eq!(h.points.len(), 300);
     }
     latencies.sort_by(f64::total_cmp);
-    let p50 = latencies[latencies.len() / 2];
-    let p99 = latencies[latencies.len() * 99 / 100];
+    let p50 = percentile(&latencies, 0.5);
+    let p99 = percentile(&latencies, 0.99);
     println!(
         "history query, 30 days at 300 points: p50 {p50:.1} ms, p99 {p99:.1} ms (target ≤ 50 ms) {}",
         verdict(p99 <= 50.0)

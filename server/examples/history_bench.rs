@@ -1,0 +1,318 @@
+//! History at fleet size: `make bench-history`. Writes through Paydeck's own history code
+//! into a real SQLite file (under `target/bench-history`) and prints:
+//! - the database's size per workload-day over 30 generated days (workloads sampled every
+//!   15 s, rolled up and expired as the sampler does), and what that makes at 10,000;
+//! - at 10,000 workloads: the sampler's CPU per 15-s batch (target ≤ 5 % of one core), how
+//!   long each maintenance pass (rollups and retention) runs, and the longest any other write
+//!   (an event, as an audit append would) waits while it runs (target ≤ 100 ms);
+//! - the 30-day chart query on the 30-day database (target p99 ≤ 50 ms).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use paydeck::history::{Figures, History, Retention, Steps, query};
+use sqlx::Row;
+use tokio::sync::Mutex;
+
+#[path = "support/figures.rs"]
+mod figures;
+use figures::{cpu_seconds, percentile, verdict};
+
+const STEP_MS: i64 = 15_000;
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+const FLEET: usize = 10_000;
+
+fn main() -> anyhow::Result<()> {
+    let workloads: usize = match std::env::var("BENCH_HISTORY_WORKLOADS") {
+        Ok(s) => s
+            .parse()
+            .ok()
+            .filter(|n| (1..=FLEET).contains(n))
+            .ok_or_else(|| anyhow::anyhow!("BENCH_HISTORY_WORKLOADS must be 1 to {FLEET}, not {s:?}"))?,
+        Err(_) => 100,
+    };
+    let dir = PathBuf::from("target/bench-history");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let end = (now_ms() / HOUR_MS) * HOUR_MS;
+        let sized = dir.join("thirty-days.db");
+        size_over_thirty_days(&sized, workloads, end).await?;
+        chart_query(&sized, end).await?;
+        maintenance_at_fleet_size(&dir.join("fleet.db"), end).await
+    })?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn names(count: usize) -> Vec<(String, String)> {
+    (0..count).map(|i| (format!("team-{:03}", i / 20), format!("service-{i:05}"))).collect()
+}
+
+/// A workload's figures at a moment: a daily cycle of load, replicas following it, steady
+/// requests and limits, and some noise, so that values vary as real ones do.
+fn figures(workload: usize, at_ms: i64) -> Figures {
+    let day = (at_ms % DAY_MS) as f64 / DAY_MS as f64;
+    let load = 0.5 - 0.4 * (day * std::f64::consts::TAU).cos();
+    let noise =
+        ((at_ms / STEP_MS) as u64).wrapping_mul(2_654_435_761).wrapping_add(workload as u64 * 97) % 1000;
+    let noise = noise as f64 / 1000.0 - 0.5;
+    let base = 2 + (workload % 5) as i32;
+    let replicas = base + (load * 8.0).round() as i32;
+    let per_pod = 0.25 + 0.05 * (workload % 4) as f64;
+    Figures {
+        replicas_desired: replicas,
+        replicas_ready: replicas - i32::from(noise > 0.45),
+        hpa_min: Some(base),
+        hpa_max: Some(base + 10),
+        hpa_cpu_target: Some(70),
+        cpu_requests: per_pod * replicas as f64,
+        cpu_limits: Some(2.0 * per_pod * replicas as f64),
+        cpu_usage: Some(per_pod * replicas as f64 * (0.55 + 0.2 * load + 0.1 * noise)),
+        memory_requests: 268_435_456.0 * replicas as f64,
+        memory_limits: Some(536_870_912.0 * replicas as f64),
+        memory_usage: Some(201_326_592.0 * replicas as f64 * (1.0 + 0.05 * noise)),
+        request_rate: Some(40.0 * replicas as f64 * (0.9 + 0.2 * load + 0.1 * noise)),
+    }
+}
+
+/// The steps from `from_ms` (inclusive) to `to_ms` (exclusive), every workload in each.
+fn steps(names: &[(String, String)], from_ms: i64, to_ms: i64) -> Steps {
+    let steps = (from_ms..to_ms)
+        .step_by(STEP_MS as usize)
+        .map(|at| (at, (0..names.len()).map(|w| (w, figures(w, at))).collect()))
+        .collect();
+    Steps { workloads: names.to_vec(), steps }
+}
+
+/// Pages in use (the file keeps freed pages for reuse) after the WAL is checkpointed.
+async fn bytes_in_use(history: &History) -> anyhow::Result<i64> {
+    let pool = history.pool();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+    let free: i64 = sqlx::query("PRAGMA freelist_count").fetch_one(pool).await?.get(0);
+    let page: i64 = sqlx::query("PRAGMA page_size").fetch_one(pool).await?.get(0);
+    Ok(history.size_bytes().await? - free * page)
+}
+
+async fn size_over_thirty_days(path: &Path, workloads: usize, end: i64) -> anyhow::Result<()> {
+    println!("== size: {workloads} workloads sampled every 15 s for 30 generated days, default retention");
+    let history = History::open(path, Retention::default()).await?;
+    let names = names(workloads);
+    let started = Instant::now();
+    let start = end - 30 * DAY_MS;
+    let mut at_day_15 = 0;
+    for hour in 0..30 * 24 {
+        let from = start + hour * HOUR_MS;
+        history.write_steps(&steps(&names, from, from + HOUR_MS), &[]).await?;
+        // The sampler maintains every minute; an hour's passes at once leave the same rows.
+        history.maintain(from + HOUR_MS).await?;
+        if hour + 1 == 15 * 24 {
+            at_day_15 = bytes_in_use(&history).await?;
+        }
+    }
+    let total = bytes_in_use(&history).await?;
+    let per_day = total as f64 / (workloads * 30) as f64;
+    let growth = (total - at_day_15) as f64 / (workloads * 15) as f64;
+    let mut counts = Vec::new();
+    for table in ["samples", "demand", "rollups", "events"] {
+        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(history.pool())
+            .await?
+            .get(0);
+        counts.push(format!("{table} {n}"));
+    }
+    println!("  written in {:.0} s; rows kept: {}", started.elapsed().as_secs_f64(), counts.join(", "));
+    let tables: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 5")
+            .fetch_all(history.pool())
+            .await?;
+    let tables: Vec<String> =
+        tables.iter().map(|(name, bytes)| format!("{name} {:.1} MB", *bytes as f64 / 1e6)).collect();
+    println!("  largest tables and indexes: {}", tables.join(", "));
+    println!(
+        "  database: {:.1} MB in use, {:.1} KB per workload-day over 30 days; growth from day 15 to 30: {:.1} KB per workload-day",
+        total as f64 / 1e6,
+        per_day / 1e3,
+        growth / 1e3
+    );
+    println!(
+        "  at {FLEET} workloads: {:.1} GB after 30 days, then {:.0} MB a day until the hourly rollups' 400 days are full",
+        per_day * (FLEET * 30) as f64 / 1e9,
+        growth * FLEET as f64 / 1e6
+    );
+    history.close().await;
+    Ok(())
+}
+
+async fn chart_query(path: &Path, end: i64) -> anyhow::Result<()> {
+    let history = History::open(path, Retention::default()).await?;
+    let mut latencies = Vec::new();
+    for i in 0..100 {
+        let (namespace, name) = &names(100)[i % 100];
+        let range = query::Range::new(Some(end - 30 * DAY_MS), Some(end), Some(300), end)
+            .map_err(anyhow::Error::msg)?;
+        let t = Instant::now();
+        let found = query::history(&history, namespace, name, range, STEP_MS, end).await?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        let points = found.map(|h| h.points.len()).unwrap_or(0);
+        anyhow::ensure!(
+            points > 250,
+            "the 30-day query of {namespace}/{name} came back with {points} points"
+        );
+    }
+    latencies.sort_by(f64::total_cmp);
+    let p99 = percentile(&latencies, 0.99);
+    println!(
+        "  30-day chart query at 300 points: p50 {:.1} ms, p99 {p99:.1} ms (target ≤ 50 ms) {}",
+        percentile(&latencies, 0.5),
+        verdict(p99 <= 50.0)
+    );
+    history.close().await;
+    Ok(())
+}
+
+/// Retention shortened so that, within a few generated hours, every kind of row expires in
+/// each pass as it does at the default retention. Each pass's work is what it is at the
+/// defaults; the tables are smaller than after weeks (which makes a pass that scans whole
+/// tables look better than it is, not worse).
+fn short_retention() -> Retention {
+    Retention {
+        raw: Duration::from_secs(2 * 3600),
+        five_minutes: Duration::from_secs(3 * 3600),
+        hourly: Duration::from_secs(4 * 3600),
+        demand: Duration::from_secs(3 * 3600),
+    }
+}
+
+async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> {
+    const GENERATED_HOURS: i64 = 5;
+    const LIVE_MINUTES: i64 = 20;
+    println!(
+        "== maintenance: {FLEET} workloads, {GENERATED_HOURS} generated hours, then {LIVE_MINUTES} minutes of 15-s batches with a pass each minute"
+    );
+    let history = Arc::new(History::open(path, short_retention()).await?);
+    let names = names(FLEET);
+    let started = Instant::now();
+    let live_from = end - LIVE_MINUTES * 60_000;
+    let start = live_from - GENERATED_HOURS * HOUR_MS;
+    let mut from = start;
+    while from < live_from {
+        let to = (from + 10 * 60_000).min(live_from);
+        history.write_steps(&steps(&names, from, to), &[]).await?;
+        from = to;
+        if from % HOUR_MS == 0 {
+            history.maintain(from).await?;
+        }
+    }
+    history.maintain(live_from).await?;
+    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM samples").fetch_one(history.pool()).await?.get(0);
+    println!("  generated in {:.0} s; {rows} raw samples kept", started.elapsed().as_secs_f64());
+
+    // Another writer, as an audit append or an event is: one small write every 20 ms,
+    // timed, each tagged with whether maintenance was running when it started.
+    let maintaining = Arc::new(AtomicBool::new(false));
+    let waits: Arc<Mutex<(Vec<f64>, Vec<f64>)>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = {
+        let (history, maintaining, waits, stop) =
+            (history.clone(), maintaining.clone(), waits.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut at = live_from;
+            while !stop.load(Ordering::Relaxed) {
+                let during = maintaining.load(Ordering::Relaxed);
+                let t = Instant::now();
+                at += 1;
+                if let Err(e) = history.write_event("team-000", "service-00000", at, "probe", "").await {
+                    eprintln!("probe write failed: {e}");
+                }
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                let mut w = waits.lock().await;
+                if during || maintaining.load(Ordering::Relaxed) {
+                    w.0.push(ms)
+                } else {
+                    w.1.push(ms)
+                }
+                drop(w);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+
+    let (mut write_cpu, mut write_wall) = (Vec::new(), Vec::new());
+    let mut passes = Vec::new();
+    let mut at = live_from;
+    while at < end {
+        let batch = steps(&names, at, at + STEP_MS);
+        let (cpu, t) = (cpu_seconds(), Instant::now());
+        history.write_steps(&batch, &[]).await?;
+        write_cpu.push(cpu_seconds() - cpu);
+        write_wall.push(t.elapsed().as_secs_f64() * 1000.0);
+        at += STEP_MS;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if at % 60_000 == 0 {
+            maintaining.store(true, Ordering::Relaxed);
+            let t = Instant::now();
+            history.maintain(at).await?;
+            passes.push(t.elapsed().as_secs_f64() * 1000.0);
+            maintaining.store(false, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    probe.await?;
+
+    let cpu_per_batch = write_cpu.iter().sum::<f64>() / write_cpu.len() as f64;
+    let share = 100.0 * cpu_per_batch * 1000.0 / STEP_MS as f64;
+    write_wall.sort_by(f64::total_cmp);
+    println!(
+        "  sampler: {:.0} ms CPU per batch of {FLEET} (wall p50 {:.0} ms, longest {:.0} ms); {share:.2} % of one core at one batch per 15 s (target ≤ 5 %) {}",
+        cpu_per_batch * 1000.0,
+        percentile(&write_wall, 0.5),
+        write_wall.last().copied().unwrap_or(0.0),
+        verdict(share <= 5.0)
+    );
+    passes.sort_by(f64::total_cmp);
+    println!(
+        "  maintenance pass (rollups and retention, once a minute): p50 {:.0} ms, longest {:.0} ms ({} passes)",
+        percentile(&passes, 0.5),
+        passes.last().copied().unwrap_or(0.0),
+        passes.len()
+    );
+    let (mut during, mut outside) = std::mem::take(&mut *waits.lock().await);
+    during.sort_by(f64::total_cmp);
+    outside.sort_by(f64::total_cmp);
+    let longest = during.last().copied().unwrap_or(0.0);
+    println!(
+        "  another write while maintenance runs: p50 {:.1} ms, p99 {:.1} ms, longest {longest:.1} ms over {} writes (target ≤ 100 ms) {}",
+        percentile(&during, 0.5),
+        percentile(&during, 0.99),
+        during.len(),
+        verdict(!during.is_empty() && longest <= 100.0)
+    );
+    println!(
+        "  the same write otherwise (behind the sampler's own batches too): p50 {:.1} ms, p99 {:.1} ms, longest {:.1} ms over {} writes",
+        percentile(&outside, 0.5),
+        percentile(&outside, 0.99),
+        outside.last().copied().unwrap_or(0.0),
+        outside.len()
+    );
+    history.close().await;
+    Ok(())
+}

@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         let end = (now_ms() / HOUR_MS) * HOUR_MS;
         let sized = dir.join("thirty-days.db");
         size_over_thirty_days(&sized, workloads, end).await?;
-        chart_query(&sized, end).await?;
+        chart_query(&sized, workloads, end).await?;
         maintenance_at_fleet_size(&dir.join("fleet.db"), end).await
     })?;
     std::fs::remove_dir_all(&dir)?;
@@ -161,11 +161,12 @@ async fn size_over_thirty_days(path: &Path, workloads: usize, end: i64) -> anyho
     Ok(())
 }
 
-async fn chart_query(path: &Path, end: i64) -> anyhow::Result<()> {
+async fn chart_query(path: &Path, workloads: usize, end: i64) -> anyhow::Result<()> {
     let history = History::open(path, Retention::default()).await?;
+    let names = names(workloads);
     let mut latencies = Vec::new();
     for i in 0..100 {
-        let (namespace, name) = &names(100)[i % 100];
+        let (namespace, name) = &names[i % workloads];
         let range = query::Range::new(Some(end - 30 * DAY_MS), Some(end), Some(300), end)
             .map_err(anyhow::Error::msg)?;
         let t = Instant::now();

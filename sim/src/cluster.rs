@@ -108,6 +108,7 @@ impl Cluster {
         let mut model =
             Model::install(&options.profile.topology(), &mut store, options.seed, options.sale, start);
         model.set_step(options.step_ms);
+        model.set_cluster_autoscaler(options.cluster_autoscaler);
         Cluster {
             world: Arc::new(Mutex::new(World { store, model, clock })),
             write_delay_ms: Arc::default(),

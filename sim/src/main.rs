@@ -27,6 +27,32 @@ struct Args {
     /// Keep the node count fixed: pods that do not fit stay Pending.
     #[arg(long)]
     no_cluster_autoscaler: bool,
+    /// Pod events a second to add by restarting containers round-robin, for benchmarks. A
+    /// line `churn N` on standard input sets it while the cluster runs.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_churn)]
+    churn: f64,
+}
+
+fn parse_churn(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..=100_000.0).contains(&x) => Ok(x),
+        _ => Err(format!("churn must be a number of pod events a second from 0 to 100000, got {s:?}")),
+    }
+}
+
+/// Reads `churn N` lines from standard input and sets the churn; answers each on stdout.
+fn control_from_stdin(cluster: sim::Cluster) {
+    for line in std::io::stdin().lines().map_while(Result::ok) {
+        match line.trim().strip_prefix("churn ").map(parse_churn) {
+            Some(Ok(rate)) => {
+                cluster.lock().model.set_churn(rate);
+                println!("churn set to {rate} pod events/s");
+            }
+            Some(Err(e)) => eprintln!("{e}"),
+            None if line.trim().is_empty() => {}
+            None => eprintln!("unknown command {:?} (known: churn N)", line.trim()),
+        }
+    }
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -43,15 +69,23 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let options =
-        Options { profile: args.profile, seed: args.seed, speed: Some(args.speed), ..Options::default() };
+    let options = Options {
+        profile: args.profile,
+        seed: args.seed,
+        speed: Some(args.speed),
+        cluster_autoscaler: !args.no_cluster_autoscaler,
+        ..Options::default()
+    };
     let cluster = Cluster::new(&options);
+    cluster.lock().model.set_churn(args.churn);
     let server = cluster.serve(args.listen).await?;
     if let Some(path) = &args.write_kubeconfig {
         server.write_kubeconfig(path)?;
         println!("kubeconfig written to {}", path.display());
     }
     println!("simulated cluster serving on {}", server.url());
+    let control = cluster.clone();
+    std::thread::spawn(move || control_from_stdin(control));
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

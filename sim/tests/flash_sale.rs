@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use sim::{Cluster, Options, resources::DEPLOYMENTS};
+use sim::{
+    Cluster, Options,
+    resources::{DEPLOYMENTS, NODES, PODS},
+};
 
 const MIDNIGHT: u64 = 1_764_201_600_000; // 2025-11-27T00:00:00Z
 const MIN: u64 = 60_000;
@@ -51,4 +54,33 @@ fn the_hpa_rides_the_flash_sale_up_and_waits_before_coming_down() {
     );
     let last = samples.last().unwrap().1;
     assert!(last < peak, "back down after the sale: {last} < {peak}");
+}
+
+/// Nodes before, nodes and Pending pods three minutes after `notifications` (2 cores a pod)
+/// is scaled to 40 replicas, more than the demo's four nodes hold.
+fn scaled_past_the_nodes(cluster_autoscaler: bool) -> (usize, usize, usize) {
+    let cluster = Cluster::new(&Options { speed: None, cluster_autoscaler, ..Options::default() });
+    let before = cluster.lock().store.count(&NODES);
+    {
+        let mut world = cluster.lock();
+        let mut d = (*world.store.get(&DEPLOYMENTS, "payments-core", "notifications").unwrap()).clone();
+        d["spec"]["replicas"] = serde_json::json!(40);
+        world.store.replace(&DEPLOYMENTS, d, None).unwrap();
+    }
+    for _ in 0..12 {
+        cluster.advance(Duration::from_secs(15));
+    }
+    let world = cluster.lock();
+    let pending =
+        world.store.list(&PODS, None, None).filter(|(_, p)| p["status"]["phase"] == "Pending").count();
+    (before, world.store.count(&NODES), pending)
+}
+
+#[test]
+fn the_cluster_autoscaler_adds_nodes_for_pods_that_do_not_fit_and_can_be_switched_off() {
+    let (before, after, _) = scaled_past_the_nodes(true);
+    assert!(after > before, "nodes added: {before} → {after}");
+    let (before, after, pending) = scaled_past_the_nodes(false);
+    assert_eq!(after, before, "no node is added");
+    assert!(pending > 0, "the pods that do not fit stay Pending");
 }

@@ -5,6 +5,7 @@
 //! (which pod runs where, since when, how busy it is) and writes objects back only when they
 //! change, so an idle second costs no API traffic.
 
+mod churn;
 mod cluster_autoscaler;
 mod deployments;
 mod endpoints;
@@ -104,6 +105,13 @@ pub struct Model {
     step_ms: Millis,
     last_hpa_sync: Millis,
     last_autoscaler_sync: Millis,
+    /// Pod events a second that container restarts add on top of the model's own (see
+    /// [`Model::set_churn`]), the restarts owed from earlier steps, and where the next is.
+    churn_per_sec: f64,
+    churn_owed: f64,
+    churn_next: usize,
+    /// Whether nodes are added when pods cannot be scheduled.
+    cluster_autoscaler: bool,
 }
 
 fn key(ns: &str, name: &str) -> Key {
@@ -134,6 +142,10 @@ impl Model {
             step_ms: 1000,
             last_hpa_sync: now,
             last_autoscaler_sync: now,
+            churn_per_sec: 0.0,
+            churn_owed: 0.0,
+            churn_next: 0,
+            cluster_autoscaler: true,
         };
         let ts = rfc3339(now.saturating_sub(86_400_000));
         let mut create = |rt, obj| {
@@ -215,6 +227,12 @@ impl Model {
         self.step_ms = ms.clamp(1, HPA_SYNC_MS);
     }
 
+    /// Whether a cluster autoscaler adds nodes (up to the profile's maximum) for pods that
+    /// cannot be scheduled; without one they stay Pending.
+    pub fn set_cluster_autoscaler(&mut self, on: bool) {
+        self.cluster_autoscaler = on;
+    }
+
     /// The time the model has been stepped to.
     pub fn time(&self) -> Millis {
         self.last_step
@@ -226,6 +244,7 @@ impl Model {
         self.join_nodes(store, now);
         self.schedule(store, now);
         self.run_kubelets(store, now);
+        self.churn(store, now);
         self.compute_usage(now);
         self.sync_deployment_status(store, now);
         self.sync_endpoints(store, now);
@@ -235,7 +254,9 @@ impl Model {
         }
         if now >= self.last_autoscaler_sync + AUTOSCALER_SYNC_MS {
             self.last_autoscaler_sync = now;
-            self.run_cluster_autoscaler(store, now);
+            if self.cluster_autoscaler {
+                self.run_cluster_autoscaler(store, now);
+            }
             self.expire_events(store, now);
         }
     }

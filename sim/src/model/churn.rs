@@ -1,0 +1,74 @@
+//! Steady pod churn for benchmarks: containers restarted round-robin across the cluster at a
+//! set rate. Each restart is two pod events (restarted, then Ready again), with the
+//! Deployment's status and its endpoints following, as in a cluster whose pods crash-loop.
+
+use super::*;
+use crate::{clock::Millis, store::Store};
+
+impl Model {
+    /// Pod events a second to add by restarting containers (0 stops it). The model's own
+    /// occasional restarts go on beside them.
+    pub fn set_churn(&mut self, events_per_sec: f64) {
+        self.churn_per_sec = events_per_sec.max(0.0);
+        self.churn_owed = 0.0;
+    }
+
+    pub fn churn_per_sec(&self) -> f64 {
+        self.churn_per_sec
+    }
+
+    /// Restarts this step's share of containers, each pod in turn.
+    pub(super) fn churn(&mut self, store: &mut Store, now: Millis) {
+        if self.churn_per_sec <= 0.0 || self.pods.is_empty() {
+            return;
+        }
+        self.churn_owed += self.churn_per_sec / 2.0 * self.step_ms as f64 / 1000.0;
+        let restarts = self.churn_owed.floor() as usize;
+        self.churn_owed -= restarts as f64;
+        let count = self.pods.len();
+        let start = self.churn_next % count;
+        // Ready pods from the cursor on, wrapping round once at most.
+        let mut chosen = Vec::with_capacity(restarts);
+        for (k, p) in self.pods.iter().cycle().skip(start).take(count) {
+            if chosen.len() == restarts {
+                break;
+            }
+            self.churn_next += 1;
+            if p.ready_since.is_some() {
+                chosen.push(k.clone());
+            }
+        }
+        for k in chosen {
+            let Some(p) = self.pods.get_mut(&k) else { continue };
+            p.restarts += 1;
+            p.running_since = Some(now);
+            p.ready_since = None;
+            self.dirty.insert(key(&k.0, &p.owner));
+            self.write_pod(store, &k, now);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cluster, Options, Profile};
+    use std::time::Duration;
+
+    #[test]
+    fn churn_restarts_containers_at_the_set_rate_and_they_come_back_ready() {
+        let cluster = Cluster::new(&Options { profile: Profile::Demo, speed: None, ..Options::default() });
+        let restarts = |c: &Cluster| -> u32 { c.lock().model.pods.values().map(|p| p.restarts).sum() };
+        let not_ready =
+            |c: &Cluster| c.lock().model.pods.values().filter(|p| p.ready_since.is_none()).count();
+        let (before, not_ready_before) = (restarts(&cluster), not_ready(&cluster));
+        cluster.lock().model.set_churn(4.0);
+        cluster.advance(Duration::from_secs(3));
+        // 4 events a second are 2 restarts a second; the model's own are rare.
+        let made = restarts(&cluster) - before;
+        assert!((6..=7).contains(&made), "{made} restarts in 3 s");
+        cluster.lock().model.set_churn(0.0);
+        cluster.advance(Duration::from_secs(30));
+        assert_eq!(not_ready(&cluster), not_ready_before, "the restarted pods are Ready again");
+        assert_eq!(cluster.lock().model.churn_per_sec(), 0.0);
+    }
+}

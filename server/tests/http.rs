@@ -184,10 +184,15 @@ fn logs_can_be_json_lines_for_a_log_pipeline() {
         .unwrap();
     assert!(!out.status.success(), "a missing kubeconfig stops Paydeck");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let line =
-        stderr.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON line in {stderr}"));
-    let entry: serde_json::Value = serde_json::from_str(line).unwrap();
-    assert_eq!(entry["level"], "ERROR", "{entry}");
+    // Log lines are JSON objects (a warning about an unbuilt site may come first); the last
+    // line is the process's own error message.
+    let entries: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let entry =
+        entries.iter().find(|e| e["level"] == "ERROR").unwrap_or_else(|| panic!("no ERROR line in {stderr}"));
     assert!(entry["fields"]["message"].as_str().unwrap().contains("/nonexistent/kubeconfig"), "{entry}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,6 +7,9 @@
 //!   `kubectl get pods -A -o json` (target ≤ 2×);
 //! - this process's resident memory after the sync (target ≤ 300 MB);
 //! - history query latency for 30 days of one workload (target ≤ 50 ms);
+//! - under steady churn of 1,000 pod events a second (the simulator restarting containers),
+//!   how long a change takes to reach the snapshot (an HPA's maximum patched every 2 s; target
+//!   p99 ≤ 1 s) and this process's CPU meanwhile (target ≤ 50 % of one core);
 //! - the sampler's CPU cost for 2,000 workloads every 15 s (target ≤ 5 % of one core).
 
 use std::{
@@ -51,6 +54,7 @@ async fn bench(profile: &str, sync_limit: Duration) -> anyhow::Result<()> {
     let mut sim = Command::new(&sim_bin)
         .args(["--profile", profile, "--listen", "127.0.0.1:0", "--write-kubeconfig"])
         .arg(&kubeconfig)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| {
@@ -63,7 +67,8 @@ async fn bench(profile: &str, sync_limit: Duration) -> anyhow::Result<()> {
     if !lines.lines().map_while(Result::ok).any(|l| l.contains("serving on")) {
         anyhow::bail!("paydeck-sim stopped before serving");
     }
-    let result = run(&kubeconfig, &dir, profile, sync_limit).await;
+    let control = sim.stdin.take().expect("piped");
+    let result = run(&kubeconfig, &dir, profile, sync_limit, control).await;
     let _ = sim.kill();
     let _ = sim.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -108,6 +113,7 @@ async fn run(
     dir: &std::path::Path,
     profile: &str,
     limit: Duration,
+    sim_control: std::process::ChildStdin,
 ) -> anyhow::Result<()> {
     // kubectl's full JSON list of every pod, as a yardstick.
     let started = Instant::now();
@@ -165,6 +171,8 @@ async fn run(
         verdict(rss <= 300.0)
     );
 
+    churn(&view, &source, sim_control, profile).await?;
+
     // The sampler's cost: write the 2,000-workload snapshot as it would every 15 s.
     let history = Arc::new(History::open(&dir.join("bench.db"), Retention::default()).await?);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
@@ -211,6 +219,83 @@ async fn run(
     println!(
         "history query, 30 days at 300 points: p50 {p50:.1} ms, p99 {p99:.1} ms (target ≤ 50 ms) {}",
         verdict(p99 <= 50.0)
+    );
+    Ok(())
+}
+
+/// Pod events a second the churn phase asks of the simulator, and for how long it measures.
+const CHURN_EVENTS_PER_SEC: u32 = 1_000;
+const CHURN_WARM_UP: Duration = Duration::from_secs(15);
+const CHURN_PROBES: usize = 30;
+const CHURN_PROBE_EVERY: Duration = Duration::from_secs(2);
+
+/// Steady churn: the simulator restarts containers at 1,000 pod events a second while an HPA's
+/// maximum is patched every 2 s; each patch is timed from its answer to the first snapshot
+/// that shows it. This process's CPU over the same time is Paydeck's cost of keeping up.
+async fn churn(
+    view: &cluster::ClusterView,
+    source: &Source,
+    mut sim_control: std::process::ChildStdin,
+    profile: &str,
+) -> anyhow::Result<()> {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    use kube::api::{Api, Patch, PatchParams};
+    use std::io::Write;
+
+    let admin = cluster::connect(source).await?.client;
+    let target = view.current().workloads.iter().find(|w| w.autoscaler.is_some()).cloned();
+    let Some(target) = target else { anyhow::bail!("no workload with an HPA to probe") };
+    let hpa_name = target.autoscaler.as_ref().expect("found with one").name.clone();
+    let max = target.autoscaler.as_ref().expect("found with one").max_replicas;
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(admin, &target.namespace);
+    let pod_events = || view.watch_state.kinds.get("pods").map_or(0, |k| k.events.get());
+
+    writeln!(sim_control, "churn {CHURN_EVENTS_PER_SEC}")?;
+    tokio::time::sleep(CHURN_WARM_UP).await;
+    let (events_before, cpu_before, started) = (pod_events(), cpu_seconds(), Instant::now());
+    let mut lags = Vec::with_capacity(CHURN_PROBES);
+    let mut missed = 0;
+    for i in 0..CHURN_PROBES {
+        let probe_started = Instant::now();
+        let value = max + 1 + (i % 2) as i32;
+        let patch = serde_json::json!({ "spec": { "maxReplicas": value } });
+        hpas.patch(&hpa_name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        let answered = Instant::now();
+        let mut snapshots = view.subscribe();
+        let shows = |s: &cluster::snapshot::Snapshot| {
+            s.workload(&target.namespace, &target.name)
+                .and_then(|w| w.autoscaler.as_ref())
+                .is_some_and(|a| a.max_replicas == value)
+        };
+        match tokio::time::timeout(Duration::from_secs(10), snapshots.wait_for(|s| shows(s))).await {
+            Ok(Ok(_)) => lags.push(answered.elapsed().as_secs_f64() * 1000.0),
+            _ => missed += 1,
+        }
+        tokio::time::sleep(CHURN_PROBE_EVERY.saturating_sub(probe_started.elapsed())).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_share = 100.0 * (cpu_seconds() - cpu_before) / wall;
+    let events_per_sec = (pod_events() - events_before) as f64 / wall;
+    writeln!(sim_control, "churn 0")?;
+    let restore = serde_json::json!({ "spec": { "maxReplicas": max } });
+    hpas.patch(&hpa_name, &PatchParams::default(), &Patch::Merge(&restore)).await?;
+
+    lags.sort_by(f64::total_cmp);
+    let p99 = if missed > 0 { f64::INFINITY } else { percentile(&lags, 0.99) };
+    let scale = if profile == "huge" { "" } else { " (the targets are for the huge profile)" };
+    println!(
+        "churn: {events_per_sec:.0} pod events/s received over {wall:.0} s (asked {CHURN_EVENTS_PER_SEC}/s){scale}"
+    );
+    println!(
+        "  change to snapshot under churn: p50 {:.0} ms, p99 {p99:.0} ms over {} changes{} (target p99 ≤ 1000 ms) {}",
+        percentile(&lags, 0.5),
+        lags.len() + missed,
+        if missed > 0 { format!(", {missed} not shown within 10 s") } else { String::new() },
+        verdict(p99 <= 1000.0)
+    );
+    println!(
+        "  Paydeck's CPU meanwhile: {cpu_share:.0} % of one core (target ≤ 50 %) {}",
+        verdict(cpu_share <= 50.0)
     );
     Ok(())
 }

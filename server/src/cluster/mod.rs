@@ -7,9 +7,11 @@
 pub mod access;
 mod backoff;
 pub mod pod;
+mod pods;
 pub mod simulated;
 pub mod snapshot;
 pub mod usage;
+pub mod views;
 pub mod watch;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -197,9 +199,10 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
     tokio::spawn(async move {
         let mut version = 0;
         let mut was_synced = false;
+        let mut pause = DEBOUNCE;
         loop {
             changed.notified().await;
-            tokio::time::sleep(DEBOUNCE).await;
+            tokio::time::sleep(pause).await;
             let (usage, usage_problems) = usage.borrow().clone();
             let mut problems = state.problems(usage.answered_at);
             problems.extend(usage_problems);
@@ -210,8 +213,18 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
                 metrics_available: usage.metrics_available,
                 problems,
             };
-            let mut next =
-                snapshot::build(&stores.objects(), &usage, connection, version, crate::clock::unix_ms());
+            let objects = stores.objects();
+            let started = std::time::Instant::now();
+            // Thousands of workloads take a while: off the threads that read the watches.
+            let built = tokio::task::spawn_blocking(move || {
+                snapshot::build(&objects, &usage, connection, version, crate::clock::unix_ms())
+            })
+            .await;
+            // Under steady churn the next change is already waiting: rest as long as the
+            // build took, so building takes at most half a core and each snapshot gathers
+            // the changes of that time.
+            pause = DEBOUNCE.max(started.elapsed());
+            let Ok(mut next) = built else { return };
             let previous = tx.borrow().clone();
             let same = next.workloads == previous.workloads
                 && next.totals == previous.totals

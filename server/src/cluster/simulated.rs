@@ -332,9 +332,9 @@ impl<T: serde::de::DeserializeOwned> Typed<T> {
 /// after step.
 #[cfg(feature = "sim")]
 struct WorldReader {
-    deployments: Typed<k8s_openapi::api::apps::v1::Deployment>,
+    deployments: Typed<super::views::DeploymentView>,
     autoscalers: Typed<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
-    pods: Typed<super::pod::PodView>,
+    pods: Typed<super::pod::Pod>,
     nodes: Typed<k8s_openapi::api::core::v1::Node>,
 }
 
@@ -366,12 +366,8 @@ impl WorldReader {
             super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
         for (pod, (_, u)) in objects.pods.iter().zip(&served.pods) {
             let Some(u) = u else { continue };
-            let key = (
-                pod.metadata.namespace.clone().unwrap_or_default(),
-                pod.metadata.name.clone().unwrap_or_default(),
-            );
-            usage.pods.insert(key.clone(), (u.cpu_cores, u.memory_bytes));
-            usage.request_rates.insert(key, u.requests_per_sec);
+            usage.pods.insert(&pod.namespace, &pod.name, (u.cpu_cores, u.memory_bytes));
+            usage.request_rates.insert(&pod.namespace, &pod.name, u.requests_per_sec);
         }
         for (node, u) in &served.node_usage {
             usage.nodes.insert(node.clone(), (u.cpu_cores, u.memory_bytes));

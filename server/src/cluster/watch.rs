@@ -13,13 +13,7 @@ use std::{
 use futures::StreamExt;
 use k8s_openapi::{
     NamespaceResourceScope,
-    api::{
-        apps::v1::Deployment,
-        autoscaling::v2::HorizontalPodAutoscaler,
-        core::v1::{Node, Service},
-        discovery::v1::EndpointSlice,
-        policy::v1::PodDisruptionBudget,
-    },
+    api::{autoscaling::v2::HorizontalPodAutoscaler, core::v1::Node, policy::v1::PodDisruptionBudget},
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
@@ -30,7 +24,12 @@ use tokio::sync::Notify;
 
 use prometheus_client::metrics::counter::Counter;
 
-use super::{pod::PodView, snapshot::Objects};
+use super::{
+    pod::PodView,
+    pods::PodStore,
+    snapshot::Objects,
+    views::{DeploymentView, EndpointSliceView, ServiceView},
+};
 use crate::metrics::{CounterFamily, KindLabel};
 
 /// How long each watch request lasts before it is renewed from where it left off (the API
@@ -115,12 +114,12 @@ impl WatchState {
 /// The reflector stores, one per watched scope for each kind.
 #[derive(Clone)]
 pub struct Stores {
-    deployments: Vec<reflector::Store<Deployment>>,
+    deployments: Vec<reflector::Store<DeploymentView>>,
     autoscalers: Vec<reflector::Store<HorizontalPodAutoscaler>>,
-    pods: Vec<reflector::Store<PodView>>,
+    pods: Vec<PodStore>,
     nodes: Vec<reflector::Store<Node>>,
-    services: Vec<reflector::Store<Service>>,
-    endpoint_slices: Vec<reflector::Store<EndpointSlice>>,
+    services: Vec<reflector::Store<ServiceView>>,
+    endpoint_slices: Vec<reflector::Store<EndpointSliceView>>,
     disruption_budgets: Vec<reflector::Store<PodDisruptionBudget>>,
 }
 
@@ -137,7 +136,7 @@ impl Stores {
         Objects {
             deployments: collect(&self.deployments),
             autoscalers: collect(&self.autoscalers),
-            pods: collect(&self.pods),
+            pods: self.pods.iter().flat_map(PodStore::pods).collect(),
             nodes: collect(&self.nodes),
             services: collect(&self.services),
             endpoint_slices: collect(&self.endpoint_slices),
@@ -167,35 +166,70 @@ pub trait Trim: Resource {
     }
 }
 
-impl Trim for Deployment {}
+impl Trim for DeploymentView {}
 impl Trim for HorizontalPodAutoscaler {}
 impl Trim for Node {}
-impl Trim for Service {}
-impl Trim for EndpointSlice {}
+impl Trim for ServiceView {}
 impl Trim for PodDisruptionBudget {}
 
-/// Pods are most of the objects; their view has no annotations or owners to keep either.
-impl Trim for PodView {
+/// A slice's labels name its Service; nothing else of its metadata is read.
+impl Trim for EndpointSliceView {
     fn trim(&mut self) {
         let meta = &mut self.metadata;
         meta.managed_fields = None;
         meta.annotations = None;
         meta.owner_references = None;
+        meta.generate_name = None;
     }
 }
 
-/// Starts one watcher per scope for a namespaced kind.
-fn watch_namespaced<K>(
+/// Where one watch's events go: kube-rs's reflector store, trimmed, for most kinds; Paydeck's
+/// own compact store for pods, which are most of the objects.
+trait Sink<K>: Send + 'static {
+    fn apply(&mut self, event: watcher::Event<K>);
+}
+
+impl<K> Sink<K> for reflector::store::Writer<K>
+where
+    K: Trim + Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    fn apply(&mut self, event: watcher::Event<K>) {
+        self.apply_watcher_event(&event.modify(K::trim));
+    }
+}
+
+impl Sink<PodView> for PodStore {
+    fn apply(&mut self, event: watcher::Event<PodView>) {
+        PodStore::apply(self, event);
+    }
+}
+
+/// A reflector store and its writer, for [`spawn_watchers`].
+fn reflector_store<K>() -> (reflector::Store<K>, reflector::store::Writer<K>)
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    reflector::store()
+}
+
+/// A pod store, read and written through clones.
+fn pod_store() -> (PodStore, PodStore) {
+    let store = PodStore::default();
+    (store.clone(), store)
+}
+
+/// Starts one watcher per scope for a namespaced kind; `store` makes each one's store.
+fn watch_namespaced<K, R, S: Sink<K>>(
     client: &Client,
     scope: &Scope,
     selector: bool,
     kind: &'static str,
     state: &mut WatchState,
     changed: &Arc<Notify>,
-) -> Vec<reflector::Store<K>>
+    store: fn() -> (R, S),
+) -> Vec<R>
 where
-    K: Trim
-        + Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
         + Debug
         + DeserializeOwned
@@ -212,18 +246,19 @@ where
         (Some(sel), true) => watcher::Config::default().labels(sel),
         _ => watcher::Config::default(),
     };
-    spawn_watchers(apis, config, kind, state, changed)
+    spawn_watchers(apis, config, kind, state, changed, store)
 }
 
-fn spawn_watchers<K>(
+fn spawn_watchers<K, R, S: Sink<K>>(
     apis: Vec<Api<K>>,
     config: watcher::Config,
     kind: &'static str,
     state: &mut WatchState,
     changed: &Arc<Notify>,
-) -> Vec<reflector::Store<K>>
+    store: fn() -> (R, S),
+) -> Vec<R>
 where
-    K: Trim + Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
 {
     let label = KindLabel { kind: kind.to_string() };
     let kind_state = Arc::new(KindState {
@@ -235,12 +270,10 @@ where
     state.kinds.insert(kind, kind_state.clone());
     apis.into_iter()
         .map(|api| {
-            let (reader, writer) = reflector::store::<K>();
+            let (reader, mut sink) = store();
             let probe_api = api.clone();
             let stream = watcher(api, config.clone().timeout(WATCH_SECONDS))
-                .backoff(super::backoff::WatchBackoff::new())
-                .modify(K::trim)
-                .reflect(writer);
+                .backoff(super::backoff::WatchBackoff::new());
             let (kind_state, changed) = (kind_state.clone(), changed.clone());
             let span = tracing::info_span!("watch", kind);
             tokio::spawn(tracing::Instrument::instrument(
@@ -252,16 +285,16 @@ where
                             Ok(event) => {
                                 kind_state.events.inc();
                                 *kind_state.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                                match event {
-                                    watcher::Event::Init if seen_init_done => {
-                                        kind_state.restarts.inc();
-                                        tracing::info!(kind, "relisting (watch restarted)");
-                                    }
-                                    watcher::Event::InitDone if !seen_init_done => {
-                                        seen_init_done = true;
-                                        kind_state.synced_scopes.fetch_add(1, Ordering::SeqCst);
-                                    }
-                                    _ => {}
+                                let first_init_done =
+                                    matches!(event, watcher::Event::InitDone) && !seen_init_done;
+                                if matches!(event, watcher::Event::Init) && seen_init_done {
+                                    kind_state.restarts.inc();
+                                    tracing::info!(kind, "relisting (watch restarted)");
+                                }
+                                sink.apply(event);
+                                if first_init_done {
+                                    seen_init_done = true;
+                                    kind_state.synced_scopes.fetch_add(1, Ordering::SeqCst);
                                 }
                                 changed.notify_one();
                             }
@@ -406,14 +439,39 @@ pub fn start(client: &Client, scope: &Scope, changed: &Arc<Notify>) -> (Stores, 
         "nodes",
         &mut state,
         changed,
+        reflector_store,
     );
     let stores = Stores {
-        deployments: watch_namespaced(client, scope, true, "deployments", &mut state, changed),
-        autoscalers: watch_namespaced(client, scope, false, "horizontalpodautoscalers", &mut state, changed),
-        pods: watch_namespaced(client, scope, true, "pods", &mut state, changed),
+        deployments: watch_namespaced(
+            client,
+            scope,
+            true,
+            "deployments",
+            &mut state,
+            changed,
+            reflector_store,
+        ),
+        autoscalers: watch_namespaced(
+            client,
+            scope,
+            false,
+            "horizontalpodautoscalers",
+            &mut state,
+            changed,
+            reflector_store,
+        ),
+        pods: watch_namespaced(client, scope, true, "pods", &mut state, changed, pod_store),
         nodes,
-        services: watch_namespaced(client, scope, false, "services", &mut state, changed),
-        endpoint_slices: watch_namespaced(client, scope, false, "endpointslices", &mut state, changed),
+        services: watch_namespaced(client, scope, false, "services", &mut state, changed, reflector_store),
+        endpoint_slices: watch_namespaced(
+            client,
+            scope,
+            false,
+            "endpointslices",
+            &mut state,
+            changed,
+            reflector_store,
+        ),
         disruption_budgets: watch_namespaced(
             client,
             scope,
@@ -421,6 +479,7 @@ pub fn start(client: &Client, scope: &Scope, changed: &Arc<Notify>) -> (Stores, 
             "poddisruptionbudgets",
             &mut state,
             changed,
+            reflector_store,
         ),
     };
     (stores, Arc::new(state))

@@ -10,25 +10,47 @@ use std::{collections::HashMap, sync::Arc};
 
 use app::dto::{AttentionItem, ClusterTotals, Overview, Workload, WorkloadPage};
 use k8s_openapi::api::{
-    apps::v1::Deployment,
-    autoscaling::v2::HorizontalPodAutoscaler,
-    core::v1::{Node, Service},
-    discovery::v1::EndpointSlice,
-    policy::v1::PodDisruptionBudget,
+    autoscaling::v2::HorizontalPodAutoscaler, core::v1::Node, policy::v1::PodDisruptionBudget,
 };
 
-use super::pod::PodView;
+use super::{
+    pod::Pod,
+    views::{DeploymentView, EndpointSliceView, ServiceView},
+};
 
 pub use app::dto::{Connection, WorkloadQuery};
 pub use domain::query::{MAX_PAGE, QueryError};
 
-/// Usage figures from the metrics APIs, per pod `(namespace, name)`.
+/// Figures per pod, by namespace and then name, so that looking one up builds no key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerPod<T>(HashMap<String, HashMap<String, T>>);
+
+impl<T> Default for PerPod<T> {
+    fn default() -> Self {
+        PerPod(HashMap::new())
+    }
+}
+
+impl<T> PerPod<T> {
+    pub fn insert(&mut self, namespace: &str, name: &str, value: T) {
+        match self.0.get_mut(namespace) {
+            Some(pods) => pods.insert(name.to_string(), value),
+            None => self.0.entry(namespace.to_string()).or_default().insert(name.to_string(), value),
+        };
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&T> {
+        self.0.get(namespace)?.get(name)
+    }
+}
+
+/// Usage figures from the metrics APIs, per pod.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {
     /// CPU cores and memory bytes.
-    pub pods: HashMap<(String, String), (f64, f64)>,
+    pub pods: PerPod<(f64, f64)>,
     /// Requests per second (custom metrics).
-    pub request_rates: HashMap<(String, String), f64>,
+    pub request_rates: PerPod<f64>,
     /// Per node: CPU cores and memory bytes.
     pub nodes: HashMap<String, (f64, f64)>,
     pub metrics_available: bool,
@@ -40,12 +62,12 @@ pub struct Usage {
 /// The watched objects.
 #[derive(Clone, Debug, Default)]
 pub struct Objects {
-    pub deployments: Vec<Arc<Deployment>>,
+    pub deployments: Vec<Arc<DeploymentView>>,
     pub autoscalers: Vec<Arc<HorizontalPodAutoscaler>>,
-    pub pods: Vec<Arc<PodView>>,
+    pub pods: Vec<Arc<Pod>>,
     pub nodes: Vec<Arc<Node>>,
-    pub services: Vec<Arc<Service>>,
-    pub endpoint_slices: Vec<Arc<EndpointSlice>>,
+    pub services: Vec<Arc<ServiceView>>,
+    pub endpoint_slices: Vec<Arc<EndpointSliceView>>,
     pub disruption_budgets: Vec<Arc<PodDisruptionBudget>>,
 }
 
@@ -186,8 +208,8 @@ mod tests {
     fn usage() -> Usage {
         let mut u = Usage { metrics_available: true, rates_available: true, ..Usage::default() };
         for (pod, cpu, rate) in [("ledger-a", 0.6, 100.0), ("ledger-b", 0.3, 50.0)] {
-            u.pods.insert(("pay".into(), pod.into()), (cpu, 512.0 * 1_048_576.0));
-            u.request_rates.insert(("pay".into(), pod.into()), rate);
+            u.pods.insert("pay", pod, (cpu, 512.0 * 1_048_576.0));
+            u.request_rates.insert("pay", pod, rate);
         }
         u.nodes.insert("node-1".into(), (1.2, 4.0 * 1_073_741_824.0));
         u

@@ -5,6 +5,7 @@
 use app::dto::{Capacity, ClusterTotals, Workload};
 
 use super::{Objects, Usage, workload::quantity};
+use crate::cluster::pod::{Phase, Pod};
 
 /// The totals over the whole cluster.
 pub(super) fn cluster(objects: &Objects, usage: &Usage, workloads: &[Workload]) -> ClusterTotals {
@@ -25,30 +26,24 @@ pub(super) fn cluster(objects: &Objects, usage: &Usage, workloads: &[Workload]) 
                 .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         })
         .count() as i32;
-    let scheduled_requests = |resource: &str| -> f64 {
-        objects
-            .pods
-            .iter()
-            .filter(|p| p.spec.node_name.is_some() && !matches!(p.phase(), "Succeeded" | "Failed"))
-            .flat_map(|p| p.requests(resource))
-            .filter_map(|q| quantity(Some(q)))
-            .sum()
+    let scheduled_requests = |of: fn(&Pod) -> f64| -> f64 {
+        objects.pods.iter().filter(|p| p.holds_capacity()).map(|p| of(p)).sum()
     };
     ClusterTotals {
         workloads: workloads.len() as i32,
         nodes: objects.nodes.len() as i32,
         nodes_ready,
         pods: objects.pods.len() as i32,
-        pods_ready: objects.pods.iter().filter(|p| p.ready()).count() as i32,
-        pods_pending: objects.pods.iter().filter(|p| p.phase() == "Pending").count() as i32,
+        pods_ready: objects.pods.iter().filter(|p| p.ready).count() as i32,
+        pods_pending: objects.pods.iter().filter(|p| p.phase == Phase::Pending).count() as i32,
         cpu: Capacity {
             allocatable: allocatable("cpu"),
-            requests: scheduled_requests("cpu"),
+            requests: scheduled_requests(|p| p.cpu_requests),
             usage: usage.metrics_available.then(|| usage.nodes.values().map(|u| u.0).sum()),
         },
         memory: Capacity {
             allocatable: allocatable("memory"),
-            requests: scheduled_requests("memory"),
+            requests: scheduled_requests(|p| p.memory_requests),
             usage: usage.metrics_available.then(|| usage.nodes.values().map(|u| u.1).sum()),
         },
         autoscalers: objects.autoscalers.len() as i32,

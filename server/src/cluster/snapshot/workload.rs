@@ -2,10 +2,7 @@
 //! summed over its running pods (R = Σ rᵢ), request rate and load per pod (L = T / N), its
 //! HPA, Services' endpoints and PodDisruptionBudget. The findings are the domain's.
 
-use std::{
-    collections::{BTreeMap, HashMap},
-    sync::Arc,
-};
+use std::collections::{BTreeMap, HashMap};
 
 use app::dto::{
     Autoscaler, Condition, ContainerResources, DisruptionBudget, Placement, PodCounts, Replicas,
@@ -19,8 +16,7 @@ use domain::{
 };
 use k8s_openapi::{
     api::{
-        apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Service,
-        discovery::v1::EndpointSlice, policy::v1::PodDisruptionBudget,
+        apps::v1::DeploymentStatus, autoscaling::v2::HorizontalPodAutoscaler, policy::v1::PodDisruptionBudget,
     },
     apimachinery::pkg::{
         api::resource::Quantity as K8sQuantity, apis::meta::v1::LabelSelector as K8sSelector,
@@ -29,7 +25,10 @@ use k8s_openapi::{
 };
 
 use super::{Objects, Usage};
-use crate::cluster::pod::PodView;
+use crate::cluster::{
+    pod::{Phase, Pod},
+    views::{DeploymentView, DeploymentViewSpec, EndpointSliceView},
+};
 
 /// A quantity as a number in its base unit (cores, bytes); unreadable ones count as absent.
 pub(super) fn quantity(q: Option<&K8sQuantity>) -> Option<f64> {
@@ -101,22 +100,26 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
     }
 }
 
-/// The objects grouped for lookups by namespace (pods) and by Service (endpoint slices), so
-/// building thousands of workloads does not scan everything per workload.
+/// The objects grouped for lookups by namespace (pods, Services, budgets), by scale target
+/// (autoscalers) and by Service (endpoint slices), with each selector read once, so building
+/// 10,000 workloads does not scan every Service, HPA and budget of the cluster per workload.
 pub(super) struct Index<'a> {
-    objects: &'a Objects,
     usage: &'a Usage,
-    pods_by_ns: HashMap<&'a str, Vec<&'a PodView>>,
-    slices_by_service: HashMap<(&'a str, &'a str), Vec<&'a EndpointSlice>>,
+    pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    services_by_ns: HashMap<&'a str, Vec<(&'a str, LabelSelector)>>,
+    budgets_by_ns: HashMap<&'a str, Vec<(&'a PodDisruptionBudget, LabelSelector)>>,
+    /// The first autoscaler found for each `(namespace, Deployment)`.
+    autoscalers_by_target: HashMap<(&'a str, &'a str), &'a HorizontalPodAutoscaler>,
+    slices_by_service: HashMap<(&'a str, &'a str), Vec<&'a EndpointSliceView>>,
 }
 
 impl<'a> Index<'a> {
     pub(super) fn new(objects: &'a Objects, usage: &'a Usage) -> Self {
-        let mut pods_by_ns: HashMap<&str, Vec<&PodView>> = HashMap::new();
+        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
         for p in &objects.pods {
-            pods_by_ns.entry(p.metadata.namespace.as_deref().unwrap_or_default()).or_default().push(p);
+            pods_by_ns.entry(&p.namespace).or_default().push(p);
         }
-        let mut slices_by_service: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
+        let mut slices_by_service: HashMap<(&str, &str), Vec<&EndpointSliceView>> = HashMap::new();
         for s in &objects.endpoint_slices {
             if let Some(svc) = s.metadata.labels.as_ref().and_then(|l| l.get("kubernetes.io/service-name")) {
                 slices_by_service
@@ -125,36 +128,62 @@ impl<'a> Index<'a> {
                     .push(s);
             }
         }
-        Index { objects, usage, pods_by_ns, slices_by_service }
+        let mut services_by_ns: HashMap<&str, Vec<(&str, LabelSelector)>> = HashMap::new();
+        for svc in &objects.services {
+            if let Some(sel) = svc.spec.as_ref().and_then(|sp| sp.selector.as_ref()) {
+                services_by_ns
+                    .entry(svc.metadata.namespace.as_deref().unwrap_or_default())
+                    .or_default()
+                    .push((svc.metadata.name.as_deref().unwrap_or_default(), LabelSelector::from_map(sel)));
+            }
+        }
+        let mut budgets_by_ns: HashMap<&str, Vec<(&PodDisruptionBudget, LabelSelector)>> = HashMap::new();
+        for b in &objects.disruption_budgets {
+            budgets_by_ns
+                .entry(b.metadata.namespace.as_deref().unwrap_or_default())
+                .or_default()
+                .push((b, selector(b.spec.as_ref().and_then(|s| s.selector.as_ref()))));
+        }
+        let mut autoscalers_by_target = HashMap::new();
+        for h in &objects.autoscalers {
+            if let Some(target) =
+                h.spec.as_ref().map(|s| &s.scale_target_ref).filter(|t| t.kind == "Deployment")
+            {
+                autoscalers_by_target
+                    .entry((h.metadata.namespace.as_deref().unwrap_or_default(), target.name.as_str()))
+                    .or_insert(&**h);
+            }
+        }
+        Index { usage, pods_by_ns, services_by_ns, budgets_by_ns, autoscalers_by_target, slices_by_service }
     }
 
     /// The figures of one Deployment (findings and health included).
-    pub(super) fn workload(&self, d: &Deployment) -> Workload {
+    pub(super) fn workload(&self, d: &DeploymentView) -> Workload {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let name = d.metadata.name.clone().unwrap_or_default();
-        let spec = d.spec.clone().unwrap_or_default();
-        let status = d.status.clone().unwrap_or_default();
-        let template_labels =
-            spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+        let (no_spec, no_status, no_labels) = Default::default();
+        let spec: &DeploymentViewSpec = d.spec.as_ref().unwrap_or(&no_spec);
+        let status: &DeploymentStatus = d.status.as_ref().unwrap_or(&no_status);
+        let template_labels: &BTreeMap<String, String> =
+            spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).unwrap_or(&no_labels);
         let own = selector(Some(&spec.selector));
-        let pods: Vec<&PodView> = self
+        let pods: Vec<&Pod> = self
             .pods_by_ns
             .get(ns.as_str())
             .into_iter()
             .flatten()
             .copied()
-            .filter(|p| p.metadata.labels.as_ref().is_some_and(|l| own.selects(l)))
+            .filter(|p| own.selects(&p.labels))
             .collect();
         let containers = containers(d);
-        let running: Vec<&&PodView> = pods.iter().filter(|p| p.phase() == "Running").collect();
+        let running: Vec<&&Pod> = pods.iter().filter(|p| p.phase == Phase::Running).collect();
         let (cpu, memory) = self.resources(&ns, &containers, &running);
         let ready = status.ready_replicas.unwrap_or(0);
-        let key = |p: &PodView| (ns.clone(), p.metadata.name.clone().unwrap_or_default());
         let request_rate = self
             .usage
             .rates_available
-            .then(|| running.iter().filter_map(|p| self.usage.request_rates.get(&key(p))).sum::<f64>());
-        let (endpoints_ready, endpoints_total) = self.endpoints(&ns, &template_labels);
+            .then(|| running.iter().filter_map(|p| self.usage.request_rates.get(&ns, &p.name)).sum::<f64>());
+        let (endpoints_ready, endpoints_total) = self.endpoints(&ns, template_labels);
         let w = Workload {
             critical: d
                 .metadata
@@ -180,14 +209,14 @@ impl<'a> Index<'a> {
             memory,
             pods: PodCounts {
                 total: pods.len() as i32,
-                ready: pods.iter().filter(|p| p.ready()).count() as i32,
-                pending: pods.iter().filter(|p| p.phase() == "Pending").count() as i32,
-                unschedulable: pods.iter().filter(|p| p.unschedulable()).count() as i32,
-                restarts: pods.iter().map(|p| p.restarts()).sum(),
+                ready: pods.iter().filter(|p| p.ready).count() as i32,
+                pending: pods.iter().filter(|p| p.phase == Phase::Pending).count() as i32,
+                unschedulable: pods.iter().filter(|p| p.unschedulable).count() as i32,
+                restarts: pods.iter().map(|p| p.restarts).sum(),
             },
             endpoints_ready,
             endpoints_total,
-            disruption_budget: self.disruption_budget(&ns, &template_labels),
+            disruption_budget: self.disruption_budget(&ns, template_labels),
             placement: placement(d, &running),
             waivers: waivers(d),
             resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
@@ -204,7 +233,7 @@ impl<'a> Index<'a> {
         &self,
         ns: &str,
         containers: &[ContainerResources],
-        running: &[&&PodView],
+        running: &[&&Pod],
     ) -> (ResourceFigures, ResourceFigures) {
         let n = running.len() as f64;
         let per_pod = |f: fn(&ContainerResources) -> Option<f64>| {
@@ -214,13 +243,7 @@ impl<'a> Index<'a> {
             |f: fn(&ContainerResources) -> Option<f64>| containers.iter().map(f).sum::<Option<f64>>();
         let usage_sum = |pick: fn(&(f64, f64)) -> f64| {
             self.usage.metrics_available.then(|| {
-                running
-                    .iter()
-                    .filter_map(|p| {
-                        self.usage.pods.get(&(ns.to_string(), p.metadata.name.clone().unwrap_or_default()))
-                    })
-                    .map(pick)
-                    .sum::<f64>()
+                running.iter().filter_map(|p| self.usage.pods.get(ns, &p.name)).map(pick).sum::<f64>()
             })
         };
         let cpu = ResourceFigures {
@@ -238,22 +261,10 @@ impl<'a> Index<'a> {
 
     /// Ready and all endpoints of the Services selecting the Deployment's pods.
     fn endpoints(&self, ns: &str, template_labels: &BTreeMap<String, String>) -> (i32, i32) {
-        let services: Vec<&Arc<Service>> = self
-            .objects
-            .services
-            .iter()
-            .filter(|s| s.metadata.namespace.as_deref() == Some(ns))
-            .filter(|s| {
-                s.spec
-                    .as_ref()
-                    .and_then(|sp| sp.selector.as_ref())
-                    .is_some_and(|sel| LabelSelector::from_map(sel).selects(template_labels))
-            })
-            .collect();
+        let services = self.services_by_ns.get(ns).into_iter().flatten();
         let (mut ready, mut total) = (0, 0);
-        for svc in &services {
-            let svc_name = svc.metadata.name.as_deref().unwrap_or_default();
-            for slice in self.slices_by_service.get(&(ns, svc_name)).into_iter().flatten() {
+        for (svc_name, _) in services.filter(|(_, sel)| sel.selects(template_labels)) {
+            for slice in self.slices_by_service.get(&(ns, *svc_name)).into_iter().flatten() {
                 for e in &slice.endpoints {
                     total += 1;
                     ready += i32::from(e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false));
@@ -268,12 +279,7 @@ impl<'a> Index<'a> {
         ns: &str,
         template_labels: &BTreeMap<String, String>,
     ) -> Option<DisruptionBudget> {
-        let budget: &PodDisruptionBudget = self
-            .objects
-            .disruption_budgets
-            .iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .find(|p| selector(p.spec.as_ref().and_then(|s| s.selector.as_ref())).selects(template_labels))?;
+        let (budget, _) = self.budgets_by_ns.get(ns)?.iter().find(|(_, sel)| sel.selects(template_labels))?;
         let spec = budget.spec.clone().unwrap_or_default();
         let show = |v: Option<IntOrString>| {
             v.map(|v| match v {
@@ -290,21 +296,12 @@ impl<'a> Index<'a> {
     }
 
     fn autoscaler_of(&self, ns: &str, name: &str) -> Option<Autoscaler> {
-        self.objects
-            .autoscalers
-            .iter()
-            .filter(|h| h.metadata.namespace.as_deref() == Some(ns))
-            .find(|h| {
-                h.spec.as_ref().is_some_and(|s| {
-                    s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
-                })
-            })
-            .map(|h| autoscaler(h))
+        self.autoscalers_by_target.get(&(ns, name)).map(|h| autoscaler(h))
     }
 }
 
 /// Each container's requests and limits (per pod).
-fn containers(d: &Deployment) -> Vec<ContainerResources> {
+fn containers(d: &DeploymentView) -> Vec<ContainerResources> {
     let spec = d.spec.as_ref();
     spec.and_then(|s| s.template.spec.as_ref())
         .map(|s| {
@@ -329,8 +326,8 @@ fn containers(d: &Deployment) -> Vec<ContainerResources> {
 }
 
 /// How many nodes the running pods are on, and whether the template asks to spread them.
-fn placement(d: &Deployment, running: &[&&PodView]) -> Placement {
-    let mut nodes: Vec<&str> = running.iter().filter_map(|p| p.spec.node_name.as_deref()).collect();
+fn placement(d: &DeploymentView, running: &[&&Pod]) -> Placement {
+    let mut nodes: Vec<&str> = running.iter().filter_map(|p| p.node.as_deref()).collect();
     nodes.sort_unstable();
     nodes.dedup();
     let template = d.spec.as_ref().and_then(|s| s.template.spec.as_ref());
@@ -342,7 +339,7 @@ fn placement(d: &Deployment, running: &[&&PodView]) -> Placement {
 }
 
 /// The rules the Deployment's annotations waive.
-fn waivers(d: &Deployment) -> Waivers {
+fn waivers(d: &DeploymentView) -> Waivers {
     let annotation = |k: &str| d.metadata.annotations.as_ref().and_then(|a| a.get(k)).map(String::as_str);
     Waivers::parse(annotation(WAIVE_ANNOTATION), annotation(WAIVE_REASON_ANNOTATION))
 }

@@ -40,13 +40,15 @@ fn parse_churn(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads `churn N` lines from standard input and sets the churn; answers each on stdout.
+/// Reads `churn N` lines from standard input and sets the churn; answers each on stdout
+/// (when anyone still reads it: a benchmark stops reading once the cluster serves).
 fn control_from_stdin(cluster: sim::Cluster) {
+    use std::io::Write;
     for line in std::io::stdin().lines().map_while(Result::ok) {
         match line.trim().strip_prefix("churn ").map(parse_churn) {
             Some(Ok(rate)) => {
                 cluster.lock().model.set_churn(rate);
-                println!("churn set to {rate} pod events/s");
+                let _ = writeln!(std::io::stdout(), "churn set to {rate} pod events/s");
             }
             Some(Err(e)) => eprintln!("{e}"),
             None if line.trim().is_empty() => {}

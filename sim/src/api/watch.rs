@@ -133,11 +133,10 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
                         Some(line) => { last_rv = change.rv; line }
                         None => { last_rv = change.rv; continue }
                     },
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let gone = ApiError::gone("the watch fell too far behind; relist and watch again");
-                        let _ = tx.send(event_line("ERROR", &gone.to_status())).await;
-                        return;
-                    }
+                    // A watcher that cannot keep up is cut off, as the real API server
+                    // does: it watches again from the last version it saw, from history,
+                    // and relists only if that has passed (`410 Gone` then).
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
             };

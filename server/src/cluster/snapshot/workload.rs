@@ -2,7 +2,10 @@
 //! summed over its running pods (R = Σ rᵢ), request rate and load per pod (L = T / N), its
 //! HPA, Services' endpoints and PodDisruptionBudget. The findings are the domain's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use app::dto::{
     Autoscaler, Condition, ContainerResources, DisruptionBudget, Placement, PodCounts, Replicas,
@@ -100,12 +103,17 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
     }
 }
 
+/// Pods with the same labels.
+type PodGroup<'a> = (&'a BTreeMap<String, String>, Vec<&'a Pod>);
+
 /// The objects grouped for lookups by namespace (pods, Services, budgets), by scale target
 /// (autoscalers) and by Service (endpoint slices), with each selector read once, so building
 /// 10,000 workloads does not scan every Service, HPA and budget of the cluster per workload.
 pub(super) struct Index<'a> {
     usage: &'a Usage,
-    pods_by_ns: HashMap<&'a str, Vec<&'a Pod>>,
+    /// Per namespace, its pods grouped by label set (a ReplicaSet's pods share theirs), so a
+    /// selector is tried once per set rather than once per pod.
+    pods_by_ns: HashMap<&'a str, Vec<PodGroup<'a>>>,
     services_by_ns: HashMap<&'a str, Vec<(&'a str, LabelSelector)>>,
     budgets_by_ns: HashMap<&'a str, Vec<(&'a PodDisruptionBudget, LabelSelector)>>,
     /// The first autoscaler found for each `(namespace, Deployment)`.
@@ -115,9 +123,17 @@ pub(super) struct Index<'a> {
 
 impl<'a> Index<'a> {
     pub(super) fn new(objects: &'a Objects, usage: &'a Usage) -> Self {
-        let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        let mut grouped: HashMap<&str, HashMap<*const BTreeMap<String, String>, usize>> = HashMap::new();
+        let mut pods_by_ns: HashMap<&str, Vec<PodGroup>> = HashMap::new();
         for p in &objects.pods {
-            pods_by_ns.entry(&p.namespace).or_default().push(p);
+            let groups = pods_by_ns.entry(&p.namespace).or_default();
+            let at = *grouped.entry(&p.namespace).or_default().entry(Arc::as_ptr(&p.labels)).or_insert_with(
+                || {
+                    groups.push((&p.labels, Vec::new()));
+                    groups.len() - 1
+                },
+            );
+            groups[at].1.push(p);
         }
         let mut slices_by_service: HashMap<(&str, &str), Vec<&EndpointSliceView>> = HashMap::new();
         for s in &objects.endpoint_slices {
@@ -172,8 +188,8 @@ impl<'a> Index<'a> {
             .get(ns.as_str())
             .into_iter()
             .flatten()
-            .copied()
-            .filter(|p| own.selects(&p.labels))
+            .filter(|(labels, _)| own.selects(labels))
+            .flat_map(|(_, pods)| pods.iter().copied())
             .collect();
         let containers = containers(d);
         let running: Vec<&&Pod> = pods.iter().filter(|p| p.phase == Phase::Running).collect();

@@ -224,7 +224,14 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             // build took, so building takes at most half a core and each snapshot gathers
             // the changes of that time.
             pause = DEBOUNCE.max(started.elapsed());
-            let Ok(mut next) = built else { return };
+            let mut next = match built {
+                Ok(next) => next,
+                Err(e) => {
+                    // The picture would silently stop changing; say so where operators look.
+                    tracing::error!("building the cluster snapshot failed; live figures stop here: {e}");
+                    return;
+                }
+            };
             let previous = tx.borrow().clone();
             let same = next.workloads == previous.workloads
                 && next.totals == previous.totals

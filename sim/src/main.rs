@@ -91,3 +91,18 @@ async fn main() -> anyhow::Result<()> {
     tokio::signal::ctrl_c().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_churn;
+
+    #[test]
+    fn churn_is_a_rate_of_pod_events_and_nonsense_is_refused_by_name() {
+        assert_eq!(parse_churn("1000"), Ok(1000.0));
+        assert_eq!(parse_churn(" 0 "), Ok(0.0));
+        for bad in ["-1", "abc", "1e9", "NaN", ""] {
+            let e = parse_churn(bad).unwrap_err();
+            assert!(e.contains("churn must be") && e.contains(&format!("{bad:?}")), "{e}");
+        }
+    }
+}

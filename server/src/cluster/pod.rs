@@ -64,10 +64,6 @@ pub struct ContainerStatusView {
 }
 
 impl PodView {
-    pub fn phase(&self) -> &str {
-        self.status.phase.as_deref().unwrap_or("Unknown")
-    }
-
     fn condition(&self, kind: &str) -> Option<&ConditionView> {
         self.status.conditions.iter().find(|c| c.type_ == kind)
     }
@@ -186,7 +182,7 @@ mod tests {
         }))
         .unwrap();
         assert!(pod.ready() && !pod.unschedulable());
-        assert_eq!((pod.phase(), pod.restarts()), ("Running", 2));
+        assert_eq!((pod.status.phase.as_deref(), pod.restarts()), (Some("Running"), 2));
         assert_eq!(pod.requests("cpu").map(|q| q.0.as_str()).collect::<Vec<_>>(), vec!["250m"]);
         assert_eq!(pod.spec.node_name.as_deref(), Some("node-1"));
     }

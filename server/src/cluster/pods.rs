@@ -38,32 +38,23 @@ struct Shared {
     since_sweep: usize,
 }
 
+/// The kept value equal to `value`, which is kept if there is none yet.
+fn intern<T: Eq + std::hash::Hash + ?Sized>(kept: &mut HashSet<Arc<T>>, value: Arc<T>) -> Arc<T> {
+    match kept.get(&*value) {
+        Some(same) => same.clone(),
+        None => {
+            kept.insert(value.clone());
+            value
+        }
+    }
+}
+
 impl Shared {
-    fn string(&mut self, s: Arc<str>) -> Arc<str> {
-        match self.strings.get(&*s) {
-            Some(kept) => kept.clone(),
-            None => {
-                self.strings.insert(s.clone());
-                s
-            }
-        }
-    }
-
-    fn labels(&mut self, labels: Labels) -> Labels {
-        match self.labels.get(&*labels) {
-            Some(kept) => kept.clone(),
-            None => {
-                self.labels.insert(labels.clone());
-                labels
-            }
-        }
-    }
-
     /// The pod with its shared parts replaced by the kept ones.
     fn share(&mut self, mut pod: Pod, live: usize) -> Pod {
-        pod.namespace = self.string(pod.namespace);
-        pod.node = pod.node.map(|n| self.string(n));
-        pod.labels = self.labels(pod.labels);
+        pod.namespace = intern(&mut self.strings, pod.namespace);
+        pod.node = pod.node.map(|n| intern(&mut self.strings, n));
+        pod.labels = intern(&mut self.labels, pod.labels);
         self.since_sweep += 1;
         // Label sets change with every rollout (the pod-template hash): forget the ones no
         // pod holds, about as often as the store turns over once.
@@ -97,8 +88,9 @@ impl PodStore {
                 live.insert(key(&pod), Arc::new(pod));
             }
             watcher::Event::Delete(view) => {
-                let pod = Pod::from(view);
-                live.remove(&key(&pod));
+                let meta = view.metadata;
+                let name: Arc<str> = meta.name.unwrap_or_default().into();
+                live.remove(&(meta.namespace.unwrap_or_default().into(), name));
             }
         }
     }

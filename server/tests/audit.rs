@@ -248,6 +248,41 @@ async fn intents_left_open_by_a_stop_are_settled_as_unknown() {
     history.close().await;
 }
 
+/// An intent is written only while the disk keeps room for its outcome: below the reserve it
+/// is refused, saying how much is free, and nothing is appended; an outcome is still written.
+#[tokio::test]
+async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
+    let tmp = TempDir::new("reserve");
+    let db = tmp.db();
+    let (history, log) = open(&db, None).await;
+    let first = record(&log, "operator", "previewed", 2).await;
+    let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
+    let cramped = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_reserve(u64::MAX));
+    let intent = Attempt {
+        at_ms: 3_000,
+        user: "operator",
+        groups: &[],
+        namespace: "payments-core",
+        name: "ledger",
+        target: "HorizontalPodAutoscaler/ledger",
+        before: &json!({ "maxReplicas": 2 }),
+        after: &json!({ "maxReplicas": 3 }),
+        reason: "CHG-44",
+        outcome: "intent",
+        detail: "sending to the cluster",
+        intent_seq: None,
+    };
+    let refused = cramped.record_intent(&intent).await.unwrap_err();
+    assert!(matches!(refused, paydeck::audit::AuditError::LowOnSpace { .. }), "{refused}");
+    assert!(refused.to_string().contains("KiB free"), "{refused}");
+    assert_eq!(cramped.head().await.unwrap().seq, first, "nothing appended");
+    let outcome = cramped.record(&Attempt { outcome: "failed", ..intent.clone() }).await.unwrap();
+    assert_eq!(outcome, first + 1, "an outcome is written whatever the reserve");
+    assert_eq!(log.record_intent(&intent).await.unwrap(), first + 2, "room under the usual reserve");
+    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
+    history.close().await;
+}
+
 /// Peak resident memory of a child process, in KiB, once it has exited.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak memory
 fn run_measuring(mut command: std::process::Command) -> (i32, i64) {

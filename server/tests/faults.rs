@@ -799,6 +799,7 @@ async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corru
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["outcome"], "unrecorded", "{answer}");
     assert!(answer["message"].as_str().unwrap().contains("nothing was sent"), "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("KiB free"), "{answer}");
     assert_eq!(fx_rates_replicas(&deployments).await, replicas_before, "the cluster is unchanged");
     assert_eq!(audit_head(&http, &url).await, head_before, "no audit row");
     for path in [

@@ -11,7 +11,11 @@
 pub mod chain;
 pub mod verify;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use futures::Stream;
 use serde::Serialize;
@@ -34,6 +38,10 @@ const MAX_NAME_CHARS: usize = 253;
 const MAX_JSON_BYTES: usize = 8 * 1024;
 /// Most rows one listing returns.
 pub const MAX_LIST: i64 = 1_000;
+/// Free space an intent leaves on the database's disk, so the outcome of a change that was
+/// sent finds room too. A full row is ~30 KiB of text (every field at its bound): a few
+/// dozen 4 KiB pages for the intent and the outcome together, with history writing beside.
+pub const DISK_RESERVE_BYTES: u64 = 256 * 1024;
 
 /// An attempt to record.
 #[derive(Clone, Debug)]
@@ -73,6 +81,12 @@ impl std::fmt::Display for Head {
 pub enum AuditError {
     #[error("the audit log is full (the database reached its size limit or the disk is full)")]
     Full,
+    #[error(
+        "the disk under the audit log has {} KiB free, less than the {} KiB an edit keeps for recording its outcome",
+        .free / 1024,
+        .reserve / 1024
+    )]
+    LowOnSpace { free: u64, reserve: u64 },
     #[error("the audit log is busy (locked for longer than {0:?})")]
     Busy(Duration),
     #[error("the audit log cannot be written: {0}")]
@@ -158,6 +172,22 @@ pub struct AuditLog {
     /// How long an append waits for the database's lock (the pool's busy timeout), for messages.
     deadline: Duration,
     head: Mutex<Option<Head>>,
+    /// The folder of the database file (`None` in memory), whose disk must keep
+    /// `reserve` bytes free for an intent to be written.
+    disk: Option<PathBuf>,
+    reserve: u64,
+}
+
+/// Bytes an unprivileged writer may still use on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
+    // SAFETY: statvfs fills the zeroed struct it is given from a valid, NUL-terminated path.
+    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut fs) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fs.f_bavail as u64).saturating_mul(fs.f_frsize as u64))
 }
 
 const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
@@ -187,7 +217,18 @@ impl AuditLog {
     /// The log over `pool` (which should have one connection with `synchronous=FULL`; see
     /// `History::audit_pool`), keyed with `key` when given.
     pub fn new(pool: SqlitePool, key: Option<AuditKey>, deadline: Duration) -> Self {
-        Self { pool, key, deadline, head: Mutex::new(None) }
+        let file = pool.connect_options().get_filename().to_path_buf();
+        let disk = (!file.as_os_str().is_empty() && file.as_os_str() != ":memory:")
+            .then(|| file.parent().map(Path::to_path_buf).unwrap_or_default())
+            .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir });
+        Self { pool, key, deadline, head: Mutex::new(None), disk, reserve: DISK_RESERVE_BYTES }
+    }
+
+    /// The same log, keeping `bytes` free on the disk before an intent (tests: a reserve
+    /// no disk has).
+    pub fn with_reserve(mut self, bytes: u64) -> Self {
+        self.reserve = bytes;
+        self
     }
 
     /// Whether new rows are keyed.
@@ -208,6 +249,25 @@ impl AuditLog {
             .unwrap_or_else(|| Head { seq: 0, hash: GENESIS.to_string() });
         *cached = Some(head.clone());
         Ok(head)
+    }
+
+    /// Appends the intent of a change about to be sent, as [`record`](Self::record) does —
+    /// but only while the database's disk keeps [`DISK_RESERVE_BYTES`] free. SQLite writes a
+    /// small row into space its files already hold, so an intent can fit on a disk that is
+    /// full for everything else; the change it opens must not go out when its outcome then
+    /// has nowhere to go.
+    pub async fn record_intent(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
+        if let Some(dir) = &self.disk {
+            match free_bytes(dir) {
+                Ok(free) if free < self.reserve => {
+                    return Err(AuditError::LowOnSpace { free, reserve: self.reserve });
+                }
+                Ok(_) => {}
+                // The append below still fails on a disk with no room at all.
+                Err(e) => tracing::warn!("audit: cannot tell the free space of {}: {e}", dir.display()),
+            }
+        }
+        self.record(a).await
     }
 
     /// Appends an attempt, durably; returns its sequence number. Fails when the database

@@ -337,7 +337,7 @@ impl Editor {
                 "sending to the cluster",
                 None,
             );
-            match self.audit.record(&intent).await {
+            match self.audit.record_intent(&intent).await {
                 Ok(seq) => Some(seq),
                 Err(e) => {
                     crate::metrics::count(&self.unrecorded, "audit_unavailable");

@@ -200,6 +200,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
         let mut version = 0;
         let mut was_synced = false;
         let mut pause = DEBOUNCE;
+        let mut builder = Some(snapshot::Builder::default());
         loop {
             changed.notified().await;
             tokio::time::sleep(pause).await;
@@ -215,9 +216,13 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             };
             let objects = stores.objects();
             let started = std::time::Instant::now();
+            let previous = tx.borrow().clone();
+            let mut taken = builder.take().unwrap_or_default();
             // Thousands of workloads take a while: off the threads that read the watches.
             let built = tokio::task::spawn_blocking(move || {
-                snapshot::build(&objects, &usage, connection, version, crate::clock::unix_ms())
+                let at = crate::clock::unix_ms();
+                let next = taken.build(&objects, &usage, connection, version, at, &previous);
+                (next, taken)
             })
             .await;
             // Under steady churn the next change is already waiting: rest as long as the
@@ -225,7 +230,16 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             // the changes of that time.
             pause = DEBOUNCE.max(started.elapsed());
             let mut next = match built {
-                Ok(next) => next,
+                Ok((next, taken)) => {
+                    tracing::debug!(
+                        workloads = next.workloads.len(),
+                        rebuilt = taken.rebuilt,
+                        seconds = started.elapsed().as_secs_f64(),
+                        "snapshot built"
+                    );
+                    builder = Some(taken);
+                    next
+                }
                 Err(e) => {
                     // The picture would silently stop changing; say so where operators look.
                     tracing::error!("building the cluster snapshot failed; live figures stop here: {e}");

@@ -1,8 +1,10 @@
 //! From the watched objects and the latest usage figures to one immutable picture of the
 //! cluster. Pure: everything comes in as arguments, so it is tested without a cluster.
 //! [`workload`] builds each Deployment's figures, [`totals`] the cluster's; the findings and
-//! the workloads list's queries are the domain's.
+//! the workloads list's queries are the domain's. [`Builder`] builds one snapshot after
+//! another, building again only the workloads whose objects changed.
 
+mod builder;
 mod totals;
 mod workload;
 
@@ -19,6 +21,7 @@ use super::{
 };
 
 pub use app::dto::{Connection, WorkloadQuery};
+pub use builder::Builder;
 pub use domain::query::{MAX_PAGE, QueryError};
 
 /// Figures per pod, by namespace and then name, so that looking one up builds no key.
@@ -82,7 +85,8 @@ pub struct Snapshot {
     pub totals: ClusterTotals,
 }
 
-/// Builds a snapshot (version and time are the caller's).
+/// Builds a snapshot from nothing (version and time are the caller's); a [`Builder`] builds
+/// one after another.
 pub fn build(
     objects: &Objects,
     usage: &Usage,
@@ -90,11 +94,7 @@ pub fn build(
     version: u64,
     taken_at_ms: i64,
 ) -> Snapshot {
-    let index = workload::Index::new(objects, usage);
-    let mut workloads: Vec<Workload> = objects.deployments.iter().map(|d| index.workload(d)).collect();
-    workloads.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let totals = totals::cluster(objects, usage, &workloads);
-    Snapshot { version, taken_at_ms, connection, workloads, totals }
+    Builder::default().assemble(objects, usage, false, connection, version, taken_at_ms, &Snapshot::default())
 }
 
 impl Snapshot {
@@ -262,6 +262,100 @@ mod tests {
         assert_eq!(s.totals.cpu.requests, 1.0);
         assert_eq!(s.totals.cpu.usage, Some(1.2));
         assert_eq!((s.totals.nodes, s.totals.nodes_ready, s.totals.pods_ready), (1, 1, 2));
+    }
+
+    /// The test objects with a second workload, `fx`, in another namespace.
+    fn two_namespaces() -> Objects {
+        let mut o = objects();
+        let mut d = (*o.deployments[0]).clone();
+        d.metadata.namespace = Some("fx".into());
+        d.metadata.name = Some("fx-rates".into());
+        o.deployments.push(Arc::new(d));
+        let mut p = (*o.pods[0]).clone();
+        p.namespace = "fx".into();
+        p.name = "fx-rates-a".into();
+        o.pods.push(Arc::new(p));
+        o
+    }
+
+    /// Builds `objects` with `builder` after `last`: the snapshot, and how many workloads
+    /// were built rather than reused. It must equal a build from nothing.
+    fn next(
+        builder: &mut Builder,
+        objects: &Objects,
+        usage: &Arc<Usage>,
+        last: &Snapshot,
+    ) -> (Snapshot, usize) {
+        let s = builder.build(objects, usage, Connection::default(), 1, 0, last);
+        assert_eq!(s, build(objects, usage, Connection::default(), 1, 0), "the same as from nothing");
+        (s, builder.rebuilt)
+    }
+
+    #[test]
+    fn a_builder_builds_again_only_the_workloads_whose_objects_changed() {
+        let mut objects = two_namespaces();
+        let usage = Arc::new(usage());
+        let mut builder = Builder::default();
+        let (first, rebuilt) = next(&mut builder, &objects, &usage, &Snapshot::default());
+        assert_eq!(rebuilt, 2);
+        let (same, rebuilt) = next(&mut builder, &objects, &usage, &first);
+        assert_eq!(rebuilt, 0, "nothing changed");
+
+        // A pod of ledger is no longer ready: ledger alone is built again.
+        let mut pod = (*objects.pods[0]).clone();
+        pod.ready = false;
+        objects.pods[0] = Arc::new(pod);
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &same);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("pay", "ledger").unwrap().pods.ready, 1);
+
+        // Its autoscaler changes.
+        let mut hpa = (*objects.autoscalers[0]).clone();
+        hpa.spec.as_mut().unwrap().max_replicas = 9;
+        objects.autoscalers[0] = Arc::new(hpa);
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("pay", "ledger").unwrap().autoscaler.as_ref().unwrap().max_replicas, 9);
+
+        // A pod of fx-rates goes: fx-rates alone.
+        objects.pods.pop();
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("fx", "fx-rates").unwrap().pods.total, 0);
+
+        // The endpoint slice of pay's Service changes, then goes: every workload of pay.
+        let mut slice = (*objects.endpoint_slices[0]).clone();
+        slice.endpoints.pop();
+        objects.endpoint_slices[0] = Arc::new(slice);
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("pay", "ledger").unwrap().endpoints_total, 1);
+        objects.endpoint_slices.clear();
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("pay", "ledger").unwrap().endpoints_total, 0);
+
+        // New usage figures: every workload.
+        let usage = Arc::new(super::tests::usage());
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 2);
+
+        // The same objects listed in another order are the same objects.
+        objects.deployments.reverse();
+        objects.pods.reverse();
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 0);
+
+        // The Deployment itself changes; and a snapshot that is not the last one built is
+        // not trusted for positions (a workload found elsewhere is built again).
+        let mut d = (*objects.deployments[0]).clone();
+        d.spec.as_mut().unwrap().replicas = Some(5);
+        objects.deployments[0] = Arc::new(d);
+        let (s, rebuilt) = next(&mut builder, &objects, &usage, &s);
+        assert_eq!(rebuilt, 1);
+        assert_eq!(s.workload("fx", "fx-rates").unwrap().replicas.desired, 5);
+        let (_, rebuilt) = next(&mut builder, &objects, &usage, &Snapshot::default());
+        assert_eq!(rebuilt, 2, "figures are reused only from where they were put");
     }
 
     #[test]

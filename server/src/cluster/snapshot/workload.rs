@@ -104,7 +104,7 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
 }
 
 /// Pods with the same labels.
-type PodGroup<'a> = (&'a BTreeMap<String, String>, Vec<&'a Pod>);
+type PodGroup<'a> = (&'a BTreeMap<String, String>, Vec<&'a Arc<Pod>>);
 
 /// The objects grouped for lookups by namespace (pods, Services, budgets), by scale target
 /// (autoscalers) and by Service (endpoint slices), with each selector read once, so building
@@ -117,23 +117,27 @@ pub(super) struct Index<'a> {
     services_by_ns: HashMap<&'a str, Vec<(&'a str, LabelSelector)>>,
     budgets_by_ns: HashMap<&'a str, Vec<(&'a PodDisruptionBudget, LabelSelector)>>,
     /// The first autoscaler found for each `(namespace, Deployment)`.
-    autoscalers_by_target: HashMap<(&'a str, &'a str), &'a HorizontalPodAutoscaler>,
+    autoscalers_by_target: HashMap<(&'a str, &'a str), &'a Arc<HorizontalPodAutoscaler>>,
     slices_by_service: HashMap<(&'a str, &'a str), Vec<&'a EndpointSliceView>>,
 }
 
 impl<'a> Index<'a> {
     pub(super) fn new(objects: &'a Objects, usage: &'a Usage) -> Self {
-        let mut grouped: HashMap<&str, HashMap<*const BTreeMap<String, String>, usize>> = HashMap::new();
-        let mut pods_by_ns: HashMap<&str, Vec<PodGroup>> = HashMap::new();
+        // Grouped by the addresses of the namespace and label set the pod store shares
+        // among equal pods (cheaper to hash than the text), in the order first seen.
+        let mut grouped: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut groups: Vec<(&str, PodGroup)> = Vec::new();
         for p in &objects.pods {
-            let groups = pods_by_ns.entry(&p.namespace).or_default();
-            let at = *grouped.entry(&p.namespace).or_default().entry(Arc::as_ptr(&p.labels)).or_insert_with(
-                || {
-                    groups.push((&p.labels, Vec::new()));
-                    groups.len() - 1
-                },
-            );
-            groups[at].1.push(p);
+            let key = (Arc::as_ptr(&p.namespace) as *const u8 as usize, Arc::as_ptr(&p.labels) as usize);
+            let at = *grouped.entry(key).or_insert_with(|| {
+                groups.push((&p.namespace, (&p.labels, Vec::new())));
+                groups.len() - 1
+            });
+            groups[at].1.1.push(p);
+        }
+        let mut pods_by_ns: HashMap<&str, Vec<PodGroup>> = HashMap::new();
+        for (ns, group) in groups {
+            pods_by_ns.entry(ns).or_default().push(group);
         }
         let mut slices_by_service: HashMap<(&str, &str), Vec<&EndpointSliceView>> = HashMap::new();
         for s in &objects.endpoint_slices {
@@ -167,14 +171,35 @@ impl<'a> Index<'a> {
             {
                 autoscalers_by_target
                     .entry((h.metadata.namespace.as_deref().unwrap_or_default(), target.name.as_str()))
-                    .or_insert(&**h);
+                    .or_insert(h);
             }
         }
         Index { usage, pods_by_ns, services_by_ns, budgets_by_ns, autoscalers_by_target, slices_by_service }
     }
 
-    /// The figures of one Deployment (findings and health included).
-    pub(super) fn workload(&self, d: &DeploymentView) -> Workload {
+    /// The pods the Deployment's selector picks, in the stores' order.
+    pub(super) fn pods_of(&self, d: &DeploymentView) -> Vec<&'a Arc<Pod>> {
+        let Some(spec) = d.spec.as_ref() else { return Vec::new() };
+        let own = selector(Some(&spec.selector));
+        self.pods_by_ns
+            .get(d.metadata.namespace.as_deref().unwrap_or_default())
+            .into_iter()
+            .flatten()
+            .filter(|(labels, _)| own.selects(labels))
+            .flat_map(|(_, pods)| pods.iter().copied())
+            .collect()
+    }
+
+    /// The autoscaler scaling the Deployment, if any.
+    pub(super) fn autoscaler_for(&self, d: &DeploymentView) -> Option<&'a Arc<HorizontalPodAutoscaler>> {
+        let ns = d.metadata.namespace.as_deref().unwrap_or_default();
+        let name = d.metadata.name.as_deref().unwrap_or_default();
+        self.autoscalers_by_target.get(&(ns, name)).copied()
+    }
+
+    /// The figures of one Deployment (findings and health included), whose pods are `pods`
+    /// (from [`pods_of`](Self::pods_of)).
+    pub(super) fn workload_of(&self, d: &DeploymentView, pods: &[&Arc<Pod>]) -> Workload {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let name = d.metadata.name.clone().unwrap_or_default();
         let (no_spec, no_status, no_labels) = Default::default();
@@ -182,15 +207,7 @@ impl<'a> Index<'a> {
         let status: &DeploymentStatus = d.status.as_ref().unwrap_or(&no_status);
         let template_labels: &BTreeMap<String, String> =
             spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).unwrap_or(&no_labels);
-        let own = selector(Some(&spec.selector));
-        let pods: Vec<&Pod> = self
-            .pods_by_ns
-            .get(ns.as_str())
-            .into_iter()
-            .flatten()
-            .filter(|(labels, _)| own.selects(labels))
-            .flat_map(|(_, pods)| pods.iter().copied())
-            .collect();
+        let pods: Vec<&Pod> = pods.iter().map(|p| &***p).collect();
         let containers = containers(d);
         let running: Vec<&&Pod> = pods.iter().filter(|p| p.phase == Phase::Running).collect();
         let (cpu, memory) = self.resources(&ns, &containers, &running);
@@ -213,7 +230,7 @@ impl<'a> Index<'a> {
                 ready,
                 available: status.available_replicas.unwrap_or(0),
             },
-            autoscaler: self.autoscaler_of(&ns, &name),
+            autoscaler: self.autoscaler_for(d).map(|h| autoscaler(h)),
             cpu_utilization_percent: cpu
                 .usage
                 .filter(|_| cpu.requests > 0.0)
@@ -309,10 +326,6 @@ impl<'a> Index<'a> {
             max_unavailable: show(spec.max_unavailable),
             disruptions_allowed: budget.status.as_ref().map_or(0, |s| s.disruptions_allowed),
         })
-    }
-
-    fn autoscaler_of(&self, ns: &str, name: &str) -> Option<Autoscaler> {
-        self.autoscalers_by_target.get(&(ns, name)).map(|h| autoscaler(h))
     }
 }
 

@@ -166,6 +166,7 @@ impl Advisor {
         let snapshot = self.cluster().current();
         let j = self.judged.read().unwrap_or_else(|e| e.into_inner());
         let all = snapshot.workloads.iter().map(|w| {
+            let w: &app::dto::Workload = w;
             let mut found = w.governance.clone();
             if let Some(verdict) = j.findings.get(&(w.namespace.clone(), w.name.clone()))
                 && verdict.generation == generations(w)

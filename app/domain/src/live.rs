@@ -28,27 +28,38 @@ pub struct LiveChange {
 impl LiveChange {
     /// The change from `previous` (none: everything) to `next`, both sorted by namespace and
     /// name as snapshots keep them.
-    pub fn between(
-        previous: Option<&[Workload]>,
-        next: &[Workload],
+    pub fn between<W: std::borrow::Borrow<Workload>>(
+        previous: Option<&[W]>,
+        next: &[W],
         version: u64,
         taken_at_ms: i64,
         connection: Connection,
         totals: ClusterTotals,
     ) -> LiveChange {
-        let before: HashMap<(&str, &str), &Workload> =
-            previous.into_iter().flatten().map(|w| ((w.namespace.as_str(), w.name.as_str()), w)).collect();
+        let before: HashMap<(&str, &str), &Workload> = previous
+            .into_iter()
+            .flatten()
+            .map(W::borrow)
+            .map(|w| ((w.namespace.as_str(), w.name.as_str()), w))
+            .collect();
+        // Figures shared between snapshots are the same figures: no need to compare them.
         let changed: Vec<Workload> = next
             .iter()
-            .filter(|w| before.get(&(w.namespace.as_str(), w.name.as_str())).is_none_or(|old| *old != *w))
+            .map(W::borrow)
+            .filter(|w| {
+                before
+                    .get(&(w.namespace.as_str(), w.name.as_str()))
+                    .is_none_or(|old| !std::ptr::eq(*old, *w) && *old != *w)
+            })
             .cloned()
             .collect();
         let changed_names = changed.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
         let present: std::collections::HashSet<(&str, &str)> =
-            next.iter().map(|w| (w.namespace.as_str(), w.name.as_str())).collect();
+            next.iter().map(W::borrow).map(|w| (w.namespace.as_str(), w.name.as_str())).collect();
         let removed = previous
             .into_iter()
             .flatten()
+            .map(W::borrow)
             .filter(|w| !present.contains(&(w.namespace.as_str(), w.name.as_str())))
             .map(|w| format!("{}/{}", w.namespace, w.name))
             .collect();

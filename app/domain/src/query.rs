@@ -28,8 +28,8 @@ fn figure(w: &Workload, key: SortKey) -> f64 {
 }
 
 /// One page of `workloads` (sorted by namespace, then name) as `q` asks.
-pub fn page(
-    workloads: &[Workload],
+pub fn page<W: std::borrow::Borrow<Workload>>(
+    workloads: &[W],
     q: &WorkloadQuery,
     version: u64,
     namespaces: Vec<String>,
@@ -41,6 +41,7 @@ pub fn page(
     let needle = q.q.as_deref().map(str::to_lowercase);
     let mut items: Vec<&Workload> = workloads
         .iter()
+        .map(W::borrow)
         .filter(|w| q.namespace.as_deref().is_none_or(|ns| w.namespace == ns))
         .filter(|w| q.health.is_none_or(|h| w.health == h))
         .filter(|w| {

@@ -169,7 +169,8 @@ impl app::backend::ClusterSource for ClusterView {
 
     fn platform_now(&self, namespace: Option<&str>) -> app::dto::Platform {
         let snapshot = self.current();
-        let in_scope = snapshot.workloads.iter().filter(|w| namespace.is_none_or(|n| n == w.namespace));
+        let in_scope =
+            snapshot.workloads.iter().map(|w| &**w).filter(|w| namespace.is_none_or(|n| n == w.namespace));
         app::dto::Platform {
             from_ms: snapshot.taken_at_ms,
             to_ms: snapshot.taken_at_ms,
@@ -247,7 +248,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
                 }
             };
             let previous = tx.borrow().clone();
-            let same = next.workloads == previous.workloads
+            let same = next.same_workloads(&previous)
                 && next.totals == previous.totals
                 && next.connection == previous.connection;
             if same {

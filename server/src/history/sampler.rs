@@ -198,7 +198,12 @@ async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<Sampler
         if current.connection.synced {
             if let Some(before) = &previous {
                 let now = clock.now_ms();
-                for w in &current.workloads {
+                // Figures the new snapshot shares with the one before did not change.
+                let positions_kept = before.workloads.len() == current.workloads.len();
+                for (i, w) in current.workloads.iter().enumerate() {
+                    if positions_kept && Arc::ptr_eq(w, &before.workloads[i]) {
+                        continue;
+                    }
                     let Some(old) = before.workload(&w.namespace, &w.name) else { continue };
                     for (kind, message) in changes(old, w) {
                         match history.write_event(&w.namespace, &w.name, now, kind, &message).await {

@@ -63,10 +63,11 @@ pub struct Steps {
 
 impl Steps {
     /// One step: every workload of a snapshot at `at_ms`.
-    pub fn one(at_ms: i64, workloads: &[Workload]) -> Self {
+    pub fn one<W: std::borrow::Borrow<Workload>>(at_ms: i64, workloads: &[W]) -> Self {
+        let workloads = workloads.iter().map(W::borrow);
         Steps {
-            workloads: workloads.iter().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
-            steps: vec![(at_ms, workloads.iter().enumerate().map(|(i, w)| (i, Figures::of(w))).collect())],
+            workloads: workloads.clone().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
+            steps: vec![(at_ms, workloads.enumerate().map(|(i, w)| (i, Figures::of(w))).collect())],
         }
     }
 
@@ -88,7 +89,11 @@ pub struct PastEvent {
 
 impl History {
     /// Records one sample of every workload at `at_ms`, in one transaction.
-    pub async fn write_samples(&self, at_ms: i64, workloads: &[Workload]) -> sqlx::Result<()> {
+    pub async fn write_samples<W: std::borrow::Borrow<Workload>>(
+        &self,
+        at_ms: i64,
+        workloads: &[W],
+    ) -> sqlx::Result<()> {
         self.write_steps(&Steps::one(at_ms, workloads), &[]).await
     }
 

@@ -150,7 +150,7 @@ impl Builder {
             })
             .collect();
         deployments.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        let mut workloads: Vec<Workload> = Vec::with_capacity(deployments.len());
+        let mut workloads: Vec<Arc<Workload>> = Vec::with_capacity(deployments.len());
         self.rebuilt = 0;
         for (namespace, _, d) in deployments {
             let address = Arc::as_ptr(d) as usize;
@@ -174,7 +174,7 @@ impl Builder {
                 .cloned()
                 .unwrap_or_else(|| {
                     self.rebuilt += 1;
-                    index.workload_of(d, &selected)
+                    Arc::new(index.workload_of(d, &selected))
                 });
             let position = workloads.len();
             workloads.push(figures);

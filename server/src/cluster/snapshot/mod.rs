@@ -80,8 +80,9 @@ pub struct Snapshot {
     pub version: u64,
     pub taken_at_ms: i64,
     pub connection: Connection,
-    /// Sorted by namespace, then name.
-    pub workloads: Vec<Workload>,
+    /// Sorted by namespace, then name; figures that did not change are shared with the
+    /// snapshot before.
+    pub workloads: Vec<Arc<Workload>>,
     pub totals: ClusterTotals,
 }
 
@@ -102,7 +103,13 @@ impl Snapshot {
         self.workloads
             .binary_search_by(|w| (w.namespace.as_str(), w.name.as_str()).cmp(&(namespace, name)))
             .ok()
-            .map(|i| &self.workloads[i])
+            .map(|i| &*self.workloads[i])
+    }
+
+    /// Whether the workloads' figures are those of `other` (shared figures are not compared).
+    pub fn same_workloads(&self, other: &Snapshot) -> bool {
+        self.workloads.len() == other.workloads.len()
+            && self.workloads.iter().zip(&other.workloads).all(|(a, b)| Arc::ptr_eq(a, b) || a == b)
     }
 
     /// The overview, narrowed to one namespace when asked: workload, pod and request figures
@@ -112,6 +119,7 @@ impl Snapshot {
         let mut attention: Vec<AttentionItem> = self
             .workloads
             .iter()
+            .map(|w| &**w)
             .filter(in_scope)
             .filter(|w| !w.findings.is_empty())
             .map(|w| AttentionItem {
@@ -124,9 +132,10 @@ impl Snapshot {
         attention.sort_by(|a, b| (a.health, &a.namespace, &a.name).cmp(&(b.health, &b.namespace, &b.name)));
         let totals = match namespace {
             None => self.totals.clone(),
-            Some(_) => {
-                totals::narrowed(&self.totals, &self.workloads.iter().filter(in_scope).collect::<Vec<_>>())
-            }
+            Some(_) => totals::narrowed(
+                &self.totals,
+                &self.workloads.iter().map(|w| &**w).filter(in_scope).collect::<Vec<_>>(),
+            ),
         };
         Overview {
             version: self.version,
@@ -300,6 +309,8 @@ mod tests {
         assert_eq!(rebuilt, 2);
         let (same, rebuilt) = next(&mut builder, &objects, &usage, &first);
         assert_eq!(rebuilt, 0, "nothing changed");
+        assert!(same.workloads.iter().zip(&first.workloads).all(|(a, b)| Arc::ptr_eq(a, b)), "shared");
+        assert!(same.same_workloads(&first));
 
         // A pod of ledger is no longer ready: ledger alone is built again.
         let mut pod = (*objects.pods[0]).clone();

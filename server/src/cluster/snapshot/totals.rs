@@ -2,13 +2,15 @@
 //! pods (R = Σ rᵢ over the cluster), use, and autoscalers at their maximum; and the same
 //! narrowed to some workloads.
 
+use std::sync::Arc;
+
 use app::dto::{Capacity, ClusterTotals, Workload};
 
 use super::{Objects, Usage, workload::quantity};
 use crate::cluster::pod::{Phase, Pod};
 
 /// The totals over the whole cluster.
-pub(super) fn cluster(objects: &Objects, usage: &Usage, workloads: &[Workload]) -> ClusterTotals {
+pub(super) fn cluster(objects: &Objects, usage: &Usage, workloads: &[Arc<Workload>]) -> ClusterTotals {
     let allocatable = |resource: &str| -> f64 {
         objects
             .nodes

@@ -217,12 +217,15 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             };
             let objects = stores.objects();
             let started = std::time::Instant::now();
+            // Only this task sends, so the published snapshot is the last one built or one
+            // equal to it: the builder's reference, and what the new one is compared with.
             let previous = tx.borrow().clone();
+            let last = previous.clone();
             let mut taken = builder.take().unwrap_or_default();
             // Thousands of workloads take a while: off the threads that read the watches.
             let built = tokio::task::spawn_blocking(move || {
                 let at = crate::clock::unix_ms();
-                let next = taken.build(&objects, &usage, connection, version, at, &previous);
+                let next = taken.build(&objects, &usage, connection, version, at, &last);
                 (next, taken)
             })
             .await;
@@ -247,7 +250,6 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
                     return;
                 }
             };
-            let previous = tx.borrow().clone();
             let same = next.same_workloads(&previous)
                 && next.totals == previous.totals
                 && next.connection == previous.connection;

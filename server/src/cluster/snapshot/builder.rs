@@ -52,15 +52,26 @@ fn by_address<T>(list: &mut [Arc<T>]) {
 impl Shared {
     fn of(objects: &Objects) -> HashMap<String, Shared> {
         let mut out: HashMap<String, Shared> = HashMap::new();
-        let ns = |m: &kube::api::ObjectMeta| m.namespace.clone().unwrap_or_default();
+        // Each build walks every Service, slice and budget: a name is copied only the first
+        // time its namespace is seen.
+        fn of_namespace<'a>(
+            out: &'a mut HashMap<String, Shared>,
+            m: &kube::api::ObjectMeta,
+        ) -> &'a mut Shared {
+            let ns = m.namespace.as_deref().unwrap_or_default();
+            if !out.contains_key(ns) {
+                out.insert(ns.to_string(), Shared::default());
+            }
+            out.get_mut(ns).expect("inserted above")
+        }
         for s in &objects.services {
-            out.entry(ns(&s.metadata)).or_default().services.push(s.clone());
+            of_namespace(&mut out, &s.metadata).services.push(s.clone());
         }
         for s in &objects.endpoint_slices {
-            out.entry(ns(&s.metadata)).or_default().slices.push(s.clone());
+            of_namespace(&mut out, &s.metadata).slices.push(s.clone());
         }
         for b in &objects.disruption_budgets {
-            out.entry(ns(&b.metadata)).or_default().budgets.push(b.clone());
+            of_namespace(&mut out, &b.metadata).budgets.push(b.clone());
         }
         for shared in out.values_mut() {
             by_address(&mut shared.services);

@@ -21,7 +21,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -34,6 +34,7 @@ help:
 	@echo "make bench-fleet   the same at fleet scale (huge profile: 100,000 pods)"
 	@echo "make bench-history   history at fleet size: size per workload-day over 30 days, maintenance beside writes"
 	@echo "make bench-ui   bytes shipped, server render times, time to a usable 2,000-row services page"
+	@echo "make bench-ui-fleet   the services page with 2,000 rows in Chromium while the huge profile churns"
 	@echo "make bench-whatif   the what-if replay of a week of 15-s steps (target 50 ms)"
 
 setup: rust-tools node-packages system-packages
@@ -168,6 +169,12 @@ lint:
 # usable services page with 2,000 rows in Chromium.
 bench-ui: build
 	cd end2end && node bench/ui.mjs
+
+# The browser at fleet scale: the services page with 2,000 rows open in Chromium while the
+# huge profile churns (main-thread share, longest task, input delay, row fetches).
+bench-ui-fleet: build
+	cargo build --release -p sim --bin paydeck-sim
+	cd end2end && node bench/fleet-browser.mjs
 
 # The what-if replay of a week of 15-s steps through two HPA configurations (target ≤ 50 ms;
 # bench-ui measures the same replay in the browser).

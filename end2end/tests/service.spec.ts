@@ -74,9 +74,14 @@ test('a change in the cluster appears on the open page without a reload', async 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Services' }).click();
     const row = page.locator('tr[data-workload="payments-core/fx-rates"] [data-testid="ready"]');
     await expect(row).toHaveText('3 / 3');
+    // Rows are updated in place: the changed row and every other keep their elements.
+    const rows = page.locator('[data-testid="services-table"] tbody tr');
+    const count = await rows.count();
+    await rows.evaluateAll((trs) => trs.forEach((tr) => ((tr as any).kept = true)));
     await scale('payments-core', 'fx-rates', 2);
     await expect(row).toHaveText(/ \/ 2$/);
     expect(await page.evaluate(() => (window as any).notReloaded)).toBe(true);
+    expect(await rows.evaluateAll((trs) => trs.filter((tr) => (tr as any).kept).length)).toBe(count);
   } finally {
     await scale('payments-core', 'fx-rates', 1);
   }

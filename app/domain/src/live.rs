@@ -27,10 +27,12 @@ pub struct LiveChange {
 
 impl LiveChange {
     /// The change from `previous` (none: everything) to `next`, both sorted by namespace and
-    /// name as snapshots keep them.
+    /// name as snapshots keep them. Without `bodies`, `changed` stays empty and only the names
+    /// are listed (no figures are copied).
     pub fn between<W: std::borrow::Borrow<Workload>>(
         previous: Option<&[W]>,
         next: &[W],
+        bodies: bool,
         version: u64,
         taken_at_ms: i64,
         connection: Connection,
@@ -43,7 +45,7 @@ impl LiveChange {
             .map(|w| ((w.namespace.as_str(), w.name.as_str()), w))
             .collect();
         // Figures shared between snapshots are the same figures: no need to compare them.
-        let changed: Vec<Workload> = next
+        let differ: Vec<&Workload> = next
             .iter()
             .map(W::borrow)
             .filter(|w| {
@@ -51,9 +53,9 @@ impl LiveChange {
                     .get(&(w.namespace.as_str(), w.name.as_str()))
                     .is_none_or(|old| !std::ptr::eq(*old, *w) && *old != *w)
             })
-            .cloned()
             .collect();
-        let changed_names = changed.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
+        let changed_names = differ.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
+        let changed = if bodies { differ.into_iter().cloned().collect() } else { Vec::new() };
         let present: std::collections::HashSet<(&str, &str)> =
             next.iter().map(W::borrow).map(|w| (w.namespace.as_str(), w.name.as_str())).collect();
         let removed = previous
@@ -87,7 +89,7 @@ mod tests {
     }
 
     fn change(previous: Option<&[Workload]>, next: &[Workload]) -> LiveChange {
-        LiveChange::between(previous, next, 2, 0, Connection::default(), ClusterTotals::default())
+        LiveChange::between(previous, next, true, 2, 0, Connection::default(), ClusterTotals::default())
     }
 
     #[test]
@@ -100,6 +102,16 @@ mod tests {
         assert_eq!(c.changed_names, vec!["ns/a"]);
         assert_eq!(c.removed, vec!["ns/b"]);
         assert!(c.touches("ns/a") && c.touches("ns/b") && !c.touches("ns/c"));
+    }
+
+    #[test]
+    fn without_bodies_only_the_names_are_listed() {
+        let a = vec![workload("a", 1), workload("b", 1)];
+        let b = vec![workload("a", 2), workload("b", 1)];
+        let c =
+            LiveChange::between(Some(&a), &b, false, 3, 0, Connection::default(), ClusterTotals::default());
+        assert!(c.changed.is_empty());
+        assert_eq!(c.changed_names, vec!["ns/a"]);
     }
 
     #[test]

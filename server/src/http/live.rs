@@ -4,6 +4,11 @@
 //! the names of those that went away, with the totals and connection state each time.
 //! `?workloads=names` leaves out the workloads' bodies: the browser uses that to learn what
 //! changed and fetches only what its page shows.
+//!
+//! Events are paced: never two within [`EVENT_GAP`] on one feed. Snapshots that come faster
+//! (a churning cluster makes several a second) are merged into the next event, which lists
+//! every workload changed since the last one, so a tab does a bounded amount of work a second
+//! whatever the cluster does, and a change after a quiet spell still goes out at once.
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -17,21 +22,40 @@ use axum::{
     },
 };
 use domain::live::LiveChange;
-use futures::Stream;
+use futures::{Stream, StreamExt};
+use tokio::{sync::watch, time::Instant};
 
 use super::ServerState;
 use crate::cluster::snapshot::Snapshot;
 
-/// The change from `previous` (none: everything) to `next`.
-pub fn diff(previous: Option<&Snapshot>, next: &Snapshot) -> LiveChange {
+/// The shortest time between two events of one feed: at most four a second.
+pub const EVENT_GAP: Duration = Duration::from_millis(250);
+
+/// The change from `previous` (none: everything) to `next`; without `bodies`, only the names.
+pub fn diff(previous: Option<&Snapshot>, next: &Snapshot, bodies: bool) -> LiveChange {
     LiveChange::between(
         previous.map(|p| p.workloads.as_slice()),
         &next.workloads,
+        bodies,
         next.version,
         next.taken_at_ms,
         next.connection.clone(),
         next.totals.clone(),
     )
+}
+
+/// The values of `rx`: the current one at once, then the latest after each change, never two
+/// within `gap` of each other. A watch channel keeps only its latest value, so the changes
+/// made while waiting out the gap are merged into the next value.
+pub fn paced<T: Clone>(rx: watch::Receiver<T>, gap: Duration) -> impl Stream<Item = T> {
+    futures::stream::unfold((rx, None::<Instant>), move |(mut rx, sent)| async move {
+        if let Some(sent) = sent {
+            rx.changed().await.ok()?;
+            tokio::time::sleep_until(sent + gap).await;
+        }
+        let value = rx.borrow_and_update().clone();
+        Some((value, (rx, Some(Instant::now()))))
+    })
 }
 
 /// `?workloads=` of the stream: `full` (default) or `names`.
@@ -96,24 +120,17 @@ fn stream(
         let _ = stopping.wait_for(|stop| *stop).await;
     };
     // The slot travels with the stream and is given back when the stream is dropped.
-    let stream = futures::stream::unfold(
-        (state.cluster.subscribe(), None::<Arc<Snapshot>>, slot),
-        move |(mut rx, previous, slot)| async move {
-            // The first event goes out at once; each later one waits for a new snapshot.
-            if previous.is_some() && rx.changed().await.is_err() {
-                return None;
-            }
-            let next = rx.borrow_and_update().clone();
-            let mut change = diff(previous.as_deref(), &next);
-            if names_only {
-                change.changed.clear();
-            }
+    let stream = paced(state.cluster.subscribe(), EVENT_GAP).scan(
+        (None::<Arc<Snapshot>>, slot),
+        move |(previous, _slot), next| {
+            let change = diff(previous.as_deref(), &next, !names_only);
             let event = Event::default()
                 .event("snapshot")
                 .id(next.version.to_string())
                 .json_data(&change)
                 .unwrap_or_else(|e| Event::default().event("error").data(e.to_string()));
-            Some((Ok(event), (rx, Some(next), slot)))
+            *previous = Some(next);
+            futures::future::ready(Some(Ok(event)))
         },
     );
     // The browser reconnects by itself once a new server answers.
@@ -123,8 +140,40 @@ fn stream(
 
 #[cfg(test)]
 mod tests {
-    use super::LiveParams;
+    use std::time::Duration;
+
+    use super::{LiveParams, paced};
+    use futures::StreamExt;
     use proptest::prelude::*;
+    use tokio::{sync::watch, time::Instant};
+
+    /// A burst of changes costs a feed one event, no sooner than the gap after the last one,
+    /// carrying the latest value; after a quiet spell a change goes out at once.
+    #[tokio::test]
+    async fn a_burst_of_changes_is_merged_into_one_event_after_the_gap() {
+        let gap = Duration::from_millis(300);
+        let (tx, rx) = watch::channel(0);
+        let mut events = Box::pin(paced(rx, gap));
+        assert_eq!(events.next().await, Some(0), "the current value goes out at once");
+        let first = Instant::now();
+        for v in 1..=20 {
+            tx.send(v).unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(events.next().await, Some(20), "one event with the latest value");
+        assert!(first.elapsed() >= gap, "not within the gap: {:?}", first.elapsed());
+        let quiet = tokio::time::timeout(Duration::from_millis(400), events.next()).await;
+        assert!(quiet.is_err(), "nothing more without a change");
+
+        // Quiet for longer than the gap: the next change is not held back.
+        tx.send(21).unwrap();
+        let sent = Instant::now();
+        assert_eq!(events.next().await, Some(21));
+        assert!(sent.elapsed() < gap, "held back {:?} after a quiet spell", sent.elapsed());
+
+        drop(tx);
+        assert_eq!(events.next().await, None, "the feed ends with its channel");
+    }
 
     proptest! {
         /// `?workloads=` takes `full` or `names`; anything else is refused with the value

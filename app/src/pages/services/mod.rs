@@ -1,6 +1,7 @@
 //! The services page: every Deployment in one table that sorts, filters and pages, with its
 //! state in the URL, and rows that follow the cluster live.
 
+pub mod live_rows;
 pub mod table;
 pub mod url;
 
@@ -11,17 +12,16 @@ use leptos_router::{
     hooks::{use_navigate, use_query_map},
 };
 
-use crate::{
-    dto::RowPage, format, layout::PageHeader, live::use_live, widgets::ErrorNote, workloads::list_workloads,
-};
+use crate::{dto::RowPage, format, layout::PageHeader, widgets::ErrorNote, workloads::list_workloads};
+use live_rows::LiveRows;
 use url::{PAGE_SIZES, ServicesUrl};
 
 #[component]
 pub fn ServicesPage() -> impl IntoView {
     let query = use_query_map();
     let state = Memo::new(move |_| query.with(|q| ServicesUrl::parse(|k| q.get(k))));
-    let live = use_live();
-    let page = Resource::new(move || (state.get(), live.version()), |(s, _)| list_workloads(s.query()));
+    // Fetched on navigation; the live feed then updates the rows in place (`LiveRows`).
+    let page = Resource::new(move || state.get(), |s| list_workloads(s.query()));
 
     view! {
         <PageHeader title="Services" subtitle="Every Deployment with its replicas, autoscaler, load and resources." />
@@ -121,47 +121,81 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
     }
 }
 
-/// The count, the table and the pager.
+/// The count, the table and the pager, following the cluster live.
 #[component]
 fn Results(state: ServicesUrl, page: RowPage) -> impl IntoView {
-    if page.items.is_empty() {
-        return view! {
-            <div class="empty-state" role="status">
-                {if state.is_filtered() {
-                    view! {
-                        <h2>"No services match these filters"</h2>
-                        <p><A href="/services">"Clear the filters"</A> " to see every Deployment."</p>
-                    }.into_any()
-                } else if page.total > 0 {
-                    view! {
-                        <h2>"This page is past the end of the list"</h2>
-                        <p><A href=state.at_page(1).href()>"Back to the first page"</A></p>
-                    }.into_any()
-                } else {
-                    view! {
-                        <h2>"No Deployments in the watched namespaces"</h2>
-                        <p>"Paydeck shows Deployments as soon as the cluster has them."</p>
-                    }.into_any()
-                }}
-            </div>
+    let rows = LiveRows::new(page);
+    rows.follow(state.clone());
+    let empty = Memo::new({
+        let order = rows.order.clone();
+        move |_| order.with(Vec::is_empty)
+    });
+    move || {
+        if empty.get() {
+            view! { <EmptyState state=state.clone() total=rows.total.get() /> }.into_any()
+        } else {
+            view! { <Rows state=state.clone() rows=rows.clone() /> }.into_any()
         }
-        .into_any();
     }
-    let first = (state.page - 1) * state.per + 1;
-    let last = first + page.items.len() - 1;
-    let pages = page.total.div_ceil(state.per);
+}
+
+/// What an empty page says, and the way back to rows.
+#[component]
+fn EmptyState(state: ServicesUrl, total: usize) -> impl IntoView {
     view! {
-        <p class="result-count" data-testid="result-count">
-            {format!("{}–{} of {} services", format::thousands(first as u64), format::thousands(last as u64), format::thousands(page.total as u64))}
-        </p>
-        <table::WorkloadTable state=state.clone() items=page.items />
-        {(pages > 1).then(|| view! {
-            <nav class="pager" aria-label="Pages">
-                {(state.page > 1).then(|| view! { <A href=state.at_page(state.page - 1).href() attr:rel="prev">"← Previous"</A> })}
-                <span>{format!("Page {} of {}", state.page, pages)}</span>
-                {(state.page < pages).then(|| view! { <A href=state.at_page(state.page + 1).href() attr:rel="next">"Next →"</A> })}
-            </nav>
-        })}
+        <div class="empty-state" role="status">
+            {if state.is_filtered() {
+                view! {
+                    <h2>"No services match these filters"</h2>
+                    <p><A href="/services">"Clear the filters"</A> " to see every Deployment."</p>
+                }.into_any()
+            } else if total > 0 {
+                view! {
+                    <h2>"This page is past the end of the list"</h2>
+                    <p><A href=state.at_page(1).href()>"Back to the first page"</A></p>
+                }.into_any()
+            } else {
+                view! {
+                    <h2>"No Deployments in the watched namespaces"</h2>
+                    <p>"Paydeck shows Deployments as soon as the cluster has them."</p>
+                }.into_any()
+            }}
+        </div>
     }
-    .into_any()
+}
+
+#[component]
+fn Rows(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
+    let (order, total) = (rows.order.clone(), rows.total.clone());
+    let count = {
+        let (state, total) = (state.clone(), total.clone());
+        move || {
+            let first = (state.page - 1) * state.per + 1;
+            let last = first + order.with(Vec::len) - 1;
+            format!(
+                "{}–{} of {} services",
+                format::thousands(first as u64),
+                format::thousands(last as u64),
+                format::thousands(total.get() as u64)
+            )
+        }
+    };
+    let pager = {
+        let state = state.clone();
+        move || {
+            let pages = total.get().div_ceil(state.per);
+            (pages > 1).then(|| view! {
+                <nav class="pager" aria-label="Pages">
+                    {(state.page > 1).then(|| view! { <A href=state.at_page(state.page - 1).href() attr:rel="prev">"← Previous"</A> })}
+                    <span>{format!("Page {} of {}", state.page, pages)}</span>
+                    {(state.page < pages).then(|| view! { <A href=state.at_page(state.page + 1).href() attr:rel="next">"Next →"</A> })}
+                </nav>
+            })
+        }
+    };
+    view! {
+        <p class="result-count" data-testid="result-count">{count}</p>
+        <table::WorkloadTable state rows />
+        {pager}
+    }
 }

@@ -49,6 +49,22 @@ pub fn affects(
     }
 }
 
+/// Changed rows set per browser task.
+const ROWS_PER_STEP: usize = 200;
+
+/// Resolves in a later task of the browser's event loop (a zero timeout), after pending
+/// input, rendering and the reactive effects of what was set before.
+async fn next_browser_task() {
+    let (done, wait) = futures::channel::oneshot::channel();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        std::time::Duration::ZERO,
+    );
+    let _ = wait.await;
+}
+
 /// Where following the feed is: what the page was last fetched at, and whether a fetch runs.
 #[derive(Default)]
 struct Following {
@@ -92,7 +108,31 @@ impl LiveRows {
     /// Takes a freshly fetched page: rows whose figures differ are set, new ones added, gone
     /// ones dropped; the order and count change only if they differ.
     pub fn apply(&self, page: RowPage) {
+        for (shown, row) in self.take_membership(page) {
+            shown.set(row);
+        }
+    }
+
+    /// As [`apply`](Self::apply), but sets changed rows [`ROWS_PER_STEP`] at a time, letting the
+    /// browser handle input and paint between steps: a metrics poll changes every row, and
+    /// 2,000 rows redrawn in one go held the main thread for ~150 ms.
+    async fn apply_in_steps(&self, page: RowPage) {
+        let mut changed = self.take_membership(page).into_iter().peekable();
+        while changed.peek().is_some() {
+            for (shown, row) in changed.by_ref().take(ROWS_PER_STEP) {
+                shown.set(row);
+            }
+            if changed.peek().is_some() {
+                next_browser_task().await;
+            }
+        }
+    }
+
+    /// Adds new rows, drops gone ones and sets the order and count; returns the rows shown
+    /// before whose figures differ, with their new figures, for the caller to set.
+    fn take_membership(&self, page: RowPage) -> Vec<(ArcRwSignal<WorkloadRow>, WorkloadRow)> {
         let order: Vec<String> = page.items.iter().map(row_key).collect();
+        let mut changed = Vec::new();
         {
             let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
             let keep: HashSet<&String> = order.iter().collect();
@@ -100,7 +140,7 @@ impl LiveRows {
             for (key, row) in order.iter().zip(page.items) {
                 match rows.get(key) {
                     Some(shown) if shown.with_untracked(|s| *s == row) => {}
-                    Some(shown) => shown.set(row),
+                    Some(shown) => changed.push((shown.clone(), row)),
                     None => {
                         rows.insert(key.clone(), ArcRwSignal::new(row));
                     }
@@ -113,6 +153,7 @@ impl LiveRows {
         if self.total.get_untracked() != page.total {
             self.total.set(page.total);
         }
+        changed
     }
 
     /// Follows the live feed for a page in `state`: fetches again when an event affects it.
@@ -131,7 +172,8 @@ impl LiveRows {
     fn on_event(&self, event: &LiveEvent, state: &ServicesUrl) {
         let shown: HashSet<String> = self.order.with_untracked(|o| o.iter().cloned().collect());
         let mut following = self.following.lock().unwrap_or_else(PoisonError::into_inner);
-        let wanted = event.version > following.version && affects(event, state, &shown, following.workloads);
+        // Not `>`: a server that took over (a new pod) counts its versions from the start.
+        let wanted = event.version != following.version && affects(event, state, &shown, following.workloads);
         following.workloads = Some(event.totals.workloads);
         if !wanted {
             return;
@@ -153,7 +195,7 @@ impl LiveRows {
                 // A failed fetch leaves the rows as they were; the next event tries again.
                 if let Ok(page) = crate::workloads::list_workloads(state.query()).await {
                     rows.following.lock().unwrap_or_else(PoisonError::into_inner).version = page.version;
-                    rows.apply(page);
+                    rows.apply_in_steps(page).await;
                 }
                 let mut following = rows.following.lock().unwrap_or_else(PoisonError::into_inner);
                 if !std::mem::take(&mut following.again) {

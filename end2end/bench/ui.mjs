@@ -4,7 +4,7 @@
 // panel runs it in Chromium on recorded history. Run with `make bench-ui` (which builds
 // first); prints figures, asserts nothing.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,10 @@ async function start(profile, extra = []) {
   // Let the first metrics poll land so pages carry usage figures.
   await new Promise((r) => setTimeout(r, 3000));
   const kubeconfig = join(dir, 'sim.kubeconfig');
-  return { url, readyMs, kubeconfig, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) };
+  // Stopping also removes the run's database and kubeconfig (tens of MB with recorded history).
+  const stop = () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); })
+    .then(() => rmSync(dir, { recursive: true, force: true }));
+  return { url, readyMs, kubeconfig, stop };
 }
 
 /** Full server-side render (every byte received) of `path`, `RENDERS` times in a row. */

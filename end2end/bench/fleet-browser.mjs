@@ -133,7 +133,7 @@ try {
   console.log(`  long tasks (> 50 ms): ${longTasks.length}, p50 ${ms(longTasks.length ? quantile(longTasks, 0.5) : 0)}, longest ${ms(longest)}`);
   console.log(`  ${typed} keystrokes typed: ${inputDelays.length} took 16 ms or more to handle; longest input delay ${ms(worstDelay)} ` +
     `(target: input never blocked > 100 ms: ${Math.max(worstDelay, longest) <= 100 ? 'met' : 'MISSED'}, counting the longest task)`);
-  console.log(`  row fetches: ${fetches} (${(fetches / wall).toFixed(2)} a second)`);
+  console.log(`  row fetches: ${fetches} (${(fetches / wall).toFixed(2)} a second; the live feed sends at most 4 events a second)`);
 } finally {
   if (browser) await browser.close();
   for (const child of children.reverse()) await stop(child);

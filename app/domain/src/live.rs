@@ -25,6 +25,11 @@ pub struct LiveChange {
     pub removed: Vec<String>,
 }
 
+/// `namespace/name`: how the feed names a workload in `changed_names` and `removed`.
+pub fn workload_key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
 impl LiveChange {
     /// The change from `previous` (none: everything) to `next`, both sorted by namespace and
     /// name as snapshots keep them. Without `bodies`, `changed` stays empty and only the names
@@ -54,7 +59,7 @@ impl LiveChange {
                     .is_none_or(|old| !std::ptr::eq(*old, *w) && *old != *w)
             })
             .collect();
-        let changed_names = differ.iter().map(|w| format!("{}/{}", w.namespace, w.name)).collect();
+        let changed_names = differ.iter().map(|w| workload_key(&w.namespace, &w.name)).collect();
         let changed = if bodies { differ.into_iter().cloned().collect() } else { Vec::new() };
         let present: std::collections::HashSet<(&str, &str)> =
             next.iter().map(W::borrow).map(|w| (w.namespace.as_str(), w.name.as_str())).collect();
@@ -63,7 +68,7 @@ impl LiveChange {
             .flatten()
             .map(W::borrow)
             .filter(|w| !present.contains(&(w.namespace.as_str(), w.name.as_str())))
-            .map(|w| format!("{}/{}", w.namespace, w.name))
+            .map(|w| workload_key(&w.namespace, &w.name))
             .collect();
         LiveChange { version, taken_at_ms, connection, totals, changed, changed_names, removed }
     }

@@ -40,7 +40,7 @@ pub fn ServicePage() -> impl IntoView {
     let range = Memo::new(move |_| query.with(|q| ChartRange::parse(q.get("range").as_deref())));
     let key = Signal::derive(move || {
         let (ns, name) = target.get();
-        format!("{ns}/{name}")
+        domain::live::workload_key(&ns, &name)
     });
     let revision = use_changes_to(key);
     // Time moves on even when nothing changes: new samples arrive every sampling interval.

@@ -20,17 +20,17 @@ use crate::{
     live::LiveEvent,
 };
 
-/// `namespace/name`, the key the live feed names workloads by.
+/// The key the live feed names a row's workload by.
 pub fn row_key(row: &WorkloadRow) -> String {
-    format!("{}/{}", row.namespace, row.name)
+    domain::live::workload_key(&row.namespace, &row.name)
 }
 
-/// Whether `event` can change a page showing the rows `shown` (keys), ordered and filtered
+/// Whether `event` can change a page whose rows `shown` says (by key), ordered and filtered
 /// as `state` says, when the cluster had `workloads_before` workloads at the last event seen.
 pub fn affects(
     event: &LiveEvent,
     state: &ServicesUrl,
-    shown: &HashSet<String>,
+    shown: impl Fn(&str) -> bool,
     workloads_before: Option<i32>,
 ) -> bool {
     // A workload went: it may be on the page, or rows after it move up. One came: rows after
@@ -45,7 +45,7 @@ pub fn affects(
     if figures_decide {
         !event.changed_names.is_empty()
     } else {
-        event.changed_names.iter().any(|k| shown.contains(k))
+        event.changed_names.iter().any(|k| shown(k))
     }
 }
 
@@ -170,10 +170,11 @@ impl LiveRows {
     }
 
     fn on_event(&self, event: &LiveEvent, state: &ServicesUrl) {
-        let shown: HashSet<String> = self.order.with_untracked(|o| o.iter().cloned().collect());
         let mut following = self.following.lock().unwrap_or_else(PoisonError::into_inner);
+        // The row map holds exactly the shown rows' keys.
+        let shown = |key: &str| self.rows.lock().unwrap_or_else(PoisonError::into_inner).contains_key(key);
         // Not `>`: a server that took over (a new pod) counts its versions from the start.
-        let wanted = event.version != following.version && affects(event, state, &shown, following.workloads);
+        let wanted = event.version != following.version && affects(event, state, shown, following.workloads);
         following.workloads = Some(event.totals.workloads);
         if !wanted {
             return;
@@ -222,39 +223,39 @@ mod tests {
         }
     }
 
-    fn shown(keys: &[&str]) -> HashSet<String> {
-        keys.iter().map(|s| s.to_string()).collect()
+    fn shown<'a>(keys: &'a [&'a str]) -> impl Fn(&str) -> bool + Copy + 'a {
+        move |key| keys.contains(&key)
     }
 
     #[test]
     fn by_name_only_a_shown_row_changing_matters() {
         let by_name = ServicesUrl::default();
         let page = shown(&["a/one", "a/two"]);
-        assert!(affects(&event(&["a/two"], &[], 10), &by_name, &page, Some(10)));
-        assert!(!affects(&event(&["b/other"], &[], 10), &by_name, &page, Some(10)));
-        assert!(!affects(&event(&[], &[], 10), &by_name, &page, Some(10)));
+        assert!(affects(&event(&["a/two"], &[], 10), &by_name, page, Some(10)));
+        assert!(!affects(&event(&["b/other"], &[], 10), &by_name, page, Some(10)));
+        assert!(!affects(&event(&[], &[], 10), &by_name, page, Some(10)));
         let searched = ServicesUrl { q: "one".into(), sort: SortKey::Namespace, ..ServicesUrl::default() };
-        assert!(!affects(&event(&["b/other"], &[], 10), &searched, &page, Some(10)));
+        assert!(!affects(&event(&["b/other"], &[], 10), &searched, page, Some(10)));
     }
 
     #[test]
     fn a_workload_coming_or_going_anywhere_matters() {
         let by_name = ServicesUrl::default();
         let page = shown(&["a/one"]);
-        assert!(affects(&event(&["b/new"], &[], 11), &by_name, &page, Some(10)), "one came");
-        assert!(affects(&event(&[], &["b/old"], 9), &by_name, &page, Some(10)), "one went");
-        assert!(affects(&event(&["b/new"], &["b/old"], 10), &by_name, &page, Some(10)), "one came, one went");
-        assert!(affects(&event(&[], &[], 10), &by_name, &page, None), "nothing known yet");
+        assert!(affects(&event(&["b/new"], &[], 11), &by_name, page, Some(10)), "one came");
+        assert!(affects(&event(&[], &["b/old"], 9), &by_name, page, Some(10)), "one went");
+        assert!(affects(&event(&["b/new"], &["b/old"], 10), &by_name, page, Some(10)), "one came, one went");
+        assert!(affects(&event(&[], &[], 10), &by_name, page, None), "nothing known yet");
     }
 
     #[test]
     fn ordered_or_filtered_by_figures_any_change_matters() {
         let page = shown(&["a/one"]);
         let by_cpu = ServicesUrl { sort: SortKey::Cpu, ..ServicesUrl::default() };
-        assert!(affects(&event(&["b/other"], &[], 10), &by_cpu, &page, Some(10)));
+        assert!(affects(&event(&["b/other"], &[], 10), &by_cpu, page, Some(10)));
         let critical = ServicesUrl { health: "critical".into(), ..ServicesUrl::default() };
-        assert!(affects(&event(&["b/other"], &[], 10), &critical, &page, Some(10)));
-        assert!(!affects(&event(&[], &[], 10), &by_cpu, &page, Some(10)), "nothing changed");
+        assert!(affects(&event(&["b/other"], &[], 10), &critical, page, Some(10)));
+        assert!(!affects(&event(&[], &[], 10), &by_cpu, page, Some(10)), "nothing changed");
     }
 
     fn row(name: &str, ready: i32) -> WorkloadRow {

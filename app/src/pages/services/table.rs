@@ -44,19 +44,11 @@ pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
     };
     view! {
         <div class="table-wrap">
-            <table class="services" data-testid="services-table">
-                // Fixed column widths: the browser no longer measures every cell of
-                // thousands of rows to size the columns each time one changes.
-                <colgroup>
-                    <col class="col-service" />
-                    <col class="col-status" />
-                    <col class="col-ready" />
-                    <col class="col-autoscaler" />
-                    <col span="3" class="col-figure" />
-                    <col span="2" class="col-resource" />
-                </colgroup>
-                <thead>
-                    <tr>
+            // Rows are laid out as grids (see main.css); the roles keep the table's meaning for
+            // browsers that would drop it with another display.
+            <table class="services" role="table" data-testid="services-table">
+                <thead role="rowgroup">
+                    <tr role="row">
                         {header("Service", SortKey::Name, false)}
                         {header("Status", SortKey::Health, false)}
                         {header("Ready", SortKey::Replicas, true)}
@@ -68,7 +60,7 @@ pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
                         {header("Memory used", SortKey::Memory, true)}
                     </tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                     <For
                         each=move || order.get()
                         key=|key| key.clone()
@@ -122,7 +114,7 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
     let rate = move || w.with(|w| w.request_rate.map(format::rate).unwrap_or_else(|| "—".into()));
     let per_pod = move || w.with(|w| w.load_per_replica.map(format::rate).unwrap_or_else(|| "—".into()));
     view! {
-        <tr data-workload=domain::live::workload_key(&namespace, &name)>
+        <tr role="row" data-workload=domain::live::workload_key(&namespace, &name)>
             <th scope="row" class="service">
                 <a href=detail_href(&namespace, &name)>{name.clone()}</a>
                 {critical}

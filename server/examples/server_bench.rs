@@ -3,7 +3,8 @@
 //!
 //! Against the simulator's profile served by a separate `paydeck-sim` process, it prints:
 //! - time to the first full sync, next to the floor (the pod pages merely downloaded, as a
-//!   paged LIST of 500 a page read and thrown away; target ≤ 1.1× at `huge`) and next to
+//!   paged LIST of 500 a page read and thrown away; target ≤ 1.1× at `huge`, judged on the
+//!   median of five rounds with the simulator's controllers paused) and next to
 //!   `kubectl get pods -A -o json` (target ≤ 2×);
 //! - this process's resident memory after the sync (target ≤ 300 MB);
 //! - history query latency for 30 days of one workload (target ≤ 50 ms);
@@ -35,15 +36,26 @@ fn main() -> anyhow::Result<()> {
     // As the paydeck binary does, before any thread starts.
     paydeck::memory::limit_allocator_arenas();
     let profile = std::env::args().nth(1).unwrap_or_else(|| "large".into());
+    let sync_limit = sync_limit()?;
+    if profile == SYNC_ROUNDS_ARG {
+        // The rounds of `sync_rounds_held_still`, in a process of their own.
+        let (Some(kubeconfig), Some(profile)) = (std::env::args().nth(2), std::env::args().nth(3)) else {
+            anyhow::bail!("usage: server_bench {SYNC_ROUNDS_ARG} KUBECONFIG PROFILE");
+        };
+        return sync_rounds(std::path::Path::new(&kubeconfig), &profile, sync_limit);
+    }
     anyhow::ensure!(matches!(profile.as_str(), "large" | "huge"), "usage: server_bench [large|huge]");
-    // How long to wait for the first sync before calling it missed.
-    let sync_limit = match std::env::var("BENCH_SYNC_LIMIT_SECS") {
-        Ok(s) => Duration::from_secs(s.parse().map_err(|_| {
-            anyhow::anyhow!("BENCH_SYNC_LIMIT_SECS must be a whole number of seconds, not {s:?}")
-        })?),
-        Err(_) => Duration::from_secs(900),
-    };
     tokio::runtime::Runtime::new()?.block_on(bench(&profile, sync_limit))
+}
+
+/// How long to wait for a first sync before calling it missed.
+fn sync_limit() -> anyhow::Result<Duration> {
+    match std::env::var("BENCH_SYNC_LIMIT_SECS") {
+        Ok(s) => Ok(Duration::from_secs(s.parse().map_err(|_| {
+            anyhow::anyhow!("BENCH_SYNC_LIMIT_SECS must be a whole number of seconds, not {s:?}")
+        })?)),
+        Err(_) => Ok(Duration::from_secs(900)),
+    }
 }
 
 async fn bench(profile: &str, sync_limit: Duration) -> anyhow::Result<()> {
@@ -78,6 +90,30 @@ async fn bench(profile: &str, sync_limit: Duration) -> anyhow::Result<()> {
 /// The floor under a first sync: every pod page downloaded (500 a page, as the watcher lists),
 /// read and thrown away, with only the continue token parsed out. Returns the time and pods.
 async fn paged_list_floor(client: kube::Client) -> anyhow::Result<(Duration, usize)> {
+    paged_list(client, "/api/v1/pods").await
+}
+
+/// Every kind a first sync lists (pods, nodes, Deployments, HPAs, Services, endpoint slices,
+/// budgets), downloaded at once as the sync does and thrown away: what the API server itself
+/// needs to serve a sync, beside the pods-only floor the target is set against.
+const SYNC_LISTS: [&str; 7] = [
+    "/api/v1/pods",
+    "/api/v1/nodes",
+    "/apis/apps/v1/deployments",
+    "/apis/autoscaling/v2/horizontalpodautoscalers",
+    "/api/v1/services",
+    "/apis/discovery.k8s.io/v1/endpointslices",
+    "/apis/policy/v1/poddisruptionbudgets",
+];
+
+async fn every_kind_floor(client: kube::Client) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    futures::future::try_join_all(SYNC_LISTS.map(|path| paged_list(client.clone(), path))).await?;
+    Ok(started.elapsed())
+}
+
+/// One collection's pages (500 a page) downloaded and thrown away; the time and item count.
+async fn paged_list(client: kube::Client, path: &str) -> anyhow::Result<(Duration, usize)> {
     #[derive(serde::Deserialize)]
     struct Page {
         metadata: PageMeta,
@@ -96,7 +132,7 @@ async fn paged_list_floor(client: kube::Client) -> anyhow::Result<(Duration, usi
         if let Some(t) = token.take() {
             params = params.continue_token(&t);
         }
-        let request = kube::core::Request::new("/api/v1/pods").list(&params)?;
+        let request = kube::core::Request::new(path).list(&params)?;
         let body = client.request_text(request).await?;
         let page: Page = serde_json::from_str(&body)?;
         pods += page.items.len();
@@ -113,7 +149,7 @@ async fn run(
     dir: &std::path::Path,
     profile: &str,
     limit: Duration,
-    sim_control: std::process::ChildStdin,
+    mut sim_control: std::process::ChildStdin,
 ) -> anyhow::Result<()> {
     // kubectl's full JSON list of every pod, as a yardstick.
     let started = Instant::now();
@@ -134,6 +170,8 @@ async fn run(
         "the floor: {floor_pods} pods' pages (500 a page) downloaded and thrown away in {:.2} s",
         floor.as_secs_f64()
     );
+
+    sync_rounds_held_still(kubeconfig, &mut sim_control, profile).await?;
 
     let before = rss_mb();
     let started = Instant::now();
@@ -158,11 +196,9 @@ async fn run(
         snapshot.workloads.len(),
         snapshot.totals.pods,
     );
-    if profile == "huge" {
-        println!("  sync / floor {to_floor:.2} (target ≤ 1.1) {}", verdict(to_floor <= 1.1));
-    } else {
-        println!("  sync / floor {to_floor:.2} (the ≤ 1.1 target is for the huge profile)");
-    }
+    println!(
+        "  sync / floor {to_floor:.2} with the simulator's controllers running (the target is judged below)"
+    );
     println!("  sync / kubectl {ratio:.2} (target ≤ 2) {}", verdict(ratio <= 2.0));
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = rss_mb();
@@ -221,6 +257,127 @@ async fn run(
         verdict(p99 <= 50.0)
     );
     Ok(())
+}
+
+/// Rounds of floor and first sync timed against a simulator held still.
+const SYNC_ROUNDS: usize = 5;
+
+/// The first argument that runs only the sync rounds (in a process of their own).
+const SYNC_ROUNDS_ARG: &str = "--sync-rounds";
+
+/// The first sync against its floor, with the simulator's controllers paused: at fleet scale
+/// they hold the simulator's world for seconds at a time, and whether a list waits behind them
+/// decides a single ratio more than Paydeck does (a real API server serves lists beside its
+/// controllers). The rounds run in a process of their own, before this one's sync, so neither
+/// this process's later watches and metrics polls compete with them nor their memory counts
+/// in this one's figure.
+async fn sync_rounds_held_still(
+    kubeconfig: &std::path::Path,
+    sim_control: &mut std::process::ChildStdin,
+    profile: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    writeln!(sim_control, "pause")?;
+    // A step under way finishes first; the next one sees the pause.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut rounds = Command::new(std::env::current_exe()?);
+    rounds.arg(SYNC_ROUNDS_ARG).arg(kubeconfig).arg(profile).stderr(Stdio::inherit());
+    let out = tokio::task::spawn_blocking(move || rounds.output()).await??;
+    writeln!(sim_control, "resume")?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    anyhow::ensure!(out.status.success(), "the sync rounds failed ({})", out.status);
+    // The cluster picks up from where it was held; let its controllers catch up first.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Ok(())
+}
+
+/// The rounds: each a fresh sync in a runtime of its own, shut down after so its watchers
+/// stop; floor and sync alternate which goes first, so neither always meets warm caches.
+/// Prints every round, the median ratio (the verdict) and the spread.
+fn sync_rounds(kubeconfig: &std::path::Path, profile: &str, limit: Duration) -> anyhow::Result<()> {
+    let source = Source::Kubeconfig { path: kubeconfig.to_path_buf(), context: None };
+    println!("first sync with the simulator's controllers paused, {SYNC_ROUNDS} rounds:");
+    let (mut ratios, mut every_kind_ratios) = (Vec::new(), Vec::new());
+    for round in 0..SYNC_ROUNDS {
+        let Some(Round { floor, every_kind, sync }) = sync_round(&source, round % 2 == 0, limit)? else {
+            println!("  round {}: no sync within {} s: MISSED", round + 1, limit.as_secs());
+            return Ok(());
+        };
+        let ratio = sync.as_secs_f64() / floor.as_secs_f64();
+        let to_every_kind = sync.as_secs_f64() / every_kind.as_secs_f64();
+        println!(
+            "  round {}: floor {:.2} s, every kind listed {:.2} s, sync {:.2} s: sync / floor {ratio:.2}, sync / every kind {to_every_kind:.2}",
+            round + 1,
+            floor.as_secs_f64(),
+            every_kind.as_secs_f64(),
+            sync.as_secs_f64()
+        );
+        ratios.push(ratio);
+        every_kind_ratios.push(to_every_kind);
+    }
+    ratios.sort_by(f64::total_cmp);
+    every_kind_ratios.sort_by(f64::total_cmp);
+    println!(
+        "  sync / every kind listed median {:.2} (rounds {:.2}–{:.2}): Paydeck's own work beyond the API server's",
+        percentile(&every_kind_ratios, 0.5),
+        every_kind_ratios[0],
+        every_kind_ratios[every_kind_ratios.len() - 1]
+    );
+    let median = percentile(&ratios, 0.5);
+    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    if profile == "huge" {
+        println!(
+            "  sync / floor median {median:.2} (rounds {low:.2}–{high:.2}) (target ≤ 1.1) {}",
+            verdict(median <= 1.1)
+        );
+    } else {
+        println!(
+            "  sync / floor median {median:.2} (rounds {low:.2}–{high:.2}) (the ≤ 1.1 target is for the huge profile)"
+        );
+    }
+    Ok(())
+}
+
+/// One round's times: the pods-only floor, every kind listed, and a fresh first sync.
+struct Round {
+    floor: Duration,
+    every_kind: Duration,
+    sync: Duration,
+}
+
+/// One round in a runtime that is shut down after; `None` when the sync did not finish
+/// within `limit`.
+fn sync_round(source: &Source, floor_first: bool, limit: Duration) -> anyhow::Result<Option<Round>> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let timed = runtime.block_on(async {
+        let floors = async {
+            let client = cluster::connect(source).await?.client;
+            let (floor, _) = paged_list_floor(client.clone()).await?;
+            anyhow::Ok((floor, every_kind_floor(client).await?))
+        };
+        let sync = async {
+            let started = Instant::now();
+            let connected = cluster::connect(source).await?;
+            let view = cluster::start(
+                connected.client,
+                connected.description,
+                &Scope::default(),
+                Duration::from_secs(10),
+            );
+            let synced = tokio::time::timeout(limit, view.synced()).await.is_ok();
+            anyhow::Ok(synced.then(|| started.elapsed()))
+        };
+        let ((floor, every_kind), sync) = if floor_first {
+            let floors = floors.await?;
+            (floors, sync.await?)
+        } else {
+            let sync = sync.await?;
+            (floors.await?, sync)
+        };
+        Ok::<_, anyhow::Error>(sync.map(|sync| Round { floor, every_kind, sync }))
+    });
+    runtime.shutdown_background();
+    timed
 }
 
 /// Pod events a second the churn phase asks of the simulator, and for how long it measures.

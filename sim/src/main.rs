@@ -28,7 +28,8 @@ struct Args {
     #[arg(long)]
     no_cluster_autoscaler: bool,
     /// Pod events a second to add by restarting containers round-robin, for benchmarks. A
-    /// line `churn N` on standard input sets it while the cluster runs.
+    /// line `churn N` on standard input sets it while the cluster runs (`pause` and `resume`
+    /// hold the whole cluster still and let it go on).
     #[arg(long, default_value_t = 0.0, value_parser = parse_churn)]
     churn: f64,
 }
@@ -40,20 +41,50 @@ fn parse_churn(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Reads `churn N` lines from standard input and sets the churn; answers each on stdout
-/// (when anyone still reads it: a benchmark stops reading once the cluster serves).
+/// A line on standard input while the cluster runs.
+#[derive(Debug, PartialEq)]
+enum Command {
+    /// `churn N`: pod events a second from restarts.
+    Churn(f64),
+    /// `pause`: hold the cluster still (its API keeps serving); `resume`: let it go on.
+    Paused(bool),
+}
+
+/// Reads one control line; `Ok(None)` for a blank one.
+fn parse_command(line: &str) -> Result<Option<Command>, String> {
+    let line = line.trim();
+    match line {
+        "" => Ok(None),
+        "pause" => Ok(Some(Command::Paused(true))),
+        "resume" => Ok(Some(Command::Paused(false))),
+        _ => match line.strip_prefix("churn ") {
+            Some(rate) => parse_churn(rate).map(|r| Some(Command::Churn(r))),
+            None => Err(format!("unknown command {line:?} (known: churn N, pause, resume)")),
+        },
+    }
+}
+
+/// Reads control lines from standard input and answers each on stdout (when anyone still
+/// reads it: a benchmark stops reading once the cluster serves).
 fn control_from_stdin(cluster: sim::Cluster) {
     use std::io::Write;
     for line in std::io::stdin().lines().map_while(Result::ok) {
-        match line.trim().strip_prefix("churn ").map(parse_churn) {
-            Some(Ok(rate)) => {
+        let answer = match parse_command(&line) {
+            Ok(Some(Command::Churn(rate))) => {
                 cluster.lock().model.set_churn(rate);
-                let _ = writeln!(std::io::stdout(), "churn set to {rate} pod events/s");
+                format!("churn set to {rate} pod events/s")
             }
-            Some(Err(e)) => eprintln!("{e}"),
-            None if line.trim().is_empty() => {}
-            None => eprintln!("unknown command {:?} (known: churn N)", line.trim()),
-        }
+            Ok(Some(Command::Paused(paused))) => {
+                cluster.lock().model.set_paused(paused);
+                (if paused { "paused" } else { "resumed" }).to_string()
+            }
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("{e}");
+                continue;
+            }
+        };
+        let _ = writeln!(std::io::stdout(), "{answer}");
     }
 }
 
@@ -94,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_churn;
+    use super::{Command, parse_churn, parse_command};
 
     #[test]
     fn churn_is_a_rate_of_pod_events_and_nonsense_is_refused_by_name() {
@@ -104,5 +135,16 @@ mod tests {
             let e = parse_churn(bad).unwrap_err();
             assert!(e.contains("churn must be") && e.contains(&format!("{bad:?}")), "{e}");
         }
+    }
+
+    #[test]
+    fn control_lines_are_read_and_unknown_ones_refused_by_name() {
+        assert_eq!(parse_command("churn 1000\n"), Ok(Some(Command::Churn(1000.0))));
+        assert_eq!(parse_command(" pause "), Ok(Some(Command::Paused(true))));
+        assert_eq!(parse_command("resume"), Ok(Some(Command::Paused(false))));
+        assert_eq!(parse_command("  "), Ok(None));
+        assert!(parse_command("churn -5").unwrap_err().contains("churn must be"));
+        let e = parse_command("pause now").unwrap_err();
+        assert!(e.contains("unknown command \"pause now\"") && e.contains("pause, resume"), "{e}");
     }
 }

@@ -71,4 +71,21 @@ mod tests {
         assert_eq!(not_ready(&cluster), not_ready_before, "the restarted pods are Ready again");
         assert_eq!(cluster.lock().model.churn_per_sec(), 0.0);
     }
+
+    #[test]
+    fn a_paused_cluster_changes_nothing_and_goes_on_from_the_clock_when_resumed() {
+        let cluster = Cluster::new(&Options { profile: Profile::Demo, speed: None, ..Options::default() });
+        let version = |c: &Cluster| c.lock().store.resource_version();
+        cluster.lock().model.set_churn(20.0);
+        cluster.lock().model.set_paused(true);
+        let before = version(&cluster);
+        cluster.advance(Duration::from_secs(60));
+        assert_eq!(version(&cluster), before, "nothing written while paused");
+        let stepped_to = cluster.lock().model.time();
+        assert_eq!(stepped_to, cluster.now(), "the pause is not run through later");
+        cluster.lock().model.set_paused(false);
+        cluster.advance(Duration::from_secs(2));
+        assert!(version(&cluster) > before, "churn goes on once resumed");
+        assert_eq!(cluster.lock().model.time(), stepped_to + 2_000);
+    }
 }

@@ -112,6 +112,8 @@ pub struct Model {
     churn_next: usize,
     /// Whether nodes are added when pods cannot be scheduled.
     cluster_autoscaler: bool,
+    /// Held still: the clock runs on, nothing steps (see [`Model::set_paused`]).
+    paused: bool,
 }
 
 fn key(ns: &str, name: &str) -> Key {
@@ -146,6 +148,7 @@ impl Model {
             churn_owed: 0.0,
             churn_next: 0,
             cluster_autoscaler: true,
+            paused: false,
         };
         let ts = rfc3339(now.saturating_sub(86_400_000));
         let mut create = |rt, obj| {
@@ -204,6 +207,12 @@ impl Model {
 
     /// Runs the cluster forward to `now`, one simulated second at a time (at most a day).
     pub fn advance_to(&mut self, store: &mut Store, now: Millis) {
+        if self.paused {
+            // Time passes without anything happening: on resuming, the model goes on from
+            // the clock's time instead of running the pause through.
+            self.last_step += now.saturating_sub(self.last_step) / self.step_ms * self.step_ms;
+            return;
+        }
         let target = now.min(self.last_step + 86_400_000);
         while self.last_step + self.step_ms <= target {
             let t = self.last_step + self.step_ms;
@@ -219,6 +228,13 @@ impl Model {
         self.last_step = self.last_step.min(now);
         self.last_hpa_sync = self.last_hpa_sync.min(now);
         self.last_autoscaler_sync = self.last_autoscaler_sync.min(now);
+    }
+
+    /// Holds the cluster still (`true`) or lets it go on: no controller, traffic, churn or
+    /// restart changes anything while paused, so the API server's objects stay as they are.
+    /// For benchmarks that time reading the cluster without its controllers competing.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
     }
 
     /// Steps of `ms` simulated milliseconds (at least one; at most the HPA's sync period,

@@ -186,11 +186,22 @@ impl app::backend::ClusterSource for ClusterView {
 /// once, and one snapshot for all of them is cheaper and calmer for the UI.
 const DEBOUNCE: Duration = Duration::from_millis(100);
 
+/// How long the first snapshot and metrics poll wait for the first lists (see
+/// [`watch::WatchState::first_lists_over`]) before they go ahead with what has arrived.
+const FIRST_LISTS_PATIENCE: Duration = Duration::from_secs(10);
+
 /// Starts watching and publishing snapshots.
 pub fn start(client: Client, description: String, scope: &Scope, metrics_interval: Duration) -> ClusterView {
     let changed = Arc::new(Notify::new());
     let (stores, watch_state) = watch::start(&client, scope, &changed);
-    let usage = usage::start(client, stores.clone(), metrics_interval, changed.clone());
+    let hold_until = tokio::time::Instant::now() + FIRST_LISTS_PATIENCE;
+    let usage = usage::start(
+        client,
+        stores.clone(),
+        metrics_interval,
+        changed.clone(),
+        (watch_state.clone(), hold_until),
+    );
     let initial = Snapshot {
         connection: Connection { cluster: description.clone(), ..Connection::default() },
         ..Snapshot::default()
@@ -202,8 +213,16 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
         let mut was_synced = false;
         let mut pause = DEBOUNCE;
         let mut builder = Some(snapshot::Builder::default());
+        let mut holding = true;
         loop {
             changed.notified().await;
+            // While the first lists come in, a snapshot of half a cluster shows false
+            // figures (Deployments without their pods read as not ready), and at 100,000
+            // pods building it takes the CPU the lists need: wait for them.
+            while holding && !state.first_lists_over() && tokio::time::Instant::now() < hold_until {
+                let _ = tokio::time::timeout_at(hold_until, changed.notified()).await;
+            }
+            holding = false;
             tokio::time::sleep(pause).await;
             let (usage, usage_problems) = usage.borrow().clone();
             let mut problems = state.problems(usage.answered_at);

@@ -9,7 +9,13 @@ use kube::Client;
 use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
-use super::{snapshot::Usage, watch::Stores};
+use super::{
+    snapshot::Usage,
+    watch::{Stores, WatchState},
+};
+
+/// How often the first poll looks whether the first lists are over.
+const FIRST_LISTS_CHECK: Duration = Duration::from_millis(100);
 
 fn get(path: &str) -> http::Request<Vec<u8>> {
     http::Request::get(path).body(Vec::new()).expect("a GET with a static path is a valid request")
@@ -163,9 +169,16 @@ pub fn start(
     stores: Stores,
     interval: Duration,
     changed: Arc<Notify>,
+    (lists, hold_until): (Arc<WatchState>, tokio::time::Instant),
 ) -> watch::Receiver<Polled> {
     let (tx, rx) = watch::channel((Arc::new(Usage::default()), Vec::new()));
     tokio::spawn(async move {
+        // The first poll waits for the first lists (or a problem, or `hold_until`): at
+        // 100,000 pods reading the metrics list takes the CPU the lists need, and it asks
+        // for the namespaces the lists are still finding.
+        while !lists.first_lists_over() && tokio::time::Instant::now() < hold_until {
+            tokio::time::sleep(FIRST_LISTS_CHECK).await;
+        }
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // A hung API server accepts requests and never answers; the poll must end so the

@@ -87,6 +87,13 @@ impl WatchState {
         self.kinds.values().all(|k| k.synced_scopes.load(Ordering::SeqCst) >= k.scopes)
     }
 
+    /// Whether the first lists are over: every watch has listed its kind, or some kind
+    /// reports a problem (a forbidden kind never lists, and what is visible should show).
+    pub fn first_lists_over(&self) -> bool {
+        self.synced()
+            || self.kinds.values().any(|k| k.last_error.lock().unwrap_or_else(|e| e.into_inner()).is_some())
+    }
+
     /// Whether some watch failed to reach the API server and it has not answered since.
     pub fn unreachable(&self, answered_at: Option<std::time::Instant>) -> bool {
         self.kinds.values().any(|k| {
@@ -483,4 +490,36 @@ pub fn start(client: &Client, scope: &Scope, changed: &Arc<Notify>) -> (Stores, 
         ),
     };
     (stores, Arc::new(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(scopes: u64, synced: u64) -> Arc<KindState> {
+        Arc::new(KindState { scopes, synced_scopes: AtomicU64::new(synced), ..KindState::default() })
+    }
+
+    #[test]
+    fn the_first_lists_are_over_when_every_kind_listed_or_one_reports_a_problem() {
+        let mut state = WatchState::default();
+        state.kinds.insert("pods", kind(2, 1));
+        state.kinds.insert("poddisruptionbudgets", kind(1, 0));
+        assert!(!state.first_lists_over(), "one namespace of pods and the budgets still listing");
+
+        // A forbidden kind never lists: what is visible should show rather than wait.
+        *state.kinds["poddisruptionbudgets"].last_error.lock().unwrap() = Some(WatchProblem {
+            message: "cannot list/watch poddisruptionbudgets: forbidden".into(),
+            unreachable: false,
+            transient: false,
+            at: std::time::Instant::now(),
+        });
+        assert!(state.first_lists_over());
+        assert!(!state.synced());
+
+        *state.kinds["poddisruptionbudgets"].last_error.lock().unwrap() = None;
+        state.kinds["poddisruptionbudgets"].synced_scopes.store(1, Ordering::SeqCst);
+        state.kinds["pods"].synced_scopes.store(2, Ordering::SeqCst);
+        assert!(state.first_lists_over() && state.synced());
+    }
 }

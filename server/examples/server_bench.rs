@@ -125,7 +125,7 @@ async fn paged_list(client: kube::Client, path: &str) -> anyhow::Result<(Duratio
         next: Option<String>,
     }
     let started = Instant::now();
-    let mut pods = 0;
+    let mut items = 0;
     let mut token: Option<String> = None;
     loop {
         let mut params = kube::api::ListParams::default().limit(500);
@@ -135,13 +135,13 @@ async fn paged_list(client: kube::Client, path: &str) -> anyhow::Result<(Duratio
         let request = kube::core::Request::new(path).list(&params)?;
         let body = client.request_text(request).await?;
         let page: Page = serde_json::from_str(&body)?;
-        pods += page.items.len();
+        items += page.items.len();
         match page.metadata.next.filter(|t| !t.is_empty()) {
             Some(t) => token = Some(t),
             None => break,
         }
     }
-    Ok((started.elapsed(), pods))
+    Ok((started.elapsed(), items))
 }
 
 async fn run(
@@ -197,7 +197,7 @@ async fn run(
         snapshot.totals.pods,
     );
     println!(
-        "  sync / floor {to_floor:.2} with the simulator's controllers running (the target is judged below)"
+        "  sync / floor {to_floor:.2} with the simulator's controllers running (the target is judged on the rounds above)"
     );
     println!("  sync / kubectl {ratio:.2} (target ≤ 2) {}", verdict(ratio <= 2.0));
     tokio::time::sleep(Duration::from_secs(2)).await;

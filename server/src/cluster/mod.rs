@@ -200,7 +200,8 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
         stores.clone(),
         metrics_interval,
         changed.clone(),
-        (watch_state.clone(), hold_until),
+        watch_state.clone(),
+        hold_until,
     );
     let initial = Snapshot {
         connection: Connection { cluster: description.clone(), ..Connection::default() },
@@ -219,7 +220,7 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             // While the first lists come in, a snapshot of half a cluster shows false
             // figures (Deployments without their pods read as not ready), and at 100,000
             // pods building it takes the CPU the lists need: wait for them.
-            while holding && !state.first_lists_over() && tokio::time::Instant::now() < hold_until {
+            while holding && state.awaiting_first_lists(hold_until) {
                 let _ = tokio::time::timeout_at(hold_until, changed.notified()).await;
             }
             holding = false;

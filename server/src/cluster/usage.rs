@@ -169,14 +169,15 @@ pub fn start(
     stores: Stores,
     interval: Duration,
     changed: Arc<Notify>,
-    (lists, hold_until): (Arc<WatchState>, tokio::time::Instant),
+    lists: Arc<WatchState>,
+    hold_until: tokio::time::Instant,
 ) -> watch::Receiver<Polled> {
     let (tx, rx) = watch::channel((Arc::new(Usage::default()), Vec::new()));
     tokio::spawn(async move {
         // The first poll waits for the first lists (or a problem, or `hold_until`): at
         // 100,000 pods reading the metrics list takes the CPU the lists need, and it asks
         // for the namespaces the lists are still finding.
-        while !lists.first_lists_over() && tokio::time::Instant::now() < hold_until {
+        while lists.awaiting_first_lists(hold_until) {
             tokio::time::sleep(FIRST_LISTS_CHECK).await;
         }
         let mut ticker = tokio::time::interval(interval);

@@ -94,6 +94,12 @@ impl WatchState {
             || self.kinds.values().any(|k| k.last_error.lock().unwrap_or_else(|e| e.into_inner()).is_some())
     }
 
+    /// Whether the first snapshot and metrics poll should still wait: the first lists are
+    /// not over and `until` has not come.
+    pub fn awaiting_first_lists(&self, until: tokio::time::Instant) -> bool {
+        !self.first_lists_over() && tokio::time::Instant::now() < until
+    }
+
     /// Whether some watch failed to reach the API server and it has not answered since.
     pub fn unreachable(&self, answered_at: Option<std::time::Instant>) -> bool {
         self.kinds.values().any(|k| {

@@ -171,10 +171,12 @@ impl LiveRows {
 
     fn on_event(&self, event: &LiveEvent, state: &ServicesUrl) {
         let mut following = self.following.lock().unwrap_or_else(PoisonError::into_inner);
-        // The row map holds exactly the shown rows' keys.
-        let shown = |key: &str| self.rows.lock().unwrap_or_else(PoisonError::into_inner).contains_key(key);
         // Not `>`: a server that took over (a new pod) counts its versions from the start.
-        let wanted = event.version != following.version && affects(event, state, shown, following.workloads);
+        let wanted = event.version != following.version && {
+            // The row map holds exactly the shown rows' keys.
+            let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            affects(event, state, |key| rows.contains_key(key), following.workloads)
+        };
         following.workloads = Some(event.totals.workloads);
         if !wanted {
             return;

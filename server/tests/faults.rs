@@ -811,7 +811,9 @@ async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corru
         let res = http.get(format!("{url}{path}")).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path} with the disk full");
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Sampling goes on (every second) while the disk is full; wait long enough for at least
+    // three moments to be held even when the machine is busy (3 s once held fewer).
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let failed = metric(&http, &url, failures).await;
 
     // Space returns: the held samples are written, edits go out again.

@@ -86,6 +86,8 @@ system-packages:
 # in target/site, precompressed with brotli and gzip. Made again only when a file it is made
 # from is newer than the last build (cargo-leptos would otherwise regenerate and recompress
 # the browser bundle every time, most of a minute), so `make run` on a built tree serves at once.
+# `--split` cuts the lazily loaded pages (app/src/pages/lazy.rs) into chunks of their own; the
+# WebAssembly is only valid split, so every build of the site needs it.
 BUILT := target/site/.built
 # ECharts with only the charts and components Paydeck draws, bundled from the npm package.
 ECHARTS := public/assets/echarts.min.js
@@ -94,7 +96,7 @@ BUILD_INPUTS := $(shell find app server sim style public -type f -not -path 'pub
 build: setup $(BUILT)
 
 $(BUILT): $(BUILD_INPUTS) $(ECHARTS)
-	@start=$$(date +%s); cargo leptos build --release --precompress; \
+	@start=$$(date +%s); cargo leptos build --release --precompress --split; \
 	  echo "== build took $$(( $$(date +%s) - start )) s"
 	@touch $@
 

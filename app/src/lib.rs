@@ -36,9 +36,11 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const SERVER_FN_PREFIX: &str = "/rpc";
 
 /// The WebAssembly entry point: attaches the interactive app to the server-rendered page.
+/// Lazily: a page whose code is a separate chunk ([`pages::AdvisorRoute`] and its kind) is
+/// hydrated once that chunk has arrived.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_lazy(App);
 }

@@ -3,13 +3,14 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    Lazy,
     components::{Route, Router, Routes},
     path,
 };
 
 use crate::layout::Layout;
 use crate::pages::{
-    AdvisorPage, AuditPage, NotFoundPage, OverviewPage, PlannerPage, ServicePage, ServicesPage,
+    AdvisorRoute, AuditRoute, NotFoundPage, OverviewPage, PlannerRoute, ServiceRoute, ServicesPage,
 };
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
@@ -58,10 +59,11 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/services") view=ServicesPage />
-                    <Route path=path!("/services/:namespace/:name") view=ServicePage />
-                    <Route path=path!("/advisor") view=AdvisorPage />
-                    <Route path=path!("/planner") view=PlannerPage />
-                    <Route path=path!("/audit") view=AuditPage />
+                    // Lazily loaded: their code is fetched on first visit.
+                    <Route path=path!("/services/:namespace/:name") view={Lazy::<ServiceRoute>::new()} />
+                    <Route path=path!("/advisor") view={Lazy::<AdvisorRoute>::new()} />
+                    <Route path=path!("/planner") view={Lazy::<PlannerRoute>::new()} />
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                 </Routes>
             </Layout>
         </Router>

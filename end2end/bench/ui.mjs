@@ -25,7 +25,8 @@ const size = (path) => (existsSync(path) ? readFileSync(path).length : NaN);
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const ms = (x) => `${x.toFixed(1)} ms`;
 
-// Brotli budgets (KiB, the unit the figures are printed in) for what every visit downloads.
+// Brotli budgets (KiB, the unit the figures are printed in) for what every visit downloads: the
+// entry WASM (every page hydrates with it; the lazily loaded pages add chunks, printed below).
 const BROTLI_TARGETS = { WASM: 350, ECharts: 150 };
 
 function bytesShipped() {
@@ -45,6 +46,24 @@ function bytesShipped() {
     console.log(`  ${label.padEnd(8)} ${figures.map(kib).join(' / ')}${verdict}`);
   }
   console.log(`  ${'total'.padEnd(8)} ${total.map(kib).join(' / ')}`);
+  lazyChunks(size(join(site, 'pkg/paydeck.wasm.br')));
+}
+
+/** The pages split into chunks of their own (`--split`): what each adds when first shown. */
+function lazyChunks(entryBrotli) {
+  const manifestPath = join(site, 'pkg/__wasm_split_manifest.json');
+  if (!existsSync(manifestPath)) {
+    console.log('  no lazily loaded chunks (built without --split)');
+    return;
+  }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  const loader = size(join(site, 'pkg/__wasm_split.______________________.js.br'));
+  console.log('Lazily loaded pages (brotli: the chunks a page adds on first visit, then the whole WASM for a first load of it)');
+  for (const [split, modules] of Object.entries(manifest).sort()) {
+    const page = split.replace(/^__/, '').replace(/_route_view_\d+$/, '');
+    const added = modules.reduce((sum, m) => sum + size(join(site, `pkg/${m}.wasm.br`)), loader);
+    console.log(`  ${page.padEnd(8)} +${kib(added)} in ${modules.length} chunks, ${kib(entryBrotli + added)} with the entry WASM`);
+  }
 }
 
 /** Starts Paydeck on a simulated cluster of `profile`; resolves with its URL and a stop(). */

@@ -1,6 +1,6 @@
 //! The cluster as the pages see it: the overview server function and the connection banner.
 
-use leptos::prelude::*;
+use leptos::{either::EitherOf4, prelude::*};
 
 use crate::{
     dto::Overview,
@@ -23,36 +23,33 @@ pub fn ConnectionBanner() -> impl IntoView {
     let live = use_live();
     move || {
         if live.status.get() == LiveStatus::Reconnecting {
-            return view! {
+            return EitherOf4::A(view! {
                 <div class="banner banner-bad" role="alert">
                     <strong>"Paydeck's server is not answering. "</strong>
                     "Figures are not updating; reconnecting…"
                 </div>
-            }
-            .into_any();
+            });
         }
         let Some(connection) = live.last.with(|e| e.as_ref().map(|e| e.connection.clone())) else {
-            return ().into_any();
+            return EitherOf4::B(());
         };
         if !connection.synced {
-            view! {
+            EitherOf4::C(view! {
                 <div class="banner banner-warn" role="status">
                     <strong>"Connecting to the cluster… "</strong>
                     {connection.cluster.clone()}
                     <ProblemList problems=connection.problems.clone() />
                 </div>
-            }
-            .into_any()
+            })
         } else if !connection.problems.is_empty() {
-            view! {
+            EitherOf4::D(view! {
                 <div class="banner banner-warn" role="status">
                     <strong>"Some of the cluster is not visible. "</strong>
                     <ProblemList problems=connection.problems.clone() />
                 </div>
-            }
-            .into_any()
+            })
         } else {
-            ().into_any()
+            EitherOf4::B(())
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Who is using Paydeck: shown in the header, and (with the edits) what they may change.
 
-use leptos::prelude::*;
+use leptos::{either::EitherOf3, prelude::*};
 
 use crate::dto::Viewer;
 
@@ -52,7 +52,7 @@ pub fn ViewerBadge() -> impl IntoView {
             {move || viewer.get().and_then(Result::ok).map(|v| {
                 if !v.demo_users.is_empty() {
                     let current = v.user.clone().unwrap_or_default();
-                    return view! {
+                    return EitherOf3::A(view! {
                         <label class="viewer demo-switch" title="Demo users of the simulated cluster; its RBAC decides what each may change">
                             <span>"Acting as"</span>
                             <select data-testid="act-as" on:change=move |ev| act_as(&event_target_value(&ev))>
@@ -63,17 +63,17 @@ pub fn ViewerBadge() -> impl IntoView {
                                 }).collect_view()}
                             </select>
                         </label>
-                    }.into_any();
+                    });
                 }
                 let mode = v.read_only.then(|| view! { <span class="tag" title="Edits are turned off on this Paydeck server">"read-only"</span> });
                 match v.user {
                     Some(user) => {
                         let groups = if v.groups.is_empty() { "no groups".to_string() } else { format!("groups: {}", v.groups.join(", ")) };
-                        view! { <span class="viewer" title=groups data-testid="viewer">{user}{mode}</span> }.into_any()
+                        EitherOf3::B(view! { <span class="viewer" title=groups data-testid="viewer">{user}{mode}</span> })
                     }
-                    None => view! {
+                    None => EitherOf3::C(view! {
                         <span class="viewer muted" title="No trusted auth proxy named you: you can read, not change" data-testid="viewer">"Anonymous"{mode}</span>
-                    }.into_any(),
+                    }),
                 }
             })}
         </Transition>

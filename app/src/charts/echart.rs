@@ -3,6 +3,27 @@
 use charming::Chart;
 use leptos::prelude::*;
 
+/// A chart option as ECharts reads it: a charming [`Chart`] written out as JSON once.
+///
+/// Pages keep options in this form: comparing two of them (to skip redrawing an unchanged
+/// chart) is comparing strings, and the browser reads them with its own JSON parser.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartOption(String);
+
+impl From<Chart> for ChartOption {
+    fn from(chart: Chart) -> Self {
+        // Chart options are plain data (no raw JavaScript), so this cannot fail.
+        Self(serde_json::to_string(&chart).unwrap_or_default())
+    }
+}
+
+impl ChartOption {
+    /// The option as JSON.
+    pub fn json(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A chart container. The chart is drawn in the browser once `option` first holds a chart;
 /// later values update the same ECharts instance (no flicker, no re-creation), and the
 /// instance is disposed when the component goes away.
@@ -14,7 +35,7 @@ pub fn EChart(
     label: String,
     /// The chart option; `None` while there is nothing to draw.
     #[prop(into)]
-    option: Signal<Option<Chart>>,
+    option: Signal<Option<ChartOption>>,
     /// Charts in the same group share their tooltip and zoom.
     #[prop(optional)]
     group: Option<&'static str>,
@@ -29,66 +50,111 @@ pub fn EChart(
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    use charming::{Chart, Echarts, WasmRenderer};
     use leptos::prelude::*;
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::{JsValue, prelude::wasm_bindgen};
 
-    pub fn bind(id: &'static str, option: Signal<Option<Chart>>, group: Option<&'static str>) {
-        // `Echarts` is a JS handle (not `Send`), so it lives in local-only storage.
-        let instance: StoredValue<Option<Echarts>, LocalStorage> = StoredValue::new_local(None);
+    use super::ChartOption;
+
+    // The `echarts` global of the self-hosted bundle (loaded before the WebAssembly).
+    #[wasm_bindgen]
+    extern "C" {
+        type Instance;
+
+        #[wasm_bindgen(catch, js_namespace = echarts, js_name = init)]
+        fn init(element: &web_sys::Element) -> Result<Instance, JsValue>;
+
+        #[wasm_bindgen(js_namespace = echarts)]
+        fn connect(group: &str);
+
+        #[wasm_bindgen(catch, method, js_name = setOption)]
+        fn set_option(this: &Instance, option: &JsValue) -> Result<(), JsValue>;
+
+        #[wasm_bindgen(method, setter)]
+        fn set_group(this: &Instance, group: &str);
+
+        #[wasm_bindgen(method)]
+        fn resize(this: &Instance);
+
+        #[wasm_bindgen(method)]
+        fn dispose(this: &Instance);
+    }
+
+    pub fn bind(id: &'static str, option: Signal<Option<ChartOption>>, group: Option<&'static str>) {
+        // The instance is a JS handle (not `Send`), so it lives in local-only storage.
+        let instance: StoredValue<Option<Instance>, LocalStorage> = StoredValue::new_local(None);
 
         Effect::new(move |_| {
-            let Some(chart) = option.get() else { return };
-            instance.update_value(|slot| match slot {
-                Some(echarts) => WasmRenderer::update(echarts, &chart),
-                None => match WasmRenderer::new_opt(None, None).render(id, &chart) {
-                    Ok(echarts) => {
-                        if let Some(group) = group {
-                            join_group(&echarts, group);
-                        }
-                        *slot = Some(echarts)
-                    }
-                    Err(e) => leptos::logging::error!("chart {id} could not be drawn: {e:?}"),
-                },
+            let Some(option) = option.get() else { return };
+            let parsed = match js_sys::JSON::parse(option.json()) {
+                Ok(parsed) => parsed,
+                Err(e) => return leptos::logging::error!("chart {id}: its option is not JSON: {e:?}"),
+            };
+            instance.update_value(|slot| {
+                if slot.is_none() {
+                    *slot = create(id, group);
+                }
+                if let Some(chart) = slot
+                    && let Err(e) = chart.set_option(&parsed)
+                {
+                    leptos::logging::error!("chart {id} could not be drawn: {e:?}");
+                }
             });
         });
 
         let resize = window_event_listener(leptos::ev::resize, move |_| {
             instance.with_value(|slot| {
-                if let Some(echarts) = slot {
-                    echarts.resize(JsValue::UNDEFINED);
+                if let Some(chart) = slot {
+                    chart.resize();
                 }
             });
         });
 
         on_cleanup(move || {
             resize.remove();
-            if let Some(Some(echarts)) = instance.try_update_value(Option::take) {
-                dispose(&echarts);
+            // Frees the instance's canvas and listeners.
+            if let Some(Some(chart)) = instance.try_update_value(Option::take) {
+                chart.dispose();
             }
         });
     }
 
-    /// `chart.group = group; echarts.connect(group)`: linked tooltips and zoom.
-    fn join_group(echarts: &Echarts, group: &str) {
-        let this: &JsValue = echarts.as_ref();
-        let _ = js_sys::Reflect::set(this, &JsValue::from_str("group"), &JsValue::from_str(group));
-        let global = js_sys::global();
-        if let Ok(lib) = js_sys::Reflect::get(&global, &JsValue::from_str("echarts"))
-            && let Ok(connect) = js_sys::Reflect::get(&lib, &JsValue::from_str("connect"))
-            && let Ok(connect) = connect.dyn_into::<js_sys::Function>()
-        {
-            let _ = connect.call1(&lib, &JsValue::from_str(group));
+    /// `echarts.init(element)`, in `group` (linked tooltips and zoom) when given.
+    fn create(id: &str, group: Option<&'static str>) -> Option<Instance> {
+        let Some(element) = document().get_element_by_id(id) else {
+            leptos::logging::error!("chart {id}: no element with that id");
+            return None;
+        };
+        match init(&element) {
+            Ok(chart) => {
+                if let Some(group) = group {
+                    chart.set_group(group);
+                    connect(group);
+                }
+                Some(chart)
+            }
+            Err(e) => {
+                leptos::logging::error!("chart {id} could not be drawn: {e:?}");
+                None
+            }
         }
     }
+}
 
-    /// `echarts.dispose()` frees the instance's canvas and listeners; charming does not bind it.
-    fn dispose(echarts: &Echarts) {
-        let this: &JsValue = echarts.as_ref();
-        if let Ok(f) = js_sys::Reflect::get(this, &JsValue::from_str("dispose"))
-            && let Ok(f) = f.dyn_into::<js_sys::Function>()
-        {
-            let _ = f.call0(this);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use charming::{component::Axis, element::AxisType, series::Line};
+
+    #[test]
+    fn the_option_handed_to_echarts_is_the_charts_compact_json() {
+        let chart = Chart::new()
+            .x_axis(Axis::new().type_(AxisType::Time))
+            .series(Line::new().name("Requests").data(vec![1.5, 2.0]));
+        let option = ChartOption::from(chart.clone());
+        assert!(!option.json().contains('\n'), "compact, not pretty-printed: {}", option.json());
+        let read: serde_json::Value = serde_json::from_str(option.json()).unwrap();
+        assert_eq!(read, serde_json::to_value(&chart).unwrap());
+        assert_eq!(read["series"][0]["type"], "line");
+        assert_eq!(option, ChartOption::from(chart), "the same chart compares equal: no redraw");
     }
 }

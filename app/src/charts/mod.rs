@@ -9,5 +9,5 @@ pub mod platform;
 pub mod whatif;
 pub mod workload;
 
-pub use echart::EChart;
+pub use echart::{ChartOption, EChart};
 pub use palette::Palette;

@@ -1,6 +1,6 @@
 //! The overview's cluster panel: totals and what needs attention.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::{
     NavigateOptions,
     components::A,
@@ -57,8 +57,8 @@ pub fn ClusterPanel() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="loading">"Loading the cluster…"</p> }>
                 {move || overview.get().map(|result| match result {
-                    Ok(o) => view! { <Totals overview=o /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">"The cluster figures are unavailable: " {e.to_string()}</p> }.into_any(),
+                    Ok(o) => Either::Left(view! { <Totals overview=o /> }),
+                    Err(e) => Either::Right(view! { <p class="error" role="alert">"The cluster figures are unavailable: " {e.to_string()}</p> }),
                 })}
             </Transition>
         </section>
@@ -95,9 +95,9 @@ fn Totals(overview: Overview) -> impl IntoView {
         </dl>
         <h3 class="subheading">"Needs attention"</h3>
         {if attention.is_empty() {
-            view! { <p class="panel-note">"Nothing needs attention."</p> }.into_any()
+            Either::Left(view! { <p class="panel-note">"Nothing needs attention."</p> })
         } else {
-            view! {
+            Either::Right(view! {
                 <ul class="attention">
                     {attention.into_iter().map(|a| {
                         let reasons = a.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
@@ -110,7 +110,7 @@ fn Totals(overview: Overview) -> impl IntoView {
                         }
                     }).collect_view()}
                 </ul>
-            }.into_any()
+            })
         }}
     }
 }

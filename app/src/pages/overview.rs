@@ -1,13 +1,16 @@
 use std::time::Duration;
 
 use domain::rules::{report::FindingsQuery, rule};
-use leptos::prelude::*;
+use leptos::{
+    either::{Either, EitherOf3},
+    prelude::*,
+};
 use leptos_router::hooks::use_query_map;
 
 use crate::{
     advisor::findings,
     charts::{
-        EChart, Palette,
+        ChartOption, EChart, Palette,
         platform::{load_chart, resources_chart},
     },
     dto::Platform,
@@ -36,9 +39,12 @@ pub fn OverviewPage() -> impl IntoView {
         |namespace| findings(FindingsQuery { namespace, ..FindingsQuery::default() }),
     );
     let palette = Palette::current();
-    let load = Memo::new(move |_| series.get().and_then(Result::ok).map(|p| load_chart(&p, palette)));
-    let resources =
-        Memo::new(move |_| series.get().and_then(Result::ok).map(|p| resources_chart(&p, palette)));
+    let load = Memo::new(move |_| {
+        series.get().and_then(Result::ok).map(|p| ChartOption::from(load_chart(&p, palette)))
+    });
+    let resources = Memo::new(move |_| {
+        series.get().and_then(Result::ok).map(|p| ChartOption::from(resources_chart(&p, palette)))
+    });
 
     view! {
         <PageHeader title="Overview" subtitle="The payment platform at a glance: the cluster now, and the services' load and resources over the last 24 hours." />
@@ -50,8 +56,8 @@ pub fn OverviewPage() -> impl IntoView {
             </div>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading the platform's figures…"</p> }>
                 {move || series.get().map(|r| match r {
-                    Ok(p) => view! { <PlatformStats platform=p /> }.into_any(),
-                    Err(e) => view! { <ErrorNote what="The platform's figures are unavailable" error=e.to_string() /> }.into_any(),
+                    Ok(p) => Either::Left(view! { <PlatformStats platform=p /> }),
+                    Err(e) => Either::Right(view! { <ErrorNote what="The platform's figures are unavailable" error=e.to_string() /> }),
                 })}
             </Transition>
             <div class="platform">
@@ -63,10 +69,10 @@ pub fn OverviewPage() -> impl IntoView {
                     <h3 class="subheading" id="top-findings-title">"Top findings"</h3>
                     <Transition fallback=|| view! { <p class="loading" role="status">"Judging the rules…"</p> }>
                         {move || top.get().map(|r| match r {
-                            Ok(r) if r.findings.is_empty() => view! { <p class="panel-note" role="status">"No rule is broken."</p> }.into_any(),
+                            Ok(r) if r.findings.is_empty() => EitherOf3::A(view! { <p class="panel-note" role="status">"No rule is broken."</p> }),
                             Ok(r) => {
                                 let more = r.findings.len().saturating_sub(TOP_FINDINGS);
-                                view! {
+                                EitherOf3::B(view! {
                                     <ul class="top-findings" data-testid="top-findings">
                                         {r.findings.into_iter().take(TOP_FINDINGS).map(|row| {
                                             let def = rule(row.finding.rule);
@@ -80,9 +86,9 @@ pub fn OverviewPage() -> impl IntoView {
                                         }).collect_view()}
                                     </ul>
                                     <a href="/advisor">{if more > 0 { format!("{more} more in the Advisor →") } else { "The Advisor →".to_string() }}</a>
-                                }.into_any()
+                                })
                             }
-                            Err(e) => view! { <ErrorNote what="The findings could not be loaded" error=e.to_string() /> }.into_any(),
+                            Err(e) => EitherOf3::C(view! { <ErrorNote what="The findings could not be loaded" error=e.to_string() /> }),
                         })}
                     </Transition>
                 </aside>

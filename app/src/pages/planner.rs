@@ -16,7 +16,7 @@ use leptos_router::{
 
 use crate::{
     advisor::plan,
-    charts::{EChart, Palette, plan::plan_chart},
+    charts::{ChartOption, EChart, Palette, plan::plan_chart},
     format,
     layout::PageHeader,
     widgets::ErrorNote,
@@ -131,7 +131,7 @@ fn Report(report: PlanReport) -> impl IntoView {
     let palette = Palette::current();
     let chart = Signal::derive({
         let plan = plan.clone();
-        move || Some(plan_chart(&plan, palette))
+        move || Some(ChartOption::from(plan_chart(&plan, palette)))
     });
     view! {
         <p class="panel-note" data-testid="planner-summary">{format!("Planned for {peak}.")}</p>

@@ -18,7 +18,7 @@ use leptos_router::{
 
 use crate::{
     charts::{
-        EChart, Palette,
+        ChartOption, EChart, Palette,
         workload::{load_chart, replicas_chart, resources_chart},
     },
     dto::{History, Workload},
@@ -163,9 +163,9 @@ fn RangePicker(range: Memo<ChartRange>) -> impl IntoView {
 fn Charts(history: Resource<Result<Option<History>, ServerFnError>>) -> impl IntoView {
     let palette = Palette::current();
     let recorded = move || history.get().and_then(Result::ok).flatten();
-    let load = Memo::new(move |_| recorded().map(|h| load_chart(&h, palette)));
-    let replicas = Memo::new(move |_| recorded().map(|h| replicas_chart(&h, palette)));
-    let resources = Memo::new(move |_| recorded().map(|h| resources_chart(&h, palette)));
+    let load = Memo::new(move |_| recorded().map(|h| ChartOption::from(load_chart(&h, palette))));
+    let replicas = Memo::new(move |_| recorded().map(|h| ChartOption::from(replicas_chart(&h, palette))));
+    let resources = Memo::new(move |_| recorded().map(|h| ChartOption::from(resources_chart(&h, palette))));
     let status = move || {
         match history.get() {
         None => Some(view! { <p class="loading" role="status">"Loading history…"</p> }.into_any()),

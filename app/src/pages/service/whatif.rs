@@ -15,7 +15,7 @@ use domain::{
 use leptos::prelude::*;
 
 use crate::{
-    charts::{EChart, Palette, whatif::whatif_chart},
+    charts::{ChartOption, EChart, Palette, whatif::whatif_chart},
     dto::Workload,
     whatif::workload_demand,
 };
@@ -121,7 +121,10 @@ pub fn WhatIf(
     let palette = Palette::current();
     let chart = Memo::new(move |_| {
         let s = series.get().and_then(Result::ok)?;
-        result.with(|r| r.as_ref().map(|r| whatif_chart(&s, &r.current, &r.proposed, r.target, palette)))
+        result.with(|r| {
+            r.as_ref()
+                .map(|r| ChartOption::from(whatif_chart(&s, &r.current, &r.proposed, r.target, palette)))
+        })
     });
 
     view! {

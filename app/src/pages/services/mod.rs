@@ -5,7 +5,10 @@ pub mod live_rows;
 pub mod table;
 pub mod url;
 
-use leptos::prelude::*;
+use leptos::{
+    either::{Either, EitherOf3},
+    prelude::*,
+};
 use leptos_router::{
     NavigateOptions,
     components::A,
@@ -29,8 +32,8 @@ pub fn ServicesPage() -> impl IntoView {
             <Filters state page />
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
                 {move || page.get().map(|result| match result {
-                    Ok(p) => view! { <Results state=state.get_untracked() page=p /> }.into_any(),
-                    Err(e) => view! { <ErrorNote what="The services could not be loaded" error=e.to_string() /> }.into_any(),
+                    Ok(p) => Either::Left(view! { <Results state=state.get_untracked() page=p /> }),
+                    Err(e) => Either::Right(view! { <ErrorNote what="The services could not be loaded" error=e.to_string() /> }),
                 })}
             </Transition>
         </section>
@@ -132,9 +135,9 @@ fn Results(state: ServicesUrl, page: RowPage) -> impl IntoView {
     });
     move || {
         if empty.get() {
-            view! { <EmptyState state=state.clone() total=rows.total.get() /> }.into_any()
+            Either::Left(view! { <EmptyState state=state.clone() total=rows.total.get() /> })
         } else {
-            view! { <Rows state=state.clone() rows=rows.clone() /> }.into_any()
+            Either::Right(view! { <Rows state=state.clone() rows=rows.clone() /> })
         }
     }
 }
@@ -145,20 +148,20 @@ fn EmptyState(state: ServicesUrl, total: usize) -> impl IntoView {
     view! {
         <div class="empty-state" role="status">
             {if state.is_filtered() {
-                view! {
+                EitherOf3::A(view! {
                     <h2>"No services match these filters"</h2>
                     <p><A href="/services">"Clear the filters"</A> " to see every Deployment."</p>
-                }.into_any()
+                })
             } else if total > 0 {
-                view! {
+                EitherOf3::B(view! {
                     <h2>"This page is past the end of the list"</h2>
                     <p><A href=state.at_page(1).href()>"Back to the first page"</A></p>
-                }.into_any()
+                })
             } else {
-                view! {
+                EitherOf3::C(view! {
                     <h2>"No Deployments in the watched namespaces"</h2>
                     <p>"Paydeck shows Deployments as soon as the cluster has them."</p>
-                }.into_any()
+                })
             }}
         </div>
     }

@@ -1,7 +1,7 @@
 //! The services table: one row per Deployment, sortable column headers.
 
 use domain::query::SortKey;
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use super::{live_rows::LiveRows, url::ServicesUrl};
 use crate::{
@@ -85,14 +85,13 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
         w.with(|w| match &w.autoscaler {
             Some(a) => {
                 let at_max = a.at_max.then(|| view! { <span class="tag tag-warn">"at max"</span> });
-                view! {
+                Either::Left(view! {
                     <span class="mono">{format!("{}–{}", a.min, a.max)}</span>
                     " " {at_max}
                     <span class="sub">{format!("{} → {} replicas", a.current, a.desired)}</span>
-                }
-                .into_any()
+                })
             }
-            None => view! { <span class="muted">"none"</span> }.into_any(),
+            None => Either::Right(view! { <span class="muted">"none"</span> }),
         })
     };
     let utilization = move || {
@@ -101,13 +100,12 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
             match w.cpu_utilization_percent {
                 Some(u) => {
                     let over = target.is_some_and(|t| u > f64::from(t));
-                    view! {
+                    Either::Left(view! {
                         <span class=if over { "over" } else { "" }>{format!("{u:.0} %")}</span>
                         <span class="sub">{target.map(|t| format!("target {t} %")).unwrap_or_else(|| "no target".into())}</span>
-                    }
-                    .into_any()
+                    })
                 }
-                None => dash().into_any(),
+                None => Either::Right(dash()),
             }
         })
     };

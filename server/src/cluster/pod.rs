@@ -1,5 +1,5 @@
-//! The Pod as Paydeck reads it ([`PodView`]: only the fields it uses, so the other fields of
-//! tens of thousands of pods are never even deserialised) and as it keeps it ([`Pod`]: those
+//! The Pod as Paydeck reads it ([`PodView`]: only the fields it uses, metadata included, so
+//! the other fields of tens of thousands of pods are never even deserialised) and as it keeps it ([`Pod`]: those
 //! fields reduced to the figures, about 200 bytes a pod, its names and labels shared).
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -10,11 +10,29 @@ use serde::{Deserialize, Serialize};
 /// `v1/Pod`, reduced to labels, node, container requests, phase, conditions and restarts.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 pub struct PodView {
+    #[serde(deserialize_with = "read_kept_metadata")]
     pub metadata: ObjectMeta,
     #[serde(default)]
     pub spec: PodViewSpec,
     #[serde(default)]
     pub status: PodViewStatus,
+}
+
+/// The metadata Paydeck reads of a pod: its key, labels, and the resourceVersion the watcher
+/// resumes from. The rest (managedFields above all, annotations, owner references,
+/// timestamps) is skipped unparsed: on a real API server it is most of a pod's metadata.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeptMetadata {
+    name: Option<String>,
+    namespace: Option<String>,
+    labels: Option<BTreeMap<String, String>>,
+    resource_version: Option<String>,
+}
+
+fn read_kept_metadata<'de, D: serde::Deserializer<'de>>(from: D) -> Result<ObjectMeta, D::Error> {
+    let KeptMetadata { name, namespace, labels, resource_version } = KeptMetadata::deserialize(from)?;
+    Ok(ObjectMeta { name, namespace, labels, resource_version, ..ObjectMeta::default() })
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -185,6 +203,29 @@ mod tests {
         assert_eq!((pod.status.phase.as_deref(), pod.restarts()), (Some("Running"), 2));
         assert_eq!(pod.requests("cpu").map(|q| q.0.as_str()).collect::<Vec<_>>(), vec!["250m"]);
         assert_eq!(pod.spec.node_name.as_deref(), Some("node-1"));
+    }
+
+    #[test]
+    fn only_the_metadata_paydeck_reads_is_kept() {
+        let pod: PodView = serde_json::from_value(json!({
+            "metadata": { "name": "p", "namespace": "n", "labels": { "app": "x" }, "resourceVersion": "42",
+                "uid": "u", "generateName": "p-", "creationTimestamp": "2026-12-05T06:00:00Z",
+                "annotations": { "a": "b" },
+                "ownerReferences": [{ "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "v" }],
+                "managedFields": [{ "manager": "kubelet", "operation": "Update", "fieldsType": "FieldsV1",
+                    "fieldsV1": { "f:status": { "f:phase": {} } } }] }
+        }))
+        .unwrap();
+        let kept = ObjectMeta {
+            name: Some("p".into()),
+            namespace: Some("n".into()),
+            labels: Some([("app".to_string(), "x".to_string())].into()),
+            resource_version: Some("42".into()),
+            ..ObjectMeta::default()
+        };
+        assert_eq!(pod.metadata, kept);
+        let bad = serde_json::from_value::<PodView>(json!({ "metadata": { "name": 7 } }));
+        assert!(bad.is_err(), "a malformed name is still refused");
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod limiter;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod runtime;
 pub mod site;
 pub mod whatif;

@@ -2,12 +2,12 @@ use clap::Parser;
 use paydeck::{
     audit,
     config::{Command, Config},
-    http, logging, memory,
+    http, logging, memory, runtime,
 };
 
 fn main() -> std::process::ExitCode {
     memory::limit_allocator_arenas();
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match runtime::build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("paydeck: cannot start the async runtime: {e}");

@@ -39,7 +39,13 @@ mod tempfile_path {
 /// A simulated cluster standing at `start` (clock moved only by the test), watched by
 /// Paydeck through a kubeconfig with the dashboard's read-only token.
 async fn setup(start: u64) -> Setup {
+    setup_with(start, |_| {}).await
+}
+
+/// [`setup`] with the simulated cluster adjusted by `adjust` before Paydeck starts watching.
+async fn setup_with(start: u64, adjust: impl FnOnce(&sim::Cluster)) -> Setup {
     let sim = sim::Cluster::new(&sim::Options { speed: None, start: Some(start), ..sim::Options::default() });
+    adjust(&sim);
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let path = std::env::temp_dir().join(format!(
         "paydeck-test-{}-{}.kubeconfig",
@@ -93,6 +99,35 @@ async fn the_first_snapshot_shows_the_whole_platform() {
     let fx = snap.workload("payments-core", "fx-rates").unwrap();
     let codes: Vec<&str> = fx.findings.iter().map(|f| f.code.as_str()).collect();
     assert!(codes.contains(&"no-limits") && codes.contains(&"single-replica"), "{codes:?}");
+}
+
+#[tokio::test]
+async fn first_lists_are_streamed_and_paged_where_the_api_server_cannot_stream() {
+    let streaming = setup(MIDNIGHT + 8 * 60 * MIN).await;
+    assert_eq!(streaming.sim.lists_streamed(), 7, "one streamed list per kind watched");
+
+    // An API server without the WatchList feature refuses streamed lists: Paydeck lists in
+    // pages instead, with nothing to report, and shows the same cluster.
+    let paged = setup_with(MIDNIGHT + 8 * 60 * MIN, |sim| sim.set_streaming_lists(false)).await;
+    assert_eq!(paged.sim.lists_streamed(), 0);
+    let (a, b) = (streaming.view.current(), paged.view.current());
+    assert!(b.connection.problems.is_empty(), "{:?}", b.connection.problems);
+    assert_eq!(
+        (a.workloads.len(), a.totals.pods, a.totals.nodes),
+        (b.workloads.len(), b.totals.pods, b.totals.nodes)
+    );
+    assert_eq!(b.workloads.len(), 9);
+
+    // Changes reach the snapshot after the paged lists as after the streamed ones.
+    let deployments: Api<Deployment> = Api::namespaced(admin(&paged.server).await, "payments-core");
+    deployments
+        .patch_scale("fx-rates", &PatchParams::default(), &Patch::Merge(json!({ "spec": { "replicas": 3 } })))
+        .await
+        .unwrap();
+    until(&paged.view, Duration::from_secs(2), "fx-rates at 3 replicas", |s| {
+        s.workload("payments-core", "fx-rates").is_some_and(|w| w.replicas.desired == 3)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -94,6 +94,11 @@ pub struct Cluster {
     world: Arc<Mutex<World>>,
     /// Milliseconds every write waits, after it is applied, before it is answered.
     write_delay_ms: Arc<AtomicU64>,
+    /// Whether watches may stream the initial list (`sendInitialEvents`), as API servers with
+    /// the WatchList feature do.
+    streaming_lists: Arc<AtomicBool>,
+    /// Streamed lists served, for tests of the clients that ask for them.
+    lists_streamed: Arc<AtomicU64>,
     faults: crate::faults::Faults,
 }
 
@@ -112,6 +117,8 @@ impl Cluster {
         Cluster {
             world: Arc::new(Mutex::new(World { store, model, clock })),
             write_delay_ms: Arc::default(),
+            streaming_lists: Arc::new(AtomicBool::new(true)),
+            lists_streamed: Arc::default(),
             faults: crate::faults::Faults::default(),
         }
     }
@@ -127,6 +134,25 @@ impl Cluster {
     /// API (see [`crate::faults`]).
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.faults
+    }
+
+    /// Whether watches may stream the initial list. Off, a watch asking for it is refused with
+    /// `422 Invalid`, as by an API server without the WatchList feature.
+    pub fn set_streaming_lists(&self, on: bool) {
+        self.streaming_lists.store(on, Ordering::Relaxed);
+    }
+
+    pub fn streaming_lists(&self) -> bool {
+        self.streaming_lists.load(Ordering::Relaxed)
+    }
+
+    /// How many watches have streamed their initial list so far.
+    pub fn lists_streamed(&self) -> u64 {
+        self.lists_streamed.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_streamed_list(&self) {
+        self.lists_streamed.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How long writes wait before they are answered.

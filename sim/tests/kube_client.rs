@@ -8,7 +8,7 @@ use futures::StreamExt;
 use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::Pod};
 use kube::{
     Api, Client, Config,
-    api::{ListParams, Patch, PatchParams, PostParams},
+    api::{ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams},
     config::{KubeConfigOptions, Kubeconfig},
     runtime::{reflector, watcher},
 };
@@ -75,6 +75,45 @@ async fn lists_page_through_every_pod() {
 
     let ledger = pods.list(&ListParams::default().labels("app.kubernetes.io/name=ledger")).await.unwrap();
     assert_eq!(ledger.items.len(), 3);
+}
+
+#[tokio::test]
+async fn a_streamed_list_sends_every_object_then_its_end_mark_unless_switched_off() {
+    let (cluster, server) = start().await;
+    let pods: Api<Pod> = Api::all(admin(&server).await);
+    let listed = pods.list(&ListParams::default()).await.unwrap();
+    let mut expected: Vec<String> = listed.items.iter().map(|p| p.metadata.name.clone().unwrap()).collect();
+    expected.sort();
+
+    let params = WatchParams { send_initial_events: true, ..WatchParams::default() }.timeout(5);
+    let mut events = pods.watch(&params, "0").await.unwrap().boxed();
+    let mut streamed = Vec::new();
+    let end = loop {
+        match events.next().await.expect("the stream ends with its end mark").unwrap() {
+            WatchEvent::Added(pod) => streamed.push(pod.metadata.name.unwrap()),
+            WatchEvent::Bookmark(mark) => break mark,
+            other => panic!("only the objects, then the end mark: {other:?}"),
+        }
+    };
+    streamed.sort();
+    assert_eq!(streamed, expected, "every pod once");
+    assert_eq!(end.metadata.annotations.get("k8s.io/initial-events-end").map(String::as_str), Some("true"));
+    assert_eq!(Some(end.metadata.resource_version), listed.metadata.resource_version);
+
+    // The parameters are checked as an API server checks them.
+    let client = admin(&server).await;
+    for query in ["allowWatchBookmarks=true", "resourceVersionMatch=NotOlderThan"] {
+        let uri = format!("/api/v1/pods?watch=true&sendInitialEvents=true&{query}");
+        let refused = api_error(client.request_text(http::Request::get(uri).body(Vec::new()).unwrap()).await);
+        assert_eq!(refused.code, 422, "{query}: {refused:?}");
+    }
+    // As an API server without the WatchList feature: refused, with the reason.
+    cluster.set_streaming_lists(false);
+    let refused = api_error(pods.watch(&params, "0").await.map(|_| ()));
+    assert_eq!(refused.code, 422, "{refused:?}");
+    assert!(refused.message.contains("sendInitialEvents is forbidden"), "{}", refused.message);
+    // A plain watch is served as before.
+    assert!(pods.watch(&WatchParams::default().timeout(1), "0").await.is_ok());
 }
 
 #[tokio::test]

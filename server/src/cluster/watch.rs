@@ -285,15 +285,35 @@ where
         .map(|api| {
             let (reader, mut sink) = store();
             let probe_api = api.clone();
-            let stream = watcher(api, config.clone().timeout(WATCH_SECONDS))
-                .backoff(super::backoff::WatchBackoff::new());
+            let config = config.clone().timeout(WATCH_SECONDS);
+            let watch = move |strategy: InitialList| {
+                let config = match strategy {
+                    InitialList::Streamed => config.clone().streaming_lists(),
+                    InitialList::Paged => config.clone(),
+                };
+                watcher(api.clone(), config).backoff(super::backoff::WatchBackoff::new()).boxed()
+            };
             let (kind_state, changed) = (kind_state.clone(), changed.clone());
             let span = tracing::info_span!("watch", kind);
             tokio::spawn(tracing::Instrument::instrument(
                 async move {
-                    let mut stream = std::pin::pin!(stream);
+                    let mut strategy = InitialList::Streamed;
+                    let mut stream = watch(strategy);
                     let mut seen_init_done = false;
+                    let mut inits_before_done = 0;
                     while let Some(event) = stream.next().await {
+                        if strategy == InitialList::Streamed
+                            && !seen_init_done
+                            && streaming_unsupported(&event, &mut inits_before_done)
+                        {
+                            tracing::info!(
+                                kind,
+                                "the API server does not stream lists (sendInitialEvents); listing in pages"
+                            );
+                            strategy = InitialList::Paged;
+                            stream = watch(strategy);
+                            continue;
+                        }
                         match event {
                             Ok(event) => {
                                 kind_state.events.inc();
@@ -355,6 +375,35 @@ where
             reader
         })
         .collect()
+}
+
+/// How a watch gets the objects that exist when it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InitialList {
+    /// One watch request streams them as events and marks their end with a bookmark
+    /// (`sendInitialEvents`): the API server sends while Paydeck reads, with no round trip
+    /// per page, so a first sync takes little more than the download.
+    Streamed,
+    /// A paged LIST (500 a page), then a watch from its version: what every API server serves.
+    Paged,
+}
+
+/// Whether a streamed first list's `event` shows the API server cannot stream lists. One
+/// without the WatchList feature refuses the parameters (`422 Invalid`, or `400`); one older
+/// than streaming lists ignores them and sends the objects with no end mark, so its watch ends
+/// and starts over (a second `Init`, counted in `inits`) without ever being done.
+fn streaming_unsupported(
+    event: &Result<watcher::Event<impl Sized>, watcher::Error>,
+    inits: &mut u32,
+) -> bool {
+    match event {
+        Err(watcher::Error::WatchStartFailed(kube::Error::Api(s))) => s.code == 422 || s.code == 400,
+        Ok(watcher::Event::Init) => {
+            *inits += 1;
+            *inits > 1
+        }
+        _ => false,
+    }
 }
 
 /// Whether the API server answered a watch or list with 429 (too many requests) or a 5xx
@@ -504,6 +553,29 @@ mod tests {
 
     fn kind(scopes: u64, synced: u64) -> Arc<KindState> {
         Arc::new(KindState { scopes, synced_scopes: AtomicU64::new(synced), ..KindState::default() })
+    }
+
+    #[test]
+    fn streaming_lists_are_given_up_when_refused_or_ignored_and_not_for_other_errors() {
+        let refused = |code: u16| -> Result<watcher::Event<()>, watcher::Error> {
+            Err(watcher::Error::WatchStartFailed(kube::Error::Api(
+                kube::core::Status::failure("refused", "Invalid").with_code(code).boxed(),
+            )))
+        };
+        let mut inits = 0;
+        assert!(streaming_unsupported(&refused(422), &mut inits), "without the WatchList feature");
+        assert!(streaming_unsupported(&refused(400), &mut inits));
+        for code in [403, 429, 500, 503] {
+            assert!(!streaming_unsupported(&refused(code), &mut inits), "{code} is retried as it is");
+        }
+        // An API server that ignores the parameters sends objects without an end mark; its
+        // watch ends and the watcher starts over.
+        assert!(!streaming_unsupported(&Ok(watcher::Event::<()>::Init), &mut inits), "the first start");
+        assert!(!streaming_unsupported(&Ok(watcher::Event::InitApply(())), &mut inits));
+        assert!(
+            streaming_unsupported(&Ok(watcher::Event::<()>::Init), &mut inits),
+            "started over, never done"
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Watches: newline-delimited JSON events from a resourceVersion on, with bookmarks,
-//! timeouts, and `410 Gone` (as an `ERROR` event) when the version is too old.
+//! timeouts, and `410 Gone` (as an `ERROR` event) when the version is too old; and streaming
+//! lists (`sendInitialEvents=true`): the current objects as events, then a bookmark marking
+//! their end, then changes, unless the cluster is set to refuse them as an older API server
+//! does.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,14 +19,17 @@ use super::{Request, ResourcePath, rest::selectors};
 use crate::{
     cluster::Cluster,
     selector::{FieldSelector, LabelSelector},
-    status::ApiError,
-    store::{Change, ChangeType},
+    status::{ApiError, Cause},
+    store::{Change, ChangeType, Object},
 };
 
 /// How often a watch that asked for bookmarks gets one.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(5);
 /// How long a watch lasts when the client sets no timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+/// Events are sent in batches of about this many bytes: a streamed list of 100,000 objects
+/// goes out as it is serialised, without a channel message per object.
+const BATCH_BYTES: usize = 256 * 1024;
 
 struct Filter {
     namespace: Option<String>,
@@ -46,17 +52,47 @@ fn event_line(kind: &str, object: &Value) -> Vec<u8> {
     line
 }
 
+/// The checks an API server makes of a streaming list's parameters.
+fn check_streaming_list(cluster: &Cluster, request: &Request, bookmarks: bool) -> Result<(), ApiError> {
+    let refuse = |field: &str, message: &str| {
+        Err(ApiError::invalid("ListOptions", "", vec![Cause::new(field, format!("Forbidden: {message}"))]))
+    };
+    if !cluster.streaming_lists() {
+        return refuse(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
+        );
+    }
+    if request.param("resourceVersionMatch") != Some("NotOlderThan") {
+        return refuse(
+            "resourceVersionMatch",
+            "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        );
+    }
+    if !bookmarks {
+        return refuse("allowWatchBookmarks", "sendInitialEvents requires allowWatchBookmarks to be set");
+    }
+    Ok(())
+}
+
 pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Result<Response, ApiError> {
     let (labels, fields) = selectors(request)?;
     let filter = Filter { namespace: path.namespace.clone(), labels, fields };
     let bookmarks = matches!(request.param("allowWatchBookmarks"), Some("true" | "1"));
+    let streaming_list = matches!(request.param("sendInitialEvents"), Some("true" | "1"));
+    if streaming_list {
+        check_streaming_list(cluster, request, bookmarks)?;
+        cluster.count_streamed_list();
+    }
     let timeout = match request.param("timeoutSeconds") {
         Some(t) => Duration::from_secs(
             t.parse().map_err(|_| ApiError::bad_request(format!("invalid timeoutSeconds: {t}")))?,
         ),
         None => DEFAULT_TIMEOUT,
     };
-    let since = request.param("resourceVersion").filter(|rv| *rv != "0");
+    // A streaming list starts from the current state (which is never older than the version
+    // asked for), as a watch without a version does.
+    let since = request.param("resourceVersion").filter(|rv| *rv != "0" && !rv.is_empty() && !streaming_list);
     let since = match since {
         Some(rv) => Some(
             rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion: {rv}")))?,
@@ -65,19 +101,17 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
     };
 
     let rt = path.rt;
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(256);
-    let mut initial: Vec<Vec<u8>> = Vec::new();
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+    // The current objects are taken under the lock (references only) and serialised after it,
+    // while they are sent.
+    let mut current: Vec<Object> = Vec::new();
     let start = {
         let mut world = cluster.lock();
         let current_rv = world.store.resource_version();
         match since {
             // No version: the current state as ADDED events, then changes.
             None => {
-                for (_, object) in world.store.list(rt, path.namespace.as_deref(), None) {
-                    if filter.matches(object) {
-                        initial.push(event_line(ChangeType::Added.as_str(), object));
-                    }
-                }
+                current.extend(world.store.list(rt, path.namespace.as_deref(), None).map(|(_, o)| o.clone()));
                 world.store.watch(rt, current_rv).map(|s| (s, current_rv))
             }
             Some(rv) => world.store.watch(rt, rv).map(|s| (s, current_rv)),
@@ -91,22 +125,38 @@ pub fn watch(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resul
             return Ok(([(CONTENT_TYPE, "application/json")], line).into_response());
         }
     };
-    for change in &start.backlog {
-        if filter.matches(&change.object) {
-            initial.push(event_line(change.change.as_str(), &change.object));
-        }
-        last_rv = last_rv.max(change.rv);
-    }
+    let listed_rv = last_rv;
+    let backlog = start.backlog;
     let mut live = start.live;
     let faults = cluster.faults().clone();
     let kind = rt.kind;
     let api_version = rt.api_version();
 
     tokio::spawn(async move {
-        for line in initial {
-            if tx.send(line).await.is_err() {
+        let mut batch = Vec::new();
+        for object in current.iter().filter(|o| filter.matches(o)) {
+            batch.extend(event_line(ChangeType::Added.as_str(), object));
+            if batch.len() >= BATCH_BYTES && tx.send(std::mem::take(&mut batch)).await.is_err() {
                 return;
             }
+        }
+        drop(current);
+        if streaming_list {
+            batch.extend(event_line(
+                "BOOKMARK",
+                &json!({ "kind": kind, "apiVersion": api_version,
+                "metadata": { "resourceVersion": listed_rv.to_string(),
+                    "annotations": { "k8s.io/initial-events-end": "true" } } }),
+            ));
+        }
+        for change in &backlog {
+            if filter.matches(&change.object) {
+                batch.extend(event_line(change.change.as_str(), &change.object));
+            }
+            last_rv = last_rv.max(change.rv);
+        }
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            return;
         }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);

@@ -223,8 +223,11 @@ pub fn start(client: Client, description: String, scope: &Scope, metrics_interva
             while holding && state.awaiting_first_lists(hold_until) {
                 let _ = tokio::time::timeout_at(hold_until, changed.notified()).await;
             }
-            holding = false;
-            tokio::time::sleep(pause).await;
+            // The first snapshot is built as soon as the lists are in: nothing is gained by
+            // gathering more changes, and the page is waiting for it.
+            if !std::mem::take(&mut holding) {
+                tokio::time::sleep(pause).await;
+            }
             let (usage, usage_problems) = usage.borrow().clone();
             let mut problems = state.problems(usage.answered_at);
             problems.extend(usage_problems);

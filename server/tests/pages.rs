@@ -3,10 +3,7 @@
 //! process lives on. A page whose view tree outgrows a worker thread's stack aborts the
 //! process in an unoptimised build; the in-process HTTP tests would not see it.
 
-use std::{
-    process::{Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 mod support;
 
@@ -24,16 +21,7 @@ const PAGES: [(&str, &[&str]); 6] = [
 async fn every_page_renders_whole_from_the_binary_on_a_cluster_with_data() {
     let dir = std::env::temp_dir().join(format!("paydeck-pages-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paydeck"))
-        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
-        .arg("--db")
-        .arg(dir.join("history.db"))
-        .arg("--sim-kubeconfig")
-        .arg(dir.join("sim.kubeconfig"))
-        .env("PAYDECK_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = support::paydeck_on_builtin_sim(&dir, "error");
     let url = support::served_at(&mut child).await;
     support::wait_ready(&url, Duration::from_secs(30), "starting on the simulator").await;
 

@@ -1,10 +1,7 @@
 //! SIGTERM, as Kubernetes sends it before killing a pod: Paydeck stops promptly even with a
 //! browser tab holding the live feed open, and writes a last history sample before it exits.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use sqlx::Row;
@@ -17,16 +14,7 @@ async fn sigterm_ends_live_feeds_and_flushes_history() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("history.db");
     // Sampling once an hour: nothing is sampled after start but what shutdown writes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_paydeck"))
-        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
-        .arg("--db")
-        .arg(&db)
-        .arg("--sim-kubeconfig")
-        .arg(dir.join("sim.kubeconfig"))
-        .env("PAYDECK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = support::paydeck_on_builtin_sim(&dir, "warn");
     let url = support::served_at(&mut child).await;
 
     support::wait_ready(&url, Duration::from_secs(30), "starting on the simulator").await;

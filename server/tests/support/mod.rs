@@ -43,6 +43,22 @@ pub async fn served_at(child: &mut Child) -> String {
     .expect("Paydeck printed the address it serves on")
 }
 
+/// The Paydeck binary on its built-in simulated cluster, with its database and the
+/// simulator's kubeconfig in `dir`, sampling once an hour (a test takes the samples it
+/// needs), logging at `log` to this process's stderr; stdout piped for [`served_at`].
+pub fn paydeck_on_builtin_sim(dir: &std::path::Path, log: &str) -> Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
+        .arg("--db")
+        .arg(dir.join("history.db"))
+        .arg("--sim-kubeconfig")
+        .arg(dir.join("sim.kubeconfig"))
+        .env("PAYDECK_LOG", log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the paydeck binary starts")
+}
+
 /// Waits up to `within` for `{url}/readyz` to answer 200 (`what` names the wait in a failure).
 pub async fn wait_ready(url: &str, within: Duration, what: &str) {
     let http = reqwest::Client::new();

@@ -112,8 +112,18 @@ run: build
 test: build test-rust test-e2e test-fuzz
 
 # Each phase prints its time, so a CI log shows where the minutes went.
+# The Rust tests run on the release build: after `make build` cargo compiles only the tests
+# themselves (the profile, features and Leptos settings are the same; see Cargo.toml,
+# server/Cargo.toml and .cargo/config.toml), instead of a second, debug build of everything.
+# A dependency of the server compiled again here means those drifted apart; the count is
+# printed (dependencies only the tests use are compiled once, and not counted).
 test-rust:
-	@start=$$(date +%s); cargo test --workspace; \
+	@start=$$(date +%s); log=$$(mktemp); \
+	  cargo test --release --workspace 2>&1 | tee "$$log"; \
+	  again=$$(grep -E '^ +Compiling ' "$$log" | awk '{print $$2, $$3}' \
+	    | grep -Fxf <(cargo tree -p paydeck -e normal --prefix none --format '{p}' | awk '{print $$1, $$2}') \
+	    | grep -cvE '^(app|domain|paydeck|sim) ' || true); rm -f "$$log"; \
+	  echo "== test-rust compiled $$again of the server's dependencies again (0 expected after make build)"; \
 	  echo "== test-rust took $$(( $$(date +%s) - start )) s"
 
 test-e2e:
@@ -134,7 +144,7 @@ test-faults: build python-packages
 	@date +%s > target/faults/started
 	PAYDECK_FAULT_KILLS=$${PAYDECK_FAULT_KILLS:-50} PAYDECK_FAULT_RESTARTS=$${PAYDECK_FAULT_RESTARTS:-20} \
 	  PAYDECK_FAULT_HOLD_SECONDS=$${PAYDECK_FAULT_HOLD_SECONDS:-10} \
-	  cargo test -p paydeck --test faults -- --nocapture --test-threads=1 | tee target/faults/faults.log
+	  cargo test --release -p paydeck --test integration faults:: -- --nocapture --test-threads=1 | tee target/faults/faults.log
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
 	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
 	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'

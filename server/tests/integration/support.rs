@@ -1,5 +1,5 @@
-//! What several of the server's test crates need: clients for the simulated cluster, and a
-//! Paydeck process's address and readiness. Each crate uses part of it.
+//! What several of the test modules need: clients for the simulated cluster, and a
+//! Paydeck process's address and readiness. Each module uses part of it.
 #![allow(dead_code)]
 
 use std::{

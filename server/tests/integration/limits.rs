@@ -13,7 +13,7 @@ use paydeck::http::Protection;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-mod support;
+use crate::support;
 use support::{Stack, StackOptions, admin, audit_rows};
 
 async fn hpa(s: &Stack, ns: &str, name: &str) -> HorizontalPodAutoscaler {

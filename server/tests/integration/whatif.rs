@@ -17,7 +17,7 @@ use kube::Api;
 use paydeck::history::{History, Retention};
 use serde_json::Value;
 
-mod support;
+use crate::support;
 use support::admin;
 
 const MIDNIGHT: i64 = 1_764_201_600_000; // 2025-11-27 00:00 UTC

@@ -10,7 +10,7 @@ use paydeck::history::{
     query::{Range, history},
 };
 
-mod support;
+use crate::support;
 
 const DAY: i64 = 86_400_000;
 const NOW: i64 = 1_764_201_600_000;

@@ -7,7 +7,7 @@ use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutos
 use kube::Api;
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 use support::{Stack as Setup, StackOptions, admin};
 
 async fn setup() -> Setup {

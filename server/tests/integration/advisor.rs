@@ -11,7 +11,7 @@ use kube::{
 };
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 use support::{StackOptions, admin};
 
 async fn findings(base: &str, query: &str) -> (u16, Value) {

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-mod support;
+use crate::support;
 
 #[tokio::test]
 async fn the_in_cluster_configuration_connects_and_syncs() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use sqlx::Row;
 
-mod support;
+use crate::support;
 
 #[tokio::test]
 async fn sigterm_ends_live_feeds_and_flushes_history() {

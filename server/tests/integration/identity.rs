@@ -13,7 +13,7 @@ use kube::Api;
 use paydeck::identity::{Bounds, ProxyTrust, parse_proxies, token_review::ReviewSettings};
 use serde_json::{Value, json};
 
-mod support;
+use crate::support;
 use support::{Stack, StackOptions, admin, audit_rows};
 
 const SECRET: &str = "a-shared-secret-of-at-least-32-bytes!";

@@ -1,11 +1,12 @@
 //! Every page, rendered on the server by the Paydeck binary itself (its own runtime and
 //! threads) on the simulated cluster with data in it: the whole document arrives and the
 //! process lives on. A page whose view tree outgrows a worker thread's stack aborts the
-//! process in an unoptimised build; the in-process HTTP tests would not see it.
+//! process in an unoptimised build (a plain `cargo test`; `make test` runs the optimised one);
+//! the in-process HTTP tests would not see it.
 
 use std::time::Duration;
 
-mod support;
+use crate::support;
 
 /// The pages, each with what its server-rendered HTML must hold.
 const PAGES: [(&str, &[&str]); 6] = [

@@ -61,7 +61,7 @@ async fn setup_with(start: u64, adjust: impl FnOnce(&sim::Cluster)) -> Setup {
     Setup { sim, server, view, _kubeconfig: tempfile_path::TempPath(path) }
 }
 
-mod support;
+use crate::support;
 use support::admin;
 
 /// Waits up to `within` for a snapshot satisfying `condition`.

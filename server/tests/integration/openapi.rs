@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod support;
+use crate::support;
 use support::{StackOptions, admin};
 
 /// The example of a parameter (or its schema's).

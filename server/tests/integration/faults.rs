@@ -14,7 +14,7 @@ use paydeck::cluster::{self, Scope, Source};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-mod support;
+use crate::support;
 
 /// A count from the environment (the long run sets them), else the short round's.
 fn count(var: &str, short: usize) -> usize {

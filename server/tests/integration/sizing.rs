@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod support;
+use crate::support;
 use support::StackOptions;
 
 async fn get(base: &str, path: &str) -> (u16, Value) {

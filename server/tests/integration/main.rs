@@ -1,0 +1,25 @@
+//! The server's integration tests, one module per concern. They are one test crate rather than
+//! one per file: every crate links the whole server and compiles the shared helpers again, so
+//! seventeen of them took several times as long to build as this one does.
+//!
+//! Run one module with `cargo test --release -p paydeck --test integration edits::`.
+
+mod support;
+
+mod advisor;
+mod audit;
+mod cluster;
+mod edits;
+mod faults;
+mod history;
+mod http;
+mod identity;
+mod in_cluster;
+mod limits;
+mod manifests;
+mod openapi;
+mod pages;
+mod shutdown;
+mod sim_history;
+mod sizing;
+mod whatif;

@@ -13,6 +13,9 @@ CARGO_LEPTOS_VERSION := 0.3.10
 # (the site's brotli and gzip files) do heavy work of their own; they are optimised.
 CARGO_LEPTOS_OPTIMISED := brotli brotli-decompressor alloc-no-stdlib libflate libflate_lz77 adler32 crc32fast rle-decode-fast dary_heap miniz_oxide
 # cargo-leptos runs the wasm-bindgen CLI on PATH; it must equal the library in Cargo.lock.
+# Installed the same way: unoptimised (1 minute instead of 3) but for the crates that read,
+# transform and write the WebAssembly, so it runs as fast and writes the same bytes.
+WASM_BINDGEN_OPTIMISED := walrus wasmparser wasm-encoder wasm-bindgen-cli-support wasm-bindgen-shared id-arena leb128fmt gimli
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 # wasm-opt comes from npm's binaryen (Debian's is too old for current Rust output).
@@ -55,7 +58,9 @@ rust-tools: toolchain
 	    --debug $(foreach p,$(CARGO_LEPTOS_OPTIMISED),--config 'profile.dev.package.$(p).opt-level=3') \
 	    --config profile.dev.debug=false
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
-	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force
+	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force \
+	    --debug $(foreach p,$(WASM_BINDGEN_OPTIMISED),--config 'profile.dev.package.$(p).opt-level=3') \
+	    --config profile.dev.debug=false
 
 node-packages: end2end/node_modules/.package-lock.json
 

@@ -1,6 +1,6 @@
 //! The Kubernetes API access Paydeck needs, as RBAC rules. `k8s/base` grants exactly these
-//! (server/tests/manifests.rs compares the rendered ClusterRoles with this list), so a new
-//! watch or API call shows up here or the deployment test fails.
+//! (server/tests/integration/manifests.rs compares the rendered ClusterRoles with this list),
+//! so a new watch or API call shows up here or the deployment test fails.
 
 use k8s_openapi::api::{
     apps::v1::Deployment,

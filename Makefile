@@ -100,17 +100,8 @@ BUILD_INPUTS := $(shell find app server sim style public -type f -not -path 'pub
   Cargo.toml Cargo.lock rust-toolchain.toml end2end/node_modules/.package-lock.json
 build: setup $(BUILT)
 
-# The site and the server are built side by side (cargo-leptos builds them one after the
-# other when it precompresses; they use separate target directories, target/front and
-# target/release), which keeps both cores busy while the WebAssembly's single-threaded
-# link runs.
 $(BUILT): $(BUILD_INPUTS) $(ECHARTS)
-	@start=$$(date +%s); \
-	  cargo leptos build --release --precompress --split --frontend-only & site=$$!; \
-	  server_status=0; cargo leptos build --release --server-only || server_status=$$?; \
-	  site_status=0; wait $$site || site_status=$$?; \
-	  if [ $$site_status -ne 0 ] || [ $$server_status -ne 0 ]; then \
-	    echo "== build failed (site: exit $$site_status, server: exit $$server_status)"; exit 1; fi; \
+	@start=$$(date +%s); cargo leptos build --release --precompress --split; \
 	  echo "== build took $$(( $$(date +%s) - start )) s"
 	@touch $@
 

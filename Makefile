@@ -123,11 +123,11 @@ test: build test-rust test-e2e test-fuzz
 # A dependency of the server compiled again here means those drifted apart; the count is
 # printed (dependencies only the tests use are compiled once, and not counted).
 test-rust:
-	@start=$$(date +%s); log=$$(mktemp); \
+	@start=$$(date +%s); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	  cargo test --release --workspace 2>&1 | tee "$$log"; \
 	  again=$$(grep -E '^ +Compiling ' "$$log" | awk '{print $$2, $$3}' \
 	    | grep -Fxf <(cargo tree -p paydeck -e normal --prefix none --format '{p}' | awk '{print $$1, $$2}') \
-	    | grep -cvE '^(app|domain|paydeck|sim) ' || true); rm -f "$$log"; \
+	    | grep -cvE '^(app|domain|paydeck|sim) ' || true); \
 	  echo "== test-rust compiled $$again of the server's dependencies again (0 expected after make build)"; \
 	  echo "== test-rust took $$(( $$(date +%s) - start )) s"
 

@@ -24,13 +24,14 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
-	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, API errors and hangs, a full disk, clock steps, 10 minutes of API fuzzing), with figures"
+	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, API errors and hangs, a full disk, clock steps, 10 minutes of API fuzzing), with figures, then test-hours"
+	@echo "make test-hours   the Rust and browser suites with the simulated clock started at four hours of the day"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
 	@echo "make bench-server   sync time, memory, history and sampler figures (large profile)"
@@ -142,8 +143,21 @@ test-fuzz: python-packages
 	@start=$$(date +%s); $(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $(FUZZ_SECONDS); \
 	  echo "== test-fuzz took $$(( $$(date +%s) - start )) s"
 
+# Every suite pins the simulated clock (sim/test-start; PAYDECK_SIM_START moves it): the
+# simulated traffic follows the time of day, and a test must not pass or fail with the hour
+# it runs at. These are the Rust and browser suites with the clock started at four hours spread
+# over the day, the last in the flash sale: a test that holds only at the pinned hour fails here.
+SIM_HOURS := 2026-11-26T00:30:00Z 2026-11-26T06:30:00Z 2026-11-26T12:30:00Z 2026-11-26T18:20:00Z
+test-hours: build
+	@start=$$(date +%s); for at in $(SIM_HOURS); do \
+	  echo "== the Rust and browser suites with the simulated clock starting at $$at"; \
+	  PAYDECK_SIM_START=$$at cargo test --release --workspace; \
+	  (cd end2end && PAYDECK_SIM_START=$$at npx playwright test); \
+	done; \
+	echo "== test-hours took $$(( $$(date +%s) - start )) s"
+
 # The fault suite's long run, the release check; `make test` runs a short round of it. Ends
-# with a table of every fault's figures.
+# with a table of every fault's figures; then the suites at four hours of the day.
 test-faults: build python-packages
 	@mkdir -p target/faults
 	@date +%s > target/faults/started
@@ -153,6 +167,7 @@ test-faults: build python-packages
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
 	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
 	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'
+	$(MAKE) --no-print-directory test-hours
 
 # The simulated cluster alone, for kubectl: KUBECONFIG=data/sim.kubeconfig kubectl get deploy -A
 sim:

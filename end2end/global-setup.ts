@@ -7,5 +7,7 @@ export default async function globalSetup() {
   process.env.PAYDECK_URL = paydeck.url;
   // The simulated cluster's admin kubeconfig, for tests that change the cluster.
   process.env.PAYDECK_SIM_KUBECONFIG = paydeck.kubeconfig;
+  // Paydeck and its simulated cluster live at the pinned simulated time (see paydeck.ts).
+  process.env.PAYDECK_CLOCK_OFFSET_MS = String(paydeck.clockOffsetMs);
   return paydeck.stop;
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,16 @@ export interface Paydeck {
   url: string;
   /** The simulated cluster's admin kubeconfig. */
   kubeconfig: string;
+  /** Paydeck's clock minus this machine's, in ms: it lives in the simulated time. */
+  clockOffsetMs: number;
   stop(): Promise<void>;
+}
+
+/** When the simulated clock starts: `PAYDECK_SIM_START`, else the instant every suite pins
+ * (`sim/test-start`). The simulated traffic follows the time of day, so a suite started at
+ * "now" would see whatever the hour brings. */
+export function simStart(): string {
+  return (process.env.PAYDECK_SIM_START ?? readFileSync(`${repo}sim/test-start`, 'utf8')).trim();
 }
 
 /** Starts the release binary on the simulated cluster (`listen` defaults to a free port),
@@ -24,11 +33,18 @@ export async function startPaydeck(
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
   const kubeconfig = join(dir, 'sim.kubeconfig');
   // Samples every 2 s so the charts have points quickly.
-  const args = ['--listen', listen, '--cluster', 'sim', '--sim-kubeconfig', kubeconfig,
+  const start = simStart();
+  const startMs = Date.parse(start);
+  if (!start.endsWith('Z') || Number.isNaN(startMs)) {
+    throw new Error(`PAYDECK_SIM_START must be a UTC time like 2026-11-26T09:00:00Z, got ${start}`);
+  }
+  const args = ['--listen', listen, '--cluster', 'sim', '--sim-start', start, '--sim-kubeconfig', kubeconfig,
     '--db', join(dir, 'history.db'), '--sample-interval', '2',
     // Two weeks of simulated past, recorded on this first start, as `make run` does: history,
     // the what-if, the advisor and the planner have something to show.
     ...(history ? ['--sim-history', history] : [])];
+  // Paydeck sets its clock to the start as it starts the simulated cluster, right after this.
+  const clockOffsetMs = startMs - Date.now();
   const child: ChildProcess = spawn(bin, args, {
     cwd: repo,
     env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'error' },
@@ -62,6 +78,7 @@ export async function startPaydeck(
   return {
     url,
     kubeconfig,
+    clockOffsetMs,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -44,11 +44,19 @@ CHECKS = [
 EXCLUDED_PATHS = ["/api/v1/live"]
 
 
+def sim_start():
+    """When the simulated clock starts: PAYDECK_SIM_START, else the instant every suite pins
+    (sim/test-start). The simulated traffic follows the time of day; a pinned start makes a
+    run the same at any hour."""
+    return os.environ.get("PAYDECK_SIM_START") or (REPO / "sim/test-start").read_text().strip()
+
+
 def start_paydeck(workdir: Path):
     binary = os.environ.get("PAYDECK_BIN", str(REPO / "target/release/paydeck"))
     kubeconfig = workdir / "sim.kubeconfig"
     child = subprocess.Popen(
-        [binary, "--listen", "127.0.0.1:0", "--cluster", "sim", "--sim-kubeconfig", str(kubeconfig),
+        [binary, "--listen", "127.0.0.1:0", "--cluster", "sim", "--sim-start", sim_start(),
+         "--sim-kubeconfig", str(kubeconfig),
          "--db", str(workdir / "history.db"), "--sample-interval", "2", "--sim-history", "2h"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PAYDECK_LOG": os.environ.get("PAYDECK_LOG", "warn")},

@@ -7,7 +7,7 @@ const rows = (page: import('@playwright/test').Page) => page.getByTestId('findin
 
 test('the advisor lists each deliberate problem by its rule, keeps waivers visible and leads to the service', async ({ page, request }) => {
   // The first judgement of recorded history runs right after the cluster syncs.
-  await expect.poll(async () => (await (await request.get('/api/v1/findings')).json()).history_judged_at_ms,
+  await expect.poll(async () => (await (await request.get('/api/v1/findings')).json()).historyJudgedAtMs,
     { timeout: 60_000 }).not.toBeNull();
 
   await page.goto('/advisor');
@@ -39,7 +39,7 @@ test('the advisor lists each deliberate problem by its rule, keeps waivers visib
   await expect(rows(page)).toHaveCount(1);
   const finding = rows(page).first();
   await expect(finding).toContainText(/at its maximum of \d+ with CPU above its \d+ % target/);
-  await expect(finding.getByTestId('finding-backtest')).toContainText(/backtested over \d+ [dh]: overloaded \d+ → 0 min/);
+  await expect(finding.getByTestId('finding-backtest')).toContainText(/backtested on [\d.]+ [dh] recorded of the last [\d.]+ [dh]: overloaded \d+ → 0 min/);
 
   // To the service, whose page explains the rule.
   await finding.getByRole('link', { name: 'risk-scoring' }).click();

@@ -7,7 +7,7 @@ test('the overview shows the simulated cluster as the JSON API reports it', asyn
   await page.goto('/');
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
   await expect(page.getByTestId('total-workloads')).toHaveText(String(api.totals.workloads));
-  await expect(page.getByText(`${api.totals.nodes_ready} / ${api.totals.nodes}`)).toBeVisible();
+  await expect(page.getByText(`${api.totals.nodesReady} / ${api.totals.nodes}`)).toBeVisible();
 
   // The deliberate misconfigurations are called out, with their status as text.
   const fx = page.locator('.attention li', { hasText: 'payments-core/fx-rates' });

@@ -6,14 +6,15 @@ import { expect, test } from '@playwright/test';
 test('on a fresh database the service pages show two weeks of history and the advisor and planner have advice', async ({ page, request }) => {
   // Everything below comes from the first start: the past is recorded before serving, the
   // advisor judges it right after the cluster syncs.
-  await expect.poll(async () => (await (await request.get('/api/v1/sizing')).json()).judged_at_ms,
+  await expect.poll(async () => (await (await request.get('/api/v1/sizing')).json()).judgedAtMs,
     { timeout: 60_000 }).toBeTruthy();
-  const now = Date.now();
+  // Paydeck's now: it lives at the simulated time the suite pinned.
+  const now = Date.now() + Number(process.env.PAYDECK_CLOCK_OFFSET_MS);
   const history = await (await request.get(
     `/api/v1/workloads/payments-core/risk-scoring/history?from=${now - 15 * 86_400_000}&to=${now}&points=400`)).json();
-  const recorded = history.points.filter((p: { replicas_desired: unknown }) => p.replicas_desired != null);
+  const recorded = history.points.filter((p: { replicasDesired: unknown }) => p.replicasDesired != null);
   expect(recorded.length).toBeGreaterThan(0);
-  expect(now - recorded[0].at_ms, 'the oldest point is about 14 days old').toBeGreaterThan(13.5 * 86_400_000);
+  expect(now - recorded[0].atMs, 'the oldest point is about 14 days old').toBeGreaterThan(13.5 * 86_400_000);
 
   await page.goto('/services/payments-core/risk-scoring?range=30d');
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');

@@ -32,7 +32,9 @@ test('an operator raises a maximum, sees what it would have done, applies, and t
   const overloaded = whatif.getByTestId('proposed-overloaded');
   const overloadedBefore = minutes(await overloaded.textContent());
   expect(overloadedBefore, 'the current maximum leaves overloaded minutes').toBeGreaterThan(0);
-  await expect(whatif.getByTestId('whatif-fidelity')).toContainText('matches the recorded replica count');
+  await expect(whatif.getByTestId('whatif-fidelity')).toContainText('matches the count the HPA controller set');
+  // The figures say what they cover: the recorded part of the window.
+  await expect(whatif.getByTestId('whatif-covered')).toContainText(/Every figure counts only what was recorded: [\d.]+ (min|h|d) of the last day/);
   const peakBefore = Math.max(...(await proposedLine(page)));
   expect(peakBefore).toBeLessThanOrEqual(max);
 
@@ -50,10 +52,10 @@ test('an operator raises a maximum, sees what it would have done, applies, and t
   await panel.getByRole('button', { name: 'Preview change' }).click();
   await page.getByTestId('preview').getByRole('button', { name: 'Apply change' }).click();
   await expect(page.getByTestId('edit-result')).toContainText('Applied');
-  await expect(page.getByTestId('edit-result')).toContainText('backtested over');
+  await expect(page.getByTestId('edit-result')).toContainText('backtested on ');
   expect((await kube('GET', HPA)).body.spec.maxReplicas).toBe(max * 3);
 
   const audit = await (await page.request.get('/api/v1/audit?name=risk-scoring&outcome=applied&limit=1')).json();
   expect(audit[0].reason).toBe('CHG-205 evening peak headroom');
-  expect(audit[0].detail).toMatch(/backtested over \d+ d: overloaded \d+ → \d+ min/);
+  expect(audit[0].detail).toMatch(/backtested on [\d.]+ [dh] recorded of the last 7 d: overloaded \d+ → \d+ min/);
 });

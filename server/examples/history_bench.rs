@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use paydeck::history::{Figures, History, Retention, Steps, query};
+use paydeck::history::{Figures, History, ReadingRow, Retention, Steps, query};
 use sqlx::Row;
 use tokio::sync::Mutex;
 
@@ -93,13 +93,31 @@ fn figures(workload: usize, at_ms: i64) -> Figures {
     }
 }
 
-/// The steps from `from_ms` (inclusive) to `to_ms` (exclusive), every workload in each.
+/// The steps from `from_ms` (inclusive) to `to_ms` (exclusive), every workload in each, with a
+/// metrics reading per workload per step (metrics-server's 15 s, taken a little before).
 fn steps(names: &[(String, String)], from_ms: i64, to_ms: i64) -> Steps {
-    let steps = (from_ms..to_ms)
+    let steps: Vec<(i64, Vec<(usize, Figures)>)> = (from_ms..to_ms)
         .step_by(STEP_MS as usize)
         .map(|at| (at, (0..names.len()).map(|w| (w, figures(w, at))).collect()))
         .collect();
-    Steps { workloads: names.to_vec(), steps }
+    let readings = steps
+        .iter()
+        .flat_map(|(at, figures)| {
+            figures.iter().map(move |(w, f)| {
+                let reading = ReadingRow {
+                    at_ms: at - 3_000,
+                    window_ms: 15_000,
+                    cpu_millis: (f.cpu_usage.unwrap_or(0.0) * 1000.0).ceil() as i64,
+                    memory_bytes: f.memory_usage.unwrap_or(0.0),
+                    request_rate: f.request_rate,
+                    ready: f.replicas_ready,
+                    desired: f.replicas_desired,
+                };
+                (*w, reading)
+            })
+        })
+        .collect();
+    Steps { workloads: names.to_vec(), steps, readings, decisions: Vec::new() }
 }
 
 /// Pages in use (the file keeps freed pages for reuse) after the WAL is checkpointed.

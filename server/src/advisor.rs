@@ -30,29 +30,36 @@ pub const SIZING_WINDOW: Window = Window::Week;
 /// How often recorded history is judged again (the live rules follow every snapshot).
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
-/// What the last sweep found, per workload, with the spec generation it was judged against:
-/// a finding about a configuration since changed is not shown.
+/// What the last sweep found, per workload, with the spec it was judged against: a finding
+/// about a configuration since changed is not shown.
 #[derive(Default)]
 struct Judged {
     findings: HashMap<(String, String), Verdict>,
     at_ms: Option<i64>,
 }
 
-/// One workload's history findings and right-sizing, the generation they were judged
-/// against, and its profile for the planner (which does not depend on the configuration).
+/// One workload's history findings and right-sizing, the spec they were judged against, and
+/// its profile for the planner (which does not depend on the configuration).
 struct Verdict {
-    generation: (bool, i64),
+    generation: JudgedSpec,
     findings: Vec<RuleFinding>,
     sizing: Sizing,
     profile: Profile,
 }
 
-/// The generation of what the history rules judge: the HPA's spec where there is one (the
-/// Deployment's moves with every scaling), else the Deployment's.
-fn generations(w: &app::dto::Workload) -> (bool, i64) {
+/// The spec the history rules judge: the HPA's where there is one (by its hash: clusters
+/// keep no generation for HPAs; the Deployment's generation moves with every scaling), else
+/// the Deployment's generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum JudgedSpec {
+    Autoscaler(String),
+    Deployment(i64),
+}
+
+fn generations(w: &app::dto::Workload) -> JudgedSpec {
     match &w.autoscaler {
-        Some(a) => (true, a.generation),
-        None => (false, w.generation),
+        Some(a) => JudgedSpec::Autoscaler(a.spec_hash.clone()),
+        None => JudgedSpec::Deployment(w.generation),
     }
 }
 

@@ -193,6 +193,12 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_SIM_HISTORY", value_parser = parse_duration)]
     pub sim_history: Option<Duration>,
 
+    /// With `--cluster sim`: the simulated cluster's clock, and Paydeck's own, start at this
+    /// UTC time (e.g. 2026-11-26T09:00:00Z) instead of now. The simulated traffic follows
+    /// the time of day: a given start shows the same cluster at any hour (the tests pin it).
+    #[arg(long, value_parser = parse_start)]
+    pub sim_start: Option<i64>,
+
     /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
     #[arg(long, default_value = "data/sim.kubeconfig")]
     pub sim_kubeconfig: PathBuf,
@@ -243,6 +249,8 @@ pub enum Command {
 pub enum ConfigError {
     #[error("--sim-speed must be above 0 and at most 3600, got {0}")]
     SimSpeed(f64),
+    #[error("--sim-start sets the simulated cluster's clock: it needs --cluster sim")]
+    SimStartWithoutSim,
     #[error(
         "--trusted-proxies includes loopback, where `kubectl port-forward` arrives too: set --proxy-secret-file (PAYDECK_PROXY_SECRET_FILE) so the auth proxy proves itself"
     )]
@@ -282,8 +290,12 @@ impl Config {
                 profile: self.sim_profile,
                 seed: self.sim_seed,
                 speed: self.sim_speed,
+                start_ms: self.sim_start,
                 kubeconfig_out: self.sim_kubeconfig.clone(),
             });
+        }
+        if self.sim_start.is_some() {
+            return Err(ConfigError::SimStartWithoutSim);
         }
         Ok(match &self.kubeconfig {
             Some(path) => Source::Kubeconfig { path: path.clone(), context: self.context.clone() },
@@ -442,6 +454,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// `90s`, `30m`, `48h`, `7d`: a whole number and a unit.
+/// `--sim-start`: a UTC time in RFC 3339, as Unix milliseconds.
+pub fn parse_start(text: &str) -> Result<i64, String> {
+    let bad = || format!("expected a UTC time like 2026-11-26T09:00:00Z, got {text:?}");
+    if !text.ends_with('Z') {
+        return Err(bad());
+    }
+    text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| bad())
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || format!("expected a duration like 90s, 30m, 48h or 7d, got {text:?}");
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -475,6 +496,20 @@ mod tests {
     fn a_bad_listen_address_is_refused_with_its_flag_named() {
         let err = Config::try_parse_from(["paydeck", "--listen", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn a_simulated_start_is_a_utc_time_and_only_for_the_simulated_cluster() {
+        let c =
+            Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-start", "2026-11-26T09:00:00Z"])
+                .unwrap();
+        assert!(matches!(c.source(), Ok(Source::Sim { start_ms: Some(1_795_683_600_000), .. })));
+        for bad in ["09:00", "2026-11-26T09:00:00+01:00", "tomorrow"] {
+            let e = Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-start", bad]).unwrap_err();
+            assert!(e.to_string().contains("expected a UTC time like"), "{e}");
+        }
+        let c = Config::try_parse_from(["paydeck", "--sim-start", "2026-11-26T09:00:00Z"]).unwrap();
+        assert!(c.source().unwrap_err().to_string().contains("needs --cluster sim"));
     }
 
     #[test]

@@ -59,15 +59,17 @@ impl WhatIf {
         self.series_of(&w, window).await
     }
 
+    /// What the HPA controller saw and did at each of its syncs over the last `window`.
     pub(crate) async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
-        // The HPA decides every 15 s: finer samples add nothing to a replay.
-        let step_ms = (self.sample_interval.as_millis() as i64).max(15_000);
-        let span = window.millis();
-        let steps = (span / step_ms) as usize;
         let now = unix_ms();
-        let from_ms = (now - span).div_euclid(step_ms) * step_ms;
+        // The syncs' phase when no scale was recorded in the window: the HPA's last one.
+        let last_scale = w
+            .autoscaler
+            .as_ref()
+            .and_then(|a| a.last_scale_time.as_deref()?.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_millisecond());
         self.history
-            .demand(&w.namespace, &w.name, from_ms, steps, step_ms, requests_of(w))
+            .demand(&w.namespace, &w.name, (now - window.millis(), now), requests_of(w), last_scale)
             .await?
             .ok_or_else(|| WhatIfError::NoHistory(format!("{}/{}", w.namespace, w.name)))
     }
@@ -95,19 +97,21 @@ impl WhatIf {
             .and_then(HpaConfig::from_change)
             .ok_or(WhatIfError::Invalid(checked.errors))?;
         let series = self.series_of(&w, window).await?;
-        Ok(whatif::backtest(&series, &current, &proposed, options))
+        Ok(whatif::backtest(&series, window.millis(), &current, &proposed, options))
     }
 
     /// The one-line backtest of an applied HPA change over the last week, for its audit row
-    /// (`None` when it cannot be made: no HPA before, nothing recorded).
+    /// (`None` when it cannot be made: no HPA before, nothing recorded). It says how much of
+    /// the week was recorded: its figures count that only.
     pub async fn summary_of(&self, w: &Workload, change: &ScalingChange) -> Option<String> {
         let current = HpaConfig::of(w.autoscaler.as_ref()?);
         let proposed = HpaConfig::from_change(change)?;
         let series = self.series_of(w, Window::Week).await.ok()?;
-        if series.desired.iter().all(Option::is_none) {
+        if series.recorded_steps() == 0 {
             return None;
         }
-        Some(whatif::summary(&whatif::backtest(&series, &current, &proposed, &Options::default())))
+        let b = whatif::backtest(&series, Window::Week.millis(), &current, &proposed, &Options::default());
+        Some(whatif::summary(&b))
     }
 }
 

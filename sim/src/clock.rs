@@ -71,6 +71,27 @@ pub fn wall_now() -> Millis {
         .unwrap_or(0)
 }
 
+/// The simulated time every test starts at unless it is about time itself: the simulated
+/// traffic follows the time of day, so a test started at "now" would see whatever the hour
+/// brings (the evening peak, the flash sale). One instant for every suite, in the file
+/// `sim/test-start` (the browser suite and the API fuzzer read it too);
+/// `PAYDECK_SIM_START` moves it, as `make test-faults` does to run the suites at other hours.
+pub fn test_start() -> Millis {
+    const PINNED: &str = include_str!("../test-start");
+    let text = std::env::var(TEST_START_ENV).unwrap_or_else(|_| PINNED.to_string());
+    parse_start(&text).unwrap_or_else(|e| panic!("{TEST_START_ENV}: {e}"))
+}
+
+/// The variable that moves [`test_start`].
+pub const TEST_START_ENV: &str = "PAYDECK_SIM_START";
+
+/// A start time as a flag or `PAYDECK_SIM_START` gives it: RFC 3339 in UTC.
+pub fn parse_start(text: &str) -> Result<Millis, String> {
+    parse_rfc3339(text.trim()).ok_or_else(|| {
+        format!("the start must be a UTC time like 2026-11-26T09:00:00Z, got {:?}", text.trim())
+    })
+}
+
 /// RFC 3339 in UTC with second precision, as Kubernetes writes timestamps.
 pub fn rfc3339(ms: Millis) -> String {
     let secs = ms / 1000;
@@ -132,6 +153,16 @@ mod tests {
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(parse_rfc3339("2025-11-27T00:00:00Z"), Some(1_764_201_600_000));
         assert_eq!(parse_rfc3339(&rfc3339_micros(1_764_201_600_123)), Some(1_764_201_600_123));
+    }
+
+    #[test]
+    fn the_pinned_test_start_is_a_time_and_nonsense_is_refused() {
+        assert_eq!(parse_start(" 2026-11-26T09:00:00Z\n"), Ok(1_795_683_600_000));
+        assert!(parse_start(include_str!("../test-start")).is_ok());
+        for bad in ["", "09:00", "2026-11-26 09:00:00", "2026-11-26T09:00:00+01:00"] {
+            let e = parse_start(bad).unwrap_err();
+            assert!(e.contains("UTC time like") && e.contains(&format!("{:?}", bad.trim())), "{e}");
+        }
     }
 
     #[test]

@@ -130,6 +130,13 @@ impl Cluster {
         self.write_delay_ms.store(delay.as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// The HPAGeneration feature gate of Kubernetes 1.37 (off by default, and absent before):
+    /// on, HPAs get a `metadata.generation` that counts their spec changes; off, they have
+    /// none, as on every released cluster up to 1.36.
+    pub fn set_hpa_generation(&self, on: bool) {
+        self.lock().store.set_hpa_generation(on);
+    }
+
     /// Fault injection: the switch for errors, hangs, stalled watches and a missing metrics
     /// API (see [`crate::faults`]).
     pub fn faults(&self) -> &crate::faults::Faults {

@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod cluster;
+pub mod defaults;
 pub mod faults;
 pub mod model;
 pub mod resources;

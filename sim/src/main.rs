@@ -24,6 +24,10 @@ struct Args {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     speed: f64,
+    /// When the simulated clock starts (UTC, e.g. 2026-11-26T09:00:00Z); now when not given.
+    /// The traffic follows the time of day: a given start gives the same cluster every time.
+    #[arg(long, value_parser = sim::clock::parse_start)]
+    start: Option<u64>,
     /// Keep the node count fixed: pods that do not fit stay Pending.
     #[arg(long)]
     no_cluster_autoscaler: bool,
@@ -106,6 +110,7 @@ async fn main() -> anyhow::Result<()> {
         profile: args.profile,
         seed: args.seed,
         speed: Some(args.speed),
+        start: args.start,
         cluster_autoscaler: !args.no_cluster_autoscaler,
         ..Options::default()
     };

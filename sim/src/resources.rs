@@ -15,6 +15,30 @@ pub struct ResourceType {
     pub short_names: &'static [&'static str],
     /// Subresources served, e.g. `status`, `scale`.
     pub subresources: &'static [&'static str],
+    /// How the API server keeps `metadata.generation` for the kind.
+    pub generation: Generation,
+}
+
+/// How an API server keeps `metadata.generation`, per kind: each kind's registry strategy
+/// decides (Kubernetes' `pkg/registry/<group>/<kind>/strategy.go`), and several never set it.
+/// Whatever the kind, an update cannot change it (the generic `BeforeUpdate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// Never set: a client's own value at creation is kept, unchanged by updates (Namespace,
+    /// Node, Service, Event).
+    NotMaintained,
+    /// 1 at creation, one more whenever `spec` changes; status writes do not move it
+    /// (Deployment, Ingress, PodDisruptionBudget; Pod since 1.33, but for the scheduler's
+    /// binding, which sets `spec.nodeName` without a new generation).
+    Spec,
+    /// 1 at creation, one more whenever anything but metadata (or the labels) changes:
+    /// EndpointSlice, which has no spec.
+    Content,
+    /// HorizontalPodAutoscaler: not maintained up to Kubernetes 1.36. Kubernetes 1.37 added it
+    /// behind the HPAGeneration feature gate, off by default (kubernetes/kubernetes#138228);
+    /// with the gate on it is kept like [`Generation::Spec`]. The simulator's switch:
+    /// [`crate::Cluster::set_hpa_generation`].
+    SpecBehindHpaGate,
 }
 
 impl ResourceType {
@@ -42,7 +66,7 @@ const READ: &[&str] = &["get", "list", "watch"];
 const READ_WRITE: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
 
 macro_rules! resource {
-    ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, $namespaced:expr, $verbs:expr, $short:expr, $sub:expr) => {
+    ($group:expr, $version:expr, $kind:expr, $plural:expr, $singular:expr, $namespaced:expr, $verbs:expr, $short:expr, $sub:expr, $generation:expr $(,)?) => {
         ResourceType {
             group: $group,
             version: $version,
@@ -53,19 +77,51 @@ macro_rules! resource {
             verbs: $verbs,
             short_names: $short,
             subresources: $sub,
+            generation: $generation,
         }
     };
 }
 
-pub static NAMESPACES: ResourceType =
-    resource!("", "v1", "Namespace", "namespaces", "namespace", false, READ_WRITE, &["ns"], &[]);
-pub static NODES: ResourceType =
-    resource!("", "v1", "Node", "nodes", "node", false, READ_WRITE, &["no"], &["status"]);
+pub static NAMESPACES: ResourceType = resource!(
+    "",
+    "v1",
+    "Namespace",
+    "namespaces",
+    "namespace",
+    false,
+    READ_WRITE,
+    &["ns"],
+    &[],
+    Generation::NotMaintained
+);
+pub static NODES: ResourceType = resource!(
+    "",
+    "v1",
+    "Node",
+    "nodes",
+    "node",
+    false,
+    READ_WRITE,
+    &["no"],
+    &["status"],
+    Generation::NotMaintained
+);
 pub static PODS: ResourceType =
-    resource!("", "v1", "Pod", "pods", "pod", true, READ_WRITE, &["po"], &["status"]);
-pub static SERVICES: ResourceType =
-    resource!("", "v1", "Service", "services", "service", true, READ_WRITE, &["svc"], &[]);
-pub static EVENTS: ResourceType = resource!("", "v1", "Event", "events", "event", true, READ, &["ev"], &[]);
+    resource!("", "v1", "Pod", "pods", "pod", true, READ_WRITE, &["po"], &["status"], Generation::Spec);
+pub static SERVICES: ResourceType = resource!(
+    "",
+    "v1",
+    "Service",
+    "services",
+    "service",
+    true,
+    READ_WRITE,
+    &["svc"],
+    &[],
+    Generation::NotMaintained
+);
+pub static EVENTS: ResourceType =
+    resource!("", "v1", "Event", "events", "event", true, READ, &["ev"], &[], Generation::NotMaintained);
 pub static DEPLOYMENTS: ResourceType = resource!(
     "apps",
     "v1",
@@ -75,7 +131,8 @@ pub static DEPLOYMENTS: ResourceType = resource!(
     true,
     READ_WRITE,
     &["deploy"],
-    &["status", "scale"]
+    &["status", "scale"],
+    Generation::Spec,
 );
 pub static ENDPOINT_SLICES: ResourceType = resource!(
     "discovery.k8s.io",
@@ -86,7 +143,8 @@ pub static ENDPOINT_SLICES: ResourceType = resource!(
     true,
     READ,
     &[],
-    &[]
+    &[],
+    Generation::Content,
 );
 pub static INGRESSES: ResourceType = resource!(
     "networking.k8s.io",
@@ -97,7 +155,8 @@ pub static INGRESSES: ResourceType = resource!(
     true,
     READ_WRITE,
     &["ing"],
-    &["status"]
+    &["status"],
+    Generation::Spec,
 );
 pub static HPAS: ResourceType = resource!(
     "autoscaling",
@@ -108,7 +167,8 @@ pub static HPAS: ResourceType = resource!(
     true,
     READ_WRITE,
     &["hpa"],
-    &["status"]
+    &["status"],
+    Generation::SpecBehindHpaGate,
 );
 pub static PDBS: ResourceType = resource!(
     "policy",
@@ -119,12 +179,33 @@ pub static PDBS: ResourceType = resource!(
     true,
     READ_WRITE,
     &["pdb"],
-    &["status"]
+    &["status"],
+    Generation::Spec,
 );
-pub static POD_METRICS: ResourceType =
-    resource!("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", true, &["get", "list"], &[], &[]);
-pub static NODE_METRICS: ResourceType =
-    resource!("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", false, &["get", "list"], &[], &[]);
+pub static POD_METRICS: ResourceType = resource!(
+    "metrics.k8s.io",
+    "v1beta1",
+    "PodMetrics",
+    "pods",
+    "",
+    true,
+    &["get", "list"],
+    &[],
+    &[],
+    Generation::NotMaintained
+);
+pub static NODE_METRICS: ResourceType = resource!(
+    "metrics.k8s.io",
+    "v1beta1",
+    "NodeMetrics",
+    "nodes",
+    "",
+    false,
+    &["get", "list"],
+    &[],
+    &[],
+    Generation::NotMaintained
+);
 
 /// Every served type.
 pub static ALL: &[&ResourceType] = &[

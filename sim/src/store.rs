@@ -12,7 +12,10 @@ use std::{
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::{resources::ResourceType, status::ApiError};
+use crate::{
+    resources::{Generation, ResourceType},
+    status::ApiError,
+};
 
 pub type Object = Arc<Value>;
 
@@ -78,12 +81,30 @@ pub struct Store {
     uid: u64,
     history_limit: usize,
     tables: HashMap<&'static str, Table>,
+    /// The HPAGeneration feature gate (Kubernetes 1.37, off by default): whether HPAs get a
+    /// maintained `metadata.generation`.
+    hpa_generation: bool,
 }
 
 impl Store {
     /// A store keeping the last `history_limit` changes per type for watches to resume from.
     pub fn new(history_limit: usize) -> Self {
-        Store { rv: 1, uid: 0, history_limit, tables: HashMap::new() }
+        Store { rv: 1, uid: 0, history_limit, tables: HashMap::new(), hpa_generation: false }
+    }
+
+    /// Turns the HPAGeneration feature gate on or off (off, as in every released Kubernetes
+    /// up to 1.36 and by default in 1.37). HPAs created or changed from then on follow it.
+    pub fn set_hpa_generation(&mut self, on: bool) {
+        self.hpa_generation = on;
+    }
+
+    /// Whether the API server keeps `metadata.generation` for this type.
+    fn maintains_generation(&self, rt: &ResourceType) -> bool {
+        match rt.generation {
+            Generation::NotMaintained => false,
+            Generation::Spec | Generation::Content => true,
+            Generation::SpecBehindHpaGate => self.hpa_generation,
+        }
     }
 
     /// The resourceVersion of the latest change.
@@ -121,8 +142,8 @@ impl Store {
         self.tables.get(rt.key()).map_or(0, |t| t.objects.len())
     }
 
-    /// Stores a new object, filling in `kind`, `apiVersion`, `uid`, `resourceVersion` and
-    /// `creationTimestamp`.
+    /// Stores a new object, filling in `kind`, `apiVersion`, `uid`, `resourceVersion`,
+    /// `creationTimestamp` and, for the kinds whose strategy keeps one, `generation`.
     pub fn create(&mut self, rt: &ResourceType, mut object: Value, now: &str) -> Result<Object, ApiError> {
         let key = key_of(&object, rt)?;
         if self.get(rt, &key.0, &key.1).is_some() {
@@ -135,7 +156,9 @@ impl Store {
         let meta = &mut object["metadata"];
         meta["uid"] = Value::from(uid);
         meta["creationTimestamp"] = Value::from(now);
-        meta["generation"] = Value::from(1);
+        if self.maintains_generation(rt) {
+            meta["generation"] = Value::from(1);
+        }
         if rt.namespaced {
             meta["namespace"] = Value::from(key.0.clone());
         }
@@ -143,7 +166,8 @@ impl Store {
     }
 
     /// Replaces a stored object. `expected_rv`, when given, must equal the stored one
-    /// (`409 Conflict` otherwise). `generation` goes up when `spec` changed.
+    /// (`409 Conflict` otherwise). `generation` is the stored one, one more when the type's
+    /// strategy counts the change (see [`Generation`]).
     pub fn replace(
         &mut self,
         rt: &ResourceType,
@@ -163,9 +187,18 @@ impl Store {
         for field in ["uid", "creationTimestamp", "namespace", "name"] {
             object["metadata"][field] = current["metadata"][field].clone();
         }
-        let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-        let spec_changed = object["spec"] != current["spec"];
-        object["metadata"]["generation"] = Value::from(generation + i64::from(spec_changed));
+        match current["metadata"].get("generation") {
+            Some(g) => object["metadata"]["generation"] = g.clone(),
+            None => {
+                if let Some(meta) = object["metadata"].as_object_mut() {
+                    meta.remove("generation");
+                }
+            }
+        }
+        if self.maintains_generation(rt) && counts_as_new_generation(rt.generation, &current, &object) {
+            let generation = current["metadata"]["generation"].as_i64().unwrap_or(0);
+            object["metadata"]["generation"] = Value::from(generation + 1);
+        }
         if equal_but_resource_version(&current, &object) {
             return Ok(current);
         }
@@ -238,7 +271,38 @@ impl Store {
     }
 }
 
-/// The object as it would be stored if nothing but its resourceVersion were new.
+/// Whether replacing `old` by `new` makes a new generation under `policy`.
+fn counts_as_new_generation(policy: Generation, old: &Value, new: &Value) -> bool {
+    match policy {
+        Generation::NotMaintained => false,
+        Generation::Spec | Generation::SpecBehindHpaGate => {
+            // The scheduler's binding sets a pod's node without a new generation.
+            let unbound = |o: &Value| {
+                let mut spec = o["spec"].clone();
+                if let Some(s) = spec.as_object_mut() {
+                    s.remove("nodeName");
+                }
+                spec
+            };
+            if old["kind"] == "Pod" { unbound(old) != unbound(new) } else { old["spec"] != new["spec"] }
+        }
+        Generation::Content => {
+            let content = |o: &Value| -> Vec<(String, Value)> {
+                let Some(map) = o.as_object() else { return Vec::new() };
+                let mut fields: Vec<(String, Value)> = map
+                    .iter()
+                    .filter(|(k, _)| *k != "metadata")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                fields.push(("labels".into(), o["metadata"]["labels"].clone()));
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                fields
+            };
+            content(old) != content(new)
+        }
+    }
+}
+
 /// Whether two objects are the same but for their resourceVersion: a replace that changes
 /// nothing else is no change. Compared in place (controllers replace objects every few
 /// seconds; a copy for each comparison would cost more than the comparison).
@@ -307,6 +371,40 @@ mod tests {
         let d = s.replace(&DEPLOYMENTS, deployment("ledger", 3), Some("2")).unwrap();
         assert_eq!(d["metadata"]["generation"], 2);
         assert_eq!(d["metadata"]["resourceVersion"], "3");
+    }
+
+    #[test]
+    fn generation_is_kept_per_kind_as_the_api_servers_strategies_keep_it() {
+        use crate::resources::{ENDPOINT_SLICES, HPAS, SERVICES};
+        let mut s = Store::new(100);
+        let hpa = |max: i64| json!({ "metadata": { "name": "ledger", "namespace": "payments" }, "spec": { "maxReplicas": max } });
+        // HPAs: no generation at all, and a spec change does not make one (Kubernetes ≤ 1.36,
+        // or 1.37 with the HPAGeneration gate off).
+        let created = s.create(&HPAS, hpa(4), "t").unwrap();
+        assert!(created["metadata"].get("generation").is_none(), "{created}");
+        let changed = s.replace(&HPAS, hpa(5), None).unwrap();
+        assert!(changed["metadata"].get("generation").is_none(), "{changed}");
+        // Nor can a client set one by update.
+        let mut forged = hpa(5);
+        forged["metadata"]["generation"] = json!(7);
+        assert!(s.replace(&HPAS, forged, None).unwrap()["metadata"].get("generation").is_none());
+        // With the gate on, a spec change counts from zero, as the strategy's old + 1 does.
+        s.set_hpa_generation(true);
+        assert_eq!(s.replace(&HPAS, hpa(6), None).unwrap()["metadata"]["generation"], 1);
+        let mut status = (*s.get(&HPAS, "payments", "ledger").unwrap()).clone();
+        status["status"] = json!({ "desiredReplicas": 3 });
+        assert_eq!(s.replace(&HPAS, status, None).unwrap()["metadata"]["generation"], 1, "status is no spec");
+
+        // Services never get one; EndpointSlices count any change but metadata's.
+        let svc =
+            json!({ "metadata": { "name": "ledger", "namespace": "payments" }, "spec": { "ports": [] } });
+        assert!(s.create(&SERVICES, svc, "t").unwrap()["metadata"].get("generation").is_none());
+        let slice = |ready: bool| json!({ "metadata": { "name": "ledger-x", "namespace": "payments" }, "endpoints": [{ "conditions": { "ready": ready } }] });
+        assert_eq!(s.create(&ENDPOINT_SLICES, slice(false), "t").unwrap()["metadata"]["generation"], 1);
+        assert_eq!(s.replace(&ENDPOINT_SLICES, slice(true), None).unwrap()["metadata"]["generation"], 2);
+        let mut annotated = slice(true);
+        annotated["metadata"]["annotations"] = json!({ "a": "b" });
+        assert_eq!(s.replace(&ENDPOINT_SLICES, annotated, None).unwrap()["metadata"]["generation"], 2);
     }
 
     #[test]

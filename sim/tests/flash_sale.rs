@@ -59,7 +59,12 @@ fn the_hpa_rides_the_flash_sale_up_and_waits_before_coming_down() {
 /// Nodes before, nodes and Pending pods three minutes after `notifications` (2 cores a pod)
 /// is scaled to 40 replicas, more than the demo's four nodes hold.
 fn scaled_past_the_nodes(cluster_autoscaler: bool) -> (usize, usize, usize) {
-    let cluster = Cluster::new(&Options { speed: None, cluster_autoscaler, ..Options::default() });
+    let cluster = Cluster::new(&Options {
+        speed: None,
+        start: Some(sim::clock::test_start()),
+        cluster_autoscaler,
+        ..Options::default()
+    });
     let before = cluster.lock().store.count(&NODES);
     {
         let mut world = cluster.lock();

@@ -18,7 +18,7 @@ use sim::{Cluster, Options, RunningServer, auth, resources::DEPLOYMENTS};
 /// A demo cluster whose clock only moves when the test says so, served on a free port.
 async fn start() -> (Cluster, RunningServer) {
     let cluster =
-        Cluster::new(&Options { speed: None, start: Some(1_764_230_400_000), ..Options::default() });
+        Cluster::new(&Options { speed: None, start: Some(sim::clock::test_start()), ..Options::default() });
     let server = cluster.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     (cluster, server)
 }

@@ -23,6 +23,8 @@ impl Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_paydeck-sim"))
             .args(["--listen", "127.0.0.1:0", "--write-kubeconfig"])
             .arg(&kubeconfig)
+            .arg("--start")
+            .arg(sim::clock::rfc3339(sim::clock::test_start()))
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -58,10 +60,33 @@ impl Drop for Sim {
 #[test]
 fn get_deployments_and_hpas_in_all_namespaces() {
     let sim = Sim::start();
-    let out = sim.kubectl(&["get", "deploy,hpa", "-A"]);
+    // READY is ready/desired as the Deployment's status has them, whatever the load of the
+    // hour; read twice around the table, in case the HPA scaled in between.
+    let counts = || {
+        sim.kubectl(&[
+            "get",
+            "deploy",
+            "ledger",
+            "-n",
+            "payments-core",
+            "-o",
+            "jsonpath={.status.readyReplicas}/{.spec.replicas}",
+        ])
+    };
+    let (out, ledger) = (0..3)
+        .find_map(|_| {
+            let before = counts();
+            let out = sim.kubectl(&["get", "deploy,hpa", "-A"]);
+            let ledger = out.lines().find(|l| l.contains("deployment.apps/ledger")).expect("ledger listed");
+            let ledger = ledger.to_string();
+            (counts() == before).then(|| {
+                assert!(ledger.split_whitespace().any(|column| column == before), "{ledger} shows {before}");
+                (out, ledger)
+            })
+        })
+        .expect("the ledger held still for a moment");
     assert!(out.contains("READY"), "{out}");
-    let ledger = out.lines().find(|l| l.contains("deployment.apps/ledger")).expect("ledger listed");
-    assert!(ledger.contains("3/3"), "{ledger}");
+    assert!(ledger.contains("payments-core"), "{ledger}");
     let hpa = out
         .lines()
         .find(|l| l.contains("horizontalpodautoscaler.autoscaling/risk-scoring"))
@@ -95,11 +120,13 @@ fn scale_changes_the_replicas() {
 
 #[test]
 fn a_bad_flag_is_refused_with_its_reason() {
-    let out = Command::new(env!("CARGO_BIN_EXE_paydeck-sim")).args(["--speed", "0"]).output().unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("speed must be a number above 0"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (args, reason) in [
+        (["--speed", "0"], "speed must be a number above 0"),
+        (["--start", "18:00"], "the start must be a UTC time like 2026-11-26T09:00:00Z, got \"18:00\""),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_paydeck-sim")).args(args).output().unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+    }
 }

@@ -23,7 +23,7 @@ fn main() {
     let series = Series {
         from_ms: 0,
         step_ms: 15_000,
-        resolution: "15 s samples".into(),
+        resolution: "metrics readings at the HPA's 15 s syncs".into(),
         cpu_request_per_pod: 1.0,
         memory_request_per_pod: 1.0,
         memory: vec![None; STEPS],
@@ -44,13 +44,13 @@ fn main() {
     let mut times: Vec<f64> = (0..21)
         .map(|_| {
             let started = Instant::now();
-            let b = backtest(&series, &current, &proposed, &options);
+            let b = backtest(&series, series.span_ms(), &current, &proposed, &options);
             std::hint::black_box(&b);
             started.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    let b = backtest(&series, &current, &proposed, &options);
+    let b = backtest(&series, series.span_ms(), &current, &proposed, &options);
     println!(
         "what-if replay: {STEPS} steps (7 days of 15 s), current and proposed HPA, {} scale events proposed",
         b.proposed.scale_events

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Requests, limits and use of one resource, summed over a set of pods or nodes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceFigures {
     pub requests: f64,
     /// `None` when some container has no limit (the sum would be meaningless).
@@ -18,6 +19,7 @@ pub struct ResourceFigures {
 /// One container's requests and limits (per pod).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct ContainerResources {
     pub name: String,
     pub cpu_request: Option<f64>,
@@ -32,6 +34,7 @@ pub struct ContainerResources {
 /// Where a workload's pods run, and what the template says about spreading them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Placement {
     /// Distinct nodes the running pods are on.
     pub nodes: i32,
@@ -42,6 +45,7 @@ pub struct Placement {
 /// A Deployment's replica counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Replicas {
     /// `spec.replicas`.
     pub desired: i32,
@@ -53,6 +57,7 @@ pub struct Replicas {
 /// A condition as Kubernetes reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Condition {
     pub kind: String,
     pub status: String,
@@ -63,6 +68,7 @@ pub struct Condition {
 /// The HPA that targets a Deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Autoscaler {
     pub name: String,
     pub min_replicas: i32,
@@ -80,14 +86,37 @@ pub struct Autoscaler {
     /// Whether it sits at its maximum: more load cannot get more replicas.
     pub at_max: bool,
     pub resource_version: String,
-    /// `metadata.generation`: goes up with every change to the HPA's spec, not its status.
+    /// `metadata.generation`, where the cluster keeps one for HPAs (Kubernetes 1.37 with its
+    /// HPAGeneration feature gate on): goes up with every change to the spec. `None` elsewhere.
     #[serde(default)]
-    pub generation: i64,
+    pub generation: Option<i64>,
+    /// The HPA's spec as Paydeck read it, hashed (`sha256:` and 64 hex digits): a change made
+    /// against it is refused if the spec changed since, on any cluster.
+    #[serde(default)]
+    pub spec_hash: String,
+}
+
+/// A workload's metrics reading (`metrics.k8s.io`), summed over its ready pods as the HPA
+/// controller sums it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsReading {
+    /// When metrics-server took it (the latest of the pods'), Unix ms.
+    pub at_ms: i64,
+    /// The window the CPU is averaged over, ms.
+    pub window_ms: i64,
+    /// CPU in whole millicores, each container rounded up.
+    pub cpu_millis: i64,
+    pub memory_bytes: f64,
+    /// The ready pods it covers.
+    pub pods: i32,
 }
 
 /// A PodDisruptionBudget selecting a Deployment's pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct DisruptionBudget {
     pub name: String,
     pub min_available: Option<String>,
@@ -98,6 +127,7 @@ pub struct DisruptionBudget {
 /// Pods of a workload by state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct PodCounts {
     pub total: i32,
     pub ready: i32,
@@ -130,6 +160,7 @@ impl Health {
 /// One finding about a workload, with how bad it is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Finding {
     pub health: Health,
     /// A stable code for filtering: `hpa-at-max`, `unavailable`, `no-limits`, …
@@ -140,6 +171,7 @@ pub struct Finding {
 /// A Deployment with everything that explains its scaling.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Workload {
     pub namespace: String,
     pub name: String,
@@ -156,6 +188,9 @@ pub struct Workload {
     /// Total request rate T, and per ready replica L = T / N.
     pub request_rate: Option<f64>,
     pub load_per_replica: Option<f64>,
+    /// The ready pods' latest metrics reading, as the HPA controller reads it.
+    #[serde(default)]
+    pub metrics: Option<MetricsReading>,
     pub pods: PodCounts,
     pub endpoints_ready: i32,
     pub endpoints_total: i32,
@@ -179,6 +214,7 @@ pub struct Workload {
 /// Node capacity against what is requested and used (R = Σ rᵢ).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Capacity {
     pub allocatable: f64,
     pub requests: f64,
@@ -188,6 +224,7 @@ pub struct Capacity {
 /// Whole-cluster figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct ClusterTotals {
     pub workloads: i32,
     pub nodes: i32,
@@ -205,6 +242,7 @@ pub struct ClusterTotals {
 /// The person using Paydeck, as far as this server knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Viewer {
     /// Named by a trusted auth proxy (or vouched for by the cluster); `None`: anonymous
     /// (reads only).
@@ -223,6 +261,7 @@ pub struct Viewer {
 /// What Paydeck knows about its connection to the cluster.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Connection {
     /// Where it is connected, e.g. `https://10.0.0.1:443` or `simulated cluster`.
     pub cluster: String,
@@ -239,6 +278,7 @@ pub struct Connection {
 /// The overview: totals, what needs attention, and the connection.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Overview {
     /// Increases with every change Paydeck sees.
     pub version: u64,
@@ -256,6 +296,7 @@ pub struct Overview {
 /// A workload that needs a look, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct AttentionItem {
     pub namespace: String,
     pub name: String,
@@ -360,6 +401,7 @@ impl SortOrder {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadQuery {
     /// Only this namespace.
     #[cfg_attr(feature = "openapi", param(example = "payments-core"))]
@@ -387,6 +429,7 @@ pub struct WorkloadQuery {
 /// A page of workloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct WorkloadPage {
     pub version: u64,
     /// Workloads matching the filter, before paging.
@@ -400,6 +443,7 @@ pub struct WorkloadPage {
 /// thousands of rows stays small (the page also carries its data for hydration).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct WorkloadRow {
     pub namespace: String,
     pub name: String,
@@ -418,6 +462,7 @@ pub struct WorkloadRow {
 /// The autoscaler figures of a table row.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct RowAutoscaler {
     pub min: i32,
     pub max: i32,
@@ -456,6 +501,7 @@ impl From<&Workload> for WorkloadRow {
 /// A page of table rows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct RowPage {
     pub version: u64,
     pub total: usize,
@@ -477,6 +523,7 @@ impl From<WorkloadPage> for RowPage {
 /// min / average / max of a figure over one time bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Stat {
     pub min: f64,
     pub avg: f64,
@@ -487,6 +534,7 @@ pub struct Stat {
 /// (Paydeck or the cluster was down): charts break the line there.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryPoint {
     /// Start of the bucket.
     pub at_ms: i64,
@@ -507,6 +555,7 @@ pub struct HistoryPoint {
 /// Something that happened to a workload: a scale, an HPA change, an audited edit.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct HistoryEvent {
     pub at_ms: i64,
     pub kind: String,
@@ -516,6 +565,7 @@ pub struct HistoryEvent {
 /// A workload's history over a range, at most the requested number of points.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct History {
     pub from_ms: i64,
     pub to_ms: i64,
@@ -535,6 +585,7 @@ pub struct History {
 /// The payment platform at one moment: sums over the workloads in scope.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct PlatformPoint {
     /// Start of the bucket (or the live moment).
     pub at_ms: i64,
@@ -575,6 +626,7 @@ impl PlatformPoint {
 /// moment, with what the nodes can hold now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Platform {
     pub from_ms: i64,
     pub to_ms: i64,

@@ -10,6 +10,7 @@ use crate::dto::{ClusterTotals, Connection, Workload};
 /// One `snapshot` event.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct LiveChange {
     pub version: u64,
     pub taken_at_ms: i64,

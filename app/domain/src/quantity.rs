@@ -146,6 +146,18 @@ pub fn format_cpu_nanos(cores: f64) -> String {
     format!("{}n", (cores * 1e9).round().max(0.0) as i64)
 }
 
+/// CPU in cores as metrics-server writes it ([`format_cpu_nanos`]) and the HPA controller then
+/// reads it (`MilliValue`): whole millicores, rounded up.
+pub fn cpu_millis_as_read(cores: f64) -> i64 {
+    let nanos = (cores * 1e9).round().max(0.0) as i64;
+    (nanos + 999_999) / 1_000_000
+}
+
+/// Memory in bytes as metrics-server writes it ([`format_memory_ki`]): whole kibibytes.
+pub fn memory_bytes_as_read(bytes: f64) -> i64 {
+    (bytes / 1024.0).round().max(0.0) as i64 * 1024
+}
+
 /// Memory in the form metrics-server reports: kibibytes, e.g. `524288Ki`.
 pub fn format_memory_ki(bytes: f64) -> String {
     format!("{}Ki", (bytes / 1024.0).round().max(0.0) as i64)

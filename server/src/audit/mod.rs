@@ -64,6 +64,7 @@ pub struct Attempt<'a> {
 
 /// The last row: what to keep outside to catch a truncated log.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Head {
     /// 0 for an empty log.
     pub seq: i64,

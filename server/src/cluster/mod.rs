@@ -10,6 +10,7 @@ pub mod pod;
 mod pods;
 pub mod simulated;
 pub mod snapshot;
+pub mod spec_hash;
 pub mod usage;
 pub mod views;
 pub mod watch;
@@ -41,7 +42,14 @@ pub enum SimProfile {
 #[derive(Clone, Debug)]
 pub enum Source {
     /// The simulated payment cluster, started in this process and reached over HTTPS.
-    Sim { profile: SimProfile, seed: u64, speed: f64, kubeconfig_out: PathBuf },
+    Sim {
+        profile: SimProfile,
+        seed: u64,
+        speed: f64,
+        /// When its clock (and Paydeck's) starts, Unix ms; now when `None`.
+        start_ms: Option<i64>,
+        kubeconfig_out: PathBuf,
+    },
     /// A kubeconfig file, optionally with a context.
     Kubeconfig { path: PathBuf, context: Option<String> },
     /// The pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
@@ -64,8 +72,8 @@ pub struct Connected {
 /// service-account token, as a real cluster would be.
 pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
     match source {
-        Source::Sim { profile, seed, speed, kubeconfig_out } => {
-            simulated::start(*profile, *seed, *speed, kubeconfig_out).await
+        Source::Sim { profile, seed, speed, start_ms, kubeconfig_out } => {
+            simulated::start(*profile, *seed, *speed, *start_ms, kubeconfig_out).await
         }
         Source::Kubeconfig { path, context } => {
             let kubeconfig = Kubeconfig::read_from(path)

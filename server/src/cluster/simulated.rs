@@ -21,6 +21,7 @@ pub async fn start(
     profile: SimProfile,
     seed: u64,
     speed: f64,
+    start_ms: Option<i64>,
     kubeconfig_out: &Path,
 ) -> anyhow::Result<Connected> {
     use anyhow::Context;
@@ -30,8 +31,18 @@ pub async fn start(
     };
 
     let profile = sim_profile(profile);
-    let cluster =
-        sim::Cluster::new(&sim::Options { profile, seed, speed: Some(speed), ..sim::Options::default() });
+    // A pinned start moves Paydeck's clock with the simulated one: the cluster's timestamps,
+    // the samples and the generated past then agree on what time it is.
+    if let Some(start) = start_ms {
+        crate::clock::start_at(start);
+    }
+    let cluster = sim::Cluster::new(&sim::Options {
+        profile,
+        seed,
+        speed: Some(speed),
+        start: start_ms.map(|ms| ms as u64),
+        ..sim::Options::default()
+    });
     let server = cluster.serve("127.0.0.1:0".parse()?).await.context("cannot start the simulated cluster")?;
     server.write_kubeconfig(kubeconfig_out).with_context(|| {
         format!("cannot write the simulator's kubeconfig to {}", kubeconfig_out.display())
@@ -62,7 +73,7 @@ pub async fn record_history(
 }
 
 #[cfg(not(feature = "sim"))]
-pub async fn start(_: SimProfile, _: u64, _: f64, _: &Path) -> anyhow::Result<Connected> {
+pub async fn start(_: SimProfile, _: u64, _: f64, _: Option<i64>, _: &Path) -> anyhow::Result<Connected> {
     anyhow::bail!(
         "this Paydeck was built without the simulated cluster (cargo feature `sim`): use --kubeconfig or run in a cluster"
     )
@@ -234,13 +245,19 @@ impl PastBuilder {
         let next = snapshot::build(objects, usage, connection, 0, at);
         let mut step = Vec::with_capacity(next.workloads.len());
         for (position, w) in next.workloads.iter().enumerate() {
-            if let Some(old) = self.previous.as_ref().and_then(|p| p.workload(&w.namespace, &w.name)) {
+            let old = self.previous.as_ref().and_then(|p| p.workload(&w.namespace, &w.name));
+            if let Some(old) = old {
                 for (kind, message) in crate::history::sampler::changes(old, w) {
                     let (namespace, name) = (w.namespace.clone(), w.name.clone());
                     self.hour.events.push(PastEvent { namespace, name, at_ms: at, kind, message });
                 }
             }
-            step.push((self.names.index(position, w), Figures::of(w)));
+            let i = self.names.index(position, w);
+            // The readings and scales of the past, at their own times, as live ones are taken.
+            let (reading, decision) = crate::history::observed::news(old, w);
+            self.hour.steps.readings.extend(reading.map(|r| (i, r)));
+            self.hour.steps.decisions.extend(decision.map(|d| (i, d)));
+            step.push((i, Figures::of(w)));
         }
         self.hour.steps.steps.push((at, step));
         self.previous = Some(next);
@@ -266,7 +283,8 @@ impl PastBuilder {
 struct Served {
     deployments: Vec<sim::store::Object>,
     autoscalers: Vec<sim::store::Object>,
-    pods: Vec<(sim::store::Object, Option<sim::model::Usage>)>,
+    /// Each pod, its request rate (custom metrics) and its metrics-server reading.
+    pods: Vec<(sim::store::Object, Option<sim::model::Usage>, Option<sim::model::metrics_server::Reading>)>,
     nodes: Vec<sim::store::Object>,
     node_usage: std::collections::HashMap<String, sim::model::Usage>,
 }
@@ -284,7 +302,9 @@ impl Served {
             pods: world
                 .store
                 .list(&PODS, None, None)
-                .map(|(key, json)| (json.clone(), world.model.pod_usage_by_key(key)))
+                .map(|(key, json)| {
+                    (json.clone(), world.model.pod_usage_by_key(key), world.model.pod_metrics(key))
+                })
                 .collect(),
             nodes: all(&NODES),
             node_usage: world.model.node_usage(),
@@ -358,16 +378,29 @@ impl WorldReader {
         let objects = super::snapshot::Objects {
             deployments: self.deployments.all(served.deployments.iter())?,
             autoscalers: self.autoscalers.all(served.autoscalers.iter())?,
-            pods: self.pods.all(served.pods.iter().map(|(json, _)| json))?,
+            pods: self.pods.all(served.pods.iter().map(|(json, _, _)| json))?,
             nodes: self.nodes.all(served.nodes.iter())?,
             ..Default::default()
         };
         let mut usage =
             super::snapshot::Usage { metrics_available: true, rates_available: true, ..Default::default() };
-        for (pod, (_, u)) in objects.pods.iter().zip(&served.pods) {
-            let Some(u) = u else { continue };
-            usage.pods.insert(&pod.namespace, &pod.name, (u.cpu_cores, u.memory_bytes));
-            usage.request_rates.insert(&pod.namespace, &pod.name, u.requests_per_sec);
+        for (pod, (_, u, reading)) in objects.pods.iter().zip(&served.pods) {
+            if let Some(u) = u {
+                usage.request_rates.insert(&pod.namespace, &pod.name, u.requests_per_sec);
+            }
+            // As the metrics API serves it (one container a pod in the simulated platform):
+            // CPU in nano-cores, memory in kibibytes, the scrape's time and window.
+            if let Some(r) = reading {
+                let cpu_millis = domain::quantity::cpu_millis_as_read(r.cpu_cores);
+                let reading = super::snapshot::PodUsage {
+                    cpu_cores: (r.cpu_cores * 1e9).round() / 1e9,
+                    memory_bytes: domain::quantity::memory_bytes_as_read(r.memory_bytes) as f64,
+                    cpu_millis,
+                    at_ms: r.at_ms as i64,
+                    window_ms: r.window_ms as i64,
+                };
+                usage.pods.insert(&pod.namespace, &pod.name, reading);
+            }
         }
         for (node, u) in &served.node_usage {
             usage.nodes.insert(node.clone(), (u.cpu_cores, u.memory_bytes));

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
 use super::{
-    snapshot::Usage,
+    snapshot::{PodUsage, Usage},
     watch::{Stores, WatchState},
 };
 
@@ -23,6 +23,38 @@ fn get(path: &str) -> http::Request<Vec<u8>> {
 
 fn parse(v: Option<&str>) -> Option<f64> {
     Quantity::parse(v?).ok().map(|q| q.as_f64())
+}
+
+/// A Kubernetes timestamp (RFC 3339) as Unix ms.
+fn timestamp_ms(v: Option<&str>) -> Option<i64> {
+    v?.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// A Go duration as `metav1.Duration` writes it (`15s`, `15.5s`, `1m0s`, `500ms`) in ms.
+fn go_duration_ms(text: &str) -> Option<i64> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "h" => 3_600_000.0,
+            "m" => 60_000.0,
+            "s" => 1000.0,
+            "ms" => 1.0,
+            "us" | "µs" => 0.001,
+            "ns" => 0.000_001,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_end..];
+    }
+    Some(total.round() as i64)
 }
 
 // The metrics APIs' lists, read into only what Paydeck takes from them: at 100,000 pods a
@@ -52,6 +84,10 @@ struct Figures {
 struct PodMetrics {
     #[serde(default)]
     metadata: Meta,
+    /// When metrics-server took the reading (RFC 3339).
+    timestamp: Option<String>,
+    /// The window the CPU figure is averaged over (a Go duration: `15s`, `1m0s`).
+    window: Option<String>,
     #[serde(default)]
     containers: Vec<ContainerMetrics>,
 }
@@ -106,12 +142,19 @@ pub async fn poll(client: &Client, namespaces: &[String]) -> (Usage, Vec<String>
         Poll::Got(list) => {
             usage.metrics_available = true;
             for item in list.items {
-                let (mut cpu, mut memory) = (0.0, 0.0);
+                let mut reading = PodUsage {
+                    at_ms: timestamp_ms(item.timestamp.as_deref()).unwrap_or(0),
+                    window_ms: item.window.as_deref().and_then(go_duration_ms).unwrap_or(0),
+                    ..PodUsage::default()
+                };
                 for c in &item.containers {
-                    cpu += parse(c.usage.cpu.as_deref()).unwrap_or(0.0);
-                    memory += parse(c.usage.memory.as_deref()).unwrap_or(0.0);
+                    let cpu = c.usage.cpu.as_deref().and_then(|v| Quantity::parse(v).ok());
+                    reading.cpu_cores += cpu.map_or(0.0, |q| q.as_f64());
+                    // As the HPA controller's metrics client reads it: `MilliValue()`.
+                    reading.cpu_millis += cpu.map_or(0, |q| q.as_millis());
+                    reading.memory_bytes += parse(c.usage.memory.as_deref()).unwrap_or(0.0);
                 }
-                usage.pods.insert(&item.metadata.namespace, &item.metadata.name, (cpu, memory));
+                usage.pods.insert(&item.metadata.namespace, &item.metadata.name, reading);
             }
         }
         Poll::Missing => {
@@ -217,4 +260,28 @@ pub fn start(
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_keep_their_time_and_window() {
+        assert_eq!(timestamp_ms(Some("2026-11-26T09:00:07Z")), Some(1_795_683_607_000));
+        assert_eq!(timestamp_ms(Some("not a time")), None);
+        for (text, ms) in [
+            ("15s", 15_000),
+            ("15.5s", 15_500),
+            ("1m0s", 60_000),
+            ("1m15s", 75_000),
+            ("500ms", 500),
+            ("1h2m", 3_720_000),
+        ] {
+            assert_eq!(go_duration_ms(text), Some(ms), "{text}");
+        }
+        for bad in ["", "15", "s", "15x", "1.2.3s"] {
+            assert_eq!(go_duration_ms(bad), None, "{bad:?}");
+        }
+    }
 }

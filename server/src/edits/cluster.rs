@@ -3,8 +3,8 @@
 //! `Impersonate-User`/`-Group`, so the cluster's RBAC decides and its audit log names the person.
 
 use app::{
-    dto::Workload,
-    scaling::{Outcome, ScalingChange, Seen},
+    dto::{Autoscaler, Workload},
+    scaling::{FieldError, Outcome, ScalingChange, Seen, touched::Touched},
 };
 use k8s_openapi::api::{
     apps::v1::Deployment,
@@ -75,6 +75,8 @@ pub struct Sent {
     /// The object's scaling fields before and after (for a dry run: as they would be).
     pub before: Value,
     pub after: Value,
+    /// For an HPA change checked again on the HPA as read before sending: what is wrong.
+    pub errors: Vec<FieldError>,
 }
 
 /// Kubernetes' refusal of the impersonation itself (rather than of the change), in words.
@@ -84,8 +86,13 @@ fn impersonation_refused(message: &str) -> bool {
 
 /// Why a change was not sent, or what the cluster refused.
 enum Refused {
-    /// The spec's generation is no longer the one the user saw.
+    /// The spec is no longer the one the user saw.
     SpecChanged,
+    /// The change is conditional on an HPA's `metadata.generation`, which this cluster does
+    /// not keep.
+    GenerationNotKept,
+    /// On the HPA as it is now, the change breaks a rule.
+    Invalid(Vec<FieldError>),
     Cluster(kube::Error),
 }
 
@@ -95,33 +102,48 @@ impl From<kube::Error> for Refused {
     }
 }
 
-/// The resourceVersion to send the patch against. When the spec as seen is the condition,
-/// that is the current one, once the current generation is the one seen: a write between
-/// this read and the patch still conflicts.
-fn version_to_patch(seen: &Seen, current: &ObjectMeta) -> Result<String, Refused> {
+/// The resourceVersion to send the patch against, once the object just read is the one the
+/// user saw: exactly (`resourceVersion`), or in its spec (`generation`, the spec hash). In
+/// the latter case it is the current one: a write between this read and the patch still
+/// conflicts (and is retried when it was only the status).
+fn version_to_patch(seen: &Seen, current: &ObjectMeta, spec_hash: Option<&str>) -> Result<String, Refused> {
+    let current_version = || current.resource_version.clone().unwrap_or_default();
     match seen {
         Seen::ResourceVersion(rv) => Ok(rv.clone()),
-        Seen::Generation(g) if current.generation == Some(*g) => {
-            Ok(current.resource_version.clone().unwrap_or_default())
-        }
-        Seen::Generation(_) => Err(Refused::SpecChanged),
+        Seen::Generation(_) if current.generation.is_none() => Err(Refused::GenerationNotKept),
+        Seen::Generation(g) if current.generation == Some(*g) => Ok(current_version()),
+        Seen::SpecHash(h) if spec_hash == Some(h.as_str()) => Ok(current_version()),
+        Seen::Generation(_) | Seen::SpecHash(_) => Err(Refused::SpecChanged),
     }
 }
 
 /// How often a change conditional on the spec is sent again after a status write raced it.
 const STATUS_RACE_ATTEMPTS: usize = 3;
 
-/// Dry-runs or applies `change` to `w` as `who`, conditional on what the user `seen`.
+/// The change to make of the HPA as just read, or what is wrong with it there: the request
+/// checked again on the cluster's values, and the fields it sets ([`Touched`]).
+pub type Rebase<'a> =
+    dyn Fn(&Autoscaler) -> Result<(ScalingChange, Touched), Vec<FieldError>> + Send + Sync + 'a;
+
+/// Dry-runs or applies a change to `w` as `who`, conditional on what the user `seen`. A
+/// Deployment's replicas are `replicas`; an HPA's change is made from the HPA as read just
+/// before the patch, by `rebase`.
 pub async fn send(
     config: &kube::Config,
     who: &ActingAs,
     w: &Workload,
-    change: &ScalingChange,
+    replicas: Option<i32>,
+    rebase: &Rebase<'_>,
     seen: &Seen,
     dry_run: bool,
 ) -> Sent {
-    let failed =
-        |outcome, message: String| Sent { outcome, message, before: Value::Null, after: Value::Null };
+    let failed = |outcome, message: String| Sent {
+        outcome,
+        message,
+        before: Value::Null,
+        after: Value::Null,
+        errors: Vec::new(),
+    };
     let client = match client_as(config, who) {
         Ok(c) => c,
         Err(e) => return failed(Outcome::Failed, format!("cannot reach the cluster: {e}")),
@@ -129,11 +151,14 @@ pub async fn send(
     let params = PatchParams { dry_run, ..PatchParams::default() };
     let mut attempt = 1;
     let result = loop {
-        let result = send_once(&client, w, change, seen, &params).await;
-        // A 409 although the generation matched: the controller wrote the status between the
+        let result = match replicas {
+            Some(n) => send_replicas(&client, w, n, seen, &params).await,
+            None => send_autoscaler(&client, w, rebase, seen, &params).await,
+        };
+        // A 409 although the spec was as seen: the controller wrote the status between the
         // read and the patch. The spec is still as seen, so read and send again.
         let raced = matches!(&result, Err(Refused::Cluster(kube::Error::Api(s))) if s.code == 409)
-            && matches!(seen, Seen::Generation(_));
+            && !matches!(seen, Seen::ResourceVersion(_));
         if !raced || attempt >= STATUS_RACE_ATTEMPTS {
             break result;
         }
@@ -146,20 +171,39 @@ pub async fn send(
         )
     };
     match result {
-        Ok((before, after)) => Sent {
-            outcome: if dry_run { Outcome::Previewed } else { Outcome::Applied },
-            message: if dry_run {
-                "preview from the cluster's dry run: nothing was changed".into()
-            } else {
-                "the cluster accepted the change.".into()
-            },
-            before,
-            after,
-        },
+        Ok((before, after)) => {
+            let unchanged = before == after;
+            Sent {
+                outcome: if dry_run { Outcome::Previewed } else { Outcome::Applied },
+                message: match (dry_run, unchanged) {
+                    (true, false) => "preview from the cluster's dry run: nothing was changed".into(),
+                    (true, true) => {
+                        "preview from the cluster's dry run: the object already has these values, so applying changes nothing".into()
+                    }
+                    (false, false) => "the cluster accepted the change.".into(),
+                    (false, true) => "the cluster accepted the change; the object already had these values.".into(),
+                },
+                before,
+                after,
+                errors: Vec::new(),
+            }
+        }
         Err(Refused::SpecChanged) => {
             let (outcome, message) = conflict();
             failed(outcome, message)
         }
+        Err(Refused::GenerationNotKept) => Sent {
+            errors: vec![FieldError { field: "generation".into(), message: GENERATION_NOT_KEPT.into() }],
+            ..failed(Outcome::Invalid, format!("nothing was sent: {GENERATION_NOT_KEPT}"))
+        },
+        Err(Refused::Invalid(errors)) => Sent {
+            errors,
+            ..failed(
+                Outcome::Invalid,
+                "nothing was sent: on the HPA as the cluster has it now, the change breaks the rules marked"
+                    .into(),
+            )
+        },
         Err(Refused::Cluster(kube::Error::Api(status))) => {
             let m = status.message.clone();
             let (outcome, message) = match status.code {
@@ -181,42 +225,89 @@ pub async fn send(
     }
 }
 
-/// One read of the object, the precondition checked, and one patch.
-async fn send_once(
+/// Why an HPA change cannot be conditional on its generation here.
+pub const GENERATION_NOT_KEPT: &str = "this cluster keeps no metadata.generation for HorizontalPodAutoscalers (Kubernetes before 1.37, or its HPAGeneration feature gate off): give specHash (autoscaler.specHash of GET /api/v1/workloads/{namespace}/{name}) or resourceVersion";
+
+/// One read of the Deployment, the precondition checked, and one patch of its scale.
+async fn send_replicas(
     client: &Client,
     w: &Workload,
-    change: &ScalingChange,
+    replicas: i32,
     seen: &Seen,
     params: &PatchParams,
 ) -> Result<(Value, Value), Refused> {
-    match change {
-        ScalingChange::Replicas(n) => {
-            let api: Api<Deployment> = Api::namespaced(client.clone(), &w.namespace);
-            let resource_version = match seen {
-                Seen::ResourceVersion(rv) => rv.clone(),
-                Seen::Generation(_) => version_to_patch(seen, &api.get(&w.name).await?.metadata)?,
-            };
-            let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
-            let body = patch::scale_patch(*n, &resource_version);
-            let after = api.patch_scale(&w.name, params, &Patch::Merge(body)).await?;
-            Ok((
-                patch::scale_summary(&before),
-                patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
-            ))
-        }
-        ScalingChange::Autoscaler { .. } => {
-            let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-            let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &w.namespace);
-            let current = api.get(&hpa_name).await?;
-            let resource_version = version_to_patch(seen, &current.metadata)?;
-            let current = serde_json::to_value(current).unwrap_or_default();
-            let body = patch::autoscaler_patch(change, &current, &resource_version)
-                .expect("an autoscaler change builds an autoscaler patch");
-            let after = api.patch(&hpa_name, params, &Patch::Merge(body)).await?;
-            Ok((
-                patch::autoscaler_summary(&current),
-                patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
-            ))
-        }
+    let api: Api<Deployment> = Api::namespaced(client.clone(), &w.namespace);
+    let resource_version = match seen {
+        Seen::ResourceVersion(rv) => rv.clone(),
+        _ => version_to_patch(seen, &api.get(&w.name).await?.metadata, None)?,
+    };
+    let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
+    let body = patch::scale_patch(replicas, &resource_version);
+    let after = api.patch_scale(&w.name, params, &Patch::Merge(body)).await?;
+    Ok((
+        patch::scale_summary(&before),
+        patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
+    ))
+}
+
+/// One read of the HPA, the precondition checked, the change made from what was read, and
+/// one patch of the fields it sets.
+async fn send_autoscaler(
+    client: &Client,
+    w: &Workload,
+    rebase: &Rebase<'_>,
+    seen: &Seen,
+    params: &PatchParams,
+) -> Result<(Value, Value), Refused> {
+    let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &w.namespace);
+    let current = api.get(&hpa_name).await?;
+    let shown = crate::cluster::snapshot::autoscaler(&current);
+    let resource_version = version_to_patch(seen, &current.metadata, Some(&shown.spec_hash))?;
+    let (change, touched) = rebase(&shown).map_err(Refused::Invalid)?;
+    let current = serde_json::to_value(current).unwrap_or_default();
+    let body = patch::autoscaler_patch(&change, &touched, &current, &resource_version)
+        .expect("an autoscaler change builds an autoscaler patch");
+    let after = api.patch(&hpa_name, params, &Patch::Merge(body)).await?;
+    Ok((
+        patch::autoscaler_summary(&current),
+        patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(generation: Option<i64>) -> ObjectMeta {
+        ObjectMeta { resource_version: Some("77".into()), generation, ..ObjectMeta::default() }
+    }
+
+    #[test]
+    fn the_precondition_is_checked_on_the_object_just_read() {
+        let ok = |r: Result<String, Refused>| r.ok();
+        let hash = "sha256:aa";
+        assert_eq!(
+            ok(version_to_patch(&Seen::ResourceVersion("70".into()), &meta(None), None)),
+            Some("70".into())
+        );
+        assert_eq!(
+            ok(version_to_patch(&Seen::SpecHash(hash.into()), &meta(None), Some(hash))),
+            Some("77".into())
+        );
+        assert!(matches!(
+            version_to_patch(&Seen::SpecHash(hash.into()), &meta(None), Some("sha256:bb")),
+            Err(Refused::SpecChanged)
+        ));
+        assert_eq!(ok(version_to_patch(&Seen::Generation(3), &meta(Some(3)), None)), Some("77".into()));
+        assert!(matches!(
+            version_to_patch(&Seen::Generation(3), &meta(Some(4)), None),
+            Err(Refused::SpecChanged)
+        ));
+        // No generation kept (an HPA on a real cluster): never taken as "unchanged".
+        assert!(matches!(
+            version_to_patch(&Seen::Generation(1), &meta(None), Some(hash)),
+            Err(Refused::GenerationNotKept)
+        ));
     }
 }

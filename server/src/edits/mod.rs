@@ -22,7 +22,7 @@ mod record;
 use std::{sync::Arc, time::Instant};
 
 use app::{
-    dto::{Viewer, Workload},
+    dto::{Autoscaler, Viewer, Workload},
     scaling::{
         Edit, EditResponse, FieldError, Outcome, Rights, ScalingChange, Seen, check_edit, validate::Limits,
     },
@@ -274,9 +274,10 @@ impl Editor {
         let Ok(seen) = edit.seen() else {
             return response(Outcome::Invalid, "nothing was sent: the version you loaded is required");
         };
-        let dry_run = edit.dry_run;
+        let sending =
+            Sending { edit: edit.clone(), seen, allocatable_cpu: snapshot.totals.cpu.allocatable, change };
         let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
-            editor.carry_out(record, answer, who, w, change, seen, dry_run).await
+            editor.carry_out(record, answer, who, w, sending).await
         }));
         match task.await {
             Ok(answer) => answer,
@@ -314,17 +315,16 @@ impl Editor {
     }
 
     /// Stages 3–5: intent, send, outcome.
-    #[allow(clippy::too_many_arguments)]
     async fn carry_out(
         &self,
         record: Record,
         mut answer: EditResponse,
         who: ActingAs,
         w: Workload,
-        change: ScalingChange,
-        seen: Seen,
-        dry_run: bool,
+        sending: Sending,
     ) -> EditResponse {
+        let Sending { edit, seen, allocatable_cpu, change } = sending;
+        let dry_run = edit.dry_run;
         let intent_seq = if dry_run {
             None
         } else {
@@ -356,9 +356,28 @@ impl Editor {
                 }
             }
         };
-        let sent = cluster::send(&self.config, &who, &w, &change, &seen, dry_run).await;
+        // An HPA's change is made again from the HPA as read just before the patch: checked
+        // on the cluster's values, writing only the fields it sets.
+        let rebase = |current: &Autoscaler| {
+            let mut fresh = w.clone();
+            fresh.autoscaler = Some(current.clone());
+            let checked = check_edit(&edit, &fresh, &self.limits, allocatable_cpu);
+            match checked.change {
+                Some(change) => {
+                    let touched = app::scaling::touched::touched(&edit.proposed, current, &change);
+                    Ok((change, touched))
+                }
+                None => Err(checked.errors),
+            }
+        };
+        let replicas = match change {
+            ScalingChange::Replicas(n) => Some(n),
+            ScalingChange::Autoscaler { .. } => None,
+        };
+        let sent = cluster::send(&self.config, &who, &w, replicas, &rebase, &seen, dry_run).await;
         answer.outcome = sent.outcome;
         answer.message = sent.message;
+        answer.errors = sent.errors;
         if !sent.before.is_null() {
             answer.diff = patch::diff(&sent.before, &sent.after);
             answer.before = sent.before;
@@ -457,6 +476,15 @@ impl Editor {
         }
         answer
     }
+}
+
+/// What stages 3–5 send: the edit as asked, its precondition, and the change as checked on
+/// Paydeck's picture of the workload (what the intent records).
+struct Sending {
+    edit: Edit,
+    seen: Seen,
+    allocatable_cpu: f64,
+    change: ScalingChange,
 }
 
 /// The editor and the audit log as the app's server functions see them.

@@ -1,7 +1,10 @@
 //! From a validated change to the merge patch Kubernetes takes, and from objects to the
 //! summaries a before → after diff shows. Pure functions.
 
-use app::scaling::ScalingChange;
+use app::scaling::{
+    ScalingChange,
+    touched::{BehaviorTouched, RulesTouched, Touched},
+};
 use domain::hpa::{Behavior, spec::BehaviorSpec};
 use serde_json::{Value, json};
 
@@ -59,10 +62,17 @@ fn metrics_with(current: &[Value], cpu: Option<i32>, memory: Option<i32>) -> Vec
     out
 }
 
-/// The merge patch for an HPA (`current` as the API returned it), conditional on its
-/// resourceVersion. `behavior` is written only when it differs from what applies now, so an
-/// untouched HPA without one keeps Kubernetes' defaults.
-pub fn autoscaler_patch(change: &ScalingChange, current: &Value, resource_version: &str) -> Option<Value> {
+/// The merge patch for an HPA: the fields `touched` names, with their values from `change`,
+/// onto `current` (the HPA as the API returned it just before), conditional on its
+/// `resource_version`. Nothing else is written, so what someone changed on the cluster in a
+/// field this change leaves alone stays as they set it. `metrics` is a list, which a merge
+/// patch replaces whole: it is `current`'s with the CPU and memory targets set.
+pub fn autoscaler_patch(
+    change: &ScalingChange,
+    touched: &Touched,
+    current: &Value,
+    resource_version: &str,
+) -> Option<Value> {
     let ScalingChange::Autoscaler {
         min_replicas,
         max_replicas,
@@ -74,21 +84,55 @@ pub fn autoscaler_patch(change: &ScalingChange, current: &Value, resource_versio
     else {
         return None;
     };
-    let spec = &current["spec"];
-    let metrics = metrics_with(
-        spec["metrics"].as_array().map(Vec::as_slice).unwrap_or_default(),
-        *cpu_target,
-        *memory_target,
-    );
-    let mut patch = json!({
-        "metadata": { "resourceVersion": resource_version },
-        "spec": { "minReplicas": min_replicas, "maxReplicas": max_replicas, "metrics": metrics },
-    });
-    let wanted = Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() };
-    if behavior_of(current) != wanted {
-        patch["spec"]["behavior"] = behavior_json(&wanted);
+    let mut spec = serde_json::Map::new();
+    if touched.min_replicas {
+        spec.insert("minReplicas".into(), json!(min_replicas));
     }
-    Some(patch)
+    if touched.max_replicas {
+        spec.insert("maxReplicas".into(), json!(max_replicas));
+    }
+    if touched.targets {
+        let metrics = metrics_with(
+            current["spec"]["metrics"].as_array().map(Vec::as_slice).unwrap_or_default(),
+            *cpu_target,
+            *memory_target,
+        );
+        spec.insert("metrics".into(), json!(metrics));
+    }
+    let wanted = behavior_json(&Behavior { scale_up: scale_up.clone(), scale_down: scale_down.clone() });
+    match &touched.behavior {
+        BehaviorTouched::Kept => {}
+        BehaviorTouched::Removed => {
+            spec.insert("behavior".into(), Value::Null);
+        }
+        BehaviorTouched::Directions { up, down } => {
+            let mut behavior = serde_json::Map::new();
+            for (direction, how) in [("scaleUp", up), ("scaleDown", down)] {
+                let rules = &wanted[direction];
+                match how {
+                    RulesTouched::Kept => {}
+                    RulesTouched::Removed => {
+                        behavior.insert(direction.into(), Value::Null);
+                    }
+                    RulesTouched::Fields { window, select, policies } => {
+                        let mut fields = serde_json::Map::new();
+                        for (given, field) in [
+                            (window, "stabilizationWindowSeconds"),
+                            (select, "selectPolicy"),
+                            (policies, "policies"),
+                        ] {
+                            if *given {
+                                fields.insert(field.into(), rules[field].clone());
+                            }
+                        }
+                        behavior.insert(direction.into(), Value::Object(fields));
+                    }
+                }
+            }
+            spec.insert("behavior".into(), Value::Object(behavior));
+        }
+    }
+    Some(json!({ "metadata": { "resourceVersion": resource_version }, "spec": spec }))
 }
 
 /// What a diff shows of an HPA.
@@ -193,12 +237,32 @@ mod tests {
         }
     }
 
+    fn all_but_behavior() -> Touched {
+        Touched { min_replicas: true, max_replicas: true, targets: true, behavior: BehaviorTouched::Kept }
+    }
+
     #[test]
-    fn an_hpa_patch_keeps_other_metrics_and_default_behavior() {
-        let patch =
-            autoscaler_patch(&change(8, None, ScalingRules::default_scale_down()), &hpa(), "41").unwrap();
+    fn a_patch_writes_only_the_fields_the_change_sets() {
+        let wanted = change(8, None, ScalingRules::default_scale_down());
+        let only_max = Touched { max_replicas: true, ..Touched::default() };
+        let patch = autoscaler_patch(&wanted, &only_max, &hpa(), "41").unwrap();
+        assert_eq!(
+            patch,
+            json!({ "metadata": { "resourceVersion": "41" }, "spec": { "maxReplicas": 8 } }),
+            "the minimum, targets and behavior as the cluster has them stay untouched"
+        );
+    }
+
+    #[test]
+    fn targets_keep_other_metrics_and_untouched_behavior_is_not_written() {
+        let patch = autoscaler_patch(
+            &change(8, None, ScalingRules::default_scale_down()),
+            &all_but_behavior(),
+            &hpa(),
+            "41",
+        )
+        .unwrap();
         assert_eq!(patch["metadata"]["resourceVersion"], "41", "a stale view becomes a conflict");
-        assert_eq!(patch["spec"]["maxReplicas"], 8);
         let metrics = patch["spec"]["metrics"].as_array().unwrap();
         assert_eq!(metrics[0]["resource"]["target"]["averageUtilization"], 70);
         assert_eq!(metrics[1]["type"], "Pods", "the custom metric stays");
@@ -206,18 +270,41 @@ mod tests {
     }
 
     #[test]
-    fn new_targets_are_added_and_changed_behavior_is_written() {
+    fn behavior_is_written_field_by_field_and_removed_with_null() {
         let slower = ScalingRules { stabilization_window_secs: 600, ..ScalingRules::default_scale_down() };
-        let patch = autoscaler_patch(&change(8, Some(80), slower), &hpa(), "41").unwrap();
+        let touched = Touched {
+            targets: true,
+            behavior: BehaviorTouched::Directions {
+                up: RulesTouched::Removed,
+                down: RulesTouched::Fields { window: true, select: false, policies: false },
+            },
+            ..Touched::default()
+        };
+        let patch = autoscaler_patch(&change(8, Some(80), slower), &touched, &hpa(), "41").unwrap();
         assert_eq!(patch["spec"]["metrics"][2]["resource"]["name"], "memory");
-        assert_eq!(patch["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 600);
+        assert_eq!(
+            patch["spec"]["behavior"],
+            json!({ "scaleUp": null, "scaleDown": { "stabilizationWindowSeconds": 600 } })
+        );
+        let removed = Touched { behavior: BehaviorTouched::Removed, ..Touched::default() };
+        let patch =
+            autoscaler_patch(&change(4, None, ScalingRules::default_scale_down()), &removed, &hpa(), "41")
+                .unwrap();
+        assert_eq!(patch["spec"], json!({ "behavior": null }));
     }
 
     #[test]
     fn an_intent_reads_like_the_outcome_it_intends() {
         let slower = ScalingRules { stabilization_window_secs: 600, ..ScalingRules::default_scale_down() };
         let wanted = change(8, Some(80), slower);
-        let patch = autoscaler_patch(&wanted, &hpa(), "41").unwrap();
+        let touched = Touched {
+            behavior: BehaviorTouched::Directions {
+                up: RulesTouched::Kept,
+                down: RulesTouched::Fields { window: true, select: true, policies: true },
+            },
+            ..all_but_behavior()
+        };
+        let patch = autoscaler_patch(&wanted, &touched, &hpa(), "41").unwrap();
         let mut applied = hpa();
         for field in ["minReplicas", "maxReplicas", "metrics", "behavior"] {
             applied["spec"][field] = patch["spec"][field].clone();

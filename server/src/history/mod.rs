@@ -2,12 +2,13 @@
 //! events, retention. Written by the [`sampler`], read by [`query`].
 
 pub mod demand;
+pub mod observed;
 mod platform;
 pub mod query;
 pub mod sampler;
 mod write;
 
-pub use write::{Figures, PastEvent, Steps};
+pub use write::{Decision, Figures, PastEvent, ReadingRow, Steps};
 
 use std::{
     collections::HashMap,
@@ -294,7 +295,7 @@ impl History {
     }
 
     /// Retention's statements at `now_ms`, each on the rows of [`CHUNK`], with its values.
-    fn expiry(&self, now_ms: i64) -> [(String, Vec<i64>); 5] {
+    fn expiry(&self, now_ms: i64) -> [(String, Vec<i64>); 6] {
         let cut = |d: Duration| now_ms - d.as_millis() as i64;
         let rollups = format!("DELETE FROM rollups WHERE {CHUNK} AND resolution_ms = ?3 AND bucket_ms < ?4");
         [
@@ -303,6 +304,10 @@ impl History {
             (rollups, vec![ONE_HOUR, cut(self.retention.hourly)]),
             (
                 format!("DELETE FROM demand WHERE {CHUNK} AND at_s < ?3"),
+                vec![cut(self.retention.demand) / 1000],
+            ),
+            (
+                format!("DELETE FROM scale_decisions WHERE {CHUNK} AND at_s < ?3"),
                 vec![cut(self.retention.demand) / 1000],
             ),
             // Events are marked on charts as long as any history of their time is kept.
@@ -347,10 +352,12 @@ impl History {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let samples =
             sqlx::query("DELETE FROM samples WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM demand WHERE at_s > ?")
-            .bind(now_ms.div_euclid(1000))
-            .execute(&mut *tx)
-            .await?;
+        for table in ["demand", "scale_decisions"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE at_s > ?")))
+                .bind(now_ms.div_euclid(1000))
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM events WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM rollups WHERE bucket_ms >= (?1 / resolution_ms) * resolution_ms")
             .bind(now_ms)

@@ -1,5 +1,6 @@
-//! Records the live picture into history: a sample of every workload each interval, and an
-//! event whenever a workload's scale or its autoscaler's spec changes.
+//! Records the live picture into history: a sample of every workload each interval, an
+//! event whenever a workload's scale or its autoscaler's spec changes, and — for the what-if —
+//! every metrics reading and HPA scale as each snapshot brings it ([`super::observed`]).
 
 use std::{
     collections::VecDeque,
@@ -11,7 +12,7 @@ use app::dto::Workload;
 
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
-use super::History;
+use super::{History, observed::Observed};
 use crate::clock::WallClock;
 use crate::cluster::{ClusterView, snapshot::Snapshot};
 
@@ -33,6 +34,8 @@ pub struct SamplerStats {
     pub write_seconds: Gauge<f64, AtomicU64>,
     /// Scale and HPA events recorded.
     pub events_written: Counter,
+    /// Metrics readings recorded for the what-if.
+    pub readings_written: Counter,
 }
 
 /// What changed between two observations of a workload, as event `(kind, message)`s.
@@ -95,14 +98,38 @@ pub fn start(
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let (h, v, s, c) = (history.clone(), view.clone(), stats.clone(), clock.clone());
+    let observed = Arc::new(std::sync::Mutex::new(Observed::default()));
+    let seen = observed.clone();
     tokio::spawn(tracing::Instrument::instrument(
-        async move { event_loop(history, view, stats, clock).await },
+        async move { event_loop(history, view, stats, clock, seen).await },
         tracing::info_span!("history_events"),
     ));
     tokio::spawn(tracing::Instrument::instrument(
-        async move { sample_loop(h, v, interval, s, c, stopping).await },
+        async move { sample_loop(h, v, interval, s, c, stopping, observed).await },
         tracing::info_span!("sampler", interval_secs = interval.as_secs()),
     ))
+}
+
+/// Writes the readings and decisions the event loop has taken; what the database refuses
+/// goes back to be written next time.
+async fn write_observed(history: &History, observed: &std::sync::Mutex<Observed>, stats: &SamplerStats) {
+    let steps = {
+        let mut o = observed.lock().unwrap_or_else(|e| e.into_inner());
+        if o.is_empty() {
+            return;
+        }
+        o.take()
+    };
+    match history.write_steps(&steps, &[]).await {
+        Ok(()) => {
+            stats.readings_written.inc_by(steps.readings.len() as u64);
+        }
+        Err(e) => {
+            stats.batches_failed.inc();
+            tracing::warn!("history: cannot write metrics readings ({e}); kept to retry");
+            observed.lock().unwrap_or_else(|e| e.into_inner()).put_back(steps);
+        }
+    }
 }
 
 async fn sample_loop(
@@ -112,6 +139,7 @@ async fn sample_loop(
     stats: Arc<SamplerStats>,
     clock: WallClock,
     mut stopping: tokio::sync::watch::Receiver<bool>,
+    observed: Arc<std::sync::Mutex<Observed>>,
 ) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -172,6 +200,7 @@ async fn sample_loop(
                 }
             }
         }
+        write_observed(&history, &observed, &stats).await;
         if last {
             if !pending.is_empty() {
                 tracing::warn!(
@@ -190,12 +219,34 @@ async fn sample_loop(
     }
 }
 
-async fn event_loop(history: Arc<History>, view: ClusterView, stats: Arc<SamplerStats>, clock: WallClock) {
+async fn event_loop(
+    history: Arc<History>,
+    view: ClusterView,
+    stats: Arc<SamplerStats>,
+    clock: WallClock,
+    observed: Arc<std::sync::Mutex<Observed>>,
+) {
     let mut rx = view.subscribe();
     let mut previous: Option<Arc<Snapshot>> = None;
     loop {
         let current = rx.borrow_and_update().clone();
         if current.connection.synced {
+            {
+                // Every snapshot, even one that comes while events are being written: a
+                // reading lasts until the next scrape, so none is passed over.
+                let positions_kept =
+                    previous.as_ref().is_some_and(|b| b.workloads.len() == current.workloads.len());
+                let mut o = observed.lock().unwrap_or_else(|e| e.into_inner());
+                for (i, w) in current.workloads.iter().enumerate() {
+                    let before = previous.as_ref().and_then(|b| {
+                        if positions_kept && Arc::ptr_eq(w, &b.workloads[i]) {
+                            return Some(&*b.workloads[i]);
+                        }
+                        b.workload(&w.namespace, &w.name)
+                    });
+                    o.observe(before, w);
+                }
+            }
             if let Some(before) = &previous {
                 let now = clock.now_ms();
                 // Figures the new snapshot shares with the one before did not change.

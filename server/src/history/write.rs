@@ -1,6 +1,7 @@
-//! Writing samples: each workload's figures at a moment, as a row of `samples` (what the
-//! charts and rollups read) and a narrow row of `demand` (what the what-if replays), many
-//! rows to a statement.
+//! Writing history: each workload's figures at a sampling moment (a row of `samples`, what
+//! the charts and rollups read), its metrics readings (narrow rows of `demand`, at the time
+//! each was taken) and its HPA's scales (`scale_decisions`) — the last two what the what-if
+//! replays — many rows to a statement.
 
 use app::dto::Workload;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -53,12 +54,52 @@ impl Figures {
     }
 }
 
-/// Sampling steps to write together: the workloads' names once, then each step's figures,
-/// each naming its workload by its index in `workloads`.
+/// A workload's metrics reading, as the what-if replays it (one `demand` row).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ReadingRow {
+    /// When metrics-server took it.
+    pub at_ms: i64,
+    pub window_ms: i64,
+    /// The ready pods' CPU in whole millicores, as the HPA controller sums it.
+    pub cpu_millis: i64,
+    pub memory_bytes: f64,
+    pub request_rate: Option<f64>,
+    /// The ready pods the reading covers.
+    pub ready: i32,
+    /// The Deployment's replica count when it was seen.
+    pub desired: i32,
+}
+
+impl ReadingRow {
+    pub fn of(w: &Workload, r: &app::dto::MetricsReading) -> Self {
+        ReadingRow {
+            at_ms: r.at_ms,
+            window_ms: r.window_ms,
+            cpu_millis: r.cpu_millis,
+            memory_bytes: r.memory_bytes,
+            request_rate: w.request_rate,
+            ready: r.pods,
+            desired: w.replicas.desired,
+        }
+    }
+}
+
+/// A scale the HPA controller made: at its `lastScaleTime`, to `replicas`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub at_ms: i64,
+    pub replicas: i32,
+}
+
+/// History to write together: the workloads' names once, then each sampling step's figures,
+/// the metrics readings and the HPA decisions, each naming its workload by its index in
+/// `workloads`.
 #[derive(Debug, Default)]
 pub struct Steps {
     pub workloads: Vec<(String, String)>,
     pub steps: Vec<(i64, Vec<(usize, Figures)>)>,
+    pub readings: Vec<(usize, ReadingRow)>,
+    pub decisions: Vec<(usize, Decision)>,
 }
 
 impl Steps {
@@ -68,6 +109,7 @@ impl Steps {
         Steps {
             workloads: workloads.clone().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
             steps: vec![(at_ms, workloads.enumerate().map(|(i, w)| (i, Figures::of(w))).collect())],
+            ..Steps::default()
         }
     }
 
@@ -97,8 +139,8 @@ impl History {
         self.write_steps(&Steps::one(at_ms, workloads), &[]).await
     }
 
-    /// Several sampling steps and their events in one transaction: a generated past would
-    /// otherwise spend most of its time committing, one step at a time.
+    /// Several sampling steps, readings and decisions, and their events, in one transaction:
+    /// a generated past would otherwise spend most of its time committing, one step at a time.
     pub async fn write_steps(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -129,7 +171,21 @@ impl History {
         rows.sort_by_key(|(id, at_ms, _)| (*id, *at_ms));
         for chunk in rows.chunks(ROWS_PER_INSERT) {
             insert_samples(&mut tx, chunk).await?;
-            insert_demand(&mut tx, chunk).await?;
+        }
+        let mut readings: Vec<(i64, &ReadingRow)> =
+            steps.readings.iter().map(|(i, r)| (ids[*i], r)).collect();
+        readings.sort_by_key(|(id, r)| (*id, r.at_ms));
+        for chunk in readings.chunks(ROWS_PER_INSERT) {
+            insert_readings(&mut tx, chunk).await?;
+        }
+        for chunk in steps.decisions.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO scale_decisions (workload_id, at_s, replicas) ",
+            );
+            q.push_values(chunk, |mut row, (i, d)| {
+                row.push_bind(ids[*i]).push_bind(d.at_ms.div_euclid(1000)).push_bind(d.replicas);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         // Samples stamped before the rollups already made (written late, after the database
         // refused them for a while; or stamped by a clock that stepped back) have their
@@ -138,7 +194,7 @@ impl History {
             super::roll_up_again_from(&mut tx, earliest).await?;
         }
         tx.commit().await?;
-        if rows.len() >= WRITE_BACK_ROWS {
+        if rows.len() + readings.len() >= WRITE_BACK_ROWS {
             self.write_back().await;
         }
         Ok(())
@@ -170,20 +226,22 @@ async fn insert_samples(conn: &mut SqliteConnection, rows: &[(i64, i64, &Figures
     Ok(())
 }
 
-/// The demand row: millicores, MiB and centi-requests per second as integers (narrow rows
-/// for fourteen days at full resolution).
-async fn insert_demand(conn: &mut SqliteConnection, rows: &[(i64, i64, &Figures)]) -> sqlx::Result<()> {
+/// The demand row of a reading: millicores (exactly as the controller counts them), MiB and
+/// centi-requests per second as integers, at the reading's own time and window (narrow rows
+/// for fourteen days).
+async fn insert_readings(conn: &mut SqliteConnection, rows: &[(i64, &ReadingRow)]) -> sqlx::Result<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "INSERT OR REPLACE INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired) ",
+        "INSERT OR REPLACE INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired, window_s) ",
     );
-    q.push_values(rows, |mut row, (id, at_ms, f)| {
+    q.push_values(rows, |mut row, (id, r)| {
         row.push_bind(*id)
-            .push_bind(at_ms.div_euclid(1000))
-            .push_bind(f.cpu_usage.map(|c| (c * 1000.0).round() as i64))
-            .push_bind(f.memory_usage.map(|m| (m / MIB).round() as i64))
-            .push_bind(f.request_rate.map(|r| (r * 100.0).round() as i64))
-            .push_bind(f.replicas_ready)
-            .push_bind(f.replicas_desired);
+            .push_bind(r.at_ms.div_euclid(1000))
+            .push_bind(r.cpu_millis)
+            .push_bind((r.memory_bytes / MIB).round() as i64)
+            .push_bind(r.request_rate.map(|v| (v * 100.0).round() as i64))
+            .push_bind(r.ready)
+            .push_bind(r.desired)
+            .push_bind(r.window_ms.div_euclid(1000));
     });
     q.build().execute(conn).await?;
     Ok(())

@@ -16,6 +16,7 @@ use crate::{cluster::snapshot::WorkloadQuery, history::query};
 
 /// `?namespace=` of the overview.
 #[derive(Debug, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct OverviewParams {
     /// Narrow the workload figures to this namespace (nodes stay cluster-wide).
@@ -23,7 +24,14 @@ pub struct OverviewParams {
     namespace: Option<String>,
 }
 
-type Params<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+/// An operation's query parameters: an unknown one is refused (400) by every operation.
+pub type Params<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
+
+/// The query of an operation that takes none: any parameter is refused, as an unknown one is
+/// everywhere (a `?dryRun=true` on an edit must not be ignored and the change applied).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// Cluster totals, what needs attention, the namespaces, the connection state.
 #[utoipa::path(get, path = "/api/v1/overview", tag = "cluster", params(OverviewParams),
@@ -53,7 +61,9 @@ pub async fn workloads(
 pub async fn workload(
     State(state): State<ServerState>,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
+    params: Params<NoParams>,
 ) -> Result<Json<app::dto::Workload>, ApiError> {
+    params?;
     match state.cluster.current().workload(&namespace, &name) {
         Some(w) => Ok(Json(w.clone())),
         None => Err(ApiError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))),
@@ -74,6 +84,7 @@ pub struct WorkloadPath {
 
 /// `?from=&to=&points=` of a history query (Unix milliseconds).
 #[derive(Debug, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryParams {
     /// Start, Unix ms (default: an hour before `to`).
@@ -112,14 +123,19 @@ pub async fn history(
 /// Who the server takes the caller for: the user, the groups it would pass on, why it would
 /// not act as them (if so), and whether edits are off.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "identity", responses((status = 200, body = app::dto::Viewer)))]
-pub async fn whoami(axum::Extension(viewer): axum::Extension<app::dto::Viewer>) -> Json<app::dto::Viewer> {
-    Json(viewer)
+pub async fn whoami(
+    axum::Extension(viewer): axum::Extension<app::dto::Viewer>,
+    params: Params<NoParams>,
+) -> Result<Json<app::dto::Viewer>, ApiError> {
+    params?;
+    Ok(Json(viewer))
 }
 
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(super::openapi::document())
+pub async fn openapi_json(params: Params<NoParams>) -> Result<Json<utoipa::openapi::OpenApi>, ApiError> {
+    params?;
+    Ok(Json(super::openapi::document()))
 }
 
 /// The API's routes, remembered as they are added.

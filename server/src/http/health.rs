@@ -29,6 +29,7 @@ impl Readiness {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ReadyBody {
     ready: bool,
     waiting_for: Vec<&'static str>,

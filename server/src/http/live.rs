@@ -60,9 +60,10 @@ pub fn paced<T: Clone>(rx: watch::Receiver<T>, gap: Duration) -> impl Stream<Ite
 
 /// `?workloads=` of the stream: `full` (default) or `names`.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct LiveParams {
-    /// `names` leaves the workloads' bodies out (`changed_names` still lists them).
+    /// `names` leaves the workloads' bodies out (`changedNames` still lists them).
     #[param(example = "names")]
     workloads: Option<String>,
 }

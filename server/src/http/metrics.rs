@@ -88,6 +88,11 @@ impl Metrics {
             s.events_written.clone(),
         );
         r.register(
+            "paydeck_history_readings_written",
+            "Metrics readings recorded for the what-if, each at the time it was taken",
+            s.readings_written.clone(),
+        );
+        r.register(
             "paydeck_history_database_bytes",
             "Size of the history database",
             m.database_bytes.clone(),

@@ -6,11 +6,13 @@ use utoipa::OpenApi;
 
 /// The body of every JSON error: `{"error": {"code": 404, "message": "..."}}`.
 #[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     pub code: u16,
     pub message: String,
@@ -124,7 +126,8 @@ mod tests {
         assert!(
             request.get("dryRun").is_some()
                 && request.get("resourceVersion").is_some()
-                && request.get("generation").is_some(),
+                && request.get("generation").is_some()
+                && request.get("specHash").is_some(),
             "{request}"
         );
     }

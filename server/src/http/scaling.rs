@@ -29,23 +29,28 @@ fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
 }
 
 /// Change a Deployment's replicas (no HPA) or its HPA's spec — partly: fields left out keep
-/// their values. Validated, then sent to Kubernetes as the caller (Impersonate-User/-Group)
-/// against the version they saw (`generation`: the spec; or `resourceVersion`: the whole
-/// object); `dryRun` previews with the cluster's dry run. Every
-/// attempt by a signed-in user is audited; an apply's intent is recorded before it is sent.
+/// the values the cluster has, and only the fields given are written. Validated, then sent to
+/// Kubernetes as the caller (Impersonate-User/-Group) against what they saw (`specHash`: an
+/// HPA's spec; `generation`: a Deployment's spec; or `resourceVersion`: the whole object);
+/// `dryRun` previews with the cluster's dry run, which shows exactly what the apply would do.
+/// The body is `application/json`, each key once; `null` only resets `behavior` or one of
+/// its directions. Every attempt by a signed-in user is audited; an apply's intent is
+/// recorded before it is sent.
 #[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/scaling", tag = "scaling",
     params(super::api::WorkloadPath),
     request_body(content = domain::scaling::request::ScalingRequest, example = json!({
         "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
-        "reason": "CHG-1234 evening peak", "generation": 1, "dryRun": true
+        "reason": "CHG-1234 evening peak",
+        "specHash": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "dryRun": true
     })),
     responses(
         (status = 200, description = "Previewed (dry run) or applied", body = app::scaling::EditResponse),
         (status = 401, description = "No identity: sign in through the auth proxy, or send a token issued for Paydeck", body = app::scaling::EditResponse),
         (status = 403, description = "Read-only server, cross-site request, an identity Paydeck never acts as (system: users and groups), or the cluster's RBAC refused", body = app::scaling::EditResponse),
-        (status = 409, description = "The spec changed since `generation` (or the object since `resourceVersion`); nothing was overwritten", body = app::scaling::EditResponse),
+        (status = 409, description = "The spec changed since `specHash` or `generation` (or the object since `resourceVersion`); nothing was overwritten", body = app::scaling::EditResponse),
         (status = 413, description = "The body is larger than 64 KiB", body = super::openapi::ErrorBody),
-        (status = 422, description = "Invalid: `errors` names each field (a float, a string, an out-of-range value, an unknown field)", body = app::scaling::EditResponse),
+        (status = 415, description = "The body is not `application/json`; nothing was read or recorded", body = super::openapi::ErrorBody),
+        (status = 422, description = "Invalid: `errors` names each field (a float, a string, an out-of-range value, an unknown or repeated field, a `null`; `generation` of an HPA on a cluster that keeps none)", body = app::scaling::EditResponse),
         (status = 429, description = "More than 20 attempts a minute; not recorded; Retry-After", body = app::scaling::EditResponse),
         (status = 502, description = "The cluster failed or could not be reached", body = app::scaling::EditResponse),
         (status = 503, description = "The audit log cannot be written: nothing was sent; Retry-After", body = app::scaling::EditResponse),
@@ -54,14 +59,24 @@ pub async fn submit(
     State(state): State<ServerState>,
     Extension(viewer): Extension<Viewer>,
     Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
+    params: super::api::Params<super::api::NoParams>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if let Err(e) = params {
+        return super::error::ApiError::from(e).into_response();
+    }
     let Some(editor) = &state.editor else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "edits are not available on this server (no audit log)",
         );
     };
+    // Not read, not recorded: counted on /metrics like the other refusals before the audit log.
+    if let Err(e) = super::error::require_json(&headers) {
+        crate::metrics::count(&editor.unrecorded, "unsupported_media_type");
+        return e.into_response();
+    }
     let response = match app::scaling::request::parse(&body) {
         Ok(request) => editor.submit(&viewer, &namespace, &name, &request.into()).await,
         Err(problem) => editor.refuse_unreadable(&viewer, &namespace, &name, problem).await,
@@ -83,7 +98,11 @@ pub async fn rights(
     State(state): State<ServerState>,
     Extension(viewer): Extension<Viewer>,
     Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
+    params: super::api::Params<super::api::NoParams>,
 ) -> Response {
+    if let Err(e) = params {
+        return super::error::ApiError::from(e).into_response();
+    }
     let Some(editor) = &state.editor else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -169,7 +188,7 @@ pub fn csv_field(text: &str) -> String {
 }
 
 const CSV_HEADER: &str =
-    "seq,at_ms,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash\n";
+    "seq,atMs,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash\n";
 
 fn csv_row(e: &Entry) -> String {
     let row = [
@@ -245,6 +264,7 @@ pub async fn audit(
 
 /// The last audit row: its sequence number and hash, and whether rows are keyed.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditHead {
     pub seq: i64,
     pub hash: String,
@@ -255,7 +275,13 @@ pub struct AuditHead {
 /// pass it to `paydeck verify-audit --head SEQ:HASH` to catch a log cut at its end.
 #[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit",
     responses((status = 200, description = "`{seq, hash, keyed}`", body = AuditHead)))]
-pub async fn head(State(state): State<ServerState>) -> Response {
+pub async fn head(
+    State(state): State<ServerState>,
+    params: super::api::Params<super::api::NoParams>,
+) -> Response {
+    if let Err(e) = params {
+        return super::error::ApiError::from(e).into_response();
+    }
     let Some(log) = &state.audit else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "this server keeps no audit log");
     };

@@ -5,8 +5,6 @@ use axum::{
     Json,
     body::Bytes,
     extract::{Path, Query, State},
-    http::StatusCode,
-    response::{IntoResponse, Response},
 };
 use domain::{
     scaling::{FieldError, request::SpecChange},
@@ -23,7 +21,10 @@ impl From<WhatIfError> for ApiError {
     fn from(e: WhatIfError) -> Self {
         match e {
             WhatIfError::UnknownWorkload(_) | WhatIfError::NoHistory(_) => ApiError::NotFound(e.to_string()),
-            WhatIfError::NoAutoscaler(_) | WhatIfError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            WhatIfError::NoAutoscaler(_) => ApiError::Invalid {
+                errors: vec![FieldError { field: "spec".into(), message: e.to_string() }],
+            },
+            WhatIfError::Invalid(errors) => ApiError::Invalid { errors },
             WhatIfError::Database(_) => {
                 ApiError::unavailable("the history database did not answer; try again")
             }
@@ -62,7 +63,7 @@ pub async fn demand(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BacktestRequest {
     /// `1d` (default) or `7d`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "domain::strict::not_null")]
     #[schema(value_type = Option<String>, example = "7d")]
     pub window: Option<Window>,
     /// The proposed HPA spec, as the scaling endpoint takes it: fields left out keep their
@@ -70,36 +71,34 @@ pub struct BacktestRequest {
     pub spec: SpecChange,
     /// How long new pods take to serve, in seconds, 0–3600 (default: measured from the
     /// recording).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "domain::strict::not_null")]
     #[schema(minimum = 0, maximum = 3600)]
     pub ready_delay_seconds: Option<u32>,
-    /// How often the metrics API refreshes a pod's usage, in seconds, 1–300 (default 15).
-    #[serde(default)]
-    #[schema(minimum = 1, maximum = 300)]
-    pub metrics_resolution_seconds: Option<u32>,
 }
 
 impl BacktestRequest {
-    /// The replay's options, or why a figure is out of its range (an hour's ready delay or a
-    /// five-minute metrics period is already far beyond any HPA's life).
-    fn options(&self) -> Result<Options, String> {
+    /// The replay's options, or why a figure is out of its range (an hour's ready delay is
+    /// already far beyond any HPA's life). What the controller read is recorded with each
+    /// metrics reading, so there is no metrics period to assume.
+    fn options(&self) -> Result<Options, FieldError> {
         if let Some(s) = self.ready_delay_seconds.filter(|s| *s > 3600) {
-            return Err(format!("readyDelaySeconds must be between 0 and 3600, got {s}"));
-        }
-        if let Some(s) = self.metrics_resolution_seconds.filter(|s| !(1..=300).contains(s)) {
-            return Err(format!("metricsResolutionSeconds must be between 1 and 300, got {s}"));
+            return Err(FieldError {
+                field: "readyDelaySeconds".into(),
+                message: format!("readyDelaySeconds must be between 0 and 3600, got {s}"),
+            });
         }
         Ok(Options {
             ready_delay_ms: self.ready_delay_seconds.map(|s| i64::from(s) * 1000),
-            metrics_resolution_ms: self.metrics_resolution_seconds.map_or(15_000, |s| i64::from(s) * 1000),
             ..Options::default()
         })
     }
 }
 
-/// A 422's body: each field the proposed spec gets wrong.
+/// A 422's body: the error, and each field at fault.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldErrors {
+    pub error: super::openapi::ErrorDetail,
     pub errors: Vec<FieldError>,
 }
 
@@ -111,42 +110,33 @@ pub struct FieldErrors {
     request_body(content = BacktestRequest, example = json!({ "window": "1d", "spec": { "maxReplicas": 12 } })),
     responses(
         (status = 200, body = Backtest),
-        (status = 400, description = "No HPA, or the body is not a backtest request", body = ErrorBody),
         (status = 404, description = "Unknown workload, or nothing recorded yet", body = ErrorBody),
-        (status = 422, description = "The proposed spec is not valid: `errors` names each field", body = FieldErrors),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is not a valid backtest request (unreadable, an unknown or repeated field, a value out of range), the proposed spec is not valid, or no HPA targets the Deployment: `errors` names each field", body = FieldErrors),
     ))]
 pub async fn backtest(
     State(state): State<ServerState>,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
+    params: super::api::Params<super::api::NoParams>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
-) -> Response {
-    let request: BacktestRequest = match domain::strict::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) if e.path == "." => {
-            return ApiError::BadRequest(format!("bad request body: {}", e.message)).into_response();
-        }
-        Err(e) => {
-            return ApiError::BadRequest(format!("bad request body: {}: {}", e.path, e.message))
-                .into_response();
-        }
-    };
-    let Some(whatif) = state.whatif() else {
-        return ApiError::unavailable("history is not recorded by this server").into_response();
-    };
-    let options = match request.options() {
-        Ok(o) => o,
-        Err(message) => return ApiError::BadRequest(message).into_response(),
-    };
-    match whatif
-        .backtest(&namespace, &name, request.window.unwrap_or_default(), &request.spec, &options)
-        .await
-    {
-        Ok(b) => Json(b).into_response(),
-        Err(WhatIfError::Invalid(errors)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(FieldErrors { errors })).into_response()
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+) -> Result<Json<Backtest>, ApiError> {
+    params?;
+    super::error::require_json(&headers)?;
+    let request: BacktestRequest = domain::strict::from_slice(&body).map_err(|e| ApiError::Invalid {
+        errors: vec![FieldError {
+            field: if e.path == "." { "(body)".into() } else { e.path },
+            message: e.message,
+        }],
+    })?;
+    let whatif =
+        state.whatif().ok_or_else(|| ApiError::unavailable("history is not recorded by this server"))?;
+    let options = request.options().map_err(|e| ApiError::Invalid { errors: vec![e] })?;
+    Ok(Json(
+        whatif
+            .backtest(&namespace, &name, request.window.unwrap_or_default(), &request.spec, &options)
+            .await?,
+    ))
 }
 
 #[cfg(test)]
@@ -155,18 +145,19 @@ mod tests {
 
     #[test]
     fn replay_options_outside_their_ranges_are_refused_with_the_field_named() {
-        let request = |ready: Option<u32>, resolution: Option<u32>| BacktestRequest {
-            ready_delay_seconds: ready,
-            metrics_resolution_seconds: resolution,
-            ..BacktestRequest::default()
-        };
-        let e = request(Some(3601), None).options().unwrap_err();
-        assert_eq!(e, "readyDelaySeconds must be between 0 and 3600, got 3601");
-        let e = request(None, Some(0)).options().unwrap_err();
-        assert_eq!(e, "metricsResolutionSeconds must be between 1 and 300, got 0");
-        assert!(request(None, Some(2_147_483_648u64 as u32)).options().is_err());
-        let ok = request(Some(3600), Some(300)).options().unwrap();
-        assert_eq!((ok.ready_delay_ms, ok.metrics_resolution_ms), (Some(3_600_000), 300_000));
-        assert_eq!(request(None, None).options().unwrap().metrics_resolution_ms, 15_000);
+        let request =
+            |ready: Option<u32>| BacktestRequest { ready_delay_seconds: ready, ..BacktestRequest::default() };
+        let e = request(Some(3601)).options().unwrap_err();
+        assert_eq!(e.field, "readyDelaySeconds");
+        assert_eq!(e.message, "readyDelaySeconds must be between 0 and 3600, got 3601");
+        assert_eq!(request(Some(3600)).options().unwrap().ready_delay_ms, Some(3_600_000));
+        assert_eq!(request(None).options().unwrap().ready_delay_ms, None);
+        let e =
+            domain::strict::from_slice::<BacktestRequest>(br#"{"spec": {}, "metricsResolutionSeconds": 15}"#)
+                .unwrap_err();
+        assert!(e.message.contains("unknown field `metricsResolutionSeconds`"), "{e:?}");
+        let e =
+            domain::strict::from_slice::<BacktestRequest>(br#"{"spec": {}, "window": null}"#).unwrap_err();
+        assert!(e.message.contains("null is not allowed"), "{e:?}");
     }
 }

@@ -19,6 +19,7 @@ pub enum Via {
 
 /// A user and groups, as claimed by the proxy or vouched for by the cluster.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Identity {
     pub user: String,
     pub groups: Vec<String>,

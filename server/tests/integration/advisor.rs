@@ -39,7 +39,7 @@ fn has(found: &[(String, Option<String>)], rule: &str) -> bool {
 async fn the_demo_platforms_deliberate_problems_are_each_found_by_their_rule() {
     // At 04:00, when traffic is low: at the evening peak the cluster as installed (its HPAs
     // not yet run) has pods near their CPU limits, which is a finding of the moment.
-    let today = paydeck::clock::unix_ms() as u64 / 86_400_000 * 86_400_000;
+    let today = sim::clock::test_start() / 86_400_000 * 86_400_000;
     let s =
         support::stack(StackOptions { sim_start: Some(today + 4 * 3_600_000), ..StackOptions::default() })
             .await;

@@ -372,8 +372,8 @@ async fn the_browser_feed_carries_names_only_and_refuses_unknown_forms() {
     let data = buffer.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
     let first: serde_json::Value = serde_json::from_str(data).unwrap();
     assert_eq!(first["changed"], json!([]), "no bodies");
-    assert_eq!(first["changed_names"].as_array().unwrap().len(), 9);
-    assert!(first["changed_names"].as_array().unwrap().contains(&json!("payments-core/ledger")));
+    assert_eq!(first["changedNames"].as_array().unwrap().len(), 9);
+    assert!(first["changedNames"].as_array().unwrap().contains(&json!("payments-core/ledger")));
 
     let bad = http.get(format!("{base}/api/v1/live?workloads=some")).send().await.unwrap();
     assert_eq!(bad.status(), 400);

@@ -169,8 +169,8 @@ async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything()
             r.send().await.unwrap().json::<Value>().await.unwrap()
         }
     };
-    assert_eq!(rights("operator", "payments:operators").await["may_edit"], true);
-    assert_eq!(rights("viewer", "payments:viewers").await["may_edit"], false);
+    assert_eq!(rights("operator", "payments:operators").await["mayEdit"], true);
+    assert_eq!(rights("viewer", "payments:viewers").await["mayEdit"], false);
 
     // Every attempt is in the audit log, newest first, and the chain holds.
     let audit: Vec<Value> = reqwest::get(format!("{}/audit?namespace=payments-core&name=ledger", s.base))
@@ -197,7 +197,7 @@ async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything()
         .text()
         .await
         .unwrap();
-    assert!(csv.starts_with("seq,at_ms,user") && csv.contains("CHG-7 peak"), "{csv}");
+    assert!(csv.starts_with("seq,atMs,user") && csv.contains("CHG-7 peak"), "{csv}");
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display())).await.unwrap();
     assert!(paydeck::audit::verify(&pool).await.unwrap().is_ok());
 }
@@ -268,49 +268,82 @@ async fn replicas_change_only_where_no_hpa_decides() {
     assert!(answer["errors"][0]["message"].as_str().unwrap().contains("HPA"), "{answer}");
 }
 
-/// An edit as the browser sends it: conditional on the spec's generation, not the object's
-/// resourceVersion, which the HPA controller's status writes move every sync.
+/// Sends `body` to ledger's scaling endpoint as the operator.
+async fn send_as_operator(s: &Setup, body: Value) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/workloads/payments-core/ledger/scaling", s.base))
+        .header("X-Forwarded-User", "operator")
+        .header("X-Forwarded-Groups", "payments:operators")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json::<Value>().await.unwrap())
+}
+
+/// `{"spec": {"maxReplicas": to}, "reason": …}` with the precondition's fields.
+fn raise(to: i32, precondition: Value) -> Value {
+    let mut body = json!({ "spec": { "maxReplicas": to }, "reason": "CHG-30 headroom" });
+    body.as_object_mut().unwrap().extend(precondition.as_object().unwrap().clone());
+    body
+}
+
+/// ledger's HPA as Paydeck's API shows it, once its snapshot has `rv` or later.
+async fn shown_autoscaler(s: &Setup, rv: &str) -> Value {
+    let wanted: u64 = rv.parse().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let w: Value = reqwest::get(format!("{}/workloads/payments-core/ledger", s.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let a = w["autoscaler"].clone();
+        if a["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).is_some_and(|v| v >= wanted) {
+            return a;
+        }
+        assert!(std::time::Instant::now() < deadline, "Paydeck never saw resourceVersion {rv}: {a}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// An edit as the browser sends it, on a cluster as real ones are up to Kubernetes 1.36 (and
+/// 1.37 by default): HPAs have no `metadata.generation`. The change is conditional on the
+/// spec as seen, by its hash, which the controllers' status writes do not move.
 #[tokio::test]
-async fn a_change_against_the_spec_seen_survives_other_writes_and_conflicts_on_spec_changes() {
+async fn an_hpa_change_against_the_spec_seen_works_where_hpas_keep_no_generation() {
     let s = setup().await;
     let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
     let seen = api.get("ledger").await.unwrap();
-    let (rv, generation) =
-        (seen.metadata.resource_version.clone().unwrap(), seen.metadata.generation.unwrap());
+    assert_eq!(seen.metadata.generation, None, "the simulator keeps none, as the API server does");
+    let rv = seen.metadata.resource_version.clone().unwrap();
+    let shown = shown_autoscaler(&s, &rv).await;
+    assert_eq!(shown["generation"], Value::Null);
+    let hash = shown["specHash"].as_str().unwrap().to_string();
     let max = seen.spec.as_ref().unwrap().max_replicas;
-    let send = |body: Value| {
-        let url = format!("{}/workloads/payments-core/ledger/scaling", s.base);
-        async move {
-            let res = reqwest::Client::new()
-                .post(url)
-                .header("X-Forwarded-User", "operator")
-                .header("X-Forwarded-Groups", "payments:operators")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.json::<Value>().await.unwrap())
-        }
-    };
-    let raise = |to: i32, precondition: Value| {
-        let mut body = json!({ "spec": { "maxReplicas": to }, "reason": "CHG-30 headroom" });
-        body.as_object_mut().unwrap().extend(precondition.as_object().unwrap().clone());
-        body
-    };
 
-    // Asking with both, or neither, or a generation that cannot be: refused, naming why.
-    for (precondition, field) in [
-        (json!({ "resourceVersion": rv, "generation": generation }), "generation"),
-        (json!({}), "resourceVersion"),
-        (json!({ "generation": 0 }), "generation"),
-        (json!({ "resourceVersion": " " }), "resourceVersion"),
+    // Asking with several, or none, or a generation the cluster does not keep: refused,
+    // naming why, and nothing changes.
+    for (precondition, field, says) in [
+        (json!({ "resourceVersion": rv, "specHash": hash }), "specHash", "not several"),
+        (json!({}), "resourceVersion", "is required"),
+        (json!({ "generation": 0 }), "generation", "1 or more"),
+        (json!({ "specHash": "sha256:abc" }), "specHash", "64 hexadecimal"),
+        (
+            json!({ "generation": 1 }),
+            "generation",
+            "keeps no metadata.generation for HorizontalPodAutoscalers",
+        ),
+        (json!({ "generation": 1, "dryRun": true }), "generation", "keeps no metadata.generation"),
     ] {
-        let (status, answer) = send(raise(max + 1, precondition.clone())).await;
+        let (status, answer) = send_as_operator(&s, raise(max + 1, precondition.clone())).await;
         assert_eq!(
             (status, answer["errors"][0]["field"].as_str()),
             (422, Some(field)),
             "{precondition} → {answer}"
         );
+        assert!(answer["errors"][0]["message"].as_str().unwrap().contains(says), "{precondition} → {answer}");
         assert_eq!(api.get("ledger").await.unwrap().spec, seen.spec, "unchanged after {precondition}");
     }
 
@@ -324,19 +357,137 @@ async fn a_change_against_the_spec_seen_survives_other_writes_and_conflicts_on_s
         .await
         .unwrap();
     assert_ne!(labelled.metadata.resource_version.as_ref(), Some(&rv));
-    assert_eq!(labelled.metadata.generation, Some(generation), "the spec did not change");
 
-    // Against the whole object as seen: a conflict. Against the spec as seen: applied.
-    let (status, stale) = send(raise(max + 1, json!({ "resourceVersion": rv }))).await;
+    // Against the whole object as seen: a conflict. Against the spec as seen: previewed, then
+    // applied, each exactly as asked.
+    let (status, stale) = send_as_operator(&s, raise(max + 1, json!({ "resourceVersion": rv }))).await;
     assert_eq!((status, stale["outcome"].as_str()), (409, Some("conflict")), "{stale}");
-    let (status, applied) = send(raise(max + 1, json!({ "generation": generation }))).await;
+    let (status, preview) =
+        send_as_operator(&s, raise(max + 1, json!({ "specHash": hash, "dryRun": true }))).await;
+    assert_eq!((status, preview["outcome"].as_str()), (200, Some("previewed")), "{preview}");
+    assert_eq!(preview["diff"], json!({ "maxReplicas": [max, max + 1] }));
+    let (status, applied) = send_as_operator(&s, raise(max + 1, json!({ "specHash": hash }))).await;
     assert_eq!((status, applied["outcome"].as_str()), (200, Some("applied")), "{applied}");
+    assert_eq!(applied["diff"], preview["diff"], "the preview showed what the apply did");
     let after = api.get("ledger").await.unwrap();
     assert_eq!(after.spec.as_ref().unwrap().max_replicas, max + 1);
-    assert_eq!(after.metadata.generation, Some(generation + 1));
 
     // Someone else's change to the spec since: a conflict, and theirs stands.
-    let (status, conflict) = send(raise(max + 5, json!({ "generation": generation }))).await;
+    let (status, conflict) = send_as_operator(&s, raise(max + 5, json!({ "specHash": hash }))).await;
     assert_eq!((status, conflict["outcome"].as_str()), (409, Some("conflict")), "{conflict}");
     assert_eq!(api.get("ledger").await.unwrap().spec, after.spec, "nothing overwritten");
+    // The new spec's hash, as Paydeck shows it once it has seen it, works again.
+    let shown = shown_autoscaler(&s, after.metadata.resource_version.as_deref().unwrap()).await;
+    assert_ne!(shown["specHash"], json!(hash));
+    let (status, again) =
+        send_as_operator(&s, raise(max + 2, json!({ "specHash": shown["specHash"] }))).await;
+    assert_eq!((status, again["outcome"].as_str()), (200, Some("applied")), "{again}");
+}
+
+/// With Kubernetes 1.37's HPAGeneration feature gate on, an HPA's generation is kept and an
+/// edit may be conditional on it, as on a Deployment.
+#[tokio::test]
+async fn with_the_hpa_generation_gate_on_an_hpa_change_may_be_conditional_on_its_generation() {
+    let s = setup().await;
+    s.sim.set_hpa_generation(true);
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let max = api.get("ledger").await.unwrap().spec.unwrap().max_replicas;
+    // A spec change gives the HPA its first generation under the gate (0 + 1).
+    let changed = api
+        .patch(
+            "ledger",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({ "spec": { "maxReplicas": max + 1 } })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.metadata.generation, Some(1));
+    let shown = shown_autoscaler(&s, changed.metadata.resource_version.as_deref().unwrap()).await;
+    assert_eq!(shown["generation"], 1);
+    let (status, applied) = send_as_operator(&s, raise(max + 2, json!({ "generation": 1 }))).await;
+    assert_eq!((status, applied["outcome"].as_str()), (200, Some("applied")), "{applied}");
+    assert_eq!(api.get("ledger").await.unwrap().metadata.generation, Some(2));
+    let (status, conflict) = send_as_operator(&s, raise(max + 3, json!({ "generation": 1 }))).await;
+    assert_eq!((status, conflict["outcome"].as_str()), (409, Some("conflict")), "{conflict}");
+    assert_eq!(api.get("ledger").await.unwrap().spec.unwrap().max_replicas, max + 2);
+}
+
+/// A partial change is made on the HPA as the cluster has it when it is sent, writing only
+/// the fields given: a field someone changed on the cluster meanwhile stays as they set it,
+/// even while Paydeck's own picture still shows the old value (its watches stalled here).
+#[tokio::test]
+async fn a_partial_change_writes_only_what_was_sent_onto_the_hpa_as_it_is_when_sent() {
+    let s = setup().await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let before = api.get("ledger").await.unwrap();
+    shown_autoscaler(&s, before.metadata.resource_version.as_deref().unwrap()).await;
+    let spec = before.spec.clone().unwrap();
+    let (min, max) = (spec.min_replicas.unwrap(), spec.max_replicas);
+    s.sim.faults().set(sim::Fault::StallWatches);
+    // Someone raises the minimum on the cluster; Paydeck does not see it.
+    let theirs = api
+        .patch(
+            "ledger",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({ "spec": { "minReplicas": min + 1 } })),
+        )
+        .await
+        .unwrap();
+    let rv = theirs.metadata.resource_version.clone().unwrap();
+    let stale: Value = reqwest::get(format!("{}/workloads/payments-core/ledger", s.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stale["autoscaler"]["minReplicas"], min, "Paydeck's picture is behind");
+
+    // A maximum below their new minimum passes against Paydeck's picture, not the cluster's:
+    // refused, naming the field, nothing sent.
+    let (status, refused) = send_as_operator(&s, raise(min, json!({ "resourceVersion": rv }))).await;
+    assert_eq!((status, refused["outcome"].as_str()), (422, Some("invalid")), "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "spec.maxReplicas", "{refused}");
+    assert_eq!(api.get("ledger").await.unwrap(), theirs, "nothing sent");
+
+    // Setting the maximum: the preview shows exactly that, the apply does exactly that.
+    let (status, preview) =
+        send_as_operator(&s, raise(max + 1, json!({ "resourceVersion": rv, "dryRun": true }))).await;
+    assert_eq!((status, preview["outcome"].as_str()), (200, Some("previewed")), "{preview}");
+    assert_eq!(preview["diff"], json!({ "maxReplicas": [max, max + 1] }), "their minimum is not reverted");
+    let (status, applied) = send_as_operator(&s, raise(max + 1, json!({ "resourceVersion": rv }))).await;
+    assert_eq!((status, applied["outcome"].as_str()), (200, Some("applied")), "{applied}");
+    assert_eq!(applied["diff"], preview["diff"]);
+    let after = api.get("ledger").await.unwrap().spec.unwrap();
+    assert_eq!((after.min_replicas, after.max_replicas), (Some(min + 1), max + 1));
+    assert_eq!(after.behavior, theirs.spec.unwrap().behavior, "behavior untouched");
+    s.sim.faults().clear();
+}
+
+/// `null` resets what Kubernetes has a default for, and is refused elsewhere.
+#[tokio::test]
+async fn null_resets_a_behavior_direction_and_is_refused_where_removing_makes_no_sense() {
+    let s = setup().await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let before = api.get("ledger").await.unwrap();
+    let rv = before.metadata.resource_version.clone().unwrap();
+    let (status, refused) = send_as_operator(
+        &s,
+        json!({ "spec": { "maxReplicas": null }, "reason": "CHG-31", "resourceVersion": rv }),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "spec.maxReplicas");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("null is not allowed here"));
+    assert_eq!(api.get("ledger").await.unwrap(), before, "nothing sent");
+
+    let (status, reset) = send_as_operator(
+        &s,
+        json!({ "spec": { "behavior": { "scaleDown": null } }, "reason": "CHG-31 defaults", "resourceVersion": rv }),
+    )
+    .await;
+    assert_eq!((status, reset["outcome"].as_str()), (200, Some("applied")), "{reset}");
+    let down = api.get("ledger").await.unwrap().spec.unwrap().behavior.unwrap().scale_down.unwrap();
+    assert_eq!(down.stabilization_window_seconds, None, "Kubernetes' default: the controller's 300 s");
+    assert_eq!(down.select_policy.as_deref(), Some("Max"));
+    assert_eq!(reset["after"]["scaleDown"]["stabilizationWindowSeconds"], 300);
 }

@@ -172,7 +172,11 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
     let kills = count("PAYDECK_FAULT_KILLS", 3);
     let seed = std::env::var("PAYDECK_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261201);
     let mut dice = Dice(seed);
-    let sim = sim::Cluster::new(&sim::Options { speed: Some(1.0), ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: Some(1.0),
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     // Writes are answered 60 ms after they are applied, as a loaded API server's are: a window
     // in which a change is in the cluster and its outcome not yet in the audit log.
@@ -303,7 +307,11 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
 async fn api_server_restarts_are_survived_and_the_snapshot_catches_up_within_five_seconds() {
     let restarts = count("PAYDECK_FAULT_RESTARTS", 2);
     let mut dice = Dice(7);
-    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: None,
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let mut server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (addr, certificates) = (server.addr, server.certificates.clone());
     let (view, kubeconfig) = watch_sim(&server, "restart", None).await;
@@ -457,7 +465,11 @@ const MOST_READS_PER_SECOND: f64 = 20.0;
 async fn api_errors_hangs_and_a_missing_metrics_api_are_reported_and_recovered_from() {
     use sim::Fault;
     let hold = Duration::from_secs(count("PAYDECK_FAULT_HOLD_SECONDS", 3) as u64);
-    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: None,
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (view, kubeconfig) = watch_sim(&server, "errors", None).await;
 
@@ -524,7 +536,11 @@ async fn api_errors_hangs_and_a_missing_metrics_api_are_reported_and_recovered_f
 #[tokio::test]
 async fn watches_that_stall_half_way_are_noticed_and_recovered_from() {
     let silence = Duration::from_secs(8);
-    let sim = sim::Cluster::new(&sim::Options { speed: None, ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: None,
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (view, kubeconfig) = watch_sim(&server, "stall", Some(silence)).await;
     // Quiet, healthy watches outlast the silence limit: bookmarks keep them alive.
@@ -569,7 +585,11 @@ async fn watches_that_stall_half_way_are_noticed_and_recovered_from() {
 async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
     use paydeck::history::{FIVE_MINUTES, History, ONE_HOUR, Retention, sampler};
     const HOUR_MS: i64 = 3_600_000;
-    let sim = sim::Cluster::new(&sim::Options { speed: Some(1.0), ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: Some(1.0),
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (view, kubeconfig) = watch_sim(&server, "clock", None).await;
     let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-clock-{}", std::process::id())));
@@ -728,7 +748,11 @@ fn fill(dir: &Path, file: &Path) -> u64 {
 /// database is intact.
 #[tokio::test]
 async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corruption() {
-    let sim = sim::Cluster::new(&sim::Options { speed: Some(1.0), ..sim::Options::default() });
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: Some(1.0),
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-disk-{}", std::process::id())));
     let disk = dir.0.join("disk");

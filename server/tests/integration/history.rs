@@ -271,6 +271,16 @@ async fn steps_written_together_keep_every_workloads_figures() {
     let workloads: Vec<Workload> = (0..100)
         .map(|i| Workload { name: format!("svc-{i:03}"), ..ledger(1 + i % 7, 0.01 * f64::from(i)) })
         .collect();
+    // And a metrics reading per workload per step, taken 3 s before each.
+    let reading = |w: &Workload, s: i64| paydeck::history::ReadingRow {
+        at_ms: NOW + s * 15_000 - 3_000,
+        window_ms: 15_000,
+        cpu_millis: (w.cpu.usage.unwrap() * 1000.0).ceil() as i64,
+        memory_bytes: 0.0,
+        request_rate: None,
+        ready: w.replicas.ready,
+        desired: w.replicas.desired,
+    };
     let steps = Steps {
         workloads: workloads.iter().map(|w| (w.namespace.clone(), w.name.clone())).collect(),
         steps: (0..3)
@@ -278,6 +288,10 @@ async fn steps_written_together_keep_every_workloads_figures() {
                 (NOW + s * 15_000, workloads.iter().enumerate().map(|(i, w)| (i, Figures::of(w))).collect())
             })
             .collect(),
+        readings: (0..3)
+            .flat_map(|s| workloads.iter().enumerate().map(move |(i, w)| (i, reading(w, s))))
+            .collect(),
+        decisions: Vec::new(),
     };
     let event = PastEvent {
         namespace: "payments-core".into(),
@@ -292,12 +306,13 @@ async fn steps_written_together_keep_every_workloads_figures() {
     assert_eq!((rows, demand), (300, 300));
     for i in [0, 63, 64, 99] {
         let name = format!("svc-{i:03}");
-        let series = db.demand("payments-core", &name, NOW, 3, 15_000, (0.5, 1e9)).await.unwrap().unwrap();
+        let series =
+            db.demand("payments-core", &name, (NOW, NOW + 30_000), (0.5, 1e9), None).await.unwrap().unwrap();
         let replicas = 1 + i % 7;
         assert_eq!(series.ready, vec![Some(replicas as u16); 3], "{name}");
         assert_eq!(
             series.cpu,
-            vec![Some((0.01 * f64::from(i) * 1000.0).round() as f32 / 1000.0); 3],
+            vec![Some((0.01 * f64::from(i) * 1000.0).ceil() as f32 / 1000.0); 3],
             "{name}"
         );
         let hpa_max: i64 = sqlx::query_scalar(
@@ -365,7 +380,7 @@ async fn rollups_and_retention_reach_every_workload_of_a_fleet() {
             (start + m * 60_000, (0..workloads.len()).map(|w| (w, figures(w))).collect())
         })
         .collect();
-    db.write_steps(&Steps { workloads: workloads.clone(), steps }, &[]).await.unwrap();
+    db.write_steps(&Steps { workloads: workloads.clone(), steps, ..Steps::default() }, &[]).await.unwrap();
     db.write_event("fleet", "svc-449", NOW - 500 * DAY, "scale", "long ago").await.unwrap();
     db.write_event("fleet", "svc-449", NOW - DAY, "scale", "yesterday").await.unwrap();
     db.maintain(NOW).await.unwrap();

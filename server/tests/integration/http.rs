@@ -34,7 +34,7 @@ async fn probes_answer() {
     let ready = client().get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
     let body: serde_json::Value = ready.json().await.unwrap();
-    assert_eq!(body, serde_json::json!({ "ready": true, "waiting_for": [] }));
+    assert_eq!(body, serde_json::json!({ "ready": true, "waitingFor": [] }));
 }
 
 #[tokio::test]
@@ -137,12 +137,12 @@ async fn the_user_is_believed_only_from_a_trusted_proxy() {
     let trusted = whoami(&start_trusting("127.0.0.1", false).await).await;
     assert_eq!(
         trusted,
-        serde_json::json!({ "user": "ana", "groups": ["sre", "payments:operators"], "refused": null, "read_only": false, "demo_users": [] })
+        serde_json::json!({ "user": "ana", "groups": ["sre", "payments:operators"], "refused": null, "readOnly": false, "demoUsers": [] })
     );
     let untrusted = whoami(&start_trusting("10.0.0.0/8", true).await).await;
     assert_eq!(
         untrusted,
-        serde_json::json!({ "user": null, "groups": [], "refused": null, "read_only": true, "demo_users": [] })
+        serde_json::json!({ "user": null, "groups": [], "refused": null, "readOnly": true, "demoUsers": [] })
     );
 }
 

@@ -74,7 +74,7 @@ async fn a_claim_of_a_system_identity_is_refused_audited_and_changes_nothing() {
         let answer: Value = res.json().await.unwrap();
         assert_eq!(answer["outcome"], "denied", "{what}: {answer}");
         assert!(answer["message"].as_str().unwrap().contains("never"), "{what}: {answer}");
-        assert!(answer["audit_seq"].is_i64(), "{what}: the refusal is audited");
+        assert!(answer["auditSeq"].is_i64(), "{what}: the refusal is audited");
         assert_eq!(hpa(&s, "payments-core", "ledger").await, before, "{what}: the cluster is unchanged");
     }
     let audit: Vec<Value> =
@@ -94,7 +94,7 @@ async fn a_claim_of_a_system_identity_is_refused_audited_and_changes_nothing() {
         .json()
         .await
         .unwrap();
-    assert_eq!(rights["may_edit"], false);
+    assert_eq!(rights["mayEdit"], false);
     assert!(rights["reason"].as_str().unwrap().contains("system:masters"), "{rights}");
     let who = whoami(
         &s,

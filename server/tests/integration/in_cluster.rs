@@ -13,7 +13,8 @@ use crate::support;
 
 #[tokio::test]
 async fn the_in_cluster_configuration_connects_and_syncs() {
-    let sim = sim::Cluster::new(&sim::Options::default());
+    let sim =
+        sim::Cluster::new(&sim::Options { start: Some(sim::clock::test_start()), ..sim::Options::default() });
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = std::env::temp_dir().join(format!("paydeck-in-cluster-{}", std::process::id()));
     let account = dir.join("serviceaccount");

@@ -116,7 +116,7 @@ async fn an_apply_cut_off_mid_flight_still_has_exactly_one_outcome_row() {
         http().get(format!("{}/audit?outcome=intent", s.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(intents.len(), 2);
     for row in applied {
-        let intent = row["intent_seq"].as_i64().expect("the outcome names its intent");
+        let intent = row["intentSeq"].as_i64().expect("the outcome names its intent");
         assert!(intents.iter().any(|i| i["seq"] == intent), "{row}");
         assert!(intent < row["seq"].as_i64().unwrap(), "the intent was written first");
     }
@@ -379,7 +379,7 @@ async fn every_documented_query_parameter_works() {
             assert_eq!(rows.len(), 2, "{q}: the limit applies");
         }
         if q.contains("format=csv") {
-            assert!(text.starts_with("seq,at_ms") && text.lines().count() == 4, "{q}: {text}");
+            assert!(text.starts_with("seq,atMs") && text.lines().count() == 4, "{q}: {text}");
         }
     }
     let head: Value =

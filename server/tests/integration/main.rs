@@ -9,6 +9,7 @@ mod support;
 mod advisor;
 mod audit;
 mod cluster;
+mod conventions;
 mod edits;
 mod faults;
 mod history;

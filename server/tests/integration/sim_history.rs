@@ -26,15 +26,24 @@ async fn six_simulated_hours_are_recorded_for_every_workload_with_their_scaling(
     assert!((paydeck::clock::unix_ms() - until).abs() < 60_000, "until about now");
 
     let now = paydeck::clock::unix_ms();
-    let step = 15_000;
-    let from = (now - span.as_millis() as i64).div_euclid(step) * step;
+    let from = now - span.as_millis() as i64;
     let series = history
-        .demand("payments-core", "notifications", from, 6 * 240, step, (2.0, 512.0 * 1_048_576.0))
+        .demand("payments-core", "notifications", (from, now), (2.0, 512.0 * 1_048_576.0), None)
         .await
         .unwrap()
         .unwrap();
+    // A reading (metrics-server's, every 15 s) at every sync of the controller's, after the
+    // first: a pod's first reading needs a whole window.
     let recorded = series.cpu.iter().filter(|c| c.is_some()).count();
-    assert!(recorded >= 6 * 240 - 2, "demand at every step: {recorded}");
+    assert!(recorded >= 6 * 240 - 4, "a reading at every sync: {recorded} of {}", series.len());
+    let readings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM demand WHERE window_s = 15")
+        .fetch_one(history.pool())
+        .await
+        .unwrap();
+    assert!(readings >= 9 * (6 * 240 - 4), "each reading recorded once, with its window: {readings}");
+    let decisions: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM scale_decisions").fetch_one(history.pool()).await.unwrap();
+    assert!(decisions > 0, "the HPAs' scales recorded at their lastScaleTime");
     assert!(series.rate.iter().flatten().any(|r| *r > 0.0), "request rates recorded");
     // What the advisor makes of it: notifications requests far more CPU than it uses.
     let w = app::dto::Workload {

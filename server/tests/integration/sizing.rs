@@ -51,7 +51,7 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let report = loop {
         let (status, report) = get(&s.base, "sizing").await;
         assert_eq!(status, 200, "{report}");
-        if report["judged_at_ms"].is_i64() {
+        if report["judgedAtMs"].is_i64() {
             break report;
         }
         assert!(Instant::now() < deadline, "the advisor never judged the recorded demand");
@@ -66,8 +66,8 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let (current, recommended) = (cpu["current"].as_f64().unwrap(), cpu["recommended"].as_f64().unwrap());
     assert_eq!(current, 2.0);
     assert!(recommended < 0.5 * current, "a much lower request: {cpu}");
-    assert!(cpu["effect"]["core_hours_per_week"].as_f64().unwrap() < -500.0, "{cpu}");
-    assert!(cpu["evidence"]["days_covered"].as_f64().unwrap() >= 1.0);
+    assert!(cpu["effect"]["coreHoursPerWeek"].as_f64().unwrap() < -500.0, "{cpu}");
+    assert!(cpu["evidence"]["daysCovered"].as_f64().unwrap() >= 1.0);
     assert!(cpu.get("proposal").is_none(), "requests are changed in the manifest, not by the scaling form");
 
     // risk-scoring: HPA max 4 at 60 % of 1 core, saturated at the evening peak.
@@ -80,9 +80,9 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
         needed * 0.6 * 1.0 >= peak,
         "{needed} pods at 60 % of a core hold the recorded peak of {peak} cores"
     );
-    assert_eq!(max["proposal"]["max_replicas"].as_f64(), Some(needed));
-    assert!(max["effect"]["saturated_minutes_avoided_per_week"].as_f64().unwrap() > 0.0, "{max}");
-    assert!(max["backtest"].as_str().unwrap().starts_with("backtested over"));
+    assert_eq!(max["proposal"]["maxReplicas"].as_f64(), Some(needed));
+    assert!(max["effect"]["saturatedMinutesAvoidedPerWeek"].as_f64().unwrap() > 0.0, "{max}");
+    assert!(max["backtest"].as_str().unwrap().starts_with("backtested on "));
     assert!(
         risk["recommendations"].as_array().unwrap().iter().all(|r| r["kind"] != "RS3"),
         "the HPA scales on CPU: no CPU request from utilisation"
@@ -101,12 +101,12 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let risk = row(p, "rows", "risk-scoring");
     assert!(risk["fit"]["alpha"].as_f64().unwrap() > 0.0, "{risk}");
     assert!(risk["needed"].as_i64().unwrap() > 4);
-    assert_eq!(risk["max_allows"], false);
-    assert_eq!(risk["proposal"]["max_replicas"], risk["needed"]);
-    let missing = p["nodes_missing"].as_u64().unwrap();
+    assert_eq!(risk["maxAllows"], false);
+    assert_eq!(risk["proposal"]["maxReplicas"], risk["needed"]);
+    let missing = p["nodesMissing"].as_u64().unwrap();
     assert!(missing >= 1, "four times the evening peak does not fit four nodes: {p}");
-    let short = p["added_cpu"].as_f64().unwrap() - p["room"]["free_cpu"].as_f64().unwrap();
-    let per_node = p["room"]["node_cpu"].as_f64().unwrap();
+    let short = p["addedCpu"].as_f64().unwrap() - p["room"]["freeCpu"].as_f64().unwrap();
+    let per_node = p["room"]["nodeCpu"].as_f64().unwrap();
     assert!(missing as f64 >= (short / per_node).ceil(), "nodes for the CPU at least");
     let batch = row(p, "rows", "settlement-batch");
     assert!(batch["note"].as_str().unwrap().contains("no requests"), "{batch}");
@@ -116,7 +116,7 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     assert_eq!(status, 200, "{spread}");
     let entry = spread["plan"]["entry"].as_str().unwrap().to_string();
     let entry_name = entry.split('/').nth(1).unwrap();
-    assert_eq!(row(&spread["plan"], "rows", entry_name)["planned_rate"], 2000.0);
+    assert_eq!(row(&spread["plan"], "rows", entry_name)["plannedRate"], 2000.0);
 
     // The Overview's platform card: a day of 5-minute totals from the recorded past, then now.
     let rpc = |body: &'static str| {

@@ -43,12 +43,15 @@ pub async fn served_at(child: &mut Child) -> String {
     .expect("Paydeck printed the address it serves on")
 }
 
-/// The Paydeck binary on its built-in simulated cluster, with its database and the
+/// The Paydeck binary on its built-in simulated cluster (its clock pinned to the tests'
+/// start), with its database and the
 /// simulator's kubeconfig in `dir`, sampling once an hour (a test takes the samples it
 /// needs), logging at `log` to this process's stderr; stdout piped for [`served_at`].
 pub fn paydeck_on_builtin_sim(dir: &std::path::Path, log: &str) -> Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
         .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
+        .arg("--sim-start")
+        .arg(sim::clock::rfc3339(sim::clock::test_start()))
         .arg("--db")
         .arg(dir.join("history.db"))
         .arg("--sim-kubeconfig")
@@ -83,8 +86,9 @@ pub struct StackOptions {
     pub sample_interval: Duration,
     /// A simulated past recorded before Paydeck starts (`--sim-history`).
     pub sim_history: Option<Duration>,
-    /// When the simulated cluster's clock starts (Unix ms); now when `None`. Its traffic
-    /// follows the time of day, so a test that needs a given load sets it.
+    /// When the simulated cluster's clock starts (Unix ms): the pinned test start unless a
+    /// test about time sets its own. Its traffic follows the time of day; `None` is now,
+    /// which no test should want.
     pub sim_start: Option<u64>,
 }
 
@@ -104,7 +108,7 @@ impl Default for StackOptions {
             request_timeout: Duration::from_secs(10),
             sample_interval: Duration::from_secs(3600),
             sim_history: None,
-            sim_start: None,
+            sim_start: Some(sim::clock::test_start()),
         }
     }
 }

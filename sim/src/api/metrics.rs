@@ -1,5 +1,6 @@
-//! `metrics.k8s.io` (pod and node usage, as metrics-server reports it) and
-//! `custom.metrics.k8s.io` (requests per second per pod), computed from the model on request.
+//! `metrics.k8s.io` (pod and node usage, as metrics-server reports it: pods from its last
+//! scrape, each stamped with that scrape's time and window) and `custom.metrics.k8s.io`
+//! (requests per second per pod), from the model.
 
 use std::sync::Arc;
 
@@ -30,21 +31,27 @@ pub fn resource_metrics(
     let timestamp = rfc3339(now);
     let mut items: Vec<Arc<Value>> = Vec::new();
     if path.rt.kind == "PodMetrics" {
-        for ((ns, name), pod) in world.store.list(&PODS, path.namespace.as_deref(), None) {
+        for (key, pod) in world.store.list(&PODS, path.namespace.as_deref(), None) {
+            let (ns, name) = key;
             if path.name.as_deref().is_some_and(|n| n != name) || !labels.matches_object(pod) {
                 continue;
             }
-            let Some(usage) = world.model.pod_usage(ns, name) else { continue };
-            let containers: Vec<Value> = pod["spec"]["containers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|c| json!({ "name": c["name"], "usage": { "cpu": format_cpu_nanos(usage.cpu_cores), "memory": format_memory_ki(usage.memory_bytes) } }))
+            // A pod metrics-server has not read through a whole window yet is not listed.
+            let Some(reading) = world.model.pod_metrics(key) else { continue };
+            let specs = pod["spec"]["containers"].as_array().cloned().unwrap_or_default();
+            let each = specs.len().max(1) as f64;
+            let containers: Vec<Value> = specs
+                .iter()
+                .map(|c| {
+                    json!({ "name": c["name"], "usage": {
+                    "cpu": format_cpu_nanos(reading.cpu_cores / each),
+                    "memory": format_memory_ki(reading.memory_bytes / each) } })
+                })
                 .collect();
             items.push(Arc::new(json!({
                 "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
                 "metadata": { "name": name, "namespace": ns, "labels": pod["metadata"]["labels"], "creationTimestamp": timestamp },
-                "timestamp": timestamp, "window": "15s", "containers": containers,
+                "timestamp": rfc3339(reading.at_ms), "window": go_duration(reading.window_ms), "containers": containers,
             })));
         }
     } else {
@@ -69,6 +76,18 @@ pub fn resource_metrics(
         (Some(name), None) => Err(ApiError::not_found(&format!("{}.metrics.k8s.io", path.rt.plural), name)),
         (None, _) => Ok(super::rest::list_response(path.rt, json!({}), &items)),
     }
+}
+
+/// A duration as Go's `time.Duration` writes it (what `metav1.Duration` serialises):
+/// `15s`, `15.5s`, `1m0s`, `1m15s`.
+pub fn go_duration(ms: u64) -> String {
+    let (minutes, rest) = (ms / 60_000, ms % 60_000);
+    let seconds = if rest % 1000 == 0 {
+        format!("{}s", rest / 1000)
+    } else {
+        format!("{}.{}s", rest / 1000, format!("{:03}", rest % 1000).trim_end_matches('0'))
+    };
+    if minutes == 0 { seconds } else { format!("{minutes}m{seconds}") }
 }
 
 /// `GET /apis/custom.metrics.k8s.io/v1beta1/namespaces/NS/pods/NAME|*/http_requests_per_second`
@@ -115,4 +134,19 @@ pub fn custom(cluster: &Cluster, rest: &[&str], request: &Request) -> Result<Res
         return Err(ApiError::not_found("pods", pod_name));
     }
     Ok(Json(json!({ "kind": "MetricValueList", "apiVersion": "custom.metrics.k8s.io/v1beta1", "metadata": {}, "items": items })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_duration;
+
+    #[test]
+    fn windows_are_written_as_go_writes_durations() {
+        assert_eq!(go_duration(15_000), "15s");
+        assert_eq!(go_duration(15_500), "15.5s");
+        assert_eq!(go_duration(15_042), "15.042s");
+        assert_eq!(go_duration(60_000), "1m0s");
+        assert_eq!(go_duration(75_000), "1m15s");
+        assert_eq!(go_duration(0), "0s");
+    }
 }

@@ -161,6 +161,7 @@ pub fn create(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resu
             _ => object["metadata"]["namespace"] = json!(ns),
         }
     }
+    crate::defaults::apply(path.rt, &mut object);
     validation::validate(path.rt, &object)?;
     let dry_run = request.dry_run()?;
     let mut world = cluster.lock();
@@ -254,6 +255,8 @@ fn write(
             (edited, false)
         }
     };
+    let mut next = next;
+    crate::defaults::apply(path.rt, &mut next);
     validation::validate(path.rt, &next)?;
 
     let stored = if dry_run {

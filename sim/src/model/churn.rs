@@ -56,7 +56,12 @@ mod tests {
 
     #[test]
     fn churn_restarts_containers_at_the_set_rate_and_they_come_back_ready() {
-        let cluster = Cluster::new(&Options { profile: Profile::Demo, speed: None, ..Options::default() });
+        let cluster = Cluster::new(&Options {
+            profile: Profile::Demo,
+            speed: None,
+            start: Some(crate::clock::test_start()),
+            ..Options::default()
+        });
         let restarts = |c: &Cluster| -> u32 { c.lock().model.pods.values().map(|p| p.restarts).sum() };
         let not_ready =
             |c: &Cluster| c.lock().model.pods.values().filter(|p| p.ready_since.is_none()).count();
@@ -74,7 +79,12 @@ mod tests {
 
     #[test]
     fn a_paused_cluster_changes_nothing_and_goes_on_from_the_clock_when_resumed() {
-        let cluster = Cluster::new(&Options { profile: Profile::Demo, speed: None, ..Options::default() });
+        let cluster = Cluster::new(&Options {
+            profile: Profile::Demo,
+            speed: None,
+            start: Some(crate::clock::test_start()),
+            ..Options::default()
+        });
         let version = |c: &Cluster| c.lock().store.resource_version();
         cluster.lock().model.set_churn(20.0);
         cluster.lock().model.set_paused(true);

@@ -72,6 +72,7 @@ impl Model {
             self.dirty.insert(owner);
         }
         self.usage.remove(k);
+        self.metrics.forget(k);
         let _ = store.delete(&PODS, &k.0, &k.1);
     }
 

@@ -73,6 +73,10 @@ impl Model {
                 let Some(target_pct) = metric["resource"]["target"]["averageUtilization"].as_i64() else {
                     continue;
                 };
+                // What the metrics API serves (metrics-server's last scrape), read as the
+                // controller's metrics client reads it: each container's figure in whole
+                // units, rounded up, summed per pod.
+                let containers = view.template["spec"]["containers"].as_array().map_or(1, Vec::len).max(1);
                 let samples: Vec<PodSample> = self
                     .pods_of(&dk)
                     .map(|(k, p)| {
@@ -81,14 +85,16 @@ impl Model {
                             (Some(_), None) => PodReadiness::Unready,
                             (Some(_), Some(_)) => PodReadiness::Ready,
                         };
-                        let usage = self.usage.get(&k).map(|u| {
-                            if resource == "memory" { u.memory_bytes } else { u.cpu_cores * 1000.0 }
+                        let each = containers as f64;
+                        let usage = self.metrics.reading(&k).map(|r| {
+                            let per_container = if resource == "memory" {
+                                domain::quantity::memory_bytes_as_read(r.memory_bytes / each)
+                            } else {
+                                domain::quantity::cpu_millis_as_read(r.cpu_cores / each)
+                            };
+                            per_container * containers as i64
                         });
-                        let request = if resource == "memory" {
-                            p.memory_request as f64
-                        } else {
-                            p.cpu_request_m as f64
-                        };
+                        let request = if resource == "memory" { p.memory_request } else { p.cpu_request_m };
                         PodSample { readiness, usage, request }
                     })
                     .collect();
@@ -101,18 +107,12 @@ impl Model {
                     Ok(rec) => {
                         best = Some(best.map_or(rec.replicas, |b| b.max(rec.replicas)));
                         utilisation_by_metric.push((resource.to_string(), rec.utilization_percent));
+                        let measured: Vec<i64> = samples.iter().filter_map(|s| s.usage).collect();
+                        let average = measured.iter().sum::<i64>() / measured.len().max(1) as i64;
                         let average_value = if resource == "memory" {
-                            domain::quantity::format_memory_ki(
-                                samples.iter().filter_map(|s| s.usage).sum::<f64>()
-                                    / samples.len().max(1) as f64,
-                            )
+                            domain::quantity::format_memory_ki(average as f64)
                         } else {
-                            format!(
-                                "{}m",
-                                (samples.iter().filter_map(|s| s.usage).sum::<f64>()
-                                    / samples.len().max(1) as f64)
-                                    .round() as i64
-                            )
+                            format!("{average}m")
                         };
                         current_metrics.push(json!({ "type": "Resource", "resource": { "name": resource,
                             "current": { "averageUtilization": rec.utilization_percent, "averageValue": average_value } } }));

@@ -12,6 +12,7 @@ mod endpoints;
 mod events;
 mod hpa_controller;
 mod load;
+pub mod metrics_server;
 mod pods;
 mod scheduler;
 
@@ -94,6 +95,8 @@ pub struct Model {
     dirty: HashSet<Key>,
     deployments: HashMap<Key, DeploymentView>,
     usage: HashMap<Key, Usage>,
+    /// What the metrics API serves and the HPA controller reads.
+    metrics: metrics_server::MetricsServer,
     autoscalers: HashMap<Key, Autoscaler>,
     nodes_joining: Vec<(String, Millis)>,
     node_template: NodeSpec,
@@ -134,6 +137,7 @@ impl Model {
             dirty: HashSet::new(),
             deployments: HashMap::new(),
             usage: HashMap::new(),
+            metrics: metrics_server::MetricsServer::default(),
             autoscalers: HashMap::new(),
             nodes_joining: Vec::new(),
             node_template: topology.node_template.clone(),
@@ -151,7 +155,9 @@ impl Model {
             paused: false,
         };
         let ts = rfc3339(now.saturating_sub(86_400_000));
-        let mut create = |rt, obj| {
+        // As through the API: defaulted, then stored.
+        let mut create = |rt, mut obj| {
+            crate::defaults::apply(rt, &mut obj);
             store.create(rt, obj, &ts).expect("the topology's objects are valid and unique");
         };
         for ns in &topology.namespaces {
@@ -195,6 +201,7 @@ impl Model {
         }
         model.schedule(store, long_ago);
         model.compute_usage(now);
+        model.metrics = metrics_server::MetricsServer::running_since_long_ago(now, &model.usage);
         for name in model.pods.keys().cloned().collect::<Vec<_>>() {
             model.write_pod(store, &name, now);
         }
@@ -228,6 +235,7 @@ impl Model {
         self.last_step = self.last_step.min(now);
         self.last_hpa_sync = self.last_hpa_sync.min(now);
         self.last_autoscaler_sync = self.last_autoscaler_sync.min(now);
+        self.metrics.clock_stepped_to(now);
     }
 
     /// Holds the cluster still (`true`) or lets it go on: no controller, traffic, churn or
@@ -262,6 +270,8 @@ impl Model {
         self.run_kubelets(store, now);
         self.churn(store, now);
         self.compute_usage(now);
+        // Before the controller in the same second: a scrape at its sync is one it reads.
+        self.metrics.step(now, self.step_ms, &self.usage);
         self.sync_deployment_status(store, now);
         self.sync_endpoints(store, now);
         if now >= self.last_hpa_sync + HPA_SYNC_MS {
@@ -285,6 +295,11 @@ impl Model {
     /// The same, by the pod's store key (no key to build: for readers of every pod, every step).
     pub fn pod_usage_by_key(&self, key: &Key) -> Option<Usage> {
         self.usage.get(key).copied()
+    }
+
+    /// The pod's reading as metrics-server serves it (its last scrape's), if it has one.
+    pub fn pod_metrics(&self, key: &Key) -> Option<metrics_server::Reading> {
+        self.metrics.reading(key)
     }
 
     /// The request rate of a Deployment's Service at the last step (0 for unknown ones).

@@ -1,5 +1,9 @@
 //! Stage one: from pod metrics to a raw recommendation, as the controller's
-//! `GetResourceReplicas` computes it.
+//! `GetResourceReplicas` computes it — in its integer arithmetic: each pod's usage as the
+//! metrics client reads it (a container's CPU rounded up to whole millicores, summed per
+//! pod), the utilisation a whole percentage (`Σ usage × 100 / Σ requests`, truncated), and
+//! only then a ratio. Summing exact values instead moves a ratio across the tolerance: 1.10
+//! read as 1.09 keeps a count the controller changes.
 
 /// The controller's default tolerance: ratios within 10 % of 1.0 cause no scaling.
 pub const DEFAULT_TOLERANCE: f64 = 0.1;
@@ -17,14 +21,16 @@ pub enum PodReadiness {
     Gone,
 }
 
-/// One pod's view for one resource metric, in the resource's base unit (millicores or bytes).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// One pod's view for one resource metric, in whole units of the controller's counting:
+/// millicores for CPU (each container rounded up, as `Quantity.MilliValue()` does), bytes
+/// for memory (the controller's milli-bytes, a thousandth: the same ratios).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PodSample {
     pub readiness: PodReadiness,
     /// `None` when the metrics API has no sample for the pod.
-    pub usage: Option<f64>,
+    pub usage: Option<i64>,
     /// The pod's summed container requests for the resource.
-    pub request: f64,
+    pub request: i64,
 }
 
 /// Why no recommendation could be computed (the HPA's `ScalingActive=False` reasons).
@@ -53,11 +59,12 @@ pub struct MetricRecommendation {
     pub utilization_percent: i32,
 }
 
-/// `sum(usage) / sum(request)` over `samples`, as a percentage, and its ratio to `target`.
-fn utilization_ratio(samples: &[(f64, f64)], target_percent: i32) -> (f64, i32) {
-    let usage: f64 = samples.iter().map(|(u, _)| u).sum();
-    let request: f64 = samples.iter().map(|(_, r)| r).sum();
-    let utilization = (usage * 100.0 / request) as i32;
+/// `Σ usage × 100 / Σ request` over `samples` as a whole percentage (the controller's
+/// `GetResourceUtilizationRatio`), and its ratio to `target`.
+fn utilization_ratio(samples: &[(i64, i64)], target_percent: i32) -> (f64, i32) {
+    let usage: i128 = samples.iter().map(|(u, _)| i128::from(*u)).sum();
+    let request: i128 = samples.iter().map(|(_, r)| i128::from(*r)).sum();
+    let utilization = i32::try_from(usage * 100 / request).unwrap_or(i32::MAX);
     (f64::from(utilization) / f64::from(target_percent), utilization)
 }
 
@@ -88,7 +95,7 @@ pub fn replicas_for_utilization(
     if measured.is_empty() {
         return Err(MetricError::NoMetrics);
     }
-    if measured.iter().map(|(_, r)| *r).chain(missing.iter().copied()).any(|r| r <= 0.0) {
+    if measured.iter().map(|(_, r)| *r).chain(missing.iter().copied()).any(|r| r <= 0) {
         return Err(MetricError::MissingRequest);
     }
     let ready_count = measured.len() as f64;
@@ -106,10 +113,10 @@ pub fn replicas_for_utilization(
     // Fill the gaps conservatively: a scale-down assumes missing pods use all they request,
     // a scale-up assumes they (and unready pods) use nothing.
     for request in missing {
-        measured.push((if ratio < 1.0 { request } else { 0.0 }, request));
+        measured.push((if ratio < 1.0 { request } else { 0 }, request));
     }
     if scale_up_with_unready {
-        measured.extend(unready.into_iter().map(|request| (0.0, request)));
+        measured.extend(unready.into_iter().map(|request| (0, request)));
     }
     let (new_ratio, _) = utilization_ratio(&measured, target_percent);
     let reverses = (ratio > 1.0 && new_ratio < 1.0) || (ratio < 1.0 && new_ratio > 1.0);

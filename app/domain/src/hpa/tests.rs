@@ -2,7 +2,7 @@
 //! controller's behaviour.
 use super::*;
 
-fn ready(usage: f64, request: f64) -> PodSample {
+fn ready(usage: i64, request: i64) -> PodSample {
     PodSample { readiness: PodReadiness::Ready, usage: Some(usage), request }
 }
 
@@ -14,31 +14,31 @@ fn recommend(current: i32, pods: &[PodSample], target: i32) -> i32 {
 
 #[test]
 fn double_the_target_doubles_the_replicas() {
-    // currentMetricValue 200m, desiredMetricValue 100m: 200.0 / 100.0 == 2.0.
-    let pods = vec![ready(200.0, 1000.0); 3];
+    // currentMetricValue 200m, desiredMetricValue 100m: 200 / 100 == 2.
+    let pods = vec![ready(200, 1000); 3];
     assert_eq!(recommend(3, &pods, 10), 6);
 }
 
 #[test]
 fn half_the_target_halves_the_replicas() {
-    // current 50m, desired 100m: 50.0 / 100.0 == 0.5.
-    let pods = vec![ready(50.0, 1000.0); 4];
+    // current 50m, desired 100m: 50 / 100 == 0.5.
+    let pods = vec![ready(50, 1000); 4];
     assert_eq!(recommend(4, &pods, 10), 2);
 }
 
 #[test]
 fn a_ratio_within_tolerance_keeps_the_count() {
-    // 1.05 is within 0.1 of 1.0: no scaling.
-    let pods = vec![ready(525.0, 1000.0); 4];
+    // 1.05 is within 0.1 of 1: no scaling.
+    let pods = vec![ready(525, 1000); 4];
     assert_eq!(recommend(4, &pods, 50), 4);
     // 1.2 is not.
-    let pods = vec![ready(600.0, 1000.0); 4];
+    let pods = vec![ready(600, 1000); 4];
     assert_eq!(recommend(4, &pods, 50), 5);
 }
 
 #[test]
 fn utilisation_is_usage_over_requests_of_measured_pods() {
-    let pods = [ready(300.0, 500.0), ready(100.0, 500.0)];
+    let pods = [ready(300, 500), ready(100, 500)];
     let r = replicas_for_utilization(2, &pods, 50, DEFAULT_TOLERANCE).unwrap();
     assert_eq!(r.utilization_percent, 40);
     assert_eq!(r.replicas, 2, "0.8 ratio: ⌈2 × 0.8⌉ = 2");
@@ -49,9 +49,9 @@ fn missing_metrics_count_as_full_request_on_a_scale_down() {
     // Two ready pods at 10 % want a scale-down; the missing pod is assumed at 100 %,
     // making the average 40 % of a 50 % target: ⌈3 × 0.8⌉ = 3, no scale-down past it.
     let pods = [
-        ready(100.0, 1000.0),
-        ready(100.0, 1000.0),
-        PodSample { readiness: PodReadiness::Ready, usage: None, request: 1000.0 },
+        ready(100, 1000),
+        ready(100, 1000),
+        PodSample { readiness: PodReadiness::Ready, usage: None, request: 1000 },
     ];
     assert_eq!(recommend(3, &pods, 50), 3);
 }
@@ -61,9 +61,9 @@ fn missing_metrics_count_as_zero_on_a_scale_up() {
     // Ready pods at 100 % of a 50 % target (ratio 2); the missing pod at 0 % gives 66 %,
     // ratio 1.32: ⌈3 × 1.32⌉ = 4, not the ⌈3 × 2⌉ = 6 of counting it as busy.
     let pods = [
-        ready(1000.0, 1000.0),
-        ready(1000.0, 1000.0),
-        PodSample { readiness: PodReadiness::Ready, usage: None, request: 1000.0 },
+        ready(1000, 1000),
+        ready(1000, 1000),
+        PodSample { readiness: PodReadiness::Ready, usage: None, request: 1000 },
     ];
     assert_eq!(recommend(3, &pods, 50), 4);
 }
@@ -72,23 +72,21 @@ fn missing_metrics_count_as_zero_on_a_scale_up() {
 fn unready_pods_count_as_zero_on_a_scale_up_and_can_cancel_it() {
     // One ready pod at 60 % of a 50 % target (ratio 1.2) and one unready pod: with it at
     // 0 % the average is 30 %, which reverses the direction, so nothing changes.
-    let pods = [
-        ready(600.0, 1000.0),
-        PodSample { readiness: PodReadiness::Unready, usage: Some(900.0), request: 1000.0 },
-    ];
+    let pods =
+        [ready(600, 1000), PodSample { readiness: PodReadiness::Unready, usage: Some(900), request: 1000 }];
     assert_eq!(recommend(2, &pods, 50), 2);
 }
 
 #[test]
 fn pending_pods_are_ignored() {
     let pods =
-        [ready(1000.0, 1000.0), PodSample { readiness: PodReadiness::Pending, usage: None, request: 1000.0 }];
-    assert_eq!(recommend(2, &pods, 50), 2, "⌈1 ready × 2.0⌉ = 2");
+        [ready(1000, 1000), PodSample { readiness: PodReadiness::Pending, usage: None, request: 1000 }];
+    assert_eq!(recommend(2, &pods, 50), 2, "⌈1 ready × 2⌉ = 2");
 }
 
 #[test]
 fn no_metrics_at_all_is_an_error() {
-    let pods = [PodSample { readiness: PodReadiness::Pending, usage: None, request: 100.0 }];
+    let pods = [PodSample { readiness: PodReadiness::Pending, usage: None, request: 100 }];
     assert_eq!(replicas_for_utilization(1, &pods, 50, 0.1), Err(MetricError::NoMetrics));
     assert_eq!(replicas_for_utilization(1, &[], 50, 0.1), Err(MetricError::NoPods));
 }
@@ -183,4 +181,20 @@ fn out_of_range_counts_are_pulled_back_first() {
     assert_eq!(clamp_out_of_range(12, 2, 10), Some(10));
     assert_eq!(clamp_out_of_range(1, 2, 10), Some(2));
     assert_eq!(clamp_out_of_range(5, 2, 10), None);
+}
+
+#[test]
+fn usage_is_counted_in_whole_millicores_rounded_up_per_container_as_the_controller_reads_it() {
+    // Four pods of 1 core at a 50 % target, each reported as 549.000001m: read as 550m each,
+    // 2200m over 4000m is 55 %, a ratio of 1.10, outside the tolerance (as a float, 1.1 is a
+    // hair above it): the controller scales to ⌈4 × 1.1⌉ = 5. Summed exactly, 54 %: no change.
+    let served = crate::quantity::Quantity::parse("549000001n").unwrap().as_millis();
+    assert_eq!(served, 550);
+    assert_eq!(crate::quantity::cpu_millis_as_read(0.549_000_001), 550);
+    let pods = vec![ready(served, 1000); 4];
+    let r = replicas_for_utilization(4, &pods, 50, DEFAULT_TOLERANCE).unwrap();
+    assert_eq!((r.utilization_percent, r.replicas), (55, 5));
+    // Utilisation is a whole percentage, truncated: 2199m over 4000m is 54 %, within.
+    let pods = [ready(550, 1000), ready(550, 1000), ready(550, 1000), ready(549, 1000)];
+    assert_eq!(recommend(4, &pods, 50), 4);
 }

@@ -34,6 +34,7 @@ pub const MIN_POINTS: usize = 240;
 /// `N = N₀ + α·(T − T₀)/T₀`, with its error.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct ScalingFit {
     pub n0: f64,
     /// Requests per second.
@@ -74,6 +75,7 @@ impl ScalingFit {
 /// What the planner knows of one service, from its recorded demand.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub namespace: String,
     pub name: String,
@@ -196,6 +198,7 @@ impl Default for Peak {
 /// One service at the planned peak.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct PlanRow {
     pub namespace: String,
     pub name: String,
@@ -228,6 +231,7 @@ pub struct PlanRow {
 /// The plan over every service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// The service an entry rate is given at (the busiest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -321,6 +325,7 @@ fn row(p: &Profile, planned_rate: f64) -> PlanRow {
 /// What to plan for, and over which namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct PlanQuery {
     pub peak: Peak,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,6 +380,7 @@ impl Peak {
 /// The plan, with when its profiles were last read from recorded demand.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct PlanReport {
     pub peak: Peak,
     pub plan: Plan,

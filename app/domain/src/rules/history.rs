@@ -178,7 +178,13 @@ fn backtest_proposals(w: &Workload, series: &Series, findings: &mut [RuleFinding
     let Some(current) = w.autoscaler.as_ref().map(HpaConfig::of) else { return };
     for f in findings {
         if let Some(p) = &f.proposal {
-            let b = whatif::backtest(series, &current, &p.applied_to(&current), &Options::default());
+            let b = whatif::backtest(
+                series,
+                series.span_ms(),
+                &current,
+                &p.applied_to(&current),
+                &Options::default(),
+            );
             f.backtest = Some(whatif::summary(&b));
         }
     }

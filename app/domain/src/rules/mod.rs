@@ -21,6 +21,7 @@ pub const WAIVE_REASON_ANNOTATION: &str = "paydeck.io/waive-reason";
 /// One rule's finding on one workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct RuleFinding {
     pub rule: RuleId,
     pub severity: Severity,
@@ -60,6 +61,7 @@ impl RuleFinding {
 /// A scaling change proposed by a finding: the fields to set, the rest as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Proposal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -175,6 +177,7 @@ impl Proposal {
 /// The rules a Deployment waives, from its annotations.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Waivers {
     pub rules: Vec<RuleId>,
     pub reason: Option<String>,

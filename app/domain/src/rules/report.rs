@@ -10,6 +10,7 @@ use crate::dto::Workload;
 /// so a filtered list still shows what else there is.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct FindingsQuery {
     /// Only this namespace.
     pub namespace: Option<String>,
@@ -26,6 +27,7 @@ pub struct FindingsQuery {
 /// One finding on one workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct FindingRow {
     pub namespace: String,
     pub name: String,
@@ -37,6 +39,7 @@ pub struct FindingRow {
 /// How often a rule is broken in scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct RuleCount {
     pub rule: RuleId,
     pub title: String,
@@ -50,6 +53,7 @@ pub struct RuleCount {
 /// The report.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct FindingsReport {
     /// Every rule of the catalogue with its counts in scope, in ID order.
     pub rules: Vec<RuleCount>,

@@ -284,7 +284,7 @@ fn findings_that_a_scaling_change_addresses_carry_it() {
     let pd301 = history::evaluate(&w, &s).into_iter().find(|f| f.rule == RuleId::PD301).unwrap();
     assert_eq!(pd301.proposal, Some(Proposal { max_replicas: Some(14), ..Default::default() }));
     let replayed = pd301.backtest.as_deref().expect("the proposal carries its replay");
-    assert!(replayed.starts_with("backtested over 1 d: overloaded "), "{replayed}");
+    assert!(replayed.starts_with("backtested on 24 h recorded of the last 24 h: overloaded "), "{replayed}");
     assert!(replayed.contains(" → 0 min"), "a maximum of 14 holds the peak: {replayed}");
 
     let idle = history::evaluate(&with_hpa(6, 12, 70), &day(1.0, |_| 0.6, |_| 6));

@@ -6,6 +6,7 @@
 pub mod field;
 pub mod form;
 pub mod request;
+pub mod touched;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ use field::{Field, Problems};
 
 /// One scaling policy as typed: `Pods` or `Percent`, a value and a period in seconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PolicyForm {
     pub kind: String,
     pub value: String,
@@ -23,6 +25,7 @@ pub struct PolicyForm {
 
 /// One direction of an HPA's `behavior` as typed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RulesForm {
     /// Seconds; empty keeps Kubernetes' default.
     pub window: String,
@@ -34,6 +37,7 @@ pub struct RulesForm {
 /// What the user typed. Every number is text here: "integers only" is a rule to check, not an
 /// assumption.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScalingForm {
     /// Set for a Deployment without an HPA.
     pub replicas: Option<String>,
@@ -44,6 +48,7 @@ pub struct ScalingForm {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AutoscalerForm {
     pub min_replicas: String,
     pub max_replicas: String,
@@ -83,6 +88,7 @@ impl ScalingChange {
 /// What a field is wrong about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct FieldError {
     /// The form field, e.g. `autoscaler.max_replicas` or `autoscaler.scale_up.policies.0.period`.
     pub field: String,
@@ -169,14 +175,14 @@ impl Outcome {
     }
 }
 
-/// A request to change a workload's scaling.
+/// A request to change a workload's scaling, from the browser's form.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EditRequest {
     #[serde(flatten)]
     pub form: ScalingForm,
-    /// `metadata.generation` of the object as the user saw it (the HPA's, or the
-    /// Deployment's for replicas): the change is made against that spec.
-    pub generation: i64,
+    /// What the form was filled from ([`Seen::of`]): the change is made against that.
+    pub seen: Seen,
     /// Preview only: the cluster validates and answers with the result, stores nothing.
     #[serde(default)]
     pub dry_run: bool,
@@ -195,18 +201,38 @@ pub enum Seen {
     /// The object exactly as loaded (`metadata.resourceVersion`): any write since is a
     /// conflict, even the HPA controller's status update every sync.
     ResourceVersion(String),
-    /// Its spec as loaded (`metadata.generation`, which only a spec change moves): a change
-    /// to the spec since is a conflict, the controllers' status writes are not.
+    /// Its spec as loaded, by `metadata.generation`, which only a spec change moves: a change
+    /// to the spec since is a conflict, the controllers' status writes are not. Every API
+    /// server keeps it for Deployments; for HPAs only Kubernetes 1.37 with its HPAGeneration
+    /// feature gate on, so elsewhere an HPA change conditional on it is refused.
     Generation(i64),
+    /// An HPA's spec as loaded, by its hash ([`crate::dto::Autoscaler::spec_hash`]), compared
+    /// on the server with the spec it reads before sending: as `Generation`, but on every
+    /// cluster.
+    SpecHash(String),
+}
+
+impl Seen {
+    /// What an edit of `w` from the form is conditional on: its HPA's spec, or the
+    /// Deployment's generation for replicas. Not the resourceVersion, which the controllers'
+    /// status writes move every sync.
+    pub fn of(w: &crate::dto::Workload) -> Seen {
+        match &w.autoscaler {
+            Some(a) => Seen::SpecHash(a.spec_hash.clone()),
+            None => Seen::Generation(w.generation),
+        }
+    }
 }
 
 /// An edit as the server carries it out, whichever way it came in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Edit {
     pub proposed: Proposed,
     /// What the user said they saw; [`Edit::seen`] makes it one precondition.
     pub resource_version: Option<String>,
     pub generation: Option<i64>,
+    pub spec_hash: Option<String>,
     pub dry_run: bool,
 }
 
@@ -220,27 +246,44 @@ impl Edit {
 
     /// The one precondition the change is made against, or why there is none.
     pub fn seen(&self) -> Result<Seen, (Field, &'static str)> {
-        match (&self.resource_version, self.generation) {
-            (Some(_), Some(_)) => Err((Field::Generation, "give resourceVersion or generation, not both")),
-            (Some(rv), None) if !rv.trim().is_empty() => Ok(Seen::ResourceVersion(rv.trim().to_string())),
-            (None, Some(g)) if g >= 1 => Ok(Seen::Generation(g)),
-            (None, Some(_)) => Err((Field::Generation, "the generation you loaded is 1 or more")),
+        let given = [self.resource_version.is_some(), self.generation.is_some(), self.spec_hash.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            let field = if self.spec_hash.is_some() { Field::SpecHash } else { Field::Generation };
+            return Err((field, "give one of resourceVersion, generation and specHash, not several"));
+        }
+        match (&self.resource_version, self.generation, &self.spec_hash) {
+            (Some(rv), _, _) if !rv.trim().is_empty() => Ok(Seen::ResourceVersion(rv.trim().to_string())),
+            (_, Some(g), _) if g >= 1 => Ok(Seen::Generation(g)),
+            (_, Some(_), _) => Err((Field::Generation, "the generation you loaded is 1 or more")),
+            (_, _, Some(h)) if is_spec_hash(h.trim()) => Ok(Seen::SpecHash(h.trim().to_string())),
+            (_, _, Some(_)) => Err((
+                Field::SpecHash,
+                "specHash is the autoscaler's specHash as read from Paydeck (sha256: and 64 hexadecimal digits)",
+            )),
             _ => Err((
                 Field::ResourceVersion,
-                "the version you loaded is required (resourceVersion, or generation for the spec alone): a change is always made against what was seen",
+                "the version you loaded is required (resourceVersion; or specHash for an HPA's spec, generation for a Deployment's): a change is always made against what was seen",
             )),
         }
     }
 }
 
+/// Whether `text` is a spec hash as Paydeck writes them: `sha256:` and 64 lowercase hex digits.
+pub fn is_spec_hash(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 impl From<EditRequest> for Edit {
     fn from(r: EditRequest) -> Self {
-        Edit {
-            proposed: Proposed::Form(r.form),
-            resource_version: None,
-            generation: Some(r.generation),
-            dry_run: r.dry_run,
+        let (mut resource_version, mut generation, mut spec_hash) = (None, None, None);
+        match r.seen {
+            Seen::ResourceVersion(rv) => resource_version = Some(rv),
+            Seen::Generation(g) => generation = Some(g),
+            Seen::SpecHash(h) => spec_hash = Some(h),
         }
+        Edit { proposed: Proposed::Form(r.form), resource_version, generation, spec_hash, dry_run: r.dry_run }
     }
 }
 
@@ -249,6 +292,7 @@ impl From<request::ScalingRequest> for Edit {
         Edit {
             resource_version: r.resource_version.clone(),
             generation: r.generation,
+            spec_hash: r.spec_hash.clone(),
             dry_run: r.dry_run,
             proposed: Proposed::Typed(r),
         }
@@ -258,6 +302,7 @@ impl From<request::ScalingRequest> for Edit {
 /// What happened to an edit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct EditResponse {
     pub outcome: Outcome,
     pub message: String,
@@ -279,6 +324,7 @@ pub struct EditResponse {
 /// What a user may change on a workload, as the cluster answers for them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Rights {
     pub may_edit: bool,
     /// Why not, in words.
@@ -288,6 +334,7 @@ pub struct Rights {
 /// One audited attempt.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub seq: i64,
     pub at_ms: i64,
@@ -314,6 +361,7 @@ pub struct AuditEntry {
 
 /// Filters of an audit query.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
     pub namespace: Option<String>,
     pub name: Option<String>,
@@ -361,8 +409,13 @@ pub fn check_edit(
             (validate::Checked { change, errors: problems.named(Field::api_name), warnings }, Field::api_name)
         }
     };
-    if let Err((field, message)) = edit.seen() {
-        checked.errors.push(FieldError { field: name(field), message: message.into() });
+    match edit.seen() {
+        Err((field, message)) => checked.errors.push(FieldError { field: name(field), message: message.into() }),
+        Ok(Seen::SpecHash(_)) if w.autoscaler.is_none() => checked.errors.push(FieldError {
+            field: name(Field::SpecHash),
+            message: "specHash is an HPA's, and no HPA targets this Deployment: give its generation or resourceVersion".into(),
+        }),
+        Ok(_) => {}
     }
     if !checked.errors.is_empty() {
         checked.change = None;
@@ -391,22 +444,35 @@ pub fn check_spec(
 mod tests {
     use super::*;
 
-    fn edit(resource_version: Option<&str>, generation: Option<i64>) -> Edit {
+    fn edit(resource_version: Option<&str>, generation: Option<i64>, spec_hash: Option<&str>) -> Edit {
         Edit {
             proposed: Proposed::Typed(request::ScalingRequest::default()),
             resource_version: resource_version.map(str::to_string),
             generation,
+            spec_hash: spec_hash.map(str::to_string),
             dry_run: true,
         }
     }
 
     #[test]
     fn an_edit_is_conditional_on_exactly_one_version_seen() {
-        assert_eq!(edit(Some(" 41 "), None).seen(), Ok(Seen::ResourceVersion("41".into())));
-        assert_eq!(edit(None, Some(3)).seen(), Ok(Seen::Generation(3)));
-        assert_eq!(edit(Some("41"), Some(3)).seen().unwrap_err().0, Field::Generation);
-        assert_eq!(edit(None, None).seen().unwrap_err().0, Field::ResourceVersion);
-        assert_eq!(edit(Some("  "), None).seen().unwrap_err().0, Field::ResourceVersion);
-        assert_eq!(edit(None, Some(0)).seen().unwrap_err().0, Field::Generation);
+        let hash = format!("sha256:{}", "0a".repeat(32));
+        assert_eq!(edit(Some(" 41 "), None, None).seen(), Ok(Seen::ResourceVersion("41".into())));
+        assert_eq!(edit(None, Some(3), None).seen(), Ok(Seen::Generation(3)));
+        assert_eq!(edit(None, None, Some(&hash)).seen(), Ok(Seen::SpecHash(hash.clone())));
+        assert_eq!(edit(Some("41"), Some(3), None).seen().unwrap_err().0, Field::Generation);
+        assert_eq!(edit(Some("41"), None, Some(&hash)).seen().unwrap_err().0, Field::SpecHash);
+        assert_eq!(edit(None, None, None).seen().unwrap_err().0, Field::ResourceVersion);
+        assert_eq!(edit(Some("  "), None, None).seen().unwrap_err().0, Field::ResourceVersion);
+        assert_eq!(edit(None, Some(0), None).seen().unwrap_err().0, Field::Generation);
+        for bad in [
+            "",
+            "sha256:",
+            "0a0a",
+            &format!("sha256:{}", "0A".repeat(32)),
+            &format!("md5:{}", "0a".repeat(32)),
+        ] {
+            assert_eq!(edit(None, None, Some(bad)).seen().unwrap_err().0, Field::SpecHash, "{bad:?}");
+        }
     }
 }

@@ -2,17 +2,25 @@
 //!
 //! ```json
 //! { "spec": { "maxReplicas": 12, "behavior": { "scaleDown": { "stabilizationWindowSeconds": 600 } } },
-//!   "reason": "CHG-1234 evening peak", "generation": 3, "dryRun": true }
+//!   "reason": "CHG-1234 evening peak", "specHash": "sha256:…", "dryRun": true }
 //! ```
 //!
-//! The change is conditional on what was seen: `generation` (the spec; the HPA controller's
-//! status writes every 15 s do not count) or `resourceVersion` (the whole object).
+//! The change is conditional on what was seen, exactly one of: `specHash` (an HPA's spec as
+//! Paydeck read it; the HPA controller's status writes every 15 s do not count),
+//! `generation` (a Deployment's spec; an HPA's only where the cluster keeps one) or
+//! `resourceVersion` (the whole object).
 //!
-//! `spec` is the HPA's spec as autoscaling/v2 writes it; fields left out keep their current
-//! values. `replicas` is for a Deployment no HPA targets. Numbers are numbers: a float, a
-//! string or an out-of-range value is refused naming the field, and so is any field this
-//! request does not know (`dry_run` instead of `dryRun` would otherwise preview nothing and
-//! apply for real).
+//! `spec` is the HPA's spec as autoscaling/v2 writes it; fields left out keep the values the
+//! cluster has when the change is sent, and only the fields given are written. `replicas` is
+//! for a Deployment no HPA targets. Numbers are numbers: a float, a string or an
+//! out-of-range value is refused naming the field, and so is any field this request does not
+//! know (`dry_run` instead of `dryRun` would otherwise preview nothing and apply for real).
+//!
+//! `null`: in a Kubernetes merge patch it removes a field, in this request leaving a field
+//! out keeps it, so `null` is refused wherever removing makes no sense. It is taken in three
+//! places, where Kubernetes' own defaults are a sensible value: `behavior` (no behavior: the
+//! controller's defaults in both directions), `behavior.scaleUp` and `behavior.scaleDown`
+//! (that direction back to its defaults).
 
 use serde::{Deserialize, Serialize};
 
@@ -23,31 +31,55 @@ use super::{
 };
 use crate::{dto::Workload, hpa::spec::BehaviorSpec};
 
+use crate::strict::not_null;
+
+/// A field that may be left out (`None`: keep), `null` (`Some(None)`: back to Kubernetes'
+/// defaults) or given.
+fn or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A scaling change through the JSON API.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScalingRequest {
     /// The replica count, for a Deployment without an HPA.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i64>,
-    /// The HPA's spec, partly: fields left out keep their current values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The HPA's spec, partly: fields left out keep the values the cluster has.
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub spec: Option<SpecChange>,
     /// The change ticket, or why; required, at most 500 characters.
     pub reason: String,
     /// The `metadata.resourceVersion` of the HPA (or, for `replicas`, the Deployment) last
     /// seen: any write since, the controllers' status updates included, is a conflict.
-    /// Give this or `generation`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Give exactly one of `resourceVersion`, `generation` and `specHash`.
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
-    /// The `metadata.generation` last seen: only a change to the spec since is a conflict.
-    /// Give this or `resourceVersion`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The `metadata.generation` last seen: only a change to the spec since is a conflict. A
+    /// Deployment's (for `replicas`); an HPA's only where the cluster keeps one (Kubernetes
+    /// 1.37 with the HPAGeneration feature gate), else refused: give `specHash`.
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
+    /// The HPA's spec as last seen: `autoscaler.specHash` of
+    /// `GET /api/v1/workloads/{namespace}/{name}`. Only a change to the spec since is a
+    /// conflict, on any cluster.
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^sha256:[0-9a-f]{64}$"))]
+    pub spec_hash: Option<String>,
     /// Preview with the cluster's dry run; nothing is stored.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "false_unless_true")]
     pub dry_run: bool,
+}
+
+/// `dryRun`: a boolean, never `null`.
+fn false_unless_true<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    not_null::<D, bool>(d).map(|b| b.unwrap_or(false))
 }
 
 /// The HPA spec fields that can change.
@@ -55,18 +87,20 @@ pub struct ScalingRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub min_replicas: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub max_replicas: Option<i64>,
     /// CPU and memory utilisation targets, as the HPA writes them. When given, they replace
     /// the current CPU and memory targets (one left out is removed); other metrics the HPA
     /// has are kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricSpec>>,
-    /// Per direction and per field: what is left out keeps its current value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behavior: Option<BehaviorChange>,
+    /// Per direction and per field: what is left out keeps its current value; `null`
+    /// removes the behavior (Kubernetes' defaults in both directions).
+    #[serde(default, deserialize_with = "or_null", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BehaviorChange>, nullable))]
+    pub behavior: Option<Option<BehaviorChange>>,
 }
 
 /// `{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}`
@@ -76,7 +110,7 @@ pub struct SpecChange {
 pub struct MetricSpec {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceMetric>,
 }
 
@@ -94,7 +128,7 @@ pub struct ResourceMetric {
 pub struct MetricTarget {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub average_utilization: Option<i64>,
 }
 
@@ -102,23 +136,27 @@ pub struct MetricTarget {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BehaviorChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale_up: Option<RulesChange>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale_down: Option<RulesChange>,
+    /// `null`: back to Kubernetes' scale-up defaults.
+    #[serde(default, deserialize_with = "or_null", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RulesChange>, nullable))]
+    pub scale_up: Option<Option<RulesChange>>,
+    /// `null`: back to Kubernetes' scale-down defaults.
+    #[serde(default, deserialize_with = "or_null", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<RulesChange>, nullable))]
+    pub scale_down: Option<Option<RulesChange>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RulesChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub stabilization_window_seconds: Option<i64>,
     /// `Max`, `Min` or `Disabled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub select_policy: Option<String>,
     /// Replaces the direction's policies when given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "not_null", skip_serializing_if = "Option::is_none")]
     pub policies: Option<Vec<PolicyChange>>,
 }
 
@@ -194,7 +232,23 @@ fn spec_proposal(spec: &SpecChange, hpa: &crate::dto::Autoscaler, problems: &mut
         }
     }
     let current = BehaviorSpec::resolve_optional(hpa.behavior.as_ref());
-    let behavior = spec.behavior.clone().unwrap_or_default();
+    let defaults = BehaviorSpec::resolve_optional(None);
+    // What each direction starts from: as the cluster has it, or Kubernetes' defaults when
+    // the request resets it (`null`); and the fields the request gives.
+    let (up_from, up, down_from, down) = match &spec.behavior {
+        None => (&current.scale_up, None, &current.scale_down, None),
+        Some(None) => (&defaults.scale_up, None, &defaults.scale_down, None),
+        Some(Some(b)) => {
+            let side = |change: &Option<Option<RulesChange>>, now, default| match change {
+                None => (now, None),
+                Some(None) => (default, None),
+                Some(Some(r)) => (now, Some(r.clone())),
+            };
+            let (up_from, up) = side(&b.scale_up, &current.scale_up, &defaults.scale_up);
+            let (down_from, down) = side(&b.scale_down, &current.scale_down, &defaults.scale_down);
+            (up_from, up, down_from, down)
+        }
+    };
     let rules = |change: Option<&RulesChange>, now: &crate::hpa::ScalingRules| ProposedRules {
         window: Ok(Some(
             change
@@ -229,8 +283,8 @@ fn spec_proposal(spec: &SpecChange, hpa: &crate::dto::Autoscaler, problems: &mut
         max: Some(spec.max_replicas.unwrap_or(i64::from(hpa.max_replicas))),
         cpu,
         memory,
-        up: rules(behavior.scale_up.as_ref(), &current.scale_up),
-        down: rules(behavior.scale_down.as_ref(), &current.scale_down),
+        up: rules(up.as_ref(), up_from),
+        down: rules(down.as_ref(), down_from),
     }
 }
 

@@ -23,6 +23,7 @@ pub enum Guard {
 
 /// The server's configured bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Limits {
     /// No replica count or HPA maximum above this.
     pub max_replicas: i32,
@@ -60,6 +61,7 @@ impl Context {
 
 /// The verdict: the change if every field passed, else the errors; warnings either way.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Checked {
     pub change: Option<ScalingChange>,
     pub errors: Vec<FieldError>,

@@ -127,6 +127,7 @@ impl Confidence {
 /// The tuning of the recommendations.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct SizingOptions {
     /// The per-pod CPU use percentile a CPU request covers (0.95).
     pub cpu_percentile: f64,
@@ -159,6 +160,7 @@ impl Default for SizingOptions {
 /// The room the cluster's nodes have, for asking whether a higher maximum fits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Room {
     /// Allocatable minus requested, over all nodes: cores and bytes.
     pub free_cpu: f64,
@@ -182,6 +184,7 @@ impl Room {
 /// The figures a recommendation rests on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// What was measured, e.g. "per-pod CPU use, cores".
     pub measure: String,
@@ -197,6 +200,7 @@ pub struct Evidence {
 /// are savings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Effect {
     /// Requested CPU core-hours added (negative: saved).
     pub core_hours_per_week: f64,
@@ -209,6 +213,7 @@ pub struct Effect {
 /// One recommendation for one workload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Recommendation {
     pub kind: SizingKind,
     /// As it is and as recommended, in the units of the kind: replicas, cores, bytes.
@@ -270,6 +275,7 @@ impl Recommendation {
 /// A workload's right-sizing: its recommendations, or why there are none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Sizing {
     /// Days of recording judged.
     pub days_covered: f64,
@@ -309,6 +315,7 @@ fn round_memory(bytes: f64) -> f64 {
 /// Which workloads' right-sizing to list.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct SizingQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -319,6 +326,7 @@ pub struct SizingQuery {
 /// One workload's right-sizing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct SizingRow {
     pub namespace: String,
     pub name: String,
@@ -329,6 +337,7 @@ pub struct SizingRow {
 /// The right-sizing of every workload in scope, those with recommendations first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct SizingReport {
     pub rows: Vec<SizingRow>,
     /// When the recorded demand was last judged (Unix ms); `None` before the first time.

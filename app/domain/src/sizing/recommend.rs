@@ -20,6 +20,7 @@ const WORTH_LOWERING: f64 = 0.7;
 const AT_MIN_SHARE: f64 = 0.25;
 
 /// What the recording covers, computed once.
+#[derive(Clone)]
 struct Recorded<'a> {
     series: &'a Series,
     /// Steps with ready pods and CPU recorded.
@@ -159,8 +160,17 @@ fn replayed(
     mut r: Recommendation,
     proposal: Proposal,
 ) -> Recommendation {
-    let b = whatif::backtest(rec.series, current, &proposal.applied_to(current), &Options::default());
+    let b = whatif::backtest(
+        rec.series,
+        rec.series.span_ms(),
+        current,
+        &proposal.applied_to(current),
+        &Options::default(),
+    );
     let (now, next): (&Figures, &Figures) = (&b.current, &b.proposed);
+    // The backtest's figures cover its recorded steps: scaled from those to a week.
+    let per_week = if b.covered_ms > 0 { WEEK_MS / b.covered_ms as f64 } else { 0.0 };
+    let rec = &Recorded { per_week, ..rec.clone() };
     r.effect = Effect {
         core_hours_per_week: (next.core_hours - now.core_hours) * rec.per_week,
         gib_hours_per_week: (next.replica_hours - now.replica_hours) * rec.series.memory_request_per_pod

@@ -165,7 +165,7 @@ fn a_saturated_hpa_gets_a_maximum_that_holds_the_peak_and_no_cpu_request() {
     assert_eq!(max.proposal, Some(crate::rules::Proposal { max_replicas: Some(10), ..Default::default() }));
     assert!(max.effect.saturated_minutes_avoided_per_week > 60.0, "{:?}", max.effect);
     assert!(max.effect.core_hours_per_week > 0.0, "more pods at the peak cost cores");
-    assert!(max.backtest.as_deref().unwrap().starts_with("backtested over 3 d"));
+    assert!(max.backtest.as_deref().unwrap().starts_with("backtested on 3 d recorded of the last 3 d"));
     // Six more pods request 6 cores; 2 are free, an 8-core node covers the rest.
     assert!(max.capacity.as_deref().unwrap().contains("would add 1 node "), "{:?}", max.capacity);
     assert!(

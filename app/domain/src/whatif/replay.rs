@@ -7,13 +7,9 @@ use crate::hpa::{Autoscaler, DEFAULT_TOLERANCE, PodReadiness, PodSample, replica
 
 /// How the replay models the cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Options {
-    /// How often the HPA controller decides (Kubernetes: 15 s).
-    pub sync_period_ms: i64,
-    /// How often the metrics API refreshes a pod's usage (metrics-server: 15–60 s); the
-    /// controller sees the last refresh, not the instant.
-    pub metrics_resolution_ms: i64,
     /// How long a new pod takes to serve; `None`: measured from the recording.
     pub ready_delay_ms: Option<i64>,
     pub tolerance: f64,
@@ -21,17 +17,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            sync_period_ms: 15_000,
-            metrics_resolution_ms: 15_000,
-            ready_delay_ms: None,
-            tolerance: DEFAULT_TOLERANCE,
-        }
+        Options { ready_delay_ms: None, tolerance: DEFAULT_TOLERANCE }
     }
 }
 
 /// Replicas and utilisation per step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trace {
     pub replicas: Vec<i32>,
@@ -41,6 +33,7 @@ pub struct Trace {
 
 /// A configuration's trace and figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Outcome {
     pub trace: Trace,
     pub figures: Figures,
@@ -52,13 +45,18 @@ struct Pod {
     ready_at: i64,
 }
 
-/// The figures of a trace over the series (minutes from the step width).
+/// The figures of a trace, over the recorded steps only (minutes from the step width): a
+/// step nothing was recorded at has no demand to judge a configuration by, on any side.
 fn figures(series: &Series, config: &HpaConfig, replicas: &[i32], utilization: &[Option<f32>]) -> Figures {
     let step_minutes = series.step_ms as f64 / 60_000.0;
     let step_hours = step_minutes / 60.0;
     let mut f = Figures::default();
     let mut previous: Option<i32> = None;
     for (i, &r) in replicas.iter().enumerate() {
+        if !series.recorded(i) {
+            previous = None;
+            continue;
+        }
         f.replica_hours += f64::from(r) * step_hours;
         f.core_hours += f64::from(r) * series.cpu_request_per_pod * step_hours;
         f.peak_replicas = f.peak_replicas.max(r);
@@ -84,99 +82,89 @@ fn figures(series: &Series, config: &HpaConfig, replicas: &[i32], utilization: &
     f
 }
 
-/// Utilisation of `cpu` cores over `ready` pods' requests, percent.
-fn utilization(cpu: Option<f32>, ready: i32, request: f64) -> Option<f32> {
+/// Utilisation of `cpu` millicores over `ready` pods requesting `request` millicores each,
+/// percent.
+fn utilization(cpu: Option<i64>, ready: i32, request: i64) -> Option<f32> {
     let cpu = cpu?;
-    if request <= 0.0 {
+    if request <= 0 {
         return None;
     }
     Some(if ready <= 0 {
-        if cpu > 0.0 { f32::INFINITY } else { 0.0 }
+        if cpu > 0 { f32::INFINITY } else { 0.0 }
     } else {
-        (f64::from(cpu) * 100.0 / (f64::from(ready) * request)) as f32
+        (cpu as f64 * 100.0 / (f64::from(ready) * request as f64)) as f32
     })
 }
 
 /// What was recorded, in the same figures (the replicas that were set, over the ready pods).
 pub fn recorded_figures(series: &Series, config: &HpaConfig) -> Figures {
     let replicas: Vec<i32> = series.desired.iter().map(|d| d.map_or(0, i32::from)).collect();
+    let request = series.cpu_request_millis();
     let util: Vec<Option<f32>> = (0..series.len())
-        .map(|i| {
-            series.ready[i].and_then(|r| utilization(series.cpu[i], i32::from(r), series.cpu_request_per_pod))
-        })
+        .map(|i| series.ready[i].and_then(|r| utilization(series.cpu_millis(i), i32::from(r), request)))
         .collect();
     figures(series, config, &replicas, &util)
 }
 
-/// The demand the controller sees at `t`: the step holding the last metrics refresh at or
-/// before `t`.
-fn reported_step(series: &Series, t: i64, resolution_ms: i64) -> Option<usize> {
-    let resolution = resolution_ms.max(1);
-    let refreshed = (t.div_euclid(resolution)) * resolution;
-    let i = (refreshed - series.from_ms).div_euclid(series.step_ms.max(1));
-    (0..series.len() as i64).contains(&i).then_some(i as usize)
+/// `total` spread over `pods` as evenly as whole units allow: the sum stays `total`.
+fn share(total: i64, pods: usize, index: usize) -> i64 {
+    let n = pods.max(1) as i64;
+    total / n + i64::from((index as i64) < total % n)
 }
 
-/// Replays `series` through `config`.
+/// Replays `series` through `config`: at each step, the controller's sync at that time on
+/// the reading it had, with the replay's own pods (new ones serve after the start-up delay;
+/// the demand is shared by those that serve). A step without a reading decides nothing, as
+/// the controller keeps the count when it gets no metrics.
 pub fn replay(series: &Series, config: &HpaConfig, options: &Options) -> Outcome {
     let n = series.len();
     let mut replicas_out = Vec::with_capacity(n);
     let mut util_out = Vec::with_capacity(n);
     let ready_delay = options.ready_delay_ms.unwrap_or(super::series::DEFAULT_READY_DELAY_MS);
-    let sync = options.sync_period_ms.max(1);
+    let cpu_request = series.cpu_request_millis();
+    let memory_request = series.memory_request_per_pod.round() as i64;
     let first_recorded =
         series.desired.iter().flatten().next().map_or(config.min_replicas, |d| i32::from(*d));
     let start = first_recorded.clamp(config.min_replicas, config.max_replicas);
     let mut pods: Vec<Pod> = (0..start).map(|_| Pod { ready_at: i64::MIN }).collect();
     let mut memory = Autoscaler::new(series.from_ms.max(0) as u64, start);
-    // The first sync at or after the first step.
-    let mut next_sync = (series.from_ms + sync - 1).div_euclid(sync) * sync;
 
     for i in 0..n {
-        // Every sync up to this step's time: what was recorded at a step includes the
-        // controller's decisions until then.
-        while next_sync <= series.at(i) {
-            let t = next_sync;
-            next_sync += sync;
-            let Some(at) = reported_step(series, t, options.metrics_resolution_ms) else { continue };
-            let current = pods.len() as i32;
-            let ready = pods.iter().filter(|p| p.ready_at <= t).count();
-            let mut desired: Option<i32> = None;
-            for (target, total, request) in [
-                (
-                    config.cpu_target,
-                    series.cpu[at].map(|c| f64::from(c) * 1000.0),
-                    series.cpu_request_per_pod * 1000.0,
-                ),
-                (config.memory_target, series.memory[at].map(f64::from), series.memory_request_per_pod),
-            ] {
-                let (Some(target), Some(total)) = (target, total) else { continue };
-                let per_pod = if ready == 0 { None } else { Some(total / ready as f64) };
-                let samples: Vec<PodSample> = pods
-                    .iter()
-                    .map(|p| {
-                        if p.ready_at <= t {
-                            PodSample { readiness: PodReadiness::Ready, usage: per_pod, request }
-                        } else {
-                            PodSample { readiness: PodReadiness::Unready, usage: Some(0.0), request }
-                        }
-                    })
-                    .collect();
-                if let Ok(rec) = replicas_for_utilization(current, &samples, target, options.tolerance) {
-                    desired = Some(desired.map_or(rec.replicas, |d| d.max(rec.replicas)));
-                }
+        let t = series.at(i);
+        let current = pods.len() as i32;
+        let ready = pods.iter().filter(|p| p.ready_at <= t).count();
+        let mut desired: Option<i32> = None;
+        for (target, total, request) in [
+            (config.cpu_target, series.cpu_millis(i), cpu_request),
+            (config.memory_target, series.memory[i].map(|m| m.round() as i64), memory_request),
+        ] {
+            let (Some(target), Some(total)) = (target, total) else { continue };
+            let mut serving = 0;
+            let samples: Vec<PodSample> = pods
+                .iter()
+                .map(|p| {
+                    if p.ready_at <= t {
+                        serving += 1;
+                        let usage = share(total, ready, serving - 1);
+                        PodSample { readiness: PodReadiness::Ready, usage: Some(usage), request }
+                    } else {
+                        PodSample { readiness: PodReadiness::Unready, usage: Some(0), request }
+                    }
+                })
+                .collect();
+            if let Ok(rec) = replicas_for_utilization(current, &samples, target, options.tolerance) {
+                desired = Some(desired.map_or(rec.replicas, |d| d.max(rec.replicas)));
             }
-            let decision = match desired {
-                Some(d) => memory.normalize(
-                    t.max(0) as u64,
-                    current,
-                    d,
-                    config.min_replicas,
-                    config.max_replicas,
-                    &config.behavior,
-                ),
-                None => continue,
-            };
+        }
+        if let Some(d) = desired {
+            let decision = memory.normalize(
+                t.max(0) as u64,
+                current,
+                d,
+                config.min_replicas,
+                config.max_replicas,
+                &config.behavior,
+            );
             let next = decision.replicas;
             if next != current {
                 memory.record_scale(t.max(0) as u64, current, next, &config.behavior);
@@ -189,10 +177,9 @@ pub fn replay(series: &Series, config: &HpaConfig, options: &Options) -> Outcome
                 }
             }
         }
-        let t = series.at(i);
         let ready = pods.iter().filter(|p| p.ready_at <= t).count() as i32;
         replicas_out.push(pods.len() as i32);
-        util_out.push(utilization(series.cpu[i], ready, series.cpu_request_per_pod));
+        util_out.push(utilization(series.cpu_millis(i), ready, cpu_request));
     }
     let figures = figures(series, config, &replicas_out, &util_out);
     Outcome { trace: Trace { replicas: replicas_out, utilization: util_out }, figures }

@@ -1,36 +1,67 @@
-//! A workload's recorded demand, step by step: total CPU and memory use, request rate, ready
-//! and desired replicas, in columns (a week of 15-s steps is 40,320 of each).
+//! A workload's recorded demand at the HPA controller's syncs: at each, the metrics reading
+//! the controller had then (the pods' CPU in whole millicores as it sums them, memory,
+//! request rate, the pods the reading covers) and the replica count it had set. In columns: a
+//! week of 15-s syncs is 40,320 of each.
 
 use serde::{Deserialize, Serialize};
 
 /// The start-up delay assumed when the history shows none.
 pub const DEFAULT_READY_DELAY_MS: i64 = 30_000;
 
-/// Recorded demand at a fixed step; `None` where nothing was recorded.
+/// Recorded demand at the controller's syncs; `None` where nothing was recorded.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
 pub struct Series {
-    /// Time of the first step (Unix ms).
+    /// Time of the first step (Unix ms): a sync of the controller's.
     pub from_ms: i64,
+    /// The controller's sync period.
     pub step_ms: i64,
-    /// Where the steps come from, e.g. "15 s samples" or "5 min rollups".
+    /// Where the steps come from, e.g. "metrics readings at the HPA's 15 s syncs".
     pub resolution: String,
     /// CPU each pod requests, cores.
     pub cpu_request_per_pod: f64,
     /// Memory each pod requests, bytes.
     pub memory_request_per_pod: f64,
-    /// Total CPU used by the workload, cores.
+    /// The CPU of the ready pods the reading covers, cores: whole millicores, each container
+    /// rounded up, as the controller sums them.
     pub cpu: Vec<Option<f32>>,
-    /// Total memory used, bytes.
+    /// Their memory, bytes.
     pub memory: Vec<Option<f32>>,
     /// Requests per second.
     pub rate: Vec<Option<f32>>,
+    /// The ready pods the reading covers.
     pub ready: Vec<Option<u16>>,
-    /// The replica count that was set (the HPA's decision, or whoever scaled).
+    /// The replica count that was set at the sync (the HPA's decision, or whoever scaled).
     pub desired: Vec<Option<u16>>,
 }
 
 impl Series {
+    /// Whether step `i` was recorded: a reading and the count that was set.
+    pub fn recorded(&self, i: usize) -> bool {
+        self.cpu.get(i).is_some_and(Option::is_some) && self.desired.get(i).is_some_and(Option::is_some)
+    }
+
+    /// Step `i`'s CPU in the controller's whole millicores (the column holds them exactly).
+    pub fn cpu_millis(&self, i: usize) -> Option<i64> {
+        self.cpu.get(i).copied().flatten().map(|c| (f64::from(c) * 1000.0).round() as i64)
+    }
+
+    /// Each pod's CPU request in millicores.
+    pub fn cpu_request_millis(&self) -> i64 {
+        (self.cpu_request_per_pod * 1000.0).round() as i64
+    }
+
+    /// The time the steps cover.
+    pub fn span_ms(&self) -> i64 {
+        self.len() as i64 * self.step_ms
+    }
+
+    /// Steps recorded ([`Series::recorded`]).
+    pub fn recorded_steps(&self) -> usize {
+        (0..self.len()).filter(|&i| self.recorded(i)).count()
+    }
+
     pub fn len(&self) -> usize {
         self.cpu.len()
     }

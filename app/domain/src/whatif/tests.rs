@@ -144,13 +144,55 @@ fn the_replay_of_what_was_recorded_is_faithful_and_says_so() {
 fn a_backtest_compares_and_sums_up() {
     let cpu = [repeat(1.0, 60), repeat(8.0, 60), repeat(1.0, 60)].concat();
     let s = series(&cpu, 2);
-    let b = backtest(&s, &hpa(2, 3, 50), &hpa(2, 10, 50), &options(0));
+    let b = backtest(&s, Window::Day.millis(), &hpa(2, 3, 50), &hpa(2, 10, 50), &options(0));
     assert!(b.current.overloaded_minutes > 14.0, "8 cores over 3 pods: {:?}", b.current);
     assert_eq!(b.proposed.overloaded_minutes, 0.25);
     assert!(b.proposed.replica_hours > b.current.replica_hours);
+    assert_eq!((b.recorded_steps, b.covered_ms), (180, 180 * STEP));
     let text = summary(&b);
-    assert!(text.starts_with("backtested over 45 h") || text.contains("overloaded"), "{text}");
-    assert!(text.contains("→ 0 min") || text.contains("→ 0 min"), "{text}");
+    assert!(text.starts_with("backtested on 45 min recorded of the last 24 h: overloaded "), "{text}");
+    assert!(text.contains("→ 0 min"), "{text}");
+    // The replayed series, step by step, beside what was recorded.
+    assert_eq!(b.series.current.len(), 180);
+    assert_eq!(b.series.recorded[0], Some(2));
+    assert_eq!(b.series.utilization[60], Some(400.0), "8 cores over 2 ready pods of 1 core");
+    assert_eq!(b.series.proposed[61], 10);
+}
+
+#[test]
+fn figures_count_only_the_recorded_steps_on_every_side_and_say_what_they_cover() {
+    // A day of 15-s syncs with 5.5 minutes recorded (22 syncs) in the middle: the rest has no
+    // reading and no count. Every side's figures cover those 22 steps, not the day.
+    let day = (Window::Day.millis() / STEP) as usize;
+    let mut s = series(&repeat(1.0, day), 2);
+    for i in (0..day).filter(|i| !(3000..3022).contains(i)) {
+        s.cpu[i] = None;
+        s.desired[i] = None;
+        s.ready[i] = None;
+    }
+    let b = backtest(&s, Window::Day.millis(), &hpa(2, 10, 50), &hpa(3, 10, 50), &options(0));
+    assert_eq!((b.recorded_steps, b.covered_ms), (22, 330_000));
+    let hours = 22.0 * 0.25 / 60.0;
+    assert!((b.recorded.replica_hours - 2.0 * hours).abs() < 1e-9, "{:?}", b.recorded);
+    assert!((b.current.replica_hours - 2.0 * hours).abs() < 1e-9, "{:?}", b.current);
+    assert!((b.proposed.replica_hours - 3.0 * hours).abs() < 1e-9, "{:?}", b.proposed);
+    assert_eq!(b.recorded_span_ms, 330_000);
+    assert_eq!(
+        (b.fidelity.compared, b.fidelity.missing),
+        (22, 0),
+        "gaps are counted within the recorded span"
+    );
+    assert!(summary(&b).starts_with("backtested on 5.5 min recorded of the last 24 h"), "{}", summary(&b));
+}
+
+#[test]
+fn gaps_are_counted_over_what_was_recorded_not_the_window() {
+    let mut s = series(&repeat(1.0, 400), 2);
+    for i in (0..100).chain(300..400).chain(150..160) {
+        s.cpu[i] = None;
+    }
+    let b = backtest(&s, Window::Day.millis(), &hpa(2, 10, 50), &hpa(2, 10, 50), &options(0));
+    assert_eq!((b.fidelity.compared, b.fidelity.missing), (190, 10));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     dto::Workload,
     scaling::{
-        EditRequest, EditResponse, FieldError, Outcome, PolicyForm, RulesForm, ScalingForm,
+        EditRequest, EditResponse, FieldError, Outcome, PolicyForm, RulesForm, ScalingForm, Seen,
         api::{scaling_limits, scaling_rights, submit_scaling},
         form::check,
         validate::Context,
@@ -27,12 +27,6 @@ enum Step {
     Done(EditResponse),
 }
 
-/// The spec generation an edit of `w` is conditional on: the HPA's, or the Deployment's for
-/// replicas. Not the resourceVersion, which the controllers' status writes move every sync.
-fn generation_of(w: &Workload) -> i64 {
-    w.autoscaler.as_ref().map_or(w.generation, |a| a.generation)
-}
-
 #[component]
 pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Workload>>) -> impl IntoView {
     let (ns, n) = (namespace.clone(), name.clone());
@@ -45,11 +39,12 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     // The form is filled once from the workload as first seen (live updates must not wipe
     // what the user typed); "Reload current values" fills it again.
     let form = RwSignal::new(None::<ScalingForm>);
-    let seen_generation = RwSignal::new(0_i64);
+    // What the form was filled from: the change is made against that spec (Seen::of).
+    let seen = RwSignal::new(None::<Seen>);
     let load = move || {
         if let Some(w) = workload.get_untracked() {
             form.set(Some(ScalingForm::current(&w)));
-            seen_generation.set(generation_of(&w));
+            seen.set(Some(Seen::of(&w)));
         }
     };
     // A change the advisor proposes (`?propose=PD301&max=14`), filled in on first load; the
@@ -94,10 +89,10 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     });
 
     let send = move |dry_run: bool| {
-        let Some(f) = form.get_untracked() else { return };
+        let (Some(f), Some(seen)) = (form.get_untracked(), seen.get_untracked()) else { return };
         errors.set(vec![]);
         step.set(Step::Sending);
-        let request = EditRequest { form: f, generation: seen_generation.get_untracked(), dry_run };
+        let request = EditRequest { form: f, seen, dry_run };
         let (ns, n) = (namespace.clone(), name.clone());
         leptos::task::spawn_local(async move {
             match submit_scaling(ns, n, request).await {

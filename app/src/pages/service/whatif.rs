@@ -10,7 +10,7 @@ use domain::{
         form::check,
         validate::{Context, Limits},
     },
-    whatif::{Backtest, HpaConfig, Options, Series, Trace, Window, backtest_traced},
+    whatif::{Backtest, HpaConfig, Options, Series, Trace, Window, backtest},
 };
 use leptos::prelude::*;
 
@@ -59,9 +59,15 @@ fn shown(v: f64, unit: &str) -> String {
     if unit.is_empty() { n } else { format!("{n} {unit}") }
 }
 
-/// The replay of `series` through the workload's HPA and the form's proposal (`None` while
-/// the form does not validate).
-fn replay(series: &Series, w: &Workload, form: &ScalingForm, limits: &Limits) -> Option<Replayed> {
+/// The replay of `series` (the last `window`) through the workload's HPA and the form's
+/// proposal (`None` while the form does not validate).
+fn replay(
+    series: &Series,
+    window: Window,
+    w: &Workload,
+    form: &ScalingForm,
+    limits: &Limits,
+) -> Option<Replayed> {
     let current = HpaConfig::of(w.autoscaler.as_ref()?);
     // The reason matters for applying, not for replaying.
     let mut form = form.clone();
@@ -71,12 +77,15 @@ fn replay(series: &Series, w: &Workload, form: &ScalingForm, limits: &Limits) ->
     let checked = check(&form, limits, &Context::of(w, 0.0));
     let proposed = HpaConfig::from_change(checked.change.as_ref()?)?;
     let started = now_ms();
-    let (backtest, current_trace, proposed_trace) =
-        backtest_traced(series, &current, &proposed, &Options::default());
+    let backtest = backtest(series, window.millis(), &current, &proposed, &Options::default());
+    let trace = |replicas: &Vec<i32>, utilization: &Vec<Option<f32>>| Trace {
+        replicas: replicas.clone(),
+        utilization: utilization.clone(),
+    };
     Some(Replayed {
+        current: trace(&backtest.series.current, &backtest.series.current_utilization),
+        proposed: trace(&backtest.series.proposed, &backtest.series.proposed_utilization),
         backtest,
-        current: current_trace,
-        proposed: proposed_trace,
         target: proposed.cpu_target,
         elapsed_ms: now_ms() - started,
     })
@@ -103,7 +112,7 @@ pub fn WhatIf(
     // Rerun after typing stops for a moment; a newer run makes an older one moot.
     let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
-        let inputs = (series.get(), workload.get(), form.get(), limits.get());
+        let inputs = (series.get(), workload.get(), form.get(), limits.get(), window.get());
         let run = generation.get_value() + 1;
         generation.set_value(run);
         set_timeout(
@@ -112,8 +121,8 @@ pub fn WhatIf(
                 if generation.try_get_value() != Some(run) {
                     return;
                 }
-                let (Some(Ok(series)), Some(w), Some(f), Some(l)) = inputs else { return };
-                let _ = result.try_set(replay(&series, &w, &f, &l));
+                let (Some(Ok(series)), Some(w), Some(f), Some(l), window) = inputs else { return };
+                let _ = result.try_set(replay(&series, window, &w, &f, &l));
             },
             Duration::from_millis(150),
         );
@@ -161,12 +170,19 @@ fn Figures(r: Replayed) -> impl IntoView {
     let b = r.backtest.clone();
     let fidelity = &b.fidelity;
     let matches = format!(
-        "The replay of the current HPA matches the recorded replica count within ±1 in {:.0} % of {} steps.",
+        "The replay of the current HPA matches the count the HPA controller set within ±1 at {:.0} % of its {} recorded syncs.",
         fidelity.within_one * 100.0,
         fidelity.compared
     );
+    let window = if b.window_ms == Window::Week.millis() { Window::Week } else { Window::Day };
+    let covered = format!(
+        "Every figure counts only what was recorded: {} of the {} ({} syncs).",
+        domain::whatif::span_words(b.covered_ms),
+        window.label(),
+        b.recorded_steps
+    );
     let delay = format!(
-        "New pods serve after {} s ({}); metrics as the metrics API reports them every 15 s; {}.",
+        "New pods serve after {} s ({}); {}.",
         b.ready_delay_ms / 1000,
         if b.ready_delay_measured {
             "measured from the recording"
@@ -178,7 +194,7 @@ fn Figures(r: Replayed) -> impl IntoView {
     view! {
         <table class="compact whatif-figures" data-testid="whatif-figures">
             <thead><tr>
-                <th scope="col">"Over the window"</th>
+                <th scope="col">"Over what was recorded"</th>
                 <th scope="col" class="num">"Recorded"</th>
                 <th scope="col" class="num">"Current HPA"</th>
                 <th scope="col" class="num">"Proposed"</th>
@@ -206,6 +222,7 @@ fn Figures(r: Replayed) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        <p class="panel-note" data-testid="whatif-covered" data-covered-ms=b.covered_ms.to_string()>{covered}</p>
         <p class=if fidelity.note.is_some() { "panel-note warn" } else { "panel-note" } data-testid="whatif-fidelity">
             {matches} " " {fidelity.note.clone().unwrap_or_default()}
         </p>

@@ -23,6 +23,7 @@ use super::{
 pub use app::dto::{Connection, WorkloadQuery};
 pub use builder::Builder;
 pub use domain::query::{MAX_PAGE, QueryError};
+pub use workload::autoscaler;
 
 /// Figures per pod, by namespace and then name, so that looking one up builds no key.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,11 +48,24 @@ impl<T> PerPod<T> {
     }
 }
 
+/// One pod's reading from `metrics.k8s.io`, with when it was taken and over what window.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PodUsage {
+    pub cpu_cores: f64,
+    pub memory_bytes: f64,
+    /// The CPU as the HPA controller counts it: each container's in whole millicores,
+    /// rounded up, summed.
+    pub cpu_millis: i64,
+    /// When metrics-server took the reading (its `timestamp`, Unix ms); 0 when not given.
+    pub at_ms: i64,
+    /// The window the CPU is averaged over (its `window`), ms; 0 when not given.
+    pub window_ms: i64,
+}
+
 /// Usage figures from the metrics APIs, per pod.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {
-    /// CPU cores and memory bytes.
-    pub pods: PerPod<(f64, f64)>,
+    pub pods: PerPod<PodUsage>,
     /// Requests per second (custom metrics).
     pub request_rates: PerPod<f64>,
     /// Per node: CPU cores and memory bytes.
@@ -217,7 +231,14 @@ mod tests {
     fn usage() -> Usage {
         let mut u = Usage { metrics_available: true, rates_available: true, ..Usage::default() };
         for (pod, cpu, rate) in [("ledger-a", 0.6, 100.0), ("ledger-b", 0.3, 50.0)] {
-            u.pods.insert("pay", pod, (cpu, 512.0 * 1_048_576.0));
+            let reading = PodUsage {
+                cpu_cores: cpu,
+                memory_bytes: 512.0 * 1_048_576.0,
+                cpu_millis: domain::quantity::cpu_millis_as_read(cpu),
+                at_ms: 1_764_201_600_000,
+                window_ms: 15_000,
+            };
+            u.pods.insert("pay", pod, reading);
             u.request_rates.insert("pay", pod, rate);
         }
         u.nodes.insert("node-1".into(), (1.2, 4.0 * 1_073_741_824.0));

@@ -8,8 +8,8 @@ use std::{
 };
 
 use app::dto::{
-    Autoscaler, Condition, ContainerResources, DisruptionBudget, Placement, PodCounts, Replicas,
-    ResourceFigures, Workload,
+    Autoscaler, Condition, ContainerResources, DisruptionBudget, MetricsReading, Placement, PodCounts,
+    Replicas, ResourceFigures, Workload,
 };
 use domain::{
     hpa::spec::BehaviorSpec,
@@ -64,7 +64,8 @@ fn conditions(
         .collect()
 }
 
-fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
+/// An HPA as Paydeck shows it (and as an edit checks a change against it).
+pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
     let spec = hpa.spec.clone().unwrap_or_default();
     let status = hpa.status.clone().unwrap_or_default();
     let target = |name: &str| {
@@ -99,7 +100,8 @@ fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         at_max: status.current_replicas.unwrap_or(0) >= spec.max_replicas
             && status.desired_replicas >= spec.max_replicas,
         resource_version: hpa.metadata.resource_version.clone().unwrap_or_default(),
-        generation: hpa.metadata.generation.unwrap_or(0),
+        generation: hpa.metadata.generation,
+        spec_hash: crate::cluster::spec_hash::spec_hash(&spec),
     }
 }
 
@@ -237,6 +239,7 @@ impl<'a> Index<'a> {
                 .map(|u| 100.0 * u / cpu.requests),
             load_per_replica: request_rate.filter(|_| ready > 0).map(|t| t / f64::from(ready)),
             request_rate,
+            metrics: self.reading(&ns, &running),
             containers,
             cpu,
             memory,
@@ -261,6 +264,24 @@ impl<'a> Index<'a> {
         domain::findings::assess(w)
     }
 
+    /// The ready pods' latest metrics reading, summed as the HPA controller sums it (`None`
+    /// without metrics, or when no ready pod has a reading).
+    fn reading(&self, ns: &str, running: &[&&Pod]) -> Option<MetricsReading> {
+        if !self.usage.metrics_available {
+            return None;
+        }
+        let mut out: Option<MetricsReading> = None;
+        for u in running.iter().filter(|p| p.ready).filter_map(|p| self.usage.pods.get(ns, &p.name)) {
+            let r = out.get_or_insert_with(MetricsReading::default);
+            r.at_ms = r.at_ms.max(u.at_ms);
+            r.window_ms = r.window_ms.max(u.window_ms);
+            r.cpu_millis += u.cpu_millis;
+            r.memory_bytes += u.memory_bytes;
+            r.pods += 1;
+        }
+        out
+    }
+
     /// CPU and memory: requests and limits per pod times the running pods, and measured use.
     fn resources(
         &self,
@@ -274,7 +295,7 @@ impl<'a> Index<'a> {
         };
         let per_pod_limit =
             |f: fn(&ContainerResources) -> Option<f64>| containers.iter().map(f).sum::<Option<f64>>();
-        let usage_sum = |pick: fn(&(f64, f64)) -> f64| {
+        let usage_sum = |pick: fn(&super::PodUsage) -> f64| {
             self.usage.metrics_available.then(|| {
                 running.iter().filter_map(|p| self.usage.pods.get(ns, &p.name)).map(pick).sum::<f64>()
             })
@@ -282,12 +303,12 @@ impl<'a> Index<'a> {
         let cpu = ResourceFigures {
             requests: per_pod(|c| c.cpu_request) * n,
             limits: per_pod_limit(|c| c.cpu_limit).map(|l| l * n),
-            usage: usage_sum(|u| u.0),
+            usage: usage_sum(|u| u.cpu_cores),
         };
         let memory = ResourceFigures {
             requests: per_pod(|c| c.memory_request) * n,
             limits: per_pod_limit(|c| c.memory_limit).map(|l| l * n),
-            usage: usage_sum(|u| u.1),
+            usage: usage_sum(|u| u.memory_bytes),
         };
         (cpu, memory)
     }

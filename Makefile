@@ -149,12 +149,14 @@ test-fuzz: python-packages
 # over the day, the last in the flash sale: a test that holds only at the pinned hour fails here.
 SIM_HOURS := 2026-11-26T00:30:00Z 2026-11-26T06:30:00Z 2026-11-26T12:30:00Z 2026-11-26T18:20:00Z
 test-hours: build
-	@start=$$(date +%s); for at in $(SIM_HOURS); do \
+	@start=$$(date +%s); failed=""; for at in $(SIM_HOURS); do \
 	  echo "== the Rust and browser suites with the simulated clock starting at $$at"; \
-	  PAYDECK_SIM_START=$$at cargo test --release --workspace; \
-	  (cd end2end && PAYDECK_SIM_START=$$at npx playwright test); \
+	  PAYDECK_SIM_START=$$at cargo test --release --workspace --no-fail-fast || failed="$$failed rust@$$at"; \
+	  (cd end2end && PAYDECK_SIM_START=$$at npx playwright test) || failed="$$failed browser@$$at"; \
 	done; \
-	echo "== test-hours took $$(( $$(date +%s) - start )) s"
+	echo "== test-hours took $$(( $$(date +%s) - start )) s"; \
+	if [ -n "$$failed" ]; then echo "== test-hours failed:$$failed"; exit 1; fi; \
+	echo "== test-hours: every suite passed at every hour"
 
 # The fault suite's long run, the release check; `make test` runs a short round of it. Ends
 # with a table of every fault's figures; then the suites at four hours of the day.

@@ -136,13 +136,15 @@ async fn a_reflector_survives_a_forced_410_and_keeps_up() {
     reader.wait_until_ready().await.unwrap();
     assert_eq!(reader.state().len(), 6);
 
-    // A change the watcher does not see (another namespace), then compaction: the version
-    // the watcher resumes from is now too old.
+    // A change the watcher does not see (another namespace; a count it does not have yet,
+    // whatever the hour's load made it), then compaction: the version the watcher resumes
+    // from is now too old.
     let edge: Api<Deployment> = Api::namespaced(admin(&server).await, "payments-edge");
+    let gateway = edge.get("api-gateway").await.unwrap().spec.unwrap().replicas.unwrap();
     edge.patch_scale(
         "api-gateway",
         &PatchParams::default(),
-        &Patch::Merge(json!({ "spec": { "replicas": 4 } })),
+        &Patch::Merge(json!({ "spec": { "replicas": gateway + 1 } })),
     )
     .await
     .unwrap();

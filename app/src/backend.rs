@@ -75,7 +75,13 @@ pub trait EditSource: Send + Sync + 'static {
         name: &'a str,
         edit: &'a Edit,
     ) -> BoxFuture<'a, EditResponse>;
-    fn audit<'a>(&'a self, query: &'a AuditQuery) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
+    /// Audited attempts for `viewer` (refused without an identity unless the server allows
+    /// anonymous audit reads).
+    fn audit<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        query: &'a AuditQuery,
+    ) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
 }
 
 /// Recorded demand, for the what-if replay in the browser.

@@ -102,6 +102,23 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::identity::parse_proxy)]
     pub trusted_proxies: Option<Vec<ipnet::IpNet>>,
 
+    /// Addresses (IPs or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
+    /// client — your Ingress controller: the limits kept per client (token reviews, requests
+    /// at once, backtests, audit reads) then count each client, not the Ingress. Never used
+    /// for who someone is. The trusted proxies are forwarders too.
+    #[arg(long, env = "PAYDECK_TRUSTED_FORWARDERS", value_delimiter = ',', value_parser = crate::identity::parse_proxy)]
+    pub trusted_forwarders: Option<Vec<ipnet::IpNet>>,
+
+    /// Put before the user the auth proxy names, as the API server's `--oidc-username-prefix`
+    /// does for the same person signing in with kubectl (e.g. `oidc:`): Paydeck then acts as
+    /// the user the cluster's RBAC bindings name. Empty: the proxy's name as it is.
+    #[arg(long, env = "PAYDECK_USERNAME_PREFIX", default_value = "")]
+    pub username_prefix: String,
+
+    /// Put before each group the auth proxy lists, as the API server's `--oidc-groups-prefix`.
+    #[arg(long, env = "PAYDECK_GROUPS_PREFIX", default_value = "")]
+    pub groups_prefix: String,
+
     /// A file holding the auth proxy's shared secret (a mounted Secret): user headers are
     /// believed only from a request carrying it in `--proxy-secret-header`. Required when
     /// loopback is a trusted proxy on a real cluster (a port-forward arrives on loopback too).
@@ -154,6 +171,23 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_AUDIT_KEY_FILE", global = true)]
     pub audit_key_file: Option<PathBuf>,
 
+    /// Refused attempts (invalid or denied, nothing sent) one identity may add to the audit
+    /// log per day, e.g. `1MiB`; beyond it they are refused as before but not recorded (and
+    /// counted in `paydeck_edit_refusals_unrecorded`).
+    #[arg(long, env = "PAYDECK_AUDIT_REFUSAL_BUDGET", default_value = "1MiB", value_parser = parse_size)]
+    pub audit_refusal_budget: u64,
+
+    /// Days a refused attempt keeps its details in the audit log; then only its time, user,
+    /// workload, outcome and digest stay (the chain still verifies). 0: forever. Changes
+    /// that were sent are always kept whole.
+    #[arg(long, env = "PAYDECK_AUDIT_REFUSAL_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u64).range(0..=36_500))]
+    pub audit_refusal_retention_days: u64,
+
+    /// Whether requests without an identity may read the audit log: `refuse` (default) or
+    /// `read` (the default with `--cluster sim`, for the demo).
+    #[arg(long, env = "PAYDECK_AUDIT_ANONYMOUS_READS", value_enum)]
+    pub audit_anonymous_reads: Option<Anonymous>,
+
     /// The most the history database may grow to, e.g. `8GiB` (writes beyond it fail as on a
     /// full disk: history pauses and edits are refused, reading goes on). Default: no limit.
     #[arg(long, env = "PAYDECK_DB_MAX_SIZE", value_parser = parse_size)]
@@ -174,6 +208,37 @@ pub struct Config {
     /// Seconds a client may take to send a request's headers before the connection is closed.
     #[arg(long, env = "PAYDECK_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub header_timeout: u64,
+
+    /// Connections open at once; one more is closed as it arrives. Keep it below the open-file
+    /// limit (Paydeck raises its soft limit to the hard one at start).
+    #[arg(long, env = "PAYDECK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+
+    /// Seconds a connection may stay open with nothing in flight before it is closed.
+    #[arg(long, env = "PAYDECK_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub idle_timeout: u64,
+
+    /// Requests one client (a user, or an address without one) may have handled at once;
+    /// beyond it the answer is 429 with Retry-After.
+    #[arg(long, env = "PAYDECK_MAX_REQUESTS_PER_CLIENT", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_requests_per_client: u64,
+
+    /// Seconds a client may take to send a request's body; a slower one is answered 408.
+    #[arg(long, env = "PAYDECK_BODY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_timeout: u64,
+
+    /// Backtests (`POST /api/v1/whatif`) one client may start per minute.
+    #[arg(long, env = "PAYDECK_BACKTESTS_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub backtests_per_minute: u64,
+
+    /// Audit log reads one client may make per minute.
+    #[arg(long, env = "PAYDECK_AUDIT_READS_PER_MINUTE", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub audit_reads_per_minute: u64,
+
+    /// Serve `/healthz` and `/readyz` on this address too, beside the connection and request
+    /// limits of `--listen` (the manifests point the kubelet here), e.g. `0.0.0.0:8081`.
+    #[arg(long, env = "PAYDECK_PROBE_LISTEN")]
+    pub probe_listen: Option<SocketAddr>,
 
     /// With `--cluster sim`: the platform to simulate.
     #[arg(long, value_enum, default_value = "demo")]
@@ -266,14 +331,20 @@ pub enum ConfigError {
 pub struct Settings {
     pub source: Source,
     pub trust: crate::identity::ProxyTrust,
-    pub audit_key: Option<crate::audit::AuditKey>,
+    pub audit: crate::audit::AuditSettings,
 }
 
 impl Config {
     /// Checks the flags together (reading the secret files they name): what to serve with, or
     /// the first reason not to start.
     pub fn validate(&self) -> Result<Settings, ConfigError> {
-        Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit_key: self.audit_key()? })
+        let audit = crate::audit::AuditSettings {
+            key: self.audit_key()?,
+            refusal_budget: self.audit_refusal_budget,
+            refusal_retention: (self.audit_refusal_retention_days > 0)
+                .then(|| Duration::from_secs(self.audit_refusal_retention_days * 86_400)),
+        };
+        Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit })
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -333,7 +404,10 @@ impl Config {
                 None if self.simulated() => loopback(),
                 None => Vec::new(),
             },
+            forwarders: self.trusted_forwarders.clone().unwrap_or_default(),
             secret: None,
+            user_prefix: self.username_prefix.clone(),
+            groups_prefix: self.groups_prefix.clone(),
         };
         match &self.proxy_secret_file {
             Some(path) => {
@@ -379,6 +453,22 @@ impl Config {
             live_total: self.live_total as usize,
             max_concurrent_requests: self.max_concurrent_requests as usize,
             header_timeout: Duration::from_secs(self.header_timeout),
+            max_connections: self.max_connections as usize,
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            requests_per_client: self.max_requests_per_client as usize,
+            body_timeout: Duration::from_secs(self.body_timeout),
+            backtests_per_minute: self.backtests_per_minute as usize,
+            audit_reads_per_minute: self.audit_reads_per_minute as usize,
+        }
+    }
+
+    /// Whether requests without an identity may read the audit log: as configured, else
+    /// only on the simulated cluster (the demo).
+    pub fn anonymous_audit_reads(&self) -> bool {
+        match self.audit_anonymous_reads {
+            Some(Anonymous::Read) => true,
+            Some(Anonymous::Refuse) => false,
+            None => self.simulated(),
         }
     }
 
@@ -418,6 +508,18 @@ pub struct Protection {
     pub max_concurrent_requests: usize,
     /// Time a client has to send a request's headers.
     pub header_timeout: Duration,
+    /// Connections open at once.
+    pub max_connections: usize,
+    /// Time a connection may stay open with nothing in flight.
+    pub idle_timeout: Duration,
+    /// Requests one client may have handled at once.
+    pub requests_per_client: usize,
+    /// Time a client has to send a request's body.
+    pub body_timeout: Duration,
+    /// Backtests one client may start per minute.
+    pub backtests_per_minute: usize,
+    /// Audit reads one client may make per minute.
+    pub audit_reads_per_minute: usize,
 }
 
 impl Default for Protection {
@@ -427,6 +529,12 @@ impl Default for Protection {
             live_total: 2_000,
             max_concurrent_requests: 512,
             header_timeout: Duration::from_secs(10),
+            max_connections: 10_000,
+            idle_timeout: Duration::from_secs(60),
+            requests_per_client: 64,
+            body_timeout: Duration::from_secs(10),
+            backtests_per_minute: 30,
+            audit_reads_per_minute: 120,
         }
     }
 }
@@ -537,6 +645,13 @@ mod tests {
     fn loopback_proxies_need_the_proxys_secret_on_a_real_cluster() {
         let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "127.0.0.1"]).unwrap();
         assert!(c.proxy_trust().unwrap_err().to_string().contains("--proxy-secret-file"));
+        for mapped in ["::ffff:127.0.0.1", "::ffff:127.0.0.0/104", "10.0.0.0/8,::ffff:7f00:1"] {
+            let c = Config::try_parse_from(["paydeck", "--trusted-proxies", mapped]).unwrap();
+            assert!(
+                c.proxy_trust().unwrap_err().to_string().contains("--proxy-secret-file"),
+                "loopback written as IPv6 is loopback: {mapped}"
+            );
+        }
         let c = Config::try_parse_from(["paydeck", "--trusted-proxies", "10.0.0.0/8"]).unwrap();
         assert!(c.proxy_trust().is_ok(), "a proxy elsewhere is not reached by port-forwards");
         let c = Config::try_parse_from(["paydeck", "--cluster", "sim"]).unwrap();
@@ -550,6 +665,17 @@ mod tests {
         ])
         .unwrap();
         assert!(c.proxy_trust().unwrap_err().to_string().contains("/nonexistent"));
+    }
+
+    #[test]
+    fn audit_reads_need_an_identity_except_in_the_demo_unless_told() {
+        let read = |args: &[&str]| {
+            Config::try_parse_from(["paydeck"].iter().chain(args)).unwrap().anonymous_audit_reads()
+        };
+        assert!(!read(&[]));
+        assert!(read(&["--cluster", "sim"]));
+        assert!(!read(&["--cluster", "sim", "--audit-anonymous-reads", "refuse"]));
+        assert!(read(&["--audit-anonymous-reads", "read"]));
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl WhatIf {
             .and_then(HpaConfig::from_change)
             .ok_or(WhatIfError::Invalid(checked.errors))?;
         let series = self.series_of(&w, window).await?;
-        Ok(whatif::backtest(&series, window.millis(), &current, &proposed, options))
+        let options = options.clone();
+        Ok(replay_off_the_workers(move || {
+            whatif::backtest(&series, window.millis(), &current, &proposed, &options)
+        })
+        .await)
     }
 
     /// The one-line backtest of an applied HPA change over the last week, for its audit row
@@ -110,8 +114,21 @@ impl WhatIf {
         if series.recorded_steps() == 0 {
             return None;
         }
-        let b = whatif::backtest(&series, Window::Week.millis(), &current, &proposed, &Options::default());
+        let b = replay_off_the_workers(move || {
+            whatif::backtest(&series, Window::Week.millis(), &current, &proposed, &Options::default())
+        })
+        .await;
         Some(whatif::summary(&b))
+    }
+}
+
+/// Runs a replay (milliseconds of pure computation over a week of steps) on the blocking
+/// pool: on the async workers, a few at once would stall every other request.
+async fn replay_off_the_workers(replay: impl FnOnce() -> Backtest + Send + 'static) -> Backtest {
+    match tokio::task::spawn_blocking(replay).await {
+        Ok(backtest) => backtest,
+        // A panic in the replay is a bug: it stays one, as it would have on the worker.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
 }
 

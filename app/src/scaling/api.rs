@@ -40,5 +40,6 @@ pub async fn submit_scaling(
 /// Audited attempts, newest first.
 #[server(prefix = "/rpc", endpoint = "audit")]
 pub async fn audit_entries(query: AuditQuery) -> Result<Vec<AuditEntry>, ServerFnError> {
-    edits()?.audit(&query).await.map_err(ServerFnError::new)
+    let viewer = crate::viewer::request_viewer()?;
+    edits()?.audit(&viewer, &query).await.map_err(ServerFnError::new)
 }

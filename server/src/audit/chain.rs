@@ -1,5 +1,9 @@
 //! The hash chain: each row's hash covers the previous row's hash and every field of its own,
-//! so a row changed or removed breaks the chain there. With a key (`--audit-key-file`) the
+//! so a row changed or removed breaks the chain there. Rows written since the sealed format
+//! ([`Format::Sealed`]) cover their body (groups, target, before, after, reason, detail)
+//! through its digest: a refused attempt's body may be removed after its retention period,
+//! its digest kept, and the chain still verifies — while its time, user, workload and outcome
+//! stay covered, so no applied change can pass for a refused one. With a key (`--audit-key-file`) the
 //! hash is an HMAC: someone who can write the database file but not read the key cannot
 //! rewrite the chain from the point they changed to its end.
 
@@ -35,6 +39,36 @@ pub struct Fields<'a> {
     pub intent_seq: Option<i64>,
     /// Whether the hash is an HMAC.
     pub keyed: bool,
+    pub format: Format,
+    /// For a sealed row whose body was removed: the digest of the body it had.
+    pub removed_body: Option<&'a str>,
+}
+
+/// How a row's hash is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Over every field (rows written before the sealed format).
+    Whole,
+    /// Over the row's header and the digest of its body.
+    Sealed,
+}
+
+impl Format {
+    /// As stored in the `format` column.
+    pub fn number(self) -> i64 {
+        match self {
+            Format::Whole => 1,
+            Format::Sealed => 2,
+        }
+    }
+
+    pub fn of(number: i64) -> Option<Self> {
+        match number {
+            1 => Some(Format::Whole),
+            2 => Some(Format::Sealed),
+            _ => None,
+        }
+    }
 }
 
 /// The secret that keys the chain.
@@ -72,10 +106,46 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The text a row's hash is computed over: every field length-prefixed, so no two different
-/// rows give the same text. The fields added later (intent, keyed) are appended only when
-/// set, so rows written before they existed hash as they always did.
+/// Fields length-prefixed, one per line: no two different lists give the same text.
+fn joined(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(256);
+    for part in parts {
+        out.push_str(&part.len().to_string());
+        out.push(':');
+        out.push_str(part);
+        out.push('\n');
+    }
+    out
+}
+
+/// The digest of a row's body: what a sealed row's hash covers in its place.
+pub fn body_digest(f: &Fields) -> String {
+    let text = joined(&[f.groups, f.target, f.before, f.after, f.reason, f.detail]);
+    hex(digest(&SHA256, text.as_bytes()).as_ref())
+}
+
+/// The text a row's hash is computed over. Whole rows: every field; the fields added later
+/// (intent, keyed) are appended only when set, so rows written before they existed hash as
+/// they always did. Sealed rows: a tag no whole row starts with, the header and the body's
+/// digest.
 fn text(prev: &str, f: &Fields) -> String {
+    if f.format == Format::Sealed {
+        let at = f.at_ms.to_string();
+        let intent = f.intent_seq.map(|s| s.to_string()).unwrap_or_default();
+        let body = f.removed_body.map_or_else(|| body_digest(f), str::to_string);
+        return joined(&[
+            "paydeck-audit-sealed",
+            prev,
+            &at,
+            f.user,
+            f.namespace,
+            f.name,
+            f.outcome,
+            &intent,
+            if f.keyed { "hmac-sha256" } else { "sha256" },
+            &body,
+        ]);
+    }
     let at = f.at_ms.to_string();
     let mut parts: Vec<&str> = vec![
         prev,
@@ -96,14 +166,7 @@ fn text(prev: &str, f: &Fields) -> String {
         parts.push(&intent);
         parts.push(if f.keyed { "hmac-sha256" } else { "sha256" });
     }
-    let mut out = String::with_capacity(256);
-    for part in parts {
-        out.push_str(&part.len().to_string());
-        out.push(':');
-        out.push_str(part);
-        out.push('\n');
-    }
-    out
+    joined(&parts)
 }
 
 /// The hash of a row after `prev`: HMAC-SHA256 with `key` when the row is keyed, else SHA-256.
@@ -136,6 +199,8 @@ mod tests {
             detail,
             intent_seq: None,
             keyed: false,
+            format: Format::Whole,
+            removed_body: None,
         }
     }
 
@@ -162,6 +227,39 @@ mod tests {
         let two = row_hash(GENESIS, &keyed, Some(&AuditKey::new(&[2; 32]))).unwrap();
         assert_ne!(one, two);
         assert_ne!(one, row_hash(GENESIS, &fields("ana", "x"), None).unwrap());
+    }
+
+    #[test]
+    fn a_sealed_row_verifies_with_its_body_removed_but_not_with_its_header_changed() {
+        let sealed = Fields { format: Format::Sealed, outcome: "denied", ..fields("ana", "max 4 → 6") };
+        let hash = row_hash(GENESIS, &sealed, None).unwrap();
+        assert_ne!(
+            hash,
+            row_hash(GENESIS, &Fields { format: Format::Whole, ..sealed.clone() }, None).unwrap()
+        );
+        let digest = body_digest(&sealed);
+        let removed = Fields {
+            groups: "[]",
+            target: "",
+            before: "null",
+            after: "null",
+            reason: "",
+            detail: "removed",
+            removed_body: Some(&digest),
+            ..sealed.clone()
+        };
+        assert_eq!(row_hash(GENESIS, &removed, None).unwrap(), hash, "the digest stands for the body");
+        // The body is covered: a changed detail changes the hash.
+        assert_ne!(row_hash(GENESIS, &Fields { detail: "x", ..sealed.clone() }, None).unwrap(), hash);
+        // The header is covered even without the body: an applied change cannot pass as refused.
+        for changed in [
+            Fields { outcome: "applied", ..removed.clone() },
+            Fields { user: "ben", ..removed.clone() },
+            Fields { at_ms: 2, ..removed.clone() },
+            Fields { name: "checkout", ..removed.clone() },
+        ] {
+            assert_ne!(row_hash(GENESIS, &changed, None).unwrap(), hash);
+        }
     }
 
     #[test]

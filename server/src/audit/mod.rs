@@ -6,9 +6,16 @@
 //! so a copy kept elsewhere catches a cut tail ([`verify`]).
 //!
 //! Appends go through a connection of their own with `synchronous=FULL`: a row is on disk
-//! before anyone is told it was recorded.
+//! before anyone is told it was recorded. Reads go through read-only connections of their
+//! own: no flood of readers can keep an append (an intent, an outcome) waiting.
+//!
+//! Refused attempts — invalid or denied, with nothing sent — are kept compactly (no full
+//! payload), within a daily byte budget per identity, and their bodies may be removed after
+//! a retention period ([`AuditLog::prune_refusals`]); the chain still verifies ([`chain`]).
+//! Everything that was sent, or may have been, is kept whole and forever.
 
 pub mod chain;
+pub mod retention;
 pub mod verify;
 
 use std::{
@@ -36,12 +43,37 @@ const MAX_REASON_CHARS: usize = app::scaling::validate::MAX_REASON_CHARS;
 const MAX_DETAIL_CHARS: usize = 2_000;
 const MAX_NAME_CHARS: usize = 253;
 const MAX_JSON_BYTES: usize = 8 * 1024;
+/// A refused attempt keeps less: what was asked for in short, and why it was refused.
+const REFUSAL_JSON_BYTES: usize = 512;
+const REFUSAL_REASON_CHARS: usize = 200;
+const REFUSAL_DETAIL_CHARS: usize = 500;
+/// What a pruned row's removed body is replaced with.
+pub const PRUNED_DETAIL: &str = "details removed after the retention period for refused attempts";
 /// Most rows one listing returns.
 pub const MAX_LIST: i64 = 1_000;
 /// Free space an intent leaves on the database's disk, so the outcome of a change that was
 /// sent finds room too. A full row is ~30 KiB of text (every field at its bound): a few
 /// dozen 4 KiB pages for the intent and the outcome together, with history writing beside.
 pub const DISK_RESERVE_BYTES: u64 = 256 * 1024;
+/// Refused attempts one identity may add to the log per day: about a thousand compact rows.
+pub const DEFAULT_REFUSAL_BUDGET: u64 = 1024 * 1024;
+
+/// How the log is kept.
+#[derive(Clone, Debug)]
+pub struct AuditSettings {
+    /// Makes the chain an HMAC (`--audit-key-file`).
+    pub key: Option<AuditKey>,
+    /// Bytes of refused attempts one identity may add per day.
+    pub refusal_budget: u64,
+    /// How long a refused attempt keeps its details; `None`: forever.
+    pub refusal_retention: Option<Duration>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { key: None, refusal_budget: DEFAULT_REFUSAL_BUDGET, refusal_retention: None }
+    }
+}
 
 /// An attempt to record.
 #[derive(Clone, Debug)]
@@ -90,6 +122,11 @@ pub enum AuditError {
     LowOnSpace { free: u64, reserve: u64 },
     #[error("the audit log is busy (locked for longer than {0:?})")]
     Busy(Duration),
+    #[error(
+        "not recorded: {user} has used today's {} KiB of the audit log for refused attempts",
+        .budget / 1024
+    )]
+    OverBudget { user: String, budget: u64 },
     #[error("the audit log cannot be written: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -117,10 +154,10 @@ fn cap(text: &str, max: usize) -> String {
     out
 }
 
-/// The JSON as text, or a note of its size when it is too large to keep.
-fn capped_json(value: &serde_json::Value) -> String {
+/// The JSON as text, or a note of its size when it is larger than `max` bytes.
+fn capped_json(value: &serde_json::Value, max: usize) -> String {
     let text = value.to_string();
-    if text.len() <= MAX_JSON_BYTES {
+    if text.len() <= max {
         text
     } else {
         serde_json::json!({ "omitted": format!("{} bytes", text.len()) }).to_string()
@@ -145,8 +182,20 @@ struct StoredRow {
     keyed: bool,
 }
 
+/// Whether an attempt was refused with nothing sent: kept compactly, within a budget, its
+/// body removable after the retention period.
+pub fn is_refusal(outcome: &str, intent_seq: Option<i64>) -> bool {
+    intent_seq.is_none() && matches!(outcome, "invalid" | "denied")
+}
+
 impl StoredRow {
     fn capped(a: &Attempt<'_>, keyed: bool) -> Self {
+        let refusal = is_refusal(a.outcome, a.intent_seq);
+        let (json, reason, detail) = if refusal {
+            (REFUSAL_JSON_BYTES, REFUSAL_REASON_CHARS, REFUSAL_DETAIL_CHARS)
+        } else {
+            (MAX_JSON_BYTES, MAX_REASON_CHARS, MAX_DETAIL_CHARS)
+        };
         StoredRow {
             at_ms: a.at_ms,
             user: cap(a.user, MAX_NAME_CHARS),
@@ -154,14 +203,78 @@ impl StoredRow {
             namespace: cap(a.namespace, MAX_NAME_CHARS),
             name: cap(a.name, MAX_NAME_CHARS),
             target: cap(a.target, MAX_NAME_CHARS * 2),
-            before: capped_json(a.before),
-            after: capped_json(a.after),
-            reason: cap(a.reason, MAX_REASON_CHARS),
+            // What the workload was is on the rows of the changes that were made.
+            before: if refusal { "null".into() } else { capped_json(a.before, json) },
+            after: capped_json(a.after, json),
+            reason: cap(a.reason, reason),
             outcome: a.outcome.to_string(),
-            detail: cap(a.detail, MAX_DETAIL_CHARS),
+            detail: cap(a.detail, detail),
             intent_seq: a.intent_seq,
             keyed,
         }
+    }
+
+    fn is_refusal(&self) -> bool {
+        is_refusal(&self.outcome, self.intent_seq)
+    }
+
+    /// Bytes the row's text takes (what the budget for refused attempts counts).
+    fn bytes(&self) -> u64 {
+        [&self.user, &self.groups, &self.namespace, &self.name, &self.target, &self.before, &self.after]
+            .iter()
+            .chain([&self.reason, &self.outcome, &self.detail].iter())
+            .map(|t| t.len() as u64)
+            .sum::<u64>()
+            // The hashes, the digest and the numbers.
+            + 3 * 64
+            + 40
+    }
+
+    fn fields(&self) -> chain::Fields<'_> {
+        chain::Fields {
+            at_ms: self.at_ms,
+            user: &self.user,
+            groups: &self.groups,
+            namespace: &self.namespace,
+            name: &self.name,
+            target: &self.target,
+            before: &self.before,
+            after: &self.after,
+            reason: &self.reason,
+            outcome: &self.outcome,
+            detail: &self.detail,
+            intent_seq: self.intent_seq,
+            keyed: self.keyed,
+            format: chain::Format::Sealed,
+            removed_body: None,
+        }
+    }
+}
+
+/// Bytes of refused attempts recorded per identity, per UTC day.
+#[derive(Debug)]
+struct RefusalBudget {
+    per_day: u64,
+    spent: std::sync::Mutex<std::collections::HashMap<String, (i64, u64)>>,
+}
+
+impl RefusalBudget {
+    /// Takes `bytes` from `user`'s budget for the day of `at_ms`; `false` when it is spent.
+    fn take(&self, user: &str, at_ms: i64, bytes: u64) -> bool {
+        let day = at_ms.div_euclid(86_400_000);
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        if spent.len() > 10_000 {
+            spent.retain(|_, (d, _)| *d == day);
+        }
+        let (d, used) = spent.entry(user.to_string()).or_insert((day, 0));
+        if *d != day {
+            (*d, *used) = (day, 0);
+        }
+        if *used + bytes > self.per_day {
+            return false;
+        }
+        *used += bytes;
+        true
     }
 }
 
@@ -169,6 +282,9 @@ impl StoredRow {
 pub struct AuditLog {
     /// One connection with `synchronous=FULL`: appends are serialised, so the chain has one tip.
     pool: SqlitePool,
+    /// Read-only connections for listings and exports.
+    readers: SqlitePool,
+    refusal_budget: RefusalBudget,
     key: Option<AuditKey>,
     /// How long an append waits for the database's lock (the pool's busy timeout), for messages.
     deadline: Duration,
@@ -222,7 +338,28 @@ impl AuditLog {
         let disk = (!file.as_os_str().is_empty() && file.as_os_str() != ":memory:")
             .then(|| file.parent().map(Path::to_path_buf).unwrap_or_default())
             .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir });
-        Self { pool, key, deadline, head: Mutex::new(None), disk, reserve: DISK_RESERVE_BYTES }
+        Self {
+            readers: pool.clone(),
+            pool,
+            key,
+            deadline,
+            head: Mutex::new(None),
+            disk,
+            reserve: DISK_RESERVE_BYTES,
+            refusal_budget: RefusalBudget { per_day: DEFAULT_REFUSAL_BUDGET, spent: Default::default() },
+        }
+    }
+
+    /// The same log, read through `readers` (read-only connections to the same database).
+    pub fn with_readers(mut self, readers: SqlitePool) -> Self {
+        self.readers = readers;
+        self
+    }
+
+    /// The same log, recording at most `bytes` of refused attempts per identity per day.
+    pub fn with_refusal_budget(mut self, bytes: u64) -> Self {
+        self.refusal_budget.per_day = bytes;
+        self
     }
 
     /// The same log, keeping `bytes` free on the disk before an intent (tests: a reserve
@@ -276,12 +413,48 @@ impl AuditLog {
     /// own: a caller that goes away cannot leave it half done.
     pub async fn record(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
         let row = StoredRow::capped(a, self.key.is_some());
+        if row.is_refusal() && !self.refusal_budget.take(&row.user, row.at_ms, row.bytes()) {
+            return Err(AuditError::OverBudget {
+                user: row.user.clone(),
+                budget: self.refusal_budget.per_day,
+            });
+        }
         let log = self.clone();
         let deadline = self.deadline;
         match tokio::spawn(async move { log.append(row).await }).await {
             Ok(result) => result.map_err(|e| AuditError::of(e, deadline)),
             Err(e) => Err(AuditError::Database(sqlx::Error::Protocol(format!("the audit task failed: {e}")))),
         }
+    }
+
+    /// Appends the outcome of a change that was sent, retrying until it lands: an intent
+    /// without its outcome is what the log exists to prevent. The append runs as a task of
+    /// its own, on after its caller stops waiting; `retried` counts each failed try.
+    pub fn record_outcome(
+        self: &Arc<Self>,
+        a: &Attempt<'_>,
+        retried: Arc<crate::metrics::CounterFamily<crate::metrics::ReasonLabel>>,
+    ) -> tokio::task::JoinHandle<i64> {
+        let row = StoredRow::capped(a, self.key.is_some());
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(50);
+            loop {
+                match log.append(row.clone()).await {
+                    Ok(seq) => return seq,
+                    Err(e) => {
+                        crate::metrics::count(&retried, "outcome_retried");
+                        tracing::warn!(
+                            intent = row.intent_seq,
+                            "audit: the outcome is not recorded yet ({}); trying again in {wait:?}",
+                            AuditError::of(e, log.deadline)
+                        );
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+        })
     }
 
     async fn append(&self, row: StoredRow) -> sqlx::Result<i64> {
@@ -317,25 +490,12 @@ impl AuditLog {
             .fetch_optional(&mut *conn)
             .await?;
         let prev = prev.unwrap_or_else(|| GENESIS.to_string());
-        let fields = chain::Fields {
-            at_ms: row.at_ms,
-            user: &row.user,
-            groups: &row.groups,
-            namespace: &row.namespace,
-            name: &row.name,
-            target: &row.target,
-            before: &row.before,
-            after: &row.after,
-            reason: &row.reason,
-            outcome: &row.outcome,
-            detail: &row.detail,
-            intent_seq: row.intent_seq,
-            keyed: row.keyed,
-        };
+        let fields = row.fields();
+        let body_digest = chain::body_digest(&fields);
         let hash = chain::row_hash(&prev, &fields, self.key.as_ref()).expect("the key is there when keyed");
         let seq = sqlx::query(
-            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(row.at_ms)
         .bind(&row.user)
@@ -352,6 +512,8 @@ impl AuditLog {
         .bind(&hash)
         .bind(row.intent_seq)
         .bind(i64::from(row.keyed))
+        .bind(chain::Format::Sealed.number())
+        .bind(&body_digest)
         .execute(&mut *conn)
         .await?
         .last_insert_rowid();
@@ -390,11 +552,34 @@ impl AuditLog {
         Ok(rows.len())
     }
 
+    /// Removes the bodies of refused attempts recorded before `before_ms` (their header and
+    /// body digest stay: the chain still verifies); how many rows. A thousand rows per
+    /// transaction, so appends wait at most for one batch.
+    pub async fn prune_refusals(&self, before_ms: i64) -> sqlx::Result<u64> {
+        let mut pruned = 0;
+        loop {
+            let done = sqlx::query(
+                "UPDATE audit SET groups = '[]', target = '', before = 'null', after = 'null', reason = '', \
+                 detail = ?, pruned = 1 WHERE seq IN (SELECT seq FROM audit WHERE pruned = 0 AND format = 2 \
+                 AND intent_seq IS NULL AND outcome IN ('invalid', 'denied') AND at_ms < ? LIMIT 1000)",
+            )
+            .bind(PRUNED_DETAIL)
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            pruned += done;
+            if done < 1000 {
+                return Ok(pruned);
+            }
+        }
+    }
+
     /// Entries matching the filters, newest first, at most [`MAX_LIST`]; intents only when
     /// asked for by outcome.
     pub async fn list(&self, q: &AuditQuery) -> sqlx::Result<Vec<Entry>> {
         let limit = q.limit.unwrap_or(500).clamp(1, MAX_LIST);
-        let rows = filtered(q, limit).fetch_all(&self.pool).await?;
+        let rows = filtered(q, limit).fetch_all(&self.readers).await?;
         Ok(rows.iter().map(entry).collect())
     }
 
@@ -402,7 +587,7 @@ impl AuditLog {
     /// page at a time: an export of millions of rows holds one page in memory.
     pub fn stream(&self, q: AuditQuery) -> impl Stream<Item = sqlx::Result<Entry>> + Send + 'static {
         const PAGE: i64 = 500;
-        let pool = self.pool.clone();
+        let pool = self.readers.clone();
         let total = q.limit.filter(|l| *l > 0);
         let state = (q, Vec::<Entry>::new(), 0i64, false);
         futures::stream::unfold(state, move |(mut q, mut page, mut sent, mut done)| {
@@ -433,27 +618,48 @@ impl AuditLog {
     }
 }
 
-/// The filtered, newest-first query behind [`AuditLog::list`] and [`AuditLog::stream`].
+/// The filtered, newest-first query behind [`AuditLog::list`] and [`AuditLog::stream`]: a
+/// condition for each filter given only, so SQLite can walk the index that filter has.
 fn filtered(
     q: &AuditQuery,
     limit: i64,
 ) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    // Assembled from constants only; every value is a bound parameter.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM audit \
-         WHERE (?1 IS NULL OR namespace = ?1) AND (?2 IS NULL OR name = ?2) AND (?3 IS NULL OR user = ?3) \
-         AND (CASE WHEN ?4 IS NULL THEN outcome != '{INTENT}' ELSE outcome = ?4 END) \
-         AND (?5 IS NULL OR at_ms >= ?5) AND (?6 IS NULL OR at_ms < ?6) AND (?7 IS NULL OR seq < ?7) \
-         ORDER BY seq DESC LIMIT ?8"
-    )))
-    .bind(q.namespace.clone())
-    .bind(q.name.clone())
-    .bind(q.user.clone())
-    .bind(q.outcome.clone())
-    .bind(q.from)
-    .bind(q.to)
-    .bind(q.before)
-    .bind(limit)
+    let mut conditions: Vec<&str> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut numbers: Vec<i64> = Vec::new();
+    for (condition, value) in [
+        ("namespace = ?", &q.namespace),
+        ("name = ?", &q.name),
+        ("user = ?", &q.user),
+        ("outcome = ?", &q.outcome),
+    ] {
+        if let Some(value) = value {
+            conditions.push(condition);
+            texts.push(value.clone());
+        }
+    }
+    if q.outcome.is_none() {
+        conditions.push("outcome != 'intent'");
+    }
+    for (condition, value) in [("at_ms >= ?", q.from), ("at_ms < ?", q.to), ("seq < ?", q.before)] {
+        if let Some(value) = value {
+            conditions.push(condition);
+            numbers.push(value);
+        }
+    }
+    // Assembled from the constants above only; every value is a bound parameter, the texts
+    // bound before the numbers as their conditions come.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM audit WHERE {} ORDER BY seq DESC LIMIT ?",
+        conditions.join(" AND ")
+    )));
+    for text in texts {
+        query = query.bind(text);
+    }
+    for number in numbers {
+        query = query.bind(number);
+    }
+    query.bind(limit)
 }
 
 #[cfg(test)]
@@ -467,6 +673,6 @@ mod tests {
         assert_eq!(cut.chars().count(), 500);
         assert!(cut.ends_with('…'));
         let big = serde_json::json!({ "x": "y".repeat(10_000) });
-        assert!(capped_json(&big).contains("omitted"));
+        assert!(capped_json(&big, MAX_JSON_BYTES).contains("omitted"));
     }
 }

@@ -48,10 +48,21 @@ pub fn parse_head(text: &str) -> Result<Head, String> {
 
 /// Walks the chain from the first row: `Ok(Intact)`, or `Err` naming the first problem.
 pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<Result<Intact, String>> {
-    let mut rows = sqlx::query(
+    // A database from before sealed rows has no format columns: every row is whole.
+    let sealed_columns: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM pragma_table_info('audit') WHERE name = 'body_digest'")
+            .fetch_one(pool)
+            .await?;
+    let format_columns = if sealed_columns {
+        "format, body_digest, pruned"
+    } else {
+        "1 AS format, NULL AS body_digest, 0 AS pruned"
+    };
+    // Assembled from constants only.
+    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, \
-         prev_hash, hash, intent_seq, keyed FROM audit ORDER BY seq",
-    )
+         prev_hash, hash, intent_seq, keyed, {format_columns} FROM audit ORDER BY seq"
+    )))
     .fetch(pool);
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1i64;
@@ -79,6 +90,30 @@ pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<R
             detail: text(11),
             intent_seq: r.get(14),
             keyed,
+            format: match chain::Format::of(r.get(16)) {
+                Some(format) => format,
+                None => return Ok(Err(format!("row {seq} has an unknown format {}", r.get::<i64, _>(16)))),
+            },
+            removed_body: None,
+        };
+        let body_digest: Option<&str> = r.get(17);
+        let pruned = r.get::<i64, _>(18) != 0;
+        // A removed body is stood for by its digest — only on a refused attempt's sealed row:
+        // a row that records a change (or its intent) must be whole.
+        let fields = if pruned {
+            if fields.format != chain::Format::Sealed || !super::is_refusal(fields.outcome, fields.intent_seq)
+            {
+                return Ok(Err(format!(
+                    "row {seq} had its details removed, but it is not a refused attempt ({}): only those may be pruned",
+                    fields.outcome
+                )));
+            }
+            let Some(digest) = body_digest else {
+                return Ok(Err(format!("row {seq} had its details removed without keeping their digest")));
+            };
+            chain::Fields { removed_body: Some(digest), ..fields }
+        } else {
+            fields
         };
         if text(12) != prev {
             return Ok(Err(format!(

@@ -52,6 +52,9 @@ pub struct UnknownWorkload {
 /// record the intent).
 pub type Unrecorded = crate::metrics::CounterFamily<crate::metrics::ReasonLabel>;
 
+/// How long an answer waits for its outcome row before it goes without (the row still lands).
+const OUTCOME_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Sends edits on behalf of users.
 pub struct Editor {
     config: kube::Config,
@@ -328,6 +331,19 @@ impl Editor {
         let intent_seq = if dry_run {
             None
         } else {
+            // Asked before an intent is written: someone the cluster will refuse anyway
+            // leaves a compact refused attempt, not an intent and its outcome. (The patch is
+            // still authorised by the API server itself.)
+            if let Ok(false) = cluster::may_patch(&self.config, &who, &w).await {
+                let (_, resource, _, _) = cluster::target_of(&w);
+                answer.outcome = Outcome::Denied;
+                answer.message = format!(
+                    "nothing was sent: the cluster's RBAC does not let {} patch {resource} in {}",
+                    who.user, w.namespace
+                );
+                let asked = patch::change_summary(&change);
+                return self.conclude(&record, answer, asked, None).await;
+            }
             let intended = patch::change_summary(&change);
             let intent = self.attempt(
                 &record,
@@ -453,25 +469,40 @@ impl Editor {
             if answer.errors.is_empty() { answer.message.clone() } else { errors_text(&answer.errors) };
         let outcome = answer.outcome;
         let attempt = self.attempt(record, &answer.before, &after, outcome.as_str(), &detail, intent_seq);
+        if let Some(intent) = intent_seq {
+            // The change was sent: its outcome is written whatever it takes. The answer
+            // waits a while for it, and says so when it must go without.
+            let landing = self.audit.record_outcome(&attempt, self.unrecorded.clone());
+            match tokio::time::timeout(OUTCOME_WAIT, landing).await {
+                Ok(Ok(seq)) => answer.audit_seq = Some(seq),
+                Ok(Err(e)) => {
+                    tracing::error!("audit: the outcome task failed: {e}");
+                    answer.audit_seq = Some(intent);
+                }
+                Err(_) => {
+                    answer.message.push_str(&format!(
+                        " The audit log is slow: the outcome is still being recorded; row {intent} records the attempt."
+                    ));
+                    answer.audit_seq = Some(intent);
+                }
+            }
+            return answer;
+        }
         match self.audit.record(&attempt).await {
             Ok(seq) => answer.audit_seq = Some(seq),
+            Err(e @ audit::AuditError::OverBudget { .. }) => {
+                crate::metrics::count(&self.unrecorded, "refusal_budget");
+                answer.message.push_str(&format!(" ({e})"));
+            }
             Err(e) => {
                 tracing::error!(
                     user = record.user,
                     ?outcome,
-                    "audit: cannot record the outcome of {}/{}: {e}",
+                    "audit: cannot record the attempt on {}/{}: {e}",
                     record.namespace,
                     record.name
                 );
-                match intent_seq {
-                    Some(intent) => answer.message.push_str(&format!(
-                        " The audit log could not record the outcome ({e}); row {intent} records the attempt."
-                    )),
-                    None => answer
-                        .message
-                        .push_str(&format!(" (the audit log could not record this attempt: {e})")),
-                }
-                answer.audit_seq = intent_seq;
+                answer.message.push_str(&format!(" (the audit log could not record this attempt: {e})"));
             }
         }
         answer
@@ -491,7 +522,13 @@ struct Sending {
 pub struct EditService {
     pub editor: Arc<Editor>,
     pub audit: Arc<AuditLog>,
+    /// Whether requests without an identity may read the log.
+    pub anonymous_reads: bool,
 }
+
+/// What a request without an identity is told when it may not read the audit log.
+pub const AUDIT_NEEDS_IDENTITY: &str =
+    "sign in to read the audit log: this server does not show it to requests without an identity";
 
 impl app::backend::EditSource for EditService {
     fn limits(&self) -> Limits {
@@ -519,9 +556,13 @@ impl app::backend::EditSource for EditService {
 
     fn audit<'a>(
         &'a self,
+        viewer: &'a Viewer,
         query: &'a app::scaling::AuditQuery,
     ) -> app::backend::BoxFuture<'a, Result<Vec<app::scaling::AuditEntry>, String>> {
         Box::pin(async move {
+            if viewer.user.is_none() && !self.anonymous_reads {
+                return Err(AUDIT_NEEDS_IDENTITY.to_string());
+            }
             self.audit.list(query).await.map_err(|e| {
                 tracing::warn!("audit query failed: {e}");
                 "the audit log did not answer; try again".to_string()

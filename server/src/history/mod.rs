@@ -204,6 +204,14 @@ impl History {
         pool_options().max_connections(1).acquire_timeout(busy).connect_with(options).await
     }
 
+    /// Read-only connections for the audit log's listings and exports: readers of their own,
+    /// so no number of them keeps an append waiting (in WAL mode readers never block the
+    /// writer). Beyond them, a read waits up to 2 s and is then refused as busy.
+    pub async fn audit_readers(&self) -> sqlx::Result<SqlitePool> {
+        let options = self.options.clone().read_only(true).create_if_missing(false);
+        pool_options().max_connections(2).acquire_timeout(Duration::from_secs(2)).connect_with(options).await
+    }
+
     /// Closes the database after the last write (SQLite checkpoints its WAL on close).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -10,11 +10,11 @@
 //! every workload changed since the last one, so a tab does a bounded amount of work a second
 //! whatever the cluster does, and a change after a quiet spell still goes out at once.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Extension,
-    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::{
         IntoResponse, Response,
@@ -89,8 +89,7 @@ impl LiveParams {
     ))]
 pub async fn live(
     State(state): State<ServerState>,
-    Extension(viewer): Extension<app::dto::Viewer>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Extension(client): Extension<super::identify::ClientKey>,
     params: Result<Query<LiveParams>, QueryRejection>,
 ) -> Response {
     let names_only =
@@ -100,12 +99,7 @@ pub async fn live(
             Err(message) => return super::error::error(StatusCode::BAD_REQUEST, message),
         };
     // One person's tabs share their cap; without an identity, one address's do.
-    let client = match (&viewer.user, peer) {
-        (Some(user), _) => format!("user:{user}"),
-        (None, Some(Extension(ConnectInfo(addr)))) => format!("addr:{}", addr.ip()),
-        (None, None) => "addr:unknown".to_string(),
-    };
-    match state.live_slots.take(client, &state.refusals) {
+    match state.live_slots.take_live_feed(client.0, &state.refusals) {
         Ok(slot) => stream(state, names_only, slot).into_response(),
         Err(refused) => *refused,
     }
@@ -114,7 +108,7 @@ pub async fn live(
 fn stream(
     state: ServerState,
     names_only: bool,
-    slot: super::guard::LiveSlot,
+    slot: super::guard::Place,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut stopping = state.stopping.clone();
     let stopped = async move {

@@ -117,6 +117,11 @@ impl Metrics {
             "Requests refused by the server's limits, by limit",
             state.refusals.as_ref().clone(),
         );
+        r.register(
+            "paydeck_connections_closed",
+            "Connections turned away or closed by the listener's limits, by reason",
+            state.closed.as_ref().clone(),
+        );
         r.register("paydeck_live_feeds_open", "Live feeds (SSE) open now", m.live_feeds.clone());
         r.register(
             "paydeck_audit_head_seq",

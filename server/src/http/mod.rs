@@ -47,7 +47,7 @@ use crate::{
     },
     site,
 };
-use guard::{LiveSlots, Refusals};
+use guard::{Places, Refusals};
 use health::Readiness;
 use traffic::TrafficMeter;
 
@@ -74,12 +74,22 @@ pub struct ServerState {
     /// Scaling edits, when this server keeps an audit log.
     pub editor: Option<Arc<crate::edits::Editor>>,
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Whether requests without an identity may read the audit log.
+    pub audit_anonymous_reads: bool,
     pub protection: Protection,
     /// The bounds scaling changes (and proposed ones) are checked against.
     pub limits: app::scaling::validate::Limits,
-    pub live_slots: Arc<LiveSlots>,
+    pub live_slots: Arc<Places>,
     pub concurrency: Arc<tokio::sync::Semaphore>,
+    /// Requests in progress per client.
+    pub client_requests: Arc<Places>,
+    /// Backtests started, per client.
+    pub backtests: Arc<crate::limiter::Limiter>,
+    /// Audit log reads, per client.
+    pub audit_reads: Arc<crate::limiter::Limiter>,
     pub refusals: Arc<Refusals>,
+    /// Connections closed by the listener's limits.
+    pub closed: Arc<serve::Closed>,
     /// The governance rules: live, and on recorded history when there is one.
     pub advisor: crate::advisor::Advisor,
     /// The history sampler, awaited at shutdown so its last batch is written.
@@ -105,8 +115,13 @@ impl ServerState {
             sampler_task: Arc::default(),
             editor: None,
             audit: None,
-            live_slots: Arc::new(LiveSlots::new(16, 2_000)),
+            audit_anonymous_reads: false,
+            live_slots: Arc::new(Places::new(16, 2_000)),
             concurrency: Arc::new(tokio::sync::Semaphore::new(512)),
+            client_requests: Arc::new(Places::new(64, usize::MAX)),
+            backtests: Arc::new(crate::limiter::Limiter::new(30, Duration::from_secs(60))),
+            audit_reads: Arc::new(crate::limiter::Limiter::new(120, Duration::from_secs(60))),
+            closed: Arc::default(),
             protection: Protection::default(),
             limits: Default::default(),
             refusals: Arc::default(),
@@ -114,18 +129,26 @@ impl ServerState {
     }
 
     /// Offers scaling edits, sent to the cluster with `config` impersonating the user and
-    /// recorded in the audit log beside the history (keyed with `key` when given).
+    /// recorded in the audit log beside the history, kept as `settings` say.
     pub async fn with_edits(
         mut self,
         config: kube::Config,
         limits: app::scaling::validate::Limits,
-        key: Option<crate::audit::AuditKey>,
+        settings: crate::audit::AuditSettings,
     ) -> anyhow::Result<Self> {
         let Some(history) = &self.history else { return Ok(self) };
         // An edit waits this long for the audit log before it is refused.
         let deadline = Duration::from_secs(3);
         let pool = history.audit_pool(deadline).await.context("cannot open the audit log")?;
-        let audit = Arc::new(crate::audit::AuditLog::new(pool, key, deadline));
+        let readers = history.audit_readers().await.context("cannot open the audit log for reading")?;
+        let audit = Arc::new(
+            crate::audit::AuditLog::new(pool, settings.key, deadline)
+                .with_readers(readers)
+                .with_refusal_budget(settings.refusal_budget),
+        );
+        if let Some(retention) = settings.refusal_retention {
+            crate::audit::retention::start(audit.clone(), retention, self.stopping.clone());
+        }
         match audit.settle_dangling_intents(crate::clock::unix_ms()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
@@ -194,11 +217,22 @@ impl ServerState {
         self
     }
 
-    /// Caps live feeds, concurrent requests and header time.
+    /// Caps live feeds, concurrent requests, backtests, audit reads and the time a client has
+    /// for headers and bodies.
     pub fn with_protection(mut self, protection: Protection) -> Self {
-        self.live_slots = Arc::new(LiveSlots::new(protection.live_per_client, protection.live_total));
+        let minute = Duration::from_secs(60);
+        self.live_slots = Arc::new(Places::new(protection.live_per_client, protection.live_total));
         self.concurrency = Arc::new(tokio::sync::Semaphore::new(protection.max_concurrent_requests));
+        self.client_requests = Arc::new(Places::new(protection.requests_per_client, usize::MAX));
+        self.backtests = Arc::new(crate::limiter::Limiter::new(protection.backtests_per_minute, minute));
+        self.audit_reads = Arc::new(crate::limiter::Limiter::new(protection.audit_reads_per_minute, minute));
         self.protection = protection;
+        self
+    }
+
+    /// Lets requests without an identity read the audit log (the demo), or not (default).
+    pub fn with_anonymous_audit_reads(mut self, allowed: bool) -> Self {
+        self.audit_anonymous_reads = allowed;
         self
     }
 
@@ -255,9 +289,11 @@ impl ServerState {
                 })
             }),
             edits: match (&self.editor, &self.audit) {
-                (Some(editor), Some(audit)) => {
-                    Some(Arc::new(crate::edits::EditService { editor: editor.clone(), audit: audit.clone() }))
-                }
+                (Some(editor), Some(audit)) => Some(Arc::new(crate::edits::EditService {
+                    editor: editor.clone(),
+                    audit: audit.clone(),
+                    anonymous_reads: self.audit_anonymous_reads,
+                })),
                 _ => None,
             },
             whatif: self.whatif().map(|w| -> Arc<dyn app::backend::WhatIfSource> { Arc::new(w) }),
@@ -316,11 +352,27 @@ pub fn router(state: ServerState) -> Router {
     // Outermost last: a cross-site write is refused before an identity is looked up, and a
     // body is read only for someone the server has placed.
     let guarded = routes
-        .layer(middleware::from_fn_with_state(state.refusals.clone(), guard::limit_bodies))
+        .layer(middleware::from_fn_with_state(
+            guard::AuditReads {
+                limiter: state.audit_reads.clone(),
+                per_minute: state.protection.audit_reads_per_minute,
+                refusals: state.refusals.clone(),
+            },
+            guard::limit_audit_reads,
+        ))
+        .layer(middleware::from_fn_with_state(
+            guard::BodyLimits { refusals: state.refusals.clone(), deadline: state.protection.body_timeout },
+            guard::limit_bodies,
+        ))
         .layer(middleware::from_fn_with_state(state.asking.clone(), identify::identify))
         .layer(middleware::from_fn(security::same_origin_writes))
         .layer(middleware::from_fn_with_state(
-            (state.concurrency.clone(), state.refusals.clone()),
+            guard::Concurrency {
+                total: state.concurrency.clone(),
+                per_client: state.client_requests.clone(),
+                trust: state.asking.trust.clone(),
+                refusals: state.refusals.clone(),
+            },
             guard::limit_concurrency,
         ))
         .layer(middleware::from_fn_with_state(state.traffic.clone(), traffic::count_requests))
@@ -352,7 +404,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     // Everything the flags say is checked before anything starts.
-    let crate::config::Settings { source, trust, audit_key } = config.validate()?;
+    let crate::config::Settings { source, trust, audit } = config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
@@ -381,7 +433,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_token_reviews(reviews, config.token_reviews())
         .requiring_identity(config.anonymous == crate::config::Anonymous::Refuse)
         .with_protection(config.protection())
-        .with_edits(connected.config.clone(), config.limits(), audit_key)
+        .with_anonymous_audit_reads(config.anonymous_audit_reads())
+        .with_edits(connected.config.clone(), config.limits(), audit)
         .await?;
     let state = state.with_demo_users(connected.demo_users.clone());
     state.readiness.wait_for("cluster sync");
@@ -398,7 +451,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     println!("Paydeck is serving on http://{addr}");
     let stopping = state.clone();
     let finishing = state.clone();
-    serve::serve(listener, router(state.clone()), state.protection.header_timeout, async move {
+    if let Some(probe_addr) = config.probe_listen {
+        let probes = tokio::net::TcpListener::bind(probe_addr).await.with_context(|| {
+            format!("cannot listen on {probe_addr} (--probe-listen / PAYDECK_PROBE_LISTEN)")
+        })?;
+        tracing::info!("probes on http://{probe_addr}");
+        let limits =
+            serve::ConnectionLimits { max_connections: 64, ..serve::ConnectionLimits::of(&state.protection) };
+        let (router, closed) = (serve::probes(state.readiness.clone()), state.closed.clone());
+        tokio::spawn(serve::serve(probes, router, limits, closed, std::future::pending()));
+    }
+    let limits = serve::ConnectionLimits::of(&state.protection);
+    match crate::runtime::raise_open_files_limit() {
+        Ok(files) if (files as usize) < limits.max_connections + 256 => tracing::warn!(
+            "the open-file limit is {files}: fewer than --max-connections ({}) and the descriptors Paydeck needs besides; connections beyond it will fail",
+            limits.max_connections
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
+    }
+    serve::serve(listener, router(state.clone()), limits, state.closed.clone(), async move {
         shutdown_signal().await;
         stopping.begin_shutdown();
     })

@@ -216,11 +216,18 @@ fn csv_row(e: &Entry) -> String {
     responses(
         (status = 200, description = "The entries (JSON), or a CSV export", body = Vec<app::scaling::AuditEntry>),
         (status = 400, description = "An unknown parameter or a bad value", body = super::openapi::ErrorBody),
+        (status = 401, description = "No identity, and this server does not show the log to requests without one", body = super::openapi::ErrorBody),
+        (status = 429, description = "Too many audit reads from this client (a user, or an address without one) in the last minute; Retry-After", body = super::openapi::ErrorBody),
+        (status = 503, description = "The audit log is busy; try again", body = super::openapi::ErrorBody),
     ))]
 pub async fn audit(
     State(state): State<ServerState>,
+    axum::Extension(viewer): axum::Extension<app::dto::Viewer>,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
+    if viewer.user.is_none() && !state.audit_anonymous_reads {
+        return error(StatusCode::UNAUTHORIZED, crate::edits::AUDIT_NEEDS_IDENTITY);
+    }
     let Query(params) = match params {
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),

@@ -2,7 +2,7 @@
 //! `POST …/backtest` (the current HPA and a proposed spec replayed on the server).
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Bytes,
     extract::{Path, Query, State},
 };
@@ -112,10 +112,12 @@ pub struct FieldErrors {
         (status = 200, body = Backtest),
         (status = 404, description = "Unknown workload, or nothing recorded yet", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "This client (a user, or an address without one) started too many backtests in the last minute; Retry-After", body = ErrorBody),
         (status = 422, description = "The body is not a valid backtest request (unreadable, an unknown or repeated field, a value out of range), the proposed spec is not valid, or no HPA targets the Deployment: `errors` names each field", body = FieldErrors),
     ))]
 pub async fn backtest(
     State(state): State<ServerState>,
+    Extension(client): Extension<super::identify::ClientKey>,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: super::api::Params<super::api::NoParams>,
     headers: axum::http::HeaderMap,
@@ -132,6 +134,18 @@ pub async fn backtest(
     let whatif =
         state.whatif().ok_or_else(|| ApiError::unavailable("history is not recorded by this server"))?;
     let options = request.options().map_err(|e| ApiError::Invalid { errors: vec![e] })?;
+    // Counted once the request is well formed: a typo does not spend the budget.
+    if let Err(wait) = state.backtests.allow(&client.0, std::time::Instant::now()) {
+        super::guard::refused(&state.refusals, "backtests");
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "you have started {} backtests in the last minute, the most allowed; try again in {} s",
+                state.protection.backtests_per_minute,
+                wait.as_secs().max(1)
+            ),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
     Ok(Json(
         whatif
             .backtest(&namespace, &name, request.window.unwrap_or_default(), &request.spec, &options)

@@ -17,13 +17,14 @@ use axum::http::{HeaderMap, header};
 
 pub use app::dto::Viewer;
 pub use bounds::{Bounds, Identity, Via};
-pub use proxy::{Disbelief, ProxyTrust, parse_proxies, parse_proxy};
+pub use proxy::{Disbelief, ProxyTrust, client, parse_proxies, parse_proxy};
 use token_review::{TokenReviewer, Verdict};
 
 /// Identity claims Paydeck did not believe, by reason (`/metrics`): `address` (user headers
 /// from an address that is not a configured proxy), `proxy_proof` (from a proxy address
-/// without the proxy's secret), `token` (a bearer token the cluster did not vouch for, for
-/// Paydeck's audience), `review_rate` (not reviewed: too many reviews from the client).
+/// without the proxy's secret), `repeated` (the user or secret header twice: refused),
+/// `token` (a bearer token the cluster did not vouch for, for Paydeck's audience),
+/// `review_rate` (not reviewed: too many reviews from the client).
 pub type Disbelieved = crate::metrics::CounterFamily<crate::metrics::ReasonLabel>;
 
 /// What the request handlers know of the person asking.
@@ -86,9 +87,14 @@ fn demo_identity(headers: &HeaderMap, demo_users: &[(String, String)]) -> Option
     Some(Identity { user: user.clone(), groups: vec![group.clone()] })
 }
 
-/// The client asked for too many token reviews; it may try again after the wait.
+/// Why a request's identity cannot be settled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limited(pub std::time::Duration);
+pub enum Unsettled {
+    /// The client asked for too many token reviews; it may try again after the wait.
+    Limited(std::time::Duration),
+    /// The request names its user (or carries the proxy's secret) more than once.
+    Repeated,
+}
 
 impl Asking {
     /// The proven identity of a request, if any; `Err` when the client may not have its
@@ -98,14 +104,18 @@ impl Asking {
         peer: Option<IpAddr>,
         headers: &HeaderMap,
         path: &str,
-    ) -> Result<Option<(Identity, Via)>, Limited> {
+    ) -> Result<Option<(Identity, Via)>, Unsettled> {
         match self.trust.identify(peer, headers) {
             Ok(Some(identity)) => return Ok(Some((identity, Via::Proxy))),
             Ok(None) => {}
+            Err(Disbelief::Repeated) => {
+                crate::metrics::count(&self.disbelieved, "repeated");
+                return Err(Unsettled::Repeated);
+            }
             Err(why) => {
                 let reason = match why {
                     Disbelief::Address => "address",
-                    Disbelief::Proof => "proxy_proof",
+                    _ => "proxy_proof",
                 };
                 crate::metrics::count(&self.disbelieved, reason);
                 tracing::debug!(?peer, ?why, "identity headers ignored");
@@ -118,7 +128,8 @@ impl Asking {
             return Ok(None);
         }
         let (Some(tokens), Some(token)) = (&self.tokens, bearer(headers)) else { return Ok(None) };
-        match tokens.review(token, peer).await {
+        // Behind an Ingress every request comes from it: the budget is the client's it names.
+        match tokens.review(token, client(&self.trust, peer, headers)).await {
             Verdict::Known(identity) => Ok(Some((identity, Via::Token))),
             Verdict::Unknown => {
                 crate::metrics::count(&self.disbelieved, "token");
@@ -126,7 +137,7 @@ impl Asking {
             }
             Verdict::Limited(wait) => {
                 crate::metrics::count(&self.disbelieved, "review_rate");
-                Err(Limited(wait))
+                Err(Unsettled::Limited(wait))
             }
         }
     }

@@ -22,8 +22,17 @@ pub struct ProxyTrust {
     pub groups_header: HeaderName,
     /// Addresses of the auth proxies; empty: no header is believed.
     pub proxies: Vec<IpNet>,
+    /// Addresses (the Ingress controller) whose `X-Forwarded-For` names the client, for the
+    /// limits kept per client: only that, never who the client is. The proxies are
+    /// forwarders too.
+    pub forwarders: Vec<IpNet>,
     /// The header carrying the proxy's shared secret, and the secret's SHA-256.
     pub secret: Option<(HeaderName, [u8; 32])>,
+    /// Put before the user and each group the proxy names, as the API server's
+    /// `--oidc-username-prefix` and `--oidc-groups-prefix` do for the same people signing in
+    /// with kubectl: Paydeck then acts as the identity the cluster's RBAC knows them by.
+    pub user_prefix: String,
+    pub groups_prefix: String,
 }
 
 /// Why headers that name a user were not believed.
@@ -33,6 +42,26 @@ pub enum Disbelief {
     Address,
     /// From a proxy address, without the proxy's secret (or with a wrong one).
     Proof,
+    /// The user header, or the secret's, is there more than once: which one a reader takes
+    /// is up to the reader, so none is taken.
+    Repeated,
+}
+
+/// An address as one family: an IPv4 address written as IPv6 (`::ffff:127.0.0.1`, how a
+/// dual-stack socket reports IPv4 peers) is the IPv4 address.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// A range as one family: `::ffff:127.0.0.1` or `::ffff:10.0.0.0/104` is the IPv4 range.
+fn canonical_net(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        other => other,
+    }
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -53,8 +82,23 @@ impl ProxyTrust {
             user_header: HeaderName::from_static("x-forwarded-user"),
             groups_header: HeaderName::from_static("x-forwarded-groups"),
             proxies: Vec::new(),
+            forwarders: Vec::new(),
             secret: None,
+            user_prefix: String::new(),
+            groups_prefix: String::new(),
         }
+    }
+
+    /// Whether `peer` is one of the configured proxies (in either spelling of IPv4).
+    pub fn is_proxy(&self, peer: IpAddr) -> bool {
+        let peer = canonical(peer);
+        self.proxies.iter().any(|net| canonical_net(*net).contains(&peer))
+    }
+
+    /// Whether `peer`'s `X-Forwarded-For` is believed for the client's address.
+    pub fn is_forwarder(&self, peer: IpAddr) -> bool {
+        let peer = canonical(peer);
+        self.is_proxy(peer) || self.forwarders.iter().any(|net| canonical_net(*net).contains(&peer))
     }
 
     /// Requires `secret` in `header` on every request whose headers name a user.
@@ -66,26 +110,31 @@ impl ProxyTrust {
     /// Whether any configured proxy address is a loopback address (where port-forwards
     /// arrive too).
     pub fn trusts_loopback(&self) -> bool {
-        self.proxies.iter().any(|net| {
-            net.contains(&IpAddr::from([127, 0, 0, 1]))
-                || net.contains(&IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]))
-        })
+        self.is_proxy(IpAddr::from([127, 0, 0, 1]))
+            || self.is_proxy(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]))
     }
 
     /// The user the headers name: `Ok(None)` when they name nobody, `Err` when they name
     /// someone but are not to be believed.
     pub fn identify(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Result<Option<Identity>, Disbelief> {
-        let Some(user) = headers.get(&self.user_header) else { return Ok(None) };
+        let mut users = headers.get_all(&self.user_header).iter();
+        let Some(user) = users.next() else { return Ok(None) };
+        if users.next().is_some() {
+            return Err(Disbelief::Repeated);
+        }
         let Some(user) = user.to_str().ok().map(str::trim).filter(|u| !u.is_empty()) else {
             return Ok(None);
         };
-        let from_proxy = peer.is_some_and(|peer| self.proxies.iter().any(|net| net.contains(&peer)));
-        if !from_proxy {
+        if !peer.is_some_and(|peer| self.is_proxy(peer)) {
             return Err(Disbelief::Address);
         }
         if let Some((header, expected)) = &self.secret {
-            let proven =
-                headers.get(header).is_some_and(|given| same_digest(&sha256(given.as_bytes()), expected));
+            let mut given = headers.get_all(header).iter();
+            let first = given.next();
+            if given.next().is_some() {
+                return Err(Disbelief::Repeated);
+            }
+            let proven = first.is_some_and(|given| same_digest(&sha256(given.as_bytes()), expected));
             if !proven {
                 return Err(Disbelief::Proof);
             }
@@ -97,9 +146,9 @@ impl ProxyTrust {
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .filter(|g| !g.is_empty())
-            .map(str::to_string)
+            .map(|g| format!("{}{g}", self.groups_prefix))
             .collect();
-        Ok(Some(Identity { user: user.to_string(), groups }))
+        Ok(Some(Identity { user: format!("{}{user}", self.user_prefix), groups }))
     }
 }
 
@@ -118,12 +167,30 @@ pub fn read_secret(path: &std::path::Path) -> Result<Vec<u8>, String> {
     Ok(secret)
 }
 
-/// Parses one proxy: `10.0.0.0/8`, or a bare address for one host.
+/// Parses one proxy: `10.0.0.0/8`, or a bare address for one host; an IPv4 address or range
+/// written as IPv6 (`::ffff:127.0.0.1`) is read as the IPv4 one.
 pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
     let s = text.trim();
     s.parse::<IpNet>()
         .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map(canonical_net)
         .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
+}
+
+/// The client a request comes from: its peer, or — when the peer is a trusted forwarder (the
+/// Ingress, the auth proxy) — the address that forwarder appended to `X-Forwarded-For` (the
+/// last entry: the ones before it are the client's own word).
+pub fn client(trust: &ProxyTrust, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer = canonical(peer?);
+    if !trust.is_forwarder(peer) {
+        return Some(peer);
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back();
+    forwarded
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok())
+        .map(canonical)
+        .or(Some(peer))
 }
 
 /// Parses a comma-separated list of proxies.
@@ -187,7 +254,59 @@ mod tests {
         assert!(trust("127.0.0.0/8").trusts_loopback());
         assert!(trust("::1").trusts_loopback());
         assert!(trust("0.0.0.0/0").trusts_loopback());
+        assert!(trust("::ffff:127.0.0.1").trusts_loopback(), "IPv4 written as IPv6");
+        assert!(trust("::ffff:127.0.0.0/104").trusts_loopback());
         assert!(!trust("10.0.0.0/8").trusts_loopback());
+    }
+
+    #[test]
+    fn an_ipv4_peer_or_proxy_written_as_ipv6_is_the_ipv4_one() {
+        let h = headers("ana", "sre");
+        assert!(trust("10.0.0.0/8").identify(ip("::ffff:10.1.2.3"), &h).unwrap().is_some());
+        assert!(trust("::ffff:10.0.0.0/104").identify(ip("10.1.2.3"), &h).unwrap().is_some());
+        assert_eq!(trust("::ffff:10.0.0.5").identify(ip("10.0.0.6"), &h), Err(Disbelief::Address));
+        assert_eq!(parse_proxy("::ffff:127.0.0.1").unwrap().to_string(), "127.0.0.1/32");
+    }
+
+    #[test]
+    fn a_user_or_secret_named_twice_is_not_believed() {
+        let mut h = headers("ana", "sre");
+        h.append("x-forwarded-user", "admin".parse().unwrap());
+        assert_eq!(trust("10.0.0.0/8").identify(ip("10.1.2.3"), &h), Err(Disbelief::Repeated));
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let t = trust("10.0.0.0/8").with_secret(HeaderName::from_static("x-paydeck-proxy-secret"), secret);
+        let mut h = headers("ana", "sre");
+        h.insert("x-paydeck-proxy-secret", std::str::from_utf8(secret).unwrap().parse().unwrap());
+        assert!(t.identify(ip("10.1.2.3"), &h).unwrap().is_some());
+        h.append("x-paydeck-proxy-secret", "wrong".parse().unwrap());
+        assert_eq!(t.identify(ip("10.1.2.3"), &h), Err(Disbelief::Repeated));
+    }
+
+    #[test]
+    fn prefixes_make_the_identity_the_api_server_knows() {
+        let t =
+            ProxyTrust { user_prefix: "oidc:".into(), groups_prefix: "oidc:".into(), ..trust("10.0.0.0/8") };
+        let id = t.identify(ip("10.1.2.3"), &headers("ana", "sre, payments")).unwrap().unwrap();
+        assert_eq!(
+            id,
+            Identity { user: "oidc:ana".into(), groups: vec!["oidc:sre".into(), "oidc:payments".into()] }
+        );
+    }
+
+    #[test]
+    fn the_client_is_the_peer_or_what_a_trusted_proxy_appended() {
+        let t = trust("10.0.0.0/8");
+        let mut h = HeaderMap::new();
+        assert_eq!(client(&t, ip("192.168.1.9"), &h), ip("192.168.1.9"));
+        h.insert("x-forwarded-for", "1.2.3.4, 203.0.113.7".parse().unwrap());
+        assert_eq!(client(&t, ip("10.0.0.2"), &h), ip("203.0.113.7"), "the proxy's own entry");
+        assert_eq!(
+            client(&t, ip("192.168.1.9"), &h),
+            ip("192.168.1.9"),
+            "not a proxy: its word is not taken"
+        );
+        h.insert("x-forwarded-for", "junk".parse().unwrap());
+        assert_eq!(client(&t, ip("::ffff:10.0.0.2"), &h), ip("10.0.0.2"));
     }
 
     #[test]

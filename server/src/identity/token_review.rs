@@ -3,7 +3,10 @@
 //! with Paydeck's service account for Paydeck's audience — a token minted for the API server
 //! or for another service is not accepted. Answers are kept a short while in a bounded cache
 //! (the token itself is never stored, only its digest), concurrent requests with the same
-//! token share one review, and each client address may cause only so many reviews a minute.
+//! token share one review, and each client may cause only so many reviews a minute — the
+//! client as the trusted Ingress names it, not the Ingress itself. A token the cluster vouched
+//! for in the last hour is reviewed again without spending its client's budget, so a flood of
+//! junk tokens from one address cannot lock out the scripts using real ones.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -25,6 +28,8 @@ use crate::limiter::Limiter;
 
 const KEEP_VALID: Duration = Duration::from_secs(60);
 const KEEP_INVALID: Duration = Duration::from_secs(10);
+/// How long a token the cluster vouched for is reviewed again outside the client's budget.
+const VOUCHED_FOR: Duration = Duration::from_secs(3600);
 /// Longer than any real token (a JWT with many groups is a few KiB).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
@@ -63,6 +68,8 @@ impl Default for ReviewSettings {
 /// A least-recently-used map of answers.
 struct Answers {
     capacity: usize,
+    /// How long a positive answer is kept (a negative one: [`KEEP_INVALID`]).
+    keep_valid: Duration,
     tick: u64,
     entries: HashMap<Key, (Option<Identity>, Instant, u64)>,
     by_use: BTreeMap<u64, Key>,
@@ -70,12 +77,16 @@ struct Answers {
 
 impl Answers {
     fn new(capacity: usize) -> Self {
-        Answers { capacity, tick: 0, entries: HashMap::new(), by_use: BTreeMap::new() }
+        Self::keeping(capacity, KEEP_VALID)
+    }
+
+    fn keeping(capacity: usize, keep_valid: Duration) -> Self {
+        Answers { capacity, keep_valid, tick: 0, entries: HashMap::new(), by_use: BTreeMap::new() }
     }
 
     fn get(&mut self, key: &Key) -> Option<Option<Identity>> {
         let (identity, at, used) = self.entries.get_mut(key)?;
-        let keep = if identity.is_some() { KEEP_VALID } else { KEEP_INVALID };
+        let keep = if identity.is_some() { self.keep_valid } else { KEEP_INVALID };
         if at.elapsed() >= keep {
             let used = *used;
             self.by_use.remove(&used);
@@ -113,6 +124,8 @@ pub struct TokenReviewer {
     client: Client,
     settings: ReviewSettings,
     answers: Mutex<Answers>,
+    /// Tokens the cluster vouched for in the last hour (digests only).
+    vouched: Mutex<Answers>,
     in_flight: Mutex<HashMap<Key, Review>>,
     per_client: Limiter,
     /// Reviews sent to the cluster (cache misses), for `/metrics`.
@@ -140,6 +153,8 @@ impl TokenReviewer {
         Self {
             client,
             answers: Mutex::new(Answers::new(settings.cache_size)),
+            // Kept even without a cache of answers: it holds digests, and only of real tokens.
+            vouched: Mutex::new(Answers::keeping(settings.cache_size.max(1024), VOUCHED_FOR)),
             settings,
             in_flight: Mutex::new(HashMap::new()),
             per_client,
@@ -167,8 +182,14 @@ impl TokenReviewer {
             match in_flight.get(&key) {
                 Some(shared) => shared.clone(),
                 None => {
+                    let vouched = self
+                        .vouched
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&key)
+                        .is_some_and(|v| v.is_some());
                     let address = client.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-                    if let Err(wait) = self.per_client.allow(&address, Instant::now()) {
+                    if !vouched && let Err(wait) = self.per_client.allow(&address, Instant::now()) {
                         return Verdict::Limited(wait);
                     }
                     self.reviews_sent.inc();
@@ -183,6 +204,9 @@ impl TokenReviewer {
         let answer = review.await;
         if let Some(identity) = &answer {
             self.answers.lock().unwrap_or_else(|e| e.into_inner()).put(key, identity.clone());
+            if identity.is_some() {
+                self.vouched.lock().unwrap_or_else(|e| e.into_inner()).put(key, identity.clone());
+            }
         }
         self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
         match answer.flatten() {

@@ -130,6 +130,33 @@ async fn a_waiver_annotated_on_the_cluster_marks_the_finding_and_junk_in_it_is_b
     let unknown = w["waivers"]["unknown"].as_array().unwrap();
     assert_eq!(unknown.len(), 10, "at most ten unknown entries are kept");
     assert!(unknown.iter().all(|u| u.as_str().unwrap().chars().count() <= 20), "each cut short");
+
+    // A reason of 200 KB (annotations may hold 256 KiB) is cut before it is copied into every
+    // finding and every live event.
+    deployments
+        .patch(
+            "reconciliation",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({ "metadata": { "annotations": { "paydeck.io/waive-reason": "r".repeat(200_000) } } }),
+            ),
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let reason = loop {
+        let (_, r) = findings(&s.base, "namespace=payments-batch&waived=true").await;
+        let found = on(&r, "payments-batch", "reconciliation");
+        if let Some((_, Some(reason))) =
+            found.first().filter(|(_, w)| w.as_deref().is_some_and(|w| w.starts_with("rrr")))
+        {
+            break reason.clone();
+        }
+        assert!(Instant::now() < deadline, "the new reason never arrived: {r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(reason.chars().count(), domain::rules::MAX_WAIVER_REASON_CHARS);
+    assert!(reason.ends_with('…'));
 }
 
 #[tokio::test]

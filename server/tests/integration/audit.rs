@@ -193,16 +193,20 @@ async fn a_keyed_chain_rewritten_without_the_key_is_caught() {
             detail: "",
             intent_seq: None,
             keyed: false,
+            format: chain::Format::Whole,
+            removed_body: None,
         };
         let hash = chain::row_hash(&prev, &fields, None).unwrap();
-        sqlx::query("UPDATE audit SET reason = ?, keyed = 0, prev_hash = ?, hash = ? WHERE seq = ?")
-            .bind(reason)
-            .bind(&prev)
-            .bind(&hash)
-            .bind(seq)
-            .execute(history.pool())
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE audit SET reason = ?, keyed = 0, format = 1, prev_hash = ?, hash = ? WHERE seq = ?",
+        )
+        .bind(reason)
+        .bind(&prev)
+        .bind(&hash)
+        .bind(seq)
+        .execute(history.pool())
+        .await
+        .unwrap();
         prev = hash;
     }
     assert_eq!(verify(history.pool()).await.unwrap(), Ok(3), "plain SHA-256 cannot tell");
@@ -283,6 +287,124 @@ async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
     history.close().await;
 }
 
+/// A refused attempt by `user` at `at_ms` that asks for a great deal: a huge body and reason.
+fn refusal<'a>(user: &'a str, at_ms: i64, huge: &'a serde_json::Value, reason: &'a str) -> Attempt<'a> {
+    Attempt {
+        at_ms,
+        user,
+        groups: &[],
+        namespace: "payments-core",
+        name: "ledger",
+        target: "HorizontalPodAutoscaler/ledger",
+        before: huge,
+        after: huge,
+        reason,
+        outcome: "invalid",
+        detail: "nothing was sent: maxReplicas must be a whole number",
+        intent_seq: None,
+    }
+}
+
+/// A refused attempt (nothing sent) is kept compactly and within a daily budget per identity;
+/// once past its retention its details go and the chain still verifies; a change that was made
+/// is kept whole, can be neither pruned by Paydeck nor passed off as pruned.
+#[tokio::test]
+async fn refused_attempts_are_compact_budgeted_and_pruned_while_the_chain_holds() {
+    let tmp = TempDir::new("refusals");
+    let db = tmp.db();
+    let history = History::open(&db, Retention::default()).await.unwrap();
+    let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
+    let log = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_refusal_budget(8 * 1024));
+    let huge = json!({ "maxReplicas": "9".repeat(20_000) });
+    let reason = "r".repeat(5_000);
+    let day = 86_400_000;
+    let mut recorded = 0;
+    let refused = loop {
+        match log.record(&refusal("mallory", 10 * day + recorded, &huge, &reason)).await {
+            Ok(_) => recorded += 1,
+            Err(e) => break e,
+        }
+        assert!(recorded < 100, "the budget ends");
+    };
+    assert!(matches!(refused, paydeck::audit::AuditError::OverBudget { .. }), "{refused}");
+    assert!(refused.to_string().contains("mallory has used today's 8 KiB"), "{refused}");
+    let widest: i64 = sqlx::query_scalar(
+        "SELECT MAX(length(groups) + length(target) + length(before) + length(after) + length(reason) + length(detail)) FROM audit",
+    )
+    .fetch_one(history.pool())
+    .await
+    .unwrap();
+    assert!(widest < 1_500, "a refused attempt takes {widest} bytes (a full one up to ~30 KB)");
+    assert!(recorded >= 5, "{recorded} refused attempts fit in 8 KiB");
+    // Someone else, the next day, and a change that was made are not held to mallory's budget.
+    log.record(&refusal("ben", 10 * day, &huge, &reason)).await.unwrap();
+    log.record(&refusal("mallory", 11 * day, &huge, &reason)).await.unwrap();
+    let applied = record(&log, "mallory", "applied", 12 * day).await;
+
+    // Past the retention: the refused attempts lose their details, not their place.
+    let pruned = log.prune_refusals(11 * day).await.unwrap();
+    assert_eq!(pruned, recorded as u64 + 1, "mallory's and ben's of day 10");
+    let rows = log.list(&AuditQuery::default()).await.unwrap();
+    let gone: Vec<_> = rows.iter().filter(|e| e.detail == paydeck::audit::PRUNED_DETAIL).collect();
+    assert_eq!(gone.len(), pruned as usize);
+    assert!(gone.iter().all(|e| e.outcome == "invalid" && e.reason.is_empty() && e.after.is_null()));
+    assert!(rows.iter().any(|e| e.seq == applied && e.after["maxReplicas"] == 12 * day));
+    assert_eq!(verify(history.pool()).await.unwrap(), Ok(recorded + 3), "the chain verifies");
+
+    // Paydeck's own database refuses to prune a change that was made…
+    let refused = sqlx::query("UPDATE audit SET reason = '', pruned = 1 WHERE seq = ?")
+        .bind(applied)
+        .execute(history.pool())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("append-only"), "{refused}");
+    // … and someone who gets past that is caught by the check.
+    sqlx::query("DROP TRIGGER audit_no_update").execute(history.pool()).await.unwrap();
+    sqlx::query("UPDATE audit SET reason = '', after = 'null', pruned = 1 WHERE seq = ?")
+        .bind(applied)
+        .execute(history.pool())
+        .await
+        .unwrap();
+    let broken = verify(history.pool()).await.unwrap().unwrap_err();
+    assert!(
+        broken.contains(&format!("row {applied} had its details removed, but it is not a refused attempt")),
+        "{broken}"
+    );
+    history.close().await;
+}
+
+/// Listings go through read-only connections of their own: while every one of them is busy,
+/// an append still lands at once.
+#[tokio::test]
+async fn readers_cannot_keep_an_append_waiting() {
+    let tmp = TempDir::new("readers");
+    let db = tmp.db();
+    let history = History::open(&db, Retention::default()).await.unwrap();
+    let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
+    let readers = history.audit_readers().await.unwrap();
+    let log = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_readers(readers.clone()));
+    record(&log, "operator", "applied", 2).await;
+    // Both reader connections held, each inside a read transaction.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut conn = readers.acquire().await.unwrap();
+        sqlx::query("BEGIN").execute(&mut *conn).await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit").fetch_one(&mut *conn).await.unwrap();
+        held.push(conn);
+    }
+    let started = std::time::Instant::now();
+    record(&log, "operator", "applied", 3).await;
+    assert!(started.elapsed() < Duration::from_millis(500), "appended in {:?}", started.elapsed());
+    // A reader connection cannot write.
+    let refused = sqlx::query("DELETE FROM samples").execute(&mut *held[0]).await.unwrap_err();
+    assert!(refused.to_string().contains("readonly"), "{refused}");
+    for mut conn in held {
+        sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+    }
+    assert_eq!(log.list(&AuditQuery::default()).await.unwrap().len(), 2);
+    history.close().await;
+}
+
 /// Peak resident memory of a child process, in KiB, once it has exited.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also reports its peak memory
 fn run_measuring(mut command: std::process::Command) -> (i32, i64) {
@@ -332,6 +454,8 @@ async fn a_million_rows_are_verified_in_bounded_memory() {
             detail: "the cluster accepted the change.",
             intent_seq: None,
             keyed: false,
+            format: chain::Format::Whole,
+            removed_body: None,
         };
         let hash = chain::row_hash(&prev, &fields, None).unwrap();
         batch.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));

@@ -17,7 +17,7 @@ use sqlx::Row;
 use crate::support;
 
 /// A count from the environment (the long run sets them), else the short round's.
-fn count(var: &str, short: usize) -> usize {
+pub(super) fn count(var: &str, short: usize) -> usize {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(short)
 }
 
@@ -31,11 +31,11 @@ impl Dice {
     }
 }
 
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-fn figures(durations: &mut [Duration]) -> String {
+pub(super) fn figures(durations: &mut [Duration]) -> String {
     durations.sort();
     format!(
         "p50 {:.0} ms, p99 {:.0} ms",
@@ -44,7 +44,7 @@ fn figures(durations: &mut [Duration]) -> String {
     )
 }
 
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -54,7 +54,7 @@ impl Drop for TempDir {
 
 /// A process this test started, killed with its children when the test ends early (a failed
 /// assertion), so none is left running.
-struct Reaped(Child);
+pub(super) struct Reaped(Child);
 
 impl std::ops::Deref for Reaped {
     type Target = Child;
@@ -85,11 +85,17 @@ impl Drop for Reaped {
 
 /// Paydeck as its own process, watching the simulator through `kubeconfig`, sampling every
 /// second into `db`, logging errors to `db` with the extension `log` (see [`no_panics`]).
-fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
+pub(super) fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
+    start_paydeck_with(kubeconfig, db, &[])
+}
+
+/// [`start_paydeck`] with more flags.
+pub(super) fn start_paydeck_with(kubeconfig: &Path, db: &Path, flags: &[&str]) -> Reaped {
     let log = std::fs::File::options().create(true).append(true).open(db.with_extension("log")).unwrap();
     Reaped(
         Command::new(env!("CARGO_BIN_EXE_paydeck"))
             .args(["--listen", "127.0.0.1:0", "--sample-interval", "1"])
+            .args(flags)
             .arg("--kubeconfig")
             .arg(kubeconfig)
             .arg("--db")
@@ -103,13 +109,13 @@ fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
 }
 
 /// Fails if the log of the Paydeck processes on `db` shows a panic.
-fn no_panics(db: &Path) {
+pub(super) fn no_panics(db: &Path) {
     let log = std::fs::read_to_string(db.with_extension("log")).unwrap_or_default();
     assert!(!log.contains("panicked"), "{log}");
 }
 
 /// A pool on the database file at `db`.
-async fn open(db: &Path) -> sqlx::SqlitePool {
+pub(super) async fn open(db: &Path) -> sqlx::SqlitePool {
     sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap()
 }
 
@@ -134,7 +140,7 @@ async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i64 {
 
 /// The database file as Paydeck left it: SQLite's own check, and the audit chain checked by
 /// `paydeck verify-audit` as an operator would run it.
-async fn check_database(db: &Path) {
+pub(super) async fn check_database(db: &Path) {
     let pool = open(db).await;
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
     assert_eq!(integrity, "ok");
@@ -703,7 +709,7 @@ async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
 }
 
 /// A counter from Paydeck's `/metrics`.
-async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
+pub(super) async fn metric(http: &reqwest::Client, url: &str, name: &str) -> f64 {
     let text = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())

@@ -196,3 +196,49 @@ fn logs_can_be_json_lines_for_a_log_pipeline() {
     assert!(entry["fields"]["message"].as_str().unwrap().contains("/nonexistent/kubeconfig"), "{entry}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a request brings into a log line (a namespace from the URL, decoded) cannot start a
+/// line of its own: a `%0A` that forged an `audit head` line is written as `\n`.
+#[tokio::test]
+async fn a_newline_from_a_request_cannot_forge_a_log_line() {
+    use std::io::Read;
+    let dir = std::env::temp_dir().join(format!("paydeck-forged-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
+        .arg("--sim-start")
+        .arg(sim::clock::rfc3339(sim::clock::test_start()))
+        .arg("--db")
+        .arg(dir.join("history.db"))
+        .arg("--sim-kubeconfig")
+        .arg(dir.join("sim.kubeconfig"))
+        .env("PAYDECK_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = crate::support::served_at(&mut child).await;
+    crate::support::wait_ready(&url, std::time::Duration::from_secs(30), "starting on the simulator").await;
+    let forged = "pay%0A2026-11-26T09%3A00%3A00Z%20INFO%20FORGED%20audit%20head%20audit_seq%3D999";
+    let res = client()
+        .post(format!("{url}/api/v1/workloads/{forged}/ledger/scaling"))
+        .header("X-Forwarded-User", "operator")
+        .header("X-Forwarded-Groups", "payments:operators")
+        .json(&serde_json::json!({ "replicas": 2, "reason": "x", "generation": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "no such Deployment");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.wait().unwrap();
+    let carrying: Vec<&str> = stderr.lines().filter(|l| l.contains("FORGED")).collect();
+    assert!(!carrying.is_empty(), "the namespace was logged:\n{stderr}");
+    for line in &carrying {
+        assert!(!line.starts_with("2026-11-26T09:00:00Z INFO FORGED"), "a forged line: {line}");
+        assert!(line.contains("pay\\n2026-11-26T09:00:00Z INFO FORGED"), "escaped in place: {line}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -217,6 +217,62 @@ async fn each_address_may_cause_only_so_many_reviews() {
     assert_eq!(res.status(), 200);
 }
 
+/// Behind an Ingress every request comes from the Ingress: the review budget is the client's
+/// it names (the trusted proxy's `X-Forwarded-For`), and a token the cluster vouched for is
+/// reviewed again outside that budget — one client's junk tokens lock nobody else out.
+#[tokio::test]
+async fn the_review_budget_is_the_forwarded_clients_and_junk_does_not_spend_a_real_tokens() {
+    let s = support::stack(StackOptions {
+        reviews: ReviewSettings { per_client_per_minute: 3, cache_size: 0, ..ReviewSettings::default() },
+        ..StackOptions::default()
+    })
+    .await;
+    // The stack's trusted proxy is loopback: every request here is "from the Ingress".
+    let from = |client: &str, token: &str| {
+        http().get(format!("{}/whoami", s.base)).header("X-Forwarded-For", client).bearer_auth(token).send()
+    };
+    // The CI user's real token, reviewed once (no cache: every request is a review).
+    let res = from("203.0.113.10", "paydeck-audience-deployer").await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["user"], sim::auth::DEPLOYER);
+    // Another client floods junk until it is limited…
+    for i in 0..2 {
+        assert_eq!(from("198.51.100.66", &format!("junk-{i}")).await.unwrap().status(), 200);
+    }
+    assert_eq!(from("198.51.100.66", "junk-9").await.unwrap().status(), 200);
+    assert_eq!(from("198.51.100.66", "junk-10").await.unwrap().status(), 429, "its own budget is spent");
+    // …which is its budget only: the CI user goes on, and a third client too.
+    let res = from("203.0.113.10", "paydeck-audience-deployer").await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["user"], sim::auth::DEPLOYER);
+    assert_eq!(from("203.0.113.11", "junk-11").await.unwrap().status(), 200);
+    // Even from the flooding address, the real token is reviewed outside the spent budget.
+    let res = from("198.51.100.66", "paydeck-audience-deployer").await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["user"], sim::auth::DEPLOYER);
+}
+
+/// The identity headers can be spelled only one way.
+#[tokio::test]
+async fn a_user_named_twice_or_a_mapped_proxy_address_cannot_spell_around_the_rules() {
+    let s = support::stack(StackOptions::default()).await;
+    let fx = deployment(&s, "payments-core", "fx-rates").await;
+    // Two user headers: which one a reader takes is up to the reader, so the request is refused.
+    let res = http()
+        .post(format!("{}/workloads/payments-core/fx-rates/scaling", s.base))
+        .header("X-Forwarded-User", "viewer")
+        .header("X-Forwarded-User", "operator")
+        .header("X-Forwarded-Groups", "payments:operators")
+        .json(&json!({ "replicas": 2, "reason": "two users", "generation": fx.metadata.generation }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("more than once")
+    );
+    assert_eq!(deployment(&s, "payments-core", "fx-rates").await, fx, "nothing changed");
+    assert_eq!(support::audit_rows(&s.db).await, 0, "nothing recorded");
+    assert_eq!(metric(&s, "paydeck_identity_disbelieved_total{reason=\"repeated\"}").await, 1.0);
+}
+
 #[tokio::test]
 async fn service_accounts_act_with_their_own_token_only() {
     let s = support::stack(StackOptions::default()).await;

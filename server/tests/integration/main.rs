@@ -8,10 +8,12 @@ mod support;
 
 mod advisor;
 mod audit;
+mod client_limits;
 mod cluster;
 mod conventions;
 mod edits;
 mod faults;
+mod floods;
 mod history;
 mod http;
 mod identity;

@@ -80,7 +80,10 @@ pub struct StackOptions {
     pub protection: paydeck::http::Protection,
     pub require_identity: bool,
     pub db_max_bytes: Option<u64>,
-    pub audit_key: Option<paydeck::audit::AuditKey>,
+    pub audit: paydeck::audit::AuditSettings,
+    /// Whether requests without an identity may read the audit log (the tests about other
+    /// things read it anonymously; the server's own default refuses).
+    pub anonymous_audit_reads: bool,
     pub request_timeout: Duration,
     /// Seconds between history samples (an hour: the tests that need samples take them).
     pub sample_interval: Duration,
@@ -104,7 +107,8 @@ impl Default for StackOptions {
             protection: Default::default(),
             require_identity: false,
             db_max_bytes: None,
-            audit_key: None,
+            audit: Default::default(),
+            anonymous_audit_reads: true,
             request_timeout: Duration::from_secs(10),
             sample_interval: Duration::from_secs(3600),
             sim_history: None,
@@ -172,7 +176,8 @@ pub async fn stack(options: StackOptions) -> Stack {
     .with_token_reviews(connected.client, options.reviews)
     .requiring_identity(options.require_identity)
     .with_protection(options.protection)
-    .with_edits(connected.config, Default::default(), options.audit_key)
+    .with_anonymous_audit_reads(options.anonymous_audit_reads)
+    .with_edits(connected.config, Default::default(), options.audit)
     .await
     .unwrap();
     paydeck::http::serve::spawn(listener, state.clone());

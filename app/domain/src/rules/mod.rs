@@ -186,13 +186,24 @@ pub struct Waivers {
     pub unknown: Vec<String>,
 }
 
+/// The longest waiver reason kept, in characters: it is copied into every finding it waives
+/// and every live event carrying them, so an annotation of 200 KB must not be.
+pub const MAX_WAIVER_REASON_CHARS: usize = 500;
+
 impl Waivers {
-    /// From the annotations' values: IDs separated by commas or spaces.
+    /// From the annotations' values: IDs separated by commas or spaces. A reason longer than
+    /// [`MAX_WAIVER_REASON_CHARS`] is cut, and says so.
     pub fn parse(waive: Option<&str>, reason: Option<&str>) -> Waivers {
-        let mut out = Waivers {
-            reason: reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string),
-            ..Waivers::default()
-        };
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(|r| {
+            if r.chars().count() <= MAX_WAIVER_REASON_CHARS {
+                r.to_string()
+            } else {
+                let mut cut: String = r.chars().take(MAX_WAIVER_REASON_CHARS - 1).collect();
+                cut.push('…');
+                cut
+            }
+        });
+        let mut out = Waivers { reason, ..Waivers::default() };
         for item in waive.unwrap_or_default().split([',', ' ']).filter(|s| !s.trim().is_empty()) {
             match RuleId::parse(item) {
                 Some(id) if !out.rules.contains(&id) => out.rules.push(id),

@@ -16,6 +16,8 @@ CARGO_LEPTOS_OPTIMISED := brotli brotli-decompressor alloc-no-stdlib libflate li
 # Installed the same way: unoptimised (1 minute instead of 3) but for the crates that read,
 # transform and write the WebAssembly, so it runs as fast and writes the same bytes.
 WASM_BINDGEN_OPTIMISED := walrus wasmparser wasm-encoder wasm-bindgen-cli-support wasm-bindgen-shared id-arena leb128fmt gimli
+WASM_BINDGEN_FLAGS := --debug $(foreach p,$(WASM_BINDGEN_OPTIMISED),--config 'profile.dev.package.$(p).opt-level=3') \
+  --config profile.dev.debug=false
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 # wasm-opt comes from npm's binaryen (Debian's is too old for current Rust output).
@@ -59,9 +61,9 @@ rust-tools: toolchain
 	    --debug $(foreach p,$(CARGO_LEPTOS_OPTIMISED),--config 'profile.dev.package.$(p).opt-level=3') \
 	    --config profile.dev.debug=false
 	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
-	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force \
-	    --debug $(foreach p,$(WASM_BINDGEN_OPTIMISED),--config 'profile.dev.package.$(p).opt-level=3') \
-	    --config profile.dev.debug=false
+	  || cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force --locked $(WASM_BINDGEN_FLAGS) \
+	  || { echo "== wasm-bindgen-cli: a version its Cargo.lock names is not in this registry; installing it unlocked (the version itself stays pinned)"; \
+	       cargo install wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)" --force $(WASM_BINDGEN_FLAGS); }
 
 node-packages: end2end/node_modules/.package-lock.json
 
@@ -76,7 +78,7 @@ python-packages: end2end/.venv/installed.txt
 end2end/.venv/installed.txt: end2end/fuzz/requirements.txt
 	@test -x $(FUZZ_PYTHON) || python3 -m venv end2end/.venv \
 	  || { echo "python3 with venv is needed for the API fuzzer (Debian: apt-get install python3-venv)"; exit 1; }
-	$(FUZZ_PYTHON) -m pip install --quiet --disable-pip-version-check -r end2end/fuzz/requirements.txt
+	$(FUZZ_PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes -r end2end/fuzz/requirements.txt
 	@cp end2end/fuzz/requirements.txt $@
 
 system-packages:
@@ -102,7 +104,7 @@ BUILD_INPUTS := $(shell find app server sim style public -type f -not -path 'pub
 build: setup $(BUILT)
 
 $(BUILT): $(BUILD_INPUTS) $(ECHARTS)
-	@start=$$(date +%s); cargo leptos build --release --precompress --split; \
+	@start=$$(date +%s); cargo leptos build --release --precompress --split --cargo-locked; \
 	  echo "== build took $$(( $$(date +%s) - start )) s"
 	@touch $@
 
@@ -125,7 +127,7 @@ test: build test-rust test-e2e test-fuzz
 # printed (dependencies only the tests use are compiled once, and not counted).
 test-rust:
 	@start=$$(date +%s); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
-	  cargo test --release --workspace 2>&1 | tee "$$log"; \
+	  cargo test --release --locked --workspace 2>&1 | tee "$$log"; \
 	  again=$$(grep -E '^ +Compiling ' "$$log" | awk '{print $$2, $$3}' \
 	    | grep -Fxf <(cargo tree -p paydeck -e normal --prefix none --format '{p}' | awk '{print $$1, $$2}') \
 	    | grep -cvE '^(app|domain|paydeck|sim) ' || true); \
@@ -151,7 +153,7 @@ SIM_HOURS := 2026-11-26T00:30:00Z 2026-11-26T06:30:00Z 2026-11-26T12:30:00Z 2026
 test-hours: build
 	@start=$$(date +%s); failed=""; for at in $(SIM_HOURS); do \
 	  echo "== the Rust and browser suites with the simulated clock starting at $$at"; \
-	  PAYDECK_SIM_START=$$at cargo test --release --workspace --no-fail-fast || failed="$$failed rust@$$at"; \
+	  PAYDECK_SIM_START=$$at cargo test --release --locked --workspace --no-fail-fast || failed="$$failed rust@$$at"; \
 	  (cd end2end && PAYDECK_SIM_START=$$at npx playwright test) || failed="$$failed browser@$$at"; \
 	done; \
 	echo "== test-hours took $$(( $$(date +%s) - start )) s"; \
@@ -167,7 +169,7 @@ test-faults: build python-packages
 	  PAYDECK_FAULT_HOLD_SECONDS=$${PAYDECK_FAULT_HOLD_SECONDS:-10} \
 	  PAYDECK_FLOOD_SOCKETS=$${PAYDECK_FLOOD_SOCKETS:-9000} PAYDECK_FLOOD_BODIES=$${PAYDECK_FLOOD_BODIES:-2000} \
 	  PAYDECK_FLOOD_EDITS=$${PAYDECK_FLOOD_EDITS:-20} \
-	  cargo test --release -p paydeck --test integration faults:: floods:: -- --nocapture --test-threads=1 | tee target/faults/faults.log
+	  cargo test --release --locked -p paydeck --test integration faults:: floods:: -- --nocapture --test-threads=1 | tee target/faults/faults.log
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
 	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
 	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'

@@ -220,7 +220,10 @@ fn the_auth_proxy_proves_itself_to_paydeck() {
             .map(|h| h["values"][0].clone())
     };
     assert_eq!(injected(&data["PAYDECK_PROXY_SECRET_HEADER"]).unwrap()["fromFile"], secret_file.as_str());
-    assert!(injected(&data["PAYDECK_USER_HEADER"]).is_some());
+    // The user is the provider's stable subject, prefixed as the API server prefixes it.
+    assert_eq!(injected(&data["PAYDECK_USER_HEADER"]).unwrap()["claim"], "sub");
+    assert_eq!(proxy_config["providers"][0]["oidcConfig"]["userIDClaim"], "sub");
+    assert_eq!(data["PAYDECK_USERNAME_PREFIX"], "oidc:");
     assert!(injected(&data["PAYDECK_GROUPS_HEADER"]).is_some());
     assert_eq!(proxy_config["upstreamConfig"]["upstreams"][0]["uri"], "http://127.0.0.1:8080/");
 
@@ -324,6 +327,11 @@ async fn probes_and_ports_match_the_server() {
         ClusterView::disconnected(),
     );
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    // The probes' own listener (PAYDECK_PROBE_LISTEN) serves them alone.
+    let probe_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let probe_addr = probe_listener.local_addr().unwrap();
+    let probes = paydeck::http::serve::probes(paydeck::http::health::Readiness::default());
+    tokio::spawn(async move { axum::serve(probe_listener, probes).await.unwrap() });
     let http = reqwest::Client::new();
 
     for overlay in OVERLAYS {
@@ -338,6 +346,16 @@ async fn probes_and_ports_match_the_server() {
             port.container_port,
             i32::from(listen.port()),
             "{overlay}: container port = PAYDECK_LISTEN"
+        );
+        let probe_listen: std::net::SocketAddr =
+            config.data.as_ref().unwrap()["PAYDECK_PROBE_LISTEN"].parse().unwrap();
+        assert!(probe_listen.ip().is_unspecified(), "{overlay}: the kubelet probes the pod's address");
+        let probe_port =
+            paydeck.ports.iter().flatten().find(|p| p.name.as_deref() == Some("probes")).unwrap();
+        assert_eq!(
+            probe_port.container_port,
+            i32::from(probe_listen.port()),
+            "{overlay}: container port = PAYDECK_PROBE_LISTEN"
         );
         assert!(
             paydeck
@@ -356,11 +374,15 @@ async fn probes_and_ports_match_the_server() {
             let get = probe.and_then(|p| p.http_get.as_ref()).expect("HTTP probes");
             assert_eq!(
                 get.port,
-                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http".into())
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("probes".into()),
+                "{overlay}: probes go to their own port, beside the limits users meet"
             );
             let path = get.path.as_deref().unwrap();
-            let status = http.get(format!("http://{addr}{path}")).send().await.unwrap().status().as_u16();
+            let status =
+                http.get(format!("http://{probe_addr}{path}")).send().await.unwrap().status().as_u16();
             assert!(allowed.contains(&status), "{overlay}: probe {path} answered {status}");
+            let status = http.get(format!("http://{addr}{path}")).send().await.unwrap().status().as_u16();
+            assert!(allowed.contains(&status), "{overlay}: probe {path} on the main port answered {status}");
         }
 
         // The Service and the Ingress reach the port that serves users in this overlay.
@@ -395,6 +417,22 @@ async fn probes_and_ports_match_the_server() {
             })
             .collect();
         assert_eq!(allowed_in, vec![target.clone()], "{overlay}: only the Service's port is open");
+        // Every overlay: no answers without an identity, log lines that cannot be forged, a
+        // keyed audit chain whose key is mounted where Paydeck reads it.
+        let data = config.data.as_ref().unwrap();
+        assert_eq!(data["PAYDECK_ANONYMOUS"], "refuse", "{overlay}: no identity, no answer");
+        assert_eq!(data["PAYDECK_AUDIT_ANONYMOUS_READS"], "refuse", "{overlay}");
+        assert_eq!(data["PAYDECK_LOG_FORMAT"], "json", "{overlay}");
+        let key_file = data["PAYDECK_AUDIT_KEY_FILE"].clone();
+        let key_mounted = paydeck.volume_mounts.iter().flatten().any(|m| {
+            pod.volumes.iter().flatten().any(|v| {
+                v.name == m.name
+                    && v.secret.as_ref().is_some_and(|s| {
+                        s.items.iter().flatten().any(|i| key_file == format!("{}/{}", m.mount_path, i.path))
+                    })
+            })
+        });
+        assert!(key_mounted, "{overlay}: {key_file} is a mounted Secret");
         if overlay.ends_with("auth-proxy") {
             assert_eq!(target, "proxy", "users arrive through the proxy");
             let data = config.data.as_ref().unwrap();

@@ -142,3 +142,46 @@ impl app::backend::WhatIfSource for WhatIf {
         Box::pin(async move { self.series(namespace, name, window).await.map_err(|e| e.to_string()) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        time::Duration,
+    };
+
+    use super::*;
+
+    /// On a runtime with one worker, other tasks go on while a replay computes: it runs on
+    /// the blocking pool, not on the worker.
+    #[test]
+    fn a_replay_leaves_the_async_workers_free() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let ticker = {
+                let ticks = ticks.clone();
+                tokio::spawn(async move {
+                    loop {
+                        ticks.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                })
+            };
+            tokio::task::yield_now().await;
+            let backtest = replay_off_the_workers(|| {
+                // Computation that never yields, as a week's replay does.
+                std::thread::sleep(Duration::from_millis(300));
+                Backtest { window_ms: 7, ..Backtest::default() }
+            })
+            .await;
+            assert_eq!(backtest.window_ms, 7);
+            let during = ticks.load(Ordering::Relaxed);
+            assert!(during >= 10, "the worker went on ticking during the replay: {during} ticks");
+            ticker.abort();
+        });
+    }
+}

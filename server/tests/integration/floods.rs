@@ -71,6 +71,10 @@ async fn counter(http: &reqwest::Client, url: &str, series: &str) -> f64 {
     text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
 }
 
+/// How long a probe may take: the tests share two cores with the flood and with each other, so
+/// a slow answer is load; a refusal (a status other than 200) is what the caps would cause.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Asks `url/healthz` every 100 ms until `until` turns true: (answered 200, asked, slowest).
 fn probe_until(
     url: String,
@@ -78,11 +82,8 @@ fn probe_until(
 ) -> tokio::task::JoinHandle<(usize, usize, Duration)> {
     tokio::spawn(async move {
         // A fresh connection each time, as the kubelet's probes make.
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(1))
-            .build()
-            .unwrap();
+        let http =
+            reqwest::Client::builder().pool_max_idle_per_host(0).timeout(PROBE_TIMEOUT).build().unwrap();
         let (mut ok, mut asked, mut slowest) = (0, 0, Duration::ZERO);
         while !until.load(Ordering::Relaxed) {
             let started = Instant::now();

@@ -162,8 +162,14 @@ def known_edit(url, cluster):
 
 
 def audit_applied(url):
-    r = requests.get(f"{url}/api/v1/audit", params={"outcome": "applied", "limit": 1000},
-                     headers={"Authorization": "Bearer paydeck-audience-viewer"}, timeout=10)
+    """The applied rows, read as the viewer. The fuzzing spent the viewer's audit reads for
+    the minute (Paydeck answers 429 with Retry-After): wait as a client should."""
+    for _ in range(3):
+        r = requests.get(f"{url}/api/v1/audit", params={"outcome": "applied", "limit": 1000},
+                         headers={"Authorization": "Bearer paydeck-audience-viewer"}, timeout=10)
+        if r.status_code != 429:
+            break
+        time.sleep(int(r.headers.get("Retry-After", "1")) + 1)
     r.raise_for_status()
     return r.json()
 

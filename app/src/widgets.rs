@@ -18,5 +18,10 @@ pub fn HealthBadge(health: Health) -> impl IntoView {
 /// An error box with what went wrong.
 #[component]
 pub fn ErrorNote(#[prop(into)] what: String, error: String) -> impl IntoView {
-    view! { <p class="error" role="alert">{what} ": " {error}</p> }
+    view! { <p class="error" role="alert">{what} ": " {server_reason(&error).to_string()}</p> }
+}
+
+/// The server's own words in a server function's error, without the framework's preamble.
+pub fn server_reason(error: &str) -> &str {
+    error.strip_prefix("error running server function: ").unwrap_or(error)
 }

@@ -111,6 +111,13 @@ pub fn AuditPage() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Ok(list) => view! { <AuditTable list /> }.into_any(),
+                    // A server that shows the log to signed-in people only: say how to see it.
+                    Err(e) if crate::widgets::server_reason(&e.to_string()).starts_with("sign in") => view! {
+                        <div class="empty-state" role="status">
+                            <h2>"Sign in to read the audit log"</h2>
+                            <p>"This server shows its audit log only to requests that carry an identity: sign in through your auth proxy, or send a bearer token made for Paydeck."</p>
+                        </div>
+                    }.into_any(),
                     Err(e) => view! { <ErrorNote what="The audit log could not be loaded" error=e.to_string() /> }.into_any(),
                 })}
             </Transition>

@@ -130,7 +130,7 @@ async fn the_audit_log_is_read_by_someone_signed_in_and_so_often_only() {
     let body: Value = res.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("sign in to read the audit log"), "{body}");
     let page = http().get(format!("http://{}/audit", s.addr)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("sign in to read the audit log"), "the page says why it shows nothing");
+    assert!(page.contains("Sign in to read the audit log"), "the page says how to see it");
     // The head names no one: it stays public, for copies kept outside.
     assert_eq!(http().get(format!("{audit}/head")).send().await.unwrap().status(), 200);
 

@@ -169,7 +169,7 @@ test-faults: build python-packages
 	  PAYDECK_FAULT_HOLD_SECONDS=$${PAYDECK_FAULT_HOLD_SECONDS:-10} \
 	  PAYDECK_FLOOD_SOCKETS=$${PAYDECK_FLOOD_SOCKETS:-9000} PAYDECK_FLOOD_BODIES=$${PAYDECK_FLOOD_BODIES:-2000} \
 	  PAYDECK_FLOOD_EDITS=$${PAYDECK_FLOOD_EDITS:-20} \
-	  cargo test --release --locked -p paydeck --test integration faults:: floods:: -- --nocapture --test-threads=1 | tee target/faults/faults.log
+	  cargo test --release --locked -p paydeck --test integration -- faults:: floods:: --nocapture --test-threads=1 | tee target/faults/faults.log
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
 	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
 	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'

@@ -46,8 +46,12 @@ async fn setup(name: &str) -> Setup {
 }
 
 impl Setup {
-    fn start(&self, flags: &[&str]) -> Reaped {
-        start_paydeck_with(&self.dir.0.join("dashboard.kubeconfig"), &self.db(), flags)
+    /// Paydeck with `flags`, ready: the process and the URL it serves on.
+    async fn start(&self, flags: &[&str]) -> (Reaped, String) {
+        let mut child = start_paydeck_with(&self.dir.0.join("dashboard.kubeconfig"), &self.db(), flags);
+        let url = support::served_at(&mut child).await;
+        support::wait_ready(&url, Duration::from_secs(30), "starting").await;
+        (child, url)
     }
 
     fn db(&self) -> std::path::PathBuf {
@@ -157,18 +161,18 @@ async fn sockets_that_say_nothing_are_capped_and_closed_and_the_probes_answer_th
     let probe_port = free_port();
     let (cap_arg, header_arg, idle_arg) = (cap.to_string(), header_s.to_string(), idle_s.to_string());
     let probe_arg = format!("127.0.0.1:{probe_port}");
-    let mut child = s.start(&[
-        "--max-connections",
-        &cap_arg,
-        "--header-timeout",
-        &header_arg,
-        "--idle-timeout",
-        &idle_arg,
-        "--probe-listen",
-        &probe_arg,
-    ]);
-    let url = support::served_at(&mut child).await;
-    support::wait_ready(&url, Duration::from_secs(30), "starting").await;
+    let (mut child, url) = s
+        .start(&[
+            "--max-connections",
+            &cap_arg,
+            "--header-timeout",
+            &header_arg,
+            "--idle-timeout",
+            &idle_arg,
+            "--probe-listen",
+            &probe_arg,
+        ])
+        .await;
     let pid = child.id();
     let before = open_files(pid);
     let to: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
@@ -306,16 +310,16 @@ async fn trickling_bodies_hold_their_senders_share_only_and_time_out() {
     let probe_port = free_port();
     let probe_arg = format!("127.0.0.1:{probe_port}");
     let (per_client_arg, body_arg) = (per_client.to_string(), body_s.to_string());
-    let mut child = s.start(&[
-        "--max-requests-per-client",
-        &per_client_arg,
-        "--body-timeout",
-        &body_arg,
-        "--probe-listen",
-        &probe_arg,
-    ]);
-    let url = support::served_at(&mut child).await;
-    support::wait_ready(&url, Duration::from_secs(30), "starting").await;
+    let (mut child, url) = s
+        .start(&[
+            "--max-requests-per-client",
+            &per_client_arg,
+            "--body-timeout",
+            &body_arg,
+            "--probe-listen",
+            &probe_arg,
+        ])
+        .await;
     let to: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
     let deployments: Api<Deployment> = Api::namespaced(support::admin(&s.server).await, "payments-core");
     let replicas_before = deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas;
@@ -450,16 +454,16 @@ async fn audit_reads_by_the_thousand_leave_no_change_without_its_outcome() {
     fill_audit(&s.db(), rows).await;
     // The attack as it was found: anonymous readers, unthrottled. What holds here is that
     // readers have connections of their own; the limits on them are proven in `limits`.
-    let mut child = s.start(&[
-        "--audit-anonymous-reads",
-        "read",
-        "--audit-reads-per-minute",
-        "100000",
-        "--max-requests-per-client",
-        "100000",
-    ]);
-    let url = support::served_at(&mut child).await;
-    support::wait_ready(&url, Duration::from_secs(30), "starting").await;
+    let (mut child, url) = s
+        .start(&[
+            "--audit-anonymous-reads",
+            "read",
+            "--audit-reads-per-minute",
+            "100000",
+            "--max-requests-per-client",
+            "100000",
+        ])
+        .await;
     let deployments: Api<Deployment> = Api::namespaced(support::admin(&s.server).await, "payments-core");
 
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));

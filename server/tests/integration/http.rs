@@ -204,16 +204,7 @@ async fn a_newline_from_a_request_cannot_forge_a_log_line() {
     use std::io::Read;
     let dir = std::env::temp_dir().join(format!("paydeck-forged-log-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
-        .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
-        .arg("--sim-start")
-        .arg(sim::clock::rfc3339(sim::clock::test_start()))
-        .arg("--db")
-        .arg(dir.join("history.db"))
-        .arg("--sim-kubeconfig")
-        .arg(dir.join("sim.kubeconfig"))
-        .env("PAYDECK_LOG", "info")
-        .stdout(std::process::Stdio::piped())
+    let mut child = crate::support::paydeck_on_builtin_sim_command(&dir, "info")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

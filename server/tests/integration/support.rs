@@ -48,7 +48,13 @@ pub async fn served_at(child: &mut Child) -> String {
 /// simulator's kubeconfig in `dir`, sampling once an hour (a test takes the samples it
 /// needs), logging at `log` to this process's stderr; stdout piped for [`served_at`].
 pub fn paydeck_on_builtin_sim(dir: &std::path::Path, log: &str) -> Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+    paydeck_on_builtin_sim_command(dir, log).spawn().expect("the paydeck binary starts")
+}
+
+/// The command [`paydeck_on_builtin_sim`] runs, for a test that wants more of it (its stderr).
+pub fn paydeck_on_builtin_sim_command(dir: &std::path::Path, log: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"));
+    command
         .args(["--listen", "127.0.0.1:0", "--cluster", "sim", "--sample-interval", "3600"])
         .arg("--sim-start")
         .arg(sim::clock::rfc3339(sim::clock::test_start()))
@@ -57,9 +63,8 @@ pub fn paydeck_on_builtin_sim(dir: &std::path::Path, log: &str) -> Child {
         .arg("--sim-kubeconfig")
         .arg(dir.join("sim.kubeconfig"))
         .env("PAYDECK_LOG", log)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("the paydeck binary starts")
+        .stdout(std::process::Stdio::piped());
+    command
 }
 
 /// Waits up to `within` for `{url}/readyz` to answer 200 (`what` names the wait in a failure).

@@ -178,19 +178,28 @@ pub fn parse_proxy(text: &str) -> Result<IpNet, String> {
 }
 
 /// The client a request comes from: its peer, or — when the peer is a trusted forwarder (the
-/// Ingress, the auth proxy) — the address that forwarder appended to `X-Forwarded-For` (the
-/// last entry: the ones before it are the client's own word).
+/// Ingress, the auth proxy) — the first address in `X-Forwarded-For`, read from the right,
+/// that is not itself a trusted forwarder: each forwarder appends the address it was reached
+/// from, so behind an auth proxy behind an Ingress the last entry is the Ingress and the one
+/// before it the client. Entries left of the first untrusted one are that client's own word.
 pub fn client(trust: &ProxyTrust, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-    let peer = canonical(peer?);
-    if !trust.is_forwarder(peer) {
-        return Some(peer);
+    let mut client = canonical(peer?);
+    if !trust.is_forwarder(client) {
+        return Some(client);
     }
-    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back();
-    forwarded
-        .and_then(|list| list.rsplit(',').next())
-        .and_then(|last| last.trim().parse::<IpAddr>().ok())
-        .map(canonical)
-        .or(Some(peer))
+    // Only the last header counts: a forwarder that appends adds to that one.
+    let Some(list) = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).next_back()
+    else {
+        return Some(client);
+    };
+    for entry in list.rsplit(',') {
+        let Ok(address) = entry.trim().parse::<IpAddr>().map(canonical) else { break };
+        client = address;
+        if !trust.is_forwarder(address) {
+            break;
+        }
+    }
+    Some(client)
 }
 
 /// Parses a comma-separated list of proxies.
@@ -307,6 +316,24 @@ mod tests {
         );
         h.insert("x-forwarded-for", "junk".parse().unwrap());
         assert_eq!(client(&t, ip("::ffff:10.0.0.2"), &h), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn behind_a_proxy_behind_an_ingress_the_client_is_the_first_untrusted_address_from_the_right() {
+        // The auth proxy on loopback, the Ingress in 10.244.0.0/16.
+        let t = ProxyTrust { forwarders: parse_proxies("10.244.0.0/16").unwrap(), ..trust("127.0.0.1") };
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 198.51.100.4, 10.244.1.7".parse().unwrap());
+        assert_eq!(client(&t, ip("127.0.0.1"), &h), ip("198.51.100.4"), "the Ingress's entry is skipped");
+        // Without the Ingress trusted, its own address is the client (limits shared behind it).
+        assert_eq!(client(&trust("127.0.0.1"), ip("127.0.0.1"), &h), ip("10.244.1.7"));
+        // A forged trusted address on the client's side stops nothing: the walk ends at the
+        // first entry that is not a forwarder, reading from the right.
+        h.insert("x-forwarded-for", "10.244.9.9, 198.51.100.4, 10.244.1.7".parse().unwrap());
+        assert_eq!(client(&t, ip("127.0.0.1"), &h), ip("198.51.100.4"));
+        // Junk ends the walk at the last good address.
+        h.insert("x-forwarded-for", "junk, 10.244.1.7".parse().unwrap());
+        assert_eq!(client(&t, ip("127.0.0.1"), &h), ip("10.244.1.7"));
     }
 
     #[test]

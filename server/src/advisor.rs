@@ -239,7 +239,7 @@ impl Advisor {
     }
 }
 
-impl app::backend::AdvisorSource for Advisor {
+impl domain::ports::AdvisorSource for Advisor {
     fn findings(&self, query: &FindingsQuery) -> FindingsReport {
         self.report(query)
     }

@@ -132,13 +132,13 @@ async fn replay_off_the_workers(replay: impl FnOnce() -> Backtest + Send + 'stat
     }
 }
 
-impl app::backend::WhatIfSource for WhatIf {
+impl domain::ports::WhatIfSource for WhatIf {
     fn demand<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
         window: Window,
-    ) -> app::backend::BoxFuture<'a, Result<Series, String>> {
+    ) -> domain::ports::BoxFuture<'a, Result<Series, String>> {
         Box::pin(async move { self.series(namespace, name, window).await.map_err(|e| e.to_string()) })
     }
 }

@@ -199,13 +199,13 @@ pub struct Workload {
     pub placement: Placement,
     /// The rules its annotations waive.
     #[serde(default)]
-    pub waivers: crate::rules::Waivers,
+    pub waivers: crate::rules::finding::Waivers,
     pub health: Health,
     pub findings: Vec<Finding>,
     /// The governance rules it breaks, judged on the live state (waived ones marked); the
     /// rules judged on recorded history are the advisor's, apart.
     #[serde(default)]
-    pub governance: Vec<crate::rules::RuleFinding>,
+    pub governance: Vec<crate::rules::finding::RuleFinding>,
     pub resource_version: String,
     /// `metadata.generation`: goes up with every change to the Deployment's spec.
     pub generation: i64,

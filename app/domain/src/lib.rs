@@ -2,14 +2,17 @@
 //!
 //! No UI, no Kubernetes client, no I/O: quantities, label selectors, the HPA spec and its
 //! arithmetic, the workload figures (the data types exchanged) and the findings drawn from
-//! them, the governance rules and their catalogue, right-sizing and the peak capacity planner, the workloads list's sorting and paging, the live feed's message, and the rules a
-//! scaling change must pass. Everything here compiles for the server and for WebAssembly.
+//! them, the governance rules and their catalogue, right-sizing and the peak capacity planner,
+//! the workloads list's sorting and paging, the live feed's message, the rules a scaling
+//! change must pass, and the ports the server implements for the pages. Everything here
+//! compiles for the server and for WebAssembly.
 
 pub mod dto;
 pub mod findings;
 pub mod hpa;
 pub mod live;
 pub mod planner;
+pub mod ports;
 pub mod quantity;
 pub mod query;
 pub mod rules;

@@ -159,7 +159,7 @@ impl ClusterView {
     }
 }
 
-impl app::backend::ClusterSource for ClusterView {
+impl domain::ports::ClusterSource for ClusterView {
     fn overview(&self, namespace: Option<&str>) -> app::dto::Overview {
         self.current().overview(namespace)
     }

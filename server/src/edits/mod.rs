@@ -530,7 +530,7 @@ pub struct EditService {
 pub const AUDIT_NEEDS_IDENTITY: &str =
     "sign in to read the audit log: this server does not show it to requests without an identity";
 
-impl app::backend::EditSource for EditService {
+impl domain::ports::EditSource for EditService {
     fn limits(&self) -> Limits {
         self.editor.limits
     }
@@ -540,7 +540,7 @@ impl app::backend::EditSource for EditService {
         viewer: &'a Viewer,
         namespace: &'a str,
         name: &'a str,
-    ) -> app::backend::BoxFuture<'a, Result<Rights, String>> {
+    ) -> domain::ports::BoxFuture<'a, Result<Rights, String>> {
         Box::pin(async move { self.editor.rights(viewer, namespace, name).await.map_err(|e| e.to_string()) })
     }
 
@@ -550,7 +550,7 @@ impl app::backend::EditSource for EditService {
         namespace: &'a str,
         name: &'a str,
         edit: &'a Edit,
-    ) -> app::backend::BoxFuture<'a, EditResponse> {
+    ) -> domain::ports::BoxFuture<'a, EditResponse> {
         Box::pin(self.editor.submit(viewer, namespace, name, edit))
     }
 
@@ -558,7 +558,7 @@ impl app::backend::EditSource for EditService {
         &'a self,
         viewer: &'a Viewer,
         query: &'a app::scaling::AuditQuery,
-    ) -> app::backend::BoxFuture<'a, Result<Vec<app::scaling::AuditEntry>, String>> {
+    ) -> domain::ports::BoxFuture<'a, Result<Vec<app::scaling::AuditEntry>, String>> {
         Box::pin(async move {
             if viewer.user.is_none() && !self.anonymous_reads {
                 return Err(AUDIT_NEEDS_IDENTITY.to_string());

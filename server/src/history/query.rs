@@ -196,14 +196,14 @@ pub struct HistoryService {
     pub sample_interval_ms: i64,
 }
 
-impl app::backend::HistorySource for HistoryService {
+impl domain::ports::HistorySource for HistoryService {
     fn recent<'a>(
         &'a self,
         namespace: &'a str,
         name: &'a str,
         range_ms: i64,
         points: i64,
-    ) -> app::backend::HistoryFuture<'a> {
+    ) -> domain::ports::HistoryFuture<'a> {
         Box::pin(async move {
             let now = crate::clock::unix_ms();
             let span = (Some(now.saturating_sub(range_ms)), Some(now), Some(points));
@@ -220,7 +220,7 @@ impl app::backend::HistorySource for HistoryService {
         &'a self,
         namespace: Option<&'a str>,
         range_ms: i64,
-    ) -> app::backend::BoxFuture<'a, Result<Vec<app::dto::PlatformPoint>, String>> {
+    ) -> domain::ports::BoxFuture<'a, Result<Vec<app::dto::PlatformPoint>, String>> {
         Box::pin(async move {
             self.store
                 .platform_recent(namespace, range_ms, crate::clock::unix_ms())

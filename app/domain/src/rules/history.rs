@@ -2,7 +2,10 @@
 //! minimum that idles, a target too high for the recorded surges, CPU requested far above
 //! use. Nothing is judged on less than [`MIN_RECORDED_MS`] of recording.
 
-use super::{Proposal, RuleFinding, RuleId};
+use super::{
+    catalogue::RuleId,
+    finding::{Proposal, RuleFinding},
+};
 use crate::{
     dto::Workload,
     stats::percentile,

@@ -1,7 +1,10 @@
 //! The rules judged on a workload's live state: replicas, budget, placement, probes,
 //! requests, limits and current use.
 
-use super::{Proposal, RuleFinding, RuleId};
+use super::{
+    catalogue::RuleId,
+    finding::{Proposal, RuleFinding},
+};
 use crate::dto::{DisruptionBudget, Workload};
 
 /// Memory use per pod at or above this share of its limit is close to being killed.

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CATALOGUE, RuleFinding, RuleId, Severity};
+use super::{
+    catalogue::{CATALOGUE, RuleId, Severity},
+    finding::RuleFinding,
+};
 use crate::dto::Workload;
 
 /// Which findings to list. Counts per rule are always over the whole namespace (or cluster),

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use recommend::recommend;
 
-use crate::rules::Proposal;
+use crate::rules::finding::Proposal;
 
 /// The least recording right-sizing speaks on: a day, so a daily peak is in it (less the
 /// half hour a restart or a first sample may cost).

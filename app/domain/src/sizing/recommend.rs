@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     dto::Workload,
-    rules::{Proposal, history::SATURATED_MINUTES},
+    rules::{finding::Proposal, history::SATURATED_MINUTES},
     stats::{fit_line, percentile},
     whatif::{self, Figures, HpaConfig, Options, Series},
 };

@@ -2,6 +2,7 @@
 //! watching, history and scaling edits. `main.rs` only wires these modules together.
 
 pub mod advisor;
+pub mod assembly;
 pub mod audit;
 pub mod clock;
 pub mod cluster;

@@ -1,8 +1,8 @@
 use clap::Parser;
 use paydeck::{
-    audit,
+    assembly, audit,
     config::{Command, Config},
-    http, logging, memory, runtime,
+    logging, memory, runtime,
 };
 
 fn main() -> std::process::ExitCode {
@@ -29,7 +29,7 @@ async fn run() -> std::process::ExitCode {
         )
         .await;
     }
-    match http::serve(config).await {
+    match assembly::run(config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

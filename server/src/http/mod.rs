@@ -1,5 +1,6 @@
-//! HTTP: the router (pages, server functions, probes, static files), its middleware, and the
-//! listening loop with graceful shutdown.
+//! HTTP: the server's shared state, the router (pages, server functions, probes, static
+//! files), its middleware, and the listening loop ([`serve`]). Assembled by
+//! [`crate::assembly`].
 
 pub mod api;
 pub mod error;
@@ -38,14 +39,12 @@ use tower_http::{
 };
 
 use crate::{
-    cluster::{self, ClusterView},
-    config::Config,
+    cluster::ClusterView,
     history::{History, sampler::SamplerStats},
     identity::{
         Asking, Bounds, ProxyTrust,
         token_review::{ReviewSettings, TokenReviewer},
     },
-    site,
 };
 use guard::{Places, Refusals};
 use health::Readiness;
@@ -129,11 +128,11 @@ impl ServerState {
     }
 
     /// Offers scaling edits, sent to the cluster with `config` impersonating the user and
-    /// recorded in the audit log beside the history, kept as `settings` say.
-    pub async fn with_edits(
+    /// recorded in the audit log beside the history, kept as `settings` say. Needs the
+    /// history ([`crate::assembly`] makes that so).
+    pub(crate) async fn with_edits(
         mut self,
         config: kube::Config,
-        limits: app::scaling::validate::Limits,
         settings: crate::audit::AuditSettings,
     ) -> anyhow::Result<Self> {
         let Some(history) = &self.history else { return Ok(self) };
@@ -156,13 +155,12 @@ impl ServerState {
             ),
             Err(e) => tracing::error!("audit: cannot settle edits left open by the last stop: {e}"),
         }
-        self.limits = limits;
         let editor = crate::edits::Editor::new(
             config,
             self.cluster.clone(),
             history.clone(),
             audit.clone(),
-            limits,
+            self.limits,
             self.asking.read_only,
         )
         .with_whatif(self.whatif());
@@ -187,39 +185,39 @@ impl ServerState {
     }
 
     /// Believes identity headers as `trust` says; `read_only` turns every edit off.
-    pub fn with_identity(mut self, trust: ProxyTrust, read_only: bool) -> Self {
+    pub(crate) fn with_identity(mut self, trust: ProxyTrust, read_only: bool) -> Self {
         self.asking.trust = Arc::new(trust);
         self.asking.read_only = read_only;
         self
     }
 
     /// Acts as people only within `bounds`.
-    pub fn with_identity_bounds(mut self, bounds: Bounds) -> Self {
+    pub(crate) fn with_identity_bounds(mut self, bounds: Bounds) -> Self {
         self.asking.bounds = Arc::new(bounds);
         self
     }
 
     /// Believes bearer tokens the cluster vouches for (TokenReview with `client`).
-    pub fn with_token_reviews(mut self, client: kube::Client, settings: ReviewSettings) -> Self {
+    pub(crate) fn with_token_reviews(mut self, client: kube::Client, settings: ReviewSettings) -> Self {
         self.asking.tokens = Some(Arc::new(TokenReviewer::new(client, settings)));
         self
     }
 
     /// Refuses requests without an identity (`--anonymous refuse`).
-    pub fn requiring_identity(mut self, require: bool) -> Self {
+    pub(crate) fn requiring_identity(mut self, require: bool) -> Self {
         self.asking.require_identity = require;
         self
     }
 
     /// On the simulated cluster: lets the identity switcher choose one of its demo users.
-    pub fn with_demo_users(mut self, users: Vec<(String, String)>) -> Self {
+    pub(crate) fn with_demo_users(mut self, users: Vec<(String, String)>) -> Self {
         self.asking.demo_users = Arc::new(users);
         self
     }
 
     /// Caps live feeds, concurrent requests, backtests, audit reads and the time a client has
     /// for headers and bodies.
-    pub fn with_protection(mut self, protection: Protection) -> Self {
+    pub(crate) fn with_protection(mut self, protection: Protection) -> Self {
         let minute = Duration::from_secs(60);
         self.live_slots = Arc::new(Places::new(protection.live_per_client, protection.live_total));
         self.concurrency = Arc::new(tokio::sync::Semaphore::new(protection.max_concurrent_requests));
@@ -231,7 +229,7 @@ impl ServerState {
     }
 
     /// Lets requests without an identity read the audit log (the demo), or not (default).
-    pub fn with_anonymous_audit_reads(mut self, allowed: bool) -> Self {
+    pub(crate) fn with_anonymous_audit_reads(mut self, allowed: bool) -> Self {
         self.audit_anonymous_reads = allowed;
         self
     }
@@ -241,15 +239,21 @@ impl ServerState {
         self.stop.send_replace(true);
     }
 
+    /// The bounds scaling changes and proposals are checked against.
+    pub(crate) fn with_limits(mut self, limits: app::scaling::validate::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Right-sizing tuned by `options` (before [`ServerState::with_history`] starts the
     /// advisor).
-    pub fn with_sizing(mut self, options: domain::sizing::SizingOptions) -> Self {
+    pub(crate) fn with_sizing(mut self, options: domain::sizing::SizingOptions) -> Self {
         self.advisor = self.advisor.clone().with_sizing(options);
         self
     }
 
     /// Records history in `history`, sampling every `interval`.
-    pub fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
+    pub(crate) fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
         let task = crate::history::sampler::start(
             history.clone(),
             self.cluster.clone(),
@@ -282,7 +286,7 @@ impl ServerState {
     fn backend(&self) -> Backend {
         Backend {
             cluster: Arc::new(self.cluster.clone()),
-            history: self.history.clone().map(|store| -> Arc<dyn app::backend::HistorySource> {
+            history: self.history.clone().map(|store| -> Arc<dyn domain::ports::HistorySource> {
                 Arc::new(crate::history::query::HistoryService {
                     store,
                     sample_interval_ms: self.sample_interval.as_millis() as i64,
@@ -296,7 +300,7 @@ impl ServerState {
                 })),
                 _ => None,
             },
-            whatif: self.whatif().map(|w| -> Arc<dyn app::backend::WhatIfSource> { Arc::new(w) }),
+            whatif: self.whatif().map(|w| -> Arc<dyn domain::ports::WhatIfSource> { Arc::new(w) }),
             advisor: Arc::new(self.advisor.clone()),
         }
     }
@@ -393,109 +397,4 @@ pub fn router(state: ServerState) -> Router {
                 })
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
-}
-
-/// Binds the configured address and serves until SIGINT or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().ok();
-    let root = site::resolve_root(config.site_root.as_deref(), exe.as_deref());
-    if let Err(problem) = site::check(&root) {
-        tracing::warn!("{problem}; pages will render but not come alive in the browser");
-    }
-
-    // Everything the flags say is checked before anything starts.
-    let crate::config::Settings { source, trust, audit } = config.validate()?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
-    let addr = listener.local_addr()?;
-
-    let connected = cluster::connect(&source).await?;
-    tracing::info!("watching {}", connected.description);
-    let reviews = connected.client.clone();
-    let view =
-        cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let history = History::open_limited(&config.db, config.retention(), config.db_max_size).await?;
-    tracing::info!("history in {}", config.db.display());
-    if let (Some(span), crate::cluster::Source::Sim { profile, seed, .. }) = (config.sim_history, &source)
-        && !history.has_samples().await?
-    {
-        println!("Recording {} s of simulated history first (--sim-history)…", span.as_secs());
-        let started = std::time::Instant::now();
-        let samples = cluster::simulated::record_history(&history, *profile, *seed, span).await?;
-        tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
-    }
-    let state = ServerState::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
-        .with_sizing(config.sizing())
-        .with_history(Arc::new(history), config.sample_interval())
-        .with_identity(trust, config.read_only)
-        .with_identity_bounds(config.identity_bounds())
-        .with_token_reviews(reviews, config.token_reviews())
-        .requiring_identity(config.anonymous == crate::config::Anonymous::Refuse)
-        .with_protection(config.protection())
-        .with_anonymous_audit_reads(config.anonymous_audit_reads())
-        .with_edits(connected.config.clone(), config.limits(), audit)
-        .await?;
-    let state = state.with_demo_users(connected.demo_users.clone());
-    state.readiness.wait_for("cluster sync");
-    let readiness = state.readiness.clone();
-    tokio::spawn(async move {
-        view.synced().await;
-        readiness.done("cluster sync");
-        tracing::info!("cluster synced");
-    });
-    // Keeps the simulated cluster (if any) serving for as long as Paydeck runs.
-    let simulator = connected.simulator;
-
-    tracing::info!(site_root = %root.display(), "serving on http://{addr}");
-    println!("Paydeck is serving on http://{addr}");
-    let stopping = state.clone();
-    let finishing = state.clone();
-    if let Some(probe_addr) = config.probe_listen {
-        let probes = tokio::net::TcpListener::bind(probe_addr).await.with_context(|| {
-            format!("cannot listen on {probe_addr} (--probe-listen / PAYDECK_PROBE_LISTEN)")
-        })?;
-        tracing::info!("probes on http://{probe_addr}");
-        let limits =
-            serve::ConnectionLimits { max_connections: 64, ..serve::ConnectionLimits::of(&state.protection) };
-        let (router, closed) = (serve::probes(state.readiness.clone()), state.closed.clone());
-        tokio::spawn(serve::serve(probes, router, limits, closed, std::future::pending()));
-    }
-    let limits = serve::ConnectionLimits::of(&state.protection);
-    match crate::runtime::raise_open_files_limit() {
-        Ok(files) if (files as usize) < limits.max_connections + 256 => tracing::warn!(
-            "the open-file limit is {files}: fewer than --max-connections ({}) and the descriptors Paydeck needs besides; connections beyond it will fail",
-            limits.max_connections
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
-    }
-    serve::serve(listener, router(state.clone()), limits, state.closed.clone(), async move {
-        shutdown_signal().await;
-        stopping.begin_shutdown();
-    })
-    .await;
-    finishing.finish().await;
-    tracing::info!("stopped");
-    // The simulated cluster ends with the process; stopping it earlier would only make the
-    // watchers, still running until then, report it unreachable.
-    std::mem::forget(simulator);
-    Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use paydeck::{
+    assembly::{Identity, Parts, assemble},
     cluster::ClusterView,
     http::{ServerState, router},
     site,
@@ -113,8 +114,12 @@ async fn start_trusting(proxies: &str, read_only: bool) -> String {
         proxies: paydeck::identity::parse_proxies(proxies).unwrap(),
         ..paydeck::identity::ProxyTrust::none()
     };
-    let state = ServerState::new(options, Duration::from_secs(10), ClusterView::disconnected())
-        .with_identity(trust, read_only);
+    let state = assemble(Parts {
+        identity: Identity { trust, read_only, ..Identity::default() },
+        ..Parts::new(options, Duration::from_secs(10), ClusterView::disconnected())
+    })
+    .await
+    .unwrap();
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
@@ -151,8 +156,12 @@ async fn without_an_identity_only_probes_metrics_and_static_files_answer_when_re
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let options = site::leptos_options(std::path::Path::new("target/site"), addr);
-    let state = ServerState::new(options, Duration::from_secs(10), ClusterView::disconnected())
-        .requiring_identity(true);
+    let state = assemble(Parts {
+        identity: Identity { require_identity: true, ..Identity::default() },
+        ..Parts::new(options, Duration::from_secs(10), ClusterView::disconnected())
+    })
+    .await
+    .unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     let base = format!("http://{addr}");
     for (path, status) in

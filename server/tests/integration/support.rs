@@ -137,9 +137,9 @@ pub struct Stack {
 /// Starts a [`Stack`] as `options` say, synced before it returns.
 pub async fn stack(options: StackOptions) -> Stack {
     use paydeck::{
+        assembly::{Editing, Identity, Parts, Recording, assemble},
         cluster::{self, Scope, Source},
         history::{History, Retention},
-        http::ServerState,
     };
     let sim =
         sim::Cluster::new(&sim::Options { speed: None, start: options.sim_start, ..sim::Options::default() });
@@ -170,19 +170,27 @@ pub async fn stack(options: StackOptions) -> Stack {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = ServerState::new(
-        paydeck::site::leptos_options(std::path::Path::new("target/site"), addr),
-        options.request_timeout,
-        view,
-    )
-    .with_history(history, options.sample_interval)
-    .with_identity(options.trust, false)
-    .with_identity_bounds(options.bounds)
-    .with_token_reviews(connected.client, options.reviews)
-    .requiring_identity(options.require_identity)
-    .with_protection(options.protection)
-    .with_anonymous_audit_reads(options.anonymous_audit_reads)
-    .with_edits(connected.config, Default::default(), options.audit)
+    let state = assemble(Parts {
+        identity: Identity {
+            trust: options.trust,
+            bounds: options.bounds,
+            token_reviews: Some((connected.client, options.reviews)),
+            require_identity: options.require_identity,
+            ..Identity::default()
+        },
+        protection: options.protection,
+        anonymous_audit_reads: options.anonymous_audit_reads,
+        recording: Some(Recording {
+            history,
+            sample_interval: options.sample_interval,
+            edits: Some(Editing { config: connected.config, audit: options.audit }),
+        }),
+        ..Parts::new(
+            paydeck::site::leptos_options(std::path::Path::new("target/site"), addr),
+            options.request_timeout,
+            view,
+        )
+    })
     .await
     .unwrap();
     paydeck::http::serve::spawn(listener, state.clone());

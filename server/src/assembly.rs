@@ -1,0 +1,248 @@
+//! The server assembled in one place: from the checked [`Settings`] to a serving process.
+//!
+//! What a server offers is described by one value, [`Parts`], whose shape says what depends
+//! on what: edits need an audit log, which lives in the store, so they are part of
+//! [`Recording`]; right-sizing is set before the advisor starts on recorded history. No order
+//! of calls can switch a feature off without saying so.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+
+use crate::{
+    audit::AuditSettings,
+    cluster::{self, ClusterView},
+    config::{Config, Settings},
+    history::History,
+    http::{Protection, ServerState, router, serve},
+    identity::{Bounds, ProxyTrust, token_review::ReviewSettings},
+    site,
+};
+
+/// Everything a server is made of.
+pub struct Parts {
+    pub leptos: LeptosOptions,
+    pub request_timeout: Duration,
+    pub cluster: ClusterView,
+    pub identity: Identity,
+    pub protection: Protection,
+    /// Right-sizing's percentile and headroom.
+    pub sizing: domain::sizing::SizingOptions,
+    /// Whether requests without an identity may read the audit log.
+    pub anonymous_audit_reads: bool,
+    /// The bounds scaling changes, and the advisor's proposals, are checked against.
+    pub limits: app::scaling::validate::Limits,
+    /// What is recorded, and the edits that rely on it; `None`: live figures only.
+    pub recording: Option<Recording>,
+}
+
+/// Whose word the server takes, and within which bounds.
+pub struct Identity {
+    pub trust: ProxyTrust,
+    pub bounds: Bounds,
+    /// Bearer tokens are checked with this cluster client (TokenReview).
+    pub token_reviews: Option<(kube::Client, ReviewSettings)>,
+    /// Refuse requests without an identity (`--anonymous refuse`).
+    pub require_identity: bool,
+    /// Turns every edit off.
+    pub read_only: bool,
+    /// On the simulated cluster only: the users the identity switcher offers.
+    pub demo_users: Vec<(String, String)>,
+}
+
+impl Default for Identity {
+    /// No proxy believed, no tokens checked, anonymous requests read.
+    fn default() -> Self {
+        Identity {
+            trust: ProxyTrust::none(),
+            bounds: Bounds::default(),
+            token_reviews: None,
+            require_identity: false,
+            read_only: false,
+            demo_users: Vec::new(),
+        }
+    }
+}
+
+/// A store the server records history in, sampled every `sample_interval`.
+pub struct Recording {
+    pub history: Arc<History>,
+    pub sample_interval: Duration,
+    /// Scaling edits, audited in the same store; `None`: no edits are offered.
+    pub edits: Option<Editing>,
+}
+
+/// Edits sent with `config` (impersonating the user), audited as `audit` says.
+pub struct Editing {
+    pub config: kube::Config,
+    pub audit: AuditSettings,
+}
+
+impl Parts {
+    /// A server showing `cluster` live, with every other part at its default and nothing
+    /// recorded.
+    pub fn new(leptos: LeptosOptions, request_timeout: Duration, cluster: ClusterView) -> Parts {
+        Parts {
+            leptos,
+            request_timeout,
+            cluster,
+            identity: Identity::default(),
+            protection: Protection::default(),
+            sizing: Default::default(),
+            anonymous_audit_reads: false,
+            limits: Default::default(),
+            recording: None,
+        }
+    }
+}
+
+/// Builds the server's state from its parts, starting what runs beside the requests (the
+/// sampler, the advisor's sweeps, the audit log's retention).
+pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
+    let Parts {
+        leptos,
+        request_timeout,
+        cluster,
+        identity,
+        protection,
+        sizing,
+        anonymous_audit_reads,
+        limits,
+        recording,
+    } = parts;
+    // Sizing and limits first: the advisor, started with the history, uses both.
+    let mut state = ServerState::new(leptos, request_timeout, cluster)
+        .with_sizing(sizing)
+        .with_limits(limits)
+        .with_identity(identity.trust, identity.read_only)
+        .with_identity_bounds(identity.bounds)
+        .requiring_identity(identity.require_identity)
+        .with_demo_users(identity.demo_users)
+        .with_protection(protection)
+        .with_anonymous_audit_reads(anonymous_audit_reads);
+    if let Some((client, settings)) = identity.token_reviews {
+        state = state.with_token_reviews(client, settings);
+    }
+    if let Some(Recording { history, sample_interval, edits }) = recording {
+        state = state.with_history(history, sample_interval);
+        if let Some(Editing { config, audit }) = edits {
+            state = state.with_edits(config, audit).await?;
+        }
+    }
+    Ok(state)
+}
+
+/// Binds the configured address and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().ok();
+    let root = site::resolve_root(config.site_root.as_deref(), exe.as_deref());
+    if let Err(problem) = site::check(&root) {
+        tracing::warn!("{problem}; pages will render but not come alive in the browser");
+    }
+
+    // Everything the flags say is checked before anything starts.
+    let Settings { source, trust, audit } = config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
+    let addr = listener.local_addr()?;
+
+    let connected = cluster::connect(&source).await?;
+    tracing::info!("watching {}", connected.description);
+    let reviews = connected.client.clone();
+    let view =
+        cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
+    let history = History::open_limited(&config.db, config.retention(), config.db_max_size).await?;
+    tracing::info!("history in {}", config.db.display());
+    if let (Some(span), cluster::Source::Sim { profile, seed, .. }) = (config.sim_history, &source)
+        && !history.has_samples().await?
+    {
+        println!("Recording {} s of simulated history first (--sim-history)…", span.as_secs());
+        let started = std::time::Instant::now();
+        let samples = cluster::simulated::record_history(&history, *profile, *seed, span).await?;
+        tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
+    }
+    let state = assemble(Parts {
+        identity: Identity {
+            trust,
+            bounds: config.identity_bounds(),
+            token_reviews: Some((reviews, config.token_reviews())),
+            require_identity: config.anonymous == crate::config::Anonymous::Refuse,
+            read_only: config.read_only,
+            demo_users: connected.demo_users.clone(),
+        },
+        protection: config.protection(),
+        sizing: config.sizing(),
+        anonymous_audit_reads: config.anonymous_audit_reads(),
+        limits: config.limits(),
+        recording: Some(Recording {
+            history: Arc::new(history),
+            sample_interval: config.sample_interval(),
+            edits: Some(Editing { config: connected.config.clone(), audit }),
+        }),
+        ..Parts::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
+    })
+    .await?;
+    state.readiness.wait_for("cluster sync");
+    let readiness = state.readiness.clone();
+    tokio::spawn(async move {
+        view.synced().await;
+        readiness.done("cluster sync");
+        tracing::info!("cluster synced");
+    });
+    // Keeps the simulated cluster (if any) serving for as long as Paydeck runs.
+    let simulator = connected.simulator;
+
+    tracing::info!(site_root = %root.display(), "serving on http://{addr}");
+    println!("Paydeck is serving on http://{addr}");
+    let stopping = state.clone();
+    let finishing = state.clone();
+    if let Some(probe_addr) = config.probe_listen {
+        let probes = tokio::net::TcpListener::bind(probe_addr).await.with_context(|| {
+            format!("cannot listen on {probe_addr} (--probe-listen / PAYDECK_PROBE_LISTEN)")
+        })?;
+        tracing::info!("probes on http://{probe_addr}");
+        let limits =
+            serve::ConnectionLimits { max_connections: 64, ..serve::ConnectionLimits::of(&state.protection) };
+        let (router, closed) = (serve::probes(state.readiness.clone()), state.closed.clone());
+        tokio::spawn(serve::serve(probes, router, limits, closed, std::future::pending()));
+    }
+    let limits = serve::ConnectionLimits::of(&state.protection);
+    match crate::runtime::raise_open_files_limit() {
+        Ok(files) if (files as usize) < limits.max_connections + 256 => tracing::warn!(
+            "the open-file limit is {files}: fewer than --max-connections ({}) and the descriptors Paydeck needs besides; connections beyond it will fail",
+            limits.max_connections
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot read or raise the open-file limit: {e}"),
+    }
+    serve::serve(listener, router(state.clone()), limits, state.closed.clone(), async move {
+        shutdown_signal().await;
+        stopping.begin_shutdown();
+    })
+    .await;
+    finishing.finish().await;
+    tracing::info!("stopped");
+    // The simulated cluster ends with the process; stopping it earlier would only make the
+    // watchers, still running until then, report it unreachable.
+    std::mem::forget(simulator);
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

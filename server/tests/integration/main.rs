@@ -25,4 +25,5 @@ mod pages;
 mod shutdown;
 mod sim_history;
 mod sizing;
+mod upgrade;
 mod whatif;

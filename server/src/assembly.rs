@@ -153,8 +153,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let reviews = connected.client.clone();
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let history = History::open_limited(&config.db, config.retention(), config.db_max_size).await?;
-    tracing::info!("history in {}", config.db.display());
+    let cluster_name = match &config.cluster_name {
+        Some(name) => name.clone(),
+        None => {
+            crate::history::check_cluster_name(&connected.name).map_err(|e| {
+                anyhow::anyhow!(
+                    "the kubeconfig context {:?} cannot name the cluster's history ({e}): set --cluster-name (PAYDECK_CLUSTER_NAME)",
+                    connected.name
+                )
+            })?;
+            connected.name.clone()
+        }
+    };
+    let history =
+        History::open_for_cluster(&config.db, config.retention(), config.db_max_size, &cluster_name).await?;
+    tracing::info!("history of cluster {cluster_name} in {}", config.db.display());
     if let (Some(span), cluster::Source::Sim { profile, seed, .. }) = (config.sim_history, &source)
         && !history.has_samples().await?
     {

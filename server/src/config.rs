@@ -51,6 +51,11 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_CONTEXT", requires = "kubeconfig")]
     pub context: Option<String>,
 
+    /// The name the cluster's history is kept under (default: the kubeconfig context's name,
+    /// else `default`). Keep it when the context is renamed: history is keyed by it.
+    #[arg(long, env = "PAYDECK_CLUSTER_NAME", value_parser = parse_cluster_name)]
+    pub cluster_name: Option<String>,
+
     /// Watch only these namespaces (comma-separated); default: all.
     #[arg(long, env = "PAYDECK_NAMESPACES", value_delimiter = ',')]
     pub namespaces: Vec<String>,
@@ -539,6 +544,11 @@ impl Default for Protection {
     }
 }
 
+/// A cluster name as [`crate::history::check_cluster_name`] takes it.
+fn parse_cluster_name(text: &str) -> Result<String, String> {
+    crate::history::check_cluster_name(text).map(|()| text.to_string())
+}
+
 /// `512MiB`, `8GiB`, `1048576` (bytes): a whole number and an optional binary unit.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("expected a size like 512MiB or 8GiB, got {text:?}");
@@ -604,6 +614,16 @@ mod tests {
     fn a_bad_listen_address_is_refused_with_its_flag_named() {
         let err = Config::try_parse_from(["paydeck", "--listen", "localhost"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn a_cluster_name_is_checked_where_it_is_given() {
+        let c = Config::try_parse_from(["paydeck", "--cluster-name", "prod-eu"]).unwrap();
+        assert_eq!(c.cluster_name.as_deref(), Some("prod-eu"));
+        for bad in ["", "prod eu", "prod\teu"] {
+            let err = Config::try_parse_from(["paydeck", "--cluster-name", bad]).unwrap_err();
+            assert!(err.to_string().contains("--cluster-name"), "{err}");
+        }
     }
 
     #[test]

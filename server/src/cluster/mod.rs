@@ -62,6 +62,9 @@ pub struct Connected {
     /// The configuration behind `client`: edits derive impersonating clients from it.
     pub config: Config,
     pub description: String,
+    /// What to call the cluster where no name is configured: the kubeconfig context's name,
+    /// else [`crate::history::DEFAULT_CLUSTER`].
+    pub name: String,
     /// The simulated cluster, when Paydeck runs one: it serves as long as this is kept.
     pub simulator: Option<Box<dyn std::any::Any + Send>>,
     /// The simulated cluster's demo users and their groups (the identity switcher's choices).
@@ -78,16 +81,17 @@ pub async fn connect(source: &Source) -> anyhow::Result<Connected> {
         Source::Kubeconfig { path, context } => {
             let kubeconfig = Kubeconfig::read_from(path)
                 .with_context(|| format!("cannot read kubeconfig {}", path.display()))?;
+            let name = context.clone().or_else(|| kubeconfig.current_context.clone());
             let options = KubeConfigOptions { context: context.clone(), ..KubeConfigOptions::default() };
             let config = Config::from_custom_kubeconfig(kubeconfig, &options)
                 .await
                 .with_context(|| format!("cannot use kubeconfig {}", path.display()))?;
-            Connected::to(config)
+            Connected::to(config, name)
         }
         Source::Infer => {
             let config =
                 Config::infer().await.context("no in-cluster service account and no usable kubeconfig")?;
-            Connected::to(config)
+            Connected::to(config, None)
         }
     }
 }
@@ -110,14 +114,15 @@ pub fn without_hidden_retries(mut config: Config) -> Config {
 }
 
 impl Connected {
-    /// A connection to a real cluster.
-    fn to(config: Config) -> anyhow::Result<Self> {
+    /// A connection to a real cluster, called `name` where its kubeconfig context says.
+    fn to(config: Config, name: Option<String>) -> anyhow::Result<Self> {
         let config = without_hidden_retries(config);
         let description = config.cluster_url.to_string();
         Ok(Connected {
             client: Client::try_from(config.clone())?,
             config,
             description,
+            name: name.unwrap_or_else(|| crate::history::DEFAULT_CLUSTER.to_string()),
             simulator: None,
             demo_users: Vec::new(),
         })

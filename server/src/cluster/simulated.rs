@@ -57,6 +57,7 @@ pub async fn start(
         client: Client::try_from(config.clone())?,
         config,
         description,
+        name: crate::history::DEFAULT_CLUSTER.to_string(),
         simulator: Some(Box::new(server)),
         demo_users: sim::auth::DEMO_USERS.iter().map(|(u, g)| (u.to_string(), g.to_string())).collect(),
     })

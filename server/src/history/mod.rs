@@ -79,9 +79,32 @@ pub(crate) fn rollup_aggregates() -> String {
     )
 }
 
-/// The history database.
+/// The cluster name of a single-cluster install that names none.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// The longest cluster name kept, in characters (a DNS name's length).
+pub const MAX_CLUSTER_NAME: usize = 253;
+
+/// A cluster name as rows are keyed by: 1 to [`MAX_CLUSTER_NAME`] characters, none of them
+/// a control character or a space. Kubeconfig context names (`arn:aws:eks:…/prod`,
+/// `gke_project_zone_name`) are names.
+pub fn check_cluster_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_CLUSTER_NAME {
+        return Err(format!("a cluster name has 1 to {MAX_CLUSTER_NAME} characters, got {chars}"));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control() || c.is_whitespace()) {
+        return Err(format!("a cluster name has no spaces or control characters, got {c:?} in {name:?}"));
+    }
+    Ok(())
+}
+
+/// The history database, as one cluster's history: every workload row it reads or writes is
+/// keyed by [`History::cluster`] as well as namespace and name.
 pub struct History {
     pool: SqlitePool,
+    /// The cluster this handle records and reads.
+    cluster: String,
     /// How every connection to the file is opened (the audit log's too).
     options: SqliteConnectOptions,
     ids: Mutex<HashMap<(String, String), i64>>,
@@ -151,6 +174,22 @@ fn rollup_sql(source: &str) -> String {
     }
 }
 
+/// Gives the rows recorded before clusters had names (migration 0009) to `cluster`, the first
+/// cluster to open the file. A row it already has under its own name keeps that one.
+async fn adopt_unnamed_rows(pool: &SqlitePool, cluster: &str) -> sqlx::Result<()> {
+    let adopted = sqlx::query("UPDATE OR IGNORE workloads SET cluster = ? WHERE cluster = ''")
+        .bind(cluster)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if adopted > 0 {
+        tracing::info!(
+            "history: {adopted} workload(s) recorded before clusters had names are now cluster {cluster}'s"
+        );
+    }
+    Ok(())
+}
+
 /// The database page size Paydeck creates files with (SQLite's default).
 const PAGE_SIZE: u64 = 4096;
 
@@ -167,6 +206,18 @@ impl History {
         retention: Retention,
         max_bytes: Option<u64>,
     ) -> anyhow::Result<Self> {
+        Self::open_for_cluster(path, retention, max_bytes, DEFAULT_CLUSTER).await
+    }
+
+    /// Opens the database as `cluster`'s history. Rows recorded before clusters had names
+    /// become this cluster's the first time a cluster opens the file.
+    pub async fn open_for_cluster(
+        path: &Path,
+        retention: Retention,
+        max_bytes: Option<u64>,
+        cluster: &str,
+    ) -> anyhow::Result<Self> {
+        check_cluster_name(cluster).map_err(anyhow::Error::msg)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create the database folder {}", dir.display()))?;
@@ -186,8 +237,10 @@ impl History {
             .await
             .with_context(|| format!("cannot open the history database {}", path.display()))?;
         sqlx::migrate!("./migrations").run(&pool).await.context("cannot migrate the history database")?;
+        adopt_unnamed_rows(&pool, cluster).await.context("cannot name the history's cluster")?;
         Ok(History {
             pool,
+            cluster: cluster.to_string(),
             options,
             ids: Mutex::new(HashMap::new()),
             retention,
@@ -221,6 +274,11 @@ impl History {
         &self.pool
     }
 
+    /// The cluster whose history this is.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
     /// The id of a workload, creating its row the first time.
     async fn workload_id(
         &self,
@@ -232,24 +290,28 @@ impl History {
         if let Some(id) = self.ids.lock().await.get(&key) {
             return Ok(*id);
         }
-        sqlx::query("INSERT OR IGNORE INTO workloads (namespace, name) VALUES (?, ?)")
+        sqlx::query("INSERT OR IGNORE INTO workloads (cluster, namespace, name) VALUES (?, ?, ?)")
+            .bind(&self.cluster)
             .bind(namespace)
             .bind(name)
             .execute(&mut *conn)
             .await?;
-        let id: i64 = sqlx::query("SELECT id FROM workloads WHERE namespace = ? AND name = ?")
-            .bind(namespace)
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?
-            .get(0);
+        let id: i64 =
+            sqlx::query("SELECT id FROM workloads WHERE cluster = ? AND namespace = ? AND name = ?")
+                .bind(&self.cluster)
+                .bind(namespace)
+                .bind(name)
+                .fetch_one(&mut *conn)
+                .await?
+                .get(0);
         self.ids.lock().await.insert(key, id);
         Ok(id)
     }
 
     /// The id of a workload, if it has any history.
     pub async fn find_workload(&self, namespace: &str, name: &str) -> sqlx::Result<Option<i64>> {
-        Ok(sqlx::query("SELECT id FROM workloads WHERE namespace = ? AND name = ?")
+        Ok(sqlx::query("SELECT id FROM workloads WHERE cluster = ? AND namespace = ? AND name = ?")
+            .bind(&self.cluster)
             .bind(namespace)
             .bind(name)
             .fetch_optional(&self.pool)

@@ -80,9 +80,11 @@ impl History {
             "SELECT r.bucket_ms, SUM(r.request_rate_avg), SUM(r.replicas_desired_avg), SUM(r.replicas_ready_avg), \
              SUM(r.cpu_requests), SUM(r.cpu_usage_avg), SUM(r.memory_requests), SUM(r.memory_usage_avg) \
              FROM rollups r JOIN workloads w ON w.id = r.workload_id \
-             WHERE r.resolution_ms = ? AND r.bucket_ms >= ? AND r.bucket_ms < ? AND (? IS NULL OR w.namespace = ?) \
+             WHERE w.cluster = ? AND r.resolution_ms = ? AND r.bucket_ms >= ? AND r.bucket_ms < ? \
+             AND (? IS NULL OR w.namespace = ?) \
              GROUP BY r.bucket_ms ORDER BY r.bucket_ms",
         )
+        .bind(self.cluster())
         .bind(FIVE_MINUTES)
         .bind(from_ms)
         .bind(to_ms)

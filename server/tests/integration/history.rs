@@ -416,3 +416,51 @@ async fn rollups_and_retention_reach_every_workload_of_a_fleet() {
         sqlx::query_scalar("SELECT message FROM events").fetch_all(db.pool()).await.unwrap();
     assert_eq!(events, vec!["yesterday".to_string()], "the last chunk's old events are gone");
 }
+
+#[tokio::test]
+async fn two_clusters_in_one_file_keep_their_workloads_of_the_same_name_apart() {
+    let tmp = TempDb::new("clusters");
+    let open = async |cluster: &str| {
+        History::open_for_cluster(&tmp.0, Retention::default(), None, cluster).await.unwrap()
+    };
+    let (eu, us) = (open("prod-eu").await, open("prod-us").await);
+    for i in 0..20 {
+        eu.write_samples(NOW - 600_000 + i * 15_000, &[ledger(3, 1.0)]).await.unwrap();
+        us.write_samples(NOW - 600_000 + i * 15_000, &[ledger(9, 4.0)]).await.unwrap();
+    }
+    eu.write_event("payments-core", "ledger", NOW - 60_000, "edit", "eu only").await.unwrap();
+    for db in [&eu, &us] {
+        db.maintain(NOW).await.unwrap();
+    }
+    let range = || Range::new(Some(NOW - 600_000), Some(NOW), Some(10), NOW).unwrap();
+    let eu_history = history(&eu, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
+    let us_history = history(&us, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
+    let cpu = |h: &app::dto::History| {
+        h.points.iter().filter_map(|p| p.cpu_usage.map(|s| s.max)).fold(0.0, f64::max)
+    };
+    assert_eq!((cpu(&eu_history), cpu(&us_history)), (1.0, 4.0), "each cluster reads its own samples");
+    assert_eq!((eu_history.events.len(), us_history.events.len()), (1, 0), "and its own events");
+    let replicas = async |db: &History| {
+        let points = db.platform(None, NOW - 600_000, NOW).await.unwrap();
+        points.iter().map(|p| p.replicas_desired).fold(0.0, f64::max)
+    };
+    assert_eq!(replicas(&eu).await, 3.0, "the platform's sums are the cluster's own");
+    assert_eq!(replicas(&us).await, 9.0);
+    let unknown = open("staging").await;
+    assert!(history(&unknown, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none());
+    for db in [eu, us, unknown] {
+        db.close().await;
+    }
+}
+
+#[test]
+fn cluster_names_are_bounded_and_printable() {
+    use paydeck::history::check_cluster_name;
+    for good in ["default", "prod-eu", "arn:aws:eks:eu-west-1:123456789012:cluster/payments", "gke_p_z_name"]
+    {
+        assert_eq!(check_cluster_name(good), Ok(()), "{good}");
+    }
+    for bad in ["", "prod eu", "prod\neu", "prod\u{7}", &"x".repeat(254)] {
+        assert!(check_cluster_name(bad).is_err(), "{bad:?}");
+    }
+}

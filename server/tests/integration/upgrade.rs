@@ -133,8 +133,22 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_reads_the_same
     let expected: Expected =
         serde_json::from_str(&std::fs::read_to_string(fixture("expect.json")).unwrap()).unwrap();
 
-    let history = History::open(&db, Retention::default()).await.expect("the old file opens and migrates");
+    // Opened as a cluster named by its kubeconfig context: rows recorded before clusters had
+    // names become that cluster's.
+    let history =
+        History::open_for_cluster(&db, Retention::default(), None, "arn:aws:eks:eu-west-1:1:cluster/prod")
+            .await
+            .expect("the old file opens and migrates");
     let read = readings(&history, &db).await;
+    let pool = readonly(&db).await;
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(&pool).await.unwrap();
+    let dangling: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!((integrity.as_str(), dangling), ("ok", vec![]), "the rebuilt tables are whole");
+    pool.close().await;
     assert_eq!(read.last_sample_ms, expected.last_sample_ms);
     for (now, then) in read.workloads.iter().zip(&expected.workloads) {
         let what = format!("{}/{}", then.namespace, then.name);
@@ -153,6 +167,18 @@ async fn a_database_of_the_previous_release_upgrades_in_place_and_reads_the_same
     assert_eq!(read.audit_outcomes, expected.audit_outcomes);
     assert_eq!(read.audit_head, expected.audit_head, "the chain verifies to the head it had");
     history.close().await;
+    // Opened again, by the same name, it reads the same; by another name, that cluster has
+    // recorded nothing.
+    let again =
+        History::open_for_cluster(&db, Retention::default(), None, "arn:aws:eks:eu-west-1:1:cluster/prod")
+            .await
+            .unwrap();
+    assert_eq!(readings(&again, &db).await.workloads[0].raw, read.workloads[0].raw);
+    again.close().await;
+    let other = History::open_for_cluster(&db, Retention::default(), None, "staging").await.unwrap();
+    let (namespace, name) = WORKLOADS[0];
+    assert_eq!(other.find_workload(namespace, name).await.unwrap(), None, "history is keyed by cluster");
+    other.close().await;
 
     // `paydeck verify-audit` itself passes on the upgraded file, pinned to the old head.
     let verdict = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))

@@ -65,10 +65,14 @@ async fn readings(history: &History, db: &Path) -> Expected {
         let rollups = ask(to + THREE_DAYS_MS).await.unwrap().expect("recorded");
         assert_eq!((raw.source.as_str(), rollups.source.as_str()), ("raw", "5m"));
         let demand = history
-            .demand(namespace, name, (from / 1000, to / 1000 + 1), (2.0, 512.0 * 1_048_576.0), None)
+            .demand(namespace, name, (from, to), (2.0, 512.0 * 1_048_576.0), None)
             .await
             .unwrap()
             .expect("demand recorded");
+        assert!(
+            demand.cpu.iter().flatten().count() > 600,
+            "{namespace}/{name}: demand over the hours recorded"
+        );
         workloads.push(WorkloadReadings {
             namespace: namespace.into(),
             name: name.into(),

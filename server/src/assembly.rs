@@ -125,9 +125,13 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
         state = state.with_token_reviews(client, settings);
     }
     if let Some(Recording { history, sample_interval, edits }) = recording {
-        state = state.with_history(history, sample_interval);
-        if let Some(Editing { config, audit }) = edits {
-            state = state.with_edits(config, audit).await?;
+        let audit = match &edits {
+            Some(editing) => Some(crate::store::open_audit_log(&history, &editing.audit).await?),
+            None => None,
+        };
+        state = state.with_history(history.clone(), sample_interval);
+        if let (Some(Editing { config, audit: settings }), Some(audit)) = (edits, audit) {
+            state = state.with_edits(config, history, audit, settings).await;
         }
     }
     Ok(state)

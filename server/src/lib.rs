@@ -17,4 +17,5 @@ pub mod memory;
 pub mod metrics;
 pub mod runtime;
 pub mod site;
+pub mod store;
 pub mod whatif;

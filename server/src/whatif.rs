@@ -10,7 +10,7 @@ use domain::{
     whatif::{self, Backtest, HpaConfig, Options, Series, Window},
 };
 
-use crate::{clock::unix_ms, cluster::ClusterView, history::History};
+use crate::{clock::unix_ms, cluster::ClusterView, store::HistoryStore};
 
 /// Why a replay cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -24,13 +24,13 @@ pub enum WhatIfError {
     #[error("the proposed spec is not valid")]
     Invalid(Vec<FieldError>),
     #[error("the history database did not answer: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] crate::store::StoreError),
 }
 
 /// Replays over recorded history.
 #[derive(Clone)]
 pub struct WhatIf {
-    pub history: Arc<History>,
+    pub history: Arc<dyn HistoryStore>,
     pub cluster: ClusterView,
     pub sample_interval: Duration,
     pub limits: Limits,

@@ -65,7 +65,7 @@ pub async fn start(
 
 #[cfg(not(feature = "sim"))]
 pub async fn record_history(
-    _: &crate::history::History,
+    _: &dyn crate::store::HistoryStore,
     _: SimProfile,
     _: u64,
     _: std::time::Duration,
@@ -90,7 +90,7 @@ pub async fn start(_: SimProfile, _: u64, _: f64, _: Option<i64>, _: &Path) -> a
 /// samples written.
 #[cfg(feature = "sim")]
 pub async fn record_history(
-    history: &crate::history::History,
+    history: &dyn crate::store::HistoryStore,
     profile: SimProfile,
     seed: u64,
     span: std::time::Duration,

@@ -35,8 +35,8 @@ use crate::{
     audit::{self, Attempt, AuditLog},
     clock::unix_ms,
     cluster::ClusterView,
-    history::History,
     limiter::Limiter,
+    store::HistoryStore,
 };
 
 /// A workload Paydeck does not know (any more).
@@ -59,7 +59,7 @@ const OUTCOME_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Editor {
     config: kube::Config,
     /// Applied edits become events on the service's charts.
-    history: Arc<History>,
+    history: Arc<dyn HistoryStore>,
     cluster: ClusterView,
     audit: Arc<AuditLog>,
     pub limits: Limits,
@@ -87,7 +87,7 @@ impl Editor {
     pub fn new(
         config: kube::Config,
         cluster: ClusterView,
-        history: Arc<History>,
+        history: Arc<dyn HistoryStore>,
         audit: Arc<AuditLog>,
         limits: Limits,
         read_only: bool,

@@ -169,14 +169,14 @@ pub async fn history(
 pub enum LookupError {
     #[error(transparent)]
     Invalid(#[from] RangeError),
-    #[error("the history database did not answer: {0}")]
-    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] crate::store::StoreError),
 }
 
 /// Checks `from`/`to`/`points` (defaults: the last hour before `now`, 300 points) and runs
 /// the query.
 pub async fn lookup(
-    store: &History,
+    store: &dyn crate::store::HistoryStore,
     namespace: &str,
     name: &str,
     (from_ms, to_ms, points): (Option<i64>, Option<i64>, Option<i64>),
@@ -184,7 +184,7 @@ pub async fn lookup(
     now: i64,
 ) -> Result<Option<HistoryDto>, LookupError> {
     let range = Range::new(from_ms, to_ms, points, now)?;
-    history(store, namespace, name, range, sample_interval_ms, now).await.map_err(|e| {
+    store.history(namespace, name, range, sample_interval_ms, now).await.map_err(|e| {
         tracing::warn!("history query for {namespace}/{name} failed: {e}");
         LookupError::Database(e)
     })
@@ -192,7 +192,7 @@ pub async fn lookup(
 
 /// The history store as the app's server functions see it.
 pub struct HistoryService {
-    pub store: std::sync::Arc<History>,
+    pub store: std::sync::Arc<dyn crate::store::HistoryStore>,
     pub sample_interval_ms: i64,
 }
 
@@ -207,7 +207,7 @@ impl domain::ports::HistorySource for HistoryService {
         Box::pin(async move {
             let now = crate::clock::unix_ms();
             let span = (Some(now.saturating_sub(range_ms)), Some(now), Some(points));
-            lookup(&self.store, namespace, name, span, self.sample_interval_ms, now).await.map_err(
+            lookup(self.store.as_ref(), namespace, name, span, self.sample_interval_ms, now).await.map_err(
                 |e| match e {
                     LookupError::Invalid(range) => range.to_string(),
                     LookupError::Database(_) => "the history database did not answer; try again".into(),

@@ -12,9 +12,10 @@ use app::dto::Workload;
 
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 
-use super::{History, observed::Observed};
+use super::{Steps, observed::Observed};
 use crate::clock::WallClock;
 use crate::cluster::{ClusterView, snapshot::Snapshot};
+use crate::store::HistoryStore;
 
 /// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
 const MAX_PENDING: usize = 240;
@@ -90,7 +91,7 @@ pub fn changes(before: &Workload, after: &Workload) -> Vec<(&'static str, String
 /// turns true the sampler takes a last sample, writes what it still holds, and ends: await
 /// the returned task before closing the database.
 pub fn start(
-    history: Arc<History>,
+    history: Arc<dyn HistoryStore>,
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
@@ -112,7 +113,11 @@ pub fn start(
 
 /// Writes the readings and decisions the event loop has taken; what the database refuses
 /// goes back to be written next time.
-async fn write_observed(history: &History, observed: &std::sync::Mutex<Observed>, stats: &SamplerStats) {
+async fn write_observed(
+    history: &dyn HistoryStore,
+    observed: &std::sync::Mutex<Observed>,
+    stats: &SamplerStats,
+) {
     let steps = {
         let mut o = observed.lock().unwrap_or_else(|e| e.into_inner());
         if o.is_empty() {
@@ -133,7 +138,7 @@ async fn write_observed(history: &History, observed: &std::sync::Mutex<Observed>
 }
 
 async fn sample_loop(
-    history: Arc<History>,
+    history: Arc<dyn HistoryStore>,
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
@@ -184,7 +189,7 @@ async fn sample_loop(
         }
         while let Some((at_ms, snapshot)) = pending.front() {
             let started = Instant::now();
-            match history.write_samples(*at_ms, &snapshot.workloads).await {
+            match history.write_steps(&Steps::one(*at_ms, &snapshot.workloads), &[]).await {
                 Ok(()) => {
                     stats.samples_written.inc_by(snapshot.workloads.len() as u64);
                     stats.write_seconds.set(started.elapsed().as_secs_f64());
@@ -200,7 +205,7 @@ async fn sample_loop(
                 }
             }
         }
-        write_observed(&history, &observed, &stats).await;
+        write_observed(history.as_ref(), &observed, &stats).await;
         if last {
             if !pending.is_empty() {
                 tracing::warn!(
@@ -220,7 +225,7 @@ async fn sample_loop(
 }
 
 async fn event_loop(
-    history: Arc<History>,
+    history: Arc<dyn HistoryStore>,
     view: ClusterView,
     stats: Arc<SamplerStats>,
     clock: WallClock,

@@ -114,9 +114,15 @@ pub async fn history(
         .as_ref()
         .ok_or_else(|| ApiError::unavailable("history is not recorded by this server"))?;
     let interval = state.sample_interval.as_millis() as i64;
-    let found =
-        query::lookup(store, &namespace, &name, (p.from, p.to, p.points), interval, crate::clock::unix_ms())
-            .await?;
+    let found = query::lookup(
+        store.as_ref(),
+        &namespace,
+        &name,
+        (p.from, p.to, p.points),
+        interval,
+        crate::clock::unix_ms(),
+    )
+    .await?;
     found.map(Json).ok_or_else(|| ApiError::NotFound(format!("no history for {namespace}/{name}")))
 }
 

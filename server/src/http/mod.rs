@@ -21,7 +21,6 @@ pub mod whatif;
 
 use std::{sync::Arc, time::Duration};
 
-use anyhow::Context;
 use app::{App, backend::Backend, shell};
 use axum::{
     Router,
@@ -40,7 +39,7 @@ use tower_http::{
 
 use crate::{
     cluster::ClusterView,
-    history::{History, sampler::SamplerStats},
+    history::sampler::SamplerStats,
     identity::{
         Asking, Bounds, ProxyTrust,
         token_review::{ReviewSettings, TokenReviewer},
@@ -60,8 +59,8 @@ pub struct ServerState {
     pub traffic: Arc<TrafficMeter>,
     pub request_timeout: Duration,
     pub cluster: ClusterView,
-    /// The history database, when this server records one.
-    pub history: Option<Arc<History>>,
+    /// The history store, when this server records one.
+    pub history: Option<Arc<dyn crate::store::HistoryStore>>,
     pub sampler: Arc<SamplerStats>,
     pub sample_interval: Duration,
     /// Turns true when the server is stopping: long-lived responses (the live feed) end, so
@@ -128,23 +127,14 @@ impl ServerState {
     }
 
     /// Offers scaling edits, sent to the cluster with `config` impersonating the user and
-    /// recorded in the audit log beside the history, kept as `settings` say. Needs the
-    /// history ([`crate::assembly`] makes that so).
+    /// recorded in `audit`, kept as `settings` say; events of them go to `history`.
     pub(crate) async fn with_edits(
         mut self,
         config: kube::Config,
+        history: Arc<dyn crate::store::HistoryStore>,
+        audit: Arc<crate::audit::AuditLog>,
         settings: crate::audit::AuditSettings,
-    ) -> anyhow::Result<Self> {
-        let Some(history) = &self.history else { return Ok(self) };
-        // An edit waits this long for the audit log before it is refused.
-        let deadline = Duration::from_secs(3);
-        let pool = history.audit_pool(deadline).await.context("cannot open the audit log")?;
-        let readers = history.audit_readers().await.context("cannot open the audit log for reading")?;
-        let audit = Arc::new(
-            crate::audit::AuditLog::new(pool, settings.key, deadline)
-                .with_readers(readers)
-                .with_refusal_budget(settings.refusal_budget),
-        );
+    ) -> Self {
         if let Some(retention) = settings.refusal_retention {
             crate::audit::retention::start(audit.clone(), retention, self.stopping.clone());
         }
@@ -158,7 +148,7 @@ impl ServerState {
         let editor = crate::edits::Editor::new(
             config,
             self.cluster.clone(),
-            history.clone(),
+            history,
             audit.clone(),
             self.limits,
             self.asking.read_only,
@@ -166,7 +156,7 @@ impl ServerState {
         .with_whatif(self.whatif());
         self.editor = Some(Arc::new(editor));
         self.audit = Some(audit);
-        Ok(self)
+        self
     }
 
     /// After the last request: lets the sampler write its last batch, then closes the
@@ -253,7 +243,11 @@ impl ServerState {
     }
 
     /// Records history in `history`, sampling every `interval`.
-    pub(crate) fn with_history(mut self, history: Arc<History>, interval: Duration) -> Self {
+    pub(crate) fn with_history(
+        mut self,
+        history: Arc<dyn crate::store::HistoryStore>,
+        interval: Duration,
+    ) -> Self {
         let task = crate::history::sampler::start(
             history.clone(),
             self.cluster.clone(),

@@ -153,7 +153,7 @@ async fn wait_for_outcomes(s: &Stack, n: usize) -> Vec<Value> {
 #[tokio::test]
 async fn a_full_database_refuses_edits_and_changes_nothing_while_reads_go_on() {
     let s = support::stack(StackOptions { db_max_bytes: Some(512 * 1024), ..StackOptions::default() }).await;
-    let history = s.state.history.clone().unwrap();
+    let history = s.history.clone();
     // History fills the database to its limit…
     let workloads: Vec<app::dto::Workload> = (0..200)
         .map(|i| app::dto::Workload {

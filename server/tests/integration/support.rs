@@ -131,6 +131,8 @@ pub struct Stack {
     pub base: String,
     pub addr: std::net::SocketAddr,
     pub db: std::path::PathBuf,
+    /// The SQLite history the server records in (`state.history` is the same store).
+    pub history: std::sync::Arc<paydeck::history::History>,
     pub state: paydeck::http::ServerState,
 }
 
@@ -164,9 +166,14 @@ pub async fn stack(options: StackOptions) -> Stack {
     );
     if let Some(span) = options.sim_history {
         let seed = sim::Options::default().seed;
-        paydeck::cluster::simulated::record_history(&history, paydeck::cluster::SimProfile::Demo, seed, span)
-            .await
-            .unwrap();
+        paydeck::cluster::simulated::record_history(
+            history.as_ref(),
+            paydeck::cluster::SimProfile::Demo,
+            seed,
+            span,
+        )
+        .await
+        .unwrap();
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -181,7 +188,7 @@ pub async fn stack(options: StackOptions) -> Stack {
         protection: options.protection,
         anonymous_audit_reads: options.anonymous_audit_reads,
         recording: Some(Recording {
-            history,
+            history: history.clone(),
             sample_interval: options.sample_interval,
             edits: Some(Editing { config: connected.config, audit: options.audit }),
         }),
@@ -194,7 +201,7 @@ pub async fn stack(options: StackOptions) -> Stack {
     .await
     .unwrap();
     paydeck::http::serve::spawn(listener, state.clone());
-    Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, state }
+    Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, history, state }
 }
 
 /// Rows in the audit table (intents included), read from the file itself.

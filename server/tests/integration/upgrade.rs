@@ -208,7 +208,7 @@ async fn write_release_fixture() {
         ..StackOptions::default()
     })
     .await;
-    let history = s.state.history.clone().expect("history");
+    let history = s.history.clone();
     let post = |user: &str, groups: &str, body: Value| {
         reqwest::Client::new()
             .post(format!("{}/workloads/payments-core/fx-rates/scaling", s.base))

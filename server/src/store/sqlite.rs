@@ -1,0 +1,117 @@
+//! The SQLite store: one file beside Paydeck ([`History`]), the embedded default.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use anyhow::Context;
+
+use app::dto::{History as HistoryDto, PlatformPoint};
+use domain::whatif::Series;
+
+use super::{HistoryStore, StoreError, StoreFuture};
+use crate::{
+    audit::{AuditLog, AuditSettings},
+    history::{History, PastEvent, Retention, Steps, query::Range},
+};
+
+/// The audit log in the same file as `history`: appends on a connection of their own
+/// (`synchronous=FULL`), listings on read-only ones, kept as `settings` say.
+pub async fn open_audit_log(history: &History, settings: &AuditSettings) -> anyhow::Result<Arc<AuditLog>> {
+    // An edit waits this long for the audit log before it is refused.
+    let deadline = Duration::from_secs(3);
+    let pool = history.audit_pool(deadline).await.context("cannot open the audit log")?;
+    let readers = history.audit_readers().await.context("cannot open the audit log for reading")?;
+    Ok(Arc::new(
+        AuditLog::new(pool, settings.key.clone(), deadline)
+            .with_readers(readers)
+            .with_refusal_budget(settings.refusal_budget),
+    ))
+}
+
+/// Runs a store call, its error typed.
+fn typed<'a, T: Send + 'a>(call: impl Future<Output = sqlx::Result<T>> + Send + 'a) -> StoreFuture<'a, T> {
+    Box::pin(async move { call.await.map_err(StoreError::from) })
+}
+
+impl HistoryStore for History {
+    fn cluster(&self) -> &str {
+        History::cluster(self)
+    }
+
+    fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    fn write_steps<'a>(&'a self, steps: &'a Steps, events: &'a [PastEvent]) -> StoreFuture<'a, ()> {
+        typed(History::write_steps(self, steps, events))
+    }
+
+    fn write_event<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        at_ms: i64,
+        kind: &'a str,
+        message: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        typed(History::write_event(self, namespace, name, at_ms, kind, message))
+    }
+
+    fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
+        typed(History::maintain(self, now_ms))
+    }
+
+    fn forget_after(&self, now_ms: i64) -> StoreFuture<'_, u64> {
+        typed(History::forget_after(self, now_ms))
+    }
+
+    fn mark_simulated_until(&self, until_ms: i64) -> StoreFuture<'_, ()> {
+        typed(History::mark_simulated_until(self, until_ms))
+    }
+
+    fn simulated_until(&self) -> StoreFuture<'_, Option<i64>> {
+        typed(History::simulated_until(self))
+    }
+
+    fn has_samples(&self) -> StoreFuture<'_, bool> {
+        typed(History::has_samples(self))
+    }
+
+    fn size_bytes(&self) -> StoreFuture<'_, i64> {
+        typed(History::size_bytes(self))
+    }
+
+    fn history<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        range: Range,
+        sample_interval_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<HistoryDto>> {
+        typed(crate::history::query::history(self, namespace, name, range, sample_interval_ms, now_ms))
+    }
+
+    fn demand<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        span_ms: (i64, i64),
+        requests: (f64, f64),
+        phase_hint_ms: Option<i64>,
+    ) -> StoreFuture<'a, Option<Series>> {
+        typed(History::demand(self, namespace, name, span_ms, requests, phase_hint_ms))
+    }
+
+    fn platform_recent<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        range_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Vec<PlatformPoint>> {
+        typed(History::platform_recent(self, namespace, range_ms, now_ms))
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(History::close(self))
+    }
+}

@@ -16,7 +16,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use paydeck::history::{Figures, History, ReadingRow, Retention, Steps, query};
+use paydeck::history::{Figures, ReadingRow, Retention, Steps, query};
+use paydeck::store::sqlite::History;
 use sqlx::Row;
 use tokio::sync::Mutex;
 
@@ -188,7 +189,7 @@ async fn chart_query(path: &Path, workloads: usize, end: i64) -> anyhow::Result<
         let range = query::Range::new(Some(end - 30 * DAY_MS), Some(end), Some(300), end)
             .map_err(anyhow::Error::msg)?;
         let t = Instant::now();
-        let found = query::history(&history, namespace, name, range, STEP_MS, end).await?;
+        let found = history.workload_history(namespace, name, range, STEP_MS, end).await?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         let points = found.map(|h| h.points.len()).unwrap_or(0);
         anyhow::ensure!(

@@ -24,7 +24,8 @@ use std::{
 
 use paydeck::{
     cluster::{self, Scope, Source},
-    history::{History, Retention, query},
+    history::{Retention, query},
+    store::sqlite::History,
 };
 
 const DAY: i64 = 86_400_000;
@@ -273,7 +274,7 @@ async fn run(
         let range =
             query::Range::new(Some(now - 30 * DAY), Some(now), Some(300), now).map_err(anyhow::Error::msg)?;
         let t = Instant::now();
-        let h = query::history(&history, &w.namespace, &w.name, range, 15_000, now).await?.expect("recorded");
+        let h = history.workload_history(&w.namespace, &w.name, range, 15_000, now).await?.expect("recorded");
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(h.points.len(), 300);
     }

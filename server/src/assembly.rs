@@ -14,10 +14,10 @@ use crate::{
     audit::AuditSettings,
     cluster::{self, ClusterView},
     config::{Config, Settings},
-    history::History,
     http::{Protection, ServerState, router, serve},
     identity::{Bounds, ProxyTrust, token_review::ReviewSettings},
     site,
+    store::sqlite::History,
 };
 
 /// Everything a server is made of.

@@ -248,7 +248,7 @@ impl PastBuilder {
         for (position, w) in next.workloads.iter().enumerate() {
             let old = self.previous.as_ref().and_then(|p| p.workload(&w.namespace, &w.name));
             if let Some(old) = old {
-                for (kind, message) in crate::history::sampler::changes(old, w) {
+                for (kind, message) in crate::history::events::changes(old, w) {
                     let (namespace, name) = (w.namespace.clone(), w.name.clone());
                     self.hour.events.push(PastEvent { namespace, name, at_ms: at, kind, message });
                 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use app::dto::Workload;
 
-use super::write::{Decision, ReadingRow, Steps};
+use super::steps::{Decision, ReadingRow, Steps};
 
 /// Rows waiting beyond this (the database refusing writes for a long while) are dropped,
 /// oldest first: at 10,000 workloads, about two minutes of readings.

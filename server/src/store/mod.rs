@@ -1,13 +1,13 @@
 //! The store: what the rest of the server asks of the database, as interfaces with typed
 //! errors. The sampler, the pages, the what-if, the advisor and the edits hold an
 //! `Arc<dyn HistoryStore>` and never a pool or a line of SQL; the SQLite file
-//! ([`crate::history::History`]) is one implementation, and a store on a database server is
+//! ([`sqlite::History`]) is one implementation, and a store on a database server is
 //! another behind the same interface.
 //!
 //! Each handle is one cluster's history: every workload row it reads or writes is keyed by
 //! its [`HistoryStore::cluster`] as well as namespace and name.
 
-mod sqlite;
+pub mod sqlite;
 
 pub use sqlite::open_audit_log;
 
@@ -16,7 +16,7 @@ use std::{future::Future, pin::Pin};
 use app::dto::{History as HistoryDto, PlatformPoint};
 use domain::whatif::Series;
 
-use crate::history::{PastEvent, Retention, Steps, query::Range};
+use crate::history::{PastEvent, Retention, Steps, range::Range};
 
 /// What a store answers with.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -8,7 +8,8 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use paydeck::{
     audit::{Attempt, AuditKey, AuditLog, AuditQuery, GENESIS, chain, verify},
-    history::{History, Retention},
+    history::Retention,
+    store::sqlite::History,
 };
 use serde_json::json;
 

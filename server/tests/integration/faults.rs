@@ -589,7 +589,8 @@ async fn watches_that_stall_half_way_are_noticed_and_recovered_from() {
 /// samples in its bucket.
 #[tokio::test]
 async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
-    use paydeck::history::{FIVE_MINUTES, History, ONE_HOUR, Retention, sampler};
+    use paydeck::history::{FIVE_MINUTES, ONE_HOUR, Retention, sampler};
+    use paydeck::store::sqlite::History;
     const HOUR_MS: i64 = 3_600_000;
     let sim = sim::Cluster::new(&sim::Options {
         speed: Some(1.0),

@@ -394,7 +394,7 @@ async fn trickling_bodies_hold_their_senders_share_only_and_time_out() {
 /// Writes `rows` audit rows, chained, into the database at `db` (created and migrated).
 async fn fill_audit(db: &std::path::Path, rows: i64) {
     use paydeck::audit::chain;
-    paydeck::history::History::open(db, Default::default()).await.unwrap().close().await;
+    paydeck::store::sqlite::History::open(db, Default::default()).await.unwrap().close().await;
     let pool = open(db).await;
     let mut tx = pool.begin().await.unwrap();
     let mut prev = chain::GENESIS.to_string();

@@ -5,10 +5,8 @@
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use app::dto::{Autoscaler, ResourceFigures, Workload};
-use paydeck::history::{
-    FIVE_MINUTES, History, ONE_HOUR, Retention,
-    query::{Range, history},
-};
+use paydeck::history::{FIVE_MINUTES, ONE_HOUR, Retention, query::Range};
+use paydeck::store::sqlite::History;
 
 use crate::support;
 
@@ -77,7 +75,7 @@ async fn thirty_days_answer_with_the_requested_points_and_the_outage_marked() {
     db.maintain(NOW).await.unwrap();
 
     let month = Range::new(Some(NOW - 30 * DAY), Some(NOW), Some(300), NOW).unwrap();
-    let h = history(&db, "payments-core", "ledger", month, 15_000, NOW).await.unwrap().unwrap();
+    let h = db.workload_history("payments-core", "ledger", month, 15_000, NOW).await.unwrap().unwrap();
     assert_eq!(h.points.len(), 300);
     assert_eq!(h.source, "1h", "raw samples older than 48 h are gone; hourly rollups serve a month");
     let outage = h
@@ -94,13 +92,13 @@ async fn thirty_days_answer_with_the_requested_points_and_the_outage_marked() {
     assert_eq!(p.hpa_max, Some(12.0));
 
     let last_hour = Range::new(Some(NOW - ONE_HOUR), Some(NOW), Some(60), NOW).unwrap();
-    let h = history(&db, "payments-core", "ledger", last_hour, 15_000, NOW).await.unwrap().unwrap();
+    let h = db.workload_history("payments-core", "ledger", last_hour, 15_000, NOW).await.unwrap().unwrap();
     assert_eq!((h.source.as_str(), h.points.len()), ("raw", 60));
     let filled = h.points.iter().filter(|p| p.replicas_desired.is_some()).count();
     assert_eq!(filled, 6, "one sample every ten minutes: six one-minute buckets hold data");
 
     let week = Range::new(Some(NOW - 6 * DAY), Some(NOW), Some(500), NOW).unwrap();
-    let h = history(&db, "payments-core", "ledger", week, 15_000, NOW).await.unwrap().unwrap();
+    let h = db.workload_history("payments-core", "ledger", week, 15_000, NOW).await.unwrap().unwrap();
     assert_eq!((h.source.as_str(), h.points.len()), ("5m", 500));
     assert!(h.step_ms >= FIVE_MINUTES);
 }
@@ -115,10 +113,10 @@ async fn history_survives_a_restart() {
     }
     let db = History::open(&tmp.0, Retention::default()).await.unwrap();
     let range = Range::new(Some(NOW - ONE_HOUR), Some(NOW), Some(60), NOW).unwrap();
-    let h = history(&db, "payments-core", "ledger", range, 15_000, NOW).await.unwrap().unwrap();
+    let h = db.workload_history("payments-core", "ledger", range, 15_000, NOW).await.unwrap().unwrap();
     assert_eq!(h.points.iter().filter_map(|p| p.replicas_desired).next().unwrap().avg, 4.0);
     assert_eq!(h.events[0].message, "replicas 3 → 4");
-    assert!(history(&db, "payments-core", "nope", range, 15_000, NOW).await.unwrap().is_none());
+    assert!(db.workload_history("payments-core", "nope", range, 15_000, NOW).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -171,8 +169,11 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
 
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let range = Range::new(Some(now - 60_000), Some(now + 1000), Some(120), now).unwrap();
-    let h =
-        history(&db, "payments-core", "fx-rates", range, 500, now).await.unwrap().expect("fx-rates recorded");
+    let h = db
+        .workload_history("payments-core", "fx-rates", range, 500, now)
+        .await
+        .unwrap()
+        .expect("fx-rates recorded");
     let desired: Vec<f64> = h.points.iter().filter_map(|p| p.replicas_desired.map(|s| s.max)).collect();
     assert!(desired.contains(&3.0), "samples show the new scale: {desired:?}");
     assert!(h.events.iter().any(|e| e.kind == "scale" && e.message == "replicas 1 → 3"), "{:?}", h.events);
@@ -433,8 +434,10 @@ async fn two_clusters_in_one_file_keep_their_workloads_of_the_same_name_apart() 
         db.maintain(NOW).await.unwrap();
     }
     let range = || Range::new(Some(NOW - 600_000), Some(NOW), Some(10), NOW).unwrap();
-    let eu_history = history(&eu, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
-    let us_history = history(&us, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
+    let eu_history =
+        eu.workload_history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
+    let us_history =
+        us.workload_history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
     let cpu = |h: &app::dto::History| {
         h.points.iter().filter_map(|p| p.cpu_usage.map(|s| s.max)).fold(0.0, f64::max)
     };
@@ -447,7 +450,9 @@ async fn two_clusters_in_one_file_keep_their_workloads_of_the_same_name_apart() 
     assert_eq!(replicas(&eu).await, 3.0, "the platform's sums are the cluster's own");
     assert_eq!(replicas(&us).await, 9.0);
     let unknown = open("staging").await;
-    assert!(history(&unknown, "payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none());
+    assert!(
+        unknown.workload_history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none()
+    );
     for db in [eu, us, unknown] {
         db.close().await;
     }

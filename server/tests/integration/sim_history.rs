@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use paydeck::{
     cluster::{SimProfile, simulated::record_history},
-    history::{History, Retention},
+    history::Retention,
+    store::sqlite::History,
 };
 
 #[tokio::test]

@@ -132,7 +132,7 @@ pub struct Stack {
     pub addr: std::net::SocketAddr,
     pub db: std::path::PathBuf,
     /// The SQLite history the server records in (`state.history` is the same store).
-    pub history: std::sync::Arc<paydeck::history::History>,
+    pub history: std::sync::Arc<paydeck::store::sqlite::History>,
     pub state: paydeck::http::ServerState,
 }
 
@@ -141,7 +141,8 @@ pub async fn stack(options: StackOptions) -> Stack {
     use paydeck::{
         assembly::{Editing, Identity, Parts, Recording, assemble},
         cluster::{self, Scope, Source},
-        history::{History, Retention},
+        history::Retention,
+        store::sqlite::History,
     };
     let sim =
         sim::Cluster::new(&sim::Options { speed: None, start: options.sim_start, ..sim::Options::default() });

@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
-use paydeck::history::{History, Retention, query};
+use paydeck::history::{Retention, query};
+use paydeck::store::sqlite::History;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -59,7 +60,7 @@ async fn readings(history: &History, db: &Path) -> Expected {
     for (namespace, name) in WORKLOADS {
         let ask = |now_ms| {
             let range = query::Range::new(Some(from), Some(to), Some(60), now_ms).unwrap();
-            query::history(history, namespace, name, range, SAMPLE_INTERVAL_MS, now_ms)
+            history.workload_history(namespace, name, range, SAMPLE_INTERVAL_MS, now_ms)
         };
         let raw = ask(to).await.unwrap().expect("recorded");
         let rollups = ask(to + THREE_DAYS_MS).await.unwrap().expect("recorded");

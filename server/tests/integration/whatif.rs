@@ -14,7 +14,8 @@ use domain::whatif::{self, HpaConfig, Options, Window};
 use kube::Client;
 use paydeck::{
     cluster::snapshot::{self, Connection, Objects, Snapshot},
-    history::{History, Retention, observed::Observed},
+    history::{Retention, observed::Observed},
+    store::sqlite::History,
 };
 use serde_json::Value;
 

@@ -1,16 +1,17 @@
-//! The SQLite store: one file beside Paydeck ([`History`]), the embedded default.
+//! The SQLite file as the server's store: [`HistoryStore`] over [`History`], its errors
+//! typed, and the audit log kept in the same file.
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use anyhow::Context;
-
 use app::dto::{History as HistoryDto, PlatformPoint};
 use domain::whatif::Series;
 
-use super::{HistoryStore, StoreError, StoreFuture};
+use super::History;
 use crate::{
     audit::{AuditLog, AuditSettings},
-    history::{History, PastEvent, Retention, Steps, query::Range},
+    history::{PastEvent, Retention, Steps, range::Range},
+    store::{HistoryStore, StoreError, StoreFuture},
 };
 
 /// The audit log in the same file as `history`: appends on a connection of their own
@@ -88,7 +89,7 @@ impl HistoryStore for History {
         sample_interval_ms: i64,
         now_ms: i64,
     ) -> StoreFuture<'a, Option<HistoryDto>> {
-        typed(crate::history::query::history(self, namespace, name, range, sample_interval_ms, now_ms))
+        typed(History::workload_history(self, namespace, name, range, sample_interval_ms, now_ms))
     }
 
     fn demand<'a>(

@@ -1,0 +1,100 @@
+//! History queries on SQLite: a range from the finest table that keeps it, grouped into at
+//! most the requested number of buckets.
+
+use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, Stat};
+use sqlx::{Row, sqlite::SqliteRow};
+
+use super::{History, rollup_aggregates, sample_aggregates};
+use crate::history::range::{Range, gaps, source};
+
+fn stat(row: &SqliteRow, first: usize) -> Option<Stat> {
+    let min: Option<f64> = row.try_get(first).ok()?;
+    let avg: Option<f64> = row.try_get(first + 1).ok()?;
+    let max: Option<f64> = row.try_get(first + 2).ok()?;
+    Some(Stat { min: min?, avg: avg?, max: max? })
+}
+
+fn value(row: &SqliteRow, i: usize) -> Option<f64> {
+    row.try_get::<Option<f64>, _>(i).ok().flatten()
+}
+
+impl History {
+    /// A workload's history over `range`, or `None` when Paydeck has never recorded it.
+    pub async fn workload_history(
+        &self,
+        namespace: &str,
+        name: &str,
+        range: Range,
+        sample_interval_ms: i64,
+        now_ms: i64,
+    ) -> sqlx::Result<Option<HistoryDto>> {
+        let history = self;
+        let Some(id) = history.find_workload(namespace, name).await? else { return Ok(None) };
+        let step = range.step(sample_interval_ms);
+        let (source_name, resolution) = source(&history.retention, &range, step, now_ms);
+        // Both sources yield the bucket index, then the figures in the order of `rollups`.
+        let sql = if resolution == 0 {
+            format!(
+                "SELECT (at_ms - ?2) / ?3 AS b, {} FROM samples WHERE workload_id = ?1 AND at_ms >= ?2 AND at_ms < ?4 GROUP BY b",
+                sample_aggregates()
+            )
+        } else {
+            format!(
+                "SELECT (bucket_ms - ?2) / ?3 AS b, {} FROM rollups \
+             WHERE workload_id = ?1 AND resolution_ms = {resolution} AND bucket_ms >= ?2 AND bucket_ms < ?4 GROUP BY b",
+                rollup_aggregates()
+            )
+        };
+        // The SQL is assembled from constants only; every value is a bound parameter.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(range.from_ms)
+            .bind(step)
+            .bind(range.to_ms)
+            .fetch_all(history.pool())
+            .await?;
+
+        let buckets = ((range.to_ms - range.from_ms) + step - 1) / step;
+        let mut points: Vec<HistoryPoint> = (0..buckets)
+            .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
+            .collect();
+        for row in &rows {
+            let b: i64 = row.get(0);
+            let Some(p) = points.get_mut(b as usize) else { continue };
+            p.replicas_desired = stat(row, 1);
+            p.replicas_ready = stat(row, 4);
+            p.cpu_usage = stat(row, 7);
+            p.memory_usage = stat(row, 10);
+            p.request_rate = stat(row, 13);
+            p.cpu_requests = value(row, 16);
+            p.cpu_limits = value(row, 17);
+            p.memory_requests = value(row, 18);
+            p.memory_limits = value(row, 19);
+            p.hpa_min = value(row, 20);
+            p.hpa_max = value(row, 21);
+            p.hpa_cpu_target = value(row, 22);
+        }
+        let gaps = gaps(&points, step, range.to_ms);
+
+        let events = sqlx::query("SELECT at_ms, kind, message FROM events WHERE workload_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms LIMIT 500")
+        .bind(id)
+        .bind(range.from_ms)
+        .bind(range.to_ms)
+        .fetch_all(history.pool())
+        .await?
+        .iter()
+        .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
+        .collect();
+        let simulated_until_ms = history.simulated_until().await?.filter(|until| *until > range.from_ms);
+        Ok(Some(HistoryDto {
+            simulated_until_ms,
+            from_ms: range.from_ms,
+            to_ms: range.to_ms,
+            step_ms: step,
+            source: source_name.into(),
+            points,
+            gaps,
+            events,
+        }))
+    }
+}

@@ -89,6 +89,9 @@ system-packages:
 	  || { echo "kubectl is needed (the manifest tests render k8s/ with kubectl kustomize)"; exit 1; }
 	@command -v unshare >/dev/null \
 	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
+	  || { echo "PostgreSQL's server is needed (the store's tests run on a real one)"; exit 1; }
 
 # The release build: server binary in target/release, site (WASM, JS, CSS, ECharts, favicon)
 # in target/site, precompressed with brotli and gzip. Made again only when a file it is made

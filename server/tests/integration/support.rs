@@ -212,3 +212,29 @@ pub async fn audit_rows(db: &std::path::Path) -> i64 {
     pool.close().await;
     n
 }
+
+/// Where two JSON values first differ, as a path with both values; floats equal to 12 digits
+/// are the same.
+pub fn first_difference(now: &serde_json::Value, then: &serde_json::Value, at: &str) -> Option<String> {
+    match (now, then) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                first_difference(
+                    a.get(k).unwrap_or(&serde_json::Value::Null),
+                    b.get(k).unwrap_or(&serde_json::Value::Null),
+                    &format!("{at}.{k}"),
+                )
+            })
+        }
+        (serde_json::Value::Array(a), serde_json::Value::Array(b)) if a.len() == b.len() => {
+            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| first_difference(x, y, &format!("{at}[{i}]")))
+        }
+        // JSON text keeps a float to its last digit; reading it back may differ in the last bit.
+        (serde_json::Value::Number(a), serde_json::Value::Number(b)) if a.is_f64() || b.is_f64() => {
+            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            ((a - b).abs() > 1e-12 * a.abs().max(b.abs())).then(|| format!("{at}: now {a}, then {b}"))
+        }
+        _ => (now != then).then(|| format!("{at}: now {now}, then {then}")),
+    }
+}

@@ -14,7 +14,7 @@ use paydeck::store::sqlite::History;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::support::{self, StackOptions};
+use crate::support::{self, StackOptions, first_difference};
 
 const FIXTURE: &str = "tests/fixtures/release-2026-12";
 
@@ -96,32 +96,6 @@ async fn readings(history: &History, db: &Path) -> Expected {
 async fn readonly(db: &Path) -> sqlx::SqlitePool {
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db).read_only(true);
     sqlx::SqlitePool::connect_with(options).await.unwrap()
-}
-
-/// Where two JSON values first differ, as a path with both values; floats equal to 12 digits
-/// are the same.
-fn first_difference(now: &Value, then: &Value, at: &str) -> Option<String> {
-    match (now, then) {
-        (Value::Object(a), Value::Object(b)) => {
-            let keys: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
-            keys.into_iter().find_map(|k| {
-                first_difference(
-                    a.get(k).unwrap_or(&Value::Null),
-                    b.get(k).unwrap_or(&Value::Null),
-                    &format!("{at}.{k}"),
-                )
-            })
-        }
-        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
-            a.iter().zip(b).enumerate().find_map(|(i, (x, y))| first_difference(x, y, &format!("{at}[{i}]")))
-        }
-        // JSON text keeps a float to its last digit; reading it back may differ in the last bit.
-        (Value::Number(a), Value::Number(b)) if a.is_f64() || b.is_f64() => {
-            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
-            ((a - b).abs() > 1e-12 * a.abs().max(b.abs())).then(|| format!("{at}: now {a}, then {b}"))
-        }
-        _ => (now != then).then(|| format!("{at}: now {now}, then {then}")),
-    }
 }
 
 fn fixture(ext: &str) -> PathBuf {

@@ -1,0 +1,711 @@
+//! The PostgreSQL store: history on a database server, for installs whose database team runs
+//! one (and, later, for several Paydeck replicas and clusters sharing it). The same tables as
+//! the SQLite store in PostgreSQL's types (`migrations-postgres/`), the same answers: the
+//! store's tests run on both.
+//!
+//! Connections are bounded (a pool of [`MAX_CONNECTIONS`]), every statement has a timeout
+//! ([`STATEMENT_TIMEOUT`]), and TLS is as the URL says (`sslmode=verify-full` with
+//! `sslrootcert=/path/to/ca.pem` checks the server's certificate and name).
+
+use std::{collections::HashMap, future::Future, pin::Pin, str::FromStr, time::Duration};
+
+use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, PlatformPoint, Stat};
+use domain::whatif::Series;
+use sqlx::{
+    ConnectOptions, Connection, PgPool, Postgres, QueryBuilder, Row,
+    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+};
+use tokio::sync::Mutex;
+
+use super::{HistoryStore, StoreError, StoreFuture};
+use crate::history::{
+    FIVE_MINUTES, ONE_HOUR, PastEvent, Retention, Steps, check_cluster_name,
+    demand::{self, MIB, Reading, STALE_MS},
+    range::{Range, gaps, source},
+};
+
+/// Connections one Paydeck process holds at most.
+pub const MAX_CONNECTIONS: u32 = 8;
+
+/// The longest any statement may run before the server cancels it.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long connecting may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rows per INSERT (PostgreSQL takes at most 65,535 bound values in one statement).
+const ROWS_PER_INSERT: usize = 500;
+
+/// Workloads per rollup or retention statement, each its own transaction.
+const WORKLOADS_PER_CHUNK: i64 = 500;
+
+/// One cluster's history on a PostgreSQL server.
+pub struct PgHistory {
+    pool: PgPool,
+    cluster: String,
+    retention: Retention,
+    ids: Mutex<HashMap<(String, String), i64>>,
+    /// Held while rollups are made and while samples are written or forgotten, as on SQLite.
+    rolling: Mutex<()>,
+}
+
+/// Where a URL points, for messages: `host:port/database`, never the password.
+fn place(options: &PgConnectOptions) -> String {
+    format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
+}
+
+impl PgHistory {
+    /// Connects to the server at `url` (`postgres://user@host:port/db?sslmode=verify-full&…`)
+    /// as `cluster`'s history and brings its schema up to date. An unreachable server, a
+    /// refused login or a certificate that does not verify is an error naming the server
+    /// and the cause.
+    pub async fn connect(url: &str, retention: Retention, cluster: &str) -> anyhow::Result<Self> {
+        check_cluster_name(cluster).map_err(anyhow::Error::msg)?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| anyhow::anyhow!("the PostgreSQL URL is not one ({e})"))?
+            .application_name("paydeck")
+            .options([("statement_timeout", format!("{}ms", STATEMENT_TIMEOUT.as_millis()))]);
+        let at = place(&options);
+        // One connection first, for the cause of a failure: a pool would retry until its
+        // timeout and report only that it timed out.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "cannot reach the PostgreSQL server at {at}: no answer within {CONNECT_TIMEOUT:?}"
+                )
+            })?
+            .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
+        first.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
+        sqlx::migrate!("./migrations-postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot bring the PostgreSQL schema at {at} up to date: {e}"))?;
+        Ok(PgHistory {
+            pool,
+            cluster: cluster.to_string(),
+            retention,
+            ids: Mutex::new(HashMap::new()),
+            rolling: Mutex::new(()),
+        })
+    }
+
+    /// The pool, for tests that read the tables themselves.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The id of a workload, creating its row the first time.
+    async fn workload_id(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        namespace: &str,
+        name: &str,
+    ) -> sqlx::Result<i64> {
+        let key = (namespace.to_string(), name.to_string());
+        if let Some(id) = self.ids.lock().await.get(&key) {
+            return Ok(*id);
+        }
+        sqlx::query(
+            "INSERT INTO workloads (cluster, namespace, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.cluster)
+        .bind(namespace)
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM workloads WHERE cluster = $1 AND namespace = $2 AND name = $3",
+        )
+        .bind(&self.cluster)
+        .bind(namespace)
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+        self.ids.lock().await.insert(key, id);
+        Ok(id)
+    }
+
+    async fn find_workload(&self, namespace: &str, name: &str) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT id FROM workloads WHERE cluster = $1 AND namespace = $2 AND name = $3")
+            .bind(&self.cluster)
+            .bind(namespace)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn write_steps_now(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
+        let _rolling = self.rolling.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(steps.workloads.len());
+        for (namespace, name) in &steps.workloads {
+            ids.push(self.workload_id(&mut tx, namespace, name).await?);
+        }
+        for e in events {
+            let id = self.workload_id(&mut tx, &e.namespace, &e.name).await?;
+            sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(e.at_ms)
+                .bind(e.kind)
+                .bind(&e.message)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // One row per key, the later of two for one moment (as SQLite's INSERT OR REPLACE
+        // keeps): PostgreSQL refuses a statement that updates one row twice.
+        let samples = last_per_key(
+            steps.steps.iter().flat_map(|(at_ms, s)| s.iter().map(|(i, f)| ((ids[*i], *at_ms), f))).collect(),
+        );
+        for chunk in samples.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, \
+                 hpa_cpu_target, cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) ",
+            );
+            q.push_values(chunk, |mut row, ((id, at_ms), f)| {
+                row.push_bind(*id)
+                    .push_bind(*at_ms)
+                    .push_bind(f.replicas_desired)
+                    .push_bind(f.replicas_ready)
+                    .push_bind(f.hpa_min)
+                    .push_bind(f.hpa_max)
+                    .push_bind(f.hpa_cpu_target)
+                    .push_bind(f.cpu_requests)
+                    .push_bind(f.cpu_limits)
+                    .push_bind(f.cpu_usage)
+                    .push_bind(f.memory_requests)
+                    .push_bind(f.memory_limits)
+                    .push_bind(f.memory_usage)
+                    .push_bind(f.request_rate);
+            });
+            q.push(
+                " ON CONFLICT (workload_id, at_ms) DO UPDATE SET replicas_desired = EXCLUDED.replicas_desired, \
+                 replicas_ready = EXCLUDED.replicas_ready, hpa_min = EXCLUDED.hpa_min, hpa_max = EXCLUDED.hpa_max, \
+                 hpa_cpu_target = EXCLUDED.hpa_cpu_target, cpu_requests = EXCLUDED.cpu_requests, \
+                 cpu_limits = EXCLUDED.cpu_limits, cpu_usage = EXCLUDED.cpu_usage, \
+                 memory_requests = EXCLUDED.memory_requests, memory_limits = EXCLUDED.memory_limits, \
+                 memory_usage = EXCLUDED.memory_usage, request_rate = EXCLUDED.request_rate",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        let readings = last_per_key(
+            steps.readings.iter().map(|(i, r)| ((ids[*i], r.at_ms.div_euclid(1000)), r)).collect(),
+        );
+        for chunk in readings.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired, window_s) ",
+            );
+            q.push_values(chunk, |mut row, ((id, at_s), r)| {
+                row.push_bind(*id)
+                    .push_bind(*at_s)
+                    .push_bind(r.cpu_millis)
+                    .push_bind((r.memory_bytes / MIB).round() as i64)
+                    .push_bind(r.request_rate.map(|v| (v * 100.0).round() as i64))
+                    .push_bind(r.ready)
+                    .push_bind(r.desired)
+                    .push_bind(r.window_ms.div_euclid(1000));
+            });
+            q.push(
+                " ON CONFLICT (workload_id, at_s) DO UPDATE SET cpu_m = EXCLUDED.cpu_m, memory_mib = EXCLUDED.memory_mib, \
+                 rate_c = EXCLUDED.rate_c, ready = EXCLUDED.ready, desired = EXCLUDED.desired, window_s = EXCLUDED.window_s",
+            );
+            q.build().execute(&mut *tx).await?;
+        }
+        let decisions = last_per_key(
+            steps.decisions.iter().map(|(i, d)| ((ids[*i], d.at_ms.div_euclid(1000)), d.replicas)).collect(),
+        );
+        for chunk in decisions.chunks(ROWS_PER_INSERT) {
+            let mut q =
+                QueryBuilder::<Postgres>::new("INSERT INTO scale_decisions (workload_id, at_s, replicas) ");
+            q.push_values(chunk, |mut row, ((id, at_s), replicas)| {
+                row.push_bind(*id).push_bind(*at_s).push_bind(i64::from(*replicas));
+            });
+            q.push(" ON CONFLICT (workload_id, at_s) DO UPDATE SET replicas = EXCLUDED.replicas");
+            q.build().execute(&mut *tx).await?;
+        }
+        // Samples stamped before the rollups already made have their buckets made again.
+        if let Some(earliest) = steps.steps.iter().map(|(at_ms, _)| *at_ms).min() {
+            roll_up_again_from(&mut tx, earliest).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn maintain_now(&self, now_ms: i64) -> sqlx::Result<()> {
+        self.roll_up(FIVE_MINUTES, now_ms).await?;
+        self.roll_up(ONE_HOUR, now_ms).await?;
+        let cut = |d: Duration| now_ms - d.as_millis() as i64;
+        let r = &self.retention;
+        let rollups = "DELETE FROM rollups WHERE workload_id BETWEEN $1 AND $2 AND resolution_ms = $3 AND bucket_ms < $4";
+        let expiry: [(&str, Vec<i64>); 6] = [
+            ("DELETE FROM samples WHERE workload_id BETWEEN $1 AND $2 AND at_ms < $3", vec![cut(r.raw)]),
+            (rollups, vec![FIVE_MINUTES, cut(r.five_minutes)]),
+            (rollups, vec![ONE_HOUR, cut(r.hourly)]),
+            (
+                "DELETE FROM demand WHERE workload_id BETWEEN $1 AND $2 AND at_s < $3",
+                vec![cut(r.demand) / 1000],
+            ),
+            (
+                "DELETE FROM scale_decisions WHERE workload_id BETWEEN $1 AND $2 AND at_s < $3",
+                vec![cut(r.demand) / 1000],
+            ),
+            // Events are marked on charts as long as any history of their time is kept.
+            ("DELETE FROM events WHERE workload_id BETWEEN $1 AND $2 AND at_ms < $3", vec![cut(r.hourly)]),
+        ];
+        for (sql, values) in expiry {
+            self.per_chunk(sql, &values).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs `sql` over the workloads with ids from $1 to $2, a chunk of them at a time, each
+    /// chunk its own statement, with `values` as $3 on: every statement seeks by the primary
+    /// key (workload first), and no transaction holds rows for long.
+    async fn per_chunk(&self, sql: &str, values: &[i64]) -> sqlx::Result<()> {
+        let Some(last): Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM workloads").fetch_one(&self.pool).await?
+        else {
+            return Ok(());
+        };
+        let mut first = 1;
+        while first <= last {
+            // Assembled from constants only; every value is bound.
+            let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .bind(first)
+                .bind(first + WORKLOADS_PER_CHUNK - 1);
+            for value in values {
+                statement = statement.bind(*value);
+            }
+            statement.execute(&self.pool).await?;
+            first += WORKLOADS_PER_CHUNK;
+        }
+        Ok(())
+    }
+
+    /// Rolls raw samples (for five minutes) or the five-minute rollups (for hours) up into
+    /// buckets of `resolution`, from where the last pass stopped to the last complete bucket.
+    async fn roll_up(&self, resolution: i64, now_ms: i64) -> sqlx::Result<()> {
+        let _rolling = self.rolling.lock().await;
+        let until = now_ms.div_euclid(resolution) * resolution;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT done_until_ms FROM rollup_progress WHERE resolution_ms = $1")
+                .bind(resolution)
+                .fetch_optional(&self.pool)
+                .await?;
+        let from = done.unwrap_or(0);
+        if from >= until {
+            return Ok(());
+        }
+        self.per_chunk(&rollup_sql(resolution), &[resolution, from, until]).await?;
+        sqlx::query(
+            "INSERT INTO rollup_progress (resolution_ms, done_until_ms) VALUES ($1, $2) \
+             ON CONFLICT (resolution_ms) DO UPDATE SET done_until_ms = EXCLUDED.done_until_ms",
+        )
+        .bind(resolution)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn forget_after_now(&self, now_ms: i64) -> sqlx::Result<u64> {
+        let _rolling = self.rolling.lock().await;
+        let mut tx = self.pool.begin().await?;
+        let samples =
+            sqlx::query("DELETE FROM samples WHERE at_ms > $1").bind(now_ms).execute(&mut *tx).await?;
+        for sql in ["DELETE FROM demand WHERE at_s > $1", "DELETE FROM scale_decisions WHERE at_s > $1"] {
+            sqlx::query(sql).bind(now_ms.div_euclid(1000)).execute(&mut *tx).await?;
+        }
+        sqlx::query("DELETE FROM events WHERE at_ms > $1").bind(now_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM rollups WHERE bucket_ms >= ($1 / resolution_ms) * resolution_ms")
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        roll_up_again_from(&mut tx, now_ms).await?;
+        tx.commit().await?;
+        Ok(samples.rows_affected())
+    }
+
+    async fn history_now(
+        &self,
+        namespace: &str,
+        name: &str,
+        range: Range,
+        sample_interval_ms: i64,
+        now_ms: i64,
+    ) -> sqlx::Result<Option<HistoryDto>> {
+        let Some(id) = self.find_workload(namespace, name).await? else { return Ok(None) };
+        let step = range.step(sample_interval_ms);
+        let (source_name, resolution) = source(&self.retention, &range, step, now_ms);
+        let sql = if resolution == 0 {
+            format!(
+                "SELECT (at_ms - $2) / $3 AS b, {} FROM samples WHERE workload_id = $1 AND at_ms >= $2 AND at_ms < $4 GROUP BY b",
+                sample_aggregates()
+            )
+        } else {
+            format!(
+                "SELECT (bucket_ms - $2) / $3 AS b, {} FROM rollups \
+                 WHERE workload_id = $1 AND resolution_ms = {resolution} AND bucket_ms >= $2 AND bucket_ms < $4 GROUP BY b",
+                rollup_aggregates()
+            )
+        };
+        // Assembled from constants only; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(range.from_ms)
+            .bind(step)
+            .bind(range.to_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        let buckets = ((range.to_ms - range.from_ms) + step - 1) / step;
+        let mut points: Vec<HistoryPoint> = (0..buckets)
+            .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
+            .collect();
+        for row in &rows {
+            let b: i64 = row.get(0);
+            let Some(p) = points.get_mut(b as usize) else { continue };
+            p.replicas_desired = stat(row, 1);
+            p.replicas_ready = stat(row, 4);
+            p.cpu_usage = stat(row, 7);
+            p.memory_usage = stat(row, 10);
+            p.request_rate = stat(row, 13);
+            p.cpu_requests = value(row, 16);
+            p.cpu_limits = value(row, 17);
+            p.memory_requests = value(row, 18);
+            p.memory_limits = value(row, 19);
+            p.hpa_min = value(row, 20);
+            p.hpa_max = value(row, 21);
+            p.hpa_cpu_target = value(row, 22);
+        }
+        let gaps = gaps(&points, step, range.to_ms);
+        let events = sqlx::query(
+            "SELECT at_ms, kind, message FROM events WHERE workload_id = $1 AND at_ms >= $2 AND at_ms < $3 \
+             ORDER BY at_ms, id LIMIT 500",
+        )
+        .bind(id)
+        .bind(range.from_ms)
+        .bind(range.to_ms)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
+        .collect();
+        let simulated_until_ms = self.simulated_until_now().await?.filter(|until| *until > range.from_ms);
+        Ok(Some(HistoryDto {
+            simulated_until_ms,
+            from_ms: range.from_ms,
+            to_ms: range.to_ms,
+            step_ms: step,
+            source: source_name.into(),
+            points,
+            gaps,
+            events,
+        }))
+    }
+
+    async fn demand_now(
+        &self,
+        namespace: &str,
+        name: &str,
+        (from_ms, to_ms): (i64, i64),
+        requests: (f64, f64),
+        phase_hint_ms: Option<i64>,
+    ) -> sqlx::Result<Option<Series>> {
+        let Some(id) = self.find_workload(namespace, name).await? else { return Ok(None) };
+        let readings: Vec<Reading> = sqlx::query(
+            "SELECT at_s, cpu_m, memory_mib, rate_c, ready, desired FROM demand \
+             WHERE workload_id = $1 AND at_s >= $2 AND at_s < $3 ORDER BY at_s",
+        )
+        .bind(id)
+        .bind((from_ms - STALE_MS).div_euclid(1000))
+        .bind(to_ms.div_euclid(1000) + 1)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Reading {
+            at_ms: r.get::<i64, _>(0) * 1000,
+            cpu_m: r.get(1),
+            memory_mib: r.get(2),
+            rate_c: r.get(3),
+            ready: r.get(4),
+            desired: r.get(5),
+        })
+        .collect();
+        let decisions: Vec<(i64, i64)> = sqlx::query(
+            "SELECT at_s, replicas FROM scale_decisions WHERE workload_id = $1 AND at_s >= $2 AND at_s < $3 ORDER BY at_s",
+        )
+        .bind(id)
+        .bind(from_ms.div_euclid(1000))
+        .bind(to_ms.div_euclid(1000) + 1)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)))
+        .collect();
+        let before: Option<(i64, i64)> = sqlx::query(
+            "SELECT at_s, replicas FROM scale_decisions WHERE workload_id = $1 AND at_s < $2 ORDER BY at_s DESC LIMIT 1",
+        )
+        .bind(id)
+        .bind(from_ms.div_euclid(1000))
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)));
+        Ok(Some(demand::at_syncs(&readings, decisions, before, (from_ms, to_ms), requests, phase_hint_ms)))
+    }
+
+    async fn platform_now(
+        &self,
+        namespace: Option<&str>,
+        range_ms: i64,
+        now_ms: i64,
+    ) -> sqlx::Result<Vec<PlatformPoint>> {
+        let rows = sqlx::query(
+            "SELECT r.bucket_ms, SUM(r.request_rate_avg), SUM(r.replicas_desired_avg), SUM(r.replicas_ready_avg), \
+             SUM(r.cpu_requests), SUM(r.cpu_usage_avg), SUM(r.memory_requests), SUM(r.memory_usage_avg) \
+             FROM rollups r JOIN workloads w ON w.id = r.workload_id \
+             WHERE w.cluster = $1 AND r.resolution_ms = $2 AND r.bucket_ms >= $3 AND r.bucket_ms < $4 \
+             AND ($5::TEXT IS NULL OR w.namespace = $5) \
+             GROUP BY r.bucket_ms ORDER BY r.bucket_ms",
+        )
+        .bind(&self.cluster)
+        .bind(FIVE_MINUTES)
+        .bind(now_ms - range_ms)
+        .bind(now_ms)
+        .bind(namespace)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PlatformPoint {
+                at_ms: r.get(0),
+                request_rate: r.get::<Option<f64>, _>(1).unwrap_or(0.0),
+                replicas_desired: r.get::<Option<f64>, _>(2).unwrap_or(0.0),
+                replicas_ready: r.get::<Option<f64>, _>(3).unwrap_or(0.0),
+                cpu_requests: r.get::<Option<f64>, _>(4).unwrap_or(0.0),
+                cpu_usage: r.get(5),
+                memory_requests: r.get::<Option<f64>, _>(6).unwrap_or(0.0),
+                memory_usage: r.get(7),
+            })
+            .collect())
+    }
+
+    async fn simulated_until_now(&self) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar("SELECT until_ms FROM simulated_past").fetch_optional(&self.pool).await
+    }
+}
+
+/// The entries of `rows` sorted by key, the last of each key kept.
+fn last_per_key<K: Ord + Copy, V>(mut rows: Vec<(K, V)>) -> Vec<(K, V)> {
+    rows.reverse();
+    // Stable: of equal keys, the one written last comes first now, and is the one kept.
+    rows.sort_by_key(|(k, _)| *k);
+    rows.dedup_by_key(|(k, _)| *k);
+    rows
+}
+
+/// Marks the rollups from the bucket holding `at_ms` on as not made yet.
+async fn roll_up_again_from(conn: &mut sqlx::PgConnection, at_ms: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE rollup_progress SET done_until_ms = ($1 / resolution_ms) * resolution_ms WHERE done_until_ms > $1",
+    )
+    .bind(at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The figures of a group of raw samples, in the column order of `rollups` (as on SQLite).
+fn sample_aggregates() -> &'static str {
+    "MIN(replicas_desired)::FLOAT8, AVG(replicas_desired)::FLOAT8, MAX(replicas_desired)::FLOAT8, \
+     MIN(replicas_ready)::FLOAT8, AVG(replicas_ready)::FLOAT8, MAX(replicas_ready)::FLOAT8, \
+     MIN(cpu_usage), AVG(cpu_usage), MAX(cpu_usage), \
+     MIN(memory_usage), AVG(memory_usage), MAX(memory_usage), \
+     MIN(request_rate), AVG(request_rate), MAX(request_rate), \
+     AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+     AVG(hpa_min)::FLOAT8, AVG(hpa_max)::FLOAT8, AVG(hpa_cpu_target)::FLOAT8"
+}
+
+/// The same figures for a group of rollup buckets: min of mins, sample-weighted average of
+/// averages, max of maxes.
+fn rollup_aggregates() -> String {
+    let avg = |c: &str| {
+        format!("SUM({c}_avg * samples) / NULLIF(SUM(CASE WHEN {c}_avg IS NULL THEN 0 ELSE samples END), 0)")
+    };
+    let stat = |c: &str| format!("MIN({c}_min), {}, MAX({c}_max)", avg(c));
+    format!(
+        "{}, {}, {}, {}, {}, AVG(cpu_requests), AVG(cpu_limits), AVG(memory_requests), AVG(memory_limits), \
+         AVG(hpa_min), AVG(hpa_max), AVG(hpa_cpu_target)",
+        stat("replicas_desired"),
+        stat("replicas_ready"),
+        stat("cpu_usage"),
+        stat("memory_usage"),
+        stat("request_rate")
+    )
+}
+
+/// The statement rolling raw samples (into five minutes) or five-minute rollups (into
+/// hours) up into buckets of $3 from $4 to $5, for the workloads with ids $1 to $2.
+fn rollup_sql(resolution: i64) -> String {
+    let columns = "workload_id, resolution_ms, bucket_ms, samples, \
+        replicas_desired_min, replicas_desired_avg, replicas_desired_max, \
+        replicas_ready_min, replicas_ready_avg, replicas_ready_max, \
+        cpu_usage_min, cpu_usage_avg, cpu_usage_max, memory_usage_min, memory_usage_avg, memory_usage_max, \
+        request_rate_min, request_rate_avg, request_rate_max, cpu_requests, cpu_limits, memory_requests, memory_limits, \
+        hpa_min, hpa_max, hpa_cpu_target";
+    let updates = columns
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !["workload_id", "resolution_ms", "bucket_ms"].contains(c))
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let select = if resolution == FIVE_MINUTES {
+        format!(
+            "SELECT workload_id, $3::BIGINT, (at_ms / $3) * $3, COUNT(*), {} FROM samples \
+             WHERE workload_id BETWEEN $1 AND $2 AND at_ms >= $4 AND at_ms < $5 GROUP BY workload_id, at_ms / $3",
+            sample_aggregates()
+        )
+    } else {
+        format!(
+            "SELECT workload_id, $3::BIGINT, (bucket_ms / $3) * $3, SUM(samples), {} FROM rollups \
+             WHERE workload_id BETWEEN $1 AND $2 AND resolution_ms = {FIVE_MINUTES} AND bucket_ms >= $4 AND bucket_ms < $5 \
+             GROUP BY workload_id, bucket_ms / $3",
+            rollup_aggregates()
+        )
+    };
+    format!(
+        "INSERT INTO rollups ({columns}) {select} ON CONFLICT (workload_id, resolution_ms, bucket_ms) DO UPDATE SET {updates}"
+    )
+}
+
+fn stat(row: &PgRow, first: usize) -> Option<Stat> {
+    Some(Stat { min: value(row, first)?, avg: value(row, first + 1)?, max: value(row, first + 2)? })
+}
+
+fn value(row: &PgRow, i: usize) -> Option<f64> {
+    row.try_get::<Option<f64>, _>(i).ok().flatten()
+}
+
+/// Runs a store call, its error typed.
+fn typed<'a, T: Send + 'a>(call: impl Future<Output = sqlx::Result<T>> + Send + 'a) -> StoreFuture<'a, T> {
+    Box::pin(async move { call.await.map_err(StoreError::from) })
+}
+
+impl HistoryStore for PgHistory {
+    fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    fn write_steps<'a>(&'a self, steps: &'a Steps, events: &'a [PastEvent]) -> StoreFuture<'a, ()> {
+        typed(self.write_steps_now(steps, events))
+    }
+
+    fn write_event<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        at_ms: i64,
+        kind: &'a str,
+        message: &'a str,
+    ) -> StoreFuture<'a, ()> {
+        typed(async move {
+            let mut conn = self.pool.acquire().await?;
+            let id = self.workload_id(&mut conn, namespace, name).await?;
+            sqlx::query("INSERT INTO events (workload_id, at_ms, kind, message) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(at_ms)
+                .bind(kind)
+                .bind(message)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
+        typed(self.maintain_now(now_ms))
+    }
+
+    fn forget_after(&self, now_ms: i64) -> StoreFuture<'_, u64> {
+        typed(self.forget_after_now(now_ms))
+    }
+
+    fn mark_simulated_until(&self, until_ms: i64) -> StoreFuture<'_, ()> {
+        typed(async move {
+            sqlx::query(
+                "INSERT INTO simulated_past (single, until_ms) VALUES (TRUE, $1) \
+                 ON CONFLICT (single) DO UPDATE SET until_ms = EXCLUDED.until_ms",
+            )
+            .bind(until_ms)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn simulated_until(&self) -> StoreFuture<'_, Option<i64>> {
+        typed(self.simulated_until_now())
+    }
+
+    fn has_samples(&self) -> StoreFuture<'_, bool> {
+        typed(async move {
+            Ok(sqlx::query("SELECT 1 FROM demand LIMIT 1").fetch_optional(&self.pool).await?.is_some())
+        })
+    }
+
+    fn size_bytes(&self) -> StoreFuture<'_, i64> {
+        typed(async move {
+            sqlx::query_scalar(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::BIGINT FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            )
+            .fetch_one(&self.pool)
+            .await
+        })
+    }
+
+    fn history<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        range: Range,
+        sample_interval_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Option<HistoryDto>> {
+        typed(self.history_now(namespace, name, range, sample_interval_ms, now_ms))
+    }
+
+    fn demand<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        span_ms: (i64, i64),
+        requests: (f64, f64),
+        phase_hint_ms: Option<i64>,
+    ) -> StoreFuture<'a, Option<Series>> {
+        typed(self.demand_now(namespace, name, span_ms, requests, phase_hint_ms))
+    }
+
+    fn platform_recent<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        range_ms: i64,
+        now_ms: i64,
+    ) -> StoreFuture<'a, Vec<PlatformPoint>> {
+        typed(self.platform_now(namespace, range_ms, now_ms))
+    }
+
+    fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.pool.close())
+    }
+}

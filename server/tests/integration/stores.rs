@@ -1,0 +1,237 @@
+//! The two stores, one behaviour: the same history written to a SQLite file and to a real
+//! PostgreSQL server reads back the same — raw samples, both rollups, gaps, events, demand at
+//! the controller's syncs, the platform's sums, retention, a clock stepping back — and each
+//! keeps clusters apart. What only PostgreSQL can get wrong (an unreachable server) is tested
+//! on it alone.
+
+use std::{sync::Arc, time::Duration};
+
+use paydeck::{
+    history::{Decision, Figures, ReadingRow, Retention, Steps, range::Range},
+    store::{HistoryStore, postgres::PgHistory, sqlite::History},
+};
+use serde_json::{Value, json};
+
+use crate::{postgres, support::first_difference};
+
+/// A Thursday, 00:00 UTC: the scenario's "now" (no test here reads the wall clock).
+const NOW: i64 = 1_795_651_200_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+const WORKLOADS: [(&str, &str); 3] =
+    [("payments-core", "ledger"), ("payments-core", "fx-rates"), ("payments-edge", "gateway")];
+
+async fn sqlite(name: &str, cluster: &str) -> (Arc<dyn HistoryStore>, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("paydeck-stores-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = History::open_for_cluster(&dir.join("paydeck.db"), Retention::default(), None, cluster)
+        .await
+        .unwrap();
+    (Arc::new(store), dir)
+}
+
+async fn postgres(url: &str, cluster: &str) -> Arc<dyn HistoryStore> {
+    Arc::new(PgHistory::connect(url, Retention::default(), cluster).await.unwrap())
+}
+
+/// Figures that differ per workload and move with time, so a misplaced row shows.
+fn figures(workload: usize, at_ms: i64) -> Figures {
+    let phase = ((at_ms / MINUTE) % 60) as f64 / 60.0;
+    let replicas = 2 + workload as i32 + (phase * 4.0) as i32;
+    Figures {
+        replicas_desired: replicas,
+        replicas_ready: replicas - i32::from(phase > 0.9),
+        hpa_min: (workload != 1).then_some(2),
+        hpa_max: (workload != 1).then_some(10),
+        hpa_cpu_target: (workload != 1).then_some(70),
+        cpu_requests: f64::from(replicas) * 0.5,
+        cpu_limits: (workload != 2).then_some(f64::from(replicas)),
+        cpu_usage: Some(0.3 * f64::from(replicas) + phase),
+        memory_requests: 512e6 * f64::from(replicas),
+        memory_limits: Some(1e9 * f64::from(replicas)),
+        memory_usage: (workload != 2 || phase < 0.5).then_some(300e6 * f64::from(replicas)),
+        request_rate: Some(100.0 * (1.0 + phase) * (workload + 1) as f64),
+    }
+}
+
+/// Three hours every 15 s up to [`NOW`], with twenty minutes missing (Paydeck down), a metrics
+/// reading per sample, a scale now and then, and one moment written twice (the later wins).
+async fn record(store: &dyn HistoryStore) {
+    let names: Vec<(String, String)> =
+        WORKLOADS.iter().map(|(n, w)| (n.to_string(), w.to_string())).collect();
+    let mut at = NOW - 3 * HOUR;
+    while at < NOW {
+        let down = (NOW - 2 * HOUR..NOW - 2 * HOUR + 20 * MINUTE).contains(&at);
+        if !down {
+            let mut steps = Steps { workloads: names.clone(), ..Steps::default() };
+            steps.steps.push((at, (0..WORKLOADS.len()).map(|i| (i, figures(i, at))).collect()));
+            for i in 0..WORKLOADS.len() {
+                let f = figures(i, at);
+                steps.readings.push((
+                    i,
+                    ReadingRow {
+                        at_ms: at - 3_000,
+                        window_ms: 15_000,
+                        cpu_millis: (f.cpu_usage.unwrap() * 1000.0) as i64,
+                        memory_bytes: f.memory_usage.unwrap_or(0.0),
+                        request_rate: f.request_rate,
+                        ready: f.replicas_ready,
+                        desired: f.replicas_desired,
+                    },
+                ));
+                if (at / 15_000) % 40 == i as i64 {
+                    steps.decisions.push((i, Decision { at_ms: at - 1_000, replicas: f.replicas_desired }));
+                }
+            }
+            store.write_steps(&steps, &[]).await.unwrap();
+        }
+        at += 15_000;
+    }
+    // The last moment again, with other figures: the later write is the one kept.
+    let mut again = Steps { workloads: names.clone(), ..Steps::default() };
+    let mut changed = figures(0, NOW - 15_000);
+    changed.replicas_desired = 42;
+    again.steps.push((NOW - 15_000, vec![(0, changed)]));
+    store.write_steps(&again, &[]).await.unwrap();
+    store
+        .write_event("payments-core", "ledger", NOW - 90 * MINUTE, "scale", "replicas 3 → 5 by HPA ledger")
+        .await
+        .unwrap();
+    store
+        .write_event("payments-core", "ledger", NOW - 20 * MINUTE, "edit", "replicas 5 → 6 by ana: CHG-1")
+        .await
+        .unwrap();
+    store.mark_simulated_until(NOW - 150 * MINUTE).await.unwrap();
+    store.maintain(NOW).await.unwrap();
+}
+
+/// Everything the pages and the what-if read of a store, at `now`.
+async fn read(store: &dyn HistoryStore, now: i64) -> Value {
+    let mut out = serde_json::Map::new();
+    for (namespace, name) in WORKLOADS {
+        for (label, from, points) in
+            [("hour", NOW - HOUR, 60), ("three", NOW - 3 * HOUR, 36), ("day", NOW - DAY, 24)]
+        {
+            let range = Range::new(Some(from), Some(NOW), Some(points), now).unwrap();
+            let h = store.history(namespace, name, range, 15_000, now).await.unwrap();
+            out.insert(format!("{namespace}/{name} {label}"), serde_json::to_value(h).unwrap());
+        }
+        let demand = store.demand(namespace, name, (NOW - 3 * HOUR, NOW), (0.5, 512e6), None).await.unwrap();
+        out.insert(format!("{namespace}/{name} demand"), serde_json::to_value(demand).unwrap());
+    }
+    for namespace in [None, Some("payments-core")] {
+        let points = store.platform_recent(namespace, DAY, now).await.unwrap();
+        out.insert(format!("platform {namespace:?}"), serde_json::to_value(points).unwrap());
+    }
+    let nothing =
+        store.history("payments-core", "nope", Range::new(None, None, None, now).unwrap(), 15_000, now).await;
+    out.insert("unknown workload".into(), json!(nothing.unwrap().is_none()));
+    out.insert("has samples".into(), json!(store.has_samples().await.unwrap()));
+    out.insert("simulated until".into(), json!(store.simulated_until().await.unwrap()));
+    Value::Object(out)
+}
+
+fn same(sqlite: &Value, postgres: &Value, what: &str) {
+    if let Some(difference) = first_difference(sqlite, postgres, "") {
+        panic!("{what}: PostgreSQL reads otherwise than SQLite at {difference}");
+    }
+}
+
+#[tokio::test]
+async fn the_same_history_reads_the_same_from_sqlite_and_postgresql() {
+    let url = postgres::server().database("same").await;
+    let (lite, dir) = sqlite("same", "prod-eu").await;
+    let pg = postgres(&url, "prod-eu").await;
+    for store in [lite.as_ref(), pg.as_ref()] {
+        record(store).await;
+    }
+    let (a, b) = (read(lite.as_ref(), NOW).await, read(pg.as_ref(), NOW).await);
+    same(&a, &b, "after recording");
+    // Read as it is: what the scenario wrote is there (a wrong scenario would pass the
+    // comparison on both stores).
+    let ledger = &a["payments-core/ledger hour"];
+    assert_eq!(ledger["source"], "raw");
+    assert_eq!(ledger["points"].as_array().unwrap().len(), 60);
+    assert_eq!(ledger["points"][59]["replicasDesired"]["max"], 42.0, "the later write of a moment is kept");
+    assert_eq!(ledger["events"].as_array().unwrap().len(), 1, "the edit in the last hour");
+    let three = &a["payments-core/ledger three"];
+    assert_eq!(three["gaps"], json!([[NOW - 2 * HOUR, NOW - 2 * HOUR + 20 * MINUTE]]), "the outage is a gap");
+    assert_eq!(a["payments-core/ledger day"]["source"], "1h");
+    let demand = &a["payments-core/ledger demand"];
+    assert!(demand["cpu"].as_array().unwrap().iter().filter(|c| !c.is_null()).count() > 600);
+    assert!(!a["platform None"].as_array().unwrap().is_empty());
+    assert_eq!(a["simulated until"], json!(NOW - 150 * MINUTE));
+
+    // The clock stepped back half an hour: what is stamped after is forgotten, on both alike,
+    // and the rollups of those buckets are made again from what is left.
+    let back = NOW - 30 * MINUTE;
+    let forgotten = (lite.forget_after(back).await.unwrap(), pg.forget_after(back).await.unwrap());
+    assert_eq!(forgotten.0, forgotten.1);
+    assert_eq!(forgotten.0, 3 * 119, "the samples after it, of three workloads");
+    for store in [lite.as_ref(), pg.as_ref()] {
+        store.maintain(NOW).await.unwrap();
+    }
+    let (a, b) = (read(lite.as_ref(), NOW).await, read(pg.as_ref(), NOW).await);
+    same(&a, &b, "after the clock stepped back");
+    assert_eq!(a["payments-core/ledger hour"]["events"], json!([]), "the edit after it is forgotten");
+
+    // Three days on: raw samples are gone, the same ranges come from the rollups.
+    let later = NOW + 3 * DAY;
+    for store in [lite.as_ref(), pg.as_ref()] {
+        store.maintain(later).await.unwrap();
+    }
+    let (a, b) = (read(lite.as_ref(), later).await, read(pg.as_ref(), later).await);
+    same(&a, &b, "three days on");
+    assert_eq!(a["payments-core/ledger hour"]["source"], "5m");
+    assert!(a["payments-core/ledger hour"]["points"][0]["cpuUsage"].is_object(), "the rollups hold the hour");
+    lite.close().await;
+    pg.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn postgresql_keeps_two_clusters_of_the_same_names_apart() {
+    let url = postgres::server().database("clusters").await;
+    let (eu, us) = (postgres(&url, "prod-eu").await, postgres(&url, "prod-us").await);
+    record(eu.as_ref()).await;
+    let range = || Range::new(Some(NOW - HOUR), Some(NOW), Some(10), NOW).unwrap();
+    assert!(eu.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_some());
+    assert!(us.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none());
+    assert!(us.platform_recent(None, DAY, NOW).await.unwrap().is_empty(), "the platform's sums are its own");
+    let workloads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workloads WHERE cluster = 'prod-eu'")
+        .fetch_one(&{
+            let pg = PgHistory::connect(&url, Retention::default(), "prod-eu").await.unwrap();
+            pg.pool().clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(workloads, 3);
+}
+
+#[tokio::test]
+async fn an_unreachable_postgresql_is_an_error_naming_the_server_and_the_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let refused = PgHistory::connect(
+        &format!("postgres://paydeck@127.0.0.1:{closed}/paydeck"),
+        Retention::default(),
+        "default",
+    )
+    .await
+    .err()
+    .expect("no server there");
+    let message = format!("{refused:#}");
+    assert!(message.contains(&format!("127.0.0.1:{closed}/paydeck")), "{message}");
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(15), "it gives up in bounded time");
+
+    // A server that is there, but no such database: named as well.
+    let missing = format!("{}/no_such_database", postgres::server().base());
+    let message =
+        format!("{:#}", PgHistory::connect(&missing, Retention::default(), "default").await.err().unwrap());
+    assert!(message.contains("no_such_database"), "{message}");
+    let bad = PgHistory::connect("postgres://[::1", Retention::default(), "default").await.err().unwrap();
+    assert!(format!("{bad:#}").contains("URL"), "{bad:#}");
+}

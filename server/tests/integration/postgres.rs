@@ -13,9 +13,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The running server: where to reach it as its superuser.
+/// The running server: where to reach it as its superuser, and the CA its certificate is
+/// signed by (it serves TLS as well as plain connections).
 pub struct Server {
     base: String,
+    ca: PathBuf,
 }
 
 /// The folder holding Debian's PostgreSQL server binaries (the newest installed), or `PATH`'s.
@@ -99,16 +101,37 @@ fn start() -> (Server, std::process::Child) {
     .expect("initdb runs");
     assert!(init.status.success(), "initdb failed: {}", String::from_utf8_lossy(&init.stderr));
 
+    // A certificate for 127.0.0.1 and localhost, signed by a CA of its own; the key only the
+    // server's user may read, as PostgreSQL demands.
+    let tls = sim::tls::generate().unwrap();
+    let (cert, key, ca) = (dir.join("server.crt"), dir.join("server.key"), dir.join("ca.crt"));
+    std::fs::write(&cert, &tls.server_cert_pem).unwrap();
+    std::fs::write(&key, &tls.server_key_pem).unwrap();
+    std::fs::write(&ca, &tls.ca_pem).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            for file in [&cert, &key, &ca] {
+                std::os::unix::fs::chown(file, Some(65_534), Some(65_534)).unwrap();
+            }
+        }
+    }
+
     let port = free_port();
     // A shell that stops the server and removes its folder when it is told to (SIGTERM, sent
     // by the kernel when the starting thread ends).
     let script = format!(
         "trap 'kill -INT $pid 2>/dev/null; wait $pid; rm -rf \"{dir}\"' TERM INT; \
          \"{postgres}\" -D \"{data}\" -p {port} -k \"{dir}\" -c listen_addresses=127.0.0.1 -c max_connections=200 \
+         -c ssl=on -c ssl_cert_file=\"{cert}\" -c ssl_key_file=\"{key}\" \
          > \"{dir}/server.log\" 2>&1 & pid=$!; wait $pid",
         dir = dir.display(),
         data = data.display(),
         postgres = bin.join("postgres").display(),
+        cert = cert.display(),
+        key = key.display(),
     );
     let mut shell = Command::new("sh");
     unprivileged(shell.args(["-c", &script]));
@@ -139,7 +162,7 @@ fn start() -> (Server, std::process::Child) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    (Server { base: format!("postgres://paydeck@127.0.0.1:{port}") }, shell)
+    (Server { base: format!("postgres://paydeck@127.0.0.1:{port}"), ca }, shell)
 }
 
 impl Server {
@@ -156,5 +179,10 @@ impl Server {
     /// The URL of a database that may not exist, for tests of what a wrong URL does.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The CA the server's certificate is signed by (PEM).
+    pub fn ca(&self) -> &Path {
+        &self.ca
     }
 }

@@ -235,3 +235,27 @@ async fn an_unreachable_postgresql_is_an_error_naming_the_server_and_the_cause()
     let bad = PgHistory::connect("postgres://[::1", Retention::default(), "default").await.err().unwrap();
     assert!(format!("{bad:#}").contains("URL"), "{bad:#}");
 }
+
+#[tokio::test]
+async fn postgresql_over_tls_is_verified_against_the_ca_given() {
+    let server = postgres::server();
+    let url = server.database("tls").await;
+    let verified = format!("{url}?sslmode=verify-full&sslrootcert={}", server.ca().display());
+    let store = PgHistory::connect(&verified, Retention::default(), "default").await.expect("verified");
+    let tls: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(tls, "the connection is encrypted");
+    store.close().await;
+
+    // The same server, checked against another CA: refused, and the message says why.
+    let other = std::env::temp_dir().join(format!("paydeck-other-ca-{}.crt", std::process::id()));
+    std::fs::write(&other, sim::tls::generate().unwrap().ca_pem).unwrap();
+    let wrong = format!("{url}?sslmode=verify-full&sslrootcert={}", other.display());
+    let refused =
+        PgHistory::connect(&wrong, Retention::default(), "default").await.err().expect("not verified");
+    let message = format!("{refused:#}").to_lowercase();
+    assert!(message.contains("certificate") || message.contains("issuer"), "{message}");
+    let _ = std::fs::remove_file(other);
+}

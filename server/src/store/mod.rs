@@ -7,6 +7,7 @@
 //! Each handle is one cluster's history: every workload row it reads or writes is keyed by
 //! its [`HistoryStore::cluster`] as well as namespace and name.
 
+mod decode;
 pub mod postgres;
 pub mod sqlite;
 

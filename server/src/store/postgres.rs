@@ -9,15 +9,15 @@
 
 use std::{collections::HashMap, future::Future, pin::Pin, str::FromStr, time::Duration};
 
-use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, PlatformPoint, Stat};
+use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, PlatformPoint};
 use domain::whatif::Series;
 use sqlx::{
     ConnectOptions, Connection, PgPool, Postgres, QueryBuilder, Row,
-    postgres::{PgConnectOptions, PgPoolOptions, PgRow},
+    postgres::{PgConnectOptions, PgPoolOptions},
 };
 use tokio::sync::Mutex;
 
-use super::{HistoryStore, StoreError, StoreFuture};
+use super::{HistoryStore, StoreError, StoreFuture, decode};
 use crate::history::{
     FIVE_MINUTES, ONE_HOUR, PastEvent, Retention, Steps, check_cluster_name,
     demand::{self, MIB, Reading, STALE_MS},
@@ -366,22 +366,7 @@ impl PgHistory {
         let mut points: Vec<HistoryPoint> = (0..buckets)
             .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
             .collect();
-        for row in &rows {
-            let b: i64 = row.get(0);
-            let Some(p) = points.get_mut(b as usize) else { continue };
-            p.replicas_desired = stat(row, 1);
-            p.replicas_ready = stat(row, 4);
-            p.cpu_usage = stat(row, 7);
-            p.memory_usage = stat(row, 10);
-            p.request_rate = stat(row, 13);
-            p.cpu_requests = value(row, 16);
-            p.cpu_limits = value(row, 17);
-            p.memory_requests = value(row, 18);
-            p.memory_limits = value(row, 19);
-            p.hpa_min = value(row, 20);
-            p.hpa_max = value(row, 21);
-            p.hpa_cpu_target = value(row, 22);
-        }
+        decode::fill_points(&mut points, &rows);
         let gaps = gaps(&points, step, range.to_ms);
         let events = sqlx::query(
             "SELECT at_ms, kind, message FROM events WHERE workload_id = $1 AND at_ms >= $2 AND at_ms < $3 \
@@ -427,14 +412,7 @@ impl PgHistory {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| Reading {
-            at_ms: r.get::<i64, _>(0) * 1000,
-            cpu_m: r.get(1),
-            memory_mib: r.get(2),
-            rate_c: r.get(3),
-            ready: r.get(4),
-            desired: r.get(5),
-        })
+        .map(decode::reading)
         .collect();
         let decisions: Vec<(i64, i64)> = sqlx::query(
             "SELECT at_s, replicas FROM scale_decisions WHERE workload_id = $1 AND at_s >= $2 AND at_s < $3 ORDER BY at_s",
@@ -445,7 +423,7 @@ impl PgHistory {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)))
+        .map(decode::decision)
         .collect();
         let before: Option<(i64, i64)> = sqlx::query(
             "SELECT at_s, replicas FROM scale_decisions WHERE workload_id = $1 AND at_s < $2 ORDER BY at_s DESC LIMIT 1",
@@ -454,7 +432,8 @@ impl PgHistory {
         .bind(from_ms.div_euclid(1000))
         .fetch_optional(&self.pool)
         .await?
-        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)));
+        .as_ref()
+        .map(decode::decision);
         Ok(Some(demand::at_syncs(&readings, decisions, before, (from_ms, to_ms), requests, phase_hint_ms)))
     }
 
@@ -479,19 +458,7 @@ impl PgHistory {
         .bind(namespace)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| PlatformPoint {
-                at_ms: r.get(0),
-                request_rate: r.get::<Option<f64>, _>(1).unwrap_or(0.0),
-                replicas_desired: r.get::<Option<f64>, _>(2).unwrap_or(0.0),
-                replicas_ready: r.get::<Option<f64>, _>(3).unwrap_or(0.0),
-                cpu_requests: r.get::<Option<f64>, _>(4).unwrap_or(0.0),
-                cpu_usage: r.get(5),
-                memory_requests: r.get::<Option<f64>, _>(6).unwrap_or(0.0),
-                memory_usage: r.get(7),
-            })
-            .collect())
+        Ok(rows.iter().map(decode::platform_point).collect())
     }
 
     async fn simulated_until_now(&self) -> sqlx::Result<Option<i64>> {
@@ -581,14 +548,6 @@ fn rollup_sql(resolution: i64) -> String {
     format!(
         "INSERT INTO rollups ({columns}) {select} ON CONFLICT (workload_id, resolution_ms, bucket_ms) DO UPDATE SET {updates}"
     )
-}
-
-fn stat(row: &PgRow, first: usize) -> Option<Stat> {
-    Some(Stat { min: value(row, first)?, avg: value(row, first + 1)?, max: value(row, first + 2)? })
-}
-
-fn value(row: &PgRow, i: usize) -> Option<f64> {
-    row.try_get::<Option<f64>, _>(i).ok().flatten()
 }
 
 /// Runs a store call, its error typed.

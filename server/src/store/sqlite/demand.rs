@@ -1,8 +1,8 @@
 //! Reading demand back from SQLite: the readings and scales of a window, assembled at the
 //! controller's syncs by [`crate::history::demand`].
 
+use crate::store::decode;
 use domain::whatif::Series;
-use sqlx::Row;
 
 use super::History;
 use crate::history::demand::{self, Reading, STALE_MS};
@@ -33,14 +33,7 @@ impl History {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| Reading {
-            at_ms: r.get::<i64, _>(0) * 1000,
-            cpu_m: r.get(1),
-            memory_mib: r.get(2),
-            rate_c: r.get(3),
-            ready: r.get(4),
-            desired: r.get(5),
-        })
+        .map(decode::reading)
         .collect();
         let scales = |sql: &'static str| {
             sqlx::query(sql).bind(id).bind(from_ms.div_euclid(1000)).bind(to_ms.div_euclid(1000) + 1)
@@ -51,7 +44,7 @@ impl History {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)))
+        .map(decode::decision)
         .collect();
         // The count the window starts with: the last scale before it.
         let before: Option<(i64, i64)> = sqlx::query(
@@ -61,7 +54,8 @@ impl History {
         .bind(from_ms.div_euclid(1000))
         .fetch_optional(self.pool())
         .await?
-        .map(|r| (r.get::<i64, _>(0) * 1000, r.get(1)));
+        .as_ref()
+        .map(decode::decision);
         Ok(Some(demand::at_syncs(&rows, decisions, before, (from_ms, to_ms), requests, phase_hint_ms)))
     }
 }

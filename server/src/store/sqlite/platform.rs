@@ -10,8 +10,8 @@ use std::{
     },
 };
 
+use crate::store::decode;
 use app::dto::PlatformPoint;
-use sqlx::Row;
 
 use super::{FIVE_MINUTES, History};
 
@@ -92,18 +92,6 @@ impl History {
         .bind(namespace)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| PlatformPoint {
-                at_ms: r.get(0),
-                request_rate: r.get::<Option<f64>, _>(1).unwrap_or(0.0),
-                replicas_desired: r.get::<Option<f64>, _>(2).unwrap_or(0.0),
-                replicas_ready: r.get::<Option<f64>, _>(3).unwrap_or(0.0),
-                cpu_requests: r.get::<Option<f64>, _>(4).unwrap_or(0.0),
-                cpu_usage: r.get(5),
-                memory_requests: r.get::<Option<f64>, _>(6).unwrap_or(0.0),
-                memory_usage: r.get(7),
-            })
-            .collect())
+        Ok(rows.iter().map(decode::platform_point).collect())
     }
 }

@@ -1,22 +1,12 @@
 //! History queries on SQLite: a range from the finest table that keeps it, grouped into at
 //! most the requested number of buckets.
 
-use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, Stat};
-use sqlx::{Row, sqlite::SqliteRow};
+use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint};
+use sqlx::Row;
 
 use super::{History, rollup_aggregates, sample_aggregates};
 use crate::history::range::{Range, gaps, source};
-
-fn stat(row: &SqliteRow, first: usize) -> Option<Stat> {
-    let min: Option<f64> = row.try_get(first).ok()?;
-    let avg: Option<f64> = row.try_get(first + 1).ok()?;
-    let max: Option<f64> = row.try_get(first + 2).ok()?;
-    Some(Stat { min: min?, avg: avg?, max: max? })
-}
-
-fn value(row: &SqliteRow, i: usize) -> Option<f64> {
-    row.try_get::<Option<f64>, _>(i).ok().flatten()
-}
+use crate::store::decode;
 
 impl History {
     /// A workload's history over `range`, or `None` when Paydeck has never recorded it.
@@ -58,22 +48,7 @@ impl History {
         let mut points: Vec<HistoryPoint> = (0..buckets)
             .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
             .collect();
-        for row in &rows {
-            let b: i64 = row.get(0);
-            let Some(p) = points.get_mut(b as usize) else { continue };
-            p.replicas_desired = stat(row, 1);
-            p.replicas_ready = stat(row, 4);
-            p.cpu_usage = stat(row, 7);
-            p.memory_usage = stat(row, 10);
-            p.request_rate = stat(row, 13);
-            p.cpu_requests = value(row, 16);
-            p.cpu_limits = value(row, 17);
-            p.memory_requests = value(row, 18);
-            p.memory_limits = value(row, 19);
-            p.hpa_min = value(row, 20);
-            p.hpa_max = value(row, 21);
-            p.hpa_cpu_target = value(row, 22);
-        }
+        decode::fill_points(&mut points, &rows);
         let gaps = gaps(&points, step, range.to_ms);
 
         let events = sqlx::query("SELECT at_ms, kind, message FROM events WHERE workload_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms LIMIT 500")

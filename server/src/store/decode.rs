@@ -1,0 +1,113 @@
+//! Rows decoded into what the pages read, the same way on every store: both stores select the
+//! same columns in the same order, so the figures are read from a row once, here.
+
+use app::dto::{HistoryPoint, PlatformPoint, Stat};
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+use crate::history::demand::Reading;
+
+/// What a store's rows must decode for these readers.
+pub(crate) trait StoreRow: Row
+where
+    usize: ColumnIndex<Self>,
+{
+    /// An optional number of column `i` (a figure not recorded is `None`).
+    fn number(&self, i: usize) -> Option<f64>;
+    /// A whole number of column `i`.
+    fn whole(&self, i: usize) -> i64;
+    /// An optional whole number of column `i`.
+    fn some_whole(&self, i: usize) -> Option<i64>;
+}
+
+impl<R: Row> StoreRow for R
+where
+    usize: ColumnIndex<R>,
+    for<'r> Option<f64>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn number(&self, i: usize) -> Option<f64> {
+        self.try_get::<Option<f64>, _>(i).ok().flatten()
+    }
+
+    fn whole(&self, i: usize) -> i64 {
+        self.get(i)
+    }
+
+    fn some_whole(&self, i: usize) -> Option<i64> {
+        self.get(i)
+    }
+}
+
+fn stat<R: StoreRow>(row: &R, first: usize) -> Option<Stat>
+where
+    usize: ColumnIndex<R>,
+{
+    Some(Stat { min: row.number(first)?, avg: row.number(first + 1)?, max: row.number(first + 2)? })
+}
+
+/// Fills `points` from rows of a bucket index then the figures in the column order of
+/// `rollups`; a row for a bucket outside them is ignored.
+pub(crate) fn fill_points<R: StoreRow>(points: &mut [HistoryPoint], rows: &[R])
+where
+    usize: ColumnIndex<R>,
+{
+    for row in rows {
+        let Some(p) = usize::try_from(row.whole(0)).ok().and_then(|b| points.get_mut(b)) else { continue };
+        p.replicas_desired = stat(row, 1);
+        p.replicas_ready = stat(row, 4);
+        p.cpu_usage = stat(row, 7);
+        p.memory_usage = stat(row, 10);
+        p.request_rate = stat(row, 13);
+        p.cpu_requests = row.number(16);
+        p.cpu_limits = row.number(17);
+        p.memory_requests = row.number(18);
+        p.memory_limits = row.number(19);
+        p.hpa_min = row.number(20);
+        p.hpa_max = row.number(21);
+        p.hpa_cpu_target = row.number(22);
+    }
+}
+
+/// A `demand` row: `at_s, cpu_m, memory_mib, rate_c, ready, desired`.
+pub(crate) fn reading<R: StoreRow>(row: &R) -> Reading
+where
+    usize: ColumnIndex<R>,
+{
+    Reading {
+        at_ms: row.whole(0) * 1000,
+        cpu_m: row.some_whole(1),
+        memory_mib: row.some_whole(2),
+        rate_c: row.some_whole(3),
+        ready: row.whole(4),
+        desired: row.whole(5),
+    }
+}
+
+/// A platform row: the bucket, then the sums of request rate, replicas desired and ready, CPU
+/// requests and usage, memory requests and usage. A sum over nothing recorded is 0 where a
+/// figure always exists, and unknown (`None`) for usage.
+pub(crate) fn platform_point<R: StoreRow>(row: &R) -> PlatformPoint
+where
+    usize: ColumnIndex<R>,
+{
+    let sum = |i| row.number(i).unwrap_or(0.0);
+    PlatformPoint {
+        at_ms: row.whole(0),
+        request_rate: sum(1),
+        replicas_desired: sum(2),
+        replicas_ready: sum(3),
+        cpu_requests: sum(4),
+        cpu_usage: row.number(5),
+        memory_requests: sum(6),
+        memory_usage: row.number(7),
+    }
+}
+
+/// A `scale_decisions` row: `at_s, replicas`, as (Unix ms, replicas).
+pub(crate) fn decision<R: StoreRow>(row: &R) -> (i64, i64)
+where
+    usize: ColumnIndex<R>,
+{
+    (row.whole(0) * 1000, row.whole(1))
+}

@@ -1,10 +1,13 @@
 //! Rows decoded into what the pages read, the same way on every store: both stores select the
 //! same columns in the same order, so the figures are read from a row once, here.
 
-use app::dto::{HistoryPoint, PlatformPoint, Stat};
+use app::dto::{History, HistoryEvent, HistoryPoint, PlatformPoint, Stat};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use crate::history::demand::Reading;
+use crate::history::{
+    demand::Reading,
+    range::{Range, gaps},
+};
 
 /// What a store's rows must decode for these readers.
 pub(crate) trait StoreRow: Row
@@ -17,6 +20,8 @@ where
     fn whole(&self, i: usize) -> i64;
     /// An optional whole number of column `i`.
     fn some_whole(&self, i: usize) -> Option<i64>;
+    /// The text of column `i`.
+    fn text(&self, i: usize) -> String;
 }
 
 impl<R: Row> StoreRow for R
@@ -25,6 +30,7 @@ where
     for<'r> Option<f64>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn number(&self, i: usize) -> Option<f64> {
         self.try_get::<Option<f64>, _>(i).ok().flatten()
@@ -37,6 +43,10 @@ where
     fn some_whole(&self, i: usize) -> Option<i64> {
         self.get(i)
     }
+
+    fn text(&self, i: usize) -> String {
+        self.get(i)
+    }
 }
 
 fn stat<R: StoreRow>(row: &R, first: usize) -> Option<Stat>
@@ -46,9 +56,42 @@ where
     Some(Stat { min: row.number(first)?, avg: row.number(first + 1)?, max: row.number(first + 2)? })
 }
 
-/// Fills `points` from rows of a bucket index then the figures in the column order of
-/// `rollups`; a row for a bucket outside them is ignored.
-pub(crate) fn fill_points<R: StoreRow>(points: &mut [HistoryPoint], rows: &[R])
+/// A workload's history over `range` in buckets of `step` read from `source`: from the rows
+/// of its buckets (the bucket's index, then the figures in the column order of `rollups`; a
+/// bucket without a row is a gap) and of its events (`at_ms, kind, message`).
+pub(crate) fn history<R: StoreRow>(
+    range: &Range,
+    step: i64,
+    source: &str,
+    buckets: &[R],
+    events: &[R],
+    simulated_until_ms: Option<i64>,
+) -> History
+where
+    usize: ColumnIndex<R>,
+{
+    let count = ((range.to_ms - range.from_ms) + step - 1) / step;
+    let mut points: Vec<HistoryPoint> = (0..count)
+        .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
+        .collect();
+    fill_points(&mut points, buckets);
+    History {
+        simulated_until_ms: simulated_until_ms.filter(|until| *until > range.from_ms),
+        from_ms: range.from_ms,
+        to_ms: range.to_ms,
+        step_ms: step,
+        source: source.into(),
+        gaps: gaps(&points, step, range.to_ms),
+        points,
+        events: events
+            .iter()
+            .map(|e| HistoryEvent { at_ms: e.whole(0), kind: e.text(1), message: e.text(2) })
+            .collect(),
+    }
+}
+
+/// Fills `points` from the rows of their buckets; a row for a bucket outside them is ignored.
+fn fill_points<R: StoreRow>(points: &mut [HistoryPoint], rows: &[R])
 where
     usize: ColumnIndex<R>,
 {

@@ -9,10 +9,10 @@
 
 use std::{collections::HashMap, future::Future, pin::Pin, str::FromStr, time::Duration};
 
-use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint, PlatformPoint};
+use app::dto::{History as HistoryDto, PlatformPoint};
 use domain::whatif::Series;
 use sqlx::{
-    ConnectOptions, Connection, PgPool, Postgres, QueryBuilder, Row,
+    ConnectOptions, Connection, PgPool, Postgres, QueryBuilder,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 use tokio::sync::Mutex;
@@ -21,7 +21,7 @@ use super::{HistoryStore, StoreError, StoreFuture, decode};
 use crate::history::{
     FIVE_MINUTES, ONE_HOUR, PastEvent, Retention, Steps, check_cluster_name,
     demand::{self, MIB, Reading, STALE_MS},
-    range::{Range, gaps, source},
+    range::{Range, source},
 };
 
 /// Connections one Paydeck process holds at most.
@@ -362,12 +362,6 @@ impl PgHistory {
             .bind(range.to_ms)
             .fetch_all(&self.pool)
             .await?;
-        let buckets = ((range.to_ms - range.from_ms) + step - 1) / step;
-        let mut points: Vec<HistoryPoint> = (0..buckets)
-            .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
-            .collect();
-        decode::fill_points(&mut points, &rows);
-        let gaps = gaps(&points, step, range.to_ms);
         let events = sqlx::query(
             "SELECT at_ms, kind, message FROM events WHERE workload_id = $1 AND at_ms >= $2 AND at_ms < $3 \
              ORDER BY at_ms, id LIMIT 500",
@@ -376,21 +370,9 @@ impl PgHistory {
         .bind(range.from_ms)
         .bind(range.to_ms)
         .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
-        .collect();
-        let simulated_until_ms = self.simulated_until_now().await?.filter(|until| *until > range.from_ms);
-        Ok(Some(HistoryDto {
-            simulated_until_ms,
-            from_ms: range.from_ms,
-            to_ms: range.to_ms,
-            step_ms: step,
-            source: source_name.into(),
-            points,
-            gaps,
-            events,
-        }))
+        .await?;
+        let simulated_until_ms = self.simulated_until_now().await?;
+        Ok(Some(decode::history(&range, step, source_name, &rows, &events, simulated_until_ms)))
     }
 
     async fn demand_now(

@@ -1,11 +1,10 @@
 //! History queries on SQLite: a range from the finest table that keeps it, grouped into at
 //! most the requested number of buckets.
 
-use app::dto::{History as HistoryDto, HistoryEvent, HistoryPoint};
-use sqlx::Row;
+use app::dto::History as HistoryDto;
 
 use super::{History, rollup_aggregates, sample_aggregates};
-use crate::history::range::{Range, gaps, source};
+use crate::history::range::{Range, source};
 use crate::store::decode;
 
 impl History {
@@ -44,32 +43,16 @@ impl History {
             .fetch_all(history.pool())
             .await?;
 
-        let buckets = ((range.to_ms - range.from_ms) + step - 1) / step;
-        let mut points: Vec<HistoryPoint> = (0..buckets)
-            .map(|i| HistoryPoint { at_ms: range.from_ms + i * step, ..HistoryPoint::default() })
-            .collect();
-        decode::fill_points(&mut points, &rows);
-        let gaps = gaps(&points, step, range.to_ms);
-
-        let events = sqlx::query("SELECT at_ms, kind, message FROM events WHERE workload_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms LIMIT 500")
+        let events = sqlx::query(
+            "SELECT at_ms, kind, message FROM events WHERE workload_id = ? AND at_ms >= ? AND at_ms < ? \
+             ORDER BY at_ms LIMIT 500",
+        )
         .bind(id)
         .bind(range.from_ms)
         .bind(range.to_ms)
         .fetch_all(history.pool())
-        .await?
-        .iter()
-        .map(|r| HistoryEvent { at_ms: r.get(0), kind: r.get(1), message: r.get(2) })
-        .collect();
-        let simulated_until_ms = history.simulated_until().await?.filter(|until| *until > range.from_ms);
-        Ok(Some(HistoryDto {
-            simulated_until_ms,
-            from_ms: range.from_ms,
-            to_ms: range.to_ms,
-            step_ms: step,
-            source: source_name.into(),
-            points,
-            gaps,
-            events,
-        }))
+        .await?;
+        let simulated_until_ms = history.simulated_until().await?;
+        Ok(Some(decode::history(&range, step, source_name, &rows, &events, simulated_until_ms)))
     }
 }

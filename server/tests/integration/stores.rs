@@ -259,3 +259,33 @@ async fn postgresql_over_tls_is_verified_against_the_ca_given() {
     assert!(message.contains("certificate") || message.contains("issuer"), "{message}");
     let _ = std::fs::remove_file(other);
 }
+
+#[tokio::test]
+async fn a_full_sqlite_store_says_it_is_full_and_keeps_what_it_took() {
+    let dir = std::env::temp_dir().join(format!("paydeck-stores-{}-full", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let lite =
+        History::open_limited(&dir.join("paydeck.db"), Retention::default(), Some(512 * 1024)).await.unwrap();
+    let store: &dyn HistoryStore = &lite;
+    let names: Vec<(String, String)> =
+        (0..50).map(|i| ("payments-core".to_string(), format!("service-{i}"))).collect();
+    let mut at = NOW - DAY;
+    let refused = loop {
+        let mut steps = Steps { workloads: names.clone(), ..Steps::default() };
+        for _ in 0..20 {
+            steps.steps.push((at, (0..names.len()).map(|i| (i, figures(i % 3, at))).collect()));
+            at += 15_000;
+        }
+        match store.write_steps(&steps, &[]).await {
+            Ok(()) => assert!(at < NOW, "a 512 KiB store took a day of 50 workloads"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(refused, paydeck::store::StoreError::Full(_)), "{refused:?}");
+    assert!(refused.to_string().contains("full"), "{refused}");
+    let range = Range::new(Some(NOW - DAY), Some(NOW - DAY + HOUR), Some(60), NOW - DAY + HOUR).unwrap();
+    let kept = store.history("payments-core", "service-0", range, 15_000, NOW - DAY + HOUR).await.unwrap();
+    assert!(kept.is_some_and(|h| h.points[0].replicas_desired.is_some()), "what was taken before reads back");
+    lite.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -247,6 +247,10 @@ async fn postgresql_over_tls_is_verified_against_the_ca_given() {
         .await
         .unwrap();
     assert!(tls, "the connection is encrypted");
+    // Every statement is bounded, and the pool too.
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(timeout, "10s");
+    assert_eq!(store.pool().options().get_max_connections(), paydeck::store::postgres::MAX_CONNECTIONS);
     store.close().await;
 
     // The same server, checked against another CA: refused, and the message says why.

@@ -1,5 +1,5 @@
 //! A range of history as asked for: checked, at most [`MAX_POINTS`] buckets, from the finest
-//! data kept for it ([`source`]), with empty buckets marked as gaps ([`gaps`]).
+//! data kept for it (`source`), with empty buckets marked as gaps (`gaps`).
 
 use app::dto::HistoryPoint;
 

@@ -44,24 +44,52 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         let text = e.to_string();
-        match &e {
-            sqlx::Error::Database(db) => match db.code().as_deref() {
-                // SQLite's primary result codes (extended codes keep them in the low byte):
-                // FULL, BUSY and LOCKED.
-                Some(code) => match code.parse::<i32>().map(|c| c & 0xff) {
-                    Ok(13) => StoreError::Full(text),
-                    Ok(5 | 6) => StoreError::Busy(text),
-                    _ => StoreError::Failed(text),
-                },
-                None => StoreError::Failed(text),
-            },
-            sqlx::Error::PoolTimedOut => StoreError::Busy(text),
-            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(text)
+        let kind = match &e {
+            sqlx::Error::Database(db) => {
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    sqlite_kind(db.code().as_deref())
+                } else if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    postgres_kind(pg.code())
+                } else {
+                    StoreError::Failed
+                }
             }
-            _ => StoreError::Failed(text),
-        }
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => StoreError::Unavailable,
+            _ => StoreError::Failed,
+        };
+        kind(text)
     }
+}
+
+/// SQLite's primary result codes (an extended code keeps its primary one in the low byte):
+/// FULL; BUSY and LOCKED.
+fn sqlite_kind(code: Option<&str>) -> fn(String) -> StoreError {
+    match code.and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff) {
+        Some(13) => StoreError::Full,
+        Some(5 | 6) => StoreError::Busy,
+        _ => StoreError::Failed,
+    }
+}
+
+/// PostgreSQL's SQLSTATE: disk full and out of memory; a statement cancelled (its timeout),
+/// a lock not granted, a deadlock or a serialization failure; a connection lost, the server
+/// shutting down or not accepting connections yet.
+fn postgres_kind(sqlstate: &str) -> fn(String) -> StoreError {
+    match sqlstate {
+        "53100" | "53200" => StoreError::Full,
+        "57014" | "55P03" | "40P01" | "40001" | "53300" => StoreError::Busy,
+        "57P01" | "57P02" | "57P03" => StoreError::Unavailable,
+        class if class.starts_with("08") => StoreError::Unavailable,
+        _ => StoreError::Failed,
+    }
+}
+
+/// Runs a store call, its error typed.
+pub(crate) fn typed<'a, T: Send + 'a>(
+    call: impl Future<Output = sqlx::Result<T>> + Send + 'a,
+) -> StoreFuture<'a, T> {
+    Box::pin(async move { call.await.map_err(StoreError::from) })
 }
 
 /// One cluster's recorded history: samples, rollups, demand, events, retention.

@@ -17,7 +17,7 @@ use sqlx::{
 };
 use tokio::sync::Mutex;
 
-use super::{HistoryStore, StoreError, StoreFuture, decode};
+use super::{HistoryStore, StoreFuture, decode, typed};
 use crate::history::{
     FIVE_MINUTES, ONE_HOUR, PastEvent, Retention, Steps, check_cluster_name,
     demand::{self, MIB, Reading, STALE_MS},
@@ -530,11 +530,6 @@ fn rollup_sql(resolution: i64) -> String {
     format!(
         "INSERT INTO rollups ({columns}) {select} ON CONFLICT (workload_id, resolution_ms, bucket_ms) DO UPDATE SET {updates}"
     )
-}
-
-/// Runs a store call, its error typed.
-fn typed<'a, T: Send + 'a>(call: impl Future<Output = sqlx::Result<T>> + Send + 'a) -> StoreFuture<'a, T> {
-    Box::pin(async move { call.await.map_err(StoreError::from) })
 }
 
 impl HistoryStore for PgHistory {

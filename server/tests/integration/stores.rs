@@ -293,3 +293,25 @@ async fn a_full_sqlite_store_says_it_is_full_and_keeps_what_it_took() {
     lite.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn postgresql_errors_are_typed_by_what_the_caller_can_do() {
+    use paydeck::store::StoreError;
+    let url = postgres::server().database("errors").await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    // A statement past its timeout is cancelled: busy, to be tried again.
+    sqlx::query("SET statement_timeout = '50ms'").execute(&mut *conn).await.unwrap();
+    let cancelled = sqlx::query("SELECT pg_sleep(2)").execute(&mut *conn).await.unwrap_err();
+    assert!(matches!(StoreError::from(cancelled), StoreError::Busy(_)));
+    // A connection the server ends: unreachable, not a failure of the statement.
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&pool).await.unwrap();
+    let ended = sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap_err();
+    assert!(matches!(StoreError::from(ended), StoreError::Unavailable(_)));
+    // A statement wrong in itself is neither.
+    let wrong = sqlx::query("SELECT * FROM no_such_table").execute(&pool).await.unwrap_err();
+    assert!(matches!(StoreError::from(wrong), StoreError::Failed(_)));
+    drop(conn);
+    pool.close().await;
+}

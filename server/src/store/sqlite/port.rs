@@ -11,7 +11,7 @@ use super::History;
 use crate::{
     audit::{AuditLog, AuditSettings},
     history::{PastEvent, Retention, Steps, range::Range},
-    store::{HistoryStore, StoreError, StoreFuture},
+    store::{HistoryStore, StoreFuture, typed},
 };
 
 /// The audit log in the same file as `history`: appends on a connection of their own
@@ -26,11 +26,6 @@ pub async fn open_audit_log(history: &History, settings: &AuditSettings) -> anyh
             .with_readers(readers)
             .with_refusal_budget(settings.refusal_budget),
     ))
-}
-
-/// Runs a store call, its error typed.
-fn typed<'a, T: Send + 'a>(call: impl Future<Output = sqlx::Result<T>> + Send + 'a) -> StoreFuture<'a, T> {
-    Box::pin(async move { call.await.map_err(StoreError::from) })
 }
 
 impl HistoryStore for History {

@@ -8,6 +8,7 @@
 //! its [`HistoryStore::cluster`] as well as namespace and name.
 
 mod decode;
+mod encode;
 pub mod postgres;
 pub mod sqlite;
 

@@ -17,10 +17,14 @@ use sqlx::{
 };
 use tokio::sync::Mutex;
 
-use super::{HistoryStore, StoreFuture, decode, typed};
+use super::{
+    HistoryStore, StoreFuture, decode,
+    encode::{self, READING_COLUMNS, SAMPLE_COLUMNS},
+    typed,
+};
 use crate::history::{
     FIVE_MINUTES, ONE_HOUR, PastEvent, Retention, Steps, check_cluster_name,
-    demand::{self, MIB, Reading, STALE_MS},
+    demand::{self, Reading, STALE_MS},
     range::{Range, source},
 };
 
@@ -164,26 +168,8 @@ impl PgHistory {
             steps.steps.iter().flat_map(|(at_ms, s)| s.iter().map(|(i, f)| ((ids[*i], *at_ms), f))).collect(),
         );
         for chunk in samples.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, \
-                 hpa_cpu_target, cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) ",
-            );
-            q.push_values(chunk, |mut row, ((id, at_ms), f)| {
-                row.push_bind(*id)
-                    .push_bind(*at_ms)
-                    .push_bind(f.replicas_desired)
-                    .push_bind(f.replicas_ready)
-                    .push_bind(f.hpa_min)
-                    .push_bind(f.hpa_max)
-                    .push_bind(f.hpa_cpu_target)
-                    .push_bind(f.cpu_requests)
-                    .push_bind(f.cpu_limits)
-                    .push_bind(f.cpu_usage)
-                    .push_bind(f.memory_requests)
-                    .push_bind(f.memory_limits)
-                    .push_bind(f.memory_usage)
-                    .push_bind(f.request_rate);
-            });
+            let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO samples ({SAMPLE_COLUMNS}) "));
+            encode::push_samples(&mut q, chunk);
             q.push(
                 " ON CONFLICT (workload_id, at_ms) DO UPDATE SET replicas_desired = EXCLUDED.replicas_desired, \
                  replicas_ready = EXCLUDED.replicas_ready, hpa_min = EXCLUDED.hpa_min, hpa_max = EXCLUDED.hpa_max, \
@@ -198,19 +184,8 @@ impl PgHistory {
             steps.readings.iter().map(|(i, r)| ((ids[*i], r.at_ms.div_euclid(1000)), r)).collect(),
         );
         for chunk in readings.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired, window_s) ",
-            );
-            q.push_values(chunk, |mut row, ((id, at_s), r)| {
-                row.push_bind(*id)
-                    .push_bind(*at_s)
-                    .push_bind(r.cpu_millis)
-                    .push_bind((r.memory_bytes / MIB).round() as i64)
-                    .push_bind(r.request_rate.map(|v| (v * 100.0).round() as i64))
-                    .push_bind(r.ready)
-                    .push_bind(r.desired)
-                    .push_bind(r.window_ms.div_euclid(1000));
-            });
+            let mut q = QueryBuilder::<Postgres>::new(format!("INSERT INTO demand ({READING_COLUMNS}) "));
+            encode::push_readings(&mut q, chunk);
             q.push(
                 " ON CONFLICT (workload_id, at_s) DO UPDATE SET cpu_m = EXCLUDED.cpu_m, memory_mib = EXCLUDED.memory_mib, \
                  rate_c = EXCLUDED.rate_c, ready = EXCLUDED.ready, desired = EXCLUDED.desired, window_s = EXCLUDED.window_s",

@@ -1,10 +1,13 @@
 //! Writing history to SQLite: many rows to a statement, one transaction per batch.
 
 use app::dto::Workload;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::History;
-use crate::history::{Figures, PastEvent, ReadingRow, Steps, demand::MIB};
+use crate::{
+    history::{Figures, PastEvent, ReadingRow, Steps},
+    store::encode::{self, READING_COLUMNS, SAMPLE_COLUMNS},
+};
 
 /// Rows per INSERT: one statement per row costs a round trip to SQLite's thread each; a
 /// generated past of two weeks is millions of rows. 64 rows × 14 columns stays far below
@@ -44,25 +47,31 @@ impl History {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut rows: Vec<(i64, i64, &Figures)> = steps
+        let mut rows: Vec<((i64, i64), &Figures)> = steps
             .steps
             .iter()
-            .flat_map(|(at_ms, samples)| samples.iter().map(|(i, f)| (ids[*i], *at_ms, f)))
+            .flat_map(|(at_ms, samples)| samples.iter().map(|(i, f)| ((ids[*i], *at_ms), f)))
             .collect();
         // In key order (workload, then time), so each table page is filled in one go. Step by
         // step, every step visits every workload's page; with more pages than SQLite's cache
         // holds, each row read its page back and wrote it out again: an hour of 100 workloads
         // made ten times the writes, and 30 days took 2.6 times as long. A stable sort keeps
         // the later of two rows for one moment last, so it is the one kept, as before.
-        rows.sort_by_key(|(id, at_ms, _)| (*id, *at_ms));
+        rows.sort_by_key(|(key, _)| *key);
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            insert_samples(&mut tx, chunk).await?;
+            let mut q =
+                QueryBuilder::<Sqlite>::new(format!("INSERT OR REPLACE INTO samples ({SAMPLE_COLUMNS}) "));
+            encode::push_samples(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
         }
-        let mut readings: Vec<(i64, &ReadingRow)> =
-            steps.readings.iter().map(|(i, r)| (ids[*i], r)).collect();
-        readings.sort_by_key(|(id, r)| (*id, r.at_ms));
+        let mut readings: Vec<((i64, i64), &ReadingRow)> =
+            steps.readings.iter().map(|(i, r)| ((ids[*i], r.at_ms.div_euclid(1000)), r)).collect();
+        readings.sort_by_key(|((id, _), r)| (*id, r.at_ms));
         for chunk in readings.chunks(ROWS_PER_INSERT) {
-            insert_readings(&mut tx, chunk).await?;
+            let mut q =
+                QueryBuilder::<Sqlite>::new(format!("INSERT OR REPLACE INTO demand ({READING_COLUMNS}) "));
+            encode::push_readings(&mut q, chunk);
+            q.build().execute(&mut *tx).await?;
         }
         for chunk in steps.decisions.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::<Sqlite>::new(
@@ -85,50 +94,4 @@ impl History {
         }
         Ok(())
     }
-}
-
-async fn insert_samples(conn: &mut SqliteConnection, rows: &[(i64, i64, &Figures)]) -> sqlx::Result<()> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "INSERT OR REPLACE INTO samples (workload_id, at_ms, replicas_desired, replicas_ready, hpa_min, hpa_max, \
-         hpa_cpu_target, cpu_requests, cpu_limits, cpu_usage, memory_requests, memory_limits, memory_usage, request_rate) ",
-    );
-    q.push_values(rows, |mut row, (id, at_ms, f)| {
-        row.push_bind(*id)
-            .push_bind(*at_ms)
-            .push_bind(f.replicas_desired)
-            .push_bind(f.replicas_ready)
-            .push_bind(f.hpa_min)
-            .push_bind(f.hpa_max)
-            .push_bind(f.hpa_cpu_target)
-            .push_bind(f.cpu_requests)
-            .push_bind(f.cpu_limits)
-            .push_bind(f.cpu_usage)
-            .push_bind(f.memory_requests)
-            .push_bind(f.memory_limits)
-            .push_bind(f.memory_usage)
-            .push_bind(f.request_rate);
-    });
-    q.build().execute(conn).await?;
-    Ok(())
-}
-
-/// The demand row of a reading: millicores (exactly as the controller counts them), MiB and
-/// centi-requests per second as integers, at the reading's own time and window (narrow rows
-/// for fourteen days).
-async fn insert_readings(conn: &mut SqliteConnection, rows: &[(i64, &ReadingRow)]) -> sqlx::Result<()> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "INSERT OR REPLACE INTO demand (workload_id, at_s, cpu_m, memory_mib, rate_c, ready, desired, window_s) ",
-    );
-    q.push_values(rows, |mut row, (id, r)| {
-        row.push_bind(*id)
-            .push_bind(r.at_ms.div_euclid(1000))
-            .push_bind(r.cpu_millis)
-            .push_bind((r.memory_bytes / MIB).round() as i64)
-            .push_bind(r.request_rate.map(|v| (v * 100.0).round() as i64))
-            .push_bind(r.ready)
-            .push_bind(r.desired)
-            .push_bind(r.window_ms.div_euclid(1000));
-    });
-    q.build().execute(conn).await?;
-    Ok(())
 }

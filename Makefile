@@ -26,7 +26,7 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-postgres test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
@@ -136,6 +136,17 @@ test-rust:
 	    | grep -cvE '^(app|domain|paydeck|sim) ' || true); \
 	  echo "== test-rust compiled $$again of the server's dependencies again (0 expected after make build)"; \
 	  echo "== test-rust took $$(( $$(date +%s) - start )) s"
+	@$(MAKE) --no-print-directory test-postgres
+
+# The suites that touch storage through a running server (edits, the advisor, the what-if,
+# right-sizing, the audit log's reads) again, with the server recording in a real PostgreSQL
+# server instead of a SQLite file. The store's own tests, the audit chain's and the fault
+# suite's kill test run on both stores in every round already.
+POSTGRES_ROUND := edits:: advisor:: whatif:: sizing:: conventions:: identity::
+test-postgres:
+	@start=$$(date +%s); status=0; \
+	  PAYDECK_TEST_STORE=postgres cargo test --release --locked -p paydeck --test integration -- $(POSTGRES_ROUND) || status=$$?; \
+	  echo "== test-postgres took $$(( $$(date +%s) - start )) s"; exit $$status
 
 test-e2e:
 	@start=$$(date +%s); cd end2end && npx playwright test; \

@@ -5,19 +5,19 @@
 //! [`Recording`]; right-sizing is set before the advisor starts on recorded history. No order
 //! of calls can switch a feature off without saying so.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use anyhow::Context;
 use leptos::config::LeptosOptions;
 
 use crate::{
-    audit::AuditSettings,
+    audit::{AuditLog, AuditSettings},
     cluster::{self, ClusterView},
     config::{Config, Settings},
     http::{Protection, ServerState, router, serve},
     identity::{Bounds, ProxyTrust, token_review::ReviewSettings},
     site,
-    store::sqlite::History,
+    store::Store,
 };
 
 /// Everything a server is made of.
@@ -67,7 +67,7 @@ impl Default for Identity {
 
 /// A store the server records history in, sampled every `sample_interval`.
 pub struct Recording {
-    pub history: Arc<History>,
+    pub store: Store,
     pub sample_interval: Duration,
     /// Scaling edits, audited in the same store; `None`: no edits are offered.
     pub edits: Option<Editing>,
@@ -124,14 +124,11 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
     if let Some((client, settings)) = identity.token_reviews {
         state = state.with_token_reviews(client, settings);
     }
-    if let Some(Recording { history, sample_interval, edits }) = recording {
-        let audit = match &edits {
-            Some(editing) => Some(crate::store::open_audit_log(&history, &editing.audit).await?),
-            None => None,
-        };
-        state = state.with_history(history.clone(), sample_interval);
-        if let (Some(Editing { config, audit: settings }), Some(audit)) = (edits, audit) {
-            state = state.with_edits(config, history, audit, settings).await;
+    if let Some(Recording { store, sample_interval, edits }) = recording {
+        state = state.with_history(store.history.clone(), sample_interval);
+        if let Some(Editing { config, audit: settings }) = edits {
+            let audit = AuditLog::open(store.audit, &settings);
+            state = state.with_edits(config, store.history, audit, settings).await;
         }
     }
     Ok(state)
@@ -169,15 +166,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             connected.name.clone()
         }
     };
-    let history =
-        History::open_for_cluster(&config.db, config.retention(), config.db_max_size, &cluster_name).await?;
-    tracing::info!("history of cluster {cluster_name} in {}", config.db.display());
+    let location = config.store_location();
+    let store = crate::store::open(location, config.retention(), config.db_max_size, &cluster_name).await?;
+    tracing::info!("history of cluster {cluster_name} in {location}");
     if let (Some(span), cluster::Source::Sim { profile, seed, .. }) = (config.sim_history, &source)
-        && !history.has_samples().await?
+        && !store.history.has_samples().await?
     {
         println!("Recording {} s of simulated history first (--sim-history)…", span.as_secs());
         let started = std::time::Instant::now();
-        let samples = cluster::simulated::record_history(&history, *profile, *seed, span).await?;
+        let samples =
+            cluster::simulated::record_history(store.history.as_ref(), *profile, *seed, span).await?;
         tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
     }
     let state = assemble(Parts {
@@ -194,7 +192,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         anonymous_audit_reads: config.anonymous_audit_reads(),
         limits: config.limits(),
         recording: Some(Recording {
-            history: Arc::new(history),
+            store,
             sample_interval: config.sample_interval(),
             edits: Some(Editing { config: connected.config.clone(), audit }),
         }),

@@ -53,7 +53,7 @@ pub struct Config {
 
     /// The name the cluster's history is kept under (default: the kubeconfig context's name,
     /// else `default`). Keep it when the context is renamed: history is keyed by it.
-    #[arg(long, env = "PAYDECK_CLUSTER_NAME", value_parser = parse_cluster_name)]
+    #[arg(long, env = "PAYDECK_CLUSTER_NAME", value_parser = parse_cluster_name, global = true)]
     pub cluster_name: Option<String>,
 
     /// Watch only these namespaces (comma-separated); default: all.
@@ -68,9 +68,15 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_METRICS_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub metrics_interval: u64,
 
-    /// The history database (SQLite; created if missing).
-    #[arg(long, env = "PAYDECK_DB", default_value = "data/paydeck.db", global = true)]
-    pub db: PathBuf,
+    /// Where history and the audit log are kept: a SQLite file (created if missing), or a
+    /// PostgreSQL server as `postgres://user@host:port/db?sslmode=verify-full&sslrootcert=ca.pem`.
+    #[arg(long, env = "PAYDECK_DB", default_value = "data/paydeck.db", global = true, value_parser = crate::store::Location::parse)]
+    pub db: crate::store::Location,
+
+    /// A PostgreSQL URL that takes the place of `--db` (keep it, with its password, in a
+    /// Secret).
+    #[arg(long, env = "PAYDECK_DATABASE_URL", hide_env_values = true, global = true, value_parser = parse_database_url)]
+    pub database_url: Option<crate::store::Location>,
 
     /// Seconds between history samples.
     #[arg(long, env = "PAYDECK_SAMPLE_INTERVAL", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -312,6 +318,17 @@ pub enum Command {
         #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
         keyed_from: Option<i64>,
     },
+    /// Copy a SQLite file's history and audit log to a PostgreSQL server (`--to`, default
+    /// `PAYDECK_DATABASE_URL`). Rows already there are left as they are: running it twice
+    /// copies nothing twice. Without `--from`, only bring the server's schema up to date.
+    MigrateStore {
+        /// The SQLite file, as `sqlite:PATH`.
+        #[arg(long, value_parser = crate::store::Location::parse)]
+        from: Option<crate::store::Location>,
+        /// The PostgreSQL server, as `postgres://user@host:port/db?sslmode=verify-full&…`.
+        #[arg(long, value_parser = parse_database_url)]
+        to: Option<crate::store::Location>,
+    },
 }
 
 /// Why the flags cannot be served with.
@@ -350,6 +367,11 @@ impl Config {
                 .then(|| Duration::from_secs(self.audit_refusal_retention_days * 86_400)),
         };
         Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit })
+    }
+
+    /// Where the store is: `--database-url` (`PAYDECK_DATABASE_URL`) when given, else `--db`.
+    pub fn store_location(&self) -> &crate::store::Location {
+        self.database_url.as_ref().unwrap_or(&self.db)
     }
 
     pub fn request_timeout(&self) -> Duration {
@@ -545,6 +567,16 @@ impl Default for Protection {
 }
 
 /// A cluster name as [`crate::history::check_cluster_name`] takes it.
+/// `PAYDECK_DATABASE_URL`: a PostgreSQL server's URL only (a file is `--db`'s).
+fn parse_database_url(text: &str) -> Result<crate::store::Location, String> {
+    match crate::store::Location::parse(text)? {
+        location @ crate::store::Location::Postgres(_) => Ok(location),
+        crate::store::Location::Sqlite(_) => {
+            Err("expected a postgres:// URL (a SQLite file is named with --db / PAYDECK_DB)".into())
+        }
+    }
+}
+
 fn parse_cluster_name(text: &str) -> Result<String, String> {
     crate::history::check_cluster_name(text).map(|()| text.to_string())
 }

@@ -2,7 +2,7 @@ use clap::Parser;
 use paydeck::{
     assembly, audit,
     config::{Command, Config},
-    logging, memory, runtime,
+    logging, memory, runtime, store,
 };
 
 fn main() -> std::process::ExitCode {
@@ -22,10 +22,19 @@ async fn run() -> std::process::ExitCode {
     logging::init(&config.log, config.log_format);
     if let Some(Command::VerifyAudit { head, keyed_from }) = &config.command {
         return audit::verify::exit_code(
-            &config.db,
+            config.store_location(),
             config.audit_key_file.as_deref(),
             head.clone(),
             *keyed_from,
+        )
+        .await;
+    }
+    if let Some(Command::MigrateStore { from, to }) = &config.command {
+        let cluster = config.cluster_name.as_deref().unwrap_or(paydeck::history::DEFAULT_CLUSTER);
+        return store::migrate::exit_code(
+            from.as_ref(),
+            to.as_ref().or(config.database_url.as_ref()),
+            cluster,
         )
         .await;
     }

@@ -18,16 +18,12 @@ pub mod chain;
 pub mod retention;
 pub mod verify;
 
-use std::{
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::Duration,
-};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use futures::Stream;
 use serde::Serialize;
-use sqlx::{Row, SqlitePool, sqlite::SqliteRow};
-use tokio::sync::Mutex;
+
+use crate::store::{self, StoreError, audit::AuditStore};
 
 pub use app::scaling::{AuditEntry as Entry, AuditQuery, Outcome};
 pub use chain::{AuditKey, GENESIS};
@@ -120,7 +116,9 @@ pub enum AuditError {
         .reserve / 1024
     )]
     LowOnSpace { free: u64, reserve: u64 },
-    #[error("the audit log is busy (locked for longer than {0:?})")]
+    #[error(
+        "the audit log did not answer within {0:?} (locked by another writer, or its database is unreachable)"
+    )]
     Busy(Duration),
     #[error(
         "not recorded: {user} has used today's {} KiB of the audit log for refused attempts",
@@ -128,18 +126,15 @@ pub enum AuditError {
     )]
     OverBudget { user: String, budget: u64 },
     #[error("the audit log cannot be written: {0}")]
-    Database(#[from] sqlx::Error),
+    Store(StoreError),
 }
 
 impl AuditError {
-    fn of(e: sqlx::Error, deadline: Duration) -> Self {
-        let text = e.to_string().to_lowercase();
-        if text.contains("full") {
-            AuditError::Full
-        } else if text.contains("locked") || text.contains("busy") || matches!(e, sqlx::Error::PoolTimedOut) {
-            AuditError::Busy(deadline)
-        } else {
-            AuditError::Database(e)
+    fn of(e: StoreError, deadline: Duration) -> Self {
+        match e {
+            StoreError::Full(_) => AuditError::Full,
+            StoreError::Busy(_) => AuditError::Busy(deadline),
+            other => AuditError::Store(other),
         }
     }
 }
@@ -278,20 +273,13 @@ impl RefusalBudget {
     }
 }
 
-/// The log, in the history database.
+/// The log, in a store ([`AuditStore`]): SQLite beside the history, or PostgreSQL.
 pub struct AuditLog {
-    /// One connection with `synchronous=FULL`: appends are serialised, so the chain has one tip.
-    pool: SqlitePool,
-    /// Read-only connections for listings and exports.
-    readers: SqlitePool,
+    store: Arc<dyn AuditStore>,
     refusal_budget: RefusalBudget,
     key: Option<AuditKey>,
-    /// How long an append waits for the database's lock (the pool's busy timeout), for messages.
+    /// How long an append waits for the database's lock, for messages.
     deadline: Duration,
-    head: Mutex<Option<Head>>,
-    /// The folder of the database file (`None` in memory), whose disk must keep
-    /// `reserve` bytes free for an intent to be written.
-    disk: Option<PathBuf>,
     reserve: u64,
 }
 
@@ -307,53 +295,30 @@ fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok((fs.f_bavail as u64).saturating_mul(fs.f_frsize as u64))
 }
 
-const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
-
-fn entry(r: &SqliteRow) -> Entry {
-    let json = |i: usize| serde_json::from_str(r.get::<&str, _>(i)).unwrap_or(serde_json::Value::Null);
-    Entry {
-        seq: r.get(0),
-        at_ms: r.get(1),
-        user: r.get(2),
-        groups: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
-        namespace: r.get(4),
-        name: r.get(5),
-        target: r.get(6),
-        before: json(7),
-        after: json(8),
-        reason: r.get(9),
-        outcome: r.get(10),
-        detail: r.get(11),
-        hash: r.get(12),
-        intent_seq: r.get(13),
-        keyed: r.get::<i64, _>(14) != 0,
-    }
-}
-
 impl AuditLog {
-    /// The log over `pool` (which should have one connection with `synchronous=FULL`; see
-    /// `History::audit_pool`), keyed with `key` when given.
-    pub fn new(pool: SqlitePool, key: Option<AuditKey>, deadline: Duration) -> Self {
-        let file = pool.connect_options().get_filename().to_path_buf();
-        let disk = (!file.as_os_str().is_empty() && file.as_os_str() != ":memory:")
-            .then(|| file.parent().map(Path::to_path_buf).unwrap_or_default())
-            .map(|dir| if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir });
+    /// The log in `store`, keyed with `key` when given; an append waits `deadline` for the
+    /// database's lock.
+    pub fn new(store: Arc<dyn AuditStore>, key: Option<AuditKey>, deadline: Duration) -> Self {
         Self {
-            readers: pool.clone(),
-            pool,
+            store,
             key,
             deadline,
-            head: Mutex::new(None),
-            disk,
             reserve: DISK_RESERVE_BYTES,
             refusal_budget: RefusalBudget { per_day: DEFAULT_REFUSAL_BUDGET, spent: Default::default() },
         }
     }
 
-    /// The same log, read through `readers` (read-only connections to the same database).
-    pub fn with_readers(mut self, readers: SqlitePool) -> Self {
-        self.readers = readers;
-        self
+    /// The log in `store`, kept as `settings` say.
+    pub fn open(store: Arc<dyn AuditStore>, settings: &AuditSettings) -> Arc<AuditLog> {
+        Arc::new(
+            AuditLog::new(store, settings.key.clone(), store::AUDIT_WAIT)
+                .with_refusal_budget(settings.refusal_budget),
+        )
+    }
+
+    /// The store the log is kept in.
+    pub fn store(&self) -> &Arc<dyn AuditStore> {
+        &self.store
     }
 
     /// The same log, recording at most `bytes` of refused attempts per identity per day.
@@ -374,28 +339,22 @@ impl AuditLog {
         self.key.is_some()
     }
 
-    /// The last row's sequence number and hash.
-    pub async fn head(&self) -> sqlx::Result<Head> {
-        let mut cached = self.head.lock().await;
-        if let Some(head) = cached.as_ref() {
-            return Ok(head.clone());
-        }
-        let head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| Head { seq: r.get(0), hash: r.get(1) })
-            .unwrap_or_else(|| Head { seq: 0, hash: GENESIS.to_string() });
-        *cached = Some(head.clone());
-        Ok(head)
+    /// The last row's sequence number and hash, as the database has it now (another
+    /// process may have appended since this one did).
+    pub async fn head(&self) -> Result<Head, StoreError> {
+        Ok(match self.store.tip().await? {
+            Some((seq, hash)) => Head { seq, hash },
+            None => Head { seq: 0, hash: GENESIS.to_string() },
+        })
     }
 
     /// Appends the intent of a change about to be sent, as [`record`](Self::record) does —
     /// but only while the database's disk keeps [`DISK_RESERVE_BYTES`] free. SQLite writes a
     /// small row into space its files already hold, so an intent can fit on a disk that is
     /// full for everything else; the change it opens must not go out when its outcome then
-    /// has nowhere to go.
+    /// has nowhere to go. (A database server keeps its own disk: it refuses the intent.)
     pub async fn record_intent(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
-        if let Some(dir) = &self.disk {
+        if let Some(dir) = self.store.disk() {
             match free_bytes(dir) {
                 Ok(free) if free < self.reserve => {
                     return Err(AuditError::LowOnSpace { free, reserve: self.reserve });
@@ -409,8 +368,8 @@ impl AuditLog {
     }
 
     /// Appends an attempt, durably; returns its sequence number. Fails when the database
-    /// cannot take it (full, or locked beyond the deadline). The append runs as a task of its
-    /// own: a caller that goes away cannot leave it half done.
+    /// cannot take it (full, unreachable, or locked beyond the deadline). The append runs as
+    /// a task of its own: a caller that goes away cannot leave it half done.
     pub async fn record(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
         let row = StoredRow::capped(a, self.key.is_some());
         if row.is_refusal() && !self.refusal_budget.take(&row.user, row.at_ms, row.bytes()) {
@@ -421,9 +380,13 @@ impl AuditLog {
         }
         let log = self.clone();
         let deadline = self.deadline;
-        match tokio::spawn(async move { log.append(row).await }).await {
-            Ok(result) => result.map_err(|e| AuditError::of(e, deadline)),
-            Err(e) => Err(AuditError::Database(sqlx::Error::Protocol(format!("the audit task failed: {e}")))),
+        // The caller waits a bounded time: a database server lost mid-append (no answer, not
+        // even a reset) must not hold an edit until its request times out. The append goes on.
+        let appending = tokio::spawn(async move { log.append(row).await });
+        match tokio::time::timeout(deadline * 2, appending).await {
+            Ok(Ok(result)) => result.map_err(|e| AuditError::of(e, deadline)),
+            Ok(Err(e)) => Err(AuditError::Store(StoreError::Failed(format!("the audit task failed: {e}")))),
+            Err(_) => Err(AuditError::Busy(deadline * 2)),
         }
     }
 
@@ -457,82 +420,41 @@ impl AuditLog {
         })
     }
 
-    async fn append(&self, row: StoredRow) -> sqlx::Result<i64> {
-        // The head lock serialises appends within the process; IMMEDIATE takes the database's
-        // write lock first, so another writer is waited for (up to the busy timeout) rather
-        // than failing the append. The transaction is driven by hand: after a failed write
-        // (a full disk) it is always rolled back, so the connection is clean for the next one.
-        let mut head = self.head.lock().await;
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        match self.insert(&mut conn, &row).await {
-            Ok((seq, hash)) => {
-                tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = row.outcome, "audit head");
-                *head = Some(Head { seq, hash });
-                Ok(seq)
-            }
-            Err(e) => {
-                // SQLite may already have rolled back (it does on SQLITE_FULL); either way the
-                // connection leaves without an open transaction.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(e)
-            }
-        }
-    }
-
-    /// Inserts `row` after the current tip and commits: its sequence number and hash.
-    async fn insert(
-        &self,
-        conn: &mut sqlx::SqliteConnection,
-        row: &StoredRow,
-    ) -> sqlx::Result<(i64, String)> {
-        let prev: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-        let prev = prev.unwrap_or_else(|| GENESIS.to_string());
+    async fn append(&self, row: StoredRow) -> Result<i64, StoreError> {
         let fields = row.fields();
-        let body_digest = chain::body_digest(&fields);
-        let hash = chain::row_hash(&prev, &fields, self.key.as_ref()).expect("the key is there when keyed");
-        let seq = sqlx::query(
-            "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(row.at_ms)
-        .bind(&row.user)
-        .bind(&row.groups)
-        .bind(&row.namespace)
-        .bind(&row.name)
-        .bind(&row.target)
-        .bind(&row.before)
-        .bind(&row.after)
-        .bind(&row.reason)
-        .bind(&row.outcome)
-        .bind(&row.detail)
-        .bind(&prev)
-        .bind(&hash)
-        .bind(row.intent_seq)
-        .bind(i64::from(row.keyed))
-        .bind(chain::Format::Sealed.number())
-        .bind(&body_digest)
-        .execute(&mut *conn)
-        .await?
-        .last_insert_rowid();
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok((seq, hash))
+        let new = store::audit::NewRow {
+            at_ms: row.at_ms,
+            user: row.user.clone(),
+            groups: row.groups.clone(),
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+            target: row.target.clone(),
+            before: row.before.clone(),
+            after: row.after.clone(),
+            reason: row.reason.clone(),
+            outcome: row.outcome.clone(),
+            detail: row.detail.clone(),
+            intent_seq: row.intent_seq,
+            keyed: row.keyed,
+            format: chain::Format::Sealed.number(),
+            body_digest: chain::body_digest(&fields),
+        };
+        let key = self.key.as_ref();
+        let seal = |prev: Option<&str>| {
+            let prev = prev.unwrap_or(GENESIS).to_string();
+            let hash = chain::row_hash(&prev, &fields, key).expect("the key is there when keyed");
+            (prev, hash)
+        };
+        let (seq, hash) = self.store.append(&new, &seal).await?;
+        tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = row.outcome, "audit head");
+        Ok(seq)
     }
 
     /// Records an `unknown` outcome for every intent that has none: Paydeck stopped between
     /// sending a change and recording what the cluster answered. Run at start.
     pub async fn settle_dangling_intents(self: &Arc<Self>, now_ms: i64) -> Result<usize, AuditError> {
-        // Assembled from constants only.
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM audit a WHERE outcome = '{INTENT}' \
-             AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq = a.seq) ORDER BY seq"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        for r in &rows {
-            let e = entry(r);
+        let intents = self.store.dangling_intents().await.map_err(|e| AuditError::of(e, self.deadline))?;
+        for e in &intents {
             self.record(&Attempt {
                 at_ms: now_ms,
                 user: &e.user,
@@ -549,49 +471,31 @@ impl AuditLog {
             })
             .await?;
         }
-        Ok(rows.len())
+        Ok(intents.len())
     }
 
     /// Removes the bodies of refused attempts recorded before `before_ms` (their header and
-    /// body digest stay: the chain still verifies); how many rows. A thousand rows per
-    /// transaction, so appends wait at most for one batch.
-    pub async fn prune_refusals(&self, before_ms: i64) -> sqlx::Result<u64> {
-        let mut pruned = 0;
-        loop {
-            let done = sqlx::query(
-                "UPDATE audit SET groups = '[]', target = '', before = 'null', after = 'null', reason = '', \
-                 detail = ?, pruned = 1 WHERE seq IN (SELECT seq FROM audit WHERE pruned = 0 AND format = 2 \
-                 AND intent_seq IS NULL AND outcome IN ('invalid', 'denied') AND at_ms < ? LIMIT 1000)",
-            )
-            .bind(PRUNED_DETAIL)
-            .bind(before_ms)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            pruned += done;
-            if done < 1000 {
-                return Ok(pruned);
-            }
-        }
+    /// body digest stay: the chain still verifies); how many rows.
+    pub async fn prune_refusals(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.store.prune_refusals(before_ms, PRUNED_DETAIL).await
     }
 
     /// Entries matching the filters, newest first, at most [`MAX_LIST`]; intents only when
     /// asked for by outcome.
-    pub async fn list(&self, q: &AuditQuery) -> sqlx::Result<Vec<Entry>> {
+    pub async fn list(&self, q: &AuditQuery) -> Result<Vec<Entry>, StoreError> {
         let limit = q.limit.unwrap_or(500).clamp(1, MAX_LIST);
-        let rows = filtered(q, limit).fetch_all(&self.readers).await?;
-        Ok(rows.iter().map(entry).collect())
+        self.store.page(q, limit).await
     }
 
     /// Every entry matching the filters (up to `q.limit` when given), newest first, read a
     /// page at a time: an export of millions of rows holds one page in memory.
-    pub fn stream(&self, q: AuditQuery) -> impl Stream<Item = sqlx::Result<Entry>> + Send + 'static {
+    pub fn stream(&self, q: AuditQuery) -> impl Stream<Item = Result<Entry, StoreError>> + Send + 'static {
         const PAGE: i64 = 500;
-        let pool = self.readers.clone();
+        let store = self.store.clone();
         let total = q.limit.filter(|l| *l > 0);
         let state = (q, Vec::<Entry>::new(), 0i64, false);
         futures::stream::unfold(state, move |(mut q, mut page, mut sent, mut done)| {
-            let pool = pool.clone();
+            let store = store.clone();
             async move {
                 if total.is_some_and(|t| sent >= t) {
                     return None;
@@ -601,10 +505,10 @@ impl AuditLog {
                         return None;
                     }
                     let want = total.map_or(PAGE, |t| (t - sent).min(PAGE));
-                    match filtered(&q, want).fetch_all(&pool).await {
+                    match store.page(&q, want).await {
                         Ok(rows) => {
                             done = (rows.len() as i64) < want;
-                            page = rows.iter().map(entry).rev().collect();
+                            page = rows.into_iter().rev().collect();
                         }
                         Err(e) => return Some((Err(e), (q, page, sent, true))),
                     }
@@ -616,50 +520,6 @@ impl AuditLog {
             }
         })
     }
-}
-
-/// The filtered, newest-first query behind [`AuditLog::list`] and [`AuditLog::stream`]: a
-/// condition for each filter given only, so SQLite can walk the index that filter has.
-fn filtered(
-    q: &AuditQuery,
-    limit: i64,
-) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    let mut conditions: Vec<&str> = Vec::new();
-    let mut texts: Vec<String> = Vec::new();
-    let mut numbers: Vec<i64> = Vec::new();
-    for (condition, value) in [
-        ("namespace = ?", &q.namespace),
-        ("name = ?", &q.name),
-        ("user = ?", &q.user),
-        ("outcome = ?", &q.outcome),
-    ] {
-        if let Some(value) = value {
-            conditions.push(condition);
-            texts.push(value.clone());
-        }
-    }
-    if q.outcome.is_none() {
-        conditions.push("outcome != 'intent'");
-    }
-    for (condition, value) in [("at_ms >= ?", q.from), ("at_ms < ?", q.to), ("seq < ?", q.before)] {
-        if let Some(value) = value {
-            conditions.push(condition);
-            numbers.push(value);
-        }
-    }
-    // Assembled from the constants above only; every value is a bound parameter, the texts
-    // bound before the numbers as their conditions come.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM audit WHERE {} ORDER BY seq DESC LIMIT ?",
-        conditions.join(" AND ")
-    )));
-    for text in texts {
-        query = query.bind(text);
-    }
-    for number in numbers {
-        query = query.bind(number);
-    }
-    query.bind(limit)
 }
 
 #[cfg(test)]

@@ -1,19 +1,16 @@
-//! Checking the chain: `paydeck verify-audit`. The database is opened read-only (no
-//! migrations, nothing created) and the rows are streamed, so a log of millions of rows is
-//! checked in constant memory.
+//! Checking the chain: `paydeck verify-audit`, on either store. The database is opened for
+//! reading only (no migrations, nothing created) and the rows are streamed, so a log of
+//! millions of rows is checked in constant memory.
 
 use std::path::Path;
 
 use futures::TryStreamExt;
-use sqlx::{
-    Row, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqlitePoolOptions},
-};
 
 use super::{
     Head,
     chain::{self, AuditKey, GENESIS},
 };
+use crate::store::{self, Location, audit::AuditStore};
 
 /// What to check beyond the chain itself.
 #[derive(Clone, Debug, Default)]
@@ -47,60 +44,41 @@ pub fn parse_head(text: &str) -> Result<Head, String> {
 }
 
 /// Walks the chain from the first row: `Ok(Intact)`, or `Err` naming the first problem.
-pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<Result<Intact, String>> {
-    // A database from before sealed rows has no format columns: every row is whole.
-    let sealed_columns: bool =
-        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM pragma_table_info('audit') WHERE name = 'body_digest'")
-            .fetch_one(pool)
-            .await?;
-    let format_columns = if sealed_columns {
-        "format, body_digest, pruned"
-    } else {
-        "1 AS format, NULL AS body_digest, 0 AS pruned"
-    };
-    // Assembled from constants only.
-    let mut rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, \
-         prev_hash, hash, intent_seq, keyed, {format_columns} FROM audit ORDER BY seq"
-    )))
-    .fetch(pool);
+pub async fn verify_with(store: &dyn AuditStore, expect: &Expect) -> anyhow::Result<Result<Intact, String>> {
+    let mut rows = store.chain();
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1i64;
     let mut keyed_rows = 0;
     let mut head_seen = false;
     let keyed_from = expect.key.as_ref().map(|_| expect.keyed_from.unwrap_or(1));
     while let Some(r) = rows.try_next().await? {
-        let seq: i64 = r.get(0);
+        let seq = r.seq;
         if seq != expected_seq {
             return Ok(Err(format!("row {expected_seq} is missing (the next row is {seq})")));
         }
-        let text = |i: usize| r.get::<&str, _>(i);
-        let keyed = r.get::<i64, _>(15) != 0;
         let fields = chain::Fields {
-            at_ms: r.get(1),
-            user: text(2),
-            groups: text(3),
-            namespace: text(4),
-            name: text(5),
-            target: text(6),
-            before: text(7),
-            after: text(8),
-            reason: text(9),
-            outcome: text(10),
-            detail: text(11),
-            intent_seq: r.get(14),
-            keyed,
-            format: match chain::Format::of(r.get(16)) {
+            at_ms: r.at_ms,
+            user: &r.user,
+            groups: &r.groups,
+            namespace: &r.namespace,
+            name: &r.name,
+            target: &r.target,
+            before: &r.before,
+            after: &r.after,
+            reason: &r.reason,
+            outcome: &r.outcome,
+            detail: &r.detail,
+            intent_seq: r.intent_seq,
+            keyed: r.keyed,
+            format: match chain::Format::of(r.format) {
                 Some(format) => format,
-                None => return Ok(Err(format!("row {seq} has an unknown format {}", r.get::<i64, _>(16)))),
+                None => return Ok(Err(format!("row {seq} has an unknown format {}", r.format))),
             },
             removed_body: None,
         };
-        let body_digest: Option<&str> = r.get(17);
-        let pruned = r.get::<i64, _>(18) != 0;
         // A removed body is stood for by its digest — only on a refused attempt's sealed row:
         // a row that records a change (or its intent) must be whole.
-        let fields = if pruned {
+        let fields = if r.pruned {
             if fields.format != chain::Format::Sealed || !super::is_refusal(fields.outcome, fields.intent_seq)
             {
                 return Ok(Err(format!(
@@ -108,20 +86,20 @@ pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<R
                     fields.outcome
                 )));
             }
-            let Some(digest) = body_digest else {
+            let Some(digest) = r.body_digest.as_deref() else {
                 return Ok(Err(format!("row {seq} had its details removed without keeping their digest")));
             };
             chain::Fields { removed_body: Some(digest), ..fields }
         } else {
             fields
         };
-        if text(12) != prev {
+        if r.prev_hash != prev {
             return Ok(Err(format!(
                 "row {seq} does not follow row {}: its previous hash was changed",
                 seq - 1
             )));
         }
-        if keyed_from.is_some_and(|from| seq >= from) && !keyed {
+        if keyed_from.is_some_and(|from| seq >= from) && !r.keyed {
             return Ok(Err(format!(
                 "row {seq} is not keyed: rows from {} on must carry the key's HMAC (was the chain rewritten without the key?)",
                 keyed_from.unwrap_or(1)
@@ -130,10 +108,10 @@ pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<R
         let Some(hash) = chain::row_hash(&prev, &fields, expect.key.as_ref()) else {
             return Ok(Err(format!("row {seq} is keyed: pass --audit-key-file to check it")));
         };
-        if hash != text(13) {
+        if hash != r.hash {
             return Ok(Err(format!(
                 "row {seq} was changed after it was written: its hash does not match its fields{}",
-                if keyed { " and the key" } else { "" }
+                if r.keyed { " and the key" } else { "" }
             )));
         }
         if let Some(head) = &expect.head
@@ -144,7 +122,7 @@ pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<R
             }
             head_seen = true;
         }
-        keyed_rows += i64::from(keyed);
+        keyed_rows += i64::from(r.keyed);
         prev = hash;
         expected_seq += 1;
     }
@@ -161,22 +139,19 @@ pub async fn verify_with(pool: &SqlitePool, expect: &Expect) -> anyhow::Result<R
 }
 
 /// Walks the chain without expectations: `Ok(rows)` when intact.
-pub async fn verify(pool: &SqlitePool) -> anyhow::Result<Result<i64, String>> {
-    Ok(verify_with(pool, &Expect::default()).await?.map(|intact| intact.rows))
+pub async fn verify(store: &dyn AuditStore) -> anyhow::Result<Result<i64, String>> {
+    Ok(verify_with(store, &Expect::default()).await?.map(|intact| intact.rows))
 }
 
-/// `paydeck verify-audit`: prints the verdict; `true` when the chain is intact.
-pub async fn verify_command(db: &Path, expect: &Expect) -> anyhow::Result<bool> {
-    if !db.exists() {
-        anyhow::bail!("no database at {} (--db / PAYDECK_DB)", db.display());
-    }
-    let options = SqliteConnectOptions::new().filename(db).read_only(true).create_if_missing(false);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-    let verdict = verify_with(&pool, expect).await;
-    pool.close().await;
+/// `paydeck verify-audit`: prints the verdict; `true` when the chain is intact. The store is
+/// opened for reading only: nothing is created or migrated.
+pub async fn verify_command(db: &Location, expect: &Expect) -> anyhow::Result<bool> {
+    let store = store::open_audit_for_reading(db).await?;
+    let verdict = verify_with(store.as_ref(), expect).await;
+    let place = store.place();
     Ok(match verdict? {
         Ok(intact) => {
-            println!("audit log intact: {} row(s) in {}", intact.rows, db.display());
+            println!("audit log intact: {} row(s) in {place}", intact.rows);
             if intact.keyed_rows > 0 {
                 println!("keyed rows: {}", intact.keyed_rows);
             }
@@ -184,7 +159,7 @@ pub async fn verify_command(db: &Path, expect: &Expect) -> anyhow::Result<bool> 
             true
         }
         Err(problem) => {
-            println!("audit log BROKEN in {}: {problem}", db.display());
+            println!("audit log BROKEN in {place}: {problem}");
             false
         }
     })
@@ -192,7 +167,7 @@ pub async fn verify_command(db: &Path, expect: &Expect) -> anyhow::Result<bool> 
 
 /// `paydeck verify-audit` as a process: 0 intact, 1 broken, 2 could not check.
 pub async fn exit_code(
-    db: &Path,
+    db: &Location,
     key_file: Option<&Path>,
     head: Option<Head>,
     keyed_from: Option<i64>,

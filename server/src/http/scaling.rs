@@ -249,7 +249,7 @@ pub async fn audit(
         },
         Some("csv") => {
             let rows = log.stream(query).map(|entry| match entry {
-                Ok(e) => Ok::<_, sqlx::Error>(csv_row(&e)),
+                Ok(e) => Ok::<_, crate::store::StoreError>(csv_row(&e)),
                 Err(e) => {
                     tracing::warn!("audit export failed part-way: {e}");
                     Err(e)

@@ -1,18 +1,23 @@
 //! The store: what the rest of the server asks of the database, as interfaces with typed
 //! errors. The sampler, the pages, the what-if, the advisor and the edits hold an
-//! `Arc<dyn HistoryStore>` and never a pool or a line of SQL; the SQLite file
-//! ([`sqlite::History`]) is one implementation, and a store on a database server is
-//! another behind the same interface.
+//! `Arc<dyn HistoryStore>`, the audit log an `Arc<dyn AuditStore>` ([`audit`]), and never a
+//! pool or a line of SQL. The SQLite file ([`sqlite`]) and a PostgreSQL server
+//! ([`postgres`]) implement both; [`Location`] says which one `--db` names.
 //!
 //! Each handle is one cluster's history: every workload row it reads or writes is keyed by
 //! its [`HistoryStore::cluster`] as well as namespace and name.
 
+pub mod audit;
 mod decode;
 mod encode;
+mod location;
+pub mod migrate;
+mod platform_cache;
 pub mod postgres;
 pub mod sqlite;
 
-pub use sqlite::open_audit_log;
+pub use audit::AuditStore;
+pub use location::{AUDIT_WAIT, Location, Store, open, open_audit_for_reading};
 
 use std::{future::Future, pin::Pin};
 

@@ -9,7 +9,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use paydeck::{
     audit::{Attempt, AuditKey, AuditLog, AuditQuery, GENESIS, chain, verify},
     history::Retention,
-    store::sqlite::History,
+    store::sqlite::{History, SqliteAudit},
 };
 use serde_json::json;
 
@@ -37,7 +37,7 @@ impl Drop for TempDir {
 async fn open(db: &std::path::Path, key: Option<AuditKey>) -> (History, Arc<AuditLog>) {
     let history = History::open(db, Retention::default()).await.unwrap();
     let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
-    (history, Arc::new(AuditLog::new(pool, key, Duration::from_secs(2))))
+    (history, Arc::new(AuditLog::new(Arc::new(SqliteAudit::new(pool)), key, Duration::from_secs(2))))
 }
 
 async fn record(log: &Arc<AuditLog>, user: &str, outcome: &str, max: i64) -> i64 {
@@ -82,7 +82,7 @@ async fn tampering_with_one_row_is_found_and_named() {
     assert_eq!(record(&log, "operator", "applied", 6).await, 1);
     assert_eq!(record(&log, "viewer", "denied", 7).await, 2);
     assert_eq!(record(&log, "operator", "invalid", 8).await, 3);
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
+    assert_eq!(verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(), Ok(3));
 
     let listed = log.list(&AuditQuery { user: Some("operator".into()), ..Default::default() }).await.unwrap();
     assert_eq!(listed.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 1], "newest first, filtered");
@@ -99,7 +99,7 @@ async fn tampering_with_one_row_is_found_and_named() {
     // Someone with the file drops the guard and rewrites row 2.
     sqlx::query("DROP TRIGGER audit_no_update").execute(history.pool()).await.unwrap();
     sqlx::query("UPDATE audit SET outcome = 'applied' WHERE seq = 2").execute(history.pool()).await.unwrap();
-    let verdict = verify(history.pool()).await.unwrap().unwrap_err();
+    let verdict = verify(&SqliteAudit::new(history.pool().clone())).await.unwrap().unwrap_err();
     assert!(verdict.starts_with("row 2 "), "{verdict}");
     history.close().await;
 
@@ -111,9 +111,15 @@ async fn tampering_with_one_row_is_found_and_named() {
     let history = History::open(&db, Retention::default()).await.unwrap();
     sqlx::query("DROP TRIGGER audit_no_delete").execute(history.pool()).await.unwrap();
     sqlx::query("UPDATE audit SET outcome = 'denied' WHERE seq = 2").execute(history.pool()).await.unwrap();
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3), "restored");
+    assert_eq!(verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(), Ok(3), "restored");
     sqlx::query("DELETE FROM audit WHERE seq = 1").execute(history.pool()).await.unwrap();
-    assert!(verify(history.pool()).await.unwrap().unwrap_err().contains("row 1 is missing"));
+    assert!(
+        verify(&SqliteAudit::new(history.pool().clone()))
+            .await
+            .unwrap()
+            .unwrap_err()
+            .contains("row 1 is missing")
+    );
     history.close().await;
 
     let (code, text) = verify_audit(&tmp.0.join("missing.db"), &[]);
@@ -137,7 +143,7 @@ async fn a_cut_tail_is_caught_with_the_published_head_and_numbers_are_never_reus
     // Rows 4 and 5 are cut: the chain that is left is consistent in itself…
     sqlx::query("DROP TRIGGER audit_no_delete").execute(history.pool()).await.unwrap();
     sqlx::query("DELETE FROM audit WHERE seq >= 4").execute(history.pool()).await.unwrap();
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
+    assert_eq!(verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(), Ok(3));
     assert_eq!(verify_audit(&db, &[]).0, Some(0), "without the head, a cut tail cannot be seen");
     // …but not with the head kept outside.
     let (code, text) = verify_audit(&db, &["--head", &published]);
@@ -210,7 +216,11 @@ async fn a_keyed_chain_rewritten_without_the_key_is_caught() {
         .unwrap();
         prev = hash;
     }
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3), "plain SHA-256 cannot tell");
+    assert_eq!(
+        verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(),
+        Ok(3),
+        "plain SHA-256 cannot tell"
+    );
     let (code, text) = verify_audit(&db, &["--audit-key-file", key_arg]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("row 1 is not keyed"), "{text}");
@@ -249,7 +259,7 @@ async fn intents_left_open_by_a_stop_are_settled_as_unknown() {
     let intents =
         log.list(&AuditQuery { outcome: Some("intent".into()), ..Default::default() }).await.unwrap();
     assert_eq!(intents.len(), 2);
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(4));
+    assert_eq!(verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(), Ok(4));
     history.close().await;
 }
 
@@ -262,7 +272,9 @@ async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
     let (history, log) = open(&db, None).await;
     let first = record(&log, "operator", "previewed", 2).await;
     let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
-    let cramped = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_reserve(u64::MAX));
+    let cramped = Arc::new(
+        AuditLog::new(Arc::new(SqliteAudit::new(pool)), None, Duration::from_secs(2)).with_reserve(u64::MAX),
+    );
     let intent = Attempt {
         at_ms: 3_000,
         user: "operator",
@@ -284,7 +296,7 @@ async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
     let outcome = cramped.record(&Attempt { outcome: "failed", ..intent.clone() }).await.unwrap();
     assert_eq!(outcome, first + 1, "an outcome is written whatever the reserve");
     assert_eq!(log.record_intent(&intent).await.unwrap(), first + 2, "room under the usual reserve");
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(3));
+    assert_eq!(verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(), Ok(3));
     history.close().await;
 }
 
@@ -315,7 +327,10 @@ async fn refused_attempts_are_compact_budgeted_and_pruned_while_the_chain_holds(
     let db = tmp.db();
     let history = History::open(&db, Retention::default()).await.unwrap();
     let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
-    let log = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_refusal_budget(8 * 1024));
+    let log = Arc::new(
+        AuditLog::new(Arc::new(SqliteAudit::new(pool)), None, Duration::from_secs(2))
+            .with_refusal_budget(8 * 1024),
+    );
     let huge = json!({ "maxReplicas": "9".repeat(20_000) });
     let reason = "r".repeat(5_000);
     let day = 86_400_000;
@@ -350,7 +365,11 @@ async fn refused_attempts_are_compact_budgeted_and_pruned_while_the_chain_holds(
     assert_eq!(gone.len(), pruned as usize);
     assert!(gone.iter().all(|e| e.outcome == "invalid" && e.reason.is_empty() && e.after.is_null()));
     assert!(rows.iter().any(|e| e.seq == applied && e.after["maxReplicas"] == 12 * day));
-    assert_eq!(verify(history.pool()).await.unwrap(), Ok(recorded + 3), "the chain verifies");
+    assert_eq!(
+        verify(&SqliteAudit::new(history.pool().clone())).await.unwrap(),
+        Ok(recorded + 3),
+        "the chain verifies"
+    );
 
     // Paydeck's own database refuses to prune a change that was made…
     let refused = sqlx::query("UPDATE audit SET reason = '', pruned = 1 WHERE seq = ?")
@@ -366,7 +385,7 @@ async fn refused_attempts_are_compact_budgeted_and_pruned_while_the_chain_holds(
         .execute(history.pool())
         .await
         .unwrap();
-    let broken = verify(history.pool()).await.unwrap().unwrap_err();
+    let broken = verify(&SqliteAudit::new(history.pool().clone())).await.unwrap().unwrap_err();
     assert!(
         broken.contains(&format!("row {applied} had its details removed, but it is not a refused attempt")),
         "{broken}"
@@ -383,7 +402,11 @@ async fn readers_cannot_keep_an_append_waiting() {
     let history = History::open(&db, Retention::default()).await.unwrap();
     let pool = history.audit_pool(Duration::from_secs(2)).await.unwrap();
     let readers = history.audit_readers().await.unwrap();
-    let log = Arc::new(AuditLog::new(pool, None, Duration::from_secs(2)).with_readers(readers.clone()));
+    let log = Arc::new(AuditLog::new(
+        Arc::new(SqliteAudit::new(pool).with_readers(readers.clone())),
+        None,
+        Duration::from_secs(2),
+    ));
     record(&log, "operator", "applied", 2).await;
     // Both reader connections held, each inside a read transaction.
     let mut held = Vec::new();

@@ -71,7 +71,7 @@ async fn a_client_s_requests_in_progress_are_capped_probes_are_not_and_bodies_mu
     }
     let waited = started.elapsed();
     assert!(waited >= Duration::from_secs(2) && waited < Duration::from_secs(5), "{waited:?}");
-    assert_eq!(audit_rows(&s.db).await, 0, "nothing was recorded");
+    assert_eq!(audit_rows(&s).await, 0, "nothing was recorded");
     assert_eq!(
         http().get(format!("{}/overview", s.base)).send().await.unwrap().status(),
         200,

@@ -122,7 +122,7 @@ async fn every_operation_refuses_an_unknown_query_parameter_and_reads_in_camel_c
 async fn state(s: &Stack) -> (Option<i32>, i64) {
     let d =
         Api::<Deployment>::namespaced(admin(&s.server).await, "payments-core").get("fx-rates").await.unwrap();
-    (d.spec.unwrap().replicas, support::audit_rows(&s.db).await)
+    (d.spec.unwrap().replicas, support::audit_rows(s).await)
 }
 
 #[tokio::test]

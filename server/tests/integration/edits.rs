@@ -198,8 +198,7 @@ async fn hpa_edits_preview_apply_conflict_and_refuse_without_changing_anything()
         .await
         .unwrap();
     assert!(csv.starts_with("seq,atMs,user") && csv.contains("CHG-7 peak"), "{csv}");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", s.db.display())).await.unwrap();
-    assert!(paydeck::audit::verify(&pool).await.unwrap().is_ok());
+    assert!(paydeck::audit::verify(s.store.audit.as_ref()).await.unwrap().is_ok());
 }
 
 #[tokio::test]

@@ -12,7 +12,6 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use paydeck::cluster::{self, Scope, Source};
 use serde_json::{Value, json};
-use sqlx::Row;
 
 use crate::support;
 
@@ -155,26 +154,100 @@ pub(super) async fn check_database(db: &Path) {
     assert!(verify.status.success(), "verify-audit: {}", String::from_utf8_lossy(&verify.stderr));
 }
 
-/// The audit rows of fx-rates, oldest first: (outcome, reason, replicas after).
-async fn audit_of_fx_rates(db: &Path) -> Vec<(String, String, Option<i64>)> {
-    let pool = open(db).await;
-    let rows = sqlx::query(
-        "SELECT outcome, reason, after FROM audit WHERE namespace = 'payments-core' AND name = 'fx-rates' ORDER BY seq",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    pool.close().await;
-    rows.iter()
-        .map(|r| {
-            let after: Value = serde_json::from_str(r.get::<&str, _>(2)).unwrap_or(Value::Null);
-            (r.get(0), r.get(1), after["replicas"].as_i64())
-        })
-        .collect()
+/// Where the kill test's Paydeck keeps its store: the SQLite file beside it, or a database
+/// on the test's PostgreSQL server.
+enum Kept {
+    File(PathBuf),
+    Server(String),
+}
+
+impl Kept {
+    /// The flags that point Paydeck at it (the file is `--db`, always given).
+    fn flags(&self) -> Vec<&str> {
+        match self {
+            Kept::File(_) => Vec::new(),
+            Kept::Server(url) => vec!["--database-url", url],
+        }
+    }
+
+    fn location(&self) -> paydeck::store::Location {
+        match self {
+            Kept::File(path) => paydeck::store::Location::Sqlite(path.clone()),
+            Kept::Server(url) => paydeck::store::Location::Postgres(url.clone()),
+        }
+    }
+
+    /// The store as Paydeck left it: the file's own check, and the audit chain checked by
+    /// `paydeck verify-audit` as an operator would run it.
+    async fn check(&self, db: &Path) {
+        match self {
+            Kept::File(_) => check_database(db).await,
+            Kept::Server(url) => {
+                let verify = Command::new(env!("CARGO_BIN_EXE_paydeck"))
+                    .args(["--database-url", url, "verify-audit"])
+                    .env("PAYDECK_LOG", "error")
+                    .output()
+                    .unwrap();
+                assert!(
+                    verify.status.success(),
+                    "verify-audit: {}{}",
+                    String::from_utf8_lossy(&verify.stdout),
+                    String::from_utf8_lossy(&verify.stderr)
+                );
+            }
+        }
+    }
+
+    /// Every audit row, oldest first, read through the store.
+    async fn audit(&self) -> Vec<paydeck::store::audit::ChainRow> {
+        use futures::TryStreamExt;
+        let store = paydeck::store::open_audit_for_reading(&self.location()).await.unwrap();
+        store.chain().try_collect().await.unwrap()
+    }
+
+    /// The audit rows of fx-rates, oldest first: (outcome, reason, replicas after).
+    async fn audit_of_fx_rates(&self) -> Vec<(String, String, Option<i64>)> {
+        self.audit()
+            .await
+            .into_iter()
+            .filter(|r| r.namespace == "payments-core" && r.name == "fx-rates")
+            .map(|r| {
+                let after: Value = serde_json::from_str(&r.after).unwrap_or(Value::Null);
+                (r.outcome, r.reason, after["replicas"].as_i64())
+            })
+            .collect()
+    }
+
+    /// Samples recorded.
+    async fn samples(&self) -> i64 {
+        match self {
+            Kept::File(db) => {
+                let pool = open(db).await;
+                let n = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+            Kept::Server(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let n = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+        }
+    }
 }
 
 #[tokio::test]
 async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change() {
+    killed_while_sampling_and_editing("sqlite").await;
+}
+
+#[tokio::test]
+async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change_on_postgres() {
+    killed_while_sampling_and_editing("postgres").await;
+}
+
+async fn killed_while_sampling_and_editing(store: &str) {
     let kills = count("PAYDECK_FAULT_KILLS", 3);
     let seed = std::env::var("PAYDECK_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261201);
     let mut dice = Dice(seed);
@@ -187,11 +260,16 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
     // Writes are answered 60 ms after they are applied, as a loaded API server's are: a window
     // in which a change is in the cluster and its outcome not yet in the audit log.
     sim.set_write_delay(Duration::from_millis(60));
-    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-kill-{}", std::process::id())));
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("paydeck-faults-kill-{store}-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let kubeconfig = dir.0.join("dashboard.kubeconfig");
     std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
     let db = dir.0.join("paydeck.db");
+    let kept = match store {
+        "postgres" => Kept::Server(crate::postgres::server().database("kill").await),
+        _ => Kept::File(db.clone()),
+    };
     let deployments: Api<Deployment> = Api::namespaced(support::admin(&server).await, "payments-core");
     let http = reqwest::Client::new();
 
@@ -201,7 +279,7 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
     let mut between_intent_and_outcome = 0;
     for kill in 0..kills {
         let started = Instant::now();
-        let mut child = start_paydeck(&kubeconfig, &db);
+        let mut child = start_paydeck_with(&kubeconfig, &db, &kept.flags());
         let url = support::served_at(&mut child).await;
         support::wait_ready(&url, Duration::from_secs(30), "restarting after a kill").await;
         ready_times.push(started.elapsed());
@@ -250,8 +328,8 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
             )
             .await;
         }
-        check_database(&db).await;
-        let audit = audit_of_fx_rates(&db).await;
+        kept.check(&db).await;
+        let audit = kept.audit_of_fx_rates().await;
         rows_checked += audit.len();
         between_intent_and_outcome += usize::from(audit.last().is_some_and(|(o, ..)| o == "intent"));
         for (reason, replicas) in &acknowledged {
@@ -281,27 +359,24 @@ async fn paydeck_killed_while_sampling_and_editing_loses_no_acknowledged_change(
         }
     }
     // One more start settles the last kill's dangling intent as `unknown`.
-    let mut child = start_paydeck(&kubeconfig, &db);
+    let mut child = start_paydeck_with(&kubeconfig, &db, &kept.flags());
     let url = support::served_at(&mut child).await;
     support::wait_ready(&url, Duration::from_secs(30), "the last restart").await;
     child.kill().unwrap();
     child.wait().unwrap();
-    check_database(&db).await;
-    let pool = open(&db).await;
-    let dangling: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit a WHERE outcome = 'intent' AND NOT EXISTS (SELECT 1 FROM audit b WHERE b.intent_seq = a.seq)",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM samples").fetch_one(&pool).await.unwrap();
-    pool.close().await;
+    kept.check(&db).await;
+    let rows = kept.audit().await;
+    let dangling = rows
+        .iter()
+        .filter(|a| a.outcome == "intent" && !rows.iter().any(|b| b.intent_seq == Some(a.seq)))
+        .count();
+    let samples = kept.samples().await;
     no_panics(&db);
     assert_eq!(dangling, 0, "every intent has an outcome after a start");
     assert!(samples > 0, "history was sampled between the kills");
     assert!(!acknowledged.is_empty(), "some edits were acknowledged");
     println!(
-        "FAULTS | SIGKILL while sampling and editing | kills survived {kills}/{kills} ({between_intent_and_outcome} between an edit's intent and its outcome) | acknowledged edits {} | \
+        "FAULTS | SIGKILL while sampling and editing ({store}) | kills survived {kills}/{kills} ({between_intent_and_outcome} between an edit's intent and its outcome) | acknowledged edits {} | \
          audit rows checked {rows_checked} | acknowledged rows lost 0 (goal 0) | samples kept {samples} | \
          time to ready {} | seed {seed}",
         acknowledged.len(),
@@ -892,5 +967,117 @@ async fn a_full_disk_holds_samples_back_refuses_edits_and_recovers_without_corru
         "FAULTS | disk full under sampling ({filled} bytes of filler) | write failure noticed in {:.1} s | {failed} batches refused and retried | \
          edit refused with nothing sent, cluster and audit unchanged | reads answered | {held} held sampling moments written after space returned | integrity ok, audit chain verified",
         noticed as f64 / 1000.0
+    );
+}
+
+#[tokio::test]
+async fn a_lost_postgresql_holds_samples_back_refuses_edits_and_recovers() {
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: Some(1.0),
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-faults-lost-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let kubeconfig = dir.0.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let db = dir.0.join("paydeck.db");
+    // Paydeck reaches the database through a relay the test can cut.
+    let direct = crate::postgres::server().database("lost").await;
+    let (host_port, database) = direct.rsplit_once('@').unwrap().1.split_once('/').unwrap();
+    let relay = support::Relay::start(host_port.parse().unwrap()).await;
+    let through = format!("postgres://paydeck@127.0.0.1:{}/{database}", relay.port);
+    let mut child = start_paydeck_with(&kubeconfig, &db, &["--database-url", &through]);
+    let url = support::served_at(&mut child).await;
+    support::wait_ready(&url, Duration::from_secs(30), "starting on PostgreSQL").await;
+    assert!(!db.exists(), "no SQLite file: the store is the server");
+    let http = reqwest::Client::new();
+    let deployments: Api<Deployment> = Api::namespaced(support::admin(&server).await, "payments-core");
+    let edit = |replicas: i64, reason: &'static str| {
+        let (deployments, http, url) = (&deployments, &http, &url);
+        async move { scale_fx_rates(deployments, http, url, replicas, reason).await.send().await.unwrap() }
+    };
+    let written = "paydeck_history_samples_written_total";
+    let failures = "paydeck_history_write_failures_total";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&http, &url, written).await == 0.0 {
+        assert!(Instant::now() < deadline, "no samples written");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The database server is lost.
+    relay.cut();
+    let lost_from = paydeck::clock::unix_ms();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&http, &url, failures).await == 0.0 {
+        assert!(Instant::now() < deadline, "sample writes went on with the database lost");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let noticed = lost_from.abs_diff(paydeck::clock::unix_ms());
+
+    // Edits are refused with nothing sent; live reads go on, history says what is missing.
+    let replicas_before = fx_rates_replicas(&deployments).await;
+    let asked = Instant::now();
+    let res = edit(replicas_before % 4 + 1, "DB-LOST").await;
+    let refused_in = asked.elapsed();
+    assert_eq!(res.status(), 503);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["outcome"], "unrecorded", "{answer}");
+    assert!(answer["message"].as_str().unwrap().contains("nothing was sent"), "{answer}");
+    assert!(refused_in < Duration::from_secs(8), "refused within seconds: {refused_in:?}");
+    assert_eq!(fx_rates_replicas(&deployments).await, replicas_before, "the cluster is unchanged");
+    for path in ["/api/v1/overview", "/api/v1/workloads", "/services"] {
+        let res = http.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path} with the database lost");
+    }
+    let res =
+        http.get(format!("{url}/api/v1/workloads/payments-core/fx-rates/history")).send().await.unwrap();
+    assert_eq!(res.status(), 503, "history cannot be read");
+    assert!(res.text().await.unwrap().contains("history database did not answer"));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let failed = metric(&http, &url, failures).await;
+
+    // It returns: the held samples are written, edits go out again.
+    relay.restore();
+    let lost_until = paydeck::clock::unix_ms();
+    let written_then = metric(&http, &url, written).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&http, &url, written).await <= written_then {
+        assert!(Instant::now() < deadline, "sampling did not resume");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let res = edit(replicas_before % 4 + 1, "DB-BACK").await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(fx_rates_replicas(&deployments).await, replicas_before % 4 + 1);
+    // SAFETY: a signal to the Paydeck process this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert!(child.wait().unwrap().success());
+
+    let kept = Kept::Server(direct.clone());
+    kept.check(&db).await;
+    let audit = kept.audit_of_fx_rates().await;
+    assert!(
+        !audit.iter().any(|(_, reason, _)| reason == "DB-LOST"),
+        "the refused edit left no row: {audit:?}"
+    );
+    assert!(audit.iter().any(|(o, reason, _)| o == "applied" && reason == "DB-BACK"), "{audit:?}");
+    let pool = sqlx::PgPool::connect(&direct).await.unwrap();
+    let held: i64 =
+        sqlx::query_scalar("SELECT COUNT(DISTINCT at_ms) FROM samples WHERE at_ms BETWEEN $1 AND $2")
+            .bind(lost_from)
+            .bind(lost_until)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    assert!(held >= 3, "the samples taken while the database was lost were kept and written: {held}");
+    no_panics(&db);
+    println!(
+        "FAULTS | PostgreSQL lost while sampling (connections cut) | write failure noticed in {:.1} s | {failed} batches refused and retried | \
+         edit refused in {:.1} s with nothing sent, cluster and audit unchanged | live reads answered, history says it is unavailable | \
+         {held} held sampling moments written after it returned | audit chain verified",
+        noticed as f64 / 1000.0,
+        refused_in.as_secs_f64()
     );
 }

@@ -133,7 +133,7 @@ async fn headers_from_loopback_without_the_proxys_secret_are_ignored() {
         assert_eq!(res.status(), 401, "{secret:?}: the headers are ignored, the caller is anonymous");
         assert_eq!(hpa(&s, "payments-core", "ledger").await, before);
     }
-    assert_eq!(audit_rows(&s.db).await, 0, "an anonymous attempt writes nothing");
+    assert_eq!(audit_rows(&s).await, 0, "an anonymous attempt writes nothing");
     assert_eq!(metric(&s, "paydeck_identity_disbelieved_total{reason=\"proxy_proof\"}").await, 2.0);
 
     // The proxy with its secret is believed.
@@ -269,7 +269,7 @@ async fn a_user_named_twice_or_a_mapped_proxy_address_cannot_spell_around_the_ru
         res.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("more than once")
     );
     assert_eq!(deployment(&s, "payments-core", "fx-rates").await, fx, "nothing changed");
-    assert_eq!(support::audit_rows(&s.db).await, 0, "nothing recorded");
+    assert_eq!(support::audit_rows(&s).await, 0, "nothing recorded");
     assert_eq!(metric(&s, "paydeck_identity_disbelieved_total{reason=\"repeated\"}").await, 1.0);
 }
 

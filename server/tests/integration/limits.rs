@@ -66,7 +66,7 @@ async fn ten_thousand_anonymous_or_read_only_attempts_write_nothing() {
     }))
     .await;
     assert!(statuses.iter().all(|s| s.iter().eq([401].iter())), "{statuses:?}");
-    assert_eq!(audit_rows(&s.db).await, 0, "10,000 anonymous attempts write no row");
+    assert_eq!(audit_rows(&s).await, 0, "10,000 anonymous attempts write no row");
     let grown = db_bytes(&s.db).await.saturating_sub(size);
     assert!(grown < 256 * 1024, "the database grew by {grown} bytes");
     assert_eq!(hpa(&s, "payments-core", "ledger").await, before);
@@ -79,7 +79,7 @@ async fn ten_thousand_anonymous_or_read_only_attempts_write_nothing() {
     }
     assert_eq!(codes.iter().filter(|c| **c == 422).count(), 20, "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 429).count(), 10, "{codes:?}");
-    assert_eq!(audit_rows(&s.db).await, 20);
+    assert_eq!(audit_rows(&s).await, 20);
 }
 
 #[tokio::test]
@@ -153,7 +153,7 @@ async fn wait_for_outcomes(s: &Stack, n: usize) -> Vec<Value> {
 #[tokio::test]
 async fn a_full_database_refuses_edits_and_changes_nothing_while_reads_go_on() {
     let s = support::stack(StackOptions { db_max_bytes: Some(512 * 1024), ..StackOptions::default() }).await;
-    let history = s.history.clone();
+    let history = s.sqlite.clone().expect("a SQLite stack");
     // History fills the database to its limit…
     let workloads: Vec<app::dto::Workload> = (0..200)
         .map(|i| app::dto::Workload {
@@ -298,7 +298,7 @@ async fn slow_headers_oversized_bodies_and_floods_are_cut_off() {
         .await
         .unwrap();
     assert_eq!(res.status(), 413);
-    assert_eq!(audit_rows(&s.db).await, 0);
+    assert_eq!(audit_rows(&s).await, 0);
 
     // Middleware refusals carry the security headers: 401 …
     let strict = support::stack(StackOptions { require_identity: true, ..StackOptions::default() }).await;

@@ -8,6 +8,7 @@ mod support;
 
 mod advisor;
 mod audit;
+mod audit_stores;
 mod client_limits;
 mod cluster;
 mod conventions;

@@ -149,7 +149,7 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
         "payments-core",
     );
     let hpa_before = hpas.get("risk-scoring").await.unwrap();
-    let audit_before = support::audit_rows(&s.db).await;
+    let audit_before = support::audit_rows(&s).await;
     for (query, says) in [
         ("plan?peak=0x", "above 0"),
         ("plan?peak=1000x", "at most 100"),
@@ -167,5 +167,5 @@ async fn a_recorded_day_gives_right_sizing_and_a_capacity_plan() {
     let hpa_after = hpas.get("risk-scoring").await.unwrap();
     assert_eq!(hpa_after.spec, hpa_before.spec);
     assert_eq!(hpa_after.metadata.generation, hpa_before.metadata.generation);
-    assert_eq!(support::audit_rows(&s.db).await, audit_before, "nothing audited: nothing was attempted");
+    assert_eq!(support::audit_rows(&s).await, audit_before, "nothing audited: nothing was attempted");
 }

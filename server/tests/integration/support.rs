@@ -123,17 +123,46 @@ impl Default for StackOptions {
 }
 
 /// Paydeck serving over HTTP in this process, watching a simulated cluster over HTTPS with
-/// the dashboard's token, recording history and audit in a real SQLite file.
+/// the dashboard's token, recording history and audit in a real SQLite file (or, in the
+/// PostgreSQL round, a real PostgreSQL database: [`test_store`]).
 pub struct Stack {
     pub sim: sim::Cluster,
     pub server: sim::RunningServer,
     /// `http://127.0.0.1:PORT/api/v1`.
     pub base: String,
     pub addr: std::net::SocketAddr,
+    /// The SQLite file, when the stack records in one (see [`test_store`]).
     pub db: std::path::PathBuf,
-    /// The SQLite history the server records in (`state.history` is the same store).
-    pub history: std::sync::Arc<paydeck::store::sqlite::History>,
+    /// What the server records history and audit in.
+    pub store: paydeck::store::Store,
+    /// The same store as SQLite, for the tests that look into the file; `None` on PostgreSQL.
+    pub sqlite: Option<std::sync::Arc<paydeck::store::sqlite::History>>,
     pub state: paydeck::http::ServerState,
+}
+
+/// Whether the suites that run on both stores run on PostgreSQL this time
+/// (`PAYDECK_TEST_STORE=postgres`, the second round of `make test`).
+pub fn on_postgres() -> bool {
+    std::env::var("PAYDECK_TEST_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// A new store for one test: a SQLite file at `db` (limited to `max_bytes`), or, in the
+/// PostgreSQL round, a database of its own on the test server.
+pub async fn test_store(
+    db: &std::path::Path,
+    max_bytes: Option<u64>,
+) -> (paydeck::store::Store, Option<std::sync::Arc<paydeck::store::sqlite::History>>) {
+    use paydeck::{history::Retention, store::Store};
+    if on_postgres() {
+        assert!(max_bytes.is_none(), "a size limit is a SQLite file's");
+        let url = crate::postgres::server().database("stack").await;
+        (Store::postgres(&url, Retention::default(), "default").await.unwrap(), None)
+    } else {
+        let history = std::sync::Arc::new(
+            paydeck::store::sqlite::History::open_limited(db, Retention::default(), max_bytes).await.unwrap(),
+        );
+        (Store::sqlite(history.clone()).await.unwrap(), Some(history))
+    }
 }
 
 /// Starts a [`Stack`] as `options` say, synced before it returns.
@@ -141,8 +170,6 @@ pub async fn stack(options: StackOptions) -> Stack {
     use paydeck::{
         assembly::{Editing, Identity, Parts, Recording, assemble},
         cluster::{self, Scope, Source},
-        history::Retention,
-        store::sqlite::History,
     };
     let sim =
         sim::Cluster::new(&sim::Options { speed: None, start: options.sim_start, ..sim::Options::default() });
@@ -162,13 +189,11 @@ pub async fn stack(options: StackOptions) -> Stack {
     tokio::time::timeout(Duration::from_secs(10), view.synced()).await.unwrap();
 
     let db = dir.join("paydeck.db");
-    let history = std::sync::Arc::new(
-        History::open_limited(&db, Retention::default(), options.db_max_bytes).await.unwrap(),
-    );
+    let (store, sqlite) = test_store(&db, options.db_max_bytes).await;
     if let Some(span) = options.sim_history {
         let seed = sim::Options::default().seed;
         paydeck::cluster::simulated::record_history(
-            history.as_ref(),
+            store.history.as_ref(),
             paydeck::cluster::SimProfile::Demo,
             seed,
             span,
@@ -189,7 +214,7 @@ pub async fn stack(options: StackOptions) -> Stack {
         protection: options.protection,
         anonymous_audit_reads: options.anonymous_audit_reads,
         recording: Some(Recording {
-            history: history.clone(),
+            store: store.clone(),
             sample_interval: options.sample_interval,
             edits: Some(Editing { config: connected.config, audit: options.audit }),
         }),
@@ -202,15 +227,13 @@ pub async fn stack(options: StackOptions) -> Stack {
     .await
     .unwrap();
     paydeck::http::serve::spawn(listener, state.clone());
-    Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, history, state }
+    Stack { sim, server, base: format!("http://{addr}/api/v1"), addr, db, store, sqlite, state }
 }
 
-/// Rows in the audit table (intents included), read from the file itself.
-pub async fn audit_rows(db: &std::path::Path) -> i64 {
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit").fetch_one(&pool).await.unwrap();
-    pool.close().await;
-    n
+/// Rows in the stack's audit log (intents included), read from its store.
+pub async fn audit_rows(s: &Stack) -> i64 {
+    use futures::TryStreamExt;
+    s.store.audit.chain().try_fold(0, |n, _| async move { Ok(n + 1) }).await.unwrap()
 }
 
 /// Where two JSON values first differ, as a path with both values; floats equal to 12 digits
@@ -236,5 +259,44 @@ pub fn first_difference(now: &serde_json::Value, then: &serde_json::Value, at: &
             ((a - b).abs() > 1e-12 * a.abs().max(b.abs())).then(|| format!("{at}: now {a}, then {b}"))
         }
         _ => (now != then).then(|| format!("{at}: now {now}, then {then}")),
+    }
+}
+
+/// A TCP relay to `target` that can be cut (its connections closed, new ones dropped as they
+/// arrive) and restored: a database server lost from the network, and back.
+pub struct Relay {
+    pub port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    pub async fn start(target: std::net::SocketAddr) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if *watch.borrow() {
+                    continue;
+                }
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Relay { port, cut }
+    }
+
+    pub fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    pub fn restore(&self) {
+        self.cut.send_replace(false);
     }
 }

@@ -82,8 +82,13 @@ async fn readings(history: &History, db: &Path) -> Expected {
             demand: serde_json::to_value(demand).unwrap(),
         });
     }
-    let intact =
-        paydeck::audit::verify::verify_with(&pool, &Default::default()).await.unwrap().expect("intact");
+    let intact = paydeck::audit::verify::verify_with(
+        &paydeck::store::sqlite::SqliteAudit::new(pool.clone()),
+        &Default::default(),
+    )
+    .await
+    .unwrap()
+    .expect("intact");
     let audit_outcomes =
         sqlx::query_as("SELECT outcome, COUNT(*) FROM audit GROUP BY outcome ORDER BY outcome")
             .fetch_all(&pool)
@@ -183,7 +188,7 @@ async fn write_release_fixture() {
         ..StackOptions::default()
     })
     .await;
-    let history = s.history.clone();
+    let history = s.sqlite.clone().expect("a SQLite stack");
     let post = |user: &str, groups: &str, body: Value| {
         reqwest::Client::new()
             .post(format!("{}/workloads/payments-core/fx-rates/scaling", s.base))

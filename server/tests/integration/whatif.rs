@@ -14,8 +14,8 @@ use domain::whatif::{self, HpaConfig, Options, Window};
 use kube::Client;
 use paydeck::{
     cluster::snapshot::{self, Connection, Objects, Snapshot},
-    history::{Retention, observed::Observed},
-    store::sqlite::History,
+    history::observed::Observed,
+    store::HistoryStore,
 };
 use serde_json::Value;
 
@@ -43,7 +43,7 @@ async fn list<T: serde::de::DeserializeOwned>(client: &Client, path: &str) -> Ve
 /// metrics poller bring.
 struct Recorder {
     client: Client,
-    history: Arc<History>,
+    history: Arc<dyn HistoryStore>,
     observed: Observed,
     previous: Option<Snapshot>,
 }
@@ -106,7 +106,7 @@ async fn run(start_offset: u64, poll_offset: u64) -> Vec<Replayed> {
     let dir = std::env::temp_dir()
         .join(format!("paydeck-whatif-{}-{start_offset}-{poll_offset}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let history = Arc::new(History::open(&dir.join("paydeck.db"), Retention::default()).await.unwrap());
+    let history = support::test_store(&dir.join("paydeck.db"), None).await.0.history;
     let mut recorder = Recorder {
         client: admin(&server).await,
         history: history.clone(),

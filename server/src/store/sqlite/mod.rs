@@ -1,15 +1,16 @@
 //! The SQLite store: one file beside Paydeck (WAL), the embedded default. History is written
 //! many rows to a statement and maintained a chunk of workloads at a time, so the file's one
 //! write lock is never held for long; the audit log lives in the same file on connections
-//! of its own ([`open_audit_log`]).
+//! of its own ([`SqliteAudit`]).
 
+mod audit;
 mod demand;
 mod platform;
 mod port;
 mod query;
 mod write;
 
-pub use port::open_audit_log;
+pub use audit::SqliteAudit;
 
 use std::{
     collections::HashMap,
@@ -68,7 +69,7 @@ pub struct History {
     ids: Mutex<HashMap<(String, String), i64>>,
     pub retention: Retention,
     /// The platform's totals as last read per namespace (see [`History::platform_recent`]).
-    platform: platform::PlatformCache,
+    platform: crate::store::platform_cache::PlatformCache,
     /// Held while rollups are made and while samples are written or forgotten: a rollup is
     /// made in chunks, and a sample written between two of them into a bucket already
     /// rolled up would otherwise be missed from it.

@@ -1,31 +1,27 @@
 //! The SQLite file as the server's store: [`HistoryStore`] over [`History`], its errors
-//! typed, and the audit log kept in the same file.
+//! typed, and the audit log's store in the same file.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use anyhow::Context;
 use app::dto::{History as HistoryDto, PlatformPoint};
 use domain::whatif::Series;
 
-use super::History;
+use super::{History, SqliteAudit};
 use crate::{
-    audit::{AuditLog, AuditSettings},
     history::{PastEvent, Retention, Steps, range::Range},
     store::{HistoryStore, StoreFuture, typed},
 };
 
-/// The audit log in the same file as `history`: appends on a connection of their own
-/// (`synchronous=FULL`), listings on read-only ones, kept as `settings` say.
-pub async fn open_audit_log(history: &History, settings: &AuditSettings) -> anyhow::Result<Arc<AuditLog>> {
-    // An edit waits this long for the audit log before it is refused.
-    let deadline = Duration::from_secs(3);
-    let pool = history.audit_pool(deadline).await.context("cannot open the audit log")?;
-    let readers = history.audit_readers().await.context("cannot open the audit log for reading")?;
-    Ok(Arc::new(
-        AuditLog::new(pool, settings.key.clone(), deadline)
-            .with_readers(readers)
-            .with_refusal_budget(settings.refusal_budget),
-    ))
+impl History {
+    /// The audit log in the same file: appends on a connection of their own
+    /// (`synchronous=FULL`) waiting up to `deadline` for the file's lock, listings on
+    /// read-only ones.
+    pub async fn audit_store(&self, deadline: Duration) -> anyhow::Result<SqliteAudit> {
+        let pool = self.audit_pool(deadline).await.context("cannot open the audit log")?;
+        let readers = self.audit_readers().await.context("cannot open the audit log for reading")?;
+        Ok(SqliteAudit::new(pool).with_readers(readers))
+    }
 }
 
 impl HistoryStore for History {

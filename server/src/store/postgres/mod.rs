@@ -7,6 +7,10 @@
 //! ([`STATEMENT_TIMEOUT`]), and TLS is as the URL says (`sslmode=verify-full` with
 //! `sslrootcert=/path/to/ca.pem` checks the server's certificate and name).
 
+pub mod audit;
+
+pub use audit::PgAudit;
+
 use std::{collections::HashMap, future::Future, pin::Pin, str::FromStr, time::Duration};
 
 use app::dto::{History as HistoryDto, PlatformPoint};
@@ -51,6 +55,8 @@ pub struct PgHistory {
     ids: Mutex<HashMap<(String, String), i64>>,
     /// Held while rollups are made and while samples are written or forgotten, as on SQLite.
     rolling: Mutex<()>,
+    /// The platform's sums as last read per namespace.
+    platform: super::platform_cache::PlatformCache,
 }
 
 /// Where a URL points, for messages: `host:port/database`, never the password.
@@ -58,46 +64,83 @@ fn place(options: &PgConnectOptions) -> String {
     format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("postgres"))
 }
 
-impl PgHistory {
-    /// Connects to the server at `url` (`postgres://user@host:port/db?sslmode=verify-full&…`)
-    /// as `cluster`'s history and brings its schema up to date. An unreachable server, a
-    /// refused login or a certificate that does not verify is an error naming the server
-    /// and the cause.
-    pub async fn connect(url: &str, retention: Retention, cluster: &str) -> anyhow::Result<Self> {
-        check_cluster_name(cluster).map_err(anyhow::Error::msg)?;
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| anyhow::anyhow!("the PostgreSQL URL is not one ({e})"))?
-            .application_name("paydeck")
-            .options([("statement_timeout", format!("{}ms", STATEMENT_TIMEOUT.as_millis()))]);
-        let at = place(&options);
-        // One connection first, for the cause of a failure: a pool would retry until its
-        // timeout and report only that it timed out.
-        let first = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!(
-                    "cannot reach the PostgreSQL server at {at}: no answer within {CONNECT_TIMEOUT:?}"
-                )
-            })?
-            .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
-        first.close().await.ok();
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
-        sqlx::migrate!("./migrations-postgres")
+/// Connects to the server at `url` (`postgres://user@host:port/db?sslmode=verify-full&…`),
+/// bounded and with the statement timeout, and, when `migrate`, brings the schema up to
+/// date. An unreachable server, a refused login or a certificate that does not verify is an
+/// error naming the server and the cause.
+pub async fn connect(url: &str, migrate: bool) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| anyhow::anyhow!("the PostgreSQL URL is not one ({e})"))?
+        .application_name("paydeck")
+        .options([("statement_timeout", format!("{}ms", STATEMENT_TIMEOUT.as_millis()))]);
+    let at = place(&options);
+    // One connection first, for the cause of a failure: a pool would retry until its
+    // timeout and report only that it timed out.
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "cannot reach the PostgreSQL server at {at}: no answer within {CONNECT_TIMEOUT:?}"
+            )
+        })?
+        .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
+    first.close().await.ok();
+    // A request waits no longer for a connection than an edit waits for the audit log: a
+    // server lost while Paydeck runs is reported within seconds, not after the connect timeout.
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(super::AUDIT_WAIT)
+        .connect_with(options)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the PostgreSQL server at {at}: {e}"))?;
+    if migrate && !up_to_date(&pool).await? {
+        MIGRATIONS
             .run(&pool)
             .await
             .map_err(|e| anyhow::anyhow!("cannot bring the PostgreSQL schema at {at} up to date: {e}"))?;
-        Ok(PgHistory {
+    }
+    Ok(pool)
+}
+
+/// The schema's migrations (`migrations-postgres/`).
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
+
+/// Whether every migration has been applied already. Then nothing is run: a role that may
+/// not create tables (the README's role without rights to change the audit log) starts once
+/// an owning role has brought the schema up to date (`paydeck migrate-store`).
+async fn up_to_date(pool: &PgPool) -> anyhow::Result<bool> {
+    let present: bool =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !present {
+        return Ok(false);
+    }
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
+    Ok(MIGRATIONS.iter().all(|m| applied.contains(&m.version)))
+}
+
+/// Where a pool's server is, for messages: `host:port/database`.
+pub fn pool_place(pool: &PgPool) -> String {
+    place(&pool.connect_options())
+}
+
+impl PgHistory {
+    /// Connects to the server at `url` as `cluster`'s history (see [`connect`]).
+    pub async fn connect(url: &str, retention: Retention, cluster: &str) -> anyhow::Result<Self> {
+        check_cluster_name(cluster).map_err(anyhow::Error::msg)?;
+        Ok(Self::on(connect(url, true).await?, retention, cluster))
+    }
+
+    /// `cluster`'s history on `pool`, whose schema is up to date.
+    pub fn on(pool: PgPool, retention: Retention, cluster: &str) -> Self {
+        PgHistory {
             pool,
             cluster: cluster.to_string(),
             retention,
             ids: Mutex::new(HashMap::new()),
             rolling: Mutex::new(()),
-        })
+            platform: Default::default(),
+        }
     }
 
     /// The pool, for tests that read the tables themselves.
@@ -213,6 +256,7 @@ impl PgHistory {
 
     async fn maintain_now(&self, now_ms: i64) -> sqlx::Result<()> {
         self.roll_up(FIVE_MINUTES, now_ms).await?;
+        self.platform.rolled_up();
         self.roll_up(ONE_HOUR, now_ms).await?;
         let cut = |d: Duration| now_ms - d.as_millis() as i64;
         let r = &self.retention;
@@ -303,6 +347,7 @@ impl PgHistory {
             .await?;
         roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
+        self.platform.rolled_up();
         Ok(samples.rows_affected())
     }
 
@@ -394,11 +439,13 @@ impl PgHistory {
         Ok(Some(demand::at_syncs(&readings, decisions, before, (from_ms, to_ms), requests, phase_hint_ms)))
     }
 
-    async fn platform_now(
+    /// Per 5-minute bucket in `[from_ms, to_ms)`: the sums over the workloads (of one
+    /// namespace, when given) of their averages, oldest first.
+    async fn platform_between(
         &self,
         namespace: Option<&str>,
-        range_ms: i64,
-        now_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
     ) -> sqlx::Result<Vec<PlatformPoint>> {
         let rows = sqlx::query(
             "SELECT r.bucket_ms, SUM(r.request_rate_avg), SUM(r.replicas_desired_avg), SUM(r.replicas_ready_avg), \
@@ -410,8 +457,8 @@ impl PgHistory {
         )
         .bind(&self.cluster)
         .bind(FIVE_MINUTES)
-        .bind(now_ms - range_ms)
-        .bind(now_ms)
+        .bind(from_ms)
+        .bind(to_ms)
         .bind(namespace)
         .fetch_all(&self.pool)
         .await?;
@@ -613,7 +660,10 @@ impl HistoryStore for PgHistory {
         range_ms: i64,
         now_ms: i64,
     ) -> StoreFuture<'a, Vec<PlatformPoint>> {
-        typed(self.platform_now(namespace, range_ms, now_ms))
+        // A day's worth of buckets is kept; the window is cut at each answer.
+        typed(self.platform.recent(namespace, range_ms, now_ms, move |from_ms| {
+            self.platform_between(namespace, from_ms, i64::MAX)
+        }))
     }
 
     fn close(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

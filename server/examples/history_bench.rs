@@ -1,5 +1,6 @@
 //! History at fleet size: `make bench-history`. Writes through Paydeck's own history code
-//! into a real SQLite file (under `target/bench-history`) and prints:
+//! into each store — a real SQLite file (under `target/bench-history`) and a real PostgreSQL
+//! server the bench starts as the tests do — and prints, for each, then side by side:
 //! - the database's size per workload-day over 30 generated days (workloads sampled every
 //!   15 s, rolled up and expired as the sampler does), and what that makes at 10,000;
 //! - at 10,000 workloads: the sampler's CPU per 15-s batch (target ≤ 5 % of one core), how
@@ -17,13 +18,18 @@ use std::{
 };
 
 use paydeck::history::{Figures, ReadingRow, Retention, Steps, query};
-use paydeck::store::sqlite::History;
+use paydeck::store::{HistoryStore, postgres::PgHistory, sqlite::History};
 use sqlx::Row;
 use tokio::sync::Mutex;
 
 #[path = "support/figures.rs"]
 mod figures;
 use figures::{cpu_seconds, percentile, verdict};
+
+// The tests' PostgreSQL server: initdb in a temporary folder, a free port, stopped at exit.
+#[allow(dead_code)]
+#[path = "../tests/integration/postgres.rs"]
+mod postgres;
 
 const STEP_MS: i64 = 15_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -44,16 +50,216 @@ fn main() -> anyhow::Result<()> {
         std::fs::remove_dir_all(&dir)?;
     }
     std::fs::create_dir_all(&dir)?;
+    let only: Option<String> = std::env::var("BENCH_HISTORY_STORE").ok();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut measured = Vec::new();
     rt.block_on(async {
         let end = (now_ms() / HOUR_MS) * HOUR_MS;
-        let sized = dir.join("thirty-days.db");
-        size_over_thirty_days(&sized, workloads, end).await?;
-        chart_query(&sized, workloads, end).await?;
-        maintenance_at_fleet_size(&dir.join("fleet.db"), end).await
+        for kind in [Kind::Sqlite, Kind::Postgres] {
+            if only.as_deref().is_some_and(|o| o != kind.name()) {
+                continue;
+            }
+            println!("#### {}", kind.title());
+            let mut m = Measured { kind, ..Measured::default() };
+            let sized = Kept::open(kind, &dir, "thirty_days", Retention::default()).await?;
+            size_over_thirty_days(&sized, workloads, end, &mut m).await?;
+            chart_query(&sized, workloads, end, &mut m).await?;
+            sized.close().await;
+            let fleet = Kept::open(kind, &dir, "fleet", short_retention()).await?;
+            maintenance_at_fleet_size(&fleet, end, &mut m).await?;
+            fleet.close().await;
+            measured.push(m);
+        }
+        anyhow::Ok(())
     })?;
+    side_by_side(&measured, workloads);
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// Which store a run measures.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum Kind {
+    #[default]
+    Sqlite,
+    Postgres,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "sqlite",
+            Kind::Postgres => "postgres",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Kind::Sqlite => "SQLite (a file beside Paydeck)",
+            Kind::Postgres => "PostgreSQL (a server on this machine, over TCP)",
+        }
+    }
+}
+
+/// A store under measurement, with what only its kind can tell (its size, its tables).
+enum Kept {
+    Sqlite(Arc<History>),
+    Postgres(Arc<PgHistory>),
+}
+
+impl Kept {
+    async fn open(kind: Kind, dir: &Path, name: &str, retention: Retention) -> anyhow::Result<Kept> {
+        Ok(match kind {
+            Kind::Sqlite => {
+                Kept::Sqlite(Arc::new(History::open(&dir.join(format!("{name}.db")), retention).await?))
+            }
+            Kind::Postgres => {
+                let url = postgres::server().database(name).await;
+                Kept::Postgres(Arc::new(PgHistory::connect(&url, retention, "default").await?))
+            }
+        })
+    }
+
+    fn store(&self) -> &dyn HistoryStore {
+        match self {
+            Kept::Sqlite(h) => h.as_ref(),
+            Kept::Postgres(h) => h.as_ref(),
+        }
+    }
+
+    fn shared(&self) -> Arc<dyn HistoryStore> {
+        match self {
+            Kept::Sqlite(h) => h.clone(),
+            Kept::Postgres(h) => h.clone(),
+        }
+    }
+
+    /// Bytes the data takes: SQLite's pages in use (the file keeps freed pages for reuse)
+    /// after the WAL is checkpointed; PostgreSQL's tables and indexes after a VACUUM.
+    async fn bytes_in_use(&self) -> anyhow::Result<i64> {
+        match self {
+            Kept::Sqlite(history) => {
+                let pool = history.pool();
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+                let free: i64 = sqlx::query("PRAGMA freelist_count").fetch_one(pool).await?.get(0);
+                let page: i64 = sqlx::query("PRAGMA page_size").fetch_one(pool).await?.get(0);
+                Ok(history.size_bytes().await? - free * page)
+            }
+            Kept::Postgres(history) => {
+                sqlx::query("VACUUM").execute(history.pool()).await?;
+                Ok(sqlx::query_scalar(
+                    "SELECT SUM(pg_total_relation_size(relid))::BIGINT FROM pg_stat_user_tables",
+                )
+                .fetch_one(history.pool())
+                .await?)
+            }
+        }
+    }
+
+    async fn count(&self, table: &str) -> anyhow::Result<i64> {
+        // Assembled from the bench's own table names.
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        Ok(match self {
+            Kept::Sqlite(h) => sqlx::query_scalar(sql).fetch_one(h.pool()).await?,
+            Kept::Postgres(h) => sqlx::query_scalar(sql).fetch_one(h.pool()).await?,
+        })
+    }
+
+    /// The five largest tables and indexes.
+    async fn largest(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        Ok(match self {
+            Kept::Sqlite(h) => {
+                sqlx::query_as("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 5")
+                    .fetch_all(h.pool())
+                    .await?
+            }
+            Kept::Postgres(h) => {
+                sqlx::query_as(
+                    "SELECT relname::TEXT, pg_relation_size(oid) FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+                     ORDER BY 2 DESC LIMIT 5",
+                )
+                .fetch_all(h.pool())
+                .await?
+            }
+        })
+    }
+
+    async fn close(&self) {
+        self.store().close().await;
+    }
+}
+
+/// CPU seconds the PostgreSQL server's processes have used (they do the store's work outside
+/// this process).
+fn server_cpu_seconds() -> f64 {
+    let mut ticks = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if !stat.contains("(postgres)") {
+            continue;
+        }
+        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+        ticks += fields.get(11).and_then(|u| u.parse::<f64>().ok()).unwrap_or(0.0)
+            + fields.get(12).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
+    }
+    ticks / 100.0
+}
+
+/// What one store measured, for the table at the end.
+#[derive(Default)]
+struct Measured {
+    kind: Kind,
+    kb_per_workload_day: f64,
+    chart_p99_ms: f64,
+    sampler_share: f64,
+    server_share: f64,
+    pass_p50_ms: f64,
+    pass_longest_ms: f64,
+    wait_p99_ms: f64,
+    wait_longest_ms: f64,
+}
+
+fn side_by_side(measured: &[Measured], workloads: usize) {
+    if measured.is_empty() {
+        return;
+    }
+    println!();
+    println!("== the stores side by side (sizes from {workloads} workloads; the rest at {FLEET})");
+    let header: Vec<String> = measured.iter().map(|m| format!("{:>16}", m.kind.name())).collect();
+    println!("  {:<44}{} {:>10}", "", header.join(""), "target");
+    let row =
+        |what: &str, cell: &dyn Fn(&Measured) -> String, target: &str, ok: &dyn Fn(&Measured) -> bool| {
+            let cells: Vec<String> = measured.iter().map(|m| format!("{:>16}", cell(m))).collect();
+            let verdicts: Vec<&str> = measured.iter().map(|m| verdict(ok(m))).collect();
+            println!("  {what:<44}{} {target:>10} {}", cells.join(""), verdicts.join(" / "));
+        };
+    row("sampler CPU, Paydeck (% of a core)", &|m| format!("{:.2} %", m.sampler_share), "≤ 5 %", &|m| {
+        m.sampler_share <= 5.0
+    });
+    row(
+        "  the database server's CPU besides",
+        &|m| {
+            if m.kind == Kind::Postgres { format!("{:.2} %", m.server_share) } else { "(in Paydeck)".into() }
+        },
+        "—",
+        &|_| true,
+    );
+    row(
+        "maintenance pass p50 / longest (ms)",
+        &|m| format!("{:.0} / {:.0}", m.pass_p50_ms, m.pass_longest_ms),
+        "≤ 60 s",
+        &|m| m.pass_longest_ms <= 60_000.0,
+    );
+    row(
+        "another write during a pass p99 / longest (ms)",
+        &|m| format!("{:.1} / {:.1}", m.wait_p99_ms, m.wait_longest_ms),
+        "≤ 100 ms",
+        &|m| m.wait_longest_ms <= 100.0,
+    );
+    row("30-day chart query p99 (ms)", &|m| format!("{:.1}", m.chart_p99_ms), "≤ 50 ms", &|m| {
+        m.chart_p99_ms <= 50.0
+    });
+    row("bytes per workload-day (KB)", &|m| format!("{:.0}", m.kb_per_workload_day), "—", &|_| true);
 }
 
 fn now_ms() -> i64 {
@@ -121,18 +327,14 @@ fn steps(names: &[(String, String)], from_ms: i64, to_ms: i64) -> Steps {
     Steps { workloads: names.to_vec(), steps, readings, decisions: Vec::new() }
 }
 
-/// Pages in use (the file keeps freed pages for reuse) after the WAL is checkpointed.
-async fn bytes_in_use(history: &History) -> anyhow::Result<i64> {
-    let pool = history.pool();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
-    let free: i64 = sqlx::query("PRAGMA freelist_count").fetch_one(pool).await?.get(0);
-    let page: i64 = sqlx::query("PRAGMA page_size").fetch_one(pool).await?.get(0);
-    Ok(history.size_bytes().await? - free * page)
-}
-
-async fn size_over_thirty_days(path: &Path, workloads: usize, end: i64) -> anyhow::Result<()> {
+async fn size_over_thirty_days(
+    kept: &Kept,
+    workloads: usize,
+    end: i64,
+    m: &mut Measured,
+) -> anyhow::Result<()> {
     println!("== size: {workloads} workloads sampled every 15 s for 30 generated days, default retention");
-    let history = History::open(path, Retention::default()).await?;
+    let history = kept.store();
     let names = names(workloads);
     let started = Instant::now();
     let start = end - 30 * DAY_MS;
@@ -143,25 +345,18 @@ async fn size_over_thirty_days(path: &Path, workloads: usize, end: i64) -> anyho
         // The sampler maintains every minute; an hour's passes at once leave the same rows.
         history.maintain(from + HOUR_MS).await?;
         if hour + 1 == 15 * 24 {
-            at_day_15 = bytes_in_use(&history).await?;
+            at_day_15 = kept.bytes_in_use().await?;
         }
     }
-    let total = bytes_in_use(&history).await?;
+    let total = kept.bytes_in_use().await?;
     let per_day = total as f64 / (workloads * 30) as f64;
     let growth = (total - at_day_15) as f64 / (workloads * 15) as f64;
     let mut counts = Vec::new();
     for table in ["samples", "demand", "rollups", "events"] {
-        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(history.pool())
-            .await?
-            .get(0);
-        counts.push(format!("{table} {n}"));
+        counts.push(format!("{table} {}", kept.count(table).await?));
     }
     println!("  written in {:.0} s; rows kept: {}", started.elapsed().as_secs_f64(), counts.join(", "));
-    let tables: Vec<(String, i64)> =
-        sqlx::query_as("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 5")
-            .fetch_all(history.pool())
-            .await?;
+    let tables = kept.largest().await?;
     let tables: Vec<String> =
         tables.iter().map(|(name, bytes)| format!("{name} {:.1} MB", *bytes as f64 / 1e6)).collect();
     println!("  largest tables and indexes: {}", tables.join(", "));
@@ -176,12 +371,12 @@ async fn size_over_thirty_days(path: &Path, workloads: usize, end: i64) -> anyho
         per_day * (FLEET * 30) as f64 / 1e9,
         growth * FLEET as f64 / 1e6
     );
-    history.close().await;
+    m.kb_per_workload_day = per_day / 1e3;
     Ok(())
 }
 
-async fn chart_query(path: &Path, workloads: usize, end: i64) -> anyhow::Result<()> {
-    let history = History::open(path, Retention::default()).await?;
+async fn chart_query(kept: &Kept, workloads: usize, end: i64, m: &mut Measured) -> anyhow::Result<()> {
+    let history = kept.store();
     let names = names(workloads);
     let mut latencies = Vec::new();
     for i in 0..100 {
@@ -189,7 +384,7 @@ async fn chart_query(path: &Path, workloads: usize, end: i64) -> anyhow::Result<
         let range = query::Range::new(Some(end - 30 * DAY_MS), Some(end), Some(300), end)
             .map_err(anyhow::Error::msg)?;
         let t = Instant::now();
-        let found = history.workload_history(namespace, name, range, STEP_MS, end).await?;
+        let found = history.history(namespace, name, range, STEP_MS, end).await?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         let points = found.map(|h| h.points.len()).unwrap_or(0);
         anyhow::ensure!(
@@ -204,7 +399,7 @@ async fn chart_query(path: &Path, workloads: usize, end: i64) -> anyhow::Result<
         percentile(&latencies, 0.5),
         verdict(p99 <= 50.0)
     );
-    history.close().await;
+    m.chart_p99_ms = p99;
     Ok(())
 }
 
@@ -221,13 +416,13 @@ fn short_retention() -> Retention {
     }
 }
 
-async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> {
+async fn maintenance_at_fleet_size(kept: &Kept, end: i64, m: &mut Measured) -> anyhow::Result<()> {
     const GENERATED_HOURS: i64 = 5;
     const LIVE_MINUTES: i64 = 20;
     println!(
         "== maintenance: {FLEET} workloads, {GENERATED_HOURS} generated hours, then {LIVE_MINUTES} minutes of 15-s batches with a pass each minute"
     );
-    let history = Arc::new(History::open(path, short_retention()).await?);
+    let history = kept.shared();
     let names = names(FLEET);
     let started = Instant::now();
     let live_from = end - LIVE_MINUTES * 60_000;
@@ -242,7 +437,7 @@ async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> 
         }
     }
     history.maintain(live_from).await?;
-    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM samples").fetch_one(history.pool()).await?.get(0);
+    let rows = kept.count("samples").await?;
     println!("  generated in {:.0} s; {rows} raw samples kept", started.elapsed().as_secs_f64());
 
     // Another writer, as an audit append or an event is: one small write every 20 ms,
@@ -275,14 +470,15 @@ async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> 
         })
     };
 
-    let (mut write_cpu, mut write_wall) = (Vec::new(), Vec::new());
+    let (mut write_cpu, mut write_wall, mut server_cpu) = (Vec::new(), Vec::new(), Vec::new());
     let mut passes = Vec::new();
     let mut at = live_from;
     while at < end {
         let batch = steps(&names, at, at + STEP_MS);
-        let (cpu, t) = (cpu_seconds(), Instant::now());
+        let (cpu, server, t) = (cpu_seconds(), server_cpu_seconds(), Instant::now());
         history.write_steps(&batch, &[]).await?;
         write_cpu.push(cpu_seconds() - cpu);
+        server_cpu.push(server_cpu_seconds() - server);
         write_wall.push(t.elapsed().as_secs_f64() * 1000.0);
         at += STEP_MS;
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -300,6 +496,16 @@ async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> 
 
     let cpu_per_batch = write_cpu.iter().sum::<f64>() / write_cpu.len() as f64;
     let share = 100.0 * cpu_per_batch * 1000.0 / STEP_MS as f64;
+    m.sampler_share = share;
+    if kept_is_server(kept) {
+        let per_batch = server_cpu.iter().sum::<f64>() / server_cpu.len() as f64;
+        m.server_share = 100.0 * per_batch * 1000.0 / STEP_MS as f64;
+        println!(
+            "  the PostgreSQL server's processes besides: {:.0} ms CPU per batch ({:.2} % of one core)",
+            per_batch * 1000.0,
+            m.server_share
+        );
+    }
     write_wall.sort_by(f64::total_cmp);
     println!(
         "  sampler: {:.0} ms CPU per batch of {FLEET} (wall p50 {:.0} ms, longest {:.0} ms); {share:.2} % of one core at one batch per 15 s (target ≤ 5 %) {}",
@@ -319,6 +525,8 @@ async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> 
     during.sort_by(f64::total_cmp);
     outside.sort_by(f64::total_cmp);
     let longest = during.last().copied().unwrap_or(0.0);
+    (m.pass_p50_ms, m.pass_longest_ms) = (percentile(&passes, 0.5), passes.last().copied().unwrap_or(0.0));
+    (m.wait_p99_ms, m.wait_longest_ms) = (percentile(&during, 0.99), longest);
     println!(
         "  another write while maintenance runs: p50 {:.1} ms, p99 {:.1} ms, longest {longest:.1} ms over {} writes (target ≤ 100 ms) {}",
         percentile(&during, 0.5),
@@ -333,6 +541,9 @@ async fn maintenance_at_fleet_size(path: &Path, end: i64) -> anyhow::Result<()> 
         outside.last().copied().unwrap_or(0.0),
         outside.len()
     );
-    history.close().await;
     Ok(())
+}
+
+fn kept_is_server(kept: &Kept) -> bool {
+    matches!(kept, Kept::Postgres(_))
 }

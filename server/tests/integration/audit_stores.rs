@@ -342,3 +342,23 @@ async fn the_postgres_store_is_kept_apart_per_cluster_while_its_audit_log_is_one
         Some(2)
     );
 }
+
+#[test]
+fn the_readme_gives_the_role_sql_that_is_tested() {
+    let statements = |sql: &str| -> Vec<String> {
+        let code: String = sql
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ");
+        code.split(';')
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let readme = include_str!("../../../README.md");
+    let section = readme.split("### Which store").nth(1).expect("the README's store section");
+    let block = section.split("```sql").nth(1).and_then(|b| b.split("```").next()).expect("its SQL");
+    let tested = include_str!("../../../k8s/postgres/roles.sql");
+    assert_eq!(statements(block), statements(tested), "README and k8s/postgres/roles.sql differ");
+}

@@ -346,11 +346,8 @@ async fn the_postgres_store_is_kept_apart_per_cluster_while_its_audit_log_is_one
 #[test]
 fn the_readme_gives_the_role_sql_that_is_tested() {
     let statements = |sql: &str| -> Vec<String> {
-        let code: String = sql
-            .lines()
-            .map(|l| l.split("--").next().unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let code: String =
+            sql.lines().map(|l| l.split("--").next().unwrap_or_default()).collect::<Vec<_>>().join(" ");
         code.split(';')
             .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|s| !s.is_empty())

@@ -453,6 +453,12 @@ async fn two_clusters_in_one_file_keep_their_workloads_of_the_same_name_apart() 
     assert!(
         unknown.workload_history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none()
     );
+    // One cluster's clock stepping back forgets its own later rows only.
+
+    let us_after =
+        us.workload_history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().unwrap();
+    assert_eq!(cpu(&us_after), 4.0, "us keeps what it recorded");
+    assert_eq!(us_after.points.len(), us_history.points.len());
     for db in [eu, us, unknown] {
         db.close().await;
     }

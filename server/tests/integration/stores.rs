@@ -200,6 +200,15 @@ async fn postgresql_keeps_two_clusters_of_the_same_names_apart() {
     assert!(eu.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_some());
     assert!(us.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap().is_none());
     assert!(us.platform_recent(None, DAY, NOW).await.unwrap().is_empty(), "the platform's sums are its own");
+    // One cluster's clock stepping back forgets its own later rows only.
+    record(us.as_ref()).await;
+    let before = us.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap();
+    assert!(eu.forget_after(NOW - 2 * HOUR).await.unwrap() > 0);
+    assert_eq!(
+        us.history("payments-core", "ledger", range(), 15_000, NOW).await.unwrap(),
+        before,
+        "us keeps its rows"
+    );
     let workloads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workloads WHERE cluster = 'prod-eu'")
         .fetch_one(&{
             let pg = PgHistory::connect(&url, Retention::default(), "prod-eu").await.unwrap();

@@ -333,22 +333,41 @@ impl PgHistory {
     }
 
     async fn forget_after_now(&self, now_ms: i64) -> sqlx::Result<u64> {
+        // Only this cluster's rows: another cluster sharing the database keeps its own clock.
+        const OURS: &str = "workload_id IN (SELECT id FROM workloads WHERE cluster = $2)";
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin().await?;
-        let samples =
-            sqlx::query("DELETE FROM samples WHERE at_ms > $1").bind(now_ms).execute(&mut *tx).await?;
-        for sql in ["DELETE FROM demand WHERE at_s > $1", "DELETE FROM scale_decisions WHERE at_s > $1"] {
-            sqlx::query(sql).bind(now_ms.div_euclid(1000)).execute(&mut *tx).await?;
-        }
-        sqlx::query("DELETE FROM events WHERE at_ms > $1").bind(now_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM rollups WHERE bucket_ms >= ($1 / resolution_ms) * resolution_ms")
-            .bind(now_ms)
+        let mut samples = 0;
+        for (table, column, at) in [
+            ("samples", "at_ms", now_ms),
+            ("demand", "at_s", now_ms.div_euclid(1000)),
+            ("scale_decisions", "at_s", now_ms.div_euclid(1000)),
+            ("events", "at_ms", now_ms),
+        ] {
+            // Assembled from the constants above only.
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {column} > $1 AND {OURS}"
+            )))
+            .bind(at)
+            .bind(&self.cluster)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if table == "samples" {
+                samples = deleted;
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM rollups WHERE bucket_ms >= ($1 / resolution_ms) * resolution_ms AND {OURS}"
+        )))
+        .bind(now_ms)
+        .bind(&self.cluster)
+        .execute(&mut *tx)
+        .await?;
         roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
         self.platform.rolled_up();
-        Ok(samples.rows_affected())
+        Ok(samples)
     }
 
     async fn history_now(

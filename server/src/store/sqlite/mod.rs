@@ -377,25 +377,41 @@ impl History {
     /// Rollups from then on are made again as their buckets complete. Returns the samples
     /// forgotten.
     pub async fn forget_after(&self, now_ms: i64) -> sqlx::Result<u64> {
+        // Only this cluster's rows: another cluster sharing the file keeps its own clock.
+        const OURS: &str = "workload_id IN (SELECT id FROM workloads WHERE cluster = ?2)";
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let samples =
-            sqlx::query("DELETE FROM samples WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
-        for table in ["demand", "scale_decisions"] {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE at_s > ?")))
-                .bind(now_ms.div_euclid(1000))
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("DELETE FROM events WHERE at_ms > ?").bind(now_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM rollups WHERE bucket_ms >= (?1 / resolution_ms) * resolution_ms")
-            .bind(now_ms)
+        let mut samples = 0;
+        for (table, column, at) in [
+            ("samples", "at_ms", now_ms),
+            ("demand", "at_s", now_ms.div_euclid(1000)),
+            ("scale_decisions", "at_s", now_ms.div_euclid(1000)),
+            ("events", "at_ms", now_ms),
+        ] {
+            // Assembled from the constants above only.
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {column} > ?1 AND {OURS}"
+            )))
+            .bind(at)
+            .bind(&self.cluster)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+            if table == "samples" {
+                samples = deleted;
+            }
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM rollups WHERE bucket_ms >= (?1 / resolution_ms) * resolution_ms AND {OURS}"
+        )))
+        .bind(now_ms)
+        .bind(&self.cluster)
+        .execute(&mut *tx)
+        .await?;
         roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
         self.platform.rolled_up();
-        Ok(samples.rows_affected())
+        Ok(samples)
     }
 
     /// Rolls `source` (raw samples, or the finer rollups) up into buckets of `resolution`.

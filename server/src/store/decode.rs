@@ -4,6 +4,7 @@
 use app::dto::{History, HistoryEvent, HistoryPoint, PlatformPoint, Stat};
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
+use super::audit::{ChainRow, Entry as AuditEntry};
 use crate::history::{
     demand::Reading,
     range::{Range, gaps},
@@ -22,6 +23,8 @@ where
     fn some_whole(&self, i: usize) -> Option<i64>;
     /// The text of column `i`.
     fn text(&self, i: usize) -> String;
+    /// An optional text of column `i`.
+    fn some_text(&self, i: usize) -> Option<String>;
 }
 
 impl<R: Row> StoreRow for R
@@ -31,6 +34,7 @@ where
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
 {
     fn number(&self, i: usize) -> Option<f64> {
         self.try_get::<Option<f64>, _>(i).ok().flatten()
@@ -46,6 +50,65 @@ where
 
     fn text(&self, i: usize) -> String {
         self.get(i)
+    }
+
+    fn some_text(&self, i: usize) -> Option<String> {
+        self.get(i)
+    }
+}
+
+/// An audit row as listings show it: seq, at_ms, user, groups, namespace, name, target, before,
+/// after, reason, outcome, detail, hash, intent_seq, keyed (as a number).
+pub(crate) fn audit_entry<R: StoreRow>(r: &R) -> AuditEntry
+where
+    usize: ColumnIndex<R>,
+{
+    let json = |i: usize| serde_json::from_str(&r.text(i)).unwrap_or(serde_json::Value::Null);
+    AuditEntry {
+        seq: r.whole(0),
+        at_ms: r.whole(1),
+        user: r.text(2),
+        groups: serde_json::from_str(&r.text(3)).unwrap_or_default(),
+        namespace: r.text(4),
+        name: r.text(5),
+        target: r.text(6),
+        before: json(7),
+        after: json(8),
+        reason: r.text(9),
+        outcome: r.text(10),
+        detail: r.text(11),
+        hash: r.text(12),
+        intent_seq: r.some_whole(13),
+        keyed: r.whole(14) != 0,
+    }
+}
+
+/// An audit row with everything its hash covers: the listed columns but the hash, then
+/// prev_hash, hash, intent_seq, keyed, format, body_digest, pruned (flags as numbers).
+pub(crate) fn chain_row<R: StoreRow>(r: &R) -> ChainRow
+where
+    usize: ColumnIndex<R>,
+{
+    ChainRow {
+        seq: r.whole(0),
+        at_ms: r.whole(1),
+        user: r.text(2),
+        groups: r.text(3),
+        namespace: r.text(4),
+        name: r.text(5),
+        target: r.text(6),
+        before: r.text(7),
+        after: r.text(8),
+        reason: r.text(9),
+        outcome: r.text(10),
+        detail: r.text(11),
+        prev_hash: r.text(12),
+        hash: r.text(13),
+        intent_seq: r.some_whole(14),
+        keyed: r.whole(15) != 0,
+        format: r.whole(16),
+        body_digest: r.some_text(17),
+        pruned: r.whole(18) != 0,
     }
 }
 

@@ -8,18 +8,19 @@
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, postgres::PgRow};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::store::{
     AUDIT_WAIT, StoreError, StoreFuture,
     audit::{AuditQuery, AuditStore, ChainRow, Entry, NewRow, Seal, Tip},
-    typed,
+    decode, typed,
 };
 
 /// The advisory lock that serialises appends to the chain ("paydeck" in ASCII).
 const CHAIN_LOCK: i64 = 0x0070_6179_6465_636b;
 
-const COLUMNS: &str = "seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
+/// The columns of a listed row, as the SQLite store's (flags as numbers).
+const COLUMNS: &str = "seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed::INT::BIGINT";
 
 /// The log's rows on a PostgreSQL server.
 pub struct PgAudit {
@@ -84,51 +85,6 @@ impl PgAudit {
     }
 }
 
-fn entry(r: &PgRow) -> Entry {
-    let json = |i: usize| serde_json::from_str(r.get::<&str, _>(i)).unwrap_or(serde_json::Value::Null);
-    Entry {
-        seq: r.get(0),
-        at_ms: r.get(1),
-        user: r.get(2),
-        groups: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
-        namespace: r.get(4),
-        name: r.get(5),
-        target: r.get(6),
-        before: json(7),
-        after: json(8),
-        reason: r.get(9),
-        outcome: r.get(10),
-        detail: r.get(11),
-        hash: r.get(12),
-        intent_seq: r.get(13),
-        keyed: r.get(14),
-    }
-}
-
-fn chain_row(r: &PgRow) -> ChainRow {
-    ChainRow {
-        seq: r.get(0),
-        at_ms: r.get(1),
-        user: r.get(2),
-        groups: r.get(3),
-        namespace: r.get(4),
-        name: r.get(5),
-        target: r.get(6),
-        before: r.get(7),
-        after: r.get(8),
-        reason: r.get(9),
-        outcome: r.get(10),
-        detail: r.get(11),
-        prev_hash: r.get(12),
-        hash: r.get(13),
-        intent_seq: r.get(14),
-        keyed: r.get(15),
-        format: i64::from(r.get::<i16, _>(16)),
-        body_digest: r.get(17),
-        pruned: r.get(18),
-    }
-}
-
 /// The filtered, newest-first query behind listings and exports: a condition for each
 /// filter given only, each value bound.
 fn filtered(q: &AuditQuery, limit: i64) -> QueryBuilder<Postgres> {
@@ -174,7 +130,7 @@ impl AuditStore for PgAudit {
             )))
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.iter().map(entry).collect())
+            Ok(rows.iter().map(decode::audit_entry).collect())
         })
     }
 
@@ -204,17 +160,17 @@ impl AuditStore for PgAudit {
     fn page<'a>(&'a self, q: &'a AuditQuery, limit: i64) -> StoreFuture<'a, Vec<Entry>> {
         typed(async move {
             let mut query = filtered(q, limit);
-            Ok(query.build().fetch_all(&self.pool).await?.iter().map(entry).collect())
+            Ok(query.build().fetch_all(&self.pool).await?.iter().map(decode::audit_entry).collect())
         })
     }
 
     fn chain(&self) -> BoxStream<'_, Result<ChainRow, StoreError>> {
         sqlx::query(
             "SELECT seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, \
-             prev_hash, hash, intent_seq, keyed, format, body_digest, pruned FROM audit ORDER BY seq",
+             prev_hash, hash, intent_seq, keyed::INT::BIGINT, format::BIGINT, body_digest, pruned::INT::BIGINT FROM audit ORDER BY seq",
         )
         .fetch(&self.pool)
-        .map_ok(|r| chain_row(&r))
+        .map_ok(|r| decode::chain_row(&r))
         .map_err(StoreError::from)
         .boxed()
     }

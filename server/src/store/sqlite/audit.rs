@@ -6,13 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
-use sqlx::{Row, SqlitePool, sqlite::SqliteRow};
+use sqlx::{Row, SqlitePool};
 use tokio::sync::Mutex;
 
 use crate::store::{
     StoreError, StoreFuture,
     audit::{AuditQuery, AuditStore, ChainRow, Entry, NewRow, Seal, Tip},
-    typed,
+    decode, typed,
 };
 
 const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
@@ -104,51 +104,6 @@ async fn insert(
     Ok((seq, hash))
 }
 
-fn entry(r: &SqliteRow) -> Entry {
-    let json = |i: usize| serde_json::from_str(r.get::<&str, _>(i)).unwrap_or(serde_json::Value::Null);
-    Entry {
-        seq: r.get(0),
-        at_ms: r.get(1),
-        user: r.get(2),
-        groups: serde_json::from_str(r.get::<&str, _>(3)).unwrap_or_default(),
-        namespace: r.get(4),
-        name: r.get(5),
-        target: r.get(6),
-        before: json(7),
-        after: json(8),
-        reason: r.get(9),
-        outcome: r.get(10),
-        detail: r.get(11),
-        hash: r.get(12),
-        intent_seq: r.get(13),
-        keyed: r.get::<i64, _>(14) != 0,
-    }
-}
-
-fn chain_row(r: &SqliteRow) -> ChainRow {
-    ChainRow {
-        seq: r.get(0),
-        at_ms: r.get(1),
-        user: r.get(2),
-        groups: r.get(3),
-        namespace: r.get(4),
-        name: r.get(5),
-        target: r.get(6),
-        before: r.get(7),
-        after: r.get(8),
-        reason: r.get(9),
-        outcome: r.get(10),
-        detail: r.get(11),
-        prev_hash: r.get(12),
-        hash: r.get(13),
-        intent_seq: r.get(14),
-        keyed: r.get::<i64, _>(15) != 0,
-        format: r.get(16),
-        body_digest: r.get(17),
-        pruned: r.get::<i64, _>(18) != 0,
-    }
-}
-
 /// The filtered, newest-first query behind listings and exports: a condition for each
 /// filter given only, so SQLite can walk the index that filter has.
 fn filtered(
@@ -216,7 +171,7 @@ impl AuditStore for SqliteAudit {
             )))
             .fetch_all(&self.pool)
             .await?;
-            Ok(rows.iter().map(entry).collect())
+            Ok(rows.iter().map(decode::audit_entry).collect())
         })
     }
 
@@ -244,9 +199,9 @@ impl AuditStore for SqliteAudit {
     }
 
     fn page<'a>(&'a self, q: &'a AuditQuery, limit: i64) -> StoreFuture<'a, Vec<Entry>> {
-        typed(
-            async move { Ok(filtered(q, limit).fetch_all(&self.readers).await?.iter().map(entry).collect()) },
-        )
+        typed(async move {
+            Ok(filtered(q, limit).fetch_all(&self.readers).await?.iter().map(decode::audit_entry).collect())
+        })
     }
 
     fn chain(&self) -> BoxStream<'_, Result<ChainRow, StoreError>> {
@@ -266,7 +221,7 @@ impl AuditStore for SqliteAudit {
                  prev_hash, hash, intent_seq, keyed, {format_columns} FROM audit ORDER BY seq"
             )))
             .fetch(pool)
-            .map_ok(|r| chain_row(&r));
+            .map_ok(|r| decode::chain_row(&r));
             Ok::<_, sqlx::Error>(rows)
         })
         .try_flatten()

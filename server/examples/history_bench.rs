@@ -506,7 +506,7 @@ async fn maintenance_at_fleet_size(kept: &Kept, end: i64, m: &mut Measured) -> a
     let cpu_per_batch = write_cpu.iter().sum::<f64>() / write_cpu.len() as f64;
     let share = 100.0 * cpu_per_batch * 1000.0 / STEP_MS as f64;
     m.sampler_share = share;
-    if kept_is_server(kept) {
+    if matches!(kept, Kept::Postgres(_)) {
         let per_batch = server_cpu.iter().sum::<f64>() / server_cpu.len() as f64;
         m.server_share = 100.0 * per_batch * 1000.0 / STEP_MS as f64;
         println!(
@@ -551,8 +551,4 @@ async fn maintenance_at_fleet_size(kept: &Kept, end: i64, m: &mut Measured) -> a
         outside.len()
     );
     Ok(())
-}
-
-fn kept_is_server(kept: &Kept) -> bool {
-    matches!(kept, Kept::Postgres(_))
 }

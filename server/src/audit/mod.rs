@@ -23,7 +23,10 @@ use std::{path::Path, sync::Arc, time::Duration};
 use futures::Stream;
 use serde::Serialize;
 
-use crate::store::{self, StoreError, audit::AuditStore};
+use crate::store::{
+    self, StoreError,
+    audit::{AuditStore, NewRow},
+};
 
 pub use app::scaling::{AuditEntry as Entry, AuditQuery, Outcome};
 pub use chain::{AuditKey, GENESIS};
@@ -159,23 +162,9 @@ fn capped_json(value: &serde_json::Value, max: usize) -> String {
     }
 }
 
-/// An attempt as it is stored: owned, every field within its bound.
+/// An attempt as it is stored: owned, every field within its bound, its body's digest made.
 #[derive(Clone, Debug)]
-struct StoredRow {
-    at_ms: i64,
-    user: String,
-    groups: String,
-    namespace: String,
-    name: String,
-    target: String,
-    before: String,
-    after: String,
-    reason: String,
-    outcome: String,
-    detail: String,
-    intent_seq: Option<i64>,
-    keyed: bool,
-}
+struct StoredRow(NewRow);
 
 /// Whether an attempt was refused with nothing sent: kept compactly, within a budget, its
 /// body removable after the retention period.
@@ -191,7 +180,7 @@ impl StoredRow {
         } else {
             (MAX_JSON_BYTES, MAX_REASON_CHARS, MAX_DETAIL_CHARS)
         };
-        StoredRow {
+        let mut row = NewRow {
             at_ms: a.at_ms,
             user: cap(a.user, MAX_NAME_CHARS),
             groups: serde_json::to_string(a.groups).unwrap_or_else(|_| "[]".into()),
@@ -206,18 +195,23 @@ impl StoredRow {
             detail: cap(a.detail, detail),
             intent_seq: a.intent_seq,
             keyed,
-        }
+            format: chain::Format::Sealed.number(),
+            body_digest: String::new(),
+        };
+        row.body_digest = chain::body_digest(&StoredRow::fields_of(&row));
+        StoredRow(row)
     }
 
     fn is_refusal(&self) -> bool {
-        is_refusal(&self.outcome, self.intent_seq)
+        is_refusal(&self.0.outcome, self.0.intent_seq)
     }
 
     /// Bytes the row's text takes (what the budget for refused attempts counts).
     fn bytes(&self) -> u64 {
-        [&self.user, &self.groups, &self.namespace, &self.name, &self.target, &self.before, &self.after]
+        let r = &self.0;
+        [&r.user, &r.groups, &r.namespace, &r.name, &r.target, &r.before, &r.after]
             .iter()
-            .chain([&self.reason, &self.outcome, &self.detail].iter())
+            .chain([&r.reason, &r.outcome, &r.detail].iter())
             .map(|t| t.len() as u64)
             .sum::<u64>()
             // The hashes, the digest and the numbers.
@@ -225,21 +219,22 @@ impl StoredRow {
             + 40
     }
 
-    fn fields(&self) -> chain::Fields<'_> {
+    /// What the hash covers of a sealed row.
+    fn fields_of(r: &NewRow) -> chain::Fields<'_> {
         chain::Fields {
-            at_ms: self.at_ms,
-            user: &self.user,
-            groups: &self.groups,
-            namespace: &self.namespace,
-            name: &self.name,
-            target: &self.target,
-            before: &self.before,
-            after: &self.after,
-            reason: &self.reason,
-            outcome: &self.outcome,
-            detail: &self.detail,
-            intent_seq: self.intent_seq,
-            keyed: self.keyed,
+            at_ms: r.at_ms,
+            user: &r.user,
+            groups: &r.groups,
+            namespace: &r.namespace,
+            name: &r.name,
+            target: &r.target,
+            before: &r.before,
+            after: &r.after,
+            reason: &r.reason,
+            outcome: &r.outcome,
+            detail: &r.detail,
+            intent_seq: r.intent_seq,
+            keyed: r.keyed,
             format: chain::Format::Sealed,
             removed_body: None,
         }
@@ -372,9 +367,9 @@ impl AuditLog {
     /// a task of its own: a caller that goes away cannot leave it half done.
     pub async fn record(self: &Arc<Self>, a: &Attempt<'_>) -> Result<i64, AuditError> {
         let row = StoredRow::capped(a, self.key.is_some());
-        if row.is_refusal() && !self.refusal_budget.take(&row.user, row.at_ms, row.bytes()) {
+        if row.is_refusal() && !self.refusal_budget.take(&row.0.user, row.0.at_ms, row.bytes()) {
             return Err(AuditError::OverBudget {
-                user: row.user.clone(),
+                user: row.0.user.clone(),
                 budget: self.refusal_budget.per_day,
             });
         }
@@ -408,7 +403,7 @@ impl AuditLog {
                     Err(e) => {
                         crate::metrics::count(&retried, "outcome_retried");
                         tracing::warn!(
-                            intent = row.intent_seq,
+                            intent = row.0.intent_seq,
                             "audit: the outcome is not recorded yet ({}); trying again in {wait:?}",
                             AuditError::of(e, log.deadline)
                         );
@@ -421,32 +416,15 @@ impl AuditLog {
     }
 
     async fn append(&self, row: StoredRow) -> Result<i64, StoreError> {
-        let fields = row.fields();
-        let new = store::audit::NewRow {
-            at_ms: row.at_ms,
-            user: row.user.clone(),
-            groups: row.groups.clone(),
-            namespace: row.namespace.clone(),
-            name: row.name.clone(),
-            target: row.target.clone(),
-            before: row.before.clone(),
-            after: row.after.clone(),
-            reason: row.reason.clone(),
-            outcome: row.outcome.clone(),
-            detail: row.detail.clone(),
-            intent_seq: row.intent_seq,
-            keyed: row.keyed,
-            format: chain::Format::Sealed.number(),
-            body_digest: chain::body_digest(&fields),
-        };
+        let fields = StoredRow::fields_of(&row.0);
         let key = self.key.as_ref();
         let seal = |prev: Option<&str>| {
             let prev = prev.unwrap_or(GENESIS).to_string();
             let hash = chain::row_hash(&prev, &fields, key).expect("the key is there when keyed");
             (prev, hash)
         };
-        let (seq, hash) = self.store.append(&new, &seal).await?;
-        tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = row.outcome, "audit head");
+        let (seq, hash) = self.store.append(&row.0, &seal).await?;
+        tracing::info!(audit_seq = seq, audit_hash = %hash, outcome = row.0.outcome, "audit head");
         Ok(seq)
     }
 

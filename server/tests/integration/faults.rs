@@ -1052,7 +1052,17 @@ async fn a_lost_postgresql_holds_samples_back_refuses_edits_and_recovers() {
     assert_eq!(fx_rates_replicas(&deployments).await, replicas_before % 4 + 1);
     // SAFETY: a signal to the Paydeck process this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    assert!(child.wait().unwrap().success());
+    // Waited for without blocking this thread: the simulator Paydeck still talks to while it
+    // stops runs on it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stopped = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "Paydeck did not stop within 30 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(stopped.success(), "{stopped}");
 
     let kept = Kept::Server(direct.clone());
     kept.check(&db).await;

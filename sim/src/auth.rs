@@ -157,6 +157,11 @@ const READABLE: &[(&str, &str)] = &[
 const SCALING: &[(&str, &str)] =
     &[("apps", "deployments"), ("apps", "deployments/scale"), ("autoscaling", "horizontalpodautoscalers")];
 
+/// The namespace Paydeck runs in (k8s/base), where its replicas elect a leader.
+pub const PAYDECK_NAMESPACE: &str = "paydeck";
+/// The Lease Paydeck's replicas elect their leader with.
+pub const LEADER_LEASE: &str = "paydeck-leader";
+
 /// The namespaces operators may change.
 pub const OPERATOR_NAMESPACES: &[&str] = &["payments-edge", "payments-core"];
 
@@ -220,6 +225,23 @@ pub const RULES: &[Rule] = &[
         verbs: &["create"],
         resources: &[("authentication.k8s.io", "tokenreviews")],
         namespaces: None,
+        names: None,
+    },
+    // Leader election among replicas (k8s/overlays/ha-postgres, Role paydeck-leader): its
+    // one Lease in Paydeck's namespace. A create cannot be limited by name (the name is not
+    // known to the authoriser before the object exists), so it is limited to the namespace.
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["get", "update"],
+        resources: &[("coordination.k8s.io", "leases")],
+        namespaces: Some(&[PAYDECK_NAMESPACE]),
+        names: Some(&[LEADER_LEASE]),
+    },
+    Rule {
+        subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],
+        verbs: &["create"],
+        resources: &[("coordination.k8s.io", "leases")],
+        namespaces: Some(&[PAYDECK_NAMESPACE]),
         names: None,
     },
     // The optional Role the README describes for a CI service account that scales through

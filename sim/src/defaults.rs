@@ -4,12 +4,24 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::{HPAS, ResourceType};
+use crate::resources::{HPAS, LEASES, ResourceType};
 
 /// Fills in `object`'s defaults for its kind.
 pub fn apply(rt: &ResourceType, object: &mut Value) {
     if std::ptr::eq(rt, &HPAS) {
         horizontal_pod_autoscaler(object);
+    } else if std::ptr::eq(rt, &LEASES) {
+        lease(object);
+    }
+}
+
+/// A Lease's `strategy` and `preferredHolder` belong to coordinated leader election, a
+/// feature gate off by default: the strategy's PrepareForCreate and PrepareForUpdate drop
+/// both, so they are never stored.
+fn lease(lease: &mut Value) {
+    if let Some(spec) = lease.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("strategy");
+        spec.remove("preferredHolder");
     }
 }
 

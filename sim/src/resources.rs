@@ -60,6 +60,20 @@ impl ResourceType {
     pub fn stored(&self) -> bool {
         !matches!(self.group, "metrics.k8s.io")
     }
+
+    /// Whether an update (PUT) of an object that does not exist creates it. The kind's
+    /// registry strategy says (`AllowCreateOnUpdate`): Lease does, so a candidate can take an
+    /// absent lease with the same request it renews one with; the other kinds served do not.
+    pub fn creates_on_update(&self) -> bool {
+        std::ptr::eq(self, &LEASES)
+    }
+
+    /// Whether an update without `metadata.resourceVersion` is taken (`AllowUnconditionalUpdate`).
+    /// Lease refuses it (`422`, "must be specified for an update"): two candidates must not
+    /// overwrite each other blindly.
+    pub fn updates_unconditionally(&self) -> bool {
+        !std::ptr::eq(self, &LEASES)
+    }
 }
 
 const READ: &[&str] = &["get", "list", "watch"];
@@ -182,6 +196,20 @@ pub static PDBS: ResourceType = resource!(
     &["status"],
     Generation::Spec,
 );
+/// `coordination.k8s.io/v1` Lease: what leader election takes and renews. Its strategy keeps
+/// no generation (`pkg/registry/coordination/lease/strategy.go`).
+pub static LEASES: ResourceType = resource!(
+    "coordination.k8s.io",
+    "v1",
+    "Lease",
+    "leases",
+    "lease",
+    true,
+    READ_WRITE,
+    &[],
+    &[],
+    Generation::NotMaintained,
+);
 pub static POD_METRICS: ResourceType = resource!(
     "metrics.k8s.io",
     "v1beta1",
@@ -219,6 +247,7 @@ pub static ALL: &[&ResourceType] = &[
     &INGRESSES,
     &HPAS,
     &PDBS,
+    &LEASES,
     &POD_METRICS,
     &NODE_METRICS,
 ];

@@ -170,6 +170,7 @@ fn group_of(kind: &str) -> &'static str {
         "HorizontalPodAutoscaler" => "autoscaling",
         "PodDisruptionBudget" => "policy",
         "Ingress" => "networking.k8s.io",
+        "Lease" => "coordination.k8s.io",
         _ => "",
     }
 }

@@ -2,11 +2,13 @@
 //! decode into the kind is a `400`) and the rules (`422 Invalid` with a cause per field).
 
 use domain::quantity::Quantity;
-use k8s_openapi::api::{apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler};
+use k8s_openapi::api::{
+    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, coordination::v1::Lease,
+};
 use serde_json::Value;
 
 use crate::{
-    resources::{DEPLOYMENTS, HPAS, ResourceType},
+    resources::{DEPLOYMENTS, HPAS, LEASES, ResourceType},
     status::{ApiError, Cause},
 };
 
@@ -22,6 +24,9 @@ pub fn validate(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
     } else if std::ptr::eq(rt, &HPAS) {
         decode::<HorizontalPodAutoscaler>(rt, object)?;
         hpa(object)
+    } else if std::ptr::eq(rt, &LEASES) {
+        decode::<Lease>(rt, object)?;
+        lease(object)
     } else {
         Vec::new()
     };
@@ -122,6 +127,30 @@ fn deployment(d: &Value) -> Vec<Cause> {
                 ));
             }
         }
+    }
+    causes
+}
+
+/// `ValidateLeaseSpec` (`pkg/apis/coordination/validation`): a positive duration, transitions
+/// not negative. (Its strategy checks never apply: defaulting dropped both fields.)
+fn lease(l: &Value) -> Vec<Cause> {
+    let mut causes = Vec::new();
+    let spec = &l["spec"];
+    if let Some(d) = spec["leaseDurationSeconds"].as_i64()
+        && d <= 0
+    {
+        causes.push(Cause::new(
+            "spec.leaseDurationSeconds",
+            format!("Invalid value: {d}: must be greater than 0"),
+        ));
+    }
+    if let Some(t) = spec["leaseTransitions"].as_i64()
+        && t < 0
+    {
+        causes.push(Cause::new(
+            "spec.leaseTransitions",
+            format!("Invalid value: {t}: must be greater than or equal to 0"),
+        ));
     }
     causes
 }

@@ -150,7 +150,15 @@ fn body_json(request: &Request) -> Result<Value, ApiError> {
 }
 
 pub fn create(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Result<Response, ApiError> {
-    let mut object = body_json(request)?;
+    create_object(cluster, path, request, body_json(request)?)
+}
+
+fn create_object(
+    cluster: &Cluster,
+    path: &ResourcePath,
+    request: &Request,
+    mut object: Value,
+) -> Result<Response, ApiError> {
     if let Some(ns) = &path.namespace {
         match object["metadata"]["namespace"].as_str() {
             Some(given) if given != ns => {
@@ -188,6 +196,42 @@ pub fn update(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resu
         return Err(ApiError::bad_request("the name of the object does not match the name on the URL"));
     }
     let expected = body["metadata"]["resourceVersion"].as_str().map(str::to_string);
+    if path.subresource.is_none() && path.rt.creates_on_update() && current(cluster, path).is_err() {
+        // Creating through an update needs the right to create as well (the API server's
+        // update handler authorises `create` on the same name before it stores).
+        let attrs = crate::auth::Attributes {
+            verb: "create",
+            group: path.rt.group,
+            resource: path.rt.plural,
+            namespace: path.namespace.as_deref(),
+            name: path.name.as_deref(),
+        };
+        if !crate::auth::allowed(&request.user, &attrs) {
+            return Err(ApiError::forbidden(
+                &request.user.name,
+                "create",
+                path.rt.plural,
+                path.rt.group,
+                path.namespace.as_deref(),
+            ));
+        }
+        let mut object = body;
+        object["metadata"]["name"] = json!(name_of(path));
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            meta.remove("resourceVersion");
+        }
+        return create_object(cluster, path, request, object);
+    }
+    if path.subresource.is_none() && expected.is_none() && !path.rt.updates_unconditionally() {
+        return Err(ApiError::invalid(
+            path.rt.kind,
+            name_of(path),
+            vec![crate::status::Cause::new(
+                "metadata.resourceVersion",
+                "Invalid value: 0x0: must be specified for an update",
+            )],
+        ));
+    }
     write(cluster, path, request, expected, |_| Ok(body))
 }
 

@@ -38,6 +38,7 @@ pub fn render(rt: &ResourceType, metadata: Value, objects: &[Arc<Value>], now_ms
         ),
         "Pod" => (&[("Ready", "string"), ("Status", "string"), ("Restarts", "string")], pod),
         "Node" => (&[("Status", "string"), ("Roles", "string"), ("Version", "string")], node),
+        "Lease" => (&[("Holder", "string")], |l| vec![l["spec"]["holderIdentity"].clone()]),
         _ => (&[], |_| Vec::new()),
     };
     let mut definitions = vec![json!({ "name": "Name", "type": "string", "format": "name", "priority": 0 })];

@@ -160,7 +160,9 @@ impl Model {
             crate::defaults::apply(rt, &mut obj);
             store.create(rt, obj, &ts).expect("the topology's objects are valid and unique");
         };
-        for ns in &topology.namespaces {
+        // Paydeck's own namespace, where its replicas keep their Lease, beside the platform's.
+        let own = crate::auth::PAYDECK_NAMESPACE.to_string();
+        for ns in topology.namespaces.iter().chain([&own]) {
             create(
                 &crate::resources::NAMESPACES,
                 json!({ "metadata": { "name": ns }, "spec": {}, "status": { "phase": "Active" } }),

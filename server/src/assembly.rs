@@ -17,7 +17,7 @@ use crate::{
     http::{Protection, ServerState, router, serve},
     identity::{Bounds, ProxyTrust, token_review::ReviewSettings},
     site,
-    store::Store,
+    store::{Fence, Store},
 };
 
 /// Everything a server is made of.
@@ -35,6 +35,8 @@ pub struct Parts {
     pub limits: app::scaling::validate::Limits,
     /// What is recorded, and the edits that rely on it; `None`: live figures only.
     pub recording: Option<Recording>,
+    /// Replicas elect one leader to record; `None`: this process is the only one.
+    pub election: Option<crate::leader::Election>,
 }
 
 /// Whose word the server takes, and within which bounds.
@@ -93,6 +95,7 @@ impl Parts {
             anonymous_audit_reads: false,
             limits: Default::default(),
             recording: None,
+            election: None,
         }
     }
 }
@@ -110,6 +113,7 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
         anonymous_audit_reads,
         limits,
         recording,
+        election,
     } = parts;
     // Sizing and limits first: the advisor, started with the history, uses both.
     let mut state = ServerState::new(leptos, request_timeout, cluster)
@@ -124,14 +128,49 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
     if let Some((client, settings)) = identity.token_reviews {
         state = state.with_token_reviews(client, settings);
     }
+    let fence = election.as_ref().map_or_else(Fence::unfenced, |e| Fence::elected(&e.lease));
+    state = state.with_fence(fence.clone());
     if let Some(Recording { store, sample_interval, edits }) = recording {
         state = state.with_history(store.history.clone(), sample_interval);
         if let Some(Editing { config, audit: settings }) = edits {
             let audit = AuditLog::open(store.audit, &settings);
-            state = state.with_edits(config, store.history, audit, settings).await;
+            state = state.with_edits(config, store.history.clone(), audit, settings).await;
         }
+        if let Some(election) = election {
+            let audit = state.audit.clone();
+            crate::leader::start(
+                election,
+                store.history,
+                fence,
+                state.leader.clone(),
+                move || settle_left_open(audit.clone()),
+                state.stopping.clone(),
+            );
+        }
+    } else if election.is_some() {
+        tracing::warn!("--leader-elect without a store: there is nothing only a leader does");
     }
     Ok(state)
+}
+
+/// How old an edit's intent must be before a new leader settles it as `unknown`: an edit on
+/// its way through another replica records its outcome well within this.
+const INTENT_GRACE_MS: i64 = 120_000;
+
+/// On becoming leader: settles the edits stopped replicas left open (see
+/// [`AuditLog::settle_intents_before`]).
+fn settle_left_open(audit: Option<std::sync::Arc<AuditLog>>) {
+    let Some(audit) = audit else { return };
+    tokio::spawn(async move {
+        let now = crate::clock::unix_ms();
+        match audit.settle_intents_before(now - INTENT_GRACE_MS, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                "audit: {n} edit(s) were sent by a replica that stopped before it recorded their outcome; marked unknown"
+            ),
+            Err(e) => tracing::error!("audit: cannot settle edits left open by stopped replicas: {e}"),
+        }
+    });
 }
 
 /// Binds the configured address and serves until SIGINT or SIGTERM.
@@ -152,6 +191,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let connected = cluster::connect(&source).await?;
     tracing::info!("watching {}", connected.description);
     let reviews = connected.client.clone();
+    let leases = connected.client.clone();
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
     let cluster_name = match &config.cluster_name {
@@ -178,7 +218,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             cluster::simulated::record_history(store.history.as_ref(), *profile, *seed, span).await?;
         tracing::info!(samples, seconds = started.elapsed().as_secs_f64(), "simulated history recorded");
     }
+    let election = config.leader_elect.then(|| crate::leader::Election {
+        leases: kube::Api::namespaced(leases, &config.lease_namespace()),
+        lease: config.lease_name.clone(),
+        identity: config.leader_identity.clone().unwrap_or_else(crate::leader::default_identity),
+        duration: Duration::from_secs(config.lease_duration),
+    });
+    if let Some(e) = &election {
+        tracing::info!(lease = %e.lease, identity = %e.identity, "electing a leader among replicas");
+        if matches!(location, crate::store::Location::Sqlite(_)) {
+            tracing::warn!(
+                "--leader-elect with a SQLite file: replicas on other nodes cannot share it; use PostgreSQL"
+            );
+        }
+    }
     let state = assemble(Parts {
+        election,
         identity: Identity {
             trust,
             bounds: config.identity_bounds(),

@@ -82,6 +82,30 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_SAMPLE_INTERVAL", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub sample_interval: u64,
 
+    /// Elect one leader among several replicas with a Lease in Paydeck's namespace: only the
+    /// leader samples history and maintains it; every replica serves pages and edits. Needs a
+    /// store they share (PostgreSQL) and the Lease role of k8s/overlays/ha-postgres.
+    #[arg(long, env = "PAYDECK_LEADER_ELECT")]
+    pub leader_elect: bool,
+
+    /// The Lease's name.
+    #[arg(long, env = "PAYDECK_LEASE_NAME", default_value = crate::leader::DEFAULT_LEASE, value_parser = parse_lease_name)]
+    pub lease_name: String,
+
+    /// The Lease's namespace (default: the namespace of the pod's service account, else
+    /// `paydeck`).
+    #[arg(long, env = "PAYDECK_LEASE_NAMESPACE", value_parser = parse_lease_name)]
+    pub lease_namespace: Option<String>,
+
+    /// Seconds a Lease lasts without renewal: a lost leader is replaced within about this
+    /// long, and stops writing after two thirds of it without a renewal.
+    #[arg(long, env = "PAYDECK_LEASE_DURATION", default_value_t = 15, value_parser = clap::value_parser!(u64).range(2..=300))]
+    pub lease_duration: u64,
+
+    /// This replica's name in the Lease (default: the pod's name and a random suffix).
+    #[arg(long, env = "PAYDECK_LEADER_IDENTITY")]
+    pub leader_identity: Option<String>,
+
     /// How long raw samples are kept before only rollups remain, e.g. `48h`, `3d`.
     #[arg(long, env = "PAYDECK_RETENTION_RAW", default_value = "48h", value_parser = parse_duration)]
     pub retention_raw: Duration,
@@ -346,6 +370,10 @@ pub enum ConfigError {
     ProxySecret(String),
     #[error("{0}")]
     AuditKey(String),
+    #[error(
+        "--leader-elect elects among replicas watching one cluster: the simulated cluster lives inside one process (use paydeck-sim and --kubeconfig)"
+    )]
+    LeaderElectOnSim,
 }
 
 /// Everything the flags say, checked once at start.
@@ -360,6 +388,9 @@ impl Config {
     /// Checks the flags together (reading the secret files they name): what to serve with, or
     /// the first reason not to start.
     pub fn validate(&self) -> Result<Settings, ConfigError> {
+        if self.leader_elect && self.simulated() {
+            return Err(ConfigError::LeaderElectOnSim);
+        }
         let audit = crate::audit::AuditSettings {
             key: self.audit_key()?,
             refusal_budget: self.audit_refusal_budget,
@@ -367,6 +398,17 @@ impl Config {
                 .then(|| Duration::from_secs(self.audit_refusal_retention_days * 86_400)),
         };
         Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit })
+    }
+
+    /// The namespace the Lease lives in: `--lease-namespace`, else the pod's own.
+    pub fn lease_namespace(&self) -> String {
+        self.lease_namespace.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .ok()
+                .map(|ns| ns.trim().to_string())
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or_else(|| "paydeck".into())
+        })
     }
 
     /// Where the store is: `--database-url` (`PAYDECK_DATABASE_URL`) when given, else `--db`.
@@ -581,6 +623,23 @@ fn parse_cluster_name(text: &str) -> Result<String, String> {
     crate::history::check_cluster_name(text).map(|()| text.to_string())
 }
 
+/// A Lease or namespace name: a DNS label (lowercase letters, digits and `-`, at most 63,
+/// starting and ending with a letter or digit), as the API server requires of both.
+fn parse_lease_name(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 63
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !text.starts_with('-')
+        && !text.ends_with('-');
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "{text:?} is not a valid name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit"
+        ))
+    }
+}
+
 /// `512MiB`, `8GiB`, `1048576` (bytes): a whole number and an optional binary unit.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let bad = || format!("expected a size like 512MiB or 8GiB, got {text:?}");
@@ -656,6 +715,27 @@ mod tests {
             let err = Config::try_parse_from(["paydeck", "--cluster-name", bad]).unwrap_err();
             assert!(err.to_string().contains("--cluster-name"), "{err}");
         }
+    }
+
+    #[test]
+    fn leader_election_names_a_lease_it_can_have_and_needs_a_shared_cluster() {
+        let c = Config::try_parse_from(["paydeck", "--leader-elect", "--lease-namespace", "ops"]).unwrap();
+        assert_eq!(
+            (c.lease_name.as_str(), c.lease_namespace().as_str(), c.lease_duration),
+            ("paydeck-leader", "ops", 15)
+        );
+        for (flag, bad) in [
+            ("--lease-name", "Paydeck"),
+            ("--lease-name", "x-"),
+            ("--lease-namespace", "a_b"),
+            ("--lease-duration", "1"),
+        ] {
+            let err = Config::try_parse_from(["paydeck", "--leader-elect", flag, bad]).unwrap_err();
+            assert!(err.to_string().contains(flag), "{err}");
+        }
+        let on_sim = Config::try_parse_from(["paydeck", "--cluster", "sim", "--leader-elect"]).unwrap();
+        let err = on_sim.validate().unwrap_err().to_string();
+        assert!(err.contains("--leader-elect") && err.contains("paydeck-sim"), "{err}");
     }
 
     #[test]

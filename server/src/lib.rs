@@ -11,6 +11,7 @@ pub mod edits;
 pub mod history;
 pub mod http;
 pub mod identity;
+pub mod leader;
 pub mod limiter;
 pub mod logging;
 pub mod memory;

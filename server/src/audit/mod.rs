@@ -429,9 +429,23 @@ impl AuditLog {
     }
 
     /// Records an `unknown` outcome for every intent that has none: Paydeck stopped between
-    /// sending a change and recording what the cluster answered. Run at start.
+    /// sending a change and recording what the cluster answered. Run at start by a single
+    /// replica.
     pub async fn settle_dangling_intents(self: &Arc<Self>, now_ms: i64) -> Result<usize, AuditError> {
-        let intents = self.store.dangling_intents().await.map_err(|e| AuditError::of(e, self.deadline))?;
+        self.settle_intents_before(i64::MAX, now_ms).await
+    }
+
+    /// Settles, as [`AuditLog::settle_dangling_intents`], only intents recorded before
+    /// `before_ms`: with several replicas, a younger one may be another replica's edit still
+    /// on its way.
+    pub async fn settle_intents_before(
+        self: &Arc<Self>,
+        before_ms: i64,
+        now_ms: i64,
+    ) -> Result<usize, AuditError> {
+        let mut intents =
+            self.store.dangling_intents().await.map_err(|e| AuditError::of(e, self.deadline))?;
+        intents.retain(|e| e.at_ms <= before_ms);
         for e in &intents {
             self.record(&Attempt {
                 at_ms: now_ms,

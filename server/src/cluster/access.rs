@@ -61,3 +61,14 @@ pub fn edits() -> Vec<Rule> {
 
 /// The resources of [`edits`] the manifests must scope with `resourceNames`.
 pub const IMPERSONATED_BY_NAME: &[&str] = &["groups"];
+
+/// What electing a leader among replicas needs (`--leader-elect`; k8s/overlays/ha-postgres,
+/// the Role `paydeck-leader` in Paydeck's own namespace): reading and renewing its one Lease,
+/// by name ([`LEASE_BY_NAME`]), and creating it the first time.
+pub fn leader_election() -> Vec<Rule> {
+    vec![Rule { api_group: "coordination.k8s.io", resource: "leases", verbs: &["create", "get", "update"] }]
+}
+
+/// The verbs on the Lease the manifests limit to its name (`resourceNames`): a create cannot
+/// be, since the authoriser sees no name before the object exists.
+pub const LEASE_BY_NAME: &[&str] = &["get", "update"];

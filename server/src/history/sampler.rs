@@ -13,7 +13,7 @@ use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use super::{Steps, observed::Observed};
 use crate::clock::WallClock;
 use crate::cluster::{ClusterView, snapshot::Snapshot};
-use crate::store::HistoryStore;
+use crate::store::{Fence, HistoryStore, StoreError};
 
 /// Batches kept in memory while the database refuses writes (full disk, lock), oldest dropped.
 const MAX_PENDING: usize = 240;
@@ -39,24 +39,26 @@ pub struct SamplerStats {
 
 /// Starts the sampler and the event recorder, stamping history with `clock`. When `stopping`
 /// turns true the sampler takes a last sample, writes what it still holds, and ends: await
-/// the returned task before closing the database.
+/// the returned task before closing the database. Under an election (`fence`), only the
+/// leader records; the other replicas sample nothing and keep nothing.
 pub fn start(
     history: Arc<dyn HistoryStore>,
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
     clock: WallClock,
+    fence: Fence,
     stopping: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let (h, v, s, c) = (history.clone(), view.clone(), stats.clone(), clock.clone());
+    let (h, v, s, c, f) = (history.clone(), view.clone(), stats.clone(), clock.clone(), fence.clone());
     let observed = Arc::new(std::sync::Mutex::new(Observed::default()));
     let seen = observed.clone();
     tokio::spawn(tracing::Instrument::instrument(
-        async move { event_loop(history, view, stats, clock, seen).await },
+        async move { event_loop(history, view, stats, clock, fence, seen).await },
         tracing::info_span!("history_events"),
     ));
     tokio::spawn(tracing::Instrument::instrument(
-        async move { sample_loop(h, v, interval, s, c, stopping, observed).await },
+        async move { sample_loop(h, v, interval, s, c, f, stopping, observed).await },
         tracing::info_span!("sampler", interval_secs = interval.as_secs()),
     ))
 }
@@ -79,6 +81,9 @@ async fn write_observed(
         Ok(()) => {
             stats.readings_written.inc_by(steps.readings.len() as u64);
         }
+        Err(StoreError::Fenced(why)) => {
+            tracing::info!("history: metrics readings dropped ({why})");
+        }
         Err(e) => {
             stats.batches_failed.inc();
             tracing::warn!("history: cannot write metrics readings ({e}); kept to retry");
@@ -87,12 +92,14 @@ async fn write_observed(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn sample_loop(
     history: Arc<dyn HistoryStore>,
     view: ClusterView,
     interval: Duration,
     stats: Arc<SamplerStats>,
     clock: WallClock,
+    fence: Fence,
     mut stopping: tokio::sync::watch::Receiver<bool>,
     observed: Arc<std::sync::Mutex<Observed>>,
 ) {
@@ -108,6 +115,15 @@ async fn sample_loop(
             _ = ticker.tick() => false,
             _ = stopping.wait_for(|stop| *stop) => true,
         };
+        if !fence.leading() {
+            // Another replica records: nothing of this one's is kept to be written later.
+            pending.clear();
+            observed.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if last {
+                return;
+            }
+            continue;
+        }
         let now = clock.now_ms();
         if now < newest_stamp {
             pending.retain(|(at_ms, _)| *at_ms <= now);
@@ -145,6 +161,11 @@ async fn sample_loop(
                     stats.write_seconds.set(started.elapsed().as_secs_f64());
                     pending.pop_front();
                 }
+                Err(StoreError::Fenced(why)) => {
+                    tracing::warn!("history: {} sample batch(es) dropped: {why}", pending.len());
+                    pending.clear();
+                    break;
+                }
                 Err(e) => {
                     stats.batches_failed.inc();
                     tracing::warn!(
@@ -179,6 +200,7 @@ async fn event_loop(
     view: ClusterView,
     stats: Arc<SamplerStats>,
     clock: WallClock,
+    fence: Fence,
     observed: Arc<std::sync::Mutex<Observed>>,
 ) {
     let mut rx = view.subscribe();
@@ -202,7 +224,9 @@ async fn event_loop(
                     o.observe(before, w);
                 }
             }
-            if let Some(before) = &previous {
+            if let Some(before) = &previous
+                && fence.leading()
+            {
                 let now = clock.now_ms();
                 // Figures the new snapshot shares with the one before did not change.
                 let positions_kept = before.workloads.len() == current.workloads.len();

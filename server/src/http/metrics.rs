@@ -123,6 +123,28 @@ impl Metrics {
             state.closed.as_ref().clone(),
         );
         r.register("paydeck_live_feeds_open", "Live feeds (SSE) open now", m.live_feeds.clone());
+        let leader = &state.leader;
+        r.register(
+            "paydeck_leader",
+            "1 while this replica leads (samples and maintains history)",
+            leader.leading.clone(),
+        );
+        r.register(
+            "paydeck_leader_term",
+            "The leadership term this replica writes under (0: none)",
+            leader.term.clone(),
+        );
+        r.register("paydeck_leader_acquired", "Times this replica became leader", leader.acquired.clone());
+        r.register(
+            "paydeck_leader_lost",
+            "Times this replica stopped leading without being asked to",
+            leader.lost.clone(),
+        );
+        r.register(
+            "paydeck_leader_renew_seconds",
+            "Seconds the last lease round took",
+            leader.renew_seconds.clone(),
+        );
         r.register(
             "paydeck_audit_head_seq",
             "Sequence number of the last audit row (its hash: /api/v1/audit/head)",

@@ -90,6 +90,10 @@ pub struct ServerState {
     pub closed: Arc<serve::Closed>,
     /// The governance rules: live, and on recorded history when there is one.
     pub advisor: crate::advisor::Advisor,
+    /// The term this replica writes under when replicas elect a leader (else unfenced).
+    pub fence: crate::store::Fence,
+    /// The election's figures (all zero without one).
+    pub leader: Arc<crate::leader::LeaderStats>,
     /// The history sampler, awaited at shutdown so its last batch is written.
     sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
@@ -110,6 +114,8 @@ impl ServerState {
             stopping: stop_rx,
             stop: Arc::new(stop_tx),
             asking: Asking::default(),
+            fence: crate::store::Fence::unfenced(),
+            leader: Arc::default(),
             sampler_task: Arc::default(),
             editor: None,
             audit: None,
@@ -138,12 +144,16 @@ impl ServerState {
         if let Some(retention) = settings.refusal_retention {
             crate::audit::retention::start(audit.clone(), retention, self.stopping.clone());
         }
-        match audit.settle_dangling_intents(crate::clock::unix_ms()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(
-                "audit: {n} edit(s) were sent before the last stop without their outcome recorded; marked unknown"
-            ),
-            Err(e) => tracing::error!("audit: cannot settle edits left open by the last stop: {e}"),
+        // With several replicas another may have an edit on its way: the leader settles
+        // what is left open, once it is old enough (see `crate::leader`).
+        if !self.fence.is_elected() {
+            match audit.settle_dangling_intents(crate::clock::unix_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    "audit: {n} edit(s) were sent before the last stop without their outcome recorded; marked unknown"
+                ),
+                Err(e) => tracing::error!("audit: cannot settle edits left open by the last stop: {e}"),
+            }
         }
         let editor = crate::edits::Editor::new(
             config,
@@ -242,18 +252,27 @@ impl ServerState {
         self
     }
 
-    /// Records history in `history`, sampling every `interval`.
+    /// Writes what only the leader writes under `fence` (before [`ServerState::with_history`]).
+    pub(crate) fn with_fence(mut self, fence: crate::store::Fence) -> Self {
+        self.fence = fence;
+        self
+    }
+
+    /// Records history in `history`, sampling every `interval` (when it leads, under an
+    /// election).
     pub(crate) fn with_history(
         mut self,
         history: Arc<dyn crate::store::HistoryStore>,
         interval: Duration,
     ) -> Self {
+        history.set_fence(self.fence.clone());
         let task = crate::history::sampler::start(
             history.clone(),
             self.cluster.clone(),
             interval,
             self.sampler.clone(),
             crate::clock::WallClock::default(),
+            self.fence.clone(),
             self.stopping.clone(),
         );
         *self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);

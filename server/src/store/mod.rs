@@ -10,6 +10,7 @@
 pub mod audit;
 mod decode;
 mod encode;
+pub mod fence;
 mod location;
 pub mod migrate;
 mod platform_cache;
@@ -17,6 +18,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use audit::AuditStore;
+pub use fence::{Fence, Term};
 pub use location::{AUDIT_WAIT, Location, Store, open, open_audit_for_reading};
 
 use std::{future::Future, pin::Pin};
@@ -45,6 +47,10 @@ pub enum StoreError {
     /// Anything else it reported.
     #[error("the history store failed: {0}")]
     Failed(String),
+    /// A write only the leader makes, from a replica that does not lead (any more): its term
+    /// is not the newest the store has issued ([`fence`]). Dropped, never retried.
+    #[error("refused: {0}")]
+    Fenced(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -106,6 +112,15 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// How long each kind of data is kept (queries choose their source by it).
     fn retention(&self) -> Retention;
 
+    /// From now on, what only the leader writes (samples, readings, rollups, forgetting)
+    /// carries `fence`'s term and is refused without a current one. Set before the first write;
+    /// a later call is ignored.
+    fn set_fence(&self, fence: Fence);
+
+    /// Issues the next leadership term of `lease` to `holder`, at `now_ms`: from its commit on,
+    /// a write under an older term is refused.
+    fn claim_term<'a>(&'a self, lease: &'a str, holder: &'a str, now_ms: i64) -> StoreFuture<'a, i64>;
+
     /// Writes steps of samples, metrics readings and scale decisions, with `events`, all or
     /// nothing.
     fn write_steps<'a>(&'a self, steps: &'a Steps, events: &'a [PastEvent]) -> StoreFuture<'a, ()>;
@@ -120,7 +135,10 @@ pub trait HistoryStore: Send + Sync + 'static {
         message: &'a str,
     ) -> StoreFuture<'a, ()>;
 
-    /// Makes the rollups of every complete bucket up to `now_ms` and applies retention.
+    /// Makes the rollups of every complete bucket up to `now_ms` and applies retention. Under a
+    /// fence the term is checked before it starts, not in each of its transactions: rollups are
+    /// made again from the samples and retention removes only what is old, so a stale run
+    /// writes what the leader's would.
     fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()>;
 
     /// Forgets what is stamped after `now_ms` (the clock stepped back); the samples forgotten.

@@ -119,7 +119,7 @@ pub(super) async fn open(db: &Path) -> sqlx::SqlitePool {
 }
 
 /// The operator's scale edit of fx-rates to `replicas`, made on the Deployment's generation.
-async fn scale_fx_rates(
+pub(super) async fn scale_fx_rates(
     deployments: &Api<Deployment>,
     http: &reqwest::Client,
     url: &str,
@@ -133,7 +133,7 @@ async fn scale_fx_rates(
 }
 
 /// fx-rates' replica count as the cluster has it.
-async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i64 {
+pub(super) async fn fx_rates_replicas(deployments: &Api<Deployment>) -> i64 {
     deployments.get("fx-rates").await.unwrap().spec.unwrap().replicas.unwrap_or(1).into()
 }
 
@@ -686,6 +686,7 @@ async fn clocks_stepping_back_and_forth_break_neither_the_view_nor_history() {
         Duration::from_secs(1),
         Default::default(),
         clock.clone(),
+        paydeck::store::Fence::unfenced(),
         stopping,
     );
 

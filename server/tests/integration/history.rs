@@ -151,6 +151,7 @@ async fn the_sampler_records_samples_and_scale_events_from_the_cluster() {
         Duration::from_millis(500),
         stats.clone(),
         Default::default(),
+        paydeck::store::Fence::unfenced(),
         stopping,
     );
 

@@ -13,6 +13,7 @@ mod client_limits;
 mod cluster;
 mod conventions;
 mod edits;
+mod failover;
 mod faults;
 mod floods;
 mod history;

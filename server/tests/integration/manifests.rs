@@ -19,7 +19,7 @@ use paydeck::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-const OVERLAYS: [&str; 3] = ["base", "overlays/auth-proxy", "overlays/read-only"];
+const OVERLAYS: [&str; 4] = ["base", "overlays/auth-proxy", "overlays/read-only", "overlays/ha-postgres"];
 
 /// Every object of one overlay, as JSON.
 fn render(overlay: &str) -> Vec<Value> {
@@ -112,7 +112,12 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
                 );
             }
         }
-        assert!(all::<Value>(&objects, "Role").is_empty(), "{overlay}: only the ClusterRoles below");
+        let namespaced: Vec<k8s_openapi::api::rbac::v1::Role> = all(&objects, "Role");
+        if overlay.ends_with("ha-postgres") {
+            leader_role_is_least_privilege(&namespaced, &objects);
+        } else {
+            assert!(namespaced.is_empty(), "{overlay}: only the ClusterRoles below");
+        }
 
         let role = |name: &str| {
             roles.iter().filter(|r| r.metadata.name.as_deref() == Some(name)).cloned().collect::<Vec<_>>()
@@ -156,6 +161,99 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
             assert_eq!(binding["subjects"][0]["namespace"], "paydeck");
         }
     }
+}
+
+/// The HA overlay's one Role: exactly what the election uses, on its one Lease by name where a
+/// name can bind, in Paydeck's namespace, bound to Paydeck's account; and the Lease's name is
+/// the one Paydeck uses and the simulator grants.
+fn leader_role_is_least_privilege(roles: &[k8s_openapi::api::rbac::v1::Role], objects: &[Value]) {
+    assert_eq!(roles.len(), 1, "one Role: paydeck-leader");
+    let role = &roles[0];
+    assert_eq!(role.metadata.name.as_deref(), Some("paydeck-leader"));
+    assert_eq!(role.metadata.namespace.as_deref(), Some("paydeck"));
+    let mut got = BTreeSet::new();
+    for rule in role.rules.iter().flatten() {
+        for verb in &rule.verbs {
+            let by_name = access::LEASE_BY_NAME.contains(&verb.as_str());
+            assert_eq!(
+                rule.resource_names.clone(),
+                by_name.then(|| vec![paydeck::leader::DEFAULT_LEASE.to_string()]),
+                "{verb}: by name exactly where a name can bind"
+            );
+            for group in rule.api_groups.iter().flatten() {
+                for resource in rule.resources.iter().flatten() {
+                    got.insert((group.clone(), resource.clone(), verb.clone()));
+                }
+            }
+        }
+    }
+    assert_eq!(got, expected(&access::leader_election()));
+    assert_eq!(
+        paydeck::leader::DEFAULT_LEASE,
+        sim::auth::LEADER_LEASE,
+        "the simulator grants the same Lease"
+    );
+    let binding = objects.iter().find(|o| o["kind"] == "RoleBinding").expect("the Role is bound");
+    assert_eq!(binding["roleRef"]["name"], "paydeck-leader");
+    assert_eq!(binding["subjects"][0]["name"], "paydeck");
+    assert_eq!(binding["subjects"][0]["namespace"], "paydeck");
+}
+
+/// Two replicas that never stop together: rolling updates without a gap, a disruption budget
+/// and spread over nodes; the leader elected with the Lease; the store in PostgreSQL from a
+/// Secret, no volume; out to PostgreSQL through the NetworkPolicy.
+#[test]
+fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+    let objects = render("overlays/ha-postgres");
+    let deployment: Deployment = one(&objects, "Deployment");
+    let spec = deployment.spec.as_ref().unwrap();
+    assert_eq!(spec.replicas, Some(2));
+    let strategy = spec.strategy.as_ref().unwrap();
+    assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+    let rolling = strategy.rolling_update.as_ref().unwrap();
+    assert_eq!(
+        rolling.max_unavailable,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(0)),
+        "a rollout never stops one before its successor serves"
+    );
+    let pod = spec.template.spec.as_ref().unwrap();
+    let labels = spec.selector.match_labels.clone().unwrap();
+    let spread = pod.topology_spread_constraints.clone().unwrap_or_default();
+    assert!(
+        spread.iter().any(|c| c.topology_key == "kubernetes.io/hostname"
+            && c.when_unsatisfiable == "DoNotSchedule"
+            && c.label_selector.as_ref().and_then(|s| s.match_labels.clone()) == Some(labels.clone())),
+        "never both replicas on one node"
+    );
+    let pdb: PodDisruptionBudget = one(&objects, "PodDisruptionBudget");
+    let pdb_spec = pdb.spec.unwrap();
+    assert_eq!(pdb_spec.selector.unwrap().match_labels, Some(labels), "the budget covers Paydeck's pods");
+    assert!(pdb_spec.max_unavailable.is_some() || pdb_spec.min_available.is_some());
+
+    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let data = config.data.clone().unwrap();
+    assert_eq!(data.get("PAYDECK_LEADER_ELECT").map(String::as_str), Some("true"));
+    assert!(!data.contains_key("PAYDECK_DB"), "no SQLite file beside PostgreSQL");
+    let container = paydeck_container(&deployment);
+    let env = container.env.clone().unwrap_or_default();
+    let url = env.iter().find(|e| e.name == "PAYDECK_DATABASE_URL").expect("the database URL");
+    let secret = url.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("from a Secret");
+    assert_eq!((secret.name.as_str(), secret.key.as_str()), ("paydeck-database", "url"));
+    assert!(url.value.is_none(), "never in the manifest itself");
+    assert!(env.iter().any(|e| e.name == "POD_NAME"), "replicas are told apart in the Lease");
+    assert!(container.volume_mounts.iter().flatten().all(|m| m.name != "history"));
+    assert!(pod.volumes.iter().flatten().all(|v| v.persistent_volume_claim.is_none()), "no volume");
+    assert!(objects.iter().all(|o| o["kind"] != "PersistentVolumeClaim"));
+    let policy: NetworkPolicy = one(&objects, "NetworkPolicy");
+    let egress = policy.spec.unwrap().egress.unwrap_or_default();
+    assert!(
+        egress
+            .iter()
+            .flat_map(|e| e.ports.iter().flatten())
+            .any(|p| p.port == Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5432))),
+        "out to PostgreSQL"
+    );
 }
 
 /// The command line the ConfigMap's environment amounts to (each variable → its flag).
@@ -263,8 +361,11 @@ fn every_container_runs_locked_down() {
         let objects = render(overlay);
         let deployment: Deployment = one(&objects, "Deployment");
         let spec = deployment.spec.as_ref().unwrap();
-        assert_eq!(spec.replicas, Some(1), "{overlay}: SQLite has one writer");
-        assert_eq!(spec.strategy.as_ref().unwrap().type_.as_deref(), Some("Recreate"), "{overlay}");
+        let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+        if config.data.as_ref().unwrap().contains_key("PAYDECK_DB") {
+            assert_eq!(spec.replicas, Some(1), "{overlay}: SQLite has one writer");
+            assert_eq!(spec.strategy.as_ref().unwrap().type_.as_deref(), Some("Recreate"), "{overlay}");
+        }
         let pod = spec.template.spec.as_ref().unwrap();
         let pod_security = pod.security_context.as_ref().unwrap();
         assert_eq!(pod_security.run_as_non_root, Some(true), "{overlay}");
@@ -300,9 +401,9 @@ fn every_container_runs_locked_down() {
                 );
             }
         }
-        // The history database lives on the claimed volume, where PAYDECK_DB points.
-        let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
-        let db = config.data.as_ref().unwrap()["PAYDECK_DB"].clone();
+        // The history database lives on the claimed volume, where PAYDECK_DB points (unless
+        // it is a PostgreSQL server: the HA overlay, checked on its own).
+        let Some(db) = config.data.as_ref().unwrap().get("PAYDECK_DB").cloned() else { continue };
         let paydeck = paydeck_container(&deployment);
         let mount =
             paydeck.volume_mounts.iter().flatten().find(|m| db.starts_with(&format!("{}/", m.mount_path)));

@@ -324,3 +324,54 @@ async fn postgresql_errors_are_typed_by_what_the_caller_can_do() {
     drop(conn);
     pool.close().await;
 }
+
+/// Fencing, on both stores: a write under a term older than the newest issued is refused and
+/// writes nothing, in the transaction that would have made it; a replica not holding its
+/// term writes nothing at all; two handles on one store (two replicas) share the terms.
+#[tokio::test]
+async fn both_stores_refuse_writes_under_a_superseded_term_and_write_nothing() {
+    use paydeck::store::{Fence, StoreError};
+    let (file, dir) = sqlite("fence", "prod").await;
+    let url = postgres::server().database("fence").await;
+    let second_file = Arc::new(
+        History::open_for_cluster(&dir.join("paydeck.db"), Retention::default(), None, "prod").await.unwrap(),
+    ) as Arc<dyn HistoryStore>;
+    for (a, b) in [(file, second_file), (postgres(&url, "prod").await, postgres(&url, "prod").await)] {
+        let (fence_a, fence_b) = (Fence::elected("paydeck-leader"), Fence::elected("paydeck-leader"));
+        a.set_fence(fence_a.clone());
+        b.set_fence(fence_b.clone());
+        let sample = |at: i64| {
+            let mut steps =
+                Steps { workloads: vec![("payments-core".into(), "ledger".into())], ..Steps::default() };
+            steps.steps.push((at, vec![(0, figures(0, at))]));
+            steps
+        };
+        let far = std::time::Instant::now() + Duration::from_secs(600);
+        // Not holding a term: nothing is written, by either kind of write.
+        let refused = a.write_steps(&sample(NOW - 2 * MINUTE), &[]).await.unwrap_err();
+        assert!(matches!(refused, StoreError::Fenced(_)), "{refused}");
+        assert!(matches!(a.maintain(NOW).await, Err(StoreError::Fenced(_))));
+        assert!(!a.has_samples().await.unwrap());
+
+        // A leads under term 1 and writes.
+        let first = a.claim_term("paydeck-leader", "a", NOW).await.unwrap();
+        fence_a.hold(first, far);
+        a.write_steps(&sample(NOW - MINUTE), &[]).await.unwrap();
+        // B takes over: term 2. A, still believing it leads (paused), is refused in the store.
+        let second = b.claim_term("paydeck-leader", "b", NOW).await.unwrap();
+        assert_eq!(second, first + 1, "terms only grow");
+        fence_b.hold(second, far);
+        let stale = a.write_steps(&sample(NOW), &[]).await.unwrap_err();
+        assert!(stale.to_string().contains("no longer the newest"), "{stale}");
+        assert!(matches!(a.forget_after(NOW - 2 * MINUTE).await, Err(StoreError::Fenced(_))));
+        b.write_steps(&sample(NOW + 15_000), &[]).await.unwrap();
+
+        // Exactly what the leaders of their time wrote: A's sample and B's, not A's stale one.
+        let range = Range::new(Some(NOW - 2 * MINUTE), Some(NOW + MINUTE), Some(12), NOW + MINUTE).unwrap();
+        let h = b.history("payments-core", "ledger", range, 15_000, NOW + MINUTE).await.unwrap().unwrap();
+        let stamps: Vec<i64> =
+            h.points.iter().filter(|p| p.replicas_desired.is_some()).map(|p| p.at_ms).collect();
+        assert_eq!(stamps, vec![NOW - MINUTE, NOW + 15_000]);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -57,6 +57,20 @@ pub struct PgHistory {
     rolling: Mutex<()>,
     /// The platform's sums as last read per namespace.
     platform: super::platform_cache::PlatformCache,
+    /// The term what only the leader writes carries (see [`super::fence`]).
+    fence: std::sync::OnceLock<super::Fence>,
+}
+
+/// Whether `term` (if any) is the newest its lease was issued, read `FOR SHARE` inside the
+/// writing transaction: a new term's claim waits for this transaction to end, so it cannot
+/// commit between the check and the write.
+async fn term_is_newest(conn: &mut sqlx::PgConnection, term: Option<&super::Term>) -> sqlx::Result<bool> {
+    let Some(term) = term else { return Ok(true) };
+    let newest: Option<i64> = sqlx::query_scalar("SELECT term FROM leadership WHERE lease = $1 FOR SHARE")
+        .bind(&term.lease)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(newest == Some(term.number))
 }
 
 /// Where a URL points, for messages: `host:port/database`, never the password.
@@ -140,6 +154,7 @@ impl PgHistory {
             ids: Mutex::new(HashMap::new()),
             rolling: Mutex::new(()),
             platform: Default::default(),
+            fence: std::sync::OnceLock::new(),
         }
     }
 
@@ -188,9 +203,23 @@ impl PgHistory {
             .await
     }
 
-    async fn write_steps_now(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
+    fn fence(&self) -> &super::Fence {
+        static UNFENCED: super::Fence = super::Fence::unfenced();
+        self.fence.get().unwrap_or(&UNFENCED)
+    }
+
+    /// Writes `steps` under `term`: `false`, and nothing written, when it is not the newest.
+    async fn write_steps_now(
+        &self,
+        term: Option<&super::Term>,
+        steps: &Steps,
+        events: &[PastEvent],
+    ) -> sqlx::Result<bool> {
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin().await?;
+        if !term_is_newest(&mut tx, term).await? {
+            return Ok(false);
+        }
         let mut ids = Vec::with_capacity(steps.workloads.len());
         for (namespace, name) in &steps.workloads {
             ids.push(self.workload_id(&mut tx, namespace, name).await?);
@@ -251,7 +280,8 @@ impl PgHistory {
         if let Some(earliest) = steps.steps.iter().map(|(at_ms, _)| *at_ms).min() {
             roll_up_again_from(&mut tx, earliest).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn maintain_now(&self, now_ms: i64) -> sqlx::Result<()> {
@@ -332,11 +362,14 @@ impl PgHistory {
         Ok(())
     }
 
-    async fn forget_after_now(&self, now_ms: i64) -> sqlx::Result<u64> {
+    async fn forget_after_now(&self, term: Option<&super::Term>, now_ms: i64) -> sqlx::Result<Option<u64>> {
         // Only this cluster's rows: another cluster sharing the database keeps its own clock.
         const OURS: &str = "workload_id IN (SELECT id FROM workloads WHERE cluster = $2)";
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin().await?;
+        if !term_is_newest(&mut tx, term).await? {
+            return Ok(None);
+        }
         let mut samples = 0;
         for (table, column, at) in [
             ("samples", "at_ms", now_ms),
@@ -367,7 +400,7 @@ impl PgHistory {
         roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
         self.platform.rolled_up();
-        Ok(samples)
+        Ok(Some(samples))
     }
 
     async fn history_now(
@@ -582,8 +615,32 @@ impl HistoryStore for PgHistory {
         self.retention
     }
 
+    fn set_fence(&self, fence: super::Fence) {
+        let _ = self.fence.set(fence);
+    }
+
+    fn claim_term<'a>(&'a self, lease: &'a str, holder: &'a str, now_ms: i64) -> StoreFuture<'a, i64> {
+        typed(
+            sqlx::query_scalar(
+                "INSERT INTO leadership (lease, term, holder, since_ms) VALUES ($1, 1, $2, $3) \
+                 ON CONFLICT (lease) DO UPDATE SET term = leadership.term + 1, holder = EXCLUDED.holder, \
+                 since_ms = EXCLUDED.since_ms RETURNING term",
+            )
+            .bind(lease)
+            .bind(holder)
+            .bind(now_ms)
+            .fetch_one(&self.pool),
+        )
+    }
+
     fn write_steps<'a>(&'a self, steps: &'a Steps, events: &'a [PastEvent]) -> StoreFuture<'a, ()> {
-        typed(self.write_steps_now(steps, events))
+        Box::pin(async move {
+            let term = self.fence().term()?;
+            match self.write_steps_now(term.as_ref(), steps, events).await.map_err(super::StoreError::from)? {
+                true => Ok(()),
+                false => Err(super::fence::superseded(term.as_ref())),
+            }
+        })
     }
 
     fn write_event<'a>(
@@ -609,11 +666,20 @@ impl HistoryStore for PgHistory {
     }
 
     fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
-        typed(self.maintain_now(now_ms))
+        Box::pin(async move {
+            self.fence().term()?;
+            self.maintain_now(now_ms).await.map_err(super::StoreError::from)
+        })
     }
 
     fn forget_after(&self, now_ms: i64) -> StoreFuture<'_, u64> {
-        typed(self.forget_after_now(now_ms))
+        Box::pin(async move {
+            let term = self.fence().term()?;
+            self.forget_after_now(term.as_ref(), now_ms)
+                .await
+                .map_err(super::StoreError::from)?
+                .ok_or_else(|| super::fence::superseded(term.as_ref()))
+        })
     }
 
     fn mark_simulated_until(&self, until_ms: i64) -> StoreFuture<'_, ()> {

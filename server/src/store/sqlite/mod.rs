@@ -74,6 +74,8 @@ pub struct History {
     /// made in chunks, and a sample written between two of them into a bucket already
     /// rolled up would otherwise be missed from it.
     rolling: Mutex<()>,
+    /// The term what only the leader writes carries (see [`crate::store::fence`]).
+    fence: std::sync::OnceLock<crate::store::Fence>,
 }
 
 /// Pools that never hand out a connection still counted as inside a transaction. When a write
@@ -90,6 +92,21 @@ fn pool_options() -> SqlitePoolOptions {
         }
         Box::pin(async move { Ok(clean) })
     })
+}
+
+/// Whether `term` (if any) is the newest its lease was issued, read inside the writing
+/// transaction: SQLite's one writer at a time (`BEGIN IMMEDIATE`) keeps a new term from
+/// committing between this check and the write.
+async fn term_is_newest(
+    conn: &mut sqlx::SqliteConnection,
+    term: Option<&crate::store::Term>,
+) -> sqlx::Result<bool> {
+    let Some(term) = term else { return Ok(true) };
+    let newest: Option<i64> = sqlx::query_scalar("SELECT term FROM leadership WHERE lease = ?")
+        .bind(&term.lease)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(newest == Some(term.number))
 }
 
 /// Marks the rollups from the bucket holding `at_ms` on (at each resolution) as not made yet,
@@ -205,6 +222,7 @@ impl History {
             retention,
             platform: Default::default(),
             rolling: Mutex::new(()),
+            fence: std::sync::OnceLock::new(),
         })
     }
 
@@ -377,10 +395,22 @@ impl History {
     /// Rollups from then on are made again as their buckets complete. Returns the samples
     /// forgotten.
     pub async fn forget_after(&self, now_ms: i64) -> sqlx::Result<u64> {
+        Ok(self.forget_after_as(None, now_ms).await?.unwrap_or(0))
+    }
+
+    /// [`History::forget_after`] under `term`: `None` when the term is not the newest.
+    pub(crate) async fn forget_after_as(
+        &self,
+        term: Option<&crate::store::Term>,
+        now_ms: i64,
+    ) -> sqlx::Result<Option<u64>> {
         // Only this cluster's rows: another cluster sharing the file keeps its own clock.
         const OURS: &str = "workload_id IN (SELECT id FROM workloads WHERE cluster = ?2)";
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !term_is_newest(&mut tx, term).await? {
+            return Ok(None);
+        }
         let mut samples = 0;
         for (table, column, at) in [
             ("samples", "at_ms", now_ms),
@@ -411,7 +441,31 @@ impl History {
         roll_up_again_from(&mut tx, now_ms).await?;
         tx.commit().await?;
         self.platform.rolled_up();
-        Ok(samples)
+        Ok(Some(samples))
+    }
+
+    /// The fence this handle's leader-only writes go under.
+    pub(crate) fn fence(&self) -> &crate::store::Fence {
+        static UNFENCED: crate::store::Fence = crate::store::Fence::unfenced();
+        self.fence.get().unwrap_or(&UNFENCED)
+    }
+
+    pub(crate) fn set_fence(&self, fence: crate::store::Fence) {
+        let _ = self.fence.set(fence);
+    }
+
+    /// Issues the next term of `lease` to `holder` (see [`crate::store::fence`]).
+    pub async fn claim_term(&self, lease: &str, holder: &str, now_ms: i64) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO leadership (lease, term, holder, since_ms) VALUES (?1, 1, ?2, ?3) \
+             ON CONFLICT (lease) DO UPDATE SET term = leadership.term + 1, holder = excluded.holder, \
+             since_ms = excluded.since_ms RETURNING term",
+        )
+        .bind(lease)
+        .bind(holder)
+        .bind(now_ms)
+        .fetch_one(&self.pool)
+        .await
     }
 
     /// Rolls `source` (raw samples, or the finer rollups) up into buckets of `resolution`.

@@ -10,7 +10,7 @@ use domain::whatif::Series;
 use super::{History, SqliteAudit};
 use crate::{
     history::{PastEvent, Retention, Steps, range::Range},
-    store::{HistoryStore, StoreFuture, typed},
+    store::{Fence, HistoryStore, StoreError, StoreFuture, fence, typed},
 };
 
 impl History {
@@ -33,8 +33,22 @@ impl HistoryStore for History {
         self.retention
     }
 
+    fn set_fence(&self, fence: Fence) {
+        History::set_fence(self, fence);
+    }
+
+    fn claim_term<'a>(&'a self, lease: &'a str, holder: &'a str, now_ms: i64) -> StoreFuture<'a, i64> {
+        typed(History::claim_term(self, lease, holder, now_ms))
+    }
+
     fn write_steps<'a>(&'a self, steps: &'a Steps, events: &'a [PastEvent]) -> StoreFuture<'a, ()> {
-        typed(History::write_steps(self, steps, events))
+        Box::pin(async move {
+            let term = self.fence().term()?;
+            match self.write_steps_as(term.as_ref(), steps, events).await.map_err(StoreError::from)? {
+                true => Ok(()),
+                false => Err(fence::superseded(term.as_ref())),
+            }
+        })
     }
 
     fn write_event<'a>(
@@ -49,11 +63,20 @@ impl HistoryStore for History {
     }
 
     fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
-        typed(History::maintain(self, now_ms))
+        Box::pin(async move {
+            self.fence().term()?;
+            History::maintain(self, now_ms).await.map_err(StoreError::from)
+        })
     }
 
     fn forget_after(&self, now_ms: i64) -> StoreFuture<'_, u64> {
-        typed(History::forget_after(self, now_ms))
+        Box::pin(async move {
+            let term = self.fence().term()?;
+            self.forget_after_as(term.as_ref(), now_ms)
+                .await
+                .map_err(StoreError::from)?
+                .ok_or_else(|| fence::superseded(term.as_ref()))
+        })
     }
 
     fn mark_simulated_until(&self, until_ms: i64) -> StoreFuture<'_, ()> {

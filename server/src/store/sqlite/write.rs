@@ -31,8 +31,22 @@ impl History {
     /// Several sampling steps, readings and decisions, and their events, in one transaction:
     /// a generated past would otherwise spend most of its time committing, one step at a time.
     pub async fn write_steps(&self, steps: &Steps, events: &[PastEvent]) -> sqlx::Result<()> {
+        self.write_steps_as(None, steps, events).await.map(|_| ())
+    }
+
+    /// [`History::write_steps`] under `term`: `false`, and nothing written, when the term is
+    /// not the newest.
+    pub(crate) async fn write_steps_as(
+        &self,
+        term: Option<&crate::store::Term>,
+        steps: &Steps,
+        events: &[PastEvent],
+    ) -> sqlx::Result<bool> {
         let _rolling = self.rolling.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !super::term_is_newest(&mut tx, term).await? {
+            return Ok(false);
+        }
         let mut ids = Vec::with_capacity(steps.workloads.len());
         for (namespace, name) in &steps.workloads {
             ids.push(self.workload_id(&mut tx, namespace, name).await?);
@@ -92,6 +106,6 @@ impl History {
         if rows.len() + readings.len() >= WRITE_BACK_ROWS {
             self.write_back().await;
         }
-        Ok(())
+        Ok(true)
     }
 }

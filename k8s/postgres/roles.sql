@@ -22,6 +22,8 @@ GRANT SELECT ON _sqlx_migrations TO paydeck_app;
 GRANT SELECT, INSERT, UPDATE, DELETE
     ON workloads, samples, rollups, events, rollup_progress, demand, scale_decisions, simulated_past
     TO paydeck_app;
+-- Leadership terms: a new leader's claim (an upsert), read by every write only it makes.
+GRANT SELECT, INSERT, UPDATE ON leadership TO paydeck_app;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO paydeck_app;
 
 -- The audit log: read and append; of updates, only the retention's (the body columns).

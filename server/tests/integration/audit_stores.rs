@@ -235,6 +235,14 @@ async fn the_readme_role_records_and_reads_but_cannot_rewrite_the_log() {
     assert_eq!(log.prune_refusals(10_000).await.unwrap(), 2, "both refusals' bodies removed");
     store.history.write_event("payments-core", "ledger", 1_000, "scaled", "2 → 3").await.unwrap();
     store.history.maintain(Duration::from_secs(90 * 86_400).as_millis() as i64).await.unwrap();
+    // A leader's term is claimed, and writes under it go through, as that role.
+    let fence = paydeck::store::Fence::elected("paydeck-leader");
+    store.history.set_fence(fence.clone());
+    let term = store.history.claim_term("paydeck-leader", "replica-a", 2_000).await.unwrap();
+    assert_eq!(store.history.claim_term("paydeck-leader", "replica-b", 3_000).await.unwrap(), term + 1);
+    fence.hold(term + 1, std::time::Instant::now() + Duration::from_secs(60));
+    store.history.write_steps(&paydeck::history::Steps::default(), &[]).await.unwrap();
+    store.history.maintain(Duration::from_secs(90 * 86_400).as_millis() as i64).await.unwrap();
     assert_eq!(verify(store.audit.as_ref()).await.unwrap(), Ok(7));
 
     // …but it cannot rewrite the log, even past the trigger's one allowed update.

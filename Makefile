@@ -26,10 +26,11 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run test test-rust test-postgres test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run run-fleet test test-rust test-postgres test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
+	@echo "make run-fleet   the same with three simulated clusters, 14 days of history each (the fleet at /fleet)"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
 	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, API errors and hangs, a full disk, clock steps, floods of silent sockets, trickling bodies and audit reads, 10 leader failovers, 10 minutes of API fuzzing), with figures, then test-hours"
@@ -119,6 +120,11 @@ $(ECHARTS): end2end/echarts/paydeck.js end2end/echarts/build.mjs end2end/node_mo
 # a past (about a minute on two cores).
 run: build
 	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-history 14d
+
+# A fleet to look at: three simulated clusters (their own seeds), 14 days of history each
+# (about two minutes on two cores the first time), the fleet at /fleet. Its own database.
+run-fleet: build
+	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-clusters 3 --sim-history 14d --db data/fleet.db
 
 test: build test-rust test-e2e test-fuzz
 

@@ -12,8 +12,10 @@ use leptos::config::LeptosOptions;
 
 use crate::{
     audit::{AuditLog, AuditSettings},
+    clock::WallClock,
     cluster::{self, ClusterView},
     config::{Config, Settings},
+    fleet::{Fleet, Member},
     http::{Protection, ServerState, router, serve},
     identity::{Bounds, ProxyTrust, token_review::ReviewSettings},
     site,
@@ -130,6 +132,10 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
     }
     let fence = election.as_ref().map_or_else(Fence::unfenced, |e| Fence::elected(&e.lease));
     state = state.with_fence(fence.clone());
+    // The primary cluster is the fleet's first member; `run` adds the others.
+    let name = recording.as_ref().map_or(crate::history::DEFAULT_CLUSTER, |r| r.store.history.cluster());
+    let primary = Member::watching(name, name, state.cluster.clone(), WallClock::default());
+    state = state.with_fleet(Fleet::new(vec![primary]));
     if let Some(Recording { store, sample_interval, edits }) = recording {
         state = state.with_history(store.history.clone(), sample_interval);
         if let Some(Editing { config, audit: settings }) = edits {
@@ -182,7 +188,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     // Everything the flags say is checked before anything starts.
-    let Settings { source, trust, audit } = config.validate()?;
+    let Settings { source, fleet, trust, audit } = config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
@@ -194,9 +200,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let leases = connected.client.clone();
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let cluster_name = match &config.cluster_name {
-        Some(name) => name.clone(),
-        None => {
+    let cluster_name = match (&config.cluster_name, fleet.as_deref()) {
+        (_, Some([first, ..])) => first.name.clone(),
+        (Some(name), _) => name.clone(),
+        _ => {
             crate::history::check_cluster_name(&connected.name).map_err(|e| {
                 anyhow::anyhow!(
                     "the kubeconfig context {:?} cannot name the cluster's history ({e}): set --cluster-name (PAYDECK_CLUSTER_NAME)",
@@ -254,6 +261,54 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ..Parts::new(site::leptos_options(&root, addr), config.request_timeout(), view.clone())
     })
     .await?;
+    let mut members = state.fleet.members().to_vec();
+    if let Some(first) = fleet.as_deref().and_then(<[_]>::first) {
+        members[0].display_name = first.display_name.clone();
+    }
+    let mut state = state;
+    for entry in fleet.iter().flatten().skip(1) {
+        let (member, history) = watch_member(&config, entry).await?;
+        state = state.also_recording(history, member.view.clone(), config.sample_interval());
+        members.push(member);
+    }
+    // `--sim-clusters`: more simulated clusters beside the first, each its own fleet member.
+    let mut simulators = Vec::new();
+    if let cluster::Source::Sim { profile, seed, speed, start_ms, kubeconfig_out } = &source {
+        for i in 2..=u64::from(config.sim_clusters) {
+            let out = kubeconfig_out.with_file_name(format!("sim-{i}.kubeconfig"));
+            let seed = seed + i - 1;
+            let connected = cluster::simulated::start(*profile, seed, *speed, *start_ms, &out).await?;
+            let name = format!("{cluster_name}-{i}");
+            let view = cluster::start(
+                connected.client,
+                connected.description,
+                &config.scope(),
+                config.metrics_interval(),
+            );
+            let store = crate::store::open(location, config.retention(), config.db_max_size, &name).await?;
+            if let Some(span) = config.sim_history
+                && !store.history.has_samples().await?
+            {
+                println!(
+                    "Recording {} s of simulated history for {name} first (--sim-history)…",
+                    span.as_secs()
+                );
+                cluster::simulated::record_history(store.history.as_ref(), *profile, seed, span).await?;
+            }
+            state = state.also_recording(store.history, view.clone(), config.sample_interval());
+            members.push(Member::watching(
+                &name,
+                &format!("Simulated cluster {i}"),
+                view,
+                WallClock::default(),
+            ));
+            simulators.push(connected.simulator);
+        }
+    }
+    if members.len() > 1 {
+        tracing::info!(clusters = members.len(), "watching a fleet");
+    }
+    let state = state.with_fleet(Fleet::new(members));
     state.readiness.wait_for("cluster sync");
     let readiness = state.readiness.clone();
     tokio::spawn(async move {
@@ -297,7 +352,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     // The simulated cluster ends with the process; stopping it earlier would only make the
     // watchers, still running until then, report it unreachable.
     std::mem::forget(simulator);
+    std::mem::forget(simulators);
     Ok(())
+}
+
+/// Connects to one more cluster of the fleet and opens its history: its watches start now,
+/// each on its own tasks, so nothing it does (or fails to do) holds the others up.
+async fn watch_member(
+    config: &Config,
+    entry: &crate::fleet::clusters::ClusterEntry,
+) -> anyhow::Result<(Member, std::sync::Arc<dyn crate::store::HistoryStore>)> {
+    let connected =
+        cluster::connect(&entry.source()).await.with_context(|| format!("cluster {}", entry.name))?;
+    tracing::info!(cluster = %entry.name, "watching {}", connected.description);
+    let view =
+        cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
+    let store =
+        crate::store::open(config.store_location(), config.retention(), config.db_max_size, &entry.name)
+            .await?;
+    Ok((Member::watching(&entry.name, &entry.display_name, view, WallClock::default()), store.history))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).

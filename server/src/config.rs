@@ -38,13 +38,21 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: crate::logging::LogFormat,
 
-    /// `sim` runs the built-in simulated payment cluster. Without it, Paydeck uses
-    /// `--kubeconfig`, else the pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
-    #[arg(long, env = "PAYDECK_CLUSTER", value_enum)]
-    pub cluster: Option<ClusterKind>,
+    /// `sim` runs the built-in simulated payment cluster. `NAME=CONTEXT` (repeatable, or
+    /// comma-separated) watches that context of the kubeconfig as the fleet's cluster NAME; the
+    /// first is the one the single-cluster pages show. Without it, Paydeck uses `--kubeconfig`,
+    /// else the pod's service account, else `$KUBECONFIG` / `~/.kube/config`.
+    #[arg(long, env = "PAYDECK_CLUSTER", value_parser = parse_cluster_arg, value_delimiter = ',')]
+    pub cluster: Vec<ClusterArg>,
+
+    /// A file of the clusters to watch, checked at start: YAML, `clusters:` a list of `name`,
+    /// `displayName`, and `kubeconfig` (relative to the file) with an optional `context`, or
+    /// `inCluster: true`. The first is the one the single-cluster pages show.
+    #[arg(long, env = "PAYDECK_CLUSTERS_FILE", conflicts_with = "cluster")]
+    pub clusters_file: Option<PathBuf>,
 
     /// A kubeconfig file to connect with.
-    #[arg(long, env = "PAYDECK_KUBECONFIG", conflicts_with = "cluster")]
+    #[arg(long, env = "PAYDECK_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
     /// The kubeconfig context to use (default: its current context).
@@ -302,13 +310,37 @@ pub struct Config {
     /// With `--cluster sim`: where to write a kubeconfig for `kubectl`.
     #[arg(long, default_value = "data/sim.kubeconfig")]
     pub sim_kubeconfig: PathBuf,
+
+    /// With `--cluster sim`: how many simulated clusters to run (1–10), a fleet to look at
+    /// (`make run-fleet`). Each has its own seed (`--sim-seed`, then one more each), its own
+    /// history (`--sim-history` for each) and its own kubeconfig (`sim-2.kubeconfig`, … beside
+    /// `--sim-kubeconfig`).
+    #[arg(long, env = "PAYDECK_SIM_CLUSTERS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub sim_clusters: u8,
 }
 
 /// Which cluster to run against instead of a real one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClusterKind {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterArg {
     /// The built-in simulated payment cluster.
     Sim,
+    /// A kubeconfig context, as the fleet's cluster `name`.
+    Context { name: String, context: String },
+}
+
+/// `sim`, or `NAME=CONTEXT`.
+fn parse_cluster_arg(text: &str) -> Result<ClusterArg, String> {
+    if text == "sim" {
+        return Ok(ClusterArg::Sim);
+    }
+    crate::fleet::clusters::parse_flag(text).map(|(name, context)| ClusterArg::Context { name, context })
+}
+
+/// The kubeconfig kubectl would read: the first file of `$KUBECONFIG`, else `~/.kube/config`.
+fn default_kubeconfig() -> PathBuf {
+    std::env::var_os("KUBECONFIG").and_then(|v| std::env::split_paths(&v).next()).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".kube").join("config")
+    })
 }
 
 /// What requests without an identity may do.
@@ -374,12 +406,28 @@ pub enum ConfigError {
         "--leader-elect elects among replicas watching one cluster: the simulated cluster lives inside one process (use paydeck-sim and --kubeconfig)"
     )]
     LeaderElectOnSim,
+    #[error(
+        "--cluster sim runs one simulated cluster on its own: it cannot be combined with --kubeconfig or NAME=CONTEXT"
+    )]
+    SimWithOthers,
+    #[error("--sim-clusters runs simulated clusters: it needs --cluster sim")]
+    SimClustersWithoutSim,
+    #[error(
+        "with a fleet each cluster is named by --cluster NAME=CONTEXT or the file of clusters: drop --cluster-name and --context"
+    )]
+    FleetNames,
+    #[error("the clusters: {0}")]
+    Clusters(#[from] crate::fleet::clusters::ClustersError),
 }
 
 /// Everything the flags say, checked once at start.
 #[derive(Debug)]
 pub struct Settings {
+    /// The primary cluster: the one the single-cluster pages show (the fleet's first).
     pub source: Source,
+    /// The fleet's clusters, the primary first, when more than one can be named; `None`: a
+    /// single cluster.
+    pub fleet: Option<Vec<crate::fleet::clusters::ClusterEntry>>,
     pub trust: crate::identity::ProxyTrust,
     pub audit: crate::audit::AuditSettings,
 }
@@ -397,7 +445,44 @@ impl Config {
             refusal_retention: (self.audit_refusal_retention_days > 0)
                 .then(|| Duration::from_secs(self.audit_refusal_retention_days * 86_400)),
         };
-        Ok(Settings { source: self.source()?, trust: self.proxy_trust()?, audit })
+        let fleet = self.fleet()?;
+        let source = match fleet.as_deref() {
+            Some([first, ..]) => first.source(),
+            _ => self.source()?,
+        };
+        Ok(Settings { source, fleet, trust: self.proxy_trust()?, audit })
+    }
+
+    /// The fleet's clusters (`--clusters-file`, or `--cluster NAME=CONTEXT`), the primary
+    /// first; `None` when one cluster is named the single-cluster way.
+    pub fn fleet(&self) -> Result<Option<Vec<crate::fleet::clusters::ClusterEntry>>, ConfigError> {
+        let named: Vec<(String, String)> = self
+            .cluster
+            .iter()
+            .filter_map(|c| match c {
+                ClusterArg::Context { name, context } => Some((name.clone(), context.clone())),
+                ClusterArg::Sim => None,
+            })
+            .collect();
+        if self.simulated() && (!named.is_empty() || self.kubeconfig.is_some()) {
+            return Err(ConfigError::SimWithOthers);
+        }
+        if self.sim_clusters > 1 && !self.simulated() {
+            return Err(ConfigError::SimClustersWithoutSim);
+        }
+        if (self.clusters_file.is_some() || !named.is_empty())
+            && (self.cluster_name.is_some() || self.context.is_some())
+        {
+            return Err(ConfigError::FleetNames);
+        }
+        if let Some(file) = &self.clusters_file {
+            return Ok(Some(crate::fleet::clusters::read(file)?));
+        }
+        if named.is_empty() {
+            return Ok(None);
+        }
+        let path = self.kubeconfig.clone().unwrap_or_else(default_kubeconfig);
+        Ok(Some(crate::fleet::clusters::from_flags(&named, &path)?))
     }
 
     /// The namespace the Lease lives in: `--lease-namespace`, else the pod's own.
@@ -457,7 +542,7 @@ impl Config {
     }
 
     fn simulated(&self) -> bool {
-        self.cluster == Some(ClusterKind::Sim)
+        self.cluster.contains(&ClusterArg::Sim)
     }
 
     /// Whose identity headers to believe (reads the proxy's secret file). Refuses loopback as
@@ -718,6 +803,39 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_is_named_by_contexts_or_a_file_never_both_and_never_beside_the_simulator() {
+        let c = Config::try_parse_from(["paydeck", "--cluster", "eu=prod-eu", "--cluster", "us=prod-us"])
+            .unwrap();
+        assert_eq!(
+            c.cluster,
+            vec![
+                ClusterArg::Context { name: "eu".into(), context: "prod-eu".into() },
+                ClusterArg::Context { name: "us".into(), context: "prod-us".into() },
+            ]
+        );
+        let err = Config::try_parse_from(["paydeck", "--cluster", "EU=prod"]).unwrap_err();
+        assert!(err.to_string().contains("--cluster"), "{err}");
+        let sim_and_more =
+            Config::try_parse_from(["paydeck", "--cluster", "sim", "--cluster", "eu=prod"]).unwrap();
+        assert!(matches!(sim_and_more.fleet(), Err(ConfigError::SimWithOthers)));
+        let sims_without_sim = Config::try_parse_from(["paydeck", "--sim-clusters", "3"]).unwrap();
+        assert!(matches!(sims_without_sim.fleet(), Err(ConfigError::SimClustersWithoutSim)));
+        let named_twice =
+            Config::try_parse_from(["paydeck", "--clusters-file", "x.yaml", "--cluster-name", "prod"])
+                .unwrap();
+        assert!(matches!(named_twice.fleet(), Err(ConfigError::FleetNames)));
+        assert!(
+            Config::try_parse_from(["paydeck", "--clusters-file", "x.yaml", "--cluster", "a=b"]).is_err()
+        );
+        let single = Config::try_parse_from(["paydeck", "--cluster", "sim", "--sim-clusters", "3"]).unwrap();
+        assert!(single.fleet().unwrap().is_none(), "simulated clusters are made, not named");
+        let missing =
+            Config::try_parse_from(["paydeck", "--clusters-file", "/nonexistent/clusters.yaml"]).unwrap();
+        let err = missing.validate().unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/clusters.yaml") && err.contains("cannot read"), "{err}");
+    }
+
+    #[test]
     fn leader_election_names_a_lease_it_can_have_and_needs_a_shared_cluster() {
         let c = Config::try_parse_from(["paydeck", "--leader-elect", "--lease-namespace", "ops"]).unwrap();
         assert_eq!(
@@ -754,7 +872,8 @@ mod tests {
 
     #[test]
     fn sim_and_kubeconfig_are_exclusive_and_a_context_needs_a_kubeconfig() {
-        assert!(Config::try_parse_from(["paydeck", "--cluster", "sim", "--kubeconfig", "k"]).is_err());
+        let both = Config::try_parse_from(["paydeck", "--cluster", "sim", "--kubeconfig", "k"]).unwrap();
+        assert!(matches!(both.validate(), Err(ConfigError::SimWithOthers)));
         assert!(Config::try_parse_from(["paydeck", "--context", "prod"]).is_err());
         assert!(Config::try_parse_from(["paydeck", "--cluster", "kind"]).is_err());
         let c = Config::try_parse_from(["paydeck", "--cluster", "sim", "--namespaces", "a,b"]).unwrap();

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod edits;
+pub mod fleet;
 pub mod history;
 pub mod http;
 pub mod identity;

@@ -9,6 +9,7 @@
 
 pub mod dto;
 pub mod findings;
+pub mod fleet;
 pub mod hpa;
 pub mod live;
 pub mod planner;

@@ -186,6 +186,8 @@ pub fn routes() -> ApiRoutes {
     use super::{live, scaling, whatif};
     ApiRoutes::new()
         .route(Method::GET, "/api/v1/overview", get(overview))
+        .route(Method::GET, "/api/v1/clusters", get(super::clusters::clusters))
+        .route(Method::GET, "/api/v1/clusters/{cluster}", get(super::clusters::cluster))
         .route(Method::GET, "/api/v1/whoami", get(whoami))
         .route(Method::GET, "/api/v1/workloads", get(workloads))
         .route(Method::GET, "/api/v1/workloads/{namespace}/{name}", get(workload))

@@ -3,6 +3,7 @@
 //! [`crate::assembly`].
 
 pub mod api;
+pub mod clusters;
 pub mod error;
 pub mod findings;
 pub mod guard;
@@ -94,8 +95,11 @@ pub struct ServerState {
     pub fence: crate::store::Fence,
     /// The election's figures (all zero without one).
     pub leader: Arc<crate::leader::LeaderStats>,
-    /// The history sampler, awaited at shutdown so its last batch is written.
-    sampler_task: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    /// Every cluster watched, the primary (`cluster`) first.
+    pub fleet: crate::fleet::Fleet,
+    /// The history samplers (the primary's first), awaited at shutdown so their last batches
+    /// are written.
+    sampler_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl ServerState {
@@ -116,7 +120,8 @@ impl ServerState {
             asking: Asking::default(),
             fence: crate::store::Fence::unfenced(),
             leader: Arc::default(),
-            sampler_task: Arc::default(),
+            fleet: Default::default(),
+            sampler_tasks: Arc::default(),
             editor: None,
             audit: None,
             audit_anonymous_reads: false,
@@ -173,10 +178,8 @@ impl ServerState {
     /// database. Gives up on the sampler after 10 s (Kubernetes kills the pod at 30).
     pub async fn finish(&self) {
         self.begin_shutdown();
-        let task = self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(task) = task
-            && tokio::time::timeout(Duration::from_secs(10), task).await.is_err()
-        {
+        let tasks = std::mem::take(&mut *self.sampler_tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        if tokio::time::timeout(Duration::from_secs(10), futures::future::join_all(tasks)).await.is_err() {
             tracing::warn!("history: the last samples were not written within 10 s");
         }
         if let Some(history) = &self.history {
@@ -275,13 +278,41 @@ impl ServerState {
             self.fence.clone(),
             self.stopping.clone(),
         );
-        *self.sampler_task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+        self.sampler_tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
         self.history = Some(history);
         self.sample_interval = interval;
         if let Some(whatif) = self.whatif() {
             self.advisor = self.advisor.clone().with_history(whatif);
             self.advisor.start(crate::advisor::SWEEP_INTERVAL, self.stopping.clone());
         }
+        self
+    }
+
+    /// Records another cluster of the fleet (`view`) in `history`, under the same fence and
+    /// until the same shutdown as the primary's.
+    pub(crate) fn also_recording(
+        self,
+        history: Arc<dyn crate::store::HistoryStore>,
+        view: ClusterView,
+        interval: Duration,
+    ) -> Self {
+        history.set_fence(self.fence.clone());
+        let task = crate::history::sampler::start(
+            history,
+            view,
+            interval,
+            Arc::default(),
+            crate::clock::WallClock::default(),
+            self.fence.clone(),
+            self.stopping.clone(),
+        );
+        self.sampler_tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+        self
+    }
+
+    /// The clusters watched, the primary first.
+    pub(crate) fn with_fleet(mut self, fleet: crate::fleet::Fleet) -> Self {
+        self.fleet = fleet;
         self
     }
 

@@ -26,6 +26,8 @@ pub struct ErrorDetail {
     ),
     paths(
         super::api::overview,
+        super::clusters::clusters,
+        super::clusters::cluster,
         super::api::whoami,
         super::api::workloads,
         super::api::workload,
@@ -46,6 +48,7 @@ pub struct ErrorDetail {
     components(schemas(app::dto::SortKey, app::dto::SortOrder, app::dto::Health)),
     tags(
         (name = "cluster", description = "The live picture of the cluster"),
+        (name = "fleet", description = "Every cluster Paydeck watches, side by side"),
         (name = "history", description = "Recorded history"),
         (name = "scaling", description = "Changing replicas and HPAs"),
         (name = "audit", description = "The audit log"),

@@ -55,6 +55,12 @@ impl Drop for TempDir {
 /// assertion), so none is left running.
 pub(super) struct Reaped(Child);
 
+impl From<Child> for Reaped {
+    fn from(child: Child) -> Reaped {
+        Reaped(child)
+    }
+}
+
 impl std::ops::Deref for Reaped {
     type Target = Child;
     fn deref(&self) -> &Child {

@@ -15,6 +15,7 @@ mod conventions;
 mod edits;
 mod failover;
 mod faults;
+mod fleet;
 mod floods;
 mod history;
 mod http;

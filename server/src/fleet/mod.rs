@@ -1,0 +1,117 @@
+//! A fleet of clusters watched by one Paydeck. Each member has its own watches, snapshots and
+//! history; the fleet's figures are read from each member's latest snapshot, in memory, so one
+//! unreachable, hung or forbidden cluster never blocks or slows the others: nothing awaits
+//! across members. A member's state (answering, degraded, unreachable) is tracked as it
+//! changes, to say since when.
+
+pub mod clusters;
+
+use std::sync::{Arc, Mutex};
+
+use domain::fleet::{
+    ClusterState, ClusterSummary, FindingCounts, FleetAttention, FleetOverview, worst_first,
+};
+
+use crate::{clock::WallClock, cluster::ClusterView};
+
+/// One cluster of the fleet.
+#[derive(Clone)]
+pub struct Member {
+    pub name: String,
+    pub display_name: String,
+    pub view: ClusterView,
+    /// Its state as last seen, and since when (Unix ms).
+    state: Arc<Mutex<(ClusterState, i64)>>,
+}
+
+impl Member {
+    /// A member showing `view`; follows its reachability from now on.
+    pub fn watching(name: &str, display_name: &str, view: ClusterView, clock: WallClock) -> Member {
+        let state = Arc::new(Mutex::new((ClusterState::of(&view.current().connection), clock.now_ms())));
+        let (tracked, mut snapshots) = (state.clone(), view.subscribe());
+        tokio::spawn(async move {
+            loop {
+                let now = ClusterState::of(&snapshots.borrow_and_update().connection);
+                {
+                    let mut last = tracked.lock().unwrap_or_else(|e| e.into_inner());
+                    if last.0 != now {
+                        *last = (now, clock.now_ms());
+                    }
+                }
+                if snapshots.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
+        Member { name: name.to_string(), display_name: display_name.to_string(), view, state }
+    }
+
+    /// This member at a glance.
+    pub fn summary(&self, primary: bool) -> ClusterSummary {
+        let snapshot = self.view.current();
+        let (state, since_ms) = *self.state.lock().unwrap_or_else(|e| e.into_inner());
+        ClusterSummary {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            primary,
+            state,
+            since_ms,
+            connection: snapshot.connection.clone(),
+            version: snapshot.version,
+            taken_at_ms: snapshot.taken_at_ms,
+            totals: snapshot.totals.clone(),
+            findings: FindingCounts::of(snapshot.workloads.iter().flat_map(|w| w.findings.iter())),
+        }
+    }
+
+    fn attention(&self) -> Vec<FleetAttention> {
+        self.view
+            .current()
+            .workloads
+            .iter()
+            .filter(|w| !w.findings.is_empty())
+            .map(|w| FleetAttention {
+                cluster: self.name.clone(),
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                health: w.health,
+                findings: w.findings.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The clusters Paydeck watches; the first is the primary, which the single-cluster pages and
+/// paths show.
+#[derive(Clone, Default)]
+pub struct Fleet {
+    members: Vec<Member>,
+}
+
+impl Fleet {
+    pub fn new(members: Vec<Member>) -> Fleet {
+        Fleet { members }
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+
+    /// Every cluster side by side, and what needs attention across them.
+    pub fn overview(&self) -> FleetOverview {
+        let clusters = self.members.iter().enumerate().map(|(i, m)| m.summary(i == 0)).collect();
+        let (attention, attention_total) =
+            worst_first(self.members.iter().flat_map(Member::attention).collect());
+        FleetOverview { clusters, attention, attention_total }
+    }
+
+    /// One cluster at a glance, by name.
+    pub fn cluster(&self, name: &str) -> Option<ClusterSummary> {
+        let i = self.members.iter().position(|m| m.name == name)?;
+        Some(self.members[i].summary(i == 0))
+    }
+}

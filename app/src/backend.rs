@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 #[cfg(feature = "ssr")]
 pub use domain::ports::{
-    AdvisorSource, BoxFuture, ClusterSource, EditSource, HistoryFuture, HistorySource, WhatIfSource,
+    AdvisorSource, BoxFuture, ClusterSource, EditSource, FleetSource, HistoryFuture, HistorySource,
+    WhatIfSource,
 };
 
 /// Everything the server functions may ask of the server, provided as one context value.
@@ -22,6 +23,8 @@ pub struct Backend {
     /// `None` when this server records no history.
     pub whatif: Option<Arc<dyn WhatIfSource>>,
     pub advisor: Arc<dyn AdvisorSource>,
+    /// Every cluster watched (the one above first).
+    pub fleet: Arc<dyn FleetSource>,
 }
 
 /// The backend of the current request, or a server-function error saying it is missing.

@@ -14,6 +14,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <span class="brand-name">"Paydeck"</span>
             </a>
             <nav class="nav" aria-label="Main">
+                <A href="/fleet">"Fleet"</A>
                 <A href="/" exact=true>"Overview"</A>
                 <A href="/services">"Services"</A>
                 <A href="/advisor">"Advisor"</A>

@@ -12,6 +12,7 @@ pub mod backend;
 pub mod charts;
 pub mod cluster;
 pub mod csp;
+pub mod fleet;
 /// The data types server and browser exchange (the domain's).
 pub use domain::dto;
 pub mod format;

@@ -10,7 +10,8 @@ use leptos_router::{
 
 use crate::layout::Layout;
 use crate::pages::{
-    AdvisorRoute, AuditRoute, NotFoundPage, OverviewPage, PlannerRoute, ServiceRoute, ServicesPage,
+    AdvisorRoute, AuditRoute, FleetRoute, NotFoundPage, OverviewPage, PlannerRoute, ServiceRoute,
+    ServicesPage,
 };
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/advisor") view={Lazy::<AdvisorRoute>::new()} />
                     <Route path=path!("/planner") view={Lazy::<PlannerRoute>::new()} />
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
+                    <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()} />
                 </Routes>
             </Layout>
         </Router>

@@ -10,6 +10,7 @@ const PAGES = [
   ['advisor', '/advisor', ''],
   ['planner', '/planner', ''],
   ['audit', '/audit', ''],
+  ['fleet', '/fleet', ''],
 ];
 
 for (const [name, path, user] of PAGES) {

@@ -273,7 +273,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     // `--sim-clusters`: more simulated clusters beside the first, each its own fleet member.
     let mut simulators = Vec::new();
-    if let cluster::Source::Sim { profile, seed, speed, start_ms, kubeconfig_out } = &source {
+    if let cluster::Source::Sim { profile, seed, speed, start_ms, kubeconfig_out } = &source
+        && config.sim_clusters > 1
+    {
+        members[0].display_name = "Simulated cluster 1".into();
         for i in 2..=u64::from(config.sim_clusters) {
             let out = kubeconfig_out.with_file_name(format!("sim-{i}.kubeconfig"));
             let seed = seed + i - 1;

@@ -77,6 +77,12 @@ pub trait EditSource: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Vec<AuditEntry>, String>>;
 }
 
+/// Every cluster Paydeck watches.
+pub trait FleetSource: Send + Sync + 'static {
+    /// Every cluster side by side, and what needs attention across them.
+    fn overview(&self) -> crate::fleet::FleetOverview;
+}
+
 /// Recorded demand, for the what-if replay in the browser.
 pub trait WhatIfSource: Send + Sync + 'static {
     /// The workload's demand over `window`; `Err` says why there is none.

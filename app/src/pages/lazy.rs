@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{AdvisorPage, AuditPage, PlannerPage, ServicePage};
+use super::{AdvisorPage, AuditPage, FleetPage, PlannerPage, ServicePage};
 
 /// `/services/:namespace/:name`: one service's figures, charts, edit panel and what-if.
 pub struct ServiceRoute;
@@ -70,5 +70,20 @@ impl LazyRoute for AuditRoute {
     fn view(this: Self) -> AnyView {
         let AuditRoute = this;
         view! { <AuditPage /> }.into_any()
+    }
+}
+
+/// `/fleet`: every cluster side by side.
+pub struct FleetRoute;
+
+#[lazy_route]
+impl LazyRoute for FleetRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(this: Self) -> AnyView {
+        let FleetRoute = this;
+        view! { <FleetPage /> }.into_any()
     }
 }

@@ -3,6 +3,7 @@
 pub mod advisor;
 mod audit;
 mod cluster_panel;
+mod fleet;
 mod lazy;
 mod not_found;
 mod overview;
@@ -13,7 +14,8 @@ pub mod sizing;
 
 pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
-pub use lazy::{AdvisorRoute, AuditRoute, PlannerRoute, ServiceRoute};
+pub use fleet::FleetPage;
+pub use lazy::{AdvisorRoute, AuditRoute, FleetRoute, PlannerRoute, ServiceRoute};
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
 pub use planner::PlannerPage;

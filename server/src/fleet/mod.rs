@@ -81,6 +81,12 @@ impl Member {
     }
 }
 
+impl domain::ports::FleetSource for Fleet {
+    fn overview(&self) -> FleetOverview {
+        Fleet::overview(self)
+    }
+}
+
 /// The clusters Paydeck watches; the first is the primary, which the single-cluster pages and
 /// paths show.
 #[derive(Clone, Default)]

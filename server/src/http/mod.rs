@@ -346,6 +346,7 @@ impl ServerState {
             },
             whatif: self.whatif().map(|w| -> Arc<dyn domain::ports::WhatIfSource> { Arc::new(w) }),
             advisor: Arc::new(self.advisor.clone()),
+            fleet: Arc::new(self.fleet.clone()),
         }
     }
 }

@@ -1,0 +1,95 @@
+// The fleet overview (/fleet): every cluster Paydeck watches, side by side.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, test } from '@playwright/test';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A Paydeck of its own watching a fleet from a file of clusters: the suite's simulated
+ * cluster under two names, and a third whose API server is not there. */
+async function startFleet(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'paydeck-fleet-'));
+  const sim = readFileSync(process.env.PAYDECK_SIM_KUBECONFIG!, 'utf8');
+  writeFileSync(join(dir, 'sim.kubeconfig'), sim);
+  // Nothing listens on the discard port: this cluster never answers.
+  writeFileSync(join(dir, 'down.kubeconfig'), sim.replace(/server: \S+/, 'server: https://127.0.0.1:9'));
+  writeFileSync(
+    join(dir, 'clusters.yaml'),
+    [
+      'clusters:',
+      '  - {name: eu-prod, displayName: Payments EU, kubeconfig: sim.kubeconfig}',
+      '  - {name: us-prod, displayName: Payments US, kubeconfig: sim.kubeconfig}',
+      '  - {name: pci, displayName: PCI zone, kubeconfig: down.kubeconfig}',
+      '',
+    ].join('\n'),
+  );
+  const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
+  const args = ['--listen', '127.0.0.1:0', '--clusters-file', join(dir, 'clusters.yaml'), '--db', join(dir, 'p.db')];
+  const child: ChildProcess = spawn(bin, args, {
+    cwd: repo,
+    // The down cluster's failed connections are expected: not worth a line each here.
+    env: { ...process.env, PAYDECK_LOG: 'error,kube_client=off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the fleet did not report its address within 60 s')), 60_000);
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/serving on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`paydeck exited with ${code} before serving`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+test('one cluster: the fleet is that cluster, answering', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Fleet' }).click();
+  await expect(page).toHaveURL(/\/fleet$/);
+  const rows = page.getByTestId('fleet').locator('tbody tr');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toHaveAttribute('data-state', 'answering');
+  await expect(rows.first().getByRole('link')).toHaveAttribute('href', '/');
+});
+
+test('three clusters, one of them down: each side by side, the down one unreachable and why', async ({ page }) => {
+  const fleet = await startFleet();
+  try {
+    await page.goto(`${fleet.url}/fleet`);
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+    const table = page.getByTestId('fleet');
+    // The live feed refreshes the page as the clusters sync and the third fails.
+    await expect(table.locator('tr[data-cluster="pci"]')).toHaveAttribute('data-state', 'unreachable', { timeout: 30_000 });
+    await expect(table.locator('tbody tr')).toHaveCount(3);
+    for (const name of ['eu-prod', 'us-prod']) {
+      await expect(table.locator(`tr[data-cluster="${name}"]`)).toHaveAttribute('data-state', 'answering');
+    }
+    const down = table.locator('tr[data-cluster="pci"]');
+    await expect(down).toContainText('PCI zone');
+    await expect(down).toContainText('Unreachable');
+    await expect(down).toContainText('since');
+    await expect(table.locator('tr[data-cluster="eu-prod"]')).toContainText('Payments EU');
+    // Findings from both answering clusters, each tagged with its cluster.
+    const attention = page.getByTestId('fleet-attention');
+    await expect(attention.locator('li[data-cluster="eu-prod"]').first()).toBeVisible();
+    await expect(attention.locator('li[data-cluster="us-prod"]').first()).toBeVisible();
+  } finally {
+    await fleet.stop();
+  }
+});

@@ -266,8 +266,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         members[0].display_name = first.display_name.clone();
     }
     let mut state = state;
+    let primary_history = state.history.clone().context("the store is open")?;
     for entry in fleet.iter().flatten().skip(1) {
-        let (member, history) = watch_member(&config, entry).await?;
+        let member = watch_member(&config, entry).await?;
+        let history = primary_history.for_cluster(&entry.name);
         state = state.also_recording(history, member.view.clone(), config.sample_interval());
         members.push(member);
     }
@@ -288,17 +290,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 &config.scope(),
                 config.metrics_interval(),
             );
-            let store = crate::store::open(location, config.retention(), config.db_max_size, &name).await?;
+            let history = primary_history.for_cluster(&name);
             if let Some(span) = config.sim_history
-                && !store.history.has_samples().await?
+                && !history.has_samples().await?
             {
                 println!(
                     "Recording {} s of simulated history for {name} first (--sim-history)…",
                     span.as_secs()
                 );
-                cluster::simulated::record_history(store.history.as_ref(), *profile, seed, span).await?;
+                cluster::simulated::record_history(history.as_ref(), *profile, seed, span).await?;
             }
-            state = state.also_recording(store.history, view.clone(), config.sample_interval());
+            state = state.also_recording(history, view.clone(), config.sample_interval());
             members.push(Member::watching(
                 &name,
                 &format!("Simulated cluster {i}"),
@@ -364,16 +366,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 async fn watch_member(
     config: &Config,
     entry: &crate::fleet::clusters::ClusterEntry,
-) -> anyhow::Result<(Member, std::sync::Arc<dyn crate::store::HistoryStore>)> {
+) -> anyhow::Result<Member> {
     let connected =
         cluster::connect(&entry.source()).await.with_context(|| format!("cluster {}", entry.name))?;
     tracing::info!(cluster = %entry.name, "watching {}", connected.description);
     let view =
         cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    let store =
-        crate::store::open(config.store_location(), config.retention(), config.db_max_size, &entry.name)
-            .await?;
-    Ok((Member::watching(&entry.name, &entry.display_name, view, WallClock::default()), store.history))
+    Ok(Member::watching(&entry.name, &entry.display_name, view, WallClock::default()))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).

@@ -112,6 +112,9 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// How long each kind of data is kept (queries choose their source by it).
     fn retention(&self) -> Retention;
 
+    /// Another cluster's history in the same database, on the same connections.
+    fn for_cluster(&self, cluster: &str) -> std::sync::Arc<dyn HistoryStore>;
+
     /// From now on, what only the leader writes (samples, readings, rollups, forgetting)
     /// carries `fence`'s term and is refused without a current one. Set before the first write;
     /// a later call is ignored.

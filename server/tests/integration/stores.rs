@@ -375,3 +375,28 @@ async fn both_stores_refuse_writes_under_a_superseded_term_and_write_nothing() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A fleet's clusters on one store: another cluster's handle on the same connections reads and
+/// writes only its own rows, on both stores.
+#[tokio::test]
+async fn a_handle_for_another_cluster_shares_the_store_and_keeps_its_rows_apart() {
+    let (file, dir) = sqlite("for-cluster", "eu-prod").await;
+    let url = postgres::server().database("for_cluster").await;
+    for eu in [file, postgres(&url, "eu-prod").await] {
+        let us = eu.for_cluster("us-prod");
+        assert_eq!(us.cluster(), "us-prod");
+        let mut steps =
+            Steps { workloads: vec![("payments-core".into(), "ledger".into())], ..Steps::default() };
+        steps.steps.push((NOW, vec![(0, figures(0, NOW))]));
+        us.write_steps(&steps, &[]).await.unwrap();
+        let range = || Range::new(Some(NOW - MINUTE), Some(NOW + MINUTE), Some(8), NOW + MINUTE).unwrap();
+        assert!(
+            us.history("payments-core", "ledger", range(), 15_000, NOW + MINUTE).await.unwrap().is_some()
+        );
+        assert!(
+            eu.history("payments-core", "ledger", range(), 15_000, NOW + MINUTE).await.unwrap().is_none(),
+            "eu-prod never recorded ledger"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -615,6 +615,10 @@ impl HistoryStore for PgHistory {
         self.retention
     }
 
+    fn for_cluster(&self, cluster: &str) -> std::sync::Arc<dyn HistoryStore> {
+        std::sync::Arc::new(PgHistory::on(self.pool.clone(), self.retention, cluster))
+    }
+
     fn set_fence(&self, fence: super::Fence) {
         let _ = self.fence.set(fence);
     }

@@ -226,6 +226,21 @@ impl History {
         })
     }
 
+    /// `cluster`'s history in the same file, on the same connections: a fleet's clusters share
+    /// one pool rather than open one each.
+    pub fn for_cluster(&self, cluster: &str) -> History {
+        History {
+            pool: self.pool.clone(),
+            cluster: cluster.to_string(),
+            options: self.options.clone(),
+            ids: Mutex::new(HashMap::new()),
+            retention: self.retention,
+            platform: Default::default(),
+            rolling: Mutex::new(()),
+            fence: std::sync::OnceLock::new(),
+        }
+    }
+
     /// A pool for the audit log on the same file: one connection (appends are serialised),
     /// `synchronous=FULL` (a commit is on disk before it returns; history keeps NORMAL), and
     /// a short busy timeout, so an edit is refused quickly rather than hanging on a lock.

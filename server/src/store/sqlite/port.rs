@@ -33,6 +33,10 @@ impl HistoryStore for History {
         self.retention
     }
 
+    fn for_cluster(&self, cluster: &str) -> std::sync::Arc<dyn HistoryStore> {
+        std::sync::Arc::new(History::for_cluster(self, cluster))
+    }
+
     fn set_fence(&self, fence: Fence) {
         History::set_fence(self, fence);
     }

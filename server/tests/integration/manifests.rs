@@ -19,7 +19,8 @@ use paydeck::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-const OVERLAYS: [&str; 4] = ["base", "overlays/auth-proxy", "overlays/read-only", "overlays/ha-postgres"];
+const OVERLAYS: [&str; 5] =
+    ["base", "overlays/auth-proxy", "overlays/read-only", "overlays/ha-postgres", "overlays/fleet"];
 
 /// Every object of one overlay, as JSON.
 fn render(overlay: &str) -> Vec<Value> {
@@ -113,7 +114,7 @@ fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
             }
         }
         let namespaced: Vec<k8s_openapi::api::rbac::v1::Role> = all(&objects, "Role");
-        if overlay.ends_with("ha-postgres") {
+        if overlay.ends_with("ha-postgres") || overlay.ends_with("fleet") {
             leader_role_is_least_privilege(&namespaced, &objects);
         } else {
             assert!(namespaced.is_empty(), "{overlay}: only the ClusterRoles below");
@@ -254,6 +255,32 @@ fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
             .any(|p| p.port == Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(5432))),
         "out to PostgreSQL"
     );
+}
+
+/// The fleet overlay: the HA overlay, with the file of clusters (and the remote clusters'
+/// kubeconfigs beside it) read from a Secret mounted read-only where the setting points.
+#[test]
+fn the_fleet_overlay_reads_its_clusters_from_a_secret() {
+    let objects = render("overlays/fleet");
+    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let file = config.data.as_ref().unwrap()["PAYDECK_CLUSTERS_FILE"].clone();
+    let deployment: Deployment = one(&objects, "Deployment");
+    let spec = deployment.spec.as_ref().unwrap();
+    assert_eq!(spec.replicas, Some(2), "on the HA overlay");
+    let pod = spec.template.spec.as_ref().unwrap();
+    let container = paydeck_container(&deployment);
+    let mount = container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| file.starts_with(&format!("{}/", m.mount_path)))
+        .unwrap_or_else(|| panic!("{file} is not on a mounted volume"));
+    assert_eq!(mount.read_only, Some(true));
+    let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
+    assert_eq!(volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()), Some("paydeck-clusters"));
+    let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
+    assert_eq!(parsed.clusters_file.as_deref(), Some(std::path::Path::new(&file)));
+    assert!(parsed.cluster_name.is_none() && parsed.context.is_none(), "names come from the file");
 }
 
 /// The command line the ConfigMap's environment amounts to (each variable → its flag).

@@ -51,21 +51,8 @@ export async function startPaydeck(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
 
-  const url = await new Promise<string>((resolve, reject) => {
-    // Recording a simulated day first takes a while on two cores.
-    const timer = setTimeout(() => reject(new Error(`${bin} did not report its address within 240 s`)), 240_000);
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = out.match(/serving on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
-    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code} before serving`)));
-  });
+  // Recording a simulated day first takes a while on two cores.
+  const url = await servedAt(child, bin, 240_000);
 
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -86,4 +73,26 @@ export async function startPaydeck(
       await exited;
     },
   };
+}
+
+/** The address a Paydeck process prints once it serves (its only source of truth), waiting at
+ * most `withinMs`. */
+export function servedAt(child: ChildProcess, bin: string, withinMs: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${bin} did not report its address within ${withinMs / 1000} s`)),
+      withinMs,
+    );
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/serving on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('error', (e) => reject(new Error(`cannot start ${bin}: ${e.message}`)));
+    child.on('exit', (code) => reject(new Error(`${bin} exited with ${code} before serving`)));
+  });
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
+import { servedAt } from '../paydeck';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -34,19 +35,7 @@ async function startFleet(): Promise<{ url: string; stop: () => Promise<void> }>
     env: { ...process.env, PAYDECK_LOG: 'error,kube_client=off' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the fleet did not report its address within 60 s')), 60_000);
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = out.match(/serving on (http:\/\/\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`paydeck exited with ${code} before serving`)));
-  });
+  const url = await servedAt(child, bin, 60_000);
   return {
     url,
     stop: async () => {

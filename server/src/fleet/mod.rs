@@ -9,7 +9,7 @@ pub mod clusters;
 use std::sync::{Arc, Mutex};
 
 use domain::fleet::{
-    ClusterState, ClusterSummary, FindingCounts, FleetAttention, FleetOverview, worst_first,
+    ATTENTION_LIMIT, ClusterState, ClusterSummary, FindingCounts, FleetAttention, FleetOverview, worst_first,
 };
 
 use crate::{clock::WallClock, cluster::ClusterView};
@@ -64,12 +64,17 @@ impl Member {
         }
     }
 
-    fn attention(&self) -> Vec<FleetAttention> {
-        self.view
-            .current()
-            .workloads
-            .iter()
-            .filter(|w| !w.findings.is_empty())
+    /// Its worst workloads (at most as many as the fleet lists: the fleet's worst are among
+    /// every member's worst) and how many have findings. Sorted before anything is copied, so
+    /// a cluster of thousands of findings copies only what can be shown.
+    fn attention(&self) -> (Vec<FleetAttention>, usize) {
+        let snapshot = self.view.current();
+        let mut worst: Vec<_> = snapshot.workloads.iter().filter(|w| !w.findings.is_empty()).collect();
+        let total = worst.len();
+        worst.sort_by(|a, b| (a.health, &a.namespace, &a.name).cmp(&(b.health, &b.namespace, &b.name)));
+        let shown = worst
+            .into_iter()
+            .take(ATTENTION_LIMIT)
             .map(|w| FleetAttention {
                 cluster: self.name.clone(),
                 namespace: w.namespace.clone(),
@@ -77,7 +82,8 @@ impl Member {
                 health: w.health,
                 findings: w.findings.clone(),
             })
-            .collect()
+            .collect();
+        (shown, total)
     }
 }
 
@@ -110,8 +116,13 @@ impl Fleet {
     /// Every cluster side by side, and what needs attention across them.
     pub fn overview(&self) -> FleetOverview {
         let clusters = self.members.iter().enumerate().map(|(i, m)| m.summary(i == 0)).collect();
-        let (attention, attention_total) =
-            worst_first(self.members.iter().flat_map(Member::attention).collect());
+        let (mut candidates, mut attention_total) = (Vec::new(), 0);
+        for member in &self.members {
+            let (worst, total) = member.attention();
+            candidates.extend(worst);
+            attention_total += total;
+        }
+        let (attention, _) = worst_first(candidates);
         FleetOverview { clusters, attention, attention_total }
     }
 

@@ -55,12 +55,6 @@ impl Drop for TempDir {
 /// assertion), so none is left running.
 pub(super) struct Reaped(Child);
 
-impl From<Child> for Reaped {
-    fn from(child: Child) -> Reaped {
-        Reaped(child)
-    }
-}
-
 impl std::ops::Deref for Reaped {
     type Target = Child;
     fn deref(&self) -> &Child {
@@ -96,13 +90,18 @@ pub(super) fn start_paydeck(kubeconfig: &Path, db: &Path) -> Reaped {
 
 /// [`start_paydeck`] with more flags.
 pub(super) fn start_paydeck_with(kubeconfig: &Path, db: &Path, flags: &[&str]) -> Reaped {
+    let kubeconfig = kubeconfig.to_str().expect("a UTF-8 path");
+    start_paydeck_on(db, &[flags, &["--kubeconfig", kubeconfig]].concat())
+}
+
+/// Paydeck sampling every second into `db` (its log beside it), told where its clusters are
+/// by `flags` alone.
+pub(super) fn start_paydeck_on(db: &Path, flags: &[&str]) -> Reaped {
     let log = std::fs::File::options().create(true).append(true).open(db.with_extension("log")).unwrap();
     Reaped(
         Command::new(env!("CARGO_BIN_EXE_paydeck"))
             .args(["--listen", "127.0.0.1:0", "--sample-interval", "1"])
             .args(flags)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
             .arg("--db")
             .arg(db)
             .env("PAYDECK_LOG", "error")

@@ -5,14 +5,13 @@
 
 use std::{
     path::Path,
-    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
 
 use crate::{
-    faults::{Reaped, TempDir, figures, no_panics},
+    faults::{Reaped, TempDir, figures, no_panics, start_paydeck_on},
     support,
 };
 
@@ -25,19 +24,7 @@ fn move_fx_rates(sim: &sim::Cluster, replicas: i64) {
 }
 
 fn start(clusters_file: &Path, db: &Path) -> Reaped {
-    let log = std::fs::File::options().create(true).append(true).open(db.with_extension("log")).unwrap();
-    Reaped::from(
-        Command::new(env!("CARGO_BIN_EXE_paydeck"))
-            .args(["--listen", "127.0.0.1:0", "--sample-interval", "1", "--clusters-file"])
-            .arg(clusters_file)
-            .arg("--db")
-            .arg(db)
-            .env("PAYDECK_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
+    start_paydeck_on(db, &["--clusters-file", clusters_file.to_str().unwrap()])
 }
 
 async fn fleet(http: &reqwest::Client, url: &str) -> Value {

@@ -164,9 +164,16 @@ async fn without_an_identity_only_probes_metrics_and_static_files_answer_when_re
     .unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     let base = format!("http://{addr}");
-    for (path, status) in
-        [("/", 401), ("/services", 401), ("/api/v1/overview", 401), ("/healthz", 200), ("/readyz", 200)]
-    {
+    for (path, status) in [
+        ("/", 401),
+        ("/services", 401),
+        ("/fleet", 401),
+        ("/api/v1/overview", 401),
+        ("/api/v1/clusters", 401),
+        ("/api/v1/clusters/default", 401),
+        ("/healthz", 200),
+        ("/readyz", 200),
+    ] {
         assert_eq!(
             client().get(format!("{base}{path}")).send().await.unwrap().status().as_u16(),
             status,

@@ -105,10 +105,19 @@ fn ClusterRow(cluster: ClusterSummary) -> impl IntoView {
         ClusterState::Unreachable => "badge badge-bad",
     };
     let state = c.state.label();
-    let why = c.connection.problems.join("; ");
+    // The first problem says why; the rest (often one per watched kind) are counted.
+    let why = match c.connection.problems.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    };
     let t = &c.totals;
-    let (cpu, cpu_note) = capacity(&t.cpu, format::cores);
-    let (memory, memory_note) = capacity(&t.memory, format::bytes);
+    // A cluster never synced has no figures: say so rather than show zeros.
+    let figures = c.connection.synced;
+    let none = || ("—".to_string(), "no figures yet".to_string());
+    let (cpu, cpu_note) = if figures { capacity(&t.cpu, format::cores) } else { none() };
+    let (memory, memory_note) = if figures { capacity(&t.memory, format::bytes) } else { none() };
+    let ratio = move |a: i32, b: i32| if figures { format!("{a} / {b}") } else { "—".into() };
     let name = if c.primary {
         Either::Left(view! { <A href="/">{c.display_name.clone()}</A> })
     } else {
@@ -122,11 +131,11 @@ fn ClusterRow(cluster: ClusterSummary) -> impl IntoView {
                 <span class="sub">"since " <time>{format::clock(c.since_ms)}</time></span>
                 {(!why.is_empty()).then(|| view! { <span class="sub">{why.clone()}</span> })}
             </td>
-            <td class="num">{format!("{} / {}", t.nodes_ready, t.nodes)}</td>
-            <td class="num">{format!("{} / {}", t.pods_ready, t.pods)}</td>
+            <td class="num">{ratio(t.nodes_ready, t.nodes)}</td>
+            <td class="num">{ratio(t.pods_ready, t.pods)}</td>
             <td class="num">{cpu}<span class="sub">{cpu_note}</span></td>
             <td class="num">{memory}<span class="sub">{memory_note}</span></td>
-            <td class="num">{format!("{} / {}", t.autoscalers_at_max, t.autoscalers)}</td>
+            <td class="num">{ratio(t.autoscalers_at_max, t.autoscalers)}</td>
             <td class="num">
                 <span class={if c.findings.critical > 0 { "over" } else { "" }}>{format!("{} critical", c.findings.critical)}</span>
                 <span class="sub">{format!("{} {}", c.findings.warning, if c.findings.warning == 1 { "warning" } else { "warnings" })}</span>

@@ -10,18 +10,21 @@ use leptos::prelude::*;
 
 /// The governance findings `query` asks for, with per-rule counts.
 #[server(prefix = "/rpc", endpoint = "findings")]
-pub async fn findings(query: FindingsQuery) -> Result<FindingsReport, ServerFnError> {
-    Ok(crate::backend::backend()?.advisor.findings(&query))
+pub async fn findings(
+    cluster: Option<String>,
+    query: FindingsQuery,
+) -> Result<FindingsReport, ServerFnError> {
+    Ok(crate::backend::backend_in(&cluster)?.advisor.findings(&query))
 }
 
 /// Right-sizing for the workloads in `query`'s scope.
 #[server(prefix = "/rpc", endpoint = "sizing")]
-pub async fn sizing(query: SizingQuery) -> Result<SizingReport, ServerFnError> {
-    Ok(crate::backend::backend()?.advisor.sizing(&query))
+pub async fn sizing(cluster: Option<String>, query: SizingQuery) -> Result<SizingReport, ServerFnError> {
+    Ok(crate::backend::backend_in(&cluster)?.advisor.sizing(&query))
 }
 
 /// The capacity plan for a peak.
 #[server(prefix = "/rpc", endpoint = "plan")]
-pub async fn plan(query: PlanQuery) -> Result<PlanReport, ServerFnError> {
-    crate::backend::backend()?.advisor.plan(&query).map_err(ServerFnError::new)
+pub async fn plan(cluster: Option<String>, query: PlanQuery) -> Result<PlanReport, ServerFnError> {
+    crate::backend::backend_in(&cluster)?.advisor.plan(&query).map_err(ServerFnError::new)
 }

@@ -15,6 +15,8 @@ pub use domain::ports::{
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct Backend {
+    /// The fleet's name for this cluster.
+    pub cluster_name: String,
     pub cluster: Arc<dyn ClusterSource>,
     /// `None` when this server records no history.
     pub history: Option<Arc<dyn HistorySource>>,
@@ -27,9 +29,31 @@ pub struct Backend {
     pub fleet: Arc<dyn FleetSource>,
 }
 
-/// The backend of the current request, or a server-function error saying it is missing.
+/// Every cluster's backend, the primary's first: what the server provides to every request.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct Backends(pub Arc<Vec<Backend>>);
+
+/// The primary cluster's backend (the fleet's and the viewer's questions are not per
+/// cluster), or a server-function error saying it is missing.
 #[cfg(feature = "ssr")]
 pub fn backend() -> Result<Backend, leptos::prelude::ServerFnError> {
-    leptos::prelude::use_context::<Backend>()
-        .ok_or_else(|| leptos::prelude::ServerFnError::new("the server did not provide its backend"))
+    backend_in(&None)
+}
+
+/// The backend of the cluster `cluster` names (the primary's for `None`), or an error saying
+/// Paydeck does not watch it.
+#[cfg(feature = "ssr")]
+pub fn backend_in(cluster: &Option<String>) -> Result<Backend, leptos::prelude::ServerFnError> {
+    use leptos::prelude::ServerFnError;
+    let Backends(all) = leptos::prelude::use_context::<Backends>()
+        .ok_or_else(|| ServerFnError::new("the server did not provide its backend"))?;
+    match cluster {
+        None => all.first().cloned().ok_or_else(|| ServerFnError::new("the server watches no cluster")),
+        Some(name) => all
+            .iter()
+            .find(|b| &b.cluster_name == name)
+            .cloned()
+            .ok_or_else(|| ServerFnError::new(format!("Paydeck does not watch a cluster named {name:?}"))),
+    }
 }

@@ -6,6 +6,10 @@ use leptos_router::components::A;
 /// Header, navigation and footer around the routed page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    // Inside the router: the chosen cluster is read from the URL.
+    let chosen = crate::cluster::provide_chosen();
+    crate::live::provide_live(chosen);
+    let nav = move |path: &'static str| move || crate::cluster::on_cluster(path, chosen.get().as_deref());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -15,13 +19,14 @@ pub fn Layout(children: Children) -> impl IntoView {
             </a>
             <nav class="nav" aria-label="Main">
                 <A href="/fleet">"Fleet"</A>
-                <A href="/" exact=true>"Overview"</A>
-                <A href="/services">"Services"</A>
-                <A href="/advisor">"Advisor"</A>
-                <A href="/planner">"Planner"</A>
-                <A href="/audit">"Audit"</A>
+                <A href=nav("/") exact=true>"Overview"</A>
+                <A href=nav("/services")>"Services"</A>
+                <A href=nav("/advisor")>"Advisor"</A>
+                <A href=nav("/planner")>"Planner"</A>
+                <A href=nav("/audit")>"Audit"</A>
             </nav>
             <div class="topbar-end">
+                <crate::pages::ClusterPicker />
                 <crate::viewer::ViewerBadge />
                 <crate::live::LiveIndicator />
             </div>

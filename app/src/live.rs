@@ -1,6 +1,7 @@
 //! The live feed: one Server-Sent Events connection per browser tab, shared by every page.
 //!
-//! The stream (`/api/v1/live?workloads=names`) says which workloads changed; each page then
+//! The stream (`/api/v1/live?workloads=names`, or the chosen cluster's under
+//! `/api/v1/clusters/{cluster}/`) says which workloads changed; each page then
 //! fetches only what it shows, and updates it in place. The browser's `EventSource`
 //! reconnects by itself after a dropped connection; when it gives up (the server answered
 //! with an error), we open a new one after a pause that grows up to 30 s.
@@ -36,13 +37,30 @@ impl Live {
     }
 }
 
-/// Opens the tab's live connection (in the browser) and provides it to every page.
-pub fn provide_live() -> Live {
+/// Opens the tab's live connection to `cluster` (in the browser; again whenever the page
+/// switches cluster) and provides it to every page.
+pub fn provide_live(cluster: Memo<Option<String>>) -> Live {
     let live = Live { status: RwSignal::new(LiveStatus::Connecting), last: RwSignal::new(None) };
     provide_context(live);
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| browser::connect(live, 0));
+    Effect::new(move |previous: Option<Option<String>>| {
+        let chosen = cluster.get();
+        if previous.is_some() {
+            // Another cluster's events must not pass for this one's.
+            live.status.set(LiveStatus::Connecting);
+            live.last.set(None);
+        }
+        browser::open(live, url_of(chosen.as_deref()));
+        chosen
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = cluster;
     live
+}
+
+/// The feed of `cluster` (the primary's for `None`).
+pub fn url_of(cluster: Option<&str>) -> String {
+    crate::cluster::api_on("/live?workloads=names", cluster)
 }
 
 /// The live feed of this page.
@@ -100,13 +118,34 @@ mod browser {
 
     use super::{Live, LiveEvent, LiveStatus};
 
-    const URL: &str = "/api/v1/live?workloads=names";
+    thread_local! {
+        /// The open connection and its generation: a switch of cluster closes it, and a retry
+        /// of an older generation gives up.
+        static CURRENT: std::cell::RefCell<(u64, Option<EventSource>)> = const { std::cell::RefCell::new((0, None)) };
+    }
 
-    pub fn connect(live: Live, attempt: u32) {
-        let Ok(source) = EventSource::new(URL) else {
-            retry(live, attempt);
+    /// Closes the tab's connection (if any) and opens one to `url`.
+    pub fn open(live: Live, url: String) {
+        let generation = CURRENT.with(|c| {
+            let mut current = c.borrow_mut();
+            if let Some(old) = current.1.take() {
+                old.close();
+            }
+            current.0 += 1;
+            current.0
+        });
+        connect(live, url, generation, 0);
+    }
+
+    fn connect(live: Live, url: String, generation: u64, attempt: u32) {
+        if CURRENT.with(|c| c.borrow().0) != generation {
+            return;
+        }
+        let Ok(source) = EventSource::new(&url) else {
+            retry(live, url, generation, attempt);
             return;
         };
+        CURRENT.with(|c| c.borrow_mut().1 = Some(source.clone()));
 
         let on_snapshot = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(text) = event.data().as_string() else { return };
@@ -124,17 +163,20 @@ mod browser {
 
         let watched = source.clone();
         let on_error = Closure::<dyn FnMut()>::new(move || {
+            if CURRENT.with(|c| c.borrow().0) != generation {
+                return;
+            }
             live.status.set(LiveStatus::Reconnecting);
             if watched.ready_state() == EventSource::CLOSED {
-                retry(live, attempt + 1);
+                retry(live, url.clone(), generation, attempt + 1);
             }
         });
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
     }
 
-    fn retry(live: Live, attempt: u32) {
+    fn retry(live: Live, url: String, generation: u64, attempt: u32) {
         let pause = Duration::from_secs(u64::from(attempt.min(5)) * 6).max(Duration::from_secs(1));
-        set_timeout(move || connect(live, attempt), pause);
+        set_timeout(move || connect(live, url, generation, attempt), pause);
     }
 }

@@ -10,8 +10,11 @@ pub const PLATFORM_RANGE_MS: i64 = 86_400_000;
 
 /// The platform over the last day, for the workloads of `namespace` (all when `None`).
 #[server(prefix = "/rpc", endpoint = "platform")]
-pub async fn platform_totals(namespace: Option<String>) -> Result<Platform, ServerFnError> {
-    let backend = crate::backend::backend()?;
+pub async fn platform_totals(
+    cluster: Option<String>,
+    namespace: Option<String>,
+) -> Result<Platform, ServerFnError> {
+    let backend = crate::backend::backend_in(&cluster)?;
     let namespace = namespace.filter(|n| !n.is_empty());
     let mut now = backend.cluster.platform_now(namespace.as_deref());
     now.from_ms = now.to_ms - PLATFORM_RANGE_MS;

@@ -47,7 +47,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    crate::live::provide_live();
     mark_hydrated();
 
     view! {

@@ -82,3 +82,33 @@ test('three clusters, one of them down: each side by side, the down one unreacha
     await fleet.stop();
   }
 });
+
+test('the cluster picker: switching keeps the page and its URL state, links stay on the cluster, a service page on the second cluster', async ({ page }) => {
+  const fleet = await startFleet();
+  try {
+    await page.goto(`${fleet.url}/services?q=ledger&sort=cpu&order=desc`);
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+    const picker = page.getByTestId('cluster-picker');
+    await expect(picker).toHaveValue('eu-prod');
+    await picker.selectOption('us-prod');
+    await expect(page).toHaveURL(/\/services\?q=ledger&sort=cpu&order=desc&cluster=us-prod$/);
+    await expect(page.getByLabel('Search')).toHaveValue('ledger');
+    await expect(page.getByTestId('live-status')).toHaveText('Live', { timeout: 15_000 });
+    // The navigation and the rows link on the chosen cluster.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await expect(nav.getByRole('link', { name: 'Advisor' })).toHaveAttribute('href', '/advisor?cluster=us-prod');
+    const ledger = page.locator('tr[data-workload="payments-core/ledger"]').getByRole('link', { name: 'ledger' });
+    await ledger.click();
+    await expect(page).toHaveURL(/\/services\/payments-core\/ledger\?cluster=us-prod$/);
+    await expect(page.getByRole('heading', { level: 1 })).toContainText('ledger');
+    await expect(page.getByTestId('cluster-picker')).toHaveValue('us-prod');
+    // Back to the primary: the parameter goes, the page stays.
+    await page.getByTestId('cluster-picker').selectOption('eu-prod');
+    await expect(page).toHaveURL(/\/services\/payments-core\/ledger$/);
+    // An unwatched cluster in the URL says so instead of showing another cluster's figures.
+    await page.goto(`${fleet.url}/services?cluster=nowhere`);
+    await expect(page.getByText('does not watch a cluster named')).toBeVisible();
+  } finally {
+    await fleet.stop();
+  }
+});

@@ -100,6 +100,11 @@ impl Advisor {
         Advisor { sizing: options, ..self }
     }
 
+    /// Right-sizing's percentile and headroom.
+    pub fn sizing_options(&self) -> SizingOptions {
+        self.sizing.clone()
+    }
+
     /// Judging recorded history too.
     pub fn with_history(self, whatif: WhatIf) -> Self {
         Advisor { whatif: Some(whatif), ..self }

@@ -135,7 +135,7 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
     // The primary cluster is the fleet's first member; `run` adds the others.
     let name = recording.as_ref().map_or(crate::history::DEFAULT_CLUSTER, |r| r.store.history.cluster());
     let primary = Member::watching(name, name, state.cluster.clone(), WallClock::default());
-    state = state.with_fleet(Fleet::new(vec![primary]));
+    state = state.named(name).with_fleet(Fleet::new(vec![primary]));
     if let Some(Recording { store, sample_interval, edits }) = recording {
         state = state.with_history(store.history.clone(), sample_interval);
         if let Some(Editing { config, audit: settings }) = edits {
@@ -268,9 +268,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut state = state;
     let primary_history = state.history.clone().context("the store is open")?;
     for entry in fleet.iter().flatten().skip(1) {
-        let member = watch_member(&config, entry).await?;
+        let (member, connected) = watch_member(&config, entry).await?;
         let history = primary_history.for_cluster(&entry.name);
-        state = state.also_recording(history, member.view.clone(), config.sample_interval());
+        state =
+            state.with_member(&entry.name, member.view.clone(), history, connected.client, connected.config);
         members.push(member);
     }
     // `--sim-clusters`: more simulated clusters beside the first, each its own fleet member.
@@ -285,7 +286,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let connected = cluster::simulated::start(*profile, seed, *speed, *start_ms, &out).await?;
             let name = format!("{cluster_name}-{i}");
             let view = cluster::start(
-                connected.client,
+                connected.client.clone(),
                 connected.description,
                 &config.scope(),
                 config.metrics_interval(),
@@ -300,7 +301,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 );
                 cluster::simulated::record_history(history.as_ref(), *profile, seed, span).await?;
             }
-            state = state.also_recording(history, view.clone(), config.sample_interval());
+            state =
+                state.with_member(&name, view.clone(), history, connected.client, connected.config.clone());
             members.push(Member::watching(
                 &name,
                 &format!("Simulated cluster {i}"),
@@ -366,13 +368,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 async fn watch_member(
     config: &Config,
     entry: &crate::fleet::clusters::ClusterEntry,
-) -> anyhow::Result<Member> {
+) -> anyhow::Result<(Member, cluster::Connected)> {
     let connected =
         cluster::connect(&entry.source()).await.with_context(|| format!("cluster {}", entry.name))?;
     tracing::info!(cluster = %entry.name, "watching {}", connected.description);
-    let view =
-        cluster::start(connected.client, connected.description, &config.scope(), config.metrics_interval());
-    Ok(Member::watching(&entry.name, &entry.display_name, view, WallClock::default()))
+    let view = cluster::start(
+        connected.client.clone(),
+        connected.description.clone(),
+        &config.scope(),
+        config.metrics_interval(),
+    );
+    Ok((Member::watching(&entry.name, &entry.display_name, view, WallClock::default()), connected))
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends before it kills a pod).

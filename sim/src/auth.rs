@@ -307,13 +307,50 @@ pub struct Attributes<'a> {
     pub name: Option<&'a str>,
 }
 
-/// Whether `user` may do what `attrs` describe.
+/// Which RBAC a simulated cluster has: clusters of one fleet differ, as real ones do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rbac {
+    /// [`RULES`]: operators scale in [`OPERATOR_NAMESPACES`].
+    #[default]
+    Standard,
+    /// A locked-down cluster (a PCI zone): operators read but change nothing; only admins
+    /// (and the deployer account) scale.
+    Restricted,
+}
+
+/// [`RULES`] without the operators' scaling grant.
+static RESTRICTED_RULES: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(|| {
+    let operators_edit = |rule: &Rule| {
+        rule.verbs == EDIT && rule.subjects.iter().any(|s| matches!(s, Subject::Group("payments:operators")))
+    };
+    RULES.iter().filter(|rule| !operators_edit(rule)).cloned().collect()
+});
+
+impl Rbac {
+    pub fn rules(self) -> &'static [Rule] {
+        match self {
+            Rbac::Standard => RULES,
+            Rbac::Restricted => RESTRICTED_RULES.as_slice(),
+        }
+    }
+
+    /// Whether `user` may do what `attrs` describe on a cluster with these rules.
+    pub fn allows(self, user: &User, attrs: &Attributes) -> bool {
+        allowed_by(self.rules(), user, attrs)
+    }
+}
+
+/// Whether `user` may do what `attrs` describe under the standard rules.
 pub fn allowed(user: &User, attrs: &Attributes) -> bool {
+    Rbac::Standard.allows(user, attrs)
+}
+
+fn allowed_by(rules: &[Rule], user: &User, attrs: &Attributes) -> bool {
     let is_subject = |s: &Subject| match s {
         Subject::User(u) => *u == user.name,
         Subject::Group(g) => user.groups.iter().any(|ug| ug == g),
     };
-    RULES.iter().any(|rule| {
+    rules.iter().any(|rule| {
         rule.subjects.iter().any(is_subject)
             && rule.verbs.iter().any(|v| *v == "*" || *v == attrs.verb)
             && rule.resources.iter().any(|(g, r)| {
@@ -361,6 +398,11 @@ pub fn service_account(user: &str) -> Option<(&str, &str)> {
 /// (or, for `system:serviceaccount:NS:NAME`, on that service account in its namespace) and on
 /// each named group; a service account without impersonated groups gets its own groups.
 pub fn identify(headers: &HeaderMap) -> Result<User, ApiError> {
+    identify_in(Rbac::Standard, headers)
+}
+
+/// [`identify`] on a cluster with the RBAC `rbac`.
+pub fn identify_in(rbac: Rbac, headers: &HeaderMap) -> Result<User, ApiError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -385,7 +427,7 @@ pub fn identify(headers: &HeaderMap) -> Result<User, ApiError> {
 
     let may = |resource: &'static str, namespace: Option<&str>, name: &str| {
         let attrs = Attributes { verb: "impersonate", group: "", resource, namespace, name: Some(name) };
-        if allowed(&caller, &attrs) {
+        if rbac.allows(&caller, &attrs) {
             Ok(())
         } else {
             Err(ApiError::forbidden_named(&caller.name, "impersonate", resource, name, "", namespace))
@@ -440,6 +482,19 @@ mod tests {
         assert!(!allowed(&viewer, &patch_hpa("payments-core")));
         assert!(allowed(&viewer, &attrs("list", "apps", "deployments", None)));
         assert!(allowed(&operator, &attrs("patch", "apps", "deployments/scale", Some("payments-edge"))));
+    }
+
+    #[test]
+    fn a_restricted_cluster_lets_operators_read_but_only_admins_scale() {
+        let operator = User { name: "operator".into(), groups: vec!["payments:operators".into()] };
+        let admin = User { name: "admin".into(), groups: vec!["payments:admins".into()] };
+        let patch = attrs("patch", "autoscaling", "horizontalpodautoscalers", Some("payments-core"));
+        let get = attrs("get", "autoscaling", "horizontalpodautoscalers", Some("payments-core"));
+        assert!(Rbac::Standard.allows(&operator, &patch));
+        assert!(!Rbac::Restricted.allows(&operator, &patch));
+        assert!(Rbac::Restricted.allows(&operator, &get));
+        assert!(Rbac::Restricted.allows(&admin, &patch));
+        assert_eq!(Rbac::Restricted.rules().len(), RULES.len() - 1, "only the operators' grant is gone");
     }
 
     #[test]

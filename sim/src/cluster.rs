@@ -100,6 +100,8 @@ pub struct Cluster {
     /// Streamed lists served, for tests of the clients that ask for them.
     lists_streamed: Arc<AtomicU64>,
     faults: crate::faults::Faults,
+    /// Whether this cluster's RBAC is restricted (see [`crate::auth::Rbac`]).
+    restricted: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -120,6 +122,7 @@ impl Cluster {
             streaming_lists: Arc::new(AtomicBool::new(true)),
             lists_streamed: Arc::default(),
             faults: crate::faults::Faults::default(),
+            restricted: Arc::default(),
         }
     }
 
@@ -141,6 +144,19 @@ impl Cluster {
     /// API (see [`crate::faults`]).
     pub fn faults(&self) -> &crate::faults::Faults {
         &self.faults
+    }
+
+    /// The RBAC requests are authorised by from now on.
+    pub fn set_rbac(&self, rbac: crate::auth::Rbac) {
+        self.restricted.store(rbac == crate::auth::Rbac::Restricted, Ordering::SeqCst);
+    }
+
+    pub fn rbac(&self) -> crate::auth::Rbac {
+        if self.restricted.load(Ordering::SeqCst) {
+            crate::auth::Rbac::Restricted
+        } else {
+            crate::auth::Rbac::Standard
+        }
     }
 
     /// Whether watches may stream the initial list. Off, a watch asking for it is refused with

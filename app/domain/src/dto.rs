@@ -256,6 +256,11 @@ pub struct Viewer {
     pub read_only: bool,
     /// On the simulated cluster: the demo users one may act as (the identity switcher).
     pub demo_users: Vec<String>,
+    /// The cluster that vouched for the caller's bearer token (its TokenReview): Paydeck acts
+    /// as them on that cluster only. Absent for an identity from the auth proxy, the same
+    /// person on every cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vouched_by: Option<String>,
 }
 
 /// What Paydeck knows about its connection to the cluster.

@@ -44,6 +44,15 @@ impl ClusterState {
     }
 }
 
+/// A cluster the picker offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterChoice {
+    pub name: String,
+    pub display_name: String,
+    pub state: ClusterState,
+}
+
 /// Every cluster Paydeck watches, and what needs a look across them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

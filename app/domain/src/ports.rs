@@ -81,6 +81,8 @@ pub trait EditSource: Send + Sync + 'static {
 pub trait FleetSource: Send + Sync + 'static {
     /// Every cluster side by side, and what needs attention across them.
     fn overview(&self) -> crate::fleet::FleetOverview;
+    /// The clusters, the primary first, for the picker (cheap: no figures).
+    fn choices(&self) -> Vec<crate::fleet::ClusterChoice>;
 }
 
 /// Recorded demand, for the what-if replay in the browser.

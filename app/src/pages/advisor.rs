@@ -65,7 +65,8 @@ fn url_of(q: &FindingsQuery) -> String {
 pub fn AdvisorPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| query_of(|k| p.get(k))));
-    let report = Resource::new(move || query.get(), findings);
+    let chosen = crate::cluster::use_chosen();
+    let report = Resource::new(move || (chosen.get(), query.get()), |(cluster, q)| findings(cluster, q));
     // Every namespace with a workload, kept from the last report.
     let namespaces =
         Memo::new(move |_| report.get().and_then(Result::ok).map(|r| r.namespaces).unwrap_or_default());
@@ -73,7 +74,10 @@ pub fn AdvisorPage() -> impl IntoView {
     let set = move |change: Box<dyn Fn(&mut FindingsQuery)>| {
         let mut q = query.get_untracked();
         change(&mut q);
-        navigate(&url_of(&q), NavigateOptions::default());
+        navigate(
+            &crate::cluster::on_cluster(&url_of(&q), chosen.get_untracked().as_deref()),
+            NavigateOptions::default(),
+        );
     };
     let (on_namespace, on_rule, on_severity) = (set.clone(), set.clone(), set.clone());
 
@@ -81,6 +85,7 @@ pub fn AdvisorPage() -> impl IntoView {
         <PageHeader title="Advisor" subtitle="Governance rules for payment services, judged on the live cluster and on recorded demand, and right-sizing from the recorded week. Each finding says what was found, why it matters and how to fix it; a Deployment may waive a rule by annotation (paydeck.io/waive), and waived findings stay visible." />
         <section class="panel">
             <form class="filters" method="get" action="/advisor" data-testid="advisor-filters">
+                <crate::cluster::ClusterField />
                 <div class="field">
                     <label for="advisor-namespace">"Namespace"</label>
                     <select id="advisor-namespace" name="namespace" on:change=move |ev| {
@@ -134,7 +139,7 @@ pub fn AdvisorPage() -> impl IntoView {
                 <noscript><button type="submit" class="button-quiet">"Apply"</button></noscript>
                 <div class="field export">
                     <span class="field-label">"Export"</span>
-                    <a href=move || format!("/api/v1/findings{}", url_of(&query.get()).trim_start_matches("/advisor"))>"JSON"</a>
+                    <a href=move || crate::cluster::api_on(&format!("/findings{}", url_of(&query.get()).trim_start_matches("/advisor")), chosen.get().as_deref())>"JSON"</a>
                 </div>
             </form>
             <Transition fallback=|| view! { <p class="loading" role="status">"Judging the rules…"</p> }>
@@ -180,13 +185,13 @@ fn RuleCounts(counts: Vec<RuleCount>, query: FindingsQuery) -> impl IntoView {
         <nav class="rule-counts" aria-label="Rules">
             <h2 class="subheading">"Rules"</h2>
             <ul>
-                <li><a href=with_rule(&query, None) aria-current=query.rule.is_none().then_some("true")>"Every rule"</a></li>
+                <li><a href=crate::cluster::here(&with_rule(&query, None)) aria-current=query.rule.is_none().then_some("true")>"Every rule"</a></li>
                 {counts.into_iter().map(|c| {
                     let current = query.rule == Some(c.rule);
                     let count_class = if c.open > 0 { "count count-open" } else { "count" };
                     view! {
                         <li data-rule=c.rule.as_str()>
-                            <a href=with_rule(&query, Some(c.rule)) aria-current=current.then_some("true") title=rule(c.rule).why>
+                            <a href=crate::cluster::here(&with_rule(&query, Some(c.rule))) aria-current=current.then_some("true") title=rule(c.rule).why>
                                 <span class="mono">{c.rule.as_str()}</span>" "{c.title.clone()}
                                 {c.from_history.then(|| view! { <span class="tag">"history"</span> })}
                             </a>
@@ -226,7 +231,7 @@ fn Findings(rows: Vec<FindingRow>) -> impl IntoView {
                             <tr data-rule=r.code data-workload=format!("{}/{}", row.namespace, row.name) class:waived=waived>
                                 <td><span class="mono">{r.code}</span><span class="sub">{r.title}</span></td>
                                 <th scope="row" class="service">
-                                    <a href=format!("/services/{}/{}#governance", row.namespace, row.name)>{row.name.clone()}</a>
+                                    <a href=crate::cluster::here(&format!("/services/{}/{}#governance", row.namespace, row.name))>{row.name.clone()}</a>
                                     <span class="sub">{row.namespace.clone()}{row.critical.then_some(" · critical")}</span>
                                 </th>
                                 <td><span class=severity_class(row.finding.severity)>{row.finding.severity.label()}</span></td>
@@ -244,10 +249,12 @@ fn Findings(rows: Vec<FindingRow>) -> impl IntoView {
 /// A finding's message, its waiver when it has one, and the way to the change it proposes.
 #[component]
 pub fn FindingText(finding: RuleFinding, namespace: String, name: String) -> impl IntoView {
-    let change = finding
-        .proposal
-        .as_ref()
-        .map(|p| format!("/services/{namespace}/{name}?{}#edit", p.query(Origin::Rule(finding.rule))));
+    let change = finding.proposal.as_ref().map(|p| {
+        crate::cluster::here(&format!(
+            "/services/{namespace}/{name}?{}#edit",
+            p.query(Origin::Rule(finding.rule))
+        ))
+    });
     view! {
         {finding.message.clone()}
         {finding.backtest.map(|b| view! { <span class="sub" data-testid="finding-backtest">{format!("Proposed change {b}")}</span> })}

@@ -1,5 +1,7 @@
 //! The audit log: every attempt to change scaling, newest first, filtered by the URL, with
-//! CSV and JSON exports of exactly what is shown.
+//! CSV and JSON exports of exactly what is shown. One chain for the whole fleet: without a
+//! chosen cluster every cluster's attempts are listed (with a cluster column when there are
+//! several), with one only that cluster's.
 
 use std::time::Duration;
 
@@ -21,9 +23,13 @@ const OUTCOMES: [&str; 7] = ["applied", "previewed", "invalid", "denied", "confl
 
 fn query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();
-    for (key, value) in
-        [("namespace", &q.namespace), ("name", &q.name), ("user", &q.user), ("outcome", &q.outcome)]
-    {
+    for (key, value) in [
+        ("namespace", &q.namespace),
+        ("name", &q.name),
+        ("user", &q.user),
+        ("outcome", &q.outcome),
+        ("cluster", &q.cluster),
+    ] {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
             parts.push(format!("{key}={}", v.replace(['&', '=', '#', ' '], "")));
         }
@@ -42,6 +48,7 @@ pub fn AuditPage() -> impl IntoView {
                 name: get("name"),
                 user: get("user"),
                 outcome: get("outcome").filter(|o| OUTCOMES.contains(&o.as_str())),
+                cluster: get("cluster"),
                 limit: Some(500),
                 ..AuditQuery::default()
             }
@@ -83,6 +90,7 @@ pub fn AuditPage() -> impl IntoView {
         <PageHeader title="Audit" subtitle="Every attempt to change scaling: who, when, what, before → after, why, and what came of it. Append-only and hash-chained (paydeck verify-audit)." />
         <section class="panel">
             <form class="filters" method="get" action="/audit" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
+                <crate::cluster::ClusterField />
                 <div class="field">
                     <label for="audit-user">"User"</label>
                     <input id="audit-user" name="user" type="search" placeholder="Any user" prop:value=move || query.get().user.unwrap_or_default() on:change=on_user />
@@ -95,7 +103,7 @@ pub fn AuditPage() -> impl IntoView {
                     </select>
                 </div>
                 {move || query.get().namespace.zip(query.get().name).map(|(ns, n)| view! {
-                    <p class="panel-note">"Service " <span class="mono">{format!("{ns}/{n}")}</span> " · " <a href="/audit">"all services"</a></p>
+                    <p class="panel-note">"Service " <span class="mono">{format!("{ns}/{n}")}</span> " · " <a href=crate::cluster::here("/audit")>"all services"</a></p>
                 })}
                 <div class="field export">
                     <span class="field-label">"Export"</span>
@@ -125,6 +133,17 @@ pub fn AuditPage() -> impl IntoView {
     }
 }
 
+/// The service's page on the cluster of the row when the list spans several, else on the
+/// page's chosen cluster.
+fn service_href(e: &AuditEntry, several: bool) -> String {
+    let href = format!("/services/{}/{}", e.namespace, e.name);
+    if several && !e.cluster.is_empty() {
+        crate::cluster::on_cluster(&href, Some(&e.cluster))
+    } else {
+        crate::cluster::here(&href)
+    }
+}
+
 /// `field a → b` for every field that differs between before and after.
 fn change_summary(e: &AuditEntry) -> String {
     let Some(before) = e.before.as_object() else { return String::new() };
@@ -140,11 +159,16 @@ fn change_summary(e: &AuditEntry) -> String {
 
 #[component]
 fn AuditTable(list: Vec<AuditEntry>) -> impl IntoView {
+    // Several clusters' attempts: each row says whose, and links to the service there.
+    let first = list.first().map(|e| e.cluster.clone()).unwrap_or_default();
+    let several = list.iter().any(|e| e.cluster != first);
     view! {
         <div class="table-wrap">
             <table class="services audit" data-testid="audit-table">
                 <thead><tr>
-                    <th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Service"</th>
+                    <th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th>
+                    {several.then(|| view! { <th scope="col">"Cluster"</th> })}
+                    <th scope="col">"Service"</th>
                     <th scope="col">"Change"</th><th scope="col">"Reason"</th><th scope="col">"Outcome"</th>
                 </tr></thead>
                 <tbody>
@@ -161,7 +185,8 @@ fn AuditTable(list: Vec<AuditEntry>) -> impl IntoView {
                                 <td class="num mono">{e.seq}</td>
                                 <td><time>{format::clock(e.at_ms)}</time></td>
                                 <td>{e.user.clone()}<span class="sub">{e.groups.join(", ")}</span></td>
-                                <td><a href=format!("/services/{}/{}", e.namespace, e.name) class="mono">{format!("{}/{}", e.namespace, e.name)}</a><span class="sub">{e.target.clone()}</span></td>
+                                {several.then(|| view! { <td class="mono">{if e.cluster.is_empty() { "—".to_string() } else { e.cluster.clone() }}</td> })}
+                                <td><a href=service_href(&e, several) class="mono">{format!("{}/{}", e.namespace, e.name)}</a><span class="sub">{e.target.clone()}</span></td>
                                 <td class="mono">{summary}<span class="sub">{e.detail.clone()}</span></td>
                                 <td>{e.reason.clone()}</td>
                                 <td><span class=class>{e.outcome.clone()}</span></td>

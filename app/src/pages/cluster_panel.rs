@@ -22,12 +22,19 @@ pub fn ClusterPanel() -> impl IntoView {
     let query = use_query_map();
     let namespace = Memo::new(move |_| query.with(|q| q.get("namespace").filter(|n| !n.is_empty())));
     let live = use_live();
-    let overview = Resource::new(move || (namespace.get(), live.version()), |(ns, _)| cluster_overview(ns));
+    let chosen = crate::cluster::use_chosen();
+    let overview = Resource::new(
+        move || (chosen.get(), namespace.get(), live.version()),
+        |(cluster, ns, _)| cluster_overview(cluster, ns),
+    );
     let navigate = use_navigate();
     let on_namespace = move |ev| {
         let ns = event_target_value(&ev);
         let href = if ns.is_empty() { "/".to_string() } else { format!("/?namespace={ns}") };
-        navigate(&href, NavigateOptions::default());
+        navigate(
+            &crate::cluster::on_cluster(&href, chosen.get_untracked().as_deref()),
+            NavigateOptions::default(),
+        );
     };
     let namespaces = move || {
         overview
@@ -104,7 +111,7 @@ fn Totals(overview: Overview) -> impl IntoView {
                         view! {
                             <li>
                                 <HealthBadge health=a.health />
-                                <A href=detail_href(&a.namespace, &a.name) attr:class="attention-name">{format!("{}/{}", a.namespace, a.name)}</A>
+                                <A href=crate::cluster::here(&detail_href(&a.namespace, &a.name)) attr:class="attention-name">{format!("{}/{}", a.namespace, a.name)}</A>
                                 <span class="attention-why">{reasons}</span>
                             </li>
                         }

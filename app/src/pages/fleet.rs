@@ -75,11 +75,9 @@ fn Fleet(fleet: FleetOverview) -> impl IntoView {
                     {attention.into_iter().map(|a| {
                         let reasons = a.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
                         let place = format!("{}/{}", a.namespace, a.name);
-                        let name = if a.cluster == primary {
-                            Either::Left(view! { <A href=detail_href(&a.namespace, &a.name) attr:class="attention-name">{place}</A> })
-                        } else {
-                            Either::Right(view! { <span class="attention-name">{place}</span> })
-                        };
+                        let on = (a.cluster != primary).then_some(a.cluster.as_str());
+                        let href = crate::cluster::on_cluster(&detail_href(&a.namespace, &a.name), on);
+                        let name = view! { <A href=href attr:class="attention-name">{place}</A> };
                         view! {
                             <li data-cluster=a.cluster.clone()>
                                 <HealthBadge health=a.health />
@@ -118,11 +116,8 @@ fn ClusterRow(cluster: ClusterSummary) -> impl IntoView {
     let (cpu, cpu_note) = if figures { capacity(&t.cpu, format::cores) } else { none() };
     let (memory, memory_note) = if figures { capacity(&t.memory, format::bytes) } else { none() };
     let ratio = move |a: i32, b: i32| if figures { format!("{a} / {b}") } else { "—".into() };
-    let name = if c.primary {
-        Either::Left(view! { <A href="/">{c.display_name.clone()}</A> })
-    } else {
-        Either::Right(view! { <span>{c.display_name.clone()}</span> })
-    };
+    let href = crate::cluster::on_cluster("/", (!c.primary).then_some(c.name.as_str()));
+    let name = view! { <A href=href>{c.display_name.clone()}</A> };
     view! {
         <tr data-cluster=c.name.clone() data-state=state.to_lowercase()>
             <th scope="row">{name}<span class="sub">{c.name.clone()}</span></th>

@@ -3,6 +3,7 @@
 pub mod advisor;
 mod audit;
 mod cluster_panel;
+pub mod cluster_picker;
 mod fleet;
 mod lazy;
 mod not_found;
@@ -14,6 +15,7 @@ pub mod sizing;
 
 pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
+pub use cluster_picker::ClusterPicker;
 pub use fleet::FleetPage;
 pub use lazy::{AdvisorRoute, AuditRoute, FleetRoute, PlannerRoute, ServiceRoute};
 pub use not_found::NotFoundPage;

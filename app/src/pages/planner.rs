@@ -39,11 +39,12 @@ pub fn PlannerPage() -> impl IntoView {
             namespace: params.with(|p| p.get("namespace")).filter(|n| !n.is_empty()),
         })
     });
+    let chosen = crate::cluster::use_chosen();
     let report = Resource::new(
-        move || query.get(),
-        |q| async move {
+        move || (chosen.get(), query.get()),
+        |(cluster, q)| async move {
             match q {
-                Ok(q) => plan(q).await.map_err(|e| e.to_string()),
+                Ok(q) => plan(cluster, q).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
         },
@@ -57,7 +58,11 @@ pub fn PlannerPage() -> impl IntoView {
         match Peak::parse(&typed.get_untracked()) {
             Ok(peak) => {
                 error.set(None);
-                navigate(&format!("/planner?peak={}", peak.text()), NavigateOptions::default());
+                let href = format!("/planner?peak={}", peak.text());
+                navigate(
+                    &crate::cluster::on_cluster(&href, chosen.get_untracked().as_deref()),
+                    NavigateOptions::default(),
+                );
             }
             Err(e) => error.set(Some(e)),
         }
@@ -67,6 +72,7 @@ pub fn PlannerPage() -> impl IntoView {
         <PageHeader title="Capacity planner" subtitle="How many instances each service needs at a planned peak, whether its HPA allows them, and whether the nodes hold their requests — from the last day of recorded demand." />
         <section class="panel">
             <form class="filters" method="get" action="/planner" on:submit=submit data-testid="planner-form">
+                <crate::cluster::ClusterField />
                 <div class="field">
                     <label for="planner-peak">"Peak"</label>
                     <input id="planner-peak" name="peak" class="mono" inputmode="decimal" autocomplete="off"
@@ -80,7 +86,7 @@ pub fn PlannerPage() -> impl IntoView {
                 <button type="submit" class="button">"Plan"</button>
                 <div class="field presets">
                     <span class="field-label">"Presets"</span>
-                    {PRESETS.into_iter().map(|p| view! { <a href=format!("/planner?peak={p}")>{p.replace('x', " ×")}</a> }).collect_view()}
+                    {PRESETS.into_iter().map(|p| view! { <a href=crate::cluster::here(&format!("/planner?peak={p}"))>{p.replace('x', " ×")}</a> }).collect_view()}
                 </div>
             </form>
             <Transition fallback=|| view! { <p class="loading" role="status">"Planning…"</p> }>

@@ -159,8 +159,11 @@ fn summary(r: &SizingReport) -> String {
 /// The Advisor page's right-sizing section for `namespace` (all when `None`).
 #[component]
 pub fn SizingSection(namespace: Memo<Option<String>>) -> impl IntoView {
-    let report =
-        Resource::new(move || namespace.get(), |namespace| sizing(SizingQuery { namespace, name: None }));
+    let chosen = crate::cluster::use_chosen();
+    let report = Resource::new(
+        move || (chosen.get(), namespace.get()),
+        |(cluster, namespace)| sizing(cluster, SizingQuery { namespace, name: None }),
+    );
     view! {
         <section class="panel" id="sizing" aria-labelledby="sizing-title" data-testid="sizing">
             <div class="panel-header"><h2 id="sizing-title">"Right-sizing"</h2></div>

@@ -3,7 +3,9 @@
 //! ([`Format::Sealed`]) cover their body (groups, target, before, after, reason, detail)
 //! through its digest: a refused attempt's body may be removed after its retention period,
 //! its digest kept, and the chain still verifies — while its time, user, workload and outcome
-//! stay covered, so no applied change can pass for a refused one. With a key (`--audit-key-file`) the
+//! stay covered, so no applied change can pass for a refused one. Rows of the clustered format
+//! ([`Format::Clustered`]) cover the cluster the change was for in their header as well. With a key
+//! (`--audit-key-file`) the
 //! hash is an HMAC: someone who can write the database file but not read the key cannot
 //! rewrite the chain from the point they changed to its end.
 
@@ -42,6 +44,8 @@ pub struct Fields<'a> {
     pub format: Format,
     /// For a sealed row whose body was removed: the digest of the body it had.
     pub removed_body: Option<&'a str>,
+    /// The fleet's name for the cluster (covered from the clustered format on; empty before).
+    pub cluster: &'a str,
 }
 
 /// How a row's hash is made.
@@ -51,6 +55,8 @@ pub enum Format {
     Whole,
     /// Over the row's header and the digest of its body.
     Sealed,
+    /// As sealed, with the cluster in the header.
+    Clustered,
 }
 
 impl Format {
@@ -59,13 +65,20 @@ impl Format {
         match self {
             Format::Whole => 1,
             Format::Sealed => 2,
+            Format::Clustered => 3,
         }
+    }
+
+    /// Whether its body may be removed, its digest kept.
+    pub fn seals_body(self) -> bool {
+        self != Format::Whole
     }
 
     pub fn of(number: i64) -> Option<Self> {
         match number {
             1 => Some(Format::Whole),
             2 => Some(Format::Sealed),
+            3 => Some(Format::Clustered),
             _ => None,
         }
     }
@@ -127,12 +140,27 @@ pub fn body_digest(f: &Fields) -> String {
 /// The text a row's hash is computed over. Whole rows: every field; the fields added later
 /// (intent, keyed) are appended only when set, so rows written before they existed hash as
 /// they always did. Sealed rows: a tag no whole row starts with, the header and the body's
-/// digest.
+/// digest; clustered rows: their own tag, the same and the cluster.
 fn text(prev: &str, f: &Fields) -> String {
-    if f.format == Format::Sealed {
+    if f.format.seals_body() {
         let at = f.at_ms.to_string();
         let intent = f.intent_seq.map(|s| s.to_string()).unwrap_or_default();
         let body = f.removed_body.map_or_else(|| body_digest(f), str::to_string);
+        if f.format == Format::Clustered {
+            return joined(&[
+                "paydeck-audit-clustered",
+                prev,
+                &at,
+                f.cluster,
+                f.user,
+                f.namespace,
+                f.name,
+                f.outcome,
+                &intent,
+                if f.keyed { "hmac-sha256" } else { "sha256" },
+                &body,
+            ]);
+        }
         return joined(&[
             "paydeck-audit-sealed",
             prev,
@@ -198,6 +226,7 @@ mod tests {
             outcome: "applied",
             detail,
             intent_seq: None,
+            cluster: "",
             keyed: false,
             format: Format::Whole,
             removed_body: None,
@@ -217,6 +246,18 @@ mod tests {
         );
         let with_intent = Fields { intent_seq: Some(3), ..fields("ana", "max 4 → 6") };
         assert_ne!(a, row_hash(GENESIS, &with_intent, None).unwrap());
+    }
+
+    #[test]
+    fn a_clustered_row_covers_its_cluster_and_verifies_with_its_body_removed() {
+        let row =
+            Fields { format: Format::Clustered, outcome: "denied", cluster: "eu-west", ..fields("ana", "x") };
+        let hash = row_hash(GENESIS, &row, None).unwrap();
+        assert_ne!(hash, row_hash(GENESIS, &Fields { cluster: "us-east", ..row.clone() }, None).unwrap());
+        assert_ne!(hash, row_hash(GENESIS, &Fields { format: Format::Sealed, ..row.clone() }, None).unwrap());
+        let digest = body_digest(&row);
+        let removed = Fields { detail: "removed", removed_body: Some(&digest), ..row.clone() };
+        assert_eq!(row_hash(GENESIS, &removed, None).unwrap(), hash);
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct Attempt<'a> {
     pub detail: &'a str,
     /// For an outcome row: the intent row it completes.
     pub intent_seq: Option<i64>,
+    /// The fleet's name for the cluster the change was for.
+    pub cluster: &'a str,
 }
 
 /// The last row: what to keep outside to catch a truncated log.
@@ -195,8 +197,9 @@ impl StoredRow {
             detail: cap(a.detail, detail),
             intent_seq: a.intent_seq,
             keyed,
-            format: chain::Format::Sealed.number(),
+            format: chain::Format::Clustered.number(),
             body_digest: String::new(),
+            cluster: cap(a.cluster, MAX_NAME_CHARS),
         };
         row.body_digest = chain::body_digest(&StoredRow::fields_of(&row));
         StoredRow(row)
@@ -235,8 +238,9 @@ impl StoredRow {
             detail: &r.detail,
             intent_seq: r.intent_seq,
             keyed: r.keyed,
-            format: chain::Format::Sealed,
+            format: chain::Format::Clustered,
             removed_body: None,
+            cluster: &r.cluster,
         }
     }
 }
@@ -460,6 +464,7 @@ impl AuditLog {
                 outcome: UNKNOWN,
                 detail: "Paydeck stopped before it recorded the cluster's answer: check the object's current values",
                 intent_seq: Some(e.seq),
+                cluster: &e.cluster,
             })
             .await?;
         }

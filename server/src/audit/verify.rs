@@ -75,12 +75,12 @@ pub async fn verify_with(store: &dyn AuditStore, expect: &Expect) -> anyhow::Res
                 None => return Ok(Err(format!("row {seq} has an unknown format {}", r.format))),
             },
             removed_body: None,
+            cluster: &r.cluster,
         };
         // A removed body is stood for by its digest — only on a refused attempt's sealed row:
         // a row that records a change (or its intent) must be whole.
         let fields = if r.pruned {
-            if fields.format != chain::Format::Sealed || !super::is_refusal(fields.outcome, fields.intent_seq)
-            {
+            if !fields.format.seals_body() || !super::is_refusal(fields.outcome, fields.intent_seq) {
                 return Ok(Err(format!(
                     "row {seq} had its details removed, but it is not a refused attempt ({}): only those may be pruned",
                     fields.outcome

@@ -61,6 +61,8 @@ pub struct Editor {
     /// Applied edits become events on the service's charts.
     history: Arc<dyn HistoryStore>,
     cluster: ClusterView,
+    /// The fleet's name for the cluster, on its audit rows.
+    cluster_name: String,
     audit: Arc<AuditLog>,
     pub limits: Limits,
     pub read_only: bool,
@@ -96,6 +98,7 @@ impl Editor {
             config,
             history,
             cluster,
+            cluster_name: crate::history::DEFAULT_CLUSTER.to_string(),
             audit,
             limits,
             read_only,
@@ -103,6 +106,17 @@ impl Editor {
             unrecorded: Arc::default(),
             whatif: None,
         }
+    }
+
+    /// Sends to the fleet's cluster `name` (its audit rows say so).
+    pub fn in_cluster(mut self, name: &str) -> Self {
+        self.cluster_name = name.to_string();
+        self
+    }
+
+    /// The fleet's name for the cluster it sends to.
+    pub fn cluster_name(&self) -> &str {
+        &self.cluster_name
     }
 
     /// Records with each applied HPA change what it would have done over the last week.
@@ -121,6 +135,14 @@ impl Editor {
         };
         if let Some(why) = &viewer.refused {
             return Err(why.clone());
+        }
+        // A token one cluster vouched for names someone of that cluster: another cluster's
+        // user of the same name may be someone else.
+        if let Some(cluster) = viewer.vouched_by.as_ref().filter(|c| **c != self.cluster_name) {
+            return Err(format!(
+                "your bearer token was checked by cluster {cluster}, not {this}: send it to /api/v1/clusters/{this}/… for {this} to check it",
+                this = self.cluster_name
+            ));
         }
         Ok(ActingAs { user: user.clone(), groups: viewer.groups.clone() })
     }
@@ -433,7 +455,7 @@ impl Editor {
     }
 
     fn attempt<'a>(
-        &self,
+        &'a self,
         record: &'a Record,
         before: &'a Value,
         after: &'a Value,
@@ -454,6 +476,7 @@ impl Editor {
             outcome,
             detail,
             intent_seq,
+            cluster: &self.cluster_name,
         }
     }
 

@@ -91,6 +91,17 @@ impl domain::ports::FleetSource for Fleet {
     fn overview(&self) -> FleetOverview {
         Fleet::overview(self)
     }
+
+    fn choices(&self) -> Vec<domain::fleet::ClusterChoice> {
+        self.members
+            .iter()
+            .map(|m| domain::fleet::ClusterChoice {
+                name: m.name.clone(),
+                display_name: m.display_name.clone(),
+                state: m.state.lock().unwrap_or_else(|e| e.into_inner()).0,
+            })
+            .collect()
+    }
 }
 
 /// The clusters Paydeck watches; the first is the primary, which the single-cluster pages and

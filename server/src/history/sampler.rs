@@ -38,7 +38,8 @@ pub struct SamplerStats {
 }
 
 /// Starts the sampler and the event recorder, stamping history with `clock`. When `stopping`
-/// turns true the sampler takes a last sample, writes what it still holds, and ends: await
+/// turns true the sampler takes a last sample (not under an election, where the next leader
+/// takes it), writes what it still holds, and ends: await
 /// the returned task before closing the database. Under an election (`fence`), only the
 /// leader records; the other replicas sample nothing and keep nothing.
 pub fn start(
@@ -145,7 +146,11 @@ async fn sample_loop(
         // While the API server is unreachable the snapshot is stale: record nothing, so the
         // outage shows as a gap rather than as flat lines. After a step back not yet dealt
         // with, nothing either: the sample would land among those about to be forgotten.
-        if snapshot.connection.synced && snapshot.connection.reachable && now >= newest_stamp {
+        // Stopping under an election: no last sample, only what is held. The next leader
+        // samples the moment it takes the released lease; a last one here would land a few
+        // milliseconds before its first.
+        let sample = !(last && fence.is_elected());
+        if sample && snapshot.connection.synced && snapshot.connection.reachable && now >= newest_stamp {
             newest_stamp = now;
             pending.push_back((now, snapshot));
             if pending.len() > MAX_PENDING {

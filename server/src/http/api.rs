@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, Query},
     http::Method,
     routing::{MethodRouter, any, get, post},
 };
@@ -37,7 +37,7 @@ pub struct NoParams {}
 #[utoipa::path(get, path = "/api/v1/overview", tag = "cluster", params(OverviewParams),
     responses((status = 200, body = app::dto::Overview), (status = 400, body = ErrorBody)))]
 pub async fn overview(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     params: Params<OverviewParams>,
 ) -> Result<Json<app::dto::Overview>, ApiError> {
     let Query(p) = params?;
@@ -48,7 +48,7 @@ pub async fn overview(
 #[utoipa::path(get, path = "/api/v1/workloads", tag = "cluster", params(WorkloadQuery),
     responses((status = 200, body = app::dto::WorkloadPage), (status = 400, body = ErrorBody)))]
 pub async fn workloads(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     query: Params<WorkloadQuery>,
 ) -> Result<Json<app::dto::WorkloadPage>, ApiError> {
     let Query(query) = query?;
@@ -59,7 +59,7 @@ pub async fn workloads(
 #[utoipa::path(get, path = "/api/v1/workloads/{namespace}/{name}", tag = "cluster", params(WorkloadPath),
     responses((status = 200, body = app::dto::Workload), (status = 404, body = ErrorBody)))]
 pub async fn workload(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: Params<NoParams>,
 ) -> Result<Json<app::dto::Workload>, ApiError> {
@@ -104,7 +104,7 @@ pub struct HistoryParams {
     params(WorkloadPath, HistoryParams),
     responses((status = 200, body = app::dto::History), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn history(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: Params<HistoryParams>,
 ) -> Result<Json<app::dto::History>, ApiError> {
@@ -148,7 +148,7 @@ pub async fn openapi_json(params: Params<NoParams>) -> Result<Json<utoipa::opena
 pub struct ApiRoutes {
     router: Router<ServerState>,
     /// `(method, path)` of every route, in the router's path syntax (= OpenAPI's).
-    pub registered: Vec<(Method, &'static str)>,
+    pub registered: Vec<(Method, String)>,
 }
 
 impl ApiRoutes {
@@ -156,13 +156,25 @@ impl ApiRoutes {
         ApiRoutes { router: Router::new(), registered: Vec::new() }
     }
 
-    fn route(mut self, method: Method, path: &'static str, handler: MethodRouter<ServerState>) -> Self {
+    fn route(mut self, method: Method, path: &str, handler: MethodRouter<ServerState>) -> Self {
         // Another method gets a JSON 405 naming the one this path takes (axum's own is empty).
         let allowed = method.clone();
-        let handler = handler.fallback(move || async move { method_not_allowed(path, &allowed) });
-        self.registered.push((method, path));
+        let named = path.to_string();
+        let handler = handler.fallback(move || async move { method_not_allowed(&named, &allowed) });
+        self.registered.push((method, path.to_string()));
         self.router = self.router.route(path, handler);
         self
+    }
+
+    /// A resource of a cluster, `/api/v1{path}`: the primary's at that path, and every
+    /// cluster's under `/api/v1/clusters/{cluster}{path}` (the handler takes
+    /// [`super::scope::InCluster`]).
+    fn per_cluster(self, method: Method, path: &str, handler: MethodRouter<ServerState>) -> Self {
+        self.route(method.clone(), &format!("{API}{path}"), handler.clone()).route(
+            method,
+            &format!("{CLUSTER}{path}"),
+            handler,
+        )
     }
 
     pub fn into_router(self) -> Router<ServerState> {
@@ -181,26 +193,48 @@ fn method_not_allowed(path: &str, allowed: &Method) -> axum::response::Response 
     response.into_response()
 }
 
+/// Where the API is.
+const API: &str = "/api/v1";
+/// Where a cluster's resources are.
+pub const CLUSTER: &str = "/api/v1/clusters/{cluster}";
+
+/// The resources every cluster has, relative to [`API`] (and to [`CLUSTER`]).
+pub const PER_CLUSTER: &[&str] = &[
+    "/overview",
+    "/workloads",
+    "/workloads/{namespace}/{name}",
+    "/workloads/{namespace}/{name}/history",
+    "/workloads/{namespace}/{name}/scaling",
+    "/workloads/{namespace}/{name}/rights",
+    "/workloads/{namespace}/{name}/demand",
+    "/workloads/{namespace}/{name}/backtest",
+    "/audit",
+    "/findings",
+    "/sizing",
+    "/plan",
+    "/live",
+];
+
 /// The `/api/v1` routes.
 pub fn routes() -> ApiRoutes {
     use super::{live, scaling, whatif};
     ApiRoutes::new()
-        .route(Method::GET, "/api/v1/overview", get(overview))
+        .per_cluster(Method::GET, "/overview", get(overview))
         .route(Method::GET, "/api/v1/clusters", get(super::clusters::clusters))
-        .route(Method::GET, "/api/v1/clusters/{cluster}", get(super::clusters::cluster))
+        .route(Method::GET, CLUSTER, get(super::clusters::cluster))
         .route(Method::GET, "/api/v1/whoami", get(whoami))
-        .route(Method::GET, "/api/v1/workloads", get(workloads))
-        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}", get(workload))
-        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/history", get(history))
-        .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/scaling", post(scaling::submit))
-        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/rights", get(scaling::rights))
-        .route(Method::GET, "/api/v1/audit", get(scaling::audit))
+        .per_cluster(Method::GET, "/workloads", get(workloads))
+        .per_cluster(Method::GET, "/workloads/{namespace}/{name}", get(workload))
+        .per_cluster(Method::GET, "/workloads/{namespace}/{name}/history", get(history))
+        .per_cluster(Method::POST, "/workloads/{namespace}/{name}/scaling", post(scaling::submit))
+        .per_cluster(Method::GET, "/workloads/{namespace}/{name}/rights", get(scaling::rights))
+        .per_cluster(Method::GET, "/audit", get(scaling::audit))
         .route(Method::GET, "/api/v1/audit/head", get(scaling::head))
-        .route(Method::GET, "/api/v1/workloads/{namespace}/{name}/demand", get(whatif::demand))
-        .route(Method::POST, "/api/v1/workloads/{namespace}/{name}/backtest", post(whatif::backtest))
-        .route(Method::GET, "/api/v1/findings", get(super::findings::findings))
-        .route(Method::GET, "/api/v1/sizing", get(super::sizing::sizing))
-        .route(Method::GET, "/api/v1/plan", get(super::planner::plan))
-        .route(Method::GET, "/api/v1/live", get(live::live))
+        .per_cluster(Method::GET, "/workloads/{namespace}/{name}/demand", get(whatif::demand))
+        .per_cluster(Method::POST, "/workloads/{namespace}/{name}/backtest", post(whatif::backtest))
+        .per_cluster(Method::GET, "/findings", get(super::findings::findings))
+        .per_cluster(Method::GET, "/sizing", get(super::sizing::sizing))
+        .per_cluster(Method::GET, "/plan", get(super::planner::plan))
+        .per_cluster(Method::GET, "/live", get(live::live))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

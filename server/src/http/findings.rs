@@ -1,16 +1,13 @@
 //! `GET /api/v1/findings`: the governance rules' findings, filtered, with per-rule counts.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::Query};
 use domain::rules::{
     CATALOGUE, RuleId, Severity,
     report::{FindingsQuery, FindingsReport},
 };
 use serde::Deserialize;
 
-use super::{ServerState, error::ApiError, openapi::ErrorBody};
+use super::{error::ApiError, openapi::ErrorBody};
 
 /// The filters, as written in a URL.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -75,7 +72,7 @@ impl FindingsParams {
 #[utoipa::path(get, path = "/api/v1/findings", tag = "advisor", params(FindingsParams),
     responses((status = 200, body = FindingsReport), (status = 400, body = ErrorBody)))]
 pub async fn findings(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     params: Result<Query<FindingsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<FindingsReport>, ApiError> {
     let Query(p) = params?;

@@ -40,7 +40,7 @@ pub async fn identify(State(asking): State<Asking>, mut request: Request, next: 
         )
         .into_response();
     }
-    let viewer = asking.viewer(proven);
+    let viewer = asking.viewer(proven, &path);
     tracing::Span::current().record("user", viewer.user.as_deref().unwrap_or("anonymous"));
     let client =
         ClientKey::of(&viewer, crate::identity::proxy::client(&asking.trust, peer, request.headers()));

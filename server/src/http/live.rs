@@ -14,7 +14,7 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     Extension,
-    extract::{Query, State, rejection::QueryRejection},
+    extract::{Query, rejection::QueryRejection},
     http::StatusCode,
     response::{
         IntoResponse, Response,
@@ -88,7 +88,7 @@ impl LiveParams {
         (status = 429, description = "Too many live feeds for this user (or address), or in all; Retry-After", body = super::openapi::ErrorBody),
     ))]
 pub async fn live(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Extension(client): Extension<super::identify::ClientKey>,
     params: Result<Query<LiveParams>, QueryRejection>,
 ) -> Response {

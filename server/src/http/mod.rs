@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod planner;
 pub mod scaling;
+pub mod scope;
 pub mod security;
 pub mod serve;
 pub mod sizing;
@@ -97,6 +98,11 @@ pub struct ServerState {
     pub leader: Arc<crate::leader::LeaderStats>,
     /// Every cluster watched, the primary (`cluster`) first.
     pub fleet: crate::fleet::Fleet,
+    /// The name of the cluster this state serves (`cluster`, `history`, `advisor`, `editor`).
+    pub cluster_name: String,
+    /// The fleet's other clusters, each served through the same handlers
+    /// ([`ServerState::in_cluster`]).
+    scopes: Arc<std::sync::RwLock<Vec<scope::Scope>>>,
     /// The history samplers (the primary's first), awaited at shutdown so their last batches
     /// are written.
     sampler_tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
@@ -121,6 +127,8 @@ impl ServerState {
             fence: crate::store::Fence::unfenced(),
             leader: Arc::default(),
             fleet: Default::default(),
+            cluster_name: crate::history::DEFAULT_CLUSTER.to_string(),
+            scopes: Arc::default(),
             sampler_tasks: Arc::default(),
             editor: None,
             audit: None,
@@ -168,6 +176,7 @@ impl ServerState {
             self.limits,
             self.asking.read_only,
         )
+        .in_cluster(&self.cluster_name)
         .with_whatif(self.whatif());
         self.editor = Some(Arc::new(editor));
         self.audit = Some(audit);
@@ -288,25 +297,106 @@ impl ServerState {
         self
     }
 
-    /// Records another cluster of the fleet (`view`) in `history`, under the same fence and
-    /// until the same shutdown as the primary's.
-    pub(crate) fn also_recording(
+    /// Serves and records another cluster of the fleet, `name`, watched through `view`: its
+    /// history in `history` (under the same fence and until the same shutdown as the
+    /// primary's), its own advisor, and — when this server edits — edits sent to it with
+    /// `config` as the user, audited in the one chain; bearer tokens sent for it are checked
+    /// by it through `client`.
+    pub(crate) fn with_member(
         self,
-        history: Arc<dyn crate::store::HistoryStore>,
+        name: &str,
         view: ClusterView,
-        interval: Duration,
+        history: Arc<dyn crate::store::HistoryStore>,
+        client: kube::Client,
+        config: kube::Config,
     ) -> Self {
         history.set_fence(self.fence.clone());
+        let sampler = Arc::<SamplerStats>::default();
         let task = crate::history::sampler::start(
-            history,
-            view,
-            interval,
-            Arc::default(),
+            history.clone(),
+            view.clone(),
+            self.sample_interval,
+            sampler.clone(),
             crate::clock::WallClock::default(),
             self.fence.clone(),
             self.stopping.clone(),
         );
         self.sampler_tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+        let whatif = crate::whatif::WhatIf {
+            history: history.clone(),
+            cluster: view.clone(),
+            sample_interval: self.sample_interval,
+            limits: self.limits,
+        };
+        let advisor = crate::advisor::Advisor::new(view.clone())
+            .with_sizing(self.advisor.sizing_options())
+            .with_history(whatif.clone());
+        advisor.start(crate::advisor::SWEEP_INTERVAL, self.stopping.clone());
+        let editor = self.audit.clone().map(|audit| {
+            let editor = crate::edits::Editor::new(
+                config,
+                view.clone(),
+                history.clone(),
+                audit,
+                self.limits,
+                self.asking.read_only,
+            )
+            .in_cluster(name)
+            .with_whatif(Some(whatif));
+            Arc::new(editor)
+        });
+        let tokens = self
+            .asking
+            .tokens
+            .as_ref()
+            .map(|primary| Arc::new(TokenReviewer::new(client, primary.settings().clone())));
+        self.scopes.write().unwrap_or_else(|e| e.into_inner()).push(scope::Scope {
+            name: name.to_string(),
+            cluster: view,
+            history: Some(history),
+            sampler,
+            advisor,
+            editor,
+            tokens,
+        });
+        self
+    }
+
+    /// This state narrowed to the fleet's cluster `name` (itself for its own name); `None`
+    /// for a cluster Paydeck does not watch.
+    pub fn in_cluster(&self, name: &str) -> Option<ServerState> {
+        if name == self.cluster_name {
+            return Some(self.clone());
+        }
+        let scopes = self.scopes.read().unwrap_or_else(|e| e.into_inner());
+        let scope = scopes.iter().find(|s| s.name == name)?.clone();
+        Some(ServerState {
+            cluster_name: scope.name,
+            cluster: scope.cluster,
+            history: scope.history,
+            sampler: scope.sampler,
+            advisor: scope.advisor,
+            editor: scope.editor,
+            ..self.clone()
+        })
+    }
+
+    /// Every cluster's state, this one first.
+    pub fn every_cluster(&self) -> Vec<ServerState> {
+        let names: Vec<String> =
+            self.scopes.read().unwrap_or_else(|e| e.into_inner()).iter().map(|s| s.name.clone()).collect();
+        std::iter::once(self.clone()).chain(names.iter().filter_map(|n| self.in_cluster(n))).collect()
+    }
+
+    /// The token reviewers of the fleet's other clusters, by name.
+    pub fn member_token_reviewers(&self) -> Vec<(String, Arc<TokenReviewer>)> {
+        let scopes = self.scopes.read().unwrap_or_else(|e| e.into_inner());
+        scopes.iter().filter_map(|s| Some((s.name.clone(), s.tokens.clone()?))).collect()
+    }
+
+    /// Serves the cluster the fleet names `name` (before [`ServerState::with_edits`]).
+    pub(crate) fn named(mut self, name: &str) -> Self {
+        self.cluster_name = name.to_string();
         self
     }
 
@@ -329,6 +419,7 @@ impl ServerState {
     /// The backend the app's server functions use.
     fn backend(&self) -> Backend {
         Backend {
+            cluster_name: self.cluster_name.clone(),
             cluster: Arc::new(self.cluster.clone()),
             history: self.history.clone().map(|store| -> Arc<dyn domain::ports::HistorySource> {
                 Arc::new(crate::history::query::HistoryService {
@@ -375,8 +466,9 @@ fn page_routes() -> Vec<AxumRouteListing> {
 /// Every route, with tracing, timeout, compression, request counting, identity, the guards
 /// and — outermost, so refusals by any middleware carry them too — security headers.
 pub fn router(state: ServerState) -> Router {
-    let backend = state.backend();
-    let provide_backend = move || provide_context(backend.clone());
+    let backends =
+        app::backend::Backends(Arc::new(state.every_cluster().iter().map(ServerState::backend).collect()));
+    let provide_backend = move || provide_context(backends.clone());
     let server_fns = {
         let provide_backend = provide_backend.clone();
         move |request: Request| leptos_axum::handle_server_fns_with_context(provide_backend.clone(), request)
@@ -413,7 +505,14 @@ pub fn router(state: ServerState) -> Router {
             guard::BodyLimits { refusals: state.refusals.clone(), deadline: state.protection.body_timeout },
             guard::limit_bodies,
         ))
-        .layer(middleware::from_fn_with_state(state.asking.clone(), identify::identify))
+        .layer(middleware::from_fn_with_state(
+            Asking {
+                primary: state.cluster_name.clone(),
+                member_tokens: Arc::new(state.member_token_reviewers()),
+                ..state.asking.clone()
+            },
+            identify::identify,
+        ))
         .layer(middleware::from_fn(security::same_origin_writes))
         .layer(middleware::from_fn_with_state(
             guard::Concurrency {

@@ -64,7 +64,34 @@ struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = app::VERSION.to_string();
+    add_cluster_paths(&mut doc);
     doc
+}
+
+/// Every cluster's copy of the per-cluster resources: `/api/v1/clusters/{cluster}/…`, the
+/// same operation with the cluster named (its own operation id, the `cluster` parameter
+/// first).
+fn add_cluster_paths(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+    let cluster: Parameter = ParameterBuilder::new()
+        .name("cluster")
+        .parameter_in(ParameterIn::Path)
+        .required(utoipa::openapi::Required::True)
+        .description(Some("The cluster's name, as `GET /api/v1/clusters` lists it."))
+        .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
+        .example(Some(serde_json::json!("default")))
+        .build();
+    for path in super::api::PER_CLUSTER {
+        let Some(item) = doc.paths.paths.get(&format!("/api/v1{path}")) else { continue };
+        let mut item = item.clone();
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            operation.operation_id = operation.operation_id.as_ref().map(|id| format!("{id}_in_cluster"));
+            let mut parameters = vec![cluster.clone()];
+            parameters.extend(operation.parameters.take().unwrap_or_default());
+            operation.parameters = Some(parameters);
+        }
+        doc.paths.paths.insert(format!("{}{path}", super::api::CLUSTER), item);
+    }
 }
 
 #[cfg(test)]

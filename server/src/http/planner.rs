@@ -1,13 +1,10 @@
 //! `GET /api/v1/plan`: the peak capacity planner.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::Query};
 use domain::planner::{Peak, PlanQuery, PlanReport};
 use serde::Deserialize;
 
-use super::{ServerState, error::ApiError, openapi::ErrorBody};
+use super::{error::ApiError, openapi::ErrorBody};
 
 /// The peak, as written in a URL.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -42,7 +39,7 @@ impl PlanParams {
 #[utoipa::path(get, path = "/api/v1/plan", tag = "advisor", params(PlanParams),
     responses((status = 200, body = PlanReport), (status = 400, body = ErrorBody)))]
 pub async fn plan(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     params: Result<Query<PlanParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PlanReport>, ApiError> {
     let Query(p) = params?;

@@ -56,7 +56,7 @@ fn status_of(outcome: Outcome, anonymous: bool) -> StatusCode {
         (status = 503, description = "The audit log cannot be written: nothing was sent; Retry-After", body = app::scaling::EditResponse),
     ))]
 pub async fn submit(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Extension(viewer): Extension<Viewer>,
     Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
     params: super::api::Params<super::api::NoParams>,
@@ -95,7 +95,7 @@ pub async fn submit(
     params(super::api::WorkloadPath),
     responses((status = 200, body = app::scaling::Rights), (status = 404, body = super::openapi::ErrorBody)))]
 pub async fn rights(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Extension(viewer): Extension<Viewer>,
     Path(super::api::WorkloadPath { namespace, name }): Path<super::api::WorkloadPath>,
     params: super::api::Params<super::api::NoParams>,
@@ -121,6 +121,10 @@ pub async fn rights(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Only this cluster's rows (and those recorded before rows named their cluster); under
+    /// `/api/v1/clusters/{cluster}` the path's.
+    #[param(example = "default")]
+    cluster: Option<String>,
     /// Only this namespace.
     #[param(example = "payments-core")]
     namespace: Option<String>,
@@ -155,7 +159,14 @@ const OUTCOMES: [&str; 8] =
     ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown"];
 
 impl AuditParams {
-    fn query(&self) -> Result<AuditQuery, String> {
+    /// The query, within the cluster the path names (if it names one).
+    fn query(&self, named: Option<String>) -> Result<AuditQuery, String> {
+        let cluster = match (named, self.cluster.clone().filter(|c| !c.is_empty())) {
+            (Some(path), Some(param)) if path != param => {
+                return Err(format!("cluster {param:?} differs from the path's cluster {path:?}"));
+            }
+            (path, param) => path.or(param),
+        };
         if let Some(o) = self.outcome.as_deref().filter(|o| !OUTCOMES.contains(o)) {
             return Err(format!("outcome must be one of {}, got {o:?}", OUTCOMES.join(", ")));
         }
@@ -164,6 +175,7 @@ impl AuditParams {
         }
         let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
         Ok(AuditQuery {
+            cluster,
             namespace: text(&self.namespace),
             name: text(&self.name),
             user: text(&self.user),
@@ -188,7 +200,7 @@ pub fn csv_field(text: &str) -> String {
 }
 
 const CSV_HEADER: &str =
-    "seq,atMs,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash\n";
+    "seq,atMs,user,groups,namespace,name,target,before,after,reason,outcome,detail,hash,cluster\n";
 
 fn csv_row(e: &Entry) -> String {
     let row = [
@@ -205,6 +217,7 @@ fn csv_row(e: &Entry) -> String {
         e.outcome.clone(),
         e.detail.clone(),
         e.hash.clone(),
+        e.cluster.clone(),
     ];
     let mut line = row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",");
     line.push('\n');
@@ -221,7 +234,8 @@ fn csv_row(e: &Entry) -> String {
         (status = 503, description = "The audit log is busy; try again", body = super::openapi::ErrorBody),
     ))]
 pub async fn audit(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
+    super::scope::NamedCluster(named): super::scope::NamedCluster,
     axum::Extension(viewer): axum::Extension<app::dto::Viewer>,
     params: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -232,7 +246,7 @@ pub async fn audit(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
     };
-    let query = match params.query() {
+    let query = match params.query(named) {
         Ok(q) => q,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
@@ -331,11 +345,11 @@ mod tests {
                 before in any::<Option<i64>>(),
             ) {
                 let params = AuditParams {
-                    namespace: namespace.clone(), name, user, outcome: outcome.clone(),
+                    cluster: None, namespace: namespace.clone(), name, user, outcome: outcome.clone(),
                     from, to, limit, before, format: None,
                 };
                 let known = outcome.as_deref().is_none_or(|o| OUTCOMES.contains(&o));
-                match params.query() {
+                match params.query(None) {
                     Ok(q) => {
                         prop_assert!(known && limit.is_none_or(|l| l >= 1));
                         prop_assert_eq!(q.namespace, namespace.filter(|n| !n.is_empty()));

@@ -1,13 +1,10 @@
 //! `GET /api/v1/sizing`: HPA-aware right-sizing from recorded demand.
 
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::Query};
 use domain::sizing::{SizingQuery, SizingReport};
 use serde::Deserialize;
 
-use super::{ServerState, error::ApiError, openapi::ErrorBody};
+use super::{error::ApiError, openapi::ErrorBody};
 
 /// The scope, as written in a URL.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -30,7 +27,7 @@ pub struct SizingParams {
 #[utoipa::path(get, path = "/api/v1/sizing", tag = "advisor", params(SizingParams),
     responses((status = 200, body = SizingReport), (status = 400, body = ErrorBody)))]
 pub async fn sizing(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     params: Result<Query<SizingParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SizingReport>, ApiError> {
     let Query(p) = params?;

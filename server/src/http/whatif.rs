@@ -4,7 +4,7 @@
 use axum::{
     Extension, Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Path, Query},
 };
 use domain::{
     scaling::{FieldError, request::SpecChange},
@@ -12,7 +12,7 @@ use domain::{
 };
 use serde::Deserialize;
 
-use super::{ServerState, api::WorkloadPath, error::ApiError, openapi::ErrorBody};
+use super::{api::WorkloadPath, error::ApiError, openapi::ErrorBody};
 use domain::whatif::Window;
 
 use crate::whatif::WhatIfError;
@@ -48,7 +48,7 @@ pub struct DemandParams {
     params(WorkloadPath, DemandParams),
     responses((status = 200, body = Series), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn demand(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: Result<Query<DemandParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Series>, ApiError> {
@@ -116,7 +116,7 @@ pub struct FieldErrors {
         (status = 422, description = "The body is not a valid backtest request (unreadable, an unknown or repeated field, a value out of range), the proposed spec is not valid, or no HPA targets the Deployment: `errors` names each field", body = FieldErrors),
     ))]
 pub async fn backtest(
-    State(state): State<ServerState>,
+    super::scope::InCluster(state): super::scope::InCluster,
     Extension(client): Extension<super::identify::ClientKey>,
     Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
     params: super::api::Params<super::api::NoParams>,

@@ -37,6 +37,10 @@ pub struct Asking {
     pub demo_users: Arc<Vec<(String, String)>>,
     /// Checks bearer tokens with the cluster (absent in tests without one).
     pub tokens: Option<Arc<TokenReviewer>>,
+    /// The primary cluster's name, and the reviewers of the fleet's other clusters: a token
+    /// sent to `/api/v1/clusters/{cluster}/…` is checked by that cluster.
+    pub primary: String,
+    pub member_tokens: Arc<Vec<(String, Arc<TokenReviewer>)>>,
     /// Refuse requests without an identity (else they may read).
     pub require_identity: bool,
     pub bounds: Arc<Bounds>,
@@ -50,6 +54,8 @@ impl Default for Asking {
             read_only: false,
             demo_users: Arc::default(),
             tokens: None,
+            primary: crate::history::DEFAULT_CLUSTER.to_string(),
+            member_tokens: Arc::default(),
             require_identity: false,
             bounds: Arc::default(),
             disbelieved: Arc::default(),
@@ -127,7 +133,9 @@ impl Asking {
         if open_to_anyone(path) {
             return Ok(None);
         }
-        let (Some(tokens), Some(token)) = (&self.tokens, bearer(headers)) else { return Ok(None) };
+        let (Some((_, tokens)), Some(token)) = (self.reviewer_for(path), bearer(headers)) else {
+            return Ok(None);
+        };
         // Behind an Ingress every request comes from it: the budget is the client's it names.
         match tokens.review(token, client(&self.trust, peer, headers)).await {
             Verdict::Known(identity) => Ok(Some((identity, Via::Token))),
@@ -151,7 +159,22 @@ impl Asking {
 
     /// The viewer for a proven identity (or none): whom Paydeck would act as, within its
     /// bounds, and whether edits are off.
-    pub fn viewer(&self, proven: Option<(Identity, Via)>) -> Viewer {
+    /// The cluster that checks a bearer token sent to `path`, and its reviewer: the one the
+    /// path names under `/api/v1/clusters/`, else the primary.
+    pub fn reviewer_for(&self, path: &str) -> Option<(&str, &Arc<TokenReviewer>)> {
+        let named = path.strip_prefix("/api/v1/clusters/").and_then(|rest| rest.split('/').next());
+        if let Some(member) = named.and_then(|n| self.member_tokens.iter().find(|(name, _)| name == n)) {
+            return Some((&member.0, &member.1));
+        }
+        self.tokens.as_ref().map(|t| (self.primary.as_str(), t))
+    }
+
+    /// The viewer of a request to `path` proven as `proven`.
+    pub fn viewer(&self, proven: Option<(Identity, Via)>, path: &str) -> Viewer {
+        let vouched_by = match &proven {
+            Some((_, Via::Token)) => self.reviewer_for(path).map(|(name, _)| name.to_string()),
+            _ => None,
+        };
         let bounded = proven.map(|(identity, via)| bounds::bound(identity, via, &self.bounds));
         Viewer {
             user: bounded.as_ref().map(|b| b.user.clone()),
@@ -159,6 +182,7 @@ impl Asking {
             refused: bounded.and_then(|b| b.refused),
             read_only: self.read_only,
             demo_users: self.demo_users.iter().map(|(u, _)| u.clone()).collect(),
+            vouched_by,
         }
     }
 }

@@ -148,6 +148,11 @@ fn well_formed(token: &str) -> bool {
 }
 
 impl TokenReviewer {
+    /// What it was set up with (the fleet's other clusters check tokens the same way).
+    pub fn settings(&self) -> &ReviewSettings {
+        &self.settings
+    }
+
     pub fn new(client: Client, settings: ReviewSettings) -> Self {
         let per_client = Limiter::new(settings.per_client_per_minute.max(1), Duration::from_secs(60));
         Self {

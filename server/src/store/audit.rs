@@ -35,6 +35,8 @@ pub struct NewRow {
     /// How its hash is made (`audit::chain::Format::number`).
     pub format: i64,
     pub body_digest: String,
+    /// The fleet's name for the cluster the change was for.
+    pub cluster: String,
 }
 
 /// A stored row with everything its hash covers, as `verify-audit` and `migrate-store` read
@@ -60,6 +62,8 @@ pub struct ChainRow {
     pub format: i64,
     pub body_digest: Option<String>,
     pub pruned: bool,
+    /// Empty on rows written before the clustered format.
+    pub cluster: String,
 }
 
 /// Makes a row's hashes from the tip's hash (`None`: the log is empty): the previous hash to

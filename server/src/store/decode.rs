@@ -80,6 +80,7 @@ where
         hash: r.text(12),
         intent_seq: r.some_whole(13),
         keyed: r.whole(14) != 0,
+        cluster: r.text(15),
     }
 }
 
@@ -109,6 +110,7 @@ where
         format: r.whole(16),
         body_digest: r.some_text(17),
         pruned: r.whole(18) != 0,
+        cluster: r.text(19),
     }
 }
 

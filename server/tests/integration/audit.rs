@@ -42,6 +42,7 @@ async fn open(db: &std::path::Path, key: Option<AuditKey>) -> (History, Arc<Audi
 
 async fn record(log: &Arc<AuditLog>, user: &str, outcome: &str, max: i64) -> i64 {
     log.record(&Attempt {
+        cluster: "default",
         at_ms: 1_000 * max,
         user,
         groups: &["payments:operators".to_string()],
@@ -202,6 +203,7 @@ async fn a_keyed_chain_rewritten_without_the_key_is_caught() {
             keyed: false,
             format: chain::Format::Whole,
             removed_body: None,
+            cluster: "",
         };
         let hash = chain::row_hash(&prev, &fields, None).unwrap();
         sqlx::query(
@@ -235,6 +237,7 @@ async fn intents_left_open_by_a_stop_are_settled_as_unknown() {
     let intent = record(&log, "operator", "intent", 6).await;
     let done = record(&log, "operator", "intent", 7).await;
     log.record(&Attempt {
+        cluster: "default",
         at_ms: 8_000,
         user: "operator",
         groups: &[],
@@ -276,6 +279,7 @@ async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
         AuditLog::new(Arc::new(SqliteAudit::new(pool)), None, Duration::from_secs(2)).with_reserve(u64::MAX),
     );
     let intent = Attempt {
+        cluster: "default",
         at_ms: 3_000,
         user: "operator",
         groups: &[],
@@ -303,6 +307,7 @@ async fn an_intent_is_refused_when_the_disk_has_no_room_for_its_outcome() {
 /// A refused attempt by `user` at `at_ms` that asks for a great deal: a huge body and reason.
 fn refusal<'a>(user: &'a str, at_ms: i64, huge: &'a serde_json::Value, reason: &'a str) -> Attempt<'a> {
     Attempt {
+        cluster: "default",
         at_ms,
         user,
         groups: &[],
@@ -480,6 +485,7 @@ async fn a_million_rows_are_verified_in_bounded_memory() {
             keyed: false,
             format: chain::Format::Whole,
             removed_body: None,
+            cluster: "",
         };
         let hash = chain::row_hash(&prev, &fields, None).unwrap();
         batch.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));

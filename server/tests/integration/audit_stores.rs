@@ -42,6 +42,7 @@ fn attempt<'a>(
     static GROUPS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     static BEFORE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     Attempt {
+        cluster: "default",
         at_ms,
         user,
         groups: GROUPS.get_or_init(|| vec!["payments:operators".to_string()]),

@@ -24,10 +24,15 @@ fn root(s: &Stack) -> String {
 /// Every `(method, path)` of the OpenAPI document, the path's parameters filled in.
 async fn operations(s: &Stack) -> Vec<(String, String)> {
     let doc: Value = reqwest::get(format!("{}/openapi.json", s.base)).await.unwrap().json().await.unwrap();
+    let fleet: Value = reqwest::get(format!("{}/clusters", s.base)).await.unwrap().json().await.unwrap();
+    let cluster = fleet["clusters"][0]["name"].as_str().unwrap().to_string();
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let filled = path.replace("{namespace}", "payments-core").replace("{name}", "ledger");
+            let filled = path
+                .replace("{namespace}", "payments-core")
+                .replace("{name}", "ledger")
+                .replace("{cluster}", &cluster);
             out.push((method.clone(), filled));
         }
     }

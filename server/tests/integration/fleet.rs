@@ -175,3 +175,134 @@ async fn one_hung_and_one_killed_cluster_leave_the_third_served_within_a_second(
         recovered.as_secs_f64()
     );
 }
+
+/// ledger's HPA on `sim`: its resource version and maximum, read from the cluster itself.
+fn ledger_hpa(sim: &sim::Cluster) -> (String, i64) {
+    let world = sim.lock();
+    let hpa = world.store.get(&sim::resources::HPAS, "payments-core", "ledger").unwrap();
+    (
+        hpa["metadata"]["resourceVersion"].as_str().unwrap().to_string(),
+        hpa["spec"]["maxReplicas"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_on_cluster_b_is_refused_by_bs_rbac_while_allowed_on_a() {
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-fleet-rbac-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // Two clusters of one fleet: on b (a locked-down zone) operators may not scale.
+    let mut sims = Vec::new();
+    let mut servers = Vec::new();
+    let mut entries = String::from("clusters:\n");
+    for (i, name) in ["a", "b"].iter().enumerate() {
+        let sim = sim::Cluster::new(&sim::Options {
+            speed: Some(1.0),
+            start: Some(sim::clock::test_start()),
+            seed: 1 + i as u64,
+            ..sim::Options::default()
+        });
+        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        std::fs::write(
+            dir.0.join(format!("{name}.kubeconfig")),
+            server.kubeconfig(sim::auth::DASHBOARD_TOKEN),
+        )
+        .unwrap();
+        entries.push_str(&format!("  - name: {name}\n    kubeconfig: {name}.kubeconfig\n"));
+        sims.push(sim);
+        servers.push(server);
+    }
+    sims[1].set_rbac(sim::auth::Rbac::Restricted);
+    let clusters_file = dir.0.join("clusters.yaml");
+    std::fs::write(&clusters_file, entries).unwrap();
+    let secret = dir.0.join("proxy-secret");
+    std::fs::write(&secret, "a-proxy-secret-of-enough-length-000").unwrap();
+    let db = dir.0.join("paydeck.db");
+    let mut child = start_paydeck_on(
+        &db,
+        &[
+            "--clusters-file",
+            clusters_file.to_str().unwrap(),
+            "--trusted-proxies",
+            "127.0.0.1",
+            "--proxy-secret-file",
+            secret.to_str().unwrap(),
+        ],
+    );
+    let url = support::served_at(&mut child).await;
+    support::wait_ready(&url, Duration::from_secs(30), "the fleet").await;
+    let http = reqwest::Client::new();
+    for name in ["a", "b"] {
+        until_state(&http, &url, name, "answering", Duration::from_secs(20)).await;
+    }
+    let as_operator = |request: reqwest::RequestBuilder| {
+        request
+            .header("X-Forwarded-User", "operator")
+            .header("X-Forwarded-Groups", "payments:operators")
+            .header("X-Paydeck-Proxy-Secret", "a-proxy-secret-of-enough-length-000")
+    };
+    let rights = |cluster: &str| {
+        as_operator(
+            http.get(format!("{url}/api/v1/clusters/{cluster}/workloads/payments-core/ledger/rights")),
+        )
+    };
+    let on_a: Value = rights("a").send().await.unwrap().json().await.unwrap();
+    let on_b: Value = rights("b").send().await.unwrap().json().await.unwrap();
+    assert_eq!(on_a["mayEdit"], true, "{on_a}");
+    assert_eq!(on_b["mayEdit"], false, "{on_b}");
+    assert!(on_b["reason"].as_str().unwrap().contains("RBAC"), "{on_b}");
+
+    let (before_a, max_a) = ledger_hpa(&sims[0]);
+    let (before_b, max_b) = ledger_hpa(&sims[1]);
+    let edit = |cluster: &str, rv: &str, max: i64| {
+        as_operator(http.post(format!("{url}/api/v1/clusters/{cluster}/workloads/payments-core/ledger/scaling")))
+            .json(&json!({ "spec": { "maxReplicas": max + 2 }, "reason": "CHG-7 fleet", "resourceVersion": rv, "dryRun": false }))
+    };
+    let applied = edit("a", &before_a, max_a).send().await.unwrap();
+    assert_eq!(applied.status(), 200, "{}", applied.text().await.unwrap_or_default());
+    let refused = edit("b", &before_b, max_b).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let refusal: Value = refused.json().await.unwrap();
+    assert_eq!(refusal["outcome"], "denied", "{refusal}");
+
+    // Read back from each cluster: a changed, b exactly as it was.
+    assert_eq!(ledger_hpa(&sims[0]).1, max_a + 2);
+    assert_eq!(ledger_hpa(&sims[1]), (before_b, max_b));
+
+    // Each audit row names its cluster; each cluster's log lists its own.
+    let audit = |path: String| as_operator(http.get(format!("{url}{path}"))).send();
+    let of_a: Value = audit("/api/v1/clusters/a/audit".into()).await.unwrap().json().await.unwrap();
+    let of_b: Value = audit("/api/v1/clusters/b/audit".into()).await.unwrap().json().await.unwrap();
+    let outcomes = |rows: &Value| -> Vec<(String, String)> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["cluster"].as_str().unwrap().to_string(), r["outcome"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(outcomes(&of_a), [("a".to_string(), "applied".to_string())]);
+    assert_eq!(outcomes(&of_b), [("b".to_string(), "denied".to_string())]);
+    let all: Value = audit("/api/v1/audit".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let mismatch = audit("/api/v1/clusters/a/audit?cluster=b".into()).await.unwrap();
+    assert_eq!(mismatch.status(), 400);
+    let unknown = audit("/api/v1/clusters/zz/workloads".into()).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let said: Value = unknown.json().await.unwrap();
+    assert!(said["error"]["message"].as_str().unwrap().contains("no cluster \"zz\""), "{said}");
+
+    // The one chain verifies, the cluster of each row covered by its hash.
+    drop(child);
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_paydeck"))
+        .arg("verify-audit")
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "verify-audit: {} {}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    no_panics(&db);
+}

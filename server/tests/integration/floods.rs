@@ -417,6 +417,7 @@ async fn fill_audit(db: &std::path::Path, rows: i64) {
             keyed: false,
             format: chain::Format::Sealed,
             removed_body: None,
+            cluster: "",
         };
         let hash = chain::row_hash(&prev, &fields, None).unwrap();
         sqlx::query(

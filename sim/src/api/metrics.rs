@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Request, ResourcePath, rest::selectors};
 use crate::{
-    auth::{self, Attributes},
+    auth::Attributes,
     clock::rfc3339,
     cluster::Cluster,
     resources::{self, NODES, PODS},
@@ -105,7 +105,7 @@ pub fn custom(cluster: &Cluster, rest: &[&str], request: &Request) -> Result<Res
         namespace: Some(ns),
         name: Some(pod_name),
     };
-    if !auth::allowed(&request.user, &attrs) {
+    if !request.rbac.allows(&request.user, &attrs) {
         return Err(ApiError::forbidden(
             &request.user.name,
             "get",

@@ -41,6 +41,8 @@ pub(crate) struct Request {
     pub query: HashMap<String, String>,
     pub body: Bytes,
     pub user: User,
+    /// The cluster's RBAC, which authorises it.
+    pub rbac: auth::Rbac,
 }
 
 impl Request {
@@ -80,7 +82,8 @@ async fn handle(
     let query = Query::<HashMap<String, String>>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
 
     // Discovery is open to any authenticated caller, as `system:discovery` allows.
-    let user = match auth::identify(&headers) {
+    let rbac = cluster.rbac();
+    let user = match auth::identify_in(rbac, &headers) {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
@@ -89,7 +92,7 @@ async fn handle(
         return refused;
     }
     let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    let request = Request { method, headers, query, body, user };
+    let request = Request { method, headers, query, body, user, rbac };
     let response = match route(&cluster, &segments, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
@@ -224,7 +227,7 @@ async fn dispatch(
         namespace: path.namespace.as_deref(),
         name: path.name.as_deref(),
     };
-    if !auth::allowed(&request.user, &attrs) {
+    if !request.rbac.allows(&request.user, &attrs) {
         return Err(ApiError::forbidden(
             &request.user.name,
             verb,

@@ -206,7 +206,7 @@ pub fn update(cluster: &Cluster, path: &ResourcePath, request: &Request) -> Resu
             namespace: path.namespace.as_deref(),
             name: path.name.as_deref(),
         };
-        if !crate::auth::allowed(&request.user, &attrs) {
+        if !request.rbac.allows(&request.user, &attrs) {
             return Err(ApiError::forbidden(
                 &request.user.name,
                 "create",

@@ -22,9 +22,10 @@ fn body(request: &Request) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))
 }
 
-fn may_create(user: &User, group: &str, resource: &str) -> Result<(), ApiError> {
-    let attrs = Attributes { verb: "create", group, resource, ..Attributes::default() };
-    if auth::allowed(user, &attrs) {
+fn may_create(request: &Request, group: &str, resource: &str) -> Result<(), ApiError> {
+    let (user, attrs) =
+        (&request.user, Attributes { verb: "create", group, resource, ..Attributes::default() });
+    if request.rbac.allows(user, &attrs) {
         Ok(())
     } else {
         Err(ApiError::forbidden(&user.name, "create", resource, group, None))
@@ -39,7 +40,7 @@ pub fn access_review(kind: &str, request: &Request) -> Result<Response, ApiError
         other => return Err(ApiError::path_not_found(&format!("authorization.k8s.io/v1/{other}"))),
     };
     let mut review = body(request)?;
-    may_create(&request.user, "authorization.k8s.io", resource)?;
+    may_create(request, "authorization.k8s.io", resource)?;
     let subject = if review_kind == "SubjectAccessReview" {
         let mut groups: Vec<String> = review["spec"]["groups"]
             .as_array()
@@ -60,7 +61,7 @@ pub fn access_review(kind: &str, request: &Request) -> Result<Response, ApiError
     let namespace = attrs["namespace"].as_str().filter(|n| !n.is_empty());
     let name = attrs["name"].as_str().filter(|n| !n.is_empty());
     let allowed =
-        auth::allowed(&subject, &Attributes { verb, group, resource: &resource_name, namespace, name });
+        request.rbac.allows(&subject, &Attributes { verb, group, resource: &resource_name, namespace, name });
     review["kind"] = json!(review_kind);
     review["apiVersion"] = json!("authorization.k8s.io/v1");
     review["status"] = if allowed {
@@ -76,7 +77,7 @@ pub fn access_review(kind: &str, request: &Request) -> Result<Response, ApiError
 /// that matched, as a real API server does.
 pub fn token_review(request: &Request) -> Result<Response, ApiError> {
     let mut review = body(request)?;
-    may_create(&request.user, "authentication.k8s.io", "tokenreviews")?;
+    may_create(request, "authentication.k8s.io", "tokenreviews")?;
     let token = review["spec"]["token"].as_str().unwrap_or_default().to_string();
     let asked: Vec<String> = match review["spec"]["audiences"].as_array() {
         Some(list) if !list.is_empty() => {

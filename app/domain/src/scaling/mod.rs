@@ -357,12 +357,19 @@ pub struct AuditEntry {
     /// Whether the row's hash is keyed (HMAC).
     #[serde(default)]
     pub keyed: bool,
+    /// The fleet's name for the cluster the change was for; empty on rows recorded before
+    /// Paydeck named it.
+    #[serde(default)]
+    pub cluster: String,
 }
 
 /// Filters of an audit query.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
+    /// Only this cluster's rows (and those recorded before rows named their cluster).
+    #[serde(default)]
+    pub cluster: Option<String>,
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub user: Option<String>,

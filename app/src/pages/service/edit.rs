@@ -33,7 +33,8 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     let whatif_target = StoredValue::new((namespace.clone(), name.clone()));
     // Only whether there is an HPA re-renders the what-if; live updates of the figures do not.
     let has_hpa = Memo::new(move |_| workload.with(|w| w.as_ref().is_some_and(|w| w.autoscaler.is_some())));
-    let rights = LocalResource::new(move || scaling_rights(ns.clone(), n.clone()));
+    let chosen = crate::cluster::use_chosen();
+    let rights = LocalResource::new(move || scaling_rights(chosen.get(), ns.clone(), n.clone()));
     let limits = LocalResource::new(scaling_limits);
 
     // The form is filled once from the workload as first seen (live updates must not wipe
@@ -95,7 +96,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
         let request = EditRequest { form: f, seen, dry_run };
         let (ns, n) = (namespace.clone(), name.clone());
         leptos::task::spawn_local(async move {
-            match submit_scaling(ns, n, request).await {
+            match submit_scaling(chosen.get_untracked(), ns, n, request).await {
                 Ok(r) if r.outcome == Outcome::Previewed => step.set(Step::Previewed(r)),
                 Ok(r) => {
                     errors.set(r.errors.clone());

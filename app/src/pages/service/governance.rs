@@ -15,20 +15,26 @@ use crate::{
 
 #[component]
 pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> impl IntoView {
+    let chosen = crate::cluster::use_chosen();
     let report = Resource::new(
-        move || (target.get(), revision.get()),
-        |((namespace, name), _)| {
-            findings(FindingsQuery {
-                namespace: Some(namespace),
-                name: Some(name),
-                waived: true,
-                ..FindingsQuery::default()
-            })
+        move || (chosen.get(), target.get(), revision.get()),
+        |(cluster, (namespace, name), _)| {
+            findings(
+                cluster,
+                FindingsQuery {
+                    namespace: Some(namespace),
+                    name: Some(name),
+                    waived: true,
+                    ..FindingsQuery::default()
+                },
+            )
         },
     );
     let sized = Resource::new(
-        move || (target.get(), revision.get()),
-        |((namespace, name), _)| sizing(SizingQuery { namespace: Some(namespace), name: Some(name) }),
+        move || (chosen.get(), target.get(), revision.get()),
+        |(cluster, (namespace, name), _)| {
+            sizing(cluster, SizingQuery { namespace: Some(namespace), name: Some(name) })
+        },
     );
     view! {
         <section class="panel governance" id="governance" aria-labelledby="governance-title" data-testid="governance">
@@ -42,7 +48,7 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                             } else {
                                 "No rule on the live state is broken; recorded demand is still being judged."
                             }}
-                            " "<a href="/advisor">"Every rule"</a>
+                            " "<a href=crate::cluster::here("/advisor")>"Every rule"</a>
                         </p>
                     }.into_any(),
                     Ok(r) => view! {
@@ -54,7 +60,7 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                                     <li data-rule=def.code class:waived=waived>
                                         <div class="finding-head">
                                             <span class=severity_class(row.finding.severity)>{row.finding.severity.label()}</span>
-                                            <a class="mono" href=format!("/advisor?rule={}", def.code)>{def.code}</a>
+                                            <a class="mono" href=crate::cluster::here(&format!("/advisor?rule={}", def.code))>{def.code}</a>
                                             <strong>{def.title}</strong>
                                         </div>
                                         <p><FindingText finding=row.finding namespace=row.namespace.clone() name=row.name.clone() /></p>

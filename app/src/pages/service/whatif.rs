@@ -107,7 +107,10 @@ pub fn WhatIf(
     limits: Signal<Option<Limits>>,
 ) -> impl IntoView {
     let window = RwSignal::new(Window::Day);
-    let series = LocalResource::new(move || workload_demand(namespace.clone(), name.clone(), window.get()));
+    let chosen = crate::cluster::use_chosen();
+    let series = LocalResource::new(move || {
+        workload_demand(chosen.get(), namespace.clone(), name.clone(), window.get())
+    });
     let result = RwSignal::new(None::<Replayed>);
     // Rerun after typing stops for a moment; a newer run makes an older one moot.
     let generation = StoredValue::new(0u64);

@@ -196,7 +196,7 @@ impl LiveRows {
         leptos::task::spawn_local(async move {
             loop {
                 // A failed fetch leaves the rows as they were; the next event tries again.
-                if let Ok(page) = crate::workloads::list_workloads(state.query()).await {
+                if let Ok(page) = crate::workloads::list_workloads(state.cluster(), state.query()).await {
                     rows.following.lock().unwrap_or_else(PoisonError::into_inner).version = page.version;
                     rows.apply_in_steps(page).await;
                 }

@@ -24,7 +24,7 @@ pub fn ServicesPage() -> impl IntoView {
     let query = use_query_map();
     let state = Memo::new(move |_| query.with(|q| ServicesUrl::parse(|k| q.get(k))));
     // Fetched on navigation; the live feed then updates the rows in place (`LiveRows`).
-    let page = Resource::new(move || state.get(), |s| list_workloads(s.query()));
+    let page = Resource::new(move || state.get(), |s| list_workloads(s.cluster(), s.query()));
 
     view! {
         <PageHeader title="Services" subtitle="Every Deployment with its replicas, autoscaler, load and resources." />
@@ -83,6 +83,7 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
 
     view! {
         <form class="filters" method="get" action="/services" role="search" on:submit=on_submit>
+            <crate::cluster::ClusterField />
             <div class="field field-grow">
                 <label for="services-q">"Search"</label>
                 <input id="services-q" name="q" type="search" placeholder="Name or namespace"
@@ -150,7 +151,7 @@ fn EmptyState(state: ServicesUrl, total: usize) -> impl IntoView {
             {if state.is_filtered() {
                 EitherOf3::A(view! {
                     <h2>"No services match these filters"</h2>
-                    <p><A href="/services">"Clear the filters"</A> " to see every Deployment."</p>
+                    <p><A href=crate::cluster::here("/services")>"Clear the filters"</A> " to see every Deployment."</p>
                 })
             } else if total > 0 {
                 EitherOf3::B(view! {

@@ -114,7 +114,7 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
     view! {
         <tr role="row" data-workload=domain::live::workload_key(&namespace, &name)>
             <th scope="row" class="service">
-                <a href=detail_href(&namespace, &name)>{name.clone()}</a>
+                <a href=crate::cluster::here(&detail_href(&namespace, &name))>{name.clone()}</a>
                 {critical}
                 <span class="sub">{namespace.clone()}</span>
             </th>

@@ -1,9 +1,12 @@
 //! The services page's state, kept in its URL so a view can be bookmarked and shared:
-//! `?q=&namespace=&health=&sort=&order=&page=&per=`.
+//! `?q=&namespace=&health=&sort=&order=&page=&per=&cluster=`.
 
 use domain::query::{SortKey, SortOrder};
 
-use crate::dto::{Health, WorkloadQuery};
+use crate::{
+    dto::{Health, WorkloadQuery},
+    format::encode,
+};
 
 /// Rows per page the page offers; the first is the default.
 pub const PAGE_SIZES: [usize; 4] = [100, 50, 500, 2000];
@@ -20,6 +23,8 @@ pub struct ServicesUrl {
     /// 1-based.
     pub page: usize,
     pub per: usize,
+    /// The fleet's cluster shown; empty: the primary.
+    pub cluster: String,
 }
 
 impl Default for ServicesUrl {
@@ -32,6 +37,7 @@ impl Default for ServicesUrl {
             descending: false,
             page: 1,
             per: PAGE_SIZES[0],
+            cluster: String::new(),
         }
     }
 }
@@ -54,6 +60,7 @@ impl ServicesUrl {
             descending: get("order").as_deref() == Some("desc"),
             page: number("page", 1),
             per: if PAGE_SIZES.contains(&per) { per } else { d.per },
+            cluster: get("cluster").unwrap_or_default(),
         }
     }
 
@@ -76,6 +83,11 @@ impl ServicesUrl {
         }
     }
 
+    /// The cluster to ask (`None`: the primary).
+    pub fn cluster(&self) -> Option<String> {
+        (!self.cluster.is_empty()).then(|| self.cluster.clone())
+    }
+
     /// The page's address for this state, defaults left out.
     pub fn href(&self) -> String {
         let d = Self::default();
@@ -92,6 +104,7 @@ impl ServicesUrl {
         add("order", if self.descending { "desc" } else { "asc" }.into(), "asc".into());
         add("page", self.page.to_string(), "1".into());
         add("per", self.per.to_string(), d.per.to_string());
+        add("cluster", self.cluster.clone(), d.cluster);
         if params.is_empty() {
             return "/services".into();
         }
@@ -124,18 +137,6 @@ impl ServicesUrl {
     }
 }
 
-/// Percent-encodes a query value (everything but unreserved characters).
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,11 +161,12 @@ mod tests {
             descending: true,
             page: 3,
             per: 50,
+            cluster: "eu-west".into(),
         };
         let href = state.href();
         assert_eq!(
             href,
-            "/services?q=card%20tok%26&namespace=payments-core&health=warning&sort=cpu&order=desc&page=3&per=50"
+            "/services?q=card%20tok%26&namespace=payments-core&health=warning&sort=cpu&order=desc&page=3&per=50&cluster=eu-west"
         );
         let query: Vec<(String, String)> = href
             .split_once('?')

@@ -20,7 +20,7 @@ use crate::store::{
 const CHAIN_LOCK: i64 = 0x0070_6179_6465_636b;
 
 /// The columns of a listed row, as the SQLite store's (flags as numbers).
-const COLUMNS: &str = "seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed::INT::BIGINT";
+const COLUMNS: &str = "seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed::INT::BIGINT, cluster";
 
 /// The log's rows on a PostgreSQL server.
 pub struct PgAudit {
@@ -57,8 +57,8 @@ impl PgAudit {
         let (prev_hash, hash) = seal(tip.as_ref().map(|(_, hash)| hash.as_str()));
         sqlx::query(
             "INSERT INTO audit (seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, \
-             detail, prev_hash, hash, intent_seq, keyed, format, body_digest) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             detail, prev_hash, hash, intent_seq, keyed, format, body_digest, cluster) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(seq)
         .bind(row.at_ms)
@@ -78,6 +78,7 @@ impl PgAudit {
         .bind(row.keyed)
         .bind(row.format as i16)
         .bind(&row.body_digest)
+        .bind(&row.cluster)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -98,6 +99,9 @@ fn filtered(q: &AuditQuery, limit: i64) -> QueryBuilder<Postgres> {
     }
     if q.outcome.is_none() {
         query.push(" AND outcome <> 'intent'");
+    }
+    if let Some(cluster) = &q.cluster {
+        query.push(" AND cluster IN (").push_bind(cluster.clone()).push(", '')");
     }
     for (condition, value) in [(" AND at_ms >= ", q.from), (" AND at_ms < ", q.to), (" AND seq < ", q.before)]
     {
@@ -141,7 +145,7 @@ impl AuditStore for PgAudit {
             loop {
                 let done = sqlx::query(
                     "UPDATE audit SET groups = '[]', target = '', before = 'null', after = 'null', reason = '', \
-                     detail = $1, pruned = TRUE WHERE seq IN (SELECT seq FROM audit WHERE NOT pruned AND format = 2 \
+                     detail = $1, pruned = TRUE WHERE seq IN (SELECT seq FROM audit WHERE NOT pruned AND format IN (2, 3) \
                      AND intent_seq IS NULL AND outcome IN ('invalid', 'denied') AND at_ms < $2 LIMIT 1000)",
                 )
                 .bind(detail)
@@ -167,7 +171,7 @@ impl AuditStore for PgAudit {
     fn chain(&self) -> BoxStream<'_, Result<ChainRow, StoreError>> {
         sqlx::query(
             "SELECT seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, outcome, detail, \
-             prev_hash, hash, intent_seq, keyed::INT::BIGINT, format::BIGINT, body_digest, pruned::INT::BIGINT FROM audit ORDER BY seq",
+             prev_hash, hash, intent_seq, keyed::INT::BIGINT, format::BIGINT, body_digest, pruned::INT::BIGINT, cluster FROM audit ORDER BY seq",
         )
         .fetch(&self.pool)
         .map_ok(|r| decode::chain_row(&r))
@@ -183,11 +187,11 @@ impl AuditStore for PgAudit {
             let mut tx = self.pool.begin().await?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHAIN_LOCK).execute(&mut *tx).await?;
             let mut added = 0;
-            // 19 values a row: well under PostgreSQL's 65,535 per statement.
+            // 20 values a row: well under PostgreSQL's 65,535 per statement.
             for chunk in rows.chunks(1_000) {
                 let mut q = QueryBuilder::<Postgres>::new(
                     "INSERT INTO audit (seq, at_ms, user_name, groups, namespace, name, target, before, after, reason, \
-                     outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest, pruned) ",
+                     outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest, pruned, cluster) ",
                 );
                 q.push_values(chunk, |mut b, r| {
                     b.push_bind(r.seq)
@@ -208,7 +212,8 @@ impl AuditStore for PgAudit {
                         .push_bind(r.keyed)
                         .push_bind(r.format as i16)
                         .push_bind(&r.body_digest)
-                        .push_bind(r.pruned);
+                        .push_bind(r.pruned)
+                        .push_bind(&r.cluster);
                 });
                 q.push(" ON CONFLICT (seq) DO NOTHING");
                 added += q.build().execute(&mut *tx).await?.rows_affected();

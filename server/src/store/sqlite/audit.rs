@@ -15,7 +15,7 @@ use crate::store::{
     decode, typed,
 };
 
-const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed";
+const COLUMNS: &str = "seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, hash, intent_seq, keyed, cluster";
 
 /// The log's rows in one SQLite file.
 pub struct SqliteAudit {
@@ -77,8 +77,8 @@ async fn insert(
         .await?;
     let (prev_hash, hash) = seal(prev.as_deref());
     let seq = sqlx::query(
-        "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest, cluster) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.at_ms)
     .bind(&row.user)
@@ -97,6 +97,7 @@ async fn insert(
     .bind(i64::from(row.keyed))
     .bind(row.format)
     .bind(&row.body_digest)
+    .bind(&row.cluster)
     .execute(&mut *conn)
     .await?
     .last_insert_rowid();
@@ -126,6 +127,10 @@ fn filtered(
     }
     if q.outcome.is_none() {
         conditions.push("outcome != 'intent'");
+    }
+    if let Some(cluster) = &q.cluster {
+        conditions.push("cluster IN (?, '')");
+        texts.push(cluster.clone());
     }
     for (condition, value) in [("at_ms >= ?", q.from), ("at_ms < ?", q.to), ("seq < ?", q.before)] {
         if let Some(value) = value {
@@ -182,7 +187,7 @@ impl AuditStore for SqliteAudit {
             loop {
                 let done = sqlx::query(
                     "UPDATE audit SET groups = '[]', target = '', before = 'null', after = 'null', reason = '', \
-                     detail = ?, pruned = 1 WHERE seq IN (SELECT seq FROM audit WHERE pruned = 0 AND format = 2 \
+                     detail = ?, pruned = 1 WHERE seq IN (SELECT seq FROM audit WHERE pruned = 0 AND format IN (2, 3) \
                      AND intent_seq IS NULL AND outcome IN ('invalid', 'denied') AND at_ms < ? LIMIT 1000)",
                 )
                 .bind(detail)
@@ -213,8 +218,17 @@ impl AuditStore for SqliteAudit {
             )
             .fetch_one(pool)
             .await?;
-            let format_columns =
-                if sealed { "format, body_digest, pruned" } else { "1 AS format, NULL AS body_digest, 0 AS pruned" };
+            // … and one from before clustered rows no cluster column.
+            let clustered: bool = sqlx::query_scalar(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('audit') WHERE name = 'cluster'",
+            )
+            .fetch_one(pool)
+            .await?;
+            let format_columns = match (sealed, clustered) {
+                (true, true) => "format, body_digest, pruned, cluster",
+                (true, false) => "format, body_digest, pruned, '' AS cluster",
+                _ => "1 AS format, NULL AS body_digest, 0 AS pruned, '' AS cluster",
+            };
             // Assembled from constants only.
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT seq, at_ms, user, groups, namespace, name, target, before, after, reason, outcome, detail, \
@@ -237,8 +251,8 @@ impl AuditStore for SqliteAudit {
             for r in rows {
                 added += sqlx::query(
                     "INSERT OR IGNORE INTO audit (seq, at_ms, user, groups, namespace, name, target, before, after, reason, \
-                     outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest, pruned) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     outcome, detail, prev_hash, hash, intent_seq, keyed, format, body_digest, pruned, cluster) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(r.seq)
                 .bind(r.at_ms)
@@ -259,6 +273,7 @@ impl AuditStore for SqliteAudit {
                 .bind(r.format)
                 .bind(&r.body_digest)
                 .bind(i64::from(r.pruned))
+                .bind(&r.cluster)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

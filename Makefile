@@ -208,10 +208,13 @@ bench-server:
 	cargo run --release -p paydeck --example server_bench
 
 # The same at fleet scale: the `huge` profile, 10,000 Deployments and 100,000 pods (about
-# 2.5 GB for the simulator; kubectl's list alone takes minutes on two cores).
-bench-fleet:
+# 2.5 GB for the simulator; kubectl's list alone takes minutes on two cores); then the fleet
+# round: one Paydeck watching ten clusters of 10,000 pods (memory, the fleet overview's render
+# and time to usable in Chromium, one cluster's outage against the others' lag).
+bench-fleet: build
 	cargo build --release -p sim --bin paydeck-sim
 	cargo run --release -p paydeck --example server_bench -- huge
+	cargo run --release -p paydeck --example fleet_bench
 
 # History at 10,000 workloads: database size per workload-day over 30 generated days, the
 # sampler's cost, and how long retention and rollups hold up other writes.

@@ -14,6 +14,13 @@ pub async fn findings(
     cluster: Option<String>,
     query: FindingsQuery,
 ) -> Result<FindingsReport, ServerFnError> {
+    if crate::cluster::is_every(cluster.as_deref()) {
+        let reports = crate::backend::every_backend()?
+            .into_iter()
+            .map(|b| (b.cluster_name.clone(), b.advisor.findings(&query)))
+            .collect();
+        return Ok(domain::rules::report::merge(reports));
+    }
     Ok(crate::backend::backend_in(&cluster)?.advisor.findings(&query))
 }
 

@@ -41,6 +41,14 @@ pub fn backend() -> Result<Backend, leptos::prelude::ServerFnError> {
     backend_in(&None)
 }
 
+/// Every cluster's backend, the primary's first.
+#[cfg(feature = "ssr")]
+pub fn every_backend() -> Result<Vec<Backend>, leptos::prelude::ServerFnError> {
+    let Backends(all) = leptos::prelude::use_context::<Backends>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::new("the server did not provide its backend"))?;
+    Ok(all.as_ref().clone())
+}
+
 /// The backend of the cluster `cluster` names (the primary's for `None`), or an error saying
 /// Paydeck does not watch it.
 #[cfg(feature = "ssr")]
@@ -50,6 +58,9 @@ pub fn backend_in(cluster: &Option<String>) -> Result<Backend, leptos::prelude::
         .ok_or_else(|| ServerFnError::new("the server did not provide its backend"))?;
     match cluster {
         None => all.first().cloned().ok_or_else(|| ServerFnError::new("the server watches no cluster")),
+        Some(every) if every == crate::cluster::EVERY_CLUSTER => {
+            Err(ServerFnError::new("this page shows one cluster at a time: choose one in the cluster picker"))
+        }
         Some(name) => all
             .iter()
             .find(|b| &b.cluster_name == name)

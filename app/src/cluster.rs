@@ -17,6 +17,20 @@ pub async fn cluster_overview(
     Ok(crate::backend::backend_in(&cluster)?.cluster.overview(namespace.as_deref()))
 }
 
+/// `?cluster=*`: the pages that can list the whole fleet at once (services, advisor, audit)
+/// do; the others ask for one cluster.
+pub const EVERY_CLUSTER: &str = "*";
+
+/// Whether the page at `path` can list the whole fleet at once.
+pub fn lists_fleet(path: &str) -> bool {
+    matches!(path, "/services" | "/advisor" | "/audit")
+}
+
+/// Whether `cluster` asks for the whole fleet.
+pub fn is_every(cluster: Option<&str>) -> bool {
+    cluster == Some(EVERY_CLUSTER)
+}
+
 /// The cluster a page shows: the URL's `?cluster=` (the primary when absent), provided by the
 /// layout so every page and link reads the same.
 #[derive(Clone, Copy)]
@@ -54,6 +68,7 @@ pub fn on_cluster(href: &str, cluster: Option<&str>) -> String {
 pub fn api_on(path: &str, cluster: Option<&str>) -> String {
     match cluster {
         None => format!("/api/v1{path}"),
+        Some(every) if is_every(Some(every)) => on_cluster(&format!("/api/v1{path}"), Some(every)),
         Some(name) => format!("/api/v1/clusters/{}{path}", crate::format::encode(name)),
     }
 }

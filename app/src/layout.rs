@@ -9,7 +9,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     // Inside the router: the chosen cluster is read from the URL.
     let chosen = crate::cluster::provide_chosen();
     crate::live::provide_live(chosen);
-    let nav = move |path: &'static str| move || crate::cluster::on_cluster(path, chosen.get().as_deref());
+    // The whole fleet (`*`) carries over to the pages that list it; the others show the primary.
+    let nav = move |path: &'static str| {
+        move || {
+            let chosen = chosen.get();
+            let kept = chosen
+                .as_deref()
+                .filter(|c| !crate::cluster::is_every(Some(c)) || crate::cluster::lists_fleet(path));
+            crate::cluster::on_cluster(path, kept)
+        }
+    };
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">

@@ -112,3 +112,29 @@ test('the cluster picker: switching keeps the page and its URL state, links stay
     await fleet.stop();
   }
 });
+
+test('the whole fleet at once: services and advisor list every cluster with a cluster column', async ({ page }) => {
+  const fleet = await startFleet();
+  try {
+    await page.goto(`${fleet.url}/services?q=ledger`);
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+    await page.getByTestId('cluster-picker').selectOption('*');
+    await expect(page).toHaveURL(/\/services\?q=ledger&cluster=\*$/);
+    const table = page.getByTestId('services-table');
+    await expect(table.getByRole('columnheader', { name: 'Cluster' })).toBeVisible();
+    // The same Deployment on both answering clusters, each row naming its cluster and linking there.
+    await expect(table.getByTestId('row-cluster')).toHaveText(['eu-prod', 'us-prod']);
+    await expect(table.locator('tbody tr').nth(1).getByRole('link', { name: 'ledger' }))
+      .toHaveAttribute('href', '/services/payments-core/ledger?cluster=us-prod');
+    // Pages of one cluster leave the whole fleet behind.
+    await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' })).toHaveAttribute('href', '/');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Advisor' }).click();
+    await expect(page).toHaveURL(/\/advisor\?cluster=\*$/);
+    const clusters = page.getByTestId('findings-table').getByTestId('finding-cluster');
+    await expect(clusters.filter({ hasText: 'eu-prod' }).first()).toBeVisible();
+    await expect(clusters.filter({ hasText: 'us-prod' }).first()).toBeVisible();
+    await expect(page.getByTestId('sizing')).toContainText('per cluster');
+  } finally {
+    await fleet.stop();
+  }
+});

@@ -22,6 +22,8 @@ use crate::{
 pub enum Profile {
     /// About ten payment services in three namespaces.
     Demo,
+    /// 1,000 Deployments and HPAs with 10,000 pods: one cluster of a fleet, for benchmarks.
+    Regional,
     /// 2,000 Deployments and HPAs with 20,000 pods, for benchmarks.
     Large,
     /// 10,000 Deployments and HPAs with 100,000 pods on 500 nodes, for fleet-scale benchmarks.
@@ -32,6 +34,7 @@ impl Profile {
     pub fn topology(self) -> Topology {
         match self {
             Profile::Demo => Topology::demo(),
+            Profile::Regional => Topology::regional(),
             Profile::Large => Topology::large(),
             Profile::Huge => Topology::huge(),
         }

@@ -246,6 +246,11 @@ impl Topology {
         }
     }
 
+    /// One cluster of a fleet for benchmarks: 1,000 Deployments with HPAs, 10,000 pods.
+    pub fn regional() -> Topology {
+        Self::generated(50, 20, 10)
+    }
+
     /// Thousands of services for benchmarks: `namespaces × per_namespace` Deployments with
     /// HPAs, `replicas` pods each, on nodes sized to hold them.
     pub fn large() -> Topology {

@@ -450,6 +450,9 @@ pub struct WorkloadPage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadRow {
+    /// The fleet's cluster, in a listing of several clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub namespace: String,
     pub name: String,
     pub critical: bool,
@@ -480,6 +483,7 @@ pub struct RowAutoscaler {
 impl From<&Workload> for WorkloadRow {
     fn from(w: &Workload) -> Self {
         WorkloadRow {
+            cluster: None,
             namespace: w.namespace.clone(),
             name: w.name.clone(),
             critical: w.critical,

@@ -83,6 +83,8 @@ pub trait FleetSource: Send + Sync + 'static {
     fn overview(&self) -> crate::fleet::FleetOverview;
     /// The clusters, the primary first, for the picker (cheap: no figures).
     fn choices(&self) -> Vec<crate::fleet::ClusterChoice>;
+    /// A page of every cluster's workloads at once, each row naming its cluster.
+    fn workloads(&self, query: &WorkloadQuery) -> Result<crate::dto::RowPage, crate::query::QueryError>;
 }
 
 /// Recorded demand, for the what-if replay in the browser.

@@ -34,17 +34,32 @@ pub fn page<W: std::borrow::Borrow<Workload>>(
     version: u64,
     namespaces: Vec<String>,
 ) -> Result<WorkloadPage, QueryError> {
+    let (total, items) = select(workloads, q)?;
+    let items = items.into_iter().map(|w| w.borrow().clone()).collect();
+    Ok(WorkloadPage { version, total, items, namespaces })
+}
+
+fn of<W: std::borrow::Borrow<Workload>>(w: &W) -> &Workload {
+    w.borrow()
+}
+
+/// The page `q` asks for of `workloads` (in namespace, then name order when unsorted; of
+/// several clusters, one after another): how many match, and the page's items as given.
+pub fn select<'a, W: std::borrow::Borrow<Workload>>(
+    workloads: &'a [W],
+    q: &WorkloadQuery,
+) -> Result<(usize, Vec<&'a W>), QueryError> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_PAGE {
         return Err(QueryError::Limit(limit));
     }
     let needle = q.q.as_deref().map(str::to_lowercase);
-    let mut items: Vec<&Workload> = workloads
+    let mut items: Vec<&W> = workloads
         .iter()
-        .map(W::borrow)
-        .filter(|w| q.namespace.as_deref().is_none_or(|ns| w.namespace == ns))
-        .filter(|w| q.health.is_none_or(|h| w.health == h))
+        .filter(|w| q.namespace.as_deref().is_none_or(|ns| of::<W>(w).namespace == ns))
+        .filter(|w| q.health.is_none_or(|h| of::<W>(w).health == h))
         .filter(|w| {
+            let w = of::<W>(w);
             needle
                 .as_deref()
                 .is_none_or(|n| w.name.to_lowercase().contains(n) || w.namespace.to_lowercase().contains(n))
@@ -52,18 +67,20 @@ pub fn page<W: std::borrow::Borrow<Workload>>(
         .collect();
     let key = q.sort.unwrap_or_default();
     match key {
-        SortKey::Name => items.sort_by(|a, b| (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace))),
+        SortKey::Name => items.sort_by(|a, b| {
+            let (a, b) = (of::<W>(a), of::<W>(b));
+            (&a.name, &a.namespace).cmp(&(&b.name, &b.namespace))
+        }),
         // Already in namespace order.
         SortKey::Namespace => {}
-        SortKey::Health => items.sort_by_key(|w| w.health),
-        _ => items.sort_by(|a, b| figure(a, key).total_cmp(&figure(b, key))),
+        SortKey::Health => items.sort_by_key(|w| of::<W>(w).health),
+        _ => items.sort_by(|a, b| figure(of::<W>(a), key).total_cmp(&figure(of::<W>(b), key))),
     }
     if q.order == Some(SortOrder::Desc) {
         items.reverse();
     }
     let total = items.len();
-    let items = items.into_iter().skip(q.offset.unwrap_or(0)).take(limit).cloned().collect();
-    Ok(WorkloadPage { version, total, items, namespaces })
+    Ok((total, items.into_iter().skip(q.offset.unwrap_or(0)).take(limit).collect()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use domain::rules::{
     report::{FindingRow, FindingsQuery, FindingsReport, RuleCount},
     rule,
 };
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_router::{
     NavigateOptions,
     hooks::{use_navigate, use_query_map},
@@ -137,10 +137,13 @@ pub fn AdvisorPage() -> impl IntoView {
                     } />" Show waived"</label>
                 </div>
                 <noscript><button type="submit" class="button-quiet">"Apply"</button></noscript>
-                <div class="field export">
-                    <span class="field-label">"Export"</span>
-                    <a href=move || crate::cluster::api_on(&format!("/findings{}", url_of(&query.get()).trim_start_matches("/advisor")), chosen.get().as_deref())>"JSON"</a>
-                </div>
+                // The JSON API reports one cluster at a time.
+                {move || (!crate::cluster::is_every(chosen.get().as_deref())).then(|| view! {
+                    <div class="field export">
+                        <span class="field-label">"Export"</span>
+                        <a href=move || crate::cluster::api_on(&format!("/findings{}", url_of(&query.get()).trim_start_matches("/advisor")), chosen.get().as_deref())>"JSON"</a>
+                    </div>
+                })}
             </form>
             <Transition fallback=|| view! { <p class="loading" role="status">"Judging the rules…"</p> }>
                 {move || report.get().map(|r| match r {
@@ -149,7 +152,16 @@ pub fn AdvisorPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <SizingSection namespace=Memo::new(move |_| query.get().namespace) />
+        {move || if crate::cluster::is_every(chosen.get().as_deref()) {
+            Either::Left(view! {
+                <section class="panel" id="sizing" data-testid="sizing">
+                    <div class="panel-header"><h2>"Right-sizing"</h2></div>
+                    <p class="panel-note">"Right-sizing is per cluster: choose one in the cluster picker to see its recommendations."</p>
+                </section>
+            })
+        } else {
+            Either::Right(view! { <SizingSection namespace=Memo::new(move |_| query.get().namespace) /> })
+        }}
     }
 }
 
@@ -231,11 +243,12 @@ fn Findings(rows: Vec<FindingRow>) -> impl IntoView {
                             <tr data-rule=r.code data-workload=format!("{}/{}", row.namespace, row.name) class:waived=waived>
                                 <td><span class="mono">{r.code}</span><span class="sub">{r.title}</span></td>
                                 <th scope="row" class="service">
-                                    <a href=crate::cluster::here(&format!("/services/{}/{}#governance", row.namespace, row.name))>{row.name.clone()}</a>
+                                    <a href=on_cluster_of(&format!("/services/{}/{}#governance", row.namespace, row.name), row.cluster.as_deref())>{row.name.clone()}</a>
                                     <span class="sub">{row.namespace.clone()}{row.critical.then_some(" · critical")}</span>
+                                    {row.cluster.clone().map(|c| view! { <span class="sub mono" data-testid="finding-cluster">{c}</span> })}
                                 </th>
                                 <td><span class=severity_class(row.finding.severity)>{row.finding.severity.label()}</span></td>
-                                <td><FindingText finding=row.finding namespace=row.namespace.clone() name=row.name.clone() /></td>
+                                <td><FindingText finding=row.finding namespace=row.namespace.clone() name=row.name.clone() cluster=row.cluster.clone() /></td>
                             </tr>
                         }
                     }).collect_view()}
@@ -246,14 +259,30 @@ fn Findings(rows: Vec<FindingRow>) -> impl IntoView {
     .into_any()
 }
 
+/// `href` on `cluster` when the row names one (a report of the whole fleet), else on the
+/// page's cluster.
+fn on_cluster_of(href: &str, cluster: Option<&str>) -> String {
+    match cluster {
+        Some(on) => crate::cluster::on_cluster(href, Some(on)),
+        None => crate::cluster::here(href),
+    }
+}
+
 /// A finding's message, its waiver when it has one, and the way to the change it proposes.
 #[component]
-pub fn FindingText(finding: RuleFinding, namespace: String, name: String) -> impl IntoView {
+pub fn FindingText(
+    finding: RuleFinding,
+    namespace: String,
+    name: String,
+    /// The cluster the finding is on, in a report of the whole fleet.
+    #[prop(default = None)]
+    cluster: Option<String>,
+) -> impl IntoView {
     let change = finding.proposal.as_ref().map(|p| {
-        crate::cluster::here(&format!(
-            "/services/{namespace}/{name}?{}#edit",
-            p.query(Origin::Rule(finding.rule))
-        ))
+        on_cluster_of(
+            &format!("/services/{namespace}/{name}?{}#edit", p.query(Origin::Rule(finding.rule))),
+            cluster.as_deref(),
+        )
     });
     view! {
         {finding.message.clone()}

@@ -1,7 +1,6 @@
 //! The audit log: every attempt to change scaling, newest first, filtered by the URL, with
-//! CSV and JSON exports of exactly what is shown. One chain for the whole fleet: without a
-//! chosen cluster every cluster's attempts are listed (with a cluster column when there are
-//! several), with one only that cluster's.
+//! CSV and JSON exports of exactly what is shown. One chain for the whole fleet: the chosen
+//! cluster's attempts are listed, or with `?cluster=*` every cluster's, with a cluster column.
 
 use std::time::Duration;
 
@@ -23,13 +22,9 @@ const OUTCOMES: [&str; 7] = ["applied", "previewed", "invalid", "denied", "confl
 
 fn query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();
-    for (key, value) in [
-        ("namespace", &q.namespace),
-        ("name", &q.name),
-        ("user", &q.user),
-        ("outcome", &q.outcome),
-        ("cluster", &q.cluster),
-    ] {
+    for (key, value) in
+        [("namespace", &q.namespace), ("name", &q.name), ("user", &q.user), ("outcome", &q.outcome)]
+    {
         if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
             parts.push(format!("{key}={}", v.replace(['&', '=', '#', ' '], "")));
         }
@@ -48,21 +43,27 @@ pub fn AuditPage() -> impl IntoView {
                 name: get("name"),
                 user: get("user"),
                 outcome: get("outcome").filter(|o| OUTCOMES.contains(&o.as_str())),
-                cluster: get("cluster"),
                 limit: Some(500),
                 ..AuditQuery::default()
             }
         })
     });
     let tick = use_tick(Duration::from_secs(10));
-    let entries = Resource::new(move || (query.get(), tick.get()), |(q, _)| audit_entries(q));
+    let chosen = crate::cluster::use_chosen();
+    let entries = Resource::new(
+        move || (chosen.get(), query.get(), tick.get()),
+        |(cluster, q, _)| audit_entries(cluster, q),
+    );
     let navigate = use_navigate();
     let filter = move |change: Box<dyn Fn(&mut AuditQuery)>| {
         let mut q = query.get_untracked();
         change(&mut q);
         let qs = query_string(&q);
         navigate(
-            &if qs.is_empty() { "/audit".to_string() } else { format!("/audit?{qs}") },
+            &crate::cluster::on_cluster(
+                &if qs.is_empty() { "/audit".to_string() } else { format!("/audit?{qs}") },
+                chosen.get_untracked().as_deref(),
+            ),
             NavigateOptions::default(),
         );
     };
@@ -80,9 +81,9 @@ pub fn AuditPage() -> impl IntoView {
     let export = move |format: &str| {
         let qs = query_string(&query.get());
         if qs.is_empty() {
-            format!("/api/v1/audit?format={format}")
+            crate::cluster::api_on(&format!("/audit?format={format}"), chosen.get().as_deref())
         } else {
-            format!("/api/v1/audit?format={format}&{qs}")
+            crate::cluster::api_on(&format!("/audit?format={format}&{qs}"), chosen.get().as_deref())
         }
     };
 

@@ -1,6 +1,7 @@
 //! The cluster picker in the header: which of the fleet's clusters the pages show, kept in
 //! the URL (`?cluster=`), so a view on a cluster can be bookmarked and shared. Switching keeps
-//! the page and the rest of its URL. Shown only when Paydeck watches more than one cluster.
+//! the page and the rest of its URL. Shown only when Paydeck watches more than one cluster; the
+//! pages that list the whole fleet at once also offer "All clusters" (`?cluster=*`).
 
 use leptos::prelude::*;
 use leptos_router::{NavigateOptions, hooks::use_location, hooks::use_navigate};
@@ -43,10 +44,15 @@ pub fn ClusterPicker() -> impl IntoView {
                 let list: Vec<ClusterChoice> = choices.get().and_then(Result::ok).unwrap_or_default();
                 (list.len() > 1).then(|| {
                     let current = chosen.get().unwrap_or_else(|| list[0].name.clone());
+                    let every = crate::cluster::lists_fleet(&location.pathname.get()).then(|| {
+                        let selected = crate::cluster::is_every(Some(&current));
+                        view! { <option value=crate::cluster::EVERY_CLUSTER selected=selected>"All clusters"</option> }
+                    });
                     view! {
                         <label class="cluster-picker">
-                            <span class="visually-hidden">"Cluster"</span>
-                            <select on:change=on_change.clone() data-testid="cluster-picker" aria-label="Cluster" title="The cluster these pages show">
+                            "Cluster"
+                            <select on:change=on_change.clone() data-testid="cluster-picker" title="The cluster these pages show">
+                                {every}
                                 {list.into_iter().map(|c| {
                                     let selected = c.name == current;
                                     let label = if c.state == domain::fleet::ClusterState::Answering {

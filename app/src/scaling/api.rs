@@ -42,9 +42,18 @@ pub async fn submit_scaling(
     Ok(edits(&cluster)?.submit(&viewer, &namespace, &name, &request.into()).await)
 }
 
-/// Audited attempts, newest first (of every cluster, or of the query's).
+/// Audited attempts, newest first, of `cluster` (the primary for `None`, every cluster's for
+/// `*`).
 #[server(prefix = "/rpc", endpoint = "audit")]
-pub async fn audit_entries(query: AuditQuery) -> Result<Vec<AuditEntry>, ServerFnError> {
+pub async fn audit_entries(
+    cluster: Option<String>,
+    query: AuditQuery,
+) -> Result<Vec<AuditEntry>, ServerFnError> {
     let viewer = crate::viewer::request_viewer()?;
+    let query = match cluster {
+        Some(every) if crate::cluster::is_every(Some(&every)) => AuditQuery { cluster: None, ..query },
+        Some(name) => AuditQuery { cluster: Some(name), ..query },
+        None => AuditQuery { cluster: Some(crate::backend::backend()?.cluster_name), ..query },
+    };
     edits(&None)?.audit(&viewer, &query).await.map_err(ServerFnError::new)
 }

@@ -3,7 +3,13 @@
 /// This process's resident memory in MB.
 #[allow(dead_code)]
 pub fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    rss_mb_of("self")
+}
+
+/// The resident memory in MB of process `pid` (`self` for this one).
+#[allow(dead_code)]
+pub fn rss_mb_of(pid: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -13,6 +19,7 @@ pub fn rss_mb() -> f64 {
 }
 
 /// CPU seconds (user + system) this process has used.
+#[allow(dead_code)]
 pub fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();

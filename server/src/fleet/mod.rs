@@ -14,6 +14,18 @@ use domain::fleet::{
 
 use crate::{clock::WallClock, cluster::ClusterView};
 
+/// A workload and the cluster it runs on, for listings of the whole fleet.
+struct Placed<'a> {
+    cluster: &'a str,
+    workload: &'a app::dto::Workload,
+}
+
+impl std::borrow::Borrow<app::dto::Workload> for Placed<'_> {
+    fn borrow(&self) -> &app::dto::Workload {
+        self.workload
+    }
+}
+
 /// One cluster of the fleet.
 #[derive(Clone)]
 pub struct Member {
@@ -92,6 +104,13 @@ impl domain::ports::FleetSource for Fleet {
         Fleet::overview(self)
     }
 
+    fn workloads(
+        &self,
+        query: &app::dto::WorkloadQuery,
+    ) -> Result<app::dto::RowPage, domain::query::QueryError> {
+        Fleet::workloads(self, query)
+    }
+
     fn choices(&self) -> Vec<domain::fleet::ClusterChoice> {
         self.members
             .iter()
@@ -135,6 +154,32 @@ impl Fleet {
         }
         let (attention, _) = worst_first(candidates);
         FleetOverview { clusters, attention, attention_total }
+    }
+
+    /// A page of every cluster's workloads, sorted and filtered as one list, each row naming
+    /// its cluster. Read from each member's latest snapshot; nothing is copied but the page.
+    pub fn workloads(
+        &self,
+        query: &app::dto::WorkloadQuery,
+    ) -> Result<app::dto::RowPage, domain::query::QueryError> {
+        let snapshots: Vec<_> = self.members.iter().map(|m| (m.name.as_str(), m.view.current())).collect();
+        let placed: Vec<Placed> = snapshots
+            .iter()
+            .flat_map(|(cluster, s)| s.workloads.iter().map(move |workload| Placed { cluster, workload }))
+            .collect();
+        let (total, page) = domain::query::select(&placed, query)?;
+        let items = page
+            .into_iter()
+            .map(|p| app::dto::WorkloadRow {
+                cluster: Some(p.cluster.to_string()),
+                ..app::dto::WorkloadRow::from(p.workload)
+            })
+            .collect();
+        let mut namespaces: Vec<String> = snapshots.iter().flat_map(|(_, s)| s.namespaces()).collect();
+        namespaces.sort();
+        namespaces.dedup();
+        // No one version stands for several clusters: a fleet listing is not followed live.
+        Ok(app::dto::RowPage { version: 0, total, items, namespaces })
     }
 
     /// One cluster at a glance, by name.

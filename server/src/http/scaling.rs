@@ -121,9 +121,10 @@ pub async fn rights(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
-    /// Only this cluster's rows (and those recorded before rows named their cluster); under
-    /// `/api/v1/clusters/{cluster}` the path's.
-    #[param(example = "default")]
+    /// Only this cluster's rows (and those recorded before rows named their cluster), or
+    /// every cluster's with `*`. Default: the path's cluster under
+    /// `/api/v1/clusters/{cluster}`, else the primary's.
+    #[param(example = "*")]
     cluster: Option<String>,
     /// Only this namespace.
     #[param(example = "payments-core")]
@@ -159,13 +160,15 @@ const OUTCOMES: [&str; 8] =
     ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown"];
 
 impl AuditParams {
-    /// The query, within the cluster the path names (if it names one).
-    fn query(&self, named: Option<String>) -> Result<AuditQuery, String> {
+    /// The query, within the cluster the path names (if it names one), else the `cluster`
+    /// asked for, else `primary`'s.
+    fn query(&self, named: Option<String>, primary: &str) -> Result<AuditQuery, String> {
         let cluster = match (named, self.cluster.clone().filter(|c| !c.is_empty())) {
             (Some(path), Some(param)) if path != param => {
                 return Err(format!("cluster {param:?} differs from the path's cluster {path:?}"));
             }
-            (path, param) => path.or(param),
+            (None, Some(every)) if every == "*" => None,
+            (path, param) => Some(path.or(param).unwrap_or_else(|| primary.to_string())),
         };
         if let Some(o) = self.outcome.as_deref().filter(|o| !OUTCOMES.contains(o)) {
             return Err(format!("outcome must be one of {}, got {o:?}", OUTCOMES.join(", ")));
@@ -224,7 +227,8 @@ fn csv_row(e: &Entry) -> String {
     line
 }
 
-/// Audited edit attempts, newest first.
+/// Audited edit attempts, newest first: the primary cluster's (or, with `cluster`, another's,
+/// or every cluster's with `*`); under `/api/v1/clusters/{cluster}` that cluster's.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses(
         (status = 200, description = "The entries (JSON), or a CSV export", body = Vec<app::scaling::AuditEntry>),
@@ -246,7 +250,7 @@ pub async fn audit(
         Ok(p) => p,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("bad query: {}", e.body_text())),
     };
-    let query = match params.query(named) {
+    let query = match params.query(named, &state.cluster_name) {
         Ok(q) => q,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
@@ -349,7 +353,7 @@ mod tests {
                     from, to, limit, before, format: None,
                 };
                 let known = outcome.as_deref().is_none_or(|o| OUTCOMES.contains(&o));
-                match params.query(None) {
+                match params.query(None, "default") {
                     Ok(q) => {
                         prop_assert!(known && limit.is_none_or(|l| l >= 1));
                         prop_assert_eq!(q.namespace, namespace.filter(|n| !n.is_empty()));

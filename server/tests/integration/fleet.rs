@@ -281,7 +281,9 @@ async fn an_edit_on_cluster_b_is_refused_by_bs_rbac_while_allowed_on_a() {
     };
     assert_eq!(outcomes(&of_a), [("a".to_string(), "applied".to_string())]);
     assert_eq!(outcomes(&of_b), [("b".to_string(), "denied".to_string())]);
-    let all: Value = audit("/api/v1/audit".into()).await.unwrap().json().await.unwrap();
+    let primary: Value = audit("/api/v1/audit".into()).await.unwrap().json().await.unwrap();
+    assert_eq!(outcomes(&primary), outcomes(&of_a), "the single-cluster path is the primary's");
+    let all: Value = audit("/api/v1/audit?cluster=*".into()).await.unwrap().json().await.unwrap();
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
     let mismatch = audit("/api/v1/clusters/a/audit?cluster=b".into()).await.unwrap();
     assert_eq!(mismatch.status(), 400);

@@ -32,6 +32,9 @@ pub struct FindingsQuery {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingRow {
+    /// The fleet's cluster, in a report of several clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     pub namespace: String,
     pub name: String,
     pub critical: bool,
@@ -111,6 +114,7 @@ pub fn report<'a>(
                 && (query.waived || f.waived.is_none());
             if shown {
                 findings.push(FindingRow {
+                    cluster: None,
                     namespace: w.namespace.clone(),
                     name: w.name.clone(),
                     critical: w.critical,
@@ -119,17 +123,55 @@ pub fn report<'a>(
             }
         }
     }
-    findings.sort_by(|a, b| {
-        (a.finding.waived.is_some(), a.finding.severity, a.finding.rule, &a.namespace, &a.name).cmp(&(
-            b.finding.waived.is_some(),
-            b.finding.severity,
-            b.finding.rule,
-            &b.namespace,
-            &b.name,
-        ))
-    });
+    sort(&mut findings);
     namespaces.sort();
     FindingsReport { rules, findings, history_judged_at_ms: None, history_window: String::new(), namespaces }
+}
+
+/// Most severe first, then by rule, cluster, namespace and name; waived last.
+fn sort(findings: &mut [FindingRow]) {
+    findings.sort_by(|a, b| {
+        (a.finding.waived.is_some(), a.finding.severity, a.finding.rule, &a.cluster, &a.namespace, &a.name)
+            .cmp(&(
+                b.finding.waived.is_some(),
+                b.finding.severity,
+                b.finding.rule,
+                &b.cluster,
+                &b.namespace,
+                &b.name,
+            ))
+    });
+}
+
+/// The reports of several clusters as one: counts added up, every finding naming its
+/// cluster, in the one order; history judged as of the cluster judged longest ago (`None` if
+/// any is not yet).
+pub fn merge(reports: Vec<(String, FindingsReport)>) -> FindingsReport {
+    let mut merged = FindingsReport::default();
+    let mut judged = Some(i64::MAX);
+    for (cluster, report) in reports {
+        if merged.rules.is_empty() {
+            merged.rules =
+                report.rules.iter().map(|r| RuleCount { open: 0, waived: 0, ..r.clone() }).collect();
+            merged.history_window = report.history_window.clone();
+        }
+        for count in report.rules {
+            if let Some(sum) = merged.rules.iter_mut().find(|c| c.rule == count.rule) {
+                sum.open += count.open;
+                sum.waived += count.waived;
+            }
+        }
+        merged
+            .findings
+            .extend(report.findings.into_iter().map(|f| FindingRow { cluster: Some(cluster.clone()), ..f }));
+        merged.namespaces.extend(report.namespaces);
+        judged = judged.zip(report.history_judged_at_ms).map(|(a, b)| a.min(b));
+    }
+    sort(&mut merged.findings);
+    merged.namespaces.sort();
+    merged.namespaces.dedup();
+    merged.history_judged_at_ms = judged.filter(|at| *at != i64::MAX);
+    merged
 }
 
 #[cfg(test)]
@@ -174,6 +216,35 @@ mod tests {
         assert_eq!(listed, [RuleId::PD101, RuleId::PD203, RuleId::PD203, RuleId::PD201], "waived last");
         let q = FindingsQuery { severity: Some(Severity::High), ..Default::default() };
         assert_eq!(report(all(), &q).findings.len(), 1);
+    }
+
+    #[test]
+    fn reports_of_several_clusters_merge_into_one_order_with_counts_added() {
+        let (a, b) = (workload("pay", "a"), workload("batch", "b"));
+        let eu = report(
+            vec![(&a, vec![RuleFinding::new(RuleId::PD203, "no limit")]), (&b, vec![])],
+            &FindingsQuery::default(),
+        );
+        let us = report(vec![(&a, vec![RuleFinding::new(RuleId::PD101, "one")])], &FindingsQuery::default());
+        let (eu, us) = (
+            FindingsReport { history_judged_at_ms: Some(20), ..eu },
+            FindingsReport { history_judged_at_ms: Some(10), ..us },
+        );
+        let merged = merge(vec![("eu".into(), eu.clone()), ("us".into(), us)]);
+        let order: Vec<(Option<&str>, RuleId)> =
+            merged.findings.iter().map(|f| (f.cluster.as_deref(), f.finding.rule)).collect();
+        assert_eq!(
+            order,
+            [(Some("us"), RuleId::PD101), (Some("eu"), RuleId::PD203)],
+            "high first, across clusters"
+        );
+        let open = |id| merged.rules.iter().find(|c| c.rule == id).map(|c| c.open);
+        assert_eq!((open(RuleId::PD101), open(RuleId::PD203)), (Some(1), Some(1)));
+        assert_eq!(merged.rules.len(), CATALOGUE.len());
+        assert_eq!(merged.namespaces, ["batch", "pay"]);
+        assert_eq!(merged.history_judged_at_ms, Some(10), "as of the cluster judged longest ago");
+        let unjudged = FindingsReport { history_judged_at_ms: None, ..eu.clone() };
+        assert_eq!(merge(vec![("eu".into(), eu), ("us".into(), unjudged)]).history_judged_at_ms, None);
     }
 
     #[test]

@@ -20,9 +20,14 @@ use crate::{
     live::LiveEvent,
 };
 
-/// The key the live feed names a row's workload by.
+/// The key the live feed names a row's workload by (with its cluster before it in a listing
+/// of the whole fleet, which is not followed live).
 pub fn row_key(row: &WorkloadRow) -> String {
-    domain::live::workload_key(&row.namespace, &row.name)
+    let key = domain::live::workload_key(&row.namespace, &row.name);
+    match &row.cluster {
+        Some(cluster) => format!("{cluster}/{key}"),
+        None => key,
+    }
 }
 
 /// Whether `event` can change a page whose rows `shown` says (by key), ordered and filtered

@@ -129,7 +129,10 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
 #[component]
 fn Results(state: ServicesUrl, page: RowPage) -> impl IntoView {
     let rows = LiveRows::new(page);
-    rows.follow(state.clone());
+    // A listing of the whole fleet is fetched on navigation; one cluster's follows it live.
+    if !crate::cluster::is_every(state.cluster().as_deref()) {
+        rows.follow(state.clone());
+    }
     let empty = Memo::new({
         let order = rows.order.clone();
         move |_| order.with(Vec::is_empty)

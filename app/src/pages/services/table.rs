@@ -21,6 +21,7 @@ pub fn detail_href(namespace: &str, name: &str) -> String {
 #[component]
 pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
     let order = rows.order.clone();
+    let fleet = crate::cluster::is_every(state.cluster().as_deref());
     let header = |label: &'static str, key: SortKey, numeric: bool| {
         let sorted = state.sort == key;
         let aria = match (sorted, state.descending) {
@@ -46,10 +47,11 @@ pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
         <div class="table-wrap">
             // Rows are laid out as grids (see main.css); the roles keep the table's meaning for
             // browsers that would drop it with another display.
-            <table class="services" role="table" data-testid="services-table">
+            <table class="services" class:fleet=fleet role="table" data-testid="services-table">
                 <thead role="rowgroup">
                     <tr role="row">
                         {header("Service", SortKey::Name, false)}
+                        {fleet.then(|| view! { <th scope="col">"Cluster"</th> })}
                         {header("Status", SortKey::Health, false)}
                         {header("Ready", SortKey::Replicas, true)}
                         <th scope="col">"Autoscaler"</th>
@@ -75,8 +77,13 @@ pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
 /// One workload's row; its cells follow the row's figures.
 #[component]
 fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
-    // Namespace and name are the row's key: they never change for a row.
-    let (namespace, name) = w.with_untracked(|w| (w.namespace.clone(), w.name.clone()));
+    // Cluster, namespace and name are the row's key: they never change for a row.
+    let (cluster, namespace, name) =
+        w.with_untracked(|w| (w.cluster.clone(), w.namespace.clone(), w.name.clone()));
+    let href = match &cluster {
+        Some(on) => crate::cluster::on_cluster(&detail_href(&namespace, &name), Some(on)),
+        None => crate::cluster::here(&detail_href(&namespace, &name)),
+    };
     let critical = move || {
         w.with(|w| w.critical)
             .then(|| view! { <span class="tag" title="Marked critical for payments">"critical"</span> })
@@ -114,10 +121,11 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
     view! {
         <tr role="row" data-workload=domain::live::workload_key(&namespace, &name)>
             <th scope="row" class="service">
-                <a href=crate::cluster::here(&detail_href(&namespace, &name))>{name.clone()}</a>
+                <a href=href>{name.clone()}</a>
                 {critical}
                 <span class="sub">{namespace.clone()}</span>
             </th>
+            {cluster.map(|c| view! { <td class="mono" data-testid="row-cluster">{c}</td> })}
             <td>{move || view! { <HealthBadge health=w.with(|w| w.health) /> }}</td>
             <td class="num" class:short=move || w.with(|w| w.ready < w.desired)>
                 <span data-testid="ready">{move || w.with(|w| format!("{} / {}", w.ready, w.desired))}</span>

@@ -214,7 +214,8 @@ bench-server:
 bench-fleet: build
 	cargo build --release -p sim --bin paydeck-sim
 	cargo run --release -p paydeck --example server_bench -- huge
-	cargo run --release -p paydeck --example fleet_bench
+	# The round's driver only polls and patches: the release binaries it starts are measured.
+	cargo run -p paydeck --example fleet_bench
 
 # History at 10,000 workloads: database size per workload-day over 30 generated days, the
 # sampler's cost, and how long retention and rollups hold up other writes.

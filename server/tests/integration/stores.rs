@@ -388,6 +388,16 @@ async fn a_handle_for_another_cluster_shares_the_store_and_keeps_its_rows_apart(
         let mut steps =
             Steps { workloads: vec![("payments-core".into(), "ledger".into())], ..Steps::default() };
         steps.steps.push((NOW, vec![(0, figures(0, NOW))]));
+        let reading = ReadingRow {
+            at_ms: NOW - 3_000,
+            window_ms: 15_000,
+            cpu_millis: 300,
+            memory_bytes: 3e8,
+            request_rate: Some(10.0),
+            ready: 2,
+            desired: 2,
+        };
+        steps.readings.push((0, reading));
         us.write_steps(&steps, &[]).await.unwrap();
         let range = || Range::new(Some(NOW - MINUTE), Some(NOW + MINUTE), Some(8), NOW + MINUTE).unwrap();
         assert!(
@@ -397,6 +407,9 @@ async fn a_handle_for_another_cluster_shares_the_store_and_keeps_its_rows_apart(
             eu.history("payments-core", "ledger", range(), 15_000, NOW + MINUTE).await.unwrap().is_none(),
             "eu-prod never recorded ledger"
         );
+        // Whether a cluster has history is its own: `--sim-history` records each that has none.
+        assert!(us.has_samples().await.unwrap());
+        assert!(!eu.has_samples().await.unwrap(), "eu-prod has no samples of its own");
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -705,7 +705,14 @@ impl HistoryStore for PgHistory {
 
     fn has_samples(&self) -> StoreFuture<'_, bool> {
         typed(async move {
-            Ok(sqlx::query("SELECT 1 FROM demand LIMIT 1").fetch_optional(&self.pool).await?.is_some())
+            // This cluster's: a fleet's clusters share the database, each recorded for itself.
+            Ok(sqlx::query(
+                "SELECT 1 FROM demand d JOIN workloads w ON w.id = d.workload_id WHERE w.cluster = $1 LIMIT 1",
+            )
+            .bind(&self.cluster)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
         })
     }
 

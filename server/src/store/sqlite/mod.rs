@@ -525,7 +525,14 @@ impl History {
 
     /// Whether any sample was ever recorded.
     pub async fn has_samples(&self) -> sqlx::Result<bool> {
-        Ok(sqlx::query("SELECT 1 FROM demand LIMIT 1").fetch_optional(&self.pool).await?.is_some())
+        // This cluster's: a fleet's clusters share the file, and each is recorded for itself.
+        Ok(sqlx::query(
+            "SELECT 1 FROM demand d JOIN workloads w ON w.id = d.workload_id WHERE w.cluster = ? LIMIT 1",
+        )
+        .bind(&self.cluster)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
     }
 
     /// The database's size in bytes (pages in use).

@@ -9,7 +9,11 @@ if (!url || !path || !selector || !count) {
   console.error('usage: node bench/usable.mjs URL PATH SELECTOR COUNT [RUNS]');
   process.exit(2);
 }
-const browser = await chromium.launch();
+// Debian's Chromium, as the browser tests use (no browser is downloaded).
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu'],
+});
 const times = [];
 try {
   for (let i = 0; i < Number(runs); i++) {

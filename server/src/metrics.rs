@@ -22,6 +22,12 @@ pub struct LimitLabel {
     pub limit: &'static str,
 }
 
+/// `{cluster="eu-prod"}`: one of the fleet's clusters (as many as are configured).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ClusterLabel {
+    pub cluster: String,
+}
+
 /// `{rule="PD301",severity="high",state="open"}`: the advisor's findings per rule.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct FindingLabel {

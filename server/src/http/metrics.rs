@@ -30,6 +30,12 @@ pub struct Metrics {
     live_feeds: Gauge,
     audit_head: Gauge,
     findings: prometheus_client::metrics::family::Family<crate::metrics::FindingLabel, Gauge>,
+    /// Each cluster of the fleet (the first too), followed at each scrape.
+    cluster_samples: crate::metrics::CounterFamily<crate::metrics::ClusterLabel>,
+    cluster_write_failures: crate::metrics::CounterFamily<crate::metrics::ClusterLabel>,
+    cluster_snapshot_age:
+        prometheus_client::metrics::family::Family<crate::metrics::ClusterLabel, Gauge<f64, AtomicU64>>,
+    cluster_reachable: prometheus_client::metrics::family::Family<crate::metrics::ClusterLabel, Gauge>,
 }
 
 impl Metrics {
@@ -45,6 +51,10 @@ impl Metrics {
             live_feeds: Gauge::default(),
             audit_head: Gauge::default(),
             findings: Default::default(),
+            cluster_samples: Default::default(),
+            cluster_write_failures: Default::default(),
+            cluster_snapshot_age: Default::default(),
+            cluster_reachable: Default::default(),
             registry: Registry::default(),
         };
         let watch = &state.cluster.watch_state;
@@ -155,6 +165,26 @@ impl Metrics {
             "Governance findings per rule (see /api/v1/findings), open or waived",
             m.findings.clone(),
         );
+        r.register(
+            "paydeck_cluster_history_samples_written",
+            "Workload samples written to the history database, per cluster of the fleet",
+            m.cluster_samples.clone(),
+        );
+        r.register(
+            "paydeck_cluster_history_write_failures",
+            "Sample batches the database refused, per cluster of the fleet",
+            m.cluster_write_failures.clone(),
+        );
+        r.register(
+            "paydeck_cluster_snapshot_age_seconds",
+            "Seconds since the cluster's snapshot was built, per cluster of the fleet",
+            m.cluster_snapshot_age.clone(),
+        );
+        r.register(
+            "paydeck_cluster_reachable",
+            "1 while the cluster's API server answers, per cluster of the fleet",
+            m.cluster_reachable.clone(),
+        );
         Arc::new(Metrics { registry: r, ..m })
     }
 
@@ -188,6 +218,21 @@ impl Metrics {
                 };
                 self.findings.get_or_create(&labels).set(n as i64);
             }
+        }
+        for cluster in state.every_cluster() {
+            let label = crate::metrics::ClusterLabel { cluster: cluster.cluster_name.clone() };
+            // The samplers' own counters, carried over as they grow.
+            for (family, now) in [
+                (&self.cluster_samples, cluster.sampler.samples_written.get()),
+                (&self.cluster_write_failures, cluster.sampler.batches_failed.get()),
+            ] {
+                let counter = family.get_or_create(&label);
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
+            let snapshot = cluster.cluster.current();
+            let age = (unix_secs() as f64 - snapshot.taken_at_ms as f64 / 1000.0).max(0.0);
+            self.cluster_snapshot_age.get_or_create(&label).set(age);
+            self.cluster_reachable.get_or_create(&label).set(i64::from(snapshot.connection.reachable));
         }
         let mut out = String::new();
         encode(&mut out, &self.registry)?;

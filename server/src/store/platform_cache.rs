@@ -22,8 +22,9 @@ const CACHED_SCOPES: usize = 64;
 /// The sums per namespace as read after the last rollup pass.
 #[derive(Default)]
 pub(crate) struct PlatformCache {
-    /// Bumped by every rollup pass: older entries are stale.
-    pass: AtomicU64,
+    /// Bumped by every rollup pass: older entries are stale. Shared by a fleet's clusters'
+    /// caches: one pass rolls up every cluster's rows.
+    pass: std::sync::Arc<AtomicU64>,
     entries: Mutex<HashMap<Option<String>, Sums>>,
 }
 
@@ -31,6 +32,11 @@ pub(crate) struct PlatformCache {
 type Sums = (u64, Vec<PlatformPoint>);
 
 impl PlatformCache {
+    /// Another cluster's cache on the same database: its own sums, the same passes.
+    pub(crate) fn sharing_passes(&self) -> PlatformCache {
+        PlatformCache { pass: self.pass.clone(), entries: Mutex::default() }
+    }
+
     /// A rollup pass ran: the sums read before are stale.
     pub(crate) fn rolled_up(&self) {
         self.pass.fetch_add(1, Ordering::Relaxed);

@@ -154,6 +154,20 @@ async fn one_hung_and_one_killed_cluster_leave_the_third_served_within_a_second(
     assert!(worst < Duration::from_secs(1), "change to API on A took {worst:?} with B hung and C down");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(samples_of(&db, "a").await > samples_before, "A's history went on");
+    // /metrics follows each cluster: C unreachable, A answering and sampling.
+    let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    let value = |line: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line))
+            .unwrap_or_else(|| panic!("no {line} in /metrics"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("paydeck_cluster_reachable{cluster=\"c\"}"), 0.0);
+    assert_eq!(value("paydeck_cluster_reachable{cluster=\"a\"}"), 1.0);
+    assert!(value("paydeck_cluster_history_samples_written_total{cluster=\"a\"}") > 0.0);
 
     // Both come back by themselves.
     sims[1].faults().clear();

@@ -410,6 +410,16 @@ async fn a_handle_for_another_cluster_shares_the_store_and_keeps_its_rows_apart(
         // Whether a cluster has history is its own: `--sim-history` records each that has none.
         assert!(us.has_samples().await.unwrap());
         assert!(!eu.has_samples().await.unwrap(), "eu-prod has no samples of its own");
+        // Rollups cover every cluster's rows in one pass: the first cluster's handle runs it,
+        // and the others' platform sums follow it.
+        let later = NOW + 10 * MINUTE;
+        us.maintain(later).await.unwrap();
+        assert!(us.platform_recent(None, 3_600_000, later).await.unwrap().is_empty(), "left to the first");
+        eu.maintain(later).await.unwrap();
+        assert!(
+            !us.platform_recent(None, 3_600_000, later).await.unwrap().is_empty(),
+            "rolled up by the first"
+        );
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -54,7 +54,9 @@ pub struct PgHistory {
     retention: Retention,
     ids: Mutex<HashMap<(String, String), i64>>,
     /// Held while rollups are made and while samples are written or forgotten, as on SQLite.
-    rolling: Mutex<()>,
+    rolling: std::sync::Arc<Mutex<()>>,
+    /// Whether this handle runs rollups and retention (see the SQLite store's).
+    maintains: bool,
     /// The platform's sums as last read per namespace.
     platform: super::platform_cache::PlatformCache,
     /// The term what only the leader writes carries (see [`super::fence`]).
@@ -152,7 +154,8 @@ impl PgHistory {
             cluster: cluster.to_string(),
             retention,
             ids: Mutex::new(HashMap::new()),
-            rolling: Mutex::new(()),
+            rolling: Default::default(),
+            maintains: true,
             platform: Default::default(),
             fence: std::sync::OnceLock::new(),
         }
@@ -616,7 +619,13 @@ impl HistoryStore for PgHistory {
     }
 
     fn for_cluster(&self, cluster: &str) -> std::sync::Arc<dyn HistoryStore> {
-        std::sync::Arc::new(PgHistory::on(self.pool.clone(), self.retention, cluster))
+        // The rows of every cluster are rolled up by one pass, under one lock.
+        std::sync::Arc::new(PgHistory {
+            rolling: self.rolling.clone(),
+            maintains: false,
+            platform: self.platform.sharing_passes(),
+            ..PgHistory::on(self.pool.clone(), self.retention, cluster)
+        })
     }
 
     fn set_fence(&self, fence: super::Fence) {
@@ -672,6 +681,9 @@ impl HistoryStore for PgHistory {
     fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             self.fence().term()?;
+            if !self.maintains {
+                return Ok(());
+            }
             self.maintain_now(now_ms).await.map_err(super::StoreError::from)
         })
     }

@@ -73,7 +73,10 @@ pub struct History {
     /// Held while rollups are made and while samples are written or forgotten: a rollup is
     /// made in chunks, and a sample written between two of them into a bucket already
     /// rolled up would otherwise be missed from it.
-    rolling: Mutex<()>,
+    rolling: std::sync::Arc<Mutex<()>>,
+    /// Whether this handle runs rollups and retention: they cover every cluster's rows, so a
+    /// fleet's other clusters ([`History::for_cluster`]) leave them to the first's.
+    maintains: bool,
     /// The term what only the leader writes carries (see [`crate::store::fence`]).
     fence: std::sync::OnceLock<crate::store::Fence>,
 }
@@ -221,7 +224,8 @@ impl History {
             ids: Mutex::new(HashMap::new()),
             retention,
             platform: Default::default(),
-            rolling: Mutex::new(()),
+            rolling: Default::default(),
+            maintains: true,
             fence: std::sync::OnceLock::new(),
         })
     }
@@ -235,8 +239,10 @@ impl History {
             options: self.options.clone(),
             ids: Mutex::new(HashMap::new()),
             retention: self.retention,
-            platform: Default::default(),
-            rolling: Mutex::new(()),
+            // The rows of every cluster are rolled up by one pass, under one lock.
+            platform: self.platform.sharing_passes(),
+            rolling: self.rolling.clone(),
+            maintains: false,
             fence: std::sync::OnceLock::new(),
         }
     }
@@ -267,6 +273,11 @@ impl History {
     }
 
     /// The cluster whose history this is.
+    /// Whether rollups and retention are this handle's to run.
+    pub fn maintains(&self) -> bool {
+        self.maintains
+    }
+
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

@@ -69,6 +69,9 @@ impl HistoryStore for History {
     fn maintain(&self, now_ms: i64) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             self.fence().term()?;
+            if !self.maintains() {
+                return Ok(());
+            }
             History::maintain(self, now_ms).await.map_err(StoreError::from)
         })
     }

@@ -146,25 +146,12 @@ fn text(prev: &str, f: &Fields) -> String {
         let at = f.at_ms.to_string();
         let intent = f.intent_seq.map(|s| s.to_string()).unwrap_or_default();
         let body = f.removed_body.map_or_else(|| body_digest(f), str::to_string);
-        if f.format == Format::Clustered {
-            return joined(&[
-                "paydeck-audit-clustered",
-                prev,
-                &at,
-                f.cluster,
-                f.user,
-                f.namespace,
-                f.name,
-                f.outcome,
-                &intent,
-                if f.keyed { "hmac-sha256" } else { "sha256" },
-                &body,
-            ]);
-        }
-        return joined(&[
-            "paydeck-audit-sealed",
-            prev,
-            &at,
+        let mut parts: Vec<&str> = if f.format == Format::Clustered {
+            vec!["paydeck-audit-clustered", prev, &at, f.cluster]
+        } else {
+            vec!["paydeck-audit-sealed", prev, &at]
+        };
+        parts.extend([
             f.user,
             f.namespace,
             f.name,
@@ -173,6 +160,7 @@ fn text(prev: &str, f: &Fields) -> String {
             if f.keyed { "hmac-sha256" } else { "sha256" },
             &body,
         ]);
+        return joined(&parts);
     }
     let at = f.at_ms.to_string();
     let mut parts: Vec<&str> = vec![

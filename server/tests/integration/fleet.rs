@@ -71,16 +71,16 @@ async fn samples_of(db: &Path, cluster: &str) -> i64 {
     n
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_hung_and_one_killed_cluster_leave_the_third_served_within_a_second() {
-    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-fleet-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let mut sims = Vec::new();
-    let mut servers = Vec::new();
+/// A simulated cluster per `(name, display name)`, each serving with its own seed and
+/// kubeconfig in `dir`, and the file of clusters naming them: the simulators, their servers and
+/// the file.
+async fn simulated_fleet(
+    dir: &Path,
+    clusters: &[(&str, &str)],
+) -> (Vec<sim::Cluster>, Vec<Option<sim::server::RunningServer>>, std::path::PathBuf) {
+    let (mut sims, mut servers) = (Vec::new(), Vec::new());
     let mut entries = String::from("clusters:\n");
-    for (i, (name, display)) in
-        [("a", "Payments EU"), ("b", "Payments US"), ("c", "PCI zone")].iter().enumerate()
-    {
+    for (i, (name, display)) in clusters.iter().enumerate() {
         let sim = sim::Cluster::new(&sim::Options {
             speed: Some(1.0),
             start: Some(sim::clock::test_start()),
@@ -88,19 +88,25 @@ async fn one_hung_and_one_killed_cluster_leave_the_third_served_within_a_second(
             ..sim::Options::default()
         });
         let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        std::fs::write(
-            dir.0.join(format!("{name}.kubeconfig")),
-            server.kubeconfig(sim::auth::DASHBOARD_TOKEN),
-        )
-        .unwrap();
+        std::fs::write(dir.join(format!("{name}.kubeconfig")), server.kubeconfig(sim::auth::DASHBOARD_TOKEN))
+            .unwrap();
         entries.push_str(&format!(
             "  - name: {name}\n    displayName: {display}\n    kubeconfig: {name}.kubeconfig\n"
         ));
         sims.push(sim);
         servers.push(Some(server));
     }
-    let clusters_file = dir.0.join("clusters.yaml");
+    let clusters_file = dir.join("clusters.yaml");
     std::fs::write(&clusters_file, entries).unwrap();
+    (sims, servers, clusters_file)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_hung_and_one_killed_cluster_leave_the_third_served_within_a_second() {
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-fleet-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let (sims, mut servers, clusters_file) =
+        simulated_fleet(&dir.0, &[("a", "Payments EU"), ("b", "Payments US"), ("c", "PCI zone")]).await;
     let db = dir.0.join("paydeck.db");
     let mut child = start(&clusters_file, &db);
     let url = support::served_at(&mut child).await;
@@ -205,29 +211,8 @@ async fn an_edit_on_cluster_b_is_refused_by_bs_rbac_while_allowed_on_a() {
     let dir = TempDir(std::env::temp_dir().join(format!("paydeck-fleet-rbac-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).unwrap();
     // Two clusters of one fleet: on b (a locked-down zone) operators may not scale.
-    let mut sims = Vec::new();
-    let mut servers = Vec::new();
-    let mut entries = String::from("clusters:\n");
-    for (i, name) in ["a", "b"].iter().enumerate() {
-        let sim = sim::Cluster::new(&sim::Options {
-            speed: Some(1.0),
-            start: Some(sim::clock::test_start()),
-            seed: 1 + i as u64,
-            ..sim::Options::default()
-        });
-        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        std::fs::write(
-            dir.0.join(format!("{name}.kubeconfig")),
-            server.kubeconfig(sim::auth::DASHBOARD_TOKEN),
-        )
-        .unwrap();
-        entries.push_str(&format!("  - name: {name}\n    kubeconfig: {name}.kubeconfig\n"));
-        sims.push(sim);
-        servers.push(server);
-    }
+    let (sims, _servers, clusters_file) = simulated_fleet(&dir.0, &[("a", "a"), ("b", "b")]).await;
     sims[1].set_rbac(sim::auth::Rbac::Restricted);
-    let clusters_file = dir.0.join("clusters.yaml");
-    std::fs::write(&clusters_file, entries).unwrap();
     let secret = dir.0.join("proxy-secret");
     std::fs::write(&secret, "a-proxy-secret-of-enough-length-000").unwrap();
     let db = dir.0.join("paydeck.db");

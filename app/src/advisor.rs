@@ -14,7 +14,7 @@ pub async fn findings(
     cluster: Option<String>,
     query: FindingsQuery,
 ) -> Result<FindingsReport, ServerFnError> {
-    if crate::cluster::is_every(cluster.as_deref()) {
+    if crate::chosen::is_every(cluster.as_deref()) {
         let reports = crate::backend::every_backend()?
             .into_iter()
             .map(|b| (b.cluster_name.clone(), b.advisor.findings(&query)))

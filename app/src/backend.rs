@@ -58,7 +58,7 @@ pub fn backend_in(cluster: &Option<String>) -> Result<Backend, leptos::prelude::
         .ok_or_else(|| ServerFnError::new("the server did not provide its backend"))?;
     match cluster {
         None => all.first().cloned().ok_or_else(|| ServerFnError::new("the server watches no cluster")),
-        Some(every) if every == crate::cluster::EVERY_CLUSTER => {
+        Some(every) if every == crate::chosen::EVERY_CLUSTER => {
             Err(ServerFnError::new("this page shows one cluster at a time: choose one in the cluster picker"))
         }
         Some(name) => all

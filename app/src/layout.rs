@@ -7,7 +7,7 @@ use leptos_router::components::A;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     // Inside the router: the chosen cluster is read from the URL.
-    let chosen = crate::cluster::provide_chosen();
+    let chosen = crate::chosen::provide_chosen();
     crate::live::provide_live(chosen);
     // The whole fleet (`*`) carries over to the pages that list it; the others show the primary.
     let nav = move |path: &'static str| {
@@ -15,8 +15,8 @@ pub fn Layout(children: Children) -> impl IntoView {
             let chosen = chosen.get();
             let kept = chosen
                 .as_deref()
-                .filter(|c| !crate::cluster::is_every(Some(c)) || crate::cluster::lists_fleet(path));
-            crate::cluster::on_cluster(path, kept)
+                .filter(|c| !crate::chosen::is_every(Some(c)) || crate::chosen::lists_fleet(path));
+            crate::chosen::on_cluster(path, kept)
         }
     };
     view! {

@@ -10,6 +10,7 @@
 pub mod advisor;
 pub mod backend;
 pub mod charts;
+pub mod chosen;
 pub mod cluster;
 pub mod csp;
 pub mod fleet;

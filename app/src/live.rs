@@ -61,7 +61,7 @@ pub fn provide_live(cluster: Memo<Option<String>>) -> Live {
 /// The feed of `cluster` (the primary's for `None`).
 pub fn url_of(cluster: Option<&str>) -> String {
     // A page of the whole fleet follows the primary's feed (for the banner and indicator).
-    crate::cluster::api_on("/live?workloads=names", cluster.filter(|c| !crate::cluster::is_every(Some(c))))
+    crate::chosen::api_on("/live?workloads=names", cluster.filter(|c| !crate::chosen::is_every(Some(c))))
 }
 
 /// The live feed of this page.

@@ -8,7 +8,7 @@ use crate::dto::{History, RowPage, Workload, WorkloadQuery};
 /// Table rows filtered, sorted and paged as the services page's URL says.
 #[server(prefix = "/rpc", endpoint = "workloads")]
 pub async fn list_workloads(cluster: Option<String>, query: WorkloadQuery) -> Result<RowPage, ServerFnError> {
-    if crate::cluster::is_every(cluster.as_deref()) {
+    if crate::chosen::is_every(cluster.as_deref()) {
         return crate::backend::backend()?.fleet.workloads(&query).map_err(ServerFnError::new);
     }
     crate::backend::backend_in(&cluster)?

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { servedAt } from '../paydeck';
+import { scale } from './cluster';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -135,6 +136,24 @@ test('the whole fleet at once: services and advisor list every cluster with a cl
     await expect(clusters.filter({ hasText: 'us-prod' }).first()).toBeVisible();
     await expect(page.getByTestId('sizing')).toContainText('per cluster');
   } finally {
+    await fleet.stop();
+  }
+});
+
+test('with one cluster down, a change on another reaches its open service page within a second', async ({ page }) => {
+  const fleet = await startFleet();
+  try {
+    await page.goto(`${fleet.url}/services/payments-core/fx-rates?cluster=us-prod`);
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.getByTestId('live-status')).toHaveText('Live', { timeout: 15_000 });
+    await expect(page.getByTestId('service-replicas')).toHaveText(/ \/ 1$/);
+    const asked = Date.now();
+    await scale('payments-core', 'fx-rates', 3);
+    // The goal: under a second from the change to the screen, the pci cluster unreachable.
+    await expect(page.getByTestId('service-replicas')).toHaveText(/ \/ 3$/, { timeout: 1_000 });
+    console.log(`FLEET | change to screen on us-prod with pci down: ${Date.now() - asked} ms (goal < 1 s)`);
+  } finally {
+    await scale('payments-core', 'fx-rates', 1);
     await fleet.stop();
   }
 });

@@ -65,7 +65,7 @@ fn url_of(q: &FindingsQuery) -> String {
 pub fn AdvisorPage() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| query_of(|k| p.get(k))));
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let report = Resource::new(move || (chosen.get(), query.get()), |(cluster, q)| findings(cluster, q));
     // Every namespace with a workload, kept from the last report.
     let namespaces =
@@ -75,7 +75,7 @@ pub fn AdvisorPage() -> impl IntoView {
         let mut q = query.get_untracked();
         change(&mut q);
         navigate(
-            &crate::cluster::on_cluster(&url_of(&q), chosen.get_untracked().as_deref()),
+            &crate::chosen::on_cluster(&url_of(&q), chosen.get_untracked().as_deref()),
             NavigateOptions::default(),
         );
     };
@@ -85,7 +85,7 @@ pub fn AdvisorPage() -> impl IntoView {
         <PageHeader title="Advisor" subtitle="Governance rules for payment services, judged on the live cluster and on recorded demand, and right-sizing from the recorded week. Each finding says what was found, why it matters and how to fix it; a Deployment may waive a rule by annotation (paydeck.io/waive), and waived findings stay visible." />
         <section class="panel">
             <form class="filters" method="get" action="/advisor" data-testid="advisor-filters">
-                <crate::cluster::ClusterField />
+                <crate::chosen::ClusterField />
                 <div class="field">
                     <label for="advisor-namespace">"Namespace"</label>
                     <select id="advisor-namespace" name="namespace" on:change=move |ev| {
@@ -138,10 +138,10 @@ pub fn AdvisorPage() -> impl IntoView {
                 </div>
                 <noscript><button type="submit" class="button-quiet">"Apply"</button></noscript>
                 // The JSON API reports one cluster at a time.
-                {move || (!crate::cluster::is_every(chosen.get().as_deref())).then(|| view! {
+                {move || (!crate::chosen::is_every(chosen.get().as_deref())).then(|| view! {
                     <div class="field export">
                         <span class="field-label">"Export"</span>
-                        <a href=move || crate::cluster::api_on(&format!("/findings{}", url_of(&query.get()).trim_start_matches("/advisor")), chosen.get().as_deref())>"JSON"</a>
+                        <a href=move || crate::chosen::api_on(&format!("/findings{}", url_of(&query.get()).trim_start_matches("/advisor")), chosen.get().as_deref())>"JSON"</a>
                     </div>
                 })}
             </form>
@@ -152,7 +152,7 @@ pub fn AdvisorPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        {move || if crate::cluster::is_every(chosen.get().as_deref()) {
+        {move || if crate::chosen::is_every(chosen.get().as_deref()) {
             Either::Left(view! {
                 <section class="panel" id="sizing" data-testid="sizing">
                     <div class="panel-header"><h2>"Right-sizing"</h2></div>
@@ -197,13 +197,13 @@ fn RuleCounts(counts: Vec<RuleCount>, query: FindingsQuery) -> impl IntoView {
         <nav class="rule-counts" aria-label="Rules">
             <h2 class="subheading">"Rules"</h2>
             <ul>
-                <li><a href=crate::cluster::here(&with_rule(&query, None)) aria-current=query.rule.is_none().then_some("true")>"Every rule"</a></li>
+                <li><a href=crate::chosen::here(&with_rule(&query, None)) aria-current=query.rule.is_none().then_some("true")>"Every rule"</a></li>
                 {counts.into_iter().map(|c| {
                     let current = query.rule == Some(c.rule);
                     let count_class = if c.open > 0 { "count count-open" } else { "count" };
                     view! {
                         <li data-rule=c.rule.as_str()>
-                            <a href=crate::cluster::here(&with_rule(&query, Some(c.rule))) aria-current=current.then_some("true") title=rule(c.rule).why>
+                            <a href=crate::chosen::here(&with_rule(&query, Some(c.rule))) aria-current=current.then_some("true") title=rule(c.rule).why>
                                 <span class="mono">{c.rule.as_str()}</span>" "{c.title.clone()}
                                 {c.from_history.then(|| view! { <span class="tag">"history"</span> })}
                             </a>
@@ -263,8 +263,8 @@ fn Findings(rows: Vec<FindingRow>) -> impl IntoView {
 /// page's cluster.
 fn on_cluster_of(href: &str, cluster: Option<&str>) -> String {
     match cluster {
-        Some(on) => crate::cluster::on_cluster(href, Some(on)),
-        None => crate::cluster::here(href),
+        Some(on) => crate::chosen::on_cluster(href, Some(on)),
+        None => crate::chosen::here(href),
     }
 }
 

@@ -49,7 +49,7 @@ pub fn AuditPage() -> impl IntoView {
         })
     });
     let tick = use_tick(Duration::from_secs(10));
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let entries = Resource::new(
         move || (chosen.get(), query.get(), tick.get()),
         |(cluster, q, _)| audit_entries(cluster, q),
@@ -60,7 +60,7 @@ pub fn AuditPage() -> impl IntoView {
         change(&mut q);
         let qs = query_string(&q);
         navigate(
-            &crate::cluster::on_cluster(
+            &crate::chosen::on_cluster(
                 &if qs.is_empty() { "/audit".to_string() } else { format!("/audit?{qs}") },
                 chosen.get_untracked().as_deref(),
             ),
@@ -81,9 +81,9 @@ pub fn AuditPage() -> impl IntoView {
     let export = move |format: &str| {
         let qs = query_string(&query.get());
         if qs.is_empty() {
-            crate::cluster::api_on(&format!("/audit?format={format}"), chosen.get().as_deref())
+            crate::chosen::api_on(&format!("/audit?format={format}"), chosen.get().as_deref())
         } else {
-            crate::cluster::api_on(&format!("/audit?format={format}&{qs}"), chosen.get().as_deref())
+            crate::chosen::api_on(&format!("/audit?format={format}&{qs}"), chosen.get().as_deref())
         }
     };
 
@@ -91,7 +91,7 @@ pub fn AuditPage() -> impl IntoView {
         <PageHeader title="Audit" subtitle="Every attempt to change scaling: who, when, what, before → after, why, and what came of it. Append-only and hash-chained (paydeck verify-audit)." />
         <section class="panel">
             <form class="filters" method="get" action="/audit" on:submit=|ev: leptos::ev::SubmitEvent| ev.prevent_default()>
-                <crate::cluster::ClusterField />
+                <crate::chosen::ClusterField />
                 <div class="field">
                     <label for="audit-user">"User"</label>
                     <input id="audit-user" name="user" type="search" placeholder="Any user" prop:value=move || query.get().user.unwrap_or_default() on:change=on_user />
@@ -104,7 +104,7 @@ pub fn AuditPage() -> impl IntoView {
                     </select>
                 </div>
                 {move || query.get().namespace.zip(query.get().name).map(|(ns, n)| view! {
-                    <p class="panel-note">"Service " <span class="mono">{format!("{ns}/{n}")}</span> " · " <a href=crate::cluster::here("/audit")>"all services"</a></p>
+                    <p class="panel-note">"Service " <span class="mono">{format!("{ns}/{n}")}</span> " · " <a href=crate::chosen::here("/audit")>"all services"</a></p>
                 })}
                 <div class="field export">
                     <span class="field-label">"Export"</span>
@@ -139,9 +139,9 @@ pub fn AuditPage() -> impl IntoView {
 fn service_href(e: &AuditEntry, several: bool) -> String {
     let href = format!("/services/{}/{}", e.namespace, e.name);
     if several && !e.cluster.is_empty() {
-        crate::cluster::on_cluster(&href, Some(&e.cluster))
+        crate::chosen::on_cluster(&href, Some(&e.cluster))
     } else {
-        crate::cluster::here(&href)
+        crate::chosen::here(&href)
     }
 }
 

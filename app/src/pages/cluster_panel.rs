@@ -22,7 +22,7 @@ pub fn ClusterPanel() -> impl IntoView {
     let query = use_query_map();
     let namespace = Memo::new(move |_| query.with(|q| q.get("namespace").filter(|n| !n.is_empty())));
     let live = use_live();
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let overview = Resource::new(
         move || (chosen.get(), namespace.get(), live.version()),
         |(cluster, ns, _)| cluster_overview(cluster, ns),
@@ -32,7 +32,7 @@ pub fn ClusterPanel() -> impl IntoView {
         let ns = event_target_value(&ev);
         let href = if ns.is_empty() { "/".to_string() } else { format!("/?namespace={ns}") };
         navigate(
-            &crate::cluster::on_cluster(&href, chosen.get_untracked().as_deref()),
+            &crate::chosen::on_cluster(&href, chosen.get_untracked().as_deref()),
             NavigateOptions::default(),
         );
     };
@@ -111,7 +111,7 @@ fn Totals(overview: Overview) -> impl IntoView {
                         view! {
                             <li>
                                 <HealthBadge health=a.health />
-                                <A href=crate::cluster::here(&detail_href(&a.namespace, &a.name)) attr:class="attention-name">{format!("{}/{}", a.namespace, a.name)}</A>
+                                <A href=crate::chosen::here(&detail_href(&a.namespace, &a.name)) attr:class="attention-name">{format!("{}/{}", a.namespace, a.name)}</A>
                                 <span class="attention-why">{reasons}</span>
                             </li>
                         }

@@ -17,13 +17,13 @@ pub fn search_on(search: &str, chosen: Option<&str>) -> String {
         .filter(|kv| !kv.is_empty() && kv.split('=').next() != Some("cluster"))
         .collect();
     let base = if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) };
-    crate::cluster::on_cluster(&base, chosen)
+    crate::chosen::on_cluster(&base, chosen)
 }
 
 #[component]
 pub fn ClusterPicker() -> impl IntoView {
     let choices = Resource::new(|| (), |_| cluster_choices());
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let location = use_location();
     let navigate = use_navigate();
     let on_change = move |ev| {
@@ -44,9 +44,9 @@ pub fn ClusterPicker() -> impl IntoView {
                 let list: Vec<ClusterChoice> = choices.get().and_then(Result::ok).unwrap_or_default();
                 (list.len() > 1).then(|| {
                     let current = chosen.get().unwrap_or_else(|| list[0].name.clone());
-                    let every = crate::cluster::lists_fleet(&location.pathname.get()).then(|| {
-                        let selected = crate::cluster::is_every(Some(&current));
-                        view! { <option value=crate::cluster::EVERY_CLUSTER selected=selected>"All clusters"</option> }
+                    let every = crate::chosen::lists_fleet(&location.pathname.get()).then(|| {
+                        let selected = crate::chosen::is_every(Some(&current));
+                        view! { <option value=crate::chosen::EVERY_CLUSTER selected=selected>"All clusters"</option> }
                     });
                     view! {
                         <label class="cluster-picker">

@@ -76,7 +76,7 @@ fn Fleet(fleet: FleetOverview) -> impl IntoView {
                         let reasons = a.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
                         let place = format!("{}/{}", a.namespace, a.name);
                         let on = (a.cluster != primary).then_some(a.cluster.as_str());
-                        let href = crate::cluster::on_cluster(&detail_href(&a.namespace, &a.name), on);
+                        let href = crate::chosen::on_cluster(&detail_href(&a.namespace, &a.name), on);
                         let name = view! { <A href=href attr:class="attention-name">{place}</A> };
                         view! {
                             <li data-cluster=a.cluster.clone()>
@@ -116,7 +116,7 @@ fn ClusterRow(cluster: ClusterSummary) -> impl IntoView {
     let (cpu, cpu_note) = if figures { capacity(&t.cpu, format::cores) } else { none() };
     let (memory, memory_note) = if figures { capacity(&t.memory, format::bytes) } else { none() };
     let ratio = move |a: i32, b: i32| if figures { format!("{a} / {b}") } else { "—".into() };
-    let href = crate::cluster::on_cluster("/", (!c.primary).then_some(c.name.as_str()));
+    let href = crate::chosen::on_cluster("/", (!c.primary).then_some(c.name.as_str()));
     let name = view! { <A href=href>{c.display_name.clone()}</A> };
     view! {
         <tr data-cluster=c.name.clone() data-state=state.to_lowercase()>

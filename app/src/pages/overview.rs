@@ -33,7 +33,7 @@ pub fn OverviewPage() -> impl IntoView {
     let query = use_query_map();
     let namespace = Memo::new(move |_| query.with(|q| q.get("namespace").filter(|n| !n.is_empty())));
     let tick = use_tick(REFRESH);
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let series = Resource::new(
         move || (chosen.get(), namespace.get(), tick.get()),
         |(cluster, ns, _)| platform_totals(cluster, ns),
@@ -83,13 +83,13 @@ pub fn OverviewPage() -> impl IntoView {
                                             view! {
                                                 <li data-rule=def.code>
                                                     <span class=severity_class(row.finding.severity)>{row.finding.severity.label()}</span>
-                                                    <a href=crate::cluster::here(&format!("/services/{}/{}#governance", row.namespace, row.name))>{row.name.clone()}</a>
+                                                    <a href=crate::chosen::here(&format!("/services/{}/{}#governance", row.namespace, row.name))>{row.name.clone()}</a>
                                                     <span class="sub">{format!("{} {}", def.code, def.title)}</span>
                                                 </li>
                                             }
                                         }).collect_view()}
                                     </ul>
-                                    <a href=crate::cluster::here("/advisor")>{if more > 0 { format!("{more} more in the Advisor →") } else { "The Advisor →".to_string() }}</a>
+                                    <a href=crate::chosen::here("/advisor")>{if more > 0 { format!("{more} more in the Advisor →") } else { "The Advisor →".to_string() }}</a>
                                 })
                             }
                             Err(e) => EitherOf3::C(view! { <ErrorNote what="The findings could not be loaded" error=e.to_string() /> }),

@@ -39,7 +39,7 @@ pub fn PlannerPage() -> impl IntoView {
             namespace: params.with(|p| p.get("namespace")).filter(|n| !n.is_empty()),
         })
     });
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let report = Resource::new(
         move || (chosen.get(), query.get()),
         |(cluster, q)| async move {
@@ -60,7 +60,7 @@ pub fn PlannerPage() -> impl IntoView {
                 error.set(None);
                 let href = format!("/planner?peak={}", peak.text());
                 navigate(
-                    &crate::cluster::on_cluster(&href, chosen.get_untracked().as_deref()),
+                    &crate::chosen::on_cluster(&href, chosen.get_untracked().as_deref()),
                     NavigateOptions::default(),
                 );
             }
@@ -72,7 +72,7 @@ pub fn PlannerPage() -> impl IntoView {
         <PageHeader title="Capacity planner" subtitle="How many instances each service needs at a planned peak, whether its HPA allows them, and whether the nodes hold their requests — from the last day of recorded demand." />
         <section class="panel">
             <form class="filters" method="get" action="/planner" on:submit=submit data-testid="planner-form">
-                <crate::cluster::ClusterField />
+                <crate::chosen::ClusterField />
                 <div class="field">
                     <label for="planner-peak">"Peak"</label>
                     <input id="planner-peak" name="peak" class="mono" inputmode="decimal" autocomplete="off"
@@ -86,7 +86,7 @@ pub fn PlannerPage() -> impl IntoView {
                 <button type="submit" class="button">"Plan"</button>
                 <div class="field presets">
                     <span class="field-label">"Presets"</span>
-                    {PRESETS.into_iter().map(|p| view! { <a href=crate::cluster::here(&format!("/planner?peak={p}"))>{p.replace('x', " ×")}</a> }).collect_view()}
+                    {PRESETS.into_iter().map(|p| view! { <a href=crate::chosen::here(&format!("/planner?peak={p}"))>{p.replace('x', " ×")}</a> }).collect_view()}
                 </div>
             </form>
             <Transition fallback=|| view! { <p class="loading" role="status">"Planning…"</p> }>

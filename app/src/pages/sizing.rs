@@ -159,7 +159,7 @@ fn summary(r: &SizingReport) -> String {
 /// The Advisor page's right-sizing section for `namespace` (all when `None`).
 #[component]
 pub fn SizingSection(namespace: Memo<Option<String>>) -> impl IntoView {
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let report = Resource::new(
         move || (chosen.get(), namespace.get()),
         |(cluster, namespace)| sizing(cluster, SizingQuery { namespace, name: None }),

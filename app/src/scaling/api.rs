@@ -51,7 +51,7 @@ pub async fn audit_entries(
 ) -> Result<Vec<AuditEntry>, ServerFnError> {
     let viewer = crate::viewer::request_viewer()?;
     let query = match cluster {
-        Some(every) if crate::cluster::is_every(Some(&every)) => AuditQuery { cluster: None, ..query },
+        Some(every) if crate::chosen::is_every(Some(&every)) => AuditQuery { cluster: None, ..query },
         Some(name) => AuditQuery { cluster: Some(name), ..query },
         None => AuditQuery { cluster: Some(crate::backend::backend()?.cluster_name), ..query },
     };

@@ -124,7 +124,7 @@ pub struct AuditParams {
     /// Only this cluster's rows (and those recorded before rows named their cluster), or
     /// every cluster's with `*`. Default: the path's cluster under
     /// `/api/v1/clusters/{cluster}`, else the primary's.
-    #[param(example = "*")]
+    #[param(example = "default")]
     cluster: Option<String>,
     /// Only this namespace.
     #[param(example = "payments-core")]

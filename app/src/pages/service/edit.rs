@@ -33,7 +33,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
     let whatif_target = StoredValue::new((namespace.clone(), name.clone()));
     // Only whether there is an HPA re-renders the what-if; live updates of the figures do not.
     let has_hpa = Memo::new(move |_| workload.with(|w| w.as_ref().is_some_and(|w| w.autoscaler.is_some())));
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let rights = LocalResource::new(move || scaling_rights(chosen.get(), ns.clone(), n.clone()));
     let limits = LocalResource::new(scaling_limits);
 

@@ -15,7 +15,7 @@ use crate::{
 
 #[component]
 pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> impl IntoView {
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let report = Resource::new(
         move || (chosen.get(), target.get(), revision.get()),
         |(cluster, (namespace, name), _)| {
@@ -48,7 +48,7 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                             } else {
                                 "No rule on the live state is broken; recorded demand is still being judged."
                             }}
-                            " "<a href=crate::cluster::here("/advisor")>"Every rule"</a>
+                            " "<a href=crate::chosen::here("/advisor")>"Every rule"</a>
                         </p>
                     }.into_any(),
                     Ok(r) => view! {
@@ -60,7 +60,7 @@ pub fn Governance(target: Memo<(String, String)>, revision: ReadSignal<u64>) -> 
                                     <li data-rule=def.code class:waived=waived>
                                         <div class="finding-head">
                                             <span class=severity_class(row.finding.severity)>{row.finding.severity.label()}</span>
-                                            <a class="mono" href=crate::cluster::here(&format!("/advisor?rule={}", def.code))>{def.code}</a>
+                                            <a class="mono" href=crate::chosen::here(&format!("/advisor?rule={}", def.code))>{def.code}</a>
                                             <strong>{def.title}</strong>
                                         </div>
                                         <p><FindingText finding=row.finding namespace=row.namespace.clone() name=row.name.clone() /></p>

@@ -46,7 +46,7 @@ pub fn ServicePage() -> impl IntoView {
     // Time moves on even when nothing changes: new samples arrive every sampling interval.
     let tick = use_tick(Duration::from_secs(30));
 
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let workload = Resource::new(
         move || (chosen.get(), target.get(), revision.get()),
         |(cluster, (ns, name), _)| get_workload(cluster, ns, name),
@@ -98,7 +98,7 @@ fn Header(w: Workload) -> impl IntoView {
     view! {
         <leptos_meta::Title text=w.name.clone() />
         <nav class="breadcrumb" aria-label="Breadcrumb">
-            <a href=crate::cluster::here("/services")>"Services"</a> " / " <span>{w.namespace.clone()}</span>
+            <a href=crate::chosen::here("/services")>"Services"</a> " / " <span>{w.namespace.clone()}</span>
         </nav>
         <div class="page-header page-header-row">
             <h1>{w.name.clone()}</h1>
@@ -140,7 +140,7 @@ fn Missing(namespace: String, name: String) -> impl IntoView {
         <div class="page-header"><h1>"Service not found"</h1></div>
         <div class="panel empty-state" role="status">
             <p>{format!("Paydeck sees no Deployment {name} in namespace {namespace}. It may have been deleted, or it is outside the namespaces Paydeck watches.")}</p>
-            <p><A href=crate::cluster::here("/services")>"All services"</A></p>
+            <p><A href=crate::chosen::here("/services")>"All services"</A></p>
         </div>
     }
 }
@@ -155,7 +155,7 @@ fn RangePicker(range: Memo<ChartRange>) -> impl IntoView {
             <span class="range-label">"Range"</span>
             {RANGES.iter().map(|r| {
                 let current = move || (range.get() == *r).then_some("true");
-                view! { <a href=crate::cluster::here(&format!("?range={}", r.key)) aria-current=current data-range=r.key>{r.label}</a> }
+                view! { <a href=crate::chosen::here(&format!("?range={}", r.key)) aria-current=current data-range=r.key>{r.label}</a> }
             }).collect_view()}
             <span class="range-hint">"Drag the slider or scroll on a chart to zoom."</span>
         </nav>

@@ -107,7 +107,7 @@ pub fn WhatIf(
     limits: Signal<Option<Limits>>,
 ) -> impl IntoView {
     let window = RwSignal::new(Window::Day);
-    let chosen = crate::cluster::use_chosen();
+    let chosen = crate::chosen::use_chosen();
     let series = LocalResource::new(move || {
         workload_demand(chosen.get(), namespace.clone(), name.clone(), window.get())
     });

@@ -83,7 +83,7 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
 
     view! {
         <form class="filters" method="get" action="/services" role="search" on:submit=on_submit>
-            <crate::cluster::ClusterField />
+            <crate::chosen::ClusterField />
             <div class="field field-grow">
                 <label for="services-q">"Search"</label>
                 <input id="services-q" name="q" type="search" placeholder="Name or namespace"
@@ -130,7 +130,7 @@ fn Filters(state: Memo<ServicesUrl>, page: Resource<Result<RowPage, ServerFnErro
 fn Results(state: ServicesUrl, page: RowPage) -> impl IntoView {
     let rows = LiveRows::new(page);
     // A listing of the whole fleet is fetched on navigation; one cluster's follows it live.
-    if !crate::cluster::is_every(state.cluster().as_deref()) {
+    if !crate::chosen::is_every(state.cluster().as_deref()) {
         rows.follow(state.clone());
     }
     let empty = Memo::new({
@@ -154,7 +154,7 @@ fn EmptyState(state: ServicesUrl, total: usize) -> impl IntoView {
             {if state.is_filtered() {
                 EitherOf3::A(view! {
                     <h2>"No services match these filters"</h2>
-                    <p><A href=crate::cluster::here("/services")>"Clear the filters"</A> " to see every Deployment."</p>
+                    <p><A href=crate::chosen::here("/services")>"Clear the filters"</A> " to see every Deployment."</p>
                 })
             } else if total > 0 {
                 EitherOf3::B(view! {

@@ -21,7 +21,7 @@ pub fn detail_href(namespace: &str, name: &str) -> String {
 #[component]
 pub fn WorkloadTable(state: ServicesUrl, rows: LiveRows) -> impl IntoView {
     let order = rows.order.clone();
-    let fleet = crate::cluster::is_every(state.cluster().as_deref());
+    let fleet = crate::chosen::is_every(state.cluster().as_deref());
     let header = |label: &'static str, key: SortKey, numeric: bool| {
         let sorted = state.sort == key;
         let aria = match (sorted, state.descending) {
@@ -81,8 +81,8 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
     let (cluster, namespace, name) =
         w.with_untracked(|w| (w.cluster.clone(), w.namespace.clone(), w.name.clone()));
     let href = match &cluster {
-        Some(on) => crate::cluster::on_cluster(&detail_href(&namespace, &name), Some(on)),
-        None => crate::cluster::here(&detail_href(&namespace, &name)),
+        Some(on) => crate::chosen::on_cluster(&detail_href(&namespace, &name), Some(on)),
+        None => crate::chosen::here(&detail_href(&namespace, &name)),
     };
     let critical = move || {
         w.with(|w| w.critical)

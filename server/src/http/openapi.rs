@@ -81,6 +81,15 @@ fn add_cluster_paths(doc: &mut utoipa::openapi::OpenApi) {
         .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::String)))
         .example(Some(serde_json::json!("default")))
         .build();
+    let unknown_cluster = utoipa::openapi::ResponseBuilder::new()
+        .description("No cluster of this name is watched (or, where the path names one, no such workload)")
+        .content(
+            "application/json",
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
     for path in super::api::PER_CLUSTER {
         let Some(item) = doc.paths.paths.get(&format!("/api/v1{path}")) else { continue };
         let mut item = item.clone();
@@ -89,6 +98,12 @@ fn add_cluster_paths(doc: &mut utoipa::openapi::OpenApi) {
             let mut parameters = vec![cluster.clone()];
             parameters.extend(operation.parameters.take().unwrap_or_default());
             operation.parameters = Some(parameters);
+            // Every one answers 404 for a cluster Paydeck does not watch.
+            operation
+                .responses
+                .responses
+                .entry("404".into())
+                .or_insert_with(|| unknown_cluster.clone().into());
         }
         doc.paths.paths.insert(format!("{}{path}", super::api::CLUSTER), item);
     }

@@ -13,6 +13,8 @@ pub mod fleet;
 pub mod hpa;
 pub mod live;
 pub mod planner;
+#[cfg(feature = "plans")]
+pub mod plans;
 pub mod ports;
 pub mod quantity;
 pub mod query;

@@ -4,5 +4,6 @@
 //! database is bundled (the server's image has none of its own), nothing here reads a clock.
 
 pub mod peaks;
+pub mod propose;
 pub mod schedule;
 pub mod steps;

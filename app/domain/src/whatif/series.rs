@@ -78,18 +78,31 @@ impl Series {
     /// The last `span_ms` of the series (all of it when it is shorter).
     pub fn tail(&self, span_ms: i64) -> Series {
         let keep = ((span_ms / self.step_ms.max(1)) as usize).min(self.len());
-        let skip = self.len() - keep;
+        self.steps(self.len() - keep, self.len())
+    }
+
+    /// The steps from `from_ms` (inclusive) to `to_ms` (exclusive).
+    pub fn slice(&self, from_ms: i64, to_ms: i64) -> Series {
+        let step = self.step_ms.max(1);
+        let index = |ms: i64| (((ms - self.from_ms).max(0) + step - 1) / step) as usize;
+        let index = |ms: i64| index(ms).min(self.len());
+        let (first, end) = (index(from_ms), index(to_ms));
+        self.steps(first, end.max(first))
+    }
+
+    /// Steps `first..end`.
+    fn steps(&self, first: usize, end: usize) -> Series {
         Series {
-            from_ms: self.at(skip),
+            from_ms: self.at(first),
             step_ms: self.step_ms,
             resolution: self.resolution.clone(),
             cpu_request_per_pod: self.cpu_request_per_pod,
             memory_request_per_pod: self.memory_request_per_pod,
-            cpu: self.cpu[skip..].to_vec(),
-            memory: self.memory[skip..].to_vec(),
-            rate: self.rate[skip..].to_vec(),
-            ready: self.ready[skip..].to_vec(),
-            desired: self.desired[skip..].to_vec(),
+            cpu: self.cpu[first..end].to_vec(),
+            memory: self.memory[first..end].to_vec(),
+            rate: self.rate[first..end].to_vec(),
+            ready: self.ready[first..end].to_vec(),
+            desired: self.desired[first..end].to_vec(),
         }
     }
 }

@@ -94,6 +94,10 @@ pub struct Autoscaler {
     /// against it is refused if the spec changed since, on any cluster.
     #[serde(default)]
     pub spec_hash: String,
+    /// What sets the HPA back when it is changed (KEDA, a CronHPA, Flux, Argo CD), in words;
+    /// absent when nothing is known to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_by: Option<String>,
 }
 
 /// A workload's metrics reading (`metrics.k8s.io`), summed over its ready pods as the HPA

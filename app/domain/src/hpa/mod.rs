@@ -13,6 +13,7 @@
 mod behavior;
 mod metrics;
 mod normalize;
+pub mod owner;
 pub mod spec;
 
 pub use behavior::{Behavior, Policy, PolicyKind, ScalingRules, SelectPolicy};

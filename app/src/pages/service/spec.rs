@@ -89,6 +89,10 @@ fn AutoscalerSpec(a: Autoscaler) -> impl IntoView {
     view! {
         <dl class="facts">
             <dt>"Name"</dt><dd class="mono">{a.name.clone()}</dd>
+            {a.reverted_by.clone().map(|owner| view! {
+                <dt>"Managed by"</dt>
+                <dd data-testid="hpa-owner">{owner}<span class="sub">"It sets this HPA back: change it there, not here."</span></dd>
+            })}
             <dt>"Replicas"</dt>
             <dd>{format!("min {} · max {} · current {} → desired {}", a.min_replicas, a.max_replicas, a.current_replicas, a.desired_replicas)}
                 {a.at_max.then(|| view! { " " <span class="tag tag-warn">"at max"</span> })}</dd>

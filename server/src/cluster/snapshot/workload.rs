@@ -102,6 +102,16 @@ pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         resource_version: hpa.metadata.resource_version.clone().unwrap_or_default(),
         generation: hpa.metadata.generation,
         spec_hash: crate::cluster::spec_hash::spec_hash(&spec),
+        reverted_by: domain::hpa::owner::reverted_by(
+            hpa.metadata.labels.as_ref().unwrap_or(&Default::default()),
+            hpa.metadata.annotations.as_ref().unwrap_or(&Default::default()),
+            &hpa.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|o| (o.kind.clone(), o.name.clone()))
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
@@ -392,4 +402,26 @@ fn placement(d: &DeploymentView, running: &[&&Pod]) -> Placement {
 fn waivers(d: &DeploymentView) -> Waivers {
     let annotation = |k: &str| d.metadata.annotations.as_ref().and_then(|a| a.get(k)).map(String::as_str);
     Waivers::parse(annotation(WAIVE_ANNOTATION), annotation(WAIVE_REASON_ANNOTATION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_hpa_keda_made_names_keda_as_what_sets_it_back() {
+        let hpa: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "keda-hpa-orders",
+                "namespace": "payments-core",
+                "labels": { "scaledobject.keda.sh/name": "orders" },
+                "ownerReferences": [{ "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": "orders", "uid": "u1" }]
+            },
+            "spec": { "maxReplicas": 10, "scaleTargetRef": { "kind": "Deployment", "name": "orders", "apiVersion": "apps/v1" } }
+        }))
+        .unwrap();
+        assert_eq!(autoscaler(&hpa).reverted_by.as_deref(), Some("KEDA ScaledObject orders"));
+        let plain = HorizontalPodAutoscaler { metadata: Default::default(), ..hpa };
+        assert_eq!(autoscaler(&plain).reverted_by, None);
+    }
 }

@@ -1,14 +1,16 @@
 //! How long a failed watch waits before it tries again: doubling from half a second, capped
-//! at four, with jitter so a fleet of watchers does not retry in step. kube-rs's default
+//! at two, with jitter so a fleet of watchers does not retry in step. kube-rs's default
 //! grows to 30 s, which would leave a dashboard blind for half a minute after a short outage;
-//! seven watchers at one try in four seconds is still far from a hot loop.
+//! a cap of four let a retry that fell just before the API server came back wait up to five
+//! seconds for the next, past the goal of a consistent snapshot within five. Seven watchers
+//! at one try in two seconds is still far from a hot loop.
 
 use std::time::Duration;
 
 use kube::runtime::utils::Backoff;
 
 const FIRST: Duration = Duration::from_millis(500);
-const CAP: Duration = Duration::from_secs(4);
+const CAP: Duration = Duration::from_secs(2);
 
 /// The watchers' backoff; reset by the stream after every successful event.
 #[derive(Debug)]

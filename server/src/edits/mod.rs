@@ -136,13 +136,8 @@ impl Editor {
         if let Some(why) = &viewer.refused {
             return Err(why.clone());
         }
-        // A token one cluster vouched for names someone of that cluster: another cluster's
-        // user of the same name may be someone else.
-        if let Some(cluster) = viewer.vouched_by.as_ref().filter(|c| **c != self.cluster_name) {
-            return Err(format!(
-                "your bearer token was checked by cluster {cluster}, not {this}: send it to /api/v1/clusters/{this}/… for {this} to check it",
-                this = self.cluster_name
-            ));
+        if let Some(why) = crate::identity::vouched_elsewhere(viewer, &self.cluster_name) {
+            return Err(why);
         }
         Ok(ActingAs { user: user.clone(), groups: viewer.groups.clone() })
     }

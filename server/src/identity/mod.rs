@@ -187,9 +187,64 @@ impl Asking {
     }
 }
 
+/// Why Paydeck will not act on `cluster` as `viewer`, whose bearer token another cluster
+/// checked: a token one cluster vouched for names someone of that cluster, and another
+/// cluster's user of the same name may be someone else. `None` for a token `cluster` checked,
+/// and for identities from the auth proxy (the same person everywhere).
+pub fn vouched_elsewhere(viewer: &Viewer, cluster: &str) -> Option<String> {
+    let by = viewer.vouched_by.as_deref().filter(|by| *by != cluster)?;
+    Some(format!(
+        "your bearer token was checked by cluster {by}, not {cluster}: send it to /api/v1/clusters/{cluster}/… for {cluster} to check it"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reviewer() -> Arc<TokenReviewer> {
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let settings = token_review::ReviewSettings {
+            audience: "paydeck".into(),
+            cache_size: 16,
+            per_client_per_minute: 10,
+        };
+        Arc::new(TokenReviewer::new(kube::Client::try_from(config).unwrap(), settings))
+    }
+
+    #[tokio::test]
+    async fn a_token_is_checked_by_the_cluster_the_path_names_and_acts_there_only() {
+        let (primary, member) = (reviewer(), reviewer());
+        let asking = Asking {
+            tokens: Some(primary.clone()),
+            primary: "eu".into(),
+            member_tokens: Arc::new(vec![("us".into(), member.clone())]),
+            ..Asking::default()
+        };
+        let by = |path: &str| {
+            asking.reviewer_for(path).map(|(name, r)| (name.to_string(), Arc::ptr_eq(r, &member)))
+        };
+        assert_eq!(by("/api/v1/clusters/us/workloads"), Some(("us".into(), true)));
+        assert_eq!(by("/api/v1/workloads"), Some(("eu".into(), false)));
+        assert_eq!(
+            by("/rpc/scaling-submit"),
+            Some(("eu".into(), false)),
+            "server functions: the first cluster"
+        );
+        // A cluster Paydeck does not watch checks nothing; the first cluster does (the path is a 404).
+        assert_eq!(by("/api/v1/clusters/nowhere/workloads"), Some(("eu".into(), false)));
+
+        let token = |who: &str| Identity { user: "ana".into(), groups: vec![who.into()] };
+        let viewer =
+            asking.viewer(Some((token("payments:operators"), Via::Token)), "/api/v1/clusters/us/audit");
+        assert_eq!(viewer.vouched_by.as_deref(), Some("us"));
+        assert_eq!(vouched_elsewhere(&viewer, "us"), None);
+        assert!(vouched_elsewhere(&viewer, "eu").unwrap().contains("checked by cluster us, not eu"));
+        // The auth proxy's identity is the same person on every cluster.
+        let proxied =
+            asking.viewer(Some((token("payments:operators"), Via::Proxy)), "/api/v1/clusters/us/audit");
+        assert_eq!((proxied.vouched_by.clone(), vouched_elsewhere(&proxied, "eu")), (None, None));
+    }
 
     #[test]
     fn the_demo_cookie_names_a_known_demo_user_only() {

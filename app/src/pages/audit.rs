@@ -165,7 +165,7 @@ fn AuditTable(list: Vec<AuditEntry>) -> impl IntoView {
     let several = list.iter().any(|e| e.cluster != first);
     view! {
         <div class="table-wrap">
-            <table class="services audit" data-testid="audit-table">
+            <table class="services audit" class:fleet=several data-testid="audit-table">
                 <thead><tr>
                     <th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th>
                     {several.then(|| view! { <th scope="col">"Cluster"</th> })}

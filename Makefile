@@ -148,7 +148,7 @@ test-rust:
 # right-sizing, the audit log's reads) again, with the server recording in a real PostgreSQL
 # server instead of a SQLite file. The store's own tests, the audit chain's and the fault
 # suite's kill test run on both stores in every round already.
-POSTGRES_ROUND := edits:: advisor:: whatif:: sizing:: conventions:: identity::
+POSTGRES_ROUND := edits:: advisor:: whatif:: sizing:: conventions:: identity:: plans::
 test-postgres:
 	@start=$$(date +%s); status=0; \
 	  PAYDECK_TEST_STORE=postgres cargo test --release --locked -p paydeck --test integration -- $(POSTGRES_ROUND) || status=$$?; \

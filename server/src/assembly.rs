@@ -5,7 +5,7 @@
 //! [`Recording`]; right-sizing is set before the advisor starts on recorded history. No order
 //! of calls can switch a feature off without saying so.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use leptos::config::LeptosOptions;
@@ -39,6 +39,10 @@ pub struct Parts {
     pub recording: Option<Recording>,
     /// Replicas elect one leader to record; `None`: this process is the only one.
     pub election: Option<crate::leader::Election>,
+    /// Who approves scheduled plans.
+    pub plan_approval: domain::plan::Approval,
+    /// The time plans' windows are read in: the cluster's.
+    pub plan_clock: crate::plans::runner::Clock,
 }
 
 /// Whose word the server takes, and within which bounds.
@@ -98,6 +102,8 @@ impl Parts {
             limits: Default::default(),
             recording: None,
             election: None,
+            plan_approval: Default::default(),
+            plan_clock: crate::plans::runner::own_clock(),
         }
     }
 }
@@ -116,6 +122,8 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
         limits,
         recording,
         election,
+        plan_approval,
+        plan_clock,
     } = parts;
     // Sizing and limits first: the advisor, started with the history, uses both.
     let mut state = ServerState::new(leptos, request_timeout, cluster)
@@ -140,7 +148,18 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
         state = state.with_history(store.history.clone(), sample_interval);
         if let Some(Editing { config, audit: settings }) = edits {
             let audit = AuditLog::open(store.audit, &settings);
-            state = state.with_edits(config, store.history.clone(), audit, settings).await;
+            state = state.with_edits(config, store.history.clone(), audit.clone(), settings).await;
+            let plans = Arc::new(crate::plans::Plans::new(store.plans.clone(), audit, plan_approval));
+            state = state.with_plans(plans.clone());
+            // Every cluster's editor, read each round: the fleet's members join after this.
+            let fleet = state.clone();
+            crate::plans::runner::start(
+                plans,
+                move || fleet.every_cluster().into_iter().filter_map(|s| s.editor).collect(),
+                fence.clone(),
+                plan_clock,
+                state.stopping.clone(),
+            );
         }
         if let Some(election) = election {
             let audit = state.audit.clone();
@@ -253,6 +272,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sizing: config.sizing(),
         anonymous_audit_reads: config.anonymous_audit_reads(),
         limits: config.limits(),
+        plan_approval: config.plans.into(),
+        plan_clock: connected.clock.clone().unwrap_or_else(crate::plans::runner::own_clock),
         recording: Some(Recording {
             store,
             sample_interval: config.sample_interval(),

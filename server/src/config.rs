@@ -200,6 +200,12 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_READ_ONLY")]
     pub read_only: bool,
 
+    /// Who approves a scheduled plan: `require-approval`, another person than its author
+    /// (maker–checker), or `single-person`, its author too (small teams; said on each
+    /// approval's audit row).
+    #[arg(long, env = "PAYDECK_PLANS", value_enum, default_value = "require-approval")]
+    pub plans: PlanApproval,
+
     /// No replica count or HPA maximum above this.
     #[arg(long, env = "PAYDECK_MAX_REPLICAS", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=10_000))]
     pub max_replicas: i32,
@@ -350,6 +356,22 @@ pub enum Anonymous {
     Read,
     /// Nothing: 401.
     Refuse,
+}
+
+/// Who approves a scheduled plan (`--plans`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanApproval {
+    RequireApproval,
+    SinglePerson,
+}
+
+impl From<PlanApproval> for domain::plan::Approval {
+    fn from(a: PlanApproval) -> Self {
+        match a {
+            PlanApproval::RequireApproval => domain::plan::Approval::RequireApproval,
+            PlanApproval::SinglePerson => domain::plan::Approval::SinglePerson,
+        }
+    }
 }
 
 /// What a critical service going below 2 replicas does.

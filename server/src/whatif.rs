@@ -62,6 +62,15 @@ impl WhatIf {
     /// What the HPA controller saw and did at each of its syncs over the last `window`.
     pub(crate) async fn series_of(&self, w: &Workload, window: Window) -> Result<Series, WhatIfError> {
         let now = unix_ms();
+        self.series_over(w, (now - window.millis(), now)).await
+    }
+
+    /// What the HPA controller saw and did at each of its syncs over `[from, to)` (Unix ms).
+    pub(crate) async fn series_over(
+        &self,
+        w: &Workload,
+        (from, to): (i64, i64),
+    ) -> Result<Series, WhatIfError> {
         // The syncs' phase when no scale was recorded in the window: the HPA's last one.
         let last_scale = w
             .autoscaler
@@ -69,7 +78,7 @@ impl WhatIf {
             .and_then(|a| a.last_scale_time.as_deref()?.parse::<jiff::Timestamp>().ok())
             .map(|t| t.as_millisecond());
         self.history
-            .demand(&w.namespace, &w.name, (now - window.millis(), now), requests_of(w), last_scale)
+            .demand(&w.namespace, &w.name, (from, to), requests_of(w), last_scale)
             .await?
             .ok_or_else(|| WhatIfError::NoHistory(format!("{}/{}", w.namespace, w.name)))
     }

@@ -94,6 +94,11 @@ pub struct Autoscaler {
     /// against it is refused if the spec changed since, on any cluster.
     #[serde(default)]
     pub spec_hash: String,
+    /// The spec apart from its replica bounds (its target, metrics, behaviour), hashed as
+    /// `spec_hash`: what a scheduled plan's approval is pinned to (the plan itself moves the
+    /// bounds; a change of anything else needs its approval again).
+    #[serde(default)]
+    pub policy_hash: String,
     /// What sets the HPA back when it is changed (KEDA, a CronHPA, Flux, Argo CD), in words;
     /// absent when nothing is known to.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,6 +59,10 @@ pub async fn start(
         description,
         name: crate::history::DEFAULT_CLUSTER.to_string(),
         simulator: Some(Box::new(server)),
+        clock: Some({
+            let cluster = cluster.clone();
+            std::sync::Arc::new(move || cluster.now() as i64)
+        }),
         demo_users: sim::auth::DEMO_USERS.iter().map(|(u, g)| (u.to_string(), g.to_string())).collect(),
     })
 }

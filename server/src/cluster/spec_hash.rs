@@ -20,6 +20,12 @@ pub fn spec_hash(spec: &HorizontalPodAutoscalerSpec) -> String {
     out
 }
 
+/// The spec apart from `minReplicas` and `maxReplicas`, hashed as [`spec_hash`]: what a
+/// plan's approval is pinned to.
+pub fn policy_hash(spec: &HorizontalPodAutoscalerSpec) -> String {
+    spec_hash(&HorizontalPodAutoscalerSpec { min_replicas: None, max_replicas: 0, ..spec.clone() })
+}
+
 /// JSON with every object's keys in order, whatever order the map keeps them in.
 fn write_canonical(value: &Value, out: &mut String) {
     match value {

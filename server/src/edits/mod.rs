@@ -125,8 +125,30 @@ impl Editor {
         self
     }
 
+    /// The HPA `namespace/name` as the API server has it now, or `None` when it is gone:
+    /// what a plan's step is decided on, not a watch that may lag a step behind. Read with
+    /// Paydeck's own account, which lists and watches HPAs (no `get`, `cluster::access`): a
+    /// list narrowed to the name, without a resourceVersion, is a consistent read.
+    pub async fn read_autoscaler(&self, namespace: &str, name: &str) -> kube::Result<Option<Autoscaler>> {
+        use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+        let client = kube::Client::try_from(self.config.clone())?;
+        let params = kube::api::ListParams::default().fields(&format!("metadata.name={name}"));
+        let list = kube::Api::<HorizontalPodAutoscaler>::namespaced(client, namespace).list(&params).await?;
+        Ok(list.items.first().map(crate::cluster::snapshot::autoscaler))
+    }
+
+    /// Its replays over the cluster's recorded history, when it has one.
+    pub fn whatif(&self) -> Option<&crate::whatif::WhatIf> {
+        self.whatif.as_ref()
+    }
+
+    /// The cluster's picture it checks edits against.
+    pub fn view(&self) -> &ClusterView {
+        &self.cluster
+    }
+
     /// Whom Paydeck would act as for `viewer`, or why not (in words).
-    fn acting_as(&self, viewer: &Viewer) -> Result<ActingAs, String> {
+    pub(crate) fn acting_as(&self, viewer: &Viewer) -> Result<ActingAs, String> {
         if self.read_only {
             return Err("this Paydeck server is read-only: edits are turned off".into());
         }

@@ -156,12 +156,23 @@ impl ApiRoutes {
         ApiRoutes { router: Router::new(), registered: Vec::new() }
     }
 
-    fn route(mut self, method: Method, path: &str, handler: MethodRouter<ServerState>) -> Self {
-        // Another method gets a JSON 405 naming the one this path takes (axum's own is empty).
-        let allowed = method.clone();
+    fn route(self, method: Method, path: &str, handler: MethodRouter<ServerState>) -> Self {
+        self.route_methods(&[method], path, handler)
+    }
+
+    /// A path that takes several methods, in one handler (`get(a).put(b)`).
+    fn route_methods(mut self, methods: &[Method], path: &str, handler: MethodRouter<ServerState>) -> Self {
+        // Another method gets a JSON 405 naming the ones this path takes (axum's own is empty).
+        let allowed: Vec<String> = methods
+            .iter()
+            .map(|m| if *m == Method::GET { "GET, HEAD".to_string() } else { m.to_string() })
+            .collect();
+        let allow = allowed.join(", ");
         let named = path.to_string();
-        let handler = handler.fallback(move || async move { method_not_allowed(&named, &allowed) });
-        self.registered.push((method, path.to_string()));
+        let handler = handler.fallback(move || async move { method_not_allowed(&named, &allow) });
+        for method in methods {
+            self.registered.push((method.clone(), path.to_string()));
+        }
         self.router = self.router.route(path, handler);
         self
     }
@@ -170,8 +181,13 @@ impl ApiRoutes {
     /// cluster's under `/api/v1/clusters/{cluster}{path}` (the handler takes
     /// [`super::scope::InCluster`]).
     fn per_cluster(self, method: Method, path: &str, handler: MethodRouter<ServerState>) -> Self {
-        self.route(method.clone(), &format!("{API}{path}"), handler.clone()).route(
-            method,
+        self.per_cluster_methods(&[method], path, handler)
+    }
+
+    /// [`Self::per_cluster`] for a path that takes several methods.
+    fn per_cluster_methods(self, methods: &[Method], path: &str, handler: MethodRouter<ServerState>) -> Self {
+        self.route_methods(methods, &format!("{API}{path}"), handler.clone()).route_methods(
+            methods,
             &format!("{CLUSTER}{path}"),
             handler,
         )
@@ -182,12 +198,11 @@ impl ApiRoutes {
     }
 }
 
-fn method_not_allowed(path: &str, allowed: &Method) -> axum::response::Response {
+fn method_not_allowed(path: &str, allow: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let allow = if allowed == Method::GET { "GET, HEAD".to_string() } else { allowed.to_string() };
     let mut response =
         super::error::error(axum::http::StatusCode::METHOD_NOT_ALLOWED, format!("{path} takes {allow} only"));
-    if let Ok(value) = axum::http::HeaderValue::from_str(&allow) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(allow) {
         response.headers_mut().insert(axum::http::header::ALLOW, value);
     }
     response.into_response()
@@ -213,6 +228,10 @@ pub const PER_CLUSTER: &[&str] = &[
     "/sizing",
     "/plan",
     "/live",
+    "/plans",
+    "/plans/{id}",
+    "/plans/{id}/{action}",
+    "/workloads/{namespace}/{name}/plans",
 ];
 
 /// The `/api/v1` routes.
@@ -236,5 +255,13 @@ pub fn routes() -> ApiRoutes {
         .per_cluster(Method::GET, "/sizing", get(super::sizing::sizing))
         .per_cluster(Method::GET, "/plan", get(super::planner::plan))
         .per_cluster(Method::GET, "/live", get(live::live))
+        .per_cluster(Method::GET, "/plans", get(super::plans::list))
+        .per_cluster_methods(
+            &[Method::GET, Method::PUT],
+            "/plans/{id}",
+            get(super::plans::one).put(super::plans::edit),
+        )
+        .per_cluster(Method::POST, "/plans/{id}/{action}", post(super::plans::act))
+        .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans", post(super::plans::draft))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

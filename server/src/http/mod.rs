@@ -13,6 +13,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod planner;
+pub mod plans;
 pub mod scaling;
 pub mod scope;
 pub mod security;
@@ -74,6 +75,8 @@ pub struct ServerState {
     /// Scaling edits, when this server keeps an audit log.
     pub editor: Option<Arc<crate::edits::Editor>>,
     pub audit: Option<Arc<crate::audit::AuditLog>>,
+    /// Scheduled plans, when edits are on (they are audited in the same log).
+    pub plans: Option<Arc<crate::plans::Plans>>,
     /// Whether requests without an identity may read the audit log.
     pub audit_anonymous_reads: bool,
     pub protection: Protection,
@@ -132,6 +135,7 @@ impl ServerState {
             sampler_tasks: Arc::default(),
             editor: None,
             audit: None,
+            plans: None,
             audit_anonymous_reads: false,
             live_slots: Arc::new(Places::new(16, 2_000)),
             concurrency: Arc::new(tokio::sync::Semaphore::new(512)),
@@ -180,6 +184,12 @@ impl ServerState {
         .with_whatif(self.whatif());
         self.editor = Some(Arc::new(editor));
         self.audit = Some(audit);
+        self
+    }
+
+    /// Scheduled plans, on every cluster of the fleet.
+    pub(crate) fn with_plans(mut self, plans: Arc<crate::plans::Plans>) -> Self {
+        self.plans = Some(plans);
         self
     }
 

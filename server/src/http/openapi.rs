@@ -42,6 +42,11 @@ pub struct ErrorDetail {
         super::sizing::sizing,
         super::planner::plan,
         super::live::live,
+        super::plans::list,
+        super::plans::one,
+        super::plans::draft,
+        super::plans::edit,
+        super::plans::act,
         super::api::openapi_json,
     ),
     // Types named only by query parameters, which utoipa does not collect itself.
@@ -54,6 +59,7 @@ pub struct ErrorDetail {
         (name = "audit", description = "The audit log"),
         (name = "what-if", description = "Replaying recorded demand through a proposed HPA"),
         (name = "advisor", description = "Governance rules and what they find, right-sizing, the peak capacity planner"),
+        (name = "plans", description = "Scheduled scaling plans: levels over windows, approved by a second person, carried out by the leader"),
         (name = "identity", description = "Who Paydeck takes the caller for"),
         (name = "meta", description = "This document"),
     )
@@ -93,7 +99,7 @@ fn add_cluster_paths(doc: &mut utoipa::openapi::OpenApi) {
     for path in super::api::PER_CLUSTER {
         let Some(item) = doc.paths.paths.get(&format!("/api/v1{path}")) else { continue };
         let mut item = item.clone();
-        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+        for operation in [&mut item.get, &mut item.post, &mut item.put].into_iter().flatten() {
             operation.operation_id = operation.operation_id.as_ref().map(|id| format!("{id}_in_cluster"));
             let mut parameters = vec![cluster.clone()];
             parameters.extend(operation.parameters.take().unwrap_or_default());

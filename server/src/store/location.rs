@@ -6,9 +6,9 @@ use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 use anyhow::Context;
 
 use super::{
-    AuditStore, HistoryStore,
-    postgres::{self, PgAudit, PgHistory},
-    sqlite::{History, SqliteAudit},
+    AuditStore, HistoryStore, PlanStore,
+    postgres::{self, PgAudit, PgHistory, PgPlans},
+    sqlite::{History, SqliteAudit, SqlitePlans},
 };
 use crate::history::Retention;
 
@@ -90,18 +90,20 @@ impl std::fmt::Debug for Location {
     }
 }
 
-/// One cluster's history and the audit log, in one store.
+/// One cluster's history, the audit log and the plans, in one store.
 #[derive(Clone)]
 pub struct Store {
     pub history: Arc<dyn HistoryStore>,
     pub audit: Arc<dyn AuditStore>,
+    pub plans: Arc<dyn PlanStore>,
 }
 
 impl Store {
     /// The store in a SQLite file already open as `history`.
     pub async fn sqlite(history: Arc<History>) -> anyhow::Result<Store> {
         let audit = Arc::new(history.audit_store(AUDIT_WAIT).await?);
-        Ok(Store { history, audit })
+        let plans = Arc::new(SqlitePlans::new(history.pool().clone()));
+        Ok(Store { history, audit, plans })
     }
 
     /// The store on the PostgreSQL server at `url`, as `cluster`'s history.
@@ -110,7 +112,8 @@ impl Store {
         let pool = postgres::connect(url, true).await?;
         Ok(Store {
             history: Arc::new(PgHistory::on(pool.clone(), retention, cluster)),
-            audit: Arc::new(PgAudit::on(pool)),
+            audit: Arc::new(PgAudit::on(pool.clone())),
+            plans: Arc::new(PgPlans::on(pool)),
         })
     }
 }

@@ -162,6 +162,7 @@ pub async fn migrate_store(from: Option<&Location>, to: &Location, cluster: &str
     }
     copy_events(source.pool(), &target, &ids, &mut copied).await?;
     copy_markers(source.pool(), &target).await?;
+    copy_plans(source.pool(), &target, &mut copied).await?;
     copy_audit(&source_audit, &target_audit, &mut copied).await?;
     let verdict = crate::audit::verify::verify_with(&target_audit, &Default::default()).await?;
     match verdict {
@@ -327,6 +328,41 @@ async fn copy_markers(source: &SqlitePool, target: &PgPool) -> anyhow::Result<()
             .execute(target)
             .await?;
     }
+    Ok(())
+}
+
+/// The plans with their numbers (the audit rows name them), then the target's numbering
+/// moved past them.
+async fn copy_plans(source: &SqlitePool, target: &PgPool, copied: &mut Copied) -> anyhow::Result<()> {
+    type PlanRow = (i64, String, String, String, String, i64, i64, String);
+    let rows: Vec<PlanRow> = sqlx::query_as(
+        "SELECT id, cluster, namespace, name, state, version, updated_ms, body FROM plans ORDER BY id",
+    )
+    .fetch_all(source)
+    .await?;
+    let mut added = 0;
+    for (id, cluster, namespace, name, state, version, updated_ms, body) in &rows {
+        added += sqlx::query(
+            "INSERT INTO plans (id, cluster, namespace, name, state, version, updated_ms, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(cluster)
+        .bind(namespace)
+        .bind(name)
+        .bind(state)
+        .bind(version)
+        .bind(updated_ms)
+        .bind(body)
+        .execute(target)
+        .await?
+        .rows_affected();
+    }
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('plans', 'id'), GREATEST((SELECT MAX(id) FROM plans), 1))",
+    )
+    .execute(target)
+    .await?;
+    copied.rows.push(("plans".into(), added, rows.len() as u64 - added));
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod encode;
 pub mod fence;
 mod location;
 pub mod migrate;
+pub mod plans;
 mod platform_cache;
 pub mod postgres;
 pub mod sqlite;
@@ -20,6 +21,7 @@ pub mod sqlite;
 pub use audit::AuditStore;
 pub use fence::{Fence, Term};
 pub use location::{AUDIT_WAIT, Location, Store, open, open_audit_for_reading};
+pub use plans::PlanStore;
 
 use std::{future::Future, pin::Pin};
 

@@ -280,6 +280,15 @@ async fn migrate_store_copies_a_file_to_postgres_once_and_the_chain_verifies_the
     .unwrap();
     story(&log(&file, None)).await;
     let now = file.history.simulated_until().await.unwrap().expect("simulated history");
+    let plan: domain::plan::Plan = serde_json::from_value(json!({
+        "id": 0, "cluster": "default", "namespace": "payments-core", "name": "ledger", "autoscaler": "ledger",
+        "reason": "CHG-1 evenings", "state": "draft", "author": "ana", "approver": null, "approvedSpec": null,
+        "schedule": { "timeZone": "Asia/Shanghai", "windows": [{ "repeat": { "every": "day" }, "start": "17:45",
+                      "end": "21:15", "level": { "minReplicas": 8, "maxReplicas": null } }], "exclusions": [] },
+        "createdMs": now, "updatedMs": now, "version": 1
+    }))
+    .unwrap();
+    let plan_id = file.plans.insert(&plan).await.unwrap();
     file.history.close().await;
 
     let url = postgres::server().database("migrate").await;
@@ -313,6 +322,10 @@ async fn migrate_store_copies_a_file_to_postgres_once_and_the_chain_verifies_the
         assert_eq!(crate::support::first_difference(&b, &a, name), None);
     }
     assert_eq!(rows(source.audit.as_ref()).await, rows(target.audit.as_ref()).await);
+    // Plans keep their numbers (audit rows name them); new ones are numbered after them.
+    assert_eq!(target.plans.get(plan_id).await.unwrap(), source.plans.get(plan_id).await.unwrap());
+    assert!(target.plans.get(plan_id).await.unwrap().is_some());
+    assert!(target.plans.insert(&plan).await.unwrap() > plan_id);
     let (code, text) = paydeck(&["--database-url", &url, "verify-audit"]);
     assert_eq!(code, Some(0), "{text}");
 

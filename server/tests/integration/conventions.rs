@@ -69,6 +69,7 @@ async fn every_operation_refuses_an_unknown_query_parameter_and_reads_in_camel_c
         let send = |query: &[(&str, &str)]| {
             let request = match method.as_str() {
                 "get" => http.get(&url),
+                "put" => http.put(&url).json(&json!({})),
                 _ => http.post(&url).json(&json!({})),
             };
             request

@@ -25,6 +25,7 @@ mod limits;
 mod manifests;
 mod openapi;
 mod pages;
+mod plans;
 mod postgres;
 mod shutdown;
 mod sim_history;

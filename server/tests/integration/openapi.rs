@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support;
 use support::StackOptions;
@@ -38,10 +38,33 @@ async fn every_operation_carries_an_example_that_is_accepted() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // A plan's operations act on a plan: a fresh draft by another person for each, so that
+    // the example's approval is another person's and its version the plan's.
+    let as_ana = |request: reqwest::RequestBuilder| {
+        request.header("X-Forwarded-User", "ana").header("X-Forwarded-Groups", "payments:operators")
+    };
+    let draft_example =
+        doc["paths"]["/api/v1/workloads/{namespace}/{name}/plans"]["post"]["requestBody"]["content"]["application/json"]["example"].clone();
     let mut sent = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let mut url = format!("{root}{path}");
+            let plan = if path.contains("/plans/{id}") {
+                let drafted: Value =
+                    as_ana(http.post(format!("{root}/api/v1/workloads/payments-core/ledger/plans")))
+                        .json(&draft_example)
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                let id = drafted["id"].as_i64().unwrap_or_else(|| panic!("a draft for {path}: {drafted}"));
+                url = url.replace("{id}", &id.to_string());
+                Some(id)
+            } else {
+                None
+            };
             let mut query = Vec::new();
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let name = p["name"].as_str().unwrap();
@@ -54,9 +77,12 @@ async fn every_operation_carries_an_example_that_is_accepted() {
             }
             let request = match method.as_str() {
                 "get" => http.get(&url).query(&query),
-                "post" => {
+                "post" | "put" => {
                     let content = &op["requestBody"]["content"]["application/json"];
                     let mut body = content["example"].clone();
+                    if plan.is_some() && body.get("version").is_some() {
+                        body["version"] = json!(1);
+                    }
                     assert!(body.is_object(), "{method} {path}: the request body has an example");
                     // A change is made against the spec the caller saw: a client reads it first.
                     if body.get("specHash").is_some() {
@@ -70,7 +96,8 @@ async fn every_operation_carries_an_example_that_is_accepted() {
                             .unwrap();
                         body["specHash"] = ledger["autoscaler"]["specHash"].clone();
                     }
-                    http.post(&url)
+                    let request = if method == "put" { http.put(&url) } else { http.post(&url) };
+                    request
                         .query(&query)
                         .json(&body)
                         .header("X-Forwarded-User", "operator")
@@ -81,8 +108,24 @@ async fn every_operation_carries_an_example_that_is_accepted() {
             let res = request.send().await.unwrap();
             let status = res.status();
             let text = if path.ends_with("/live") { String::new() } else { res.text().await.unwrap() };
-            assert_eq!(status, 200, "{method} {path} with its example: {text}");
+            // A draft is created (201), as its operation documents.
+            let expected = if op["responses"].get("201").is_some() { 201 } else { 200 };
+            assert_eq!(status, expected, "{method} {path} with its example: {text}");
             sent += 1;
+            // Plans made for an example are cancelled: an HPA has a few open plans at most.
+            let made = plan.or_else(|| {
+                (expected == 201).then(|| serde_json::from_str::<Value>(&text).ok()?["id"].as_i64()).flatten()
+            });
+            if let Some(id) = made {
+                let current: Value =
+                    http.get(format!("{root}/api/v1/plans/{id}")).send().await.unwrap().json().await.unwrap();
+                let cancelled = as_ana(http.post(format!("{root}/api/v1/plans/{id}/cancel")))
+                    .json(&json!({ "reason": "example done", "version": current["version"] }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(cancelled.status(), 200, "{}", cancelled.text().await.unwrap_or_default());
+            }
         }
     }
     assert!(sent >= 11, "only {sent} operations");

@@ -213,6 +213,11 @@ pub async fn stack(options: StackOptions) -> Stack {
         },
         protection: options.protection,
         anonymous_audit_reads: options.anonymous_audit_reads,
+        // Plans read their windows in the simulator's time, which the tests move.
+        plan_clock: {
+            let cluster = sim.clone();
+            std::sync::Arc::new(move || cluster.now() as i64)
+        },
         recording: Some(Recording {
             store: store.clone(),
             sample_interval: options.sample_interval,

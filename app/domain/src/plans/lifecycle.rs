@@ -3,43 +3,7 @@
 //! a plan whose HPA changed since needs approving again — then active, paused, resumed or
 //! cancelled. Each move is checked here and said in words when refused; the caller audits it.
 
-use serde::{Deserialize, Serialize};
-
-/// Where a plan stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum State {
-    /// Written, waiting for a second person.
-    Draft,
-    /// Approved: its steps run.
-    Active,
-    /// Stopped by someone, or by itself when the HPA was changed during a window.
-    Paused,
-    Rejected,
-    Cancelled,
-}
-
-/// Whether a plan needs a second person (`--plans`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Approval {
-    /// Another person approves (maker–checker): the default.
-    #[default]
-    RequireApproval,
-    /// Its author may approve it (small teams; said on every approval row).
-    SinglePerson,
-}
-
-/// The people and pins of a plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Record {
-    pub state: State,
-    pub author: String,
-    pub approver: Option<String>,
-    /// The HPA's spec hash when it was approved.
-    pub approved_spec: Option<String>,
-}
+pub use crate::plan::{Approval, Record, State};
 
 /// A move someone asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! demand, carried out at each window's start and undone at its end. Pure: the time zone
 //! database is bundled (the server's image has none of its own), nothing here reads a clock.
 
+pub mod backtest;
 pub mod lifecycle;
 pub mod peaks;
 pub mod propose;

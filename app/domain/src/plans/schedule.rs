@@ -13,79 +13,16 @@ use jiff::{
     civil::{Date, DateTime, Time, Weekday},
     tz::TimeZone,
 };
-use serde::{Deserialize, Serialize};
+
+/// A plan's windows at most: a week of different evenings and its holidays, not a calendar.
+pub const MAX_WINDOWS: usize = 32;
+/// Its exclusions at most: a few years of public holidays.
+pub const MAX_EXCLUSIONS: usize = 128;
 
 /// The longest span [`occurrences`] reads at once: a calendar of weeks, not of years.
 pub const MAX_SPAN_MS: i64 = 400 * 86_400_000;
 
-/// A plan's schedule: when its levels are in force.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Schedule {
-    /// An IANA time zone, e.g. `Asia/Shanghai`.
-    pub time_zone: String,
-    pub windows: Vec<WindowRule>,
-    #[serde(default)]
-    pub exclusions: Vec<Exclusion>,
-}
-
-/// A window of local time and the level in force during it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WindowRule {
-    pub repeat: Repeat,
-    /// Local start, `HH:MM`.
-    pub start: String,
-    /// Local end, `HH:MM`; at or before `start`: the next day.
-    pub end: String,
-    pub level: Level,
-}
-
-/// Which days a window opens on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "every", deny_unknown_fields)]
-pub enum Repeat {
-    Day,
-    /// Weekdays as `monday` … `sunday`.
-    Week {
-        days: Vec<String>,
-    },
-    /// One date, `YYYY-MM-DD`.
-    Once {
-        date: String,
-    },
-}
-
-/// What a window raises the HPA to: its minimum (and maximum, when the minimum needs room) at
-/// least these. `None` leaves the field as it is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Level {
-    pub min_replicas: Option<i32>,
-    pub max_replicas: Option<i32>,
-}
-
-impl Level {
-    /// The stronger of two levels in force at once.
-    pub fn with(self, other: Level) -> Level {
-        let most = |a: Option<i32>, b: Option<i32>| a.max(b);
-        Level {
-            min_replicas: most(self.min_replicas, other.min_replicas),
-            max_replicas: most(self.max_replicas, other.max_replicas),
-        }
-    }
-}
-
-/// A date the plan skips, whole or for a window of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Exclusion {
-    /// `YYYY-MM-DD`, local.
-    pub date: String,
-    /// `HH:MM`–`HH:MM` of that date; both absent: the whole date.
-    pub from: Option<String>,
-    pub to: Option<String>,
-}
+pub use crate::plan::{Exclusion, Level, Repeat, Schedule, WindowRule};
 
 /// One window as it falls: Unix ms, and which rule it comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +111,11 @@ impl Schedule {
             .ok();
         if self.windows.is_empty() {
             problems.push(error("windows", "a plan needs at least one window"));
+        } else if self.windows.len() > MAX_WINDOWS {
+            problems.push(error("windows", format!("a plan has at most {MAX_WINDOWS} windows")));
+        }
+        if self.exclusions.len() > MAX_EXCLUSIONS {
+            problems.push(error("exclusions", format!("a plan has at most {MAX_EXCLUSIONS} exclusions")));
         }
         let mut rules = Vec::new();
         for (i, w) in self.windows.iter().enumerate() {
@@ -320,6 +262,14 @@ impl Checked {
             .collect();
         let since = open.iter().map(|o| o.start_ms).max()?;
         Some((open.iter().fold(Level::default(), |l, o| l.with(o.level)), since))
+    }
+
+    /// `at_ms` as the schedule's local time, `YYYY-MM-DD HH:MM` and the zone's abbreviation.
+    pub fn local(&self, at_ms: i64) -> String {
+        match Timestamp::from_millisecond(at_ms) {
+            Ok(t) => t.to_zoned(self.tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+            Err(_) => at_ms.to_string(),
+        }
     }
 }
 

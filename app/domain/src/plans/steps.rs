@@ -3,23 +3,9 @@
 //! window, then leave it, pause the plan and say why — and after downtime apply what should
 //! be in force now, never the steps missed.
 
-use serde::{Deserialize, Serialize};
-
 use super::schedule::Level;
 
-/// An HPA's replica bounds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Bounds {
-    pub min_replicas: i32,
-    pub max_replicas: i32,
-}
-
-impl std::fmt::Display for Bounds {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}–{}", self.min_replicas, self.max_replicas)
-    }
-}
+pub use crate::plan::{Bounds, Holding};
 
 /// `current` raised to `level`: the minimum at least the level's, the maximum at least the
 /// level's and never below the minimum. A level lowers nothing.
@@ -27,16 +13,6 @@ pub fn raised(current: Bounds, level: Level) -> Bounds {
     let min = current.min_replicas.max(level.min_replicas.unwrap_or(0));
     let max = current.max_replicas.max(level.max_replicas.unwrap_or(0)).max(min);
     Bounds { min_replicas: min, max_replicas: max }
-}
-
-/// What a plan holds while a window is open: the bounds before it, and what it set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Holding {
-    pub before: Bounds,
-    pub applied: Bounds,
-    /// When the window it holds for opened (Unix ms).
-    pub since_ms: i64,
 }
 
 /// The plan's next move, given the level in force now (with since when), what it holds, and
@@ -50,9 +26,27 @@ pub enum Step {
     Apply { from: Bounds, to: Bounds, late_ms: i64 },
     /// The window closed: put back what was there before it.
     Restore { from: Bounds, to: Bounds },
+    /// The window closed and the HPA already has what it had before (a restore that landed
+    /// before the leader was lost, or someone put it back): nothing to send, the holding ends.
+    Release,
     /// The window closed, but the HPA was changed during it by someone else: leave it, pause
     /// the plan and say why.
     Pause { why: String },
+}
+
+/// What a plan holds, once a step that was being sent when its leader was lost is settled by
+/// the HPA as it is now: landed (`now` is what it set) — held; not landed (`now` is what it
+/// changed from) — what was held before it; else someone changed the HPA meanwhile — held,
+/// so the window's end pauses the plan rather than undo their change.
+pub fn settle(holding: Option<Holding>, now: Bounds) -> Option<Holding> {
+    let h = holding?;
+    let Some(from) = h.sending else { return Some(h) };
+    if now != h.applied && now == from {
+        // The first step of a window changes from what was before; a later one from what the
+        // plan had set.
+        return (from != h.before).then_some(Holding { applied: from, sending: None, ..h });
+    }
+    Some(Holding { sending: None, ..h })
 }
 
 /// How late a step may be and still count as on time (the leader's loop runs every few
@@ -80,6 +74,7 @@ pub fn next(in_force: Option<(Level, i64)>, holding: Option<Holding>, now: Bound
             if to == now { Step::Stay } else { Step::Apply { from: now, to, late_ms: late(since_ms) } }
         }
         (None, Some(h)) if now == h.applied => Step::Restore { from: now, to: h.before },
+        (None, Some(h)) if now == h.before => Step::Release,
         (None, Some(h)) => Step::Pause { why: changed_during(h, now) },
         (None, None) => Step::Stay,
     }
@@ -113,7 +108,7 @@ mod tests {
             next(Some((level(8), 0)), None, b(3, 6), 5_000),
             Step::Apply { from: b(3, 6), to: b(8, 8), late_ms: 0 }
         );
-        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0 };
+        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0, sending: None };
         assert_eq!(next(Some((level(8), 0)), Some(held), b(8, 8), HOUR), Step::Stay);
         assert_eq!(next(None, Some(held), b(8, 8), 2 * HOUR), Step::Restore { from: b(8, 8), to: b(3, 6) });
         // A level lowers nothing: an HPA already above it is left.
@@ -123,7 +118,7 @@ mod tests {
 
     #[test]
     fn a_change_by_someone_else_during_the_window_pauses_the_plan_at_its_end() {
-        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0 };
+        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0, sending: None };
         // During the window: left alone.
         assert_eq!(next(Some((level(8), 0)), Some(held), b(10, 12), HOUR), Step::Stay);
         // At its end: not undone, the plan paused with the reason.
@@ -148,8 +143,26 @@ mod tests {
     }
 
     #[test]
+    fn a_step_cut_off_by_a_lost_leader_is_settled_by_the_hpa_as_it_is() {
+        let sent = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0, sending: Some(b(3, 6)) };
+        let landed = Holding { sending: None, ..sent };
+        // Landed: held, and nothing sent again.
+        assert_eq!(settle(Some(sent), b(8, 8)), Some(landed));
+        assert_eq!(next(Some((level(8), 0)), Some(landed), b(8, 8), HOUR), Step::Stay);
+        // Not landed: nothing held, so the window's level is applied (once).
+        assert_eq!(settle(Some(sent), b(3, 6)), None);
+        // A later step of the window, not landed: what the plan had set is still held.
+        let raised = Holding { before: b(3, 6), applied: b(12, 12), since_ms: 0, sending: Some(b(8, 8)) };
+        assert_eq!(settle(Some(raised), b(8, 8)).map(|h| h.applied), Some(b(8, 8)));
+        // Changed by someone meanwhile: held as sent, so the window's end pauses the plan.
+        assert_eq!(settle(Some(sent), b(10, 10)), Some(landed));
+        // A restore that landed before the leader was lost: released, not paused.
+        assert_eq!(next(None, Some(landed), b(3, 6), 2 * HOUR), Step::Release);
+    }
+
+    #[test]
     fn held_bounds_follow_overlapping_windows() {
-        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0 };
+        let held = Holding { before: b(3, 6), applied: b(8, 8), since_ms: 0, sending: None };
         // A stronger window opens inside: up again, from what was before.
         assert_eq!(
             next(Some((level(12), HOUR)), Some(held), b(8, 8), HOUR),

@@ -102,6 +102,7 @@ pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         resource_version: hpa.metadata.resource_version.clone().unwrap_or_default(),
         generation: hpa.metadata.generation,
         spec_hash: crate::cluster::spec_hash::spec_hash(&spec),
+        policy_hash: crate::cluster::spec_hash::policy_hash(&spec),
         reverted_by: domain::hpa::owner::reverted_by(
             hpa.metadata.labels.as_ref().unwrap_or(&Default::default()),
             hpa.metadata.annotations.as_ref().unwrap_or(&Default::default()),

@@ -8,8 +8,10 @@
 //! `sslrootcert=/path/to/ca.pem` checks the server's certificate and name).
 
 pub mod audit;
+mod plans;
 
 pub use audit::PgAudit;
+pub use plans::PgPlans;
 
 use std::{collections::HashMap, future::Future, pin::Pin, str::FromStr, time::Duration};
 

@@ -5,12 +5,14 @@
 
 mod audit;
 mod demand;
+mod plans;
 mod platform;
 mod port;
 mod query;
 mod write;
 
 pub use audit::SqliteAudit;
+pub use plans::SqlitePlans;
 
 use std::{
     collections::HashMap,

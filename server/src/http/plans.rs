@@ -1,0 +1,210 @@
+//! Scheduled plans over the API: list, draft, read, edit, and approve, reject, pause, resume
+//! or cancel — per cluster, as the caller. Bodies are read strictly (unknown or repeated
+//! fields refused); every change, and every refused one by a signed-in person, is an audit
+//! row (see [`crate::plans`]).
+
+use app::dto::Viewer;
+use axum::{
+    Extension, Json,
+    extract::{Path, rejection::PathRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use domain::plan::{Plan, PlanMoveRequest, PlanRequest};
+use utoipa::IntoParams;
+
+use super::{
+    ServerState,
+    api::{NoParams, Params, WorkloadPath},
+    error::ApiError,
+    openapi::ErrorBody,
+};
+use crate::plans::{PlanError, Plans, moves::Action};
+
+impl From<PlanError> for ApiError {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::SignIn(m) => ApiError::Unauthorized(m),
+            PlanError::Refused(m) => ApiError::Forbidden(m),
+            PlanError::NotFound(m) => ApiError::NotFound(m),
+            PlanError::Stale(m) => ApiError::Conflict(m),
+            PlanError::Invalid(errors) => ApiError::Invalid { errors },
+            PlanError::Throttled(message) => ApiError::TooManyRequests { message, retry_after_secs: 30 },
+            PlanError::Unavailable(message) => ApiError::Unavailable { message, retry_after_secs: Some(30) },
+        }
+    }
+}
+
+/// A plan's place: `/plans/{id}`.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PlanPath {
+    /// The plan's number.
+    #[param(example = 1, minimum = 1)]
+    pub id: i64,
+}
+
+/// A move on a plan: `/plans/{id}/{action}`.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PlanActionPath {
+    /// The plan's number.
+    #[param(example = 1, minimum = 1)]
+    pub id: i64,
+    /// `approve` (another person than its author, who may change the HPA), `reject`,
+    /// `pause`, `resume` or `cancel`.
+    #[param(inline, example = "approve")]
+    pub action: Action,
+}
+
+fn plans_of(state: &ServerState) -> Result<&Plans, ApiError> {
+    state
+        .plans
+        .as_deref()
+        .ok_or_else(|| ApiError::unavailable("plans are not available on this server (no audit log)"))
+}
+
+fn editor_of(state: &ServerState) -> Result<&std::sync::Arc<crate::edits::Editor>, ApiError> {
+    state
+        .editor
+        .as_ref()
+        .ok_or_else(|| ApiError::unavailable("plans are not available on this server (no audit log)"))
+}
+
+/// A plan number that is not one, or an action there is not: said in JSON like every error.
+fn bad_path(e: PathRejection) -> ApiError {
+    ApiError::NotFound(format!("no such plan or action: {}", e.body_text()))
+}
+
+/// A strict JSON body: declared as JSON, each key once, no unknown field.
+fn read<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    super::error::require_json(headers)?;
+    domain::strict::from_slice(body).map_err(|e| ApiError::Invalid {
+        errors: vec![domain::scaling::FieldError {
+            field: if e.path == "." { "(body)".into() } else { e.path },
+            message: e.message,
+        }],
+    })
+}
+
+/// The cluster's plans, oldest first: their schedules, who wrote and approved them, what
+/// they hold now, their backtests and last steps.
+#[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
+    responses((status = 200, body = Vec<domain::plan::Plan>), (status = 503, body = ErrorBody)))]
+pub async fn list(
+    super::scope::InCluster(state): super::scope::InCluster,
+    params: Params<NoParams>,
+) -> Result<Json<Vec<Plan>>, ApiError> {
+    params?;
+    Ok(Json(plans_of(&state)?.list(&state.cluster_name).await?))
+}
+
+/// One plan.
+#[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans", params(PlanPath),
+    responses((status = 200, body = domain::plan::Plan), (status = 404, body = ErrorBody)))]
+pub async fn one(
+    super::scope::InCluster(state): super::scope::InCluster,
+    path: Result<Path<PlanPath>, PathRejection>,
+    params: Params<NoParams>,
+) -> Result<Json<Plan>, ApiError> {
+    params?;
+    let Path(PlanPath { id }) = path.map_err(bad_path)?;
+    Ok(Json(plans_of(&state)?.get(&state.cluster_name, id).await?))
+}
+
+/// Drafts a plan for the Deployment's HPA: levels over windows of local time in an IANA
+/// zone (every day, on weekdays, or once), less exclusions. Backtested over the recorded
+/// weeks; another person approves it before it runs.
+#[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/plans", tag = "plans",
+    params(WorkloadPath),
+    request_body(content = domain::plan::PlanRequest, example = json!({
+        "schedule": {
+            "timeZone": "Asia/Shanghai",
+            "windows": [{ "repeat": { "every": "day" }, "start": "17:45", "end": "21:15",
+                          "level": { "minReplicas": 8 } }],
+            "exclusions": [{ "date": "2026-12-25" }]
+        },
+        "reason": "CHG-2041 evening peak"
+    })),
+    responses(
+        (status = 201, description = "Drafted", body = domain::plan::Plan),
+        (status = 401, body = ErrorBody), (status = 403, description = "Read-only server, an identity Paydeck never acts as, or an HPA something else sets back (KEDA, a CronHPA, a GitOps tool)", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, description = "Each field at fault named", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+pub async fn draft(
+    super::scope::InCluster(state): super::scope::InCluster,
+    Extension(viewer): Extension<Viewer>,
+    Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
+    params: Params<NoParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    params?;
+    let (plans, editor) = (plans_of(&state)?, editor_of(&state)?);
+    let request: PlanRequest = read(&headers, &body)?;
+    let plan = plans.draft(editor, &viewer, &namespace, &name, request, crate::clock::unix_ms()).await?;
+    Ok((StatusCode::CREATED, Json(plan)).into_response())
+}
+
+/// Edits a plan's schedule and reason, against the version read: a draft again, to be
+/// approved again.
+#[utoipa::path(put, path = "/api/v1/plans/{id}", tag = "plans", params(PlanPath),
+    request_body(content = domain::plan::PlanRequest, example = json!({
+        "schedule": {
+            "timeZone": "Europe/Berlin",
+            "windows": [{ "repeat": { "every": "week", "days": ["friday"] }, "start": "11:30", "end": "14:00",
+                          "level": { "minReplicas": 6, "maxReplicas": 12 } }]
+        },
+        "reason": "CHG-2042 Friday lunch", "version": 1
+    })),
+    responses(
+        (status = 200, description = "Edited: a draft again", body = domain::plan::Plan),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The plan changed since `version`", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+pub async fn edit(
+    super::scope::InCluster(state): super::scope::InCluster,
+    Extension(viewer): Extension<Viewer>,
+    path: Result<Path<PlanPath>, PathRejection>,
+    params: Params<NoParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Plan>, ApiError> {
+    params?;
+    let (plans, editor) = (plans_of(&state)?, editor_of(&state)?);
+    let Path(PlanPath { id }) = path.map_err(bad_path)?;
+    let request: PlanRequest = read(&headers, &body)?;
+    Ok(Json(plans.edit(editor, &viewer, id, request, crate::clock::unix_ms()).await?))
+}
+
+/// Approves (another person than its author, who may change the HPA: asked of the cluster as
+/// them; pinned to the HPA's spec apart from its bounds), rejects, pauses, resumes or
+/// cancels a plan, against the version read. A cancelled plan holding a window puts back
+/// what was there before it.
+#[utoipa::path(post, path = "/api/v1/plans/{id}/{action}", tag = "plans", params(PlanActionPath),
+    request_body(content = domain::plan::PlanMoveRequest, example = json!({ "reason": "CHG-2041 reviewed", "version": 1 })),
+    responses(
+        (status = 200, body = domain::plan::Plan),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Its author approving (maker–checker), no right to change the HPA, or a move the plan's state does not allow", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "The plan changed since `version`", body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+pub async fn act(
+    super::scope::InCluster(state): super::scope::InCluster,
+    Extension(viewer): Extension<Viewer>,
+    path: Result<Path<PlanActionPath>, PathRejection>,
+    params: Params<NoParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Plan>, ApiError> {
+    params?;
+    let (plans, editor) = (plans_of(&state)?, editor_of(&state)?);
+    let Path(PlanActionPath { id, action }) = path.map_err(bad_path)?;
+    let request: PlanMoveRequest = read(&headers, &body)?;
+    Ok(Json(plans.act(editor, &viewer, id, action, request, crate::clock::unix_ms()).await?))
+}

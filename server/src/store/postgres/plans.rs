@@ -1,0 +1,81 @@
+//! Plans on a PostgreSQL server: replicas share them, and a replace is conditional on the
+//! version in the same statement, so two writers cannot both win.
+
+use sqlx::{PgPool, Row};
+
+use crate::store::{
+    StoreError, StoreFuture,
+    plans::{Plan, PlanStore, body, from_row, state_word},
+};
+
+/// The plans on a PostgreSQL server.
+pub struct PgPlans {
+    pool: PgPool,
+}
+
+impl PgPlans {
+    pub fn on(pool: PgPool) -> Self {
+        PgPlans { pool }
+    }
+}
+
+impl PlanStore for PgPlans {
+    fn insert<'a>(&'a self, plan: &'a Plan) -> StoreFuture<'a, i64> {
+        Box::pin(async move {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO plans (cluster, namespace, name, state, version, updated_ms, body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(&plan.cluster)
+            .bind(&plan.namespace)
+            .bind(&plan.name)
+            .bind(state_word(plan))
+            .bind(plan.version)
+            .bind(plan.updated_ms)
+            .bind(body(plan)?)
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    fn get(&self, id: i64) -> StoreFuture<'_, Option<Plan>> {
+        Box::pin(async move {
+            let row = sqlx::query("SELECT id, version, body FROM plans WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|r| from_row(r.get(0), r.get(1), r.get::<&str, _>(2))).transpose()
+        })
+    }
+
+    fn list<'a>(&'a self, cluster: Option<&'a str>) -> StoreFuture<'a, Vec<Plan>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT id, version, body FROM plans WHERE $1::TEXT IS NULL OR cluster = $1 ORDER BY id",
+            )
+            .bind(cluster)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(|r| from_row(r.get(0), r.get(1), r.get::<&str, _>(2))).collect()
+        })
+    }
+
+    fn replace<'a>(&'a self, plan: &'a Plan) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let changed = sqlx::query(
+                "UPDATE plans SET state = $1, version = $2, updated_ms = $3, body = $4 WHERE id = $5 AND version = $6",
+            )
+            .bind(state_word(plan))
+            .bind(plan.version)
+            .bind(plan.updated_ms)
+            .bind(body(plan)?)
+            .bind(plan.id)
+            .bind(plan.version - 1)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected();
+            Ok(changed == 1)
+        })
+    }
+}

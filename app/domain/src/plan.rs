@@ -261,3 +261,51 @@ pub struct Backtest {
     pub weeks: Vec<PlanWeek>,
     pub total: PlanFigures,
 }
+
+/// A recurring peak found in recorded demand, and what the proposal does about it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundPeak {
+    /// `day`, or a weekday (`monday` … `sunday`) for a weekly peak.
+    pub every: String,
+    /// Local `HH:MM` the load rises and falls.
+    pub start: String,
+    pub end: String,
+    /// The share of days (weeks) it was seen on.
+    pub regularity: f64,
+    /// Its load over the day's base.
+    pub height: f64,
+    /// How far ahead of the rise the window opens: new pods' start-up time.
+    pub lead_minutes: i64,
+    /// The minimum the window proposes, when one removes the recorded overload.
+    pub min_replicas: Option<i32>,
+    /// Over the recorded occurrences: the HPA as it is, and with the window's minimum.
+    pub overloaded_minutes_without: f64,
+    pub overloaded_minutes_with: f64,
+    /// Why it has no window, when it has none.
+    pub note: Option<String>,
+}
+
+/// A plan proposed from recorded demand: the peaks found, and a draft's schedule for the
+/// ones a higher minimum helps (none when nothing needs one).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanProposal {
+    pub peaks: Vec<FoundPeak>,
+    /// The draft to write, when a window helps.
+    pub request: Option<PlanRequest>,
+    /// Days of demand it read, and how long new pods took to serve.
+    pub days_read: f64,
+    pub ready_delay_ms: i64,
+}
+
+/// What is asked for a proposal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProposeRequest {
+    /// The IANA time zone the peaks are read in (the business's, e.g. `Asia/Shanghai`).
+    pub time_zone: String,
+}

@@ -232,6 +232,7 @@ pub const PER_CLUSTER: &[&str] = &[
     "/plans/{id}",
     "/plans/{id}/{action}",
     "/workloads/{namespace}/{name}/plans",
+    "/workloads/{namespace}/{name}/plans/propose",
 ];
 
 /// The `/api/v1` routes.
@@ -263,5 +264,6 @@ pub fn routes() -> ApiRoutes {
         )
         .per_cluster(Method::POST, "/plans/{id}/{action}", post(super::plans::act))
         .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans", post(super::plans::draft))
+        .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans/propose", post(super::plans::propose))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

@@ -47,6 +47,7 @@ pub struct ErrorDetail {
         super::plans::draft,
         super::plans::edit,
         super::plans::act,
+        super::plans::propose,
         super::api::openapi_json,
     ),
     // Types named only by query parameters, which utoipa does not collect itself.

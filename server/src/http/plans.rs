@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use domain::plan::{Plan, PlanMoveRequest, PlanRequest};
+use domain::plan::{Plan, PlanMoveRequest, PlanProposal, PlanRequest, ProposeRequest};
 use utoipa::IntoParams;
 
 use super::{
@@ -207,4 +207,52 @@ pub async fn act(
     let Path(PlanActionPath { id, action }) = path.map_err(bad_path)?;
     let request: PlanMoveRequest = read(&headers, &body)?;
     Ok(Json(plans.act(editor, &viewer, id, action, request, crate::clock::unix_ms()).await?))
+}
+
+/// Proposes a plan from the Deployment's recorded demand: its recurring peaks (daily, or on
+/// a weekday), read in the time zone given, each a window opening a start-up delay before the
+/// rise with the smallest minimum that removes the recorded overload. Nothing is stored: draft
+/// the `request` it returns to keep it.
+#[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/plans/propose", tag = "plans",
+    params(WorkloadPath),
+    request_body(content = domain::plan::ProposeRequest, example = json!({ "timeZone": "UTC" })),
+    responses(
+        (status = 200, body = domain::plan::PlanProposal),
+        (status = 404, description = "Unknown workload, or nothing recorded yet", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Not an IANA time zone, an unreadable body, or no HPA", body = ErrorBody),
+        (status = 429, description = "Too many replays started by this client in the last minute", body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn propose(
+    super::scope::InCluster(state): super::scope::InCluster,
+    Extension(client): Extension<super::identify::ClientKey>,
+    Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
+    params: Params<NoParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<PlanProposal>, ApiError> {
+    params?;
+    let editor = editor_of(&state)?;
+    let request: ProposeRequest = read(&headers, &body)?;
+    // A proposal replays weeks of demand: it counts as backtests do.
+    if let Err(wait) = state.backtests.allow(&client.0, std::time::Instant::now()) {
+        super::guard::refused(&state.refusals, "backtests");
+        return Err(ApiError::TooManyRequests {
+            message: format!(
+                "too many replays started in the last minute; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let proposal = crate::plans::backtest::propose(
+        editor,
+        &namespace,
+        &name,
+        &request.time_zone,
+        crate::clock::unix_ms(),
+    )
+    .await?;
+    Ok(Json(proposal))
 }

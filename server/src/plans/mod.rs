@@ -45,7 +45,7 @@ pub enum PlanError {
 }
 
 impl PlanError {
-    fn invalid(field: &str, message: impl Into<String>) -> PlanError {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> PlanError {
         PlanError::Invalid(vec![domain::scaling::FieldError { field: field.into(), message: message.into() }])
     }
 }

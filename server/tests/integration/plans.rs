@@ -341,3 +341,138 @@ async fn bad_plans_are_refused_field_by_field_and_nothing_is_stored() {
     let stored = s.store.plans.list(None).await.unwrap();
     assert!(stored.is_empty(), "read back from the store: {stored:?}");
 }
+
+/// Minutes a Deployment's traffic asked more CPU than its ready pods request, stepping the
+/// simulator 15 s at a time from `from` to `to` (ms after midnight UTC of its day); before
+/// each step `before_step` may hold the clock (the plan's runner acts in real time).
+async fn overloaded_minutes(
+    s: &Stack,
+    name: &str,
+    day_start: i64,
+    (from, to): (i64, i64),
+    plan: Option<(i64, i64)>,
+) -> f64 {
+    let http = reqwest::Client::new();
+    let now = s.sim.now() as i64;
+    s.sim.step_clock(day_start + from - now);
+    let mut overloaded = 0;
+    let mut at = from;
+    while at < to {
+        // The plan's window opened: its step is made before the load is read on.
+        if let Some((id, opens)) = plan
+            && at >= opens
+        {
+            until_plan(s, &http, id, "the window's step", |p| {
+                !p["holding"].is_null() && p["holding"]["sending"].is_null()
+            })
+            .await;
+        }
+        s.sim.advance(Duration::from_secs(15));
+        at += 15_000;
+        let load = s.sim.lock().model.deployment_load("payments-core", name).unwrap();
+        if load.demand_cores > load.requested_cores {
+            overloaded += 1;
+        }
+    }
+    f64::from(overloaded) / 4.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_proposed_from_recorded_flash_sales_removes_the_next_ones_overload() {
+    const HOUR: i64 = 60 * MINUTE;
+    // Four recorded days with the daily flash sale at 18:00 UTC.
+    let s = support::stack(StackOptions {
+        sim_history: Some(Duration::from_secs(4 * 86_400)),
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let service = "ledger";
+    let proposal: Value =
+        as_user(http.post(format!("{}/workloads/payments-core/{service}/plans/propose", root(&s))), "ana")
+            .json(&json!({ "timeZone": "UTC" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let peak = proposal["peaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["every"] == "day"
+                && p["start"].as_str().unwrap() <= "18:00"
+                && p["end"].as_str().unwrap() >= "18:30"
+        })
+        .unwrap_or_else(|| panic!("the sale is found as a daily peak: {proposal:#}"))
+        .clone();
+    assert!(peak["overloadedMinutesWithout"].as_f64().unwrap() > 0.0, "{peak}");
+    let request = proposal["request"].clone();
+    assert!(request.is_object(), "a draft is proposed: {proposal:#}");
+    let window = request["schedule"]["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["end"].as_str() == peak["end"].as_str())
+        .unwrap()
+        .clone();
+    let opens = {
+        let (h, m) = window["start"].as_str().unwrap().split_once(':').unwrap();
+        h.parse::<i64>().unwrap() * HOUR + m.parse::<i64>().unwrap() * MINUTE
+    };
+    assert!(opens < 18 * HOUR, "the window opens before the sale: {window}");
+
+    // Today's sale, as the HPA alone meets it.
+    let today = (s.sim.now() as i64).div_euclid(24 * HOUR) * 24 * HOUR;
+    let before =
+        overloaded_minutes(&s, service, today, (17 * HOUR + 30 * MINUTE, 18 * HOUR + 40 * MINUTE), None)
+            .await;
+    assert!(before > 0.0, "the sale overloads {service} without a plan");
+    // The evening calms down: the HPA scales back before the night.
+    for _ in 0..60 {
+        s.sim.advance(Duration::from_secs(60));
+    }
+
+    // The proposal, drafted by one person, approved by another.
+    let drafted = draft_for(&s, &http, service, "ana", &request).await;
+    let id = drafted["id"].as_i64().unwrap();
+    assert_eq!(
+        act_on(&s, &http, "operator", id, "approve", drafted["version"].as_i64().unwrap()).await.status(),
+        200
+    );
+
+    // Tomorrow's sale, with the plan.
+    let tomorrow = today + 24 * HOUR;
+    let after = overloaded_minutes(
+        &s,
+        service,
+        tomorrow,
+        (17 * HOUR + 30 * MINUTE, 18 * HOUR + 40 * MINUTE),
+        Some((id, opens)),
+    )
+    .await;
+    assert!(after < before, "the plan's sale is overloaded {after} min, the one before {before} min");
+}
+
+async fn draft_for(s: &Stack, http: &reqwest::Client, name: &str, user: &str, body: &Value) -> Value {
+    let r = as_user(http.post(format!("{}/workloads/payments-core/{name}/plans", root(s))), user)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+async fn act_on(
+    s: &Stack,
+    http: &reqwest::Client,
+    user: &str,
+    id: i64,
+    action: &str,
+    version: i64,
+) -> reqwest::Response {
+    act(s, http, user, id, action, version).await
+}

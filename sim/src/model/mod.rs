@@ -74,6 +74,14 @@ struct DeploymentView {
     cpu_limit_m: Option<i64>,
 }
 
+/// A Deployment's load against its ready pods' requests ([`Model::deployment_load`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DeploymentLoad {
+    pub ready: usize,
+    pub demand_cores: f64,
+    pub requested_cores: f64,
+}
+
 /// Per-pod resource use at the last step.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Usage {
@@ -287,6 +295,23 @@ impl Model {
             }
             self.expire_events(store, now);
         }
+    }
+
+    /// How a Deployment keeps up at the last step: its ready pods, the CPU its traffic asks of
+    /// them (idle plus per-request work, before any limit) and the CPU they request, in cores.
+    /// What a test judges a scaling change by: above the requests is overloaded.
+    pub fn deployment_load(&self, namespace: &str, name: &str) -> Option<DeploymentLoad> {
+        let k = key(namespace, name);
+        let spec = self.services.get(&k)?;
+        let ready: Vec<&PodSim> =
+            self.pods_of(&k).map(|(_, p)| p).filter(|p| p.ready_since.is_some()).collect();
+        let rate = self.service_rate(namespace, name, self.last_step);
+        let demand_m = spec.idle_cpu_m * ready.len() as f64 + spec.cpu_per_request_m * rate;
+        Some(DeploymentLoad {
+            ready: ready.len(),
+            demand_cores: demand_m / 1000.0,
+            requested_cores: ready.iter().map(|p| p.cpu_request_m as f64).sum::<f64>() / 1000.0,
+        })
     }
 
     /// Resource use of one pod at the last step.

@@ -33,7 +33,7 @@ help:
 	@echo "make run-fleet   the same with three simulated clusters, 14 days of history each (the fleet at /fleet)"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
-	@echo "make test-faults   the fault suite's long run (50 kills, 20 API-server restarts, API errors and hangs, a full disk, clock steps, floods of silent sockets, trickling bodies and audit reads, 10 leader failovers, 10 minutes of API fuzzing), with figures, then test-hours"
+	@echo "make test-faults   the fault suite's long run (50 kills, 50 kills amid plan steps, 20 API-server restarts, API errors and hangs, a full disk, clock steps, floods of silent sockets, trickling bodies and audit reads, 10 leader failovers, 10 minutes of API fuzzing), with figures, then test-hours"
 	@echo "make test-hours   the Rust and browser suites with the simulated clock started at four hours of the day"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
 	@echo "make bench-sim   the simulator's benchmark (large profile)"
@@ -189,7 +189,7 @@ test-faults: build python-packages
 	  PAYDECK_FAULT_HOLD_SECONDS=$${PAYDECK_FAULT_HOLD_SECONDS:-10} \
 	  PAYDECK_FLOOD_SOCKETS=$${PAYDECK_FLOOD_SOCKETS:-9000} PAYDECK_FLOOD_BODIES=$${PAYDECK_FLOOD_BODIES:-2000} \
 	  PAYDECK_FLOOD_EDITS=$${PAYDECK_FLOOD_EDITS:-20} PAYDECK_FAILOVER_ROUNDS=$${PAYDECK_FAILOVER_ROUNDS:-10} \
-	  cargo test --release --locked -p paydeck --test integration -- faults:: floods:: failover:: --nocapture --test-threads=1 | tee target/faults/faults.log
+	  cargo test --release --locked -p paydeck --test integration -- faults:: plan_faults:: floods:: failover:: --nocapture --test-threads=1 | tee target/faults/faults.log
 	$(FUZZ_PYTHON) end2end/fuzz/api_fuzz.py --seconds-per-identity $${PAYDECK_FUZZ_SECONDS:-200} | tee target/faults/fuzz.log
 	@echo; echo "== fault suite figures ($$(( $$(date +%s) - $$(cat target/faults/started) )) s, goal ≤ 20 min)"
 	@grep -h -E '^(test .* \.\.\. )?(FAULTS|FUZZ) \|' target/faults/faults.log target/faults/fuzz.log | sed -E 's/^test .* \.\.\. //'

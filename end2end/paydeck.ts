@@ -29,11 +29,14 @@ export async function startPaydeck(
   dir = mkdtempSync(join(tmpdir(), 'paydeck-e2e-')),
   // A simulated past recorded on the first start (`--sim-history`); '' for none.
   history = process.env.PAYDECK_SIM_HISTORY ?? '14d',
+  // When the simulated clock starts, and how much faster than the wall clock it runs (a test
+  // about time waits minutes of simulated time in seconds).
+  clock: { start?: string; speed?: number } = {},
 ): Promise<Paydeck> {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
   const kubeconfig = join(dir, 'sim.kubeconfig');
   // Samples every 2 s so the charts have points quickly.
-  const start = simStart();
+  const start = clock.start ?? simStart();
   const startMs = Date.parse(start);
   if (!start.endsWith('Z') || Number.isNaN(startMs)) {
     throw new Error(`PAYDECK_SIM_START must be a UTC time like 2026-11-26T09:00:00Z, got ${start}`);
@@ -42,7 +45,8 @@ export async function startPaydeck(
     '--db', join(dir, 'history.db'), '--sample-interval', '2',
     // Two weeks of simulated past, recorded on this first start, as `make run` does: history,
     // the what-if, the advisor and the planner have something to show.
-    ...(history ? ['--sim-history', history] : [])];
+    ...(history ? ['--sim-history', history] : []),
+    ...(clock.speed ? ['--sim-speed', String(clock.speed)] : [])];
   // Paydeck sets its clock to the start as it starts the simulated cluster, right after this.
   const clockOffsetMs = startMs - Date.now();
   const child: ChildProcess = spawn(bin, args, {

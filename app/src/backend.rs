@@ -8,7 +8,7 @@ use std::sync::Arc;
 #[cfg(feature = "ssr")]
 pub use domain::ports::{
     AdvisorSource, BoxFuture, ClusterSource, EditSource, FleetSource, HistoryFuture, HistorySource,
-    WhatIfSource,
+    PlanSource, WhatIfSource,
 };
 
 /// Everything the server functions may ask of the server, provided as one context value.
@@ -27,6 +27,8 @@ pub struct Backend {
     pub advisor: Arc<dyn AdvisorSource>,
     /// Every cluster watched (the one above first).
     pub fleet: Arc<dyn FleetSource>,
+    /// `None` when this server offers no edits (plans are audited as edits are).
+    pub plans: Option<Arc<dyn PlanSource>>,
 }
 
 /// Every cluster's backend, the primary's first: what the server provides to every request.

@@ -55,6 +55,24 @@ pub fn share(part: f64, whole: f64) -> String {
 pub fn clock(unix_ms: i64) -> String {
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let ((_, month, day), rem) = utc_parts(unix_ms);
+    format!(
+        "{day} {} {:02}:{:02}:{:02} UTC",
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// A moment as ISO 8601 in UTC, `2026-11-26T17:55:00Z`: what ECharts reads as a time.
+pub fn iso_utc(unix_ms: i64) -> String {
+    let ((year, month, day), rem) = utc_parts(unix_ms);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// The UTC civil date (year, month, day) of a moment, and its second of the day.
+fn utc_parts(unix_ms: i64) -> ((i64, i64, i64), i64) {
     let secs = unix_ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (proleptic Gregorian calendar).
@@ -66,13 +84,8 @@ pub fn clock(unix_ms: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!(
-        "{day} {} {:02}:{:02}:{:02} UTC",
-        MONTHS[(month - 1) as usize],
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    ((year, month, day), rem)
 }
 
 /// Percent-encodes a URL query value or path segment (everything but unreserved characters).
@@ -97,6 +110,10 @@ mod tests {
         assert_eq!(clock(0), "1 Jan 00:00:00 UTC");
         assert_eq!(clock(1_795_791_909_000), "27 Nov 15:05:09 UTC");
         assert_eq!(clock(951_782_400_000), "29 Feb 00:00:00 UTC");
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_utc(1_795_791_909_000), "2026-11-27T15:05:09Z");
+        assert_eq!(iso_utc(1_767_225_599_000), "2025-12-31T23:59:59Z");
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href=nav("/services")>"Services"</A>
                 <A href=nav("/advisor")>"Advisor"</A>
                 <A href=nav("/planner")>"Planner"</A>
+                <A href=nav("/plans")>"Plans"</A>
                 <A href=nav("/audit")>"Audit"</A>
             </nav>
             <div class="topbar-end">

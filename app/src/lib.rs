@@ -20,6 +20,7 @@ pub mod format;
 pub mod layout;
 pub mod live;
 pub mod pages;
+pub mod plans;
 pub mod platform;
 pub mod poll;
 pub mod scaling;

@@ -13,6 +13,7 @@ import {
   DataZoomSliderComponent,
   GridComponent,
   LegendPlainComponent,
+  MarkAreaComponent,
   MarkLineComponent,
   TooltipComponent,
 } from 'echarts/components';
@@ -25,6 +26,7 @@ echarts.use([
   AxisPointerComponent,
   TooltipComponent,
   LegendPlainComponent,
+  MarkAreaComponent,
   MarkLineComponent,
   DataZoomInsideComponent,
   DataZoomSliderComponent,

@@ -150,7 +150,7 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
             let audit = AuditLog::open(store.audit, &settings);
             state = state.with_edits(config, store.history.clone(), audit.clone(), settings).await;
             let plans = Arc::new(crate::plans::Plans::new(store.plans.clone(), audit, plan_approval));
-            state = state.with_plans(plans.clone());
+            state = state.with_plans(plans.clone(), plan_clock.clone());
             // Every cluster's editor, read each round: the fleet's members join after this.
             let fleet = state.clone();
             crate::plans::runner::start(
@@ -273,7 +273,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         anonymous_audit_reads: config.anonymous_audit_reads(),
         limits: config.limits(),
         plan_approval: config.plans.into(),
-        plan_clock: connected.clock.clone().unwrap_or_else(crate::plans::runner::own_clock),
         recording: Some(Recording {
             store,
             sample_interval: config.sample_interval(),

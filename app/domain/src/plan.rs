@@ -181,6 +181,9 @@ pub struct Plan {
     /// The schedule replayed over the recorded weeks when it was written.
     #[serde(default)]
     pub backtest: Option<Backtest>,
+    /// After each window, what it did against the same window a week before (newest last).
+    #[serde(default)]
+    pub reports: Vec<WindowReport>,
     pub created_ms: i64,
     pub updated_ms: i64,
     /// Goes up with every change to the plan: a change made against an older one is refused.
@@ -308,4 +311,131 @@ pub struct PlanProposal {
 pub struct ProposeRequest {
     /// The IANA time zone the peaks are read in (the business's, e.g. `Asia/Shanghai`).
     pub time_zone: String,
+}
+
+/// What someone asks of a plan that exists.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanAction {
+    Approve,
+    Reject,
+    Pause,
+    Resume,
+    Cancel,
+}
+
+impl PlanAction {
+    pub const ALL: [PlanAction; 5] =
+        [PlanAction::Approve, PlanAction::Reject, PlanAction::Pause, PlanAction::Resume, PlanAction::Cancel];
+
+    /// The word in a path or a form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanAction::Approve => "approve",
+            PlanAction::Reject => "reject",
+            PlanAction::Pause => "pause",
+            PlanAction::Resume => "resume",
+            PlanAction::Cancel => "cancel",
+        }
+    }
+
+    pub fn past(self) -> &'static str {
+        match self {
+            PlanAction::Approve => "approved",
+            PlanAction::Reject => "rejected",
+            PlanAction::Pause => "paused",
+            PlanAction::Resume => "resumed",
+            PlanAction::Cancel => "cancelled",
+        }
+    }
+
+    /// Whether a plan in `state` takes it (the rest of the rules, such as who approves, are
+    /// the server's).
+    pub fn fits(self, state: State) -> bool {
+        match self {
+            PlanAction::Approve | PlanAction::Reject => state == State::Draft,
+            PlanAction::Pause => state == State::Active,
+            PlanAction::Resume => state == State::Paused,
+            PlanAction::Cancel => !matches!(state, State::Rejected | State::Cancelled),
+        }
+    }
+}
+
+/// How a window went, measured on recorded demand.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measured {
+    /// Minutes the traffic asked more CPU than the ready pods request.
+    pub overloaded_minutes: f64,
+    /// Ready replicas × hours.
+    pub replica_hours: f64,
+    /// Minutes of it that were recorded.
+    pub recorded_minutes: f64,
+}
+
+/// A window that closed, with the plan, against the same window a week before.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowReport {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub with_plan: Measured,
+    /// `None` when nothing was recorded a week before.
+    pub week_before: Option<Measured>,
+}
+
+/// One window of a plan as it falls: Unix ms, the level, and the local time in words.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowSpan {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub level: Level,
+    /// E.g. `Thu 26 Nov 17:55 – 21:45 CST`, in the plan's time zone.
+    pub local: String,
+}
+
+/// A plan with its windows from a day ago to a week ahead (worked out on the server, which
+/// has the time zone database).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    pub plan: Plan,
+    pub windows: Vec<WindowSpan>,
+    /// The cluster's time when it was read (Unix ms): which windows are past.
+    pub now_ms: i64,
+}
+
+impl PlanView {
+    /// The window open now or the next to open.
+    pub fn next_window(&self) -> Option<&WindowSpan> {
+        self.windows.iter().find(|w| w.end_ms > self.now_ms)
+    }
+}
+
+/// A window in the fleet's calendar.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarWindow {
+    pub cluster: String,
+    pub namespace: String,
+    pub name: String,
+    pub plan_id: i64,
+    pub state: State,
+    pub reason: String,
+    pub window: WindowSpan,
+}
+
+/// Why a plan was not changed, for a form: the message, and each field at fault.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRefusal {
+    pub message: String,
+    pub errors: Vec<crate::scaling::FieldError>,
 }

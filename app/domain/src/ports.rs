@@ -105,3 +105,39 @@ pub trait AdvisorSource: Send + Sync + 'static {
     /// The plan, or why the peak asked for is not one.
     fn plan(&self, query: &crate::planner::PlanQuery) -> Result<crate::planner::PlanReport, String>;
 }
+
+/// Scheduled plans, as one cluster's pages ask for them.
+pub trait PlanSource: Send + Sync + 'static {
+    /// The cluster's plans (one Deployment's, when named), oldest first, each with its
+    /// windows from a day ago to a week ahead.
+    fn plans<'a>(
+        &'a self,
+        workload: Option<(&'a str, &'a str)>,
+    ) -> BoxFuture<'a, Result<Vec<crate::plan::PlanView>, String>>;
+    fn plan(&self, id: i64) -> BoxFuture<'_, Result<crate::plan::PlanView, String>>;
+    /// Drafts a plan as `viewer`.
+    fn draft<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        namespace: &'a str,
+        name: &'a str,
+        request: crate::plan::PlanRequest,
+    ) -> BoxFuture<'a, Result<crate::plan::Plan, crate::plan::PlanRefusal>>;
+    /// Approves, rejects, pauses, resumes or cancels plan `id` as `viewer`.
+    fn act<'a>(
+        &'a self,
+        viewer: &'a Viewer,
+        id: i64,
+        action: crate::plan::PlanAction,
+        request: crate::plan::PlanMoveRequest,
+    ) -> BoxFuture<'a, Result<crate::plan::Plan, crate::plan::PlanRefusal>>;
+    /// A plan proposed from the Deployment's recorded demand, read in `time_zone`.
+    fn propose<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+        time_zone: &'a str,
+    ) -> BoxFuture<'a, Result<crate::plan::PlanProposal, crate::plan::PlanRefusal>>;
+    /// Every cluster's open plans' windows over the next `days`.
+    fn calendar(&self, days: i64) -> BoxFuture<'_, Result<Vec<crate::plan::CalendarWindow>, String>>;
+}

@@ -10,13 +10,17 @@ use charming::{
     datatype::{CompositeValue, DataPoint, NumericValue},
     element::{
         AreaStyle, AxisLabel, AxisPointer, AxisPointerType, AxisType, ItemStyle, LineStyle, LineStyleType,
-        MarkLine, MarkLineData, MarkLineVariant, SplitLine, Step, Symbol, TextStyle, Tooltip, Trigger,
+        MarkArea, MarkAreaData, MarkLine, MarkLineData, MarkLineVariant, SplitLine, Step, Symbol, TextStyle,
+        Tooltip, Trigger,
     },
     series::Line,
 };
 
 use super::{Palette, frame::value_axis};
-use crate::dto::{History, HistoryPoint};
+use crate::{
+    dto::{History, HistoryPoint},
+    plans::{WindowSpan, level_words},
+};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
@@ -144,8 +148,31 @@ pub fn load_chart(history: &History, palette: Palette) -> Chart {
 }
 
 /// Replicas: desired (line) and ready (area) inside the HPA's min–max band, scale events
-/// marked.
-pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
+/// marked, and the windows of scheduled plans as bands — past ones in the range, and those
+/// ahead of now, for which the time axis reaches past now (by at most the range again).
+pub fn replicas_chart(history: &History, palette: Palette, windows: &[WindowSpan]) -> Chart {
+    let span = history.to_ms - history.from_ms;
+    let shown: Vec<&WindowSpan> =
+        windows.iter().filter(|w| w.end_ms > history.from_ms && w.start_ms < history.to_ms + span).collect();
+    let axis_end = shown.iter().map(|w| w.end_ms.min(history.to_ms + span)).fold(history.to_ms, i64::max);
+    let area_of = |w: &&WindowSpan| {
+        let ahead = w.start_ms >= history.to_ms;
+        let name =
+            format!("{} plan window: {}", if ahead { "Upcoming" } else { "Past" }, level_words(&w.level));
+        (
+            MarkAreaData::new().name(name).x_axis(crate::format::iso_utc(w.start_ms.max(history.from_ms))),
+            MarkAreaData::new().x_axis(crate::format::iso_utc(w.end_ms.min(axis_end))),
+        )
+    };
+    let (ahead, past): (Vec<&WindowSpan>, Vec<&WindowSpan>) =
+        shown.iter().partition(|w| w.start_ms >= history.to_ms);
+    let areas = |windows: &[&WindowSpan], color: &str, opacity: f64| {
+        MarkArea::new()
+            .silent(true)
+            .label(charming::element::Label::new().show(false))
+            .item_style(ItemStyle::new().color(color).opacity(opacity))
+            .data(windows.iter().map(area_of).collect())
+    };
     let events: Vec<MarkLineVariant> = history
         .events
         .iter()
@@ -164,14 +191,15 @@ pub fn replicas_chart(history: &History, palette: Palette) -> Chart {
     let ready =
         line("Ready replicas", palette.secondary, points(history, |p| p.replicas_ready.map(|s| s.min)))
             .step(Step::End)
-            .area_style(AreaStyle::new().color(palette.secondary_fill));
+            .area_style(AreaStyle::new().color(palette.secondary_fill))
+            .mark_area(areas(&past, palette.event, 0.12));
     let [base, band] = band(history, palette);
     base_chart(palette, 1)
         .legend(legend(palette, &["Desired replicas", "Ready replicas", "HPA max", "HPA min"]))
         .grid(Grid::new().left(56).right(24).top(40).bottom(56))
-        .x_axis(time_axis(history, palette, 0))
+        .x_axis(time_axis(history, palette, 0).max(axis_end as f64))
         .y_axis(value_axis("replicas", palette).min_interval(1))
-        .series(base)
+        .series(base.mark_area(areas(&ahead, palette.primary, 0.16)))
         .series(band)
         .series(ready)
         .series(desired)
@@ -325,7 +353,7 @@ mod tests {
 
     #[test]
     fn replicas_sit_in_the_band_with_scale_events_marked() {
-        let json = serde_json::to_value(replicas_chart(&history(), Palette::LIGHT)).unwrap();
+        let json = serde_json::to_value(replicas_chart(&history(), Palette::LIGHT, &[])).unwrap();
         assert_eq!(series(&json, "HPA max")["data"][0][1], 6.0);
         assert_eq!(series(&json, "HPA min")["data"][0][1], 2.0);
         assert_eq!(series(&json, "HPA band")["data"][0][1], 4.0, "the band spans min to max");
@@ -334,6 +362,27 @@ mod tests {
         let marks = &series(&json, "Desired replicas")["markLine"]["data"];
         assert_eq!(marks[0]["xAxis"], 2500.0);
         assert_eq!(marks[0]["name"], "scaled 2 → 4");
+    }
+
+    #[test]
+    fn plan_windows_are_bands_past_and_ahead_with_the_axis_reaching_the_next() {
+        let window = |start_ms, end_ms| WindowSpan {
+            start_ms,
+            end_ms,
+            level: crate::plans::Level { min_replicas: Some(8), max_replicas: None },
+            local: String::new(),
+        };
+        // The range is 0–3 s: one window in it, one ahead, one too far ahead to show.
+        let windows = [window(1_000, 2_000), window(4_000, 5_000), window(9_000, 10_000)];
+        let json = serde_json::to_value(replicas_chart(&history(), Palette::LIGHT, &windows)).unwrap();
+        let past = &series(&json, "Ready replicas")["markArea"]["data"];
+        assert_eq!(past.as_array().unwrap().len(), 1);
+        assert_eq!(past[0][0]["xAxis"], "1970-01-01T00:00:01Z");
+        assert_eq!(past[0][0]["name"], "Past plan window: min ≥ 8");
+        let ahead = &series(&json, "HPA band base")["markArea"]["data"];
+        assert_eq!(ahead.as_array().unwrap().len(), 1, "{ahead}");
+        assert_eq!(ahead[0][1]["xAxis"], "1970-01-01T00:00:05Z");
+        assert_eq!(json["xAxis"]["max"], 5_000.0, "the axis reaches the upcoming window's end");
     }
 
     #[test]

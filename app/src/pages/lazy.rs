@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{AdvisorPage, AuditPage, FleetPage, PlannerPage, ServicePage};
+use super::{AdvisorPage, AuditPage, CalendarPage, FleetPage, PlanPage, PlannerPage, ServicePage};
 
 /// `/services/:namespace/:name`: one service's figures, charts, edit panel and what-if.
 pub struct ServiceRoute;
@@ -85,5 +85,35 @@ impl LazyRoute for FleetRoute {
     fn view(this: Self) -> AnyView {
         let FleetRoute = this;
         view! { <FleetPage /> }.into_any()
+    }
+}
+
+/// `/plans/:id`: one scheduled plan, its backtest, moves and history.
+pub struct PlanRoute;
+
+#[lazy_route]
+impl LazyRoute for PlanRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(this: Self) -> AnyView {
+        let PlanRoute = this;
+        view! { <PlanPage /> }.into_any()
+    }
+}
+
+/// `/plans`: the fleet's plan windows over the coming week.
+pub struct CalendarRoute;
+
+#[lazy_route]
+impl LazyRoute for CalendarRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(this: Self) -> AnyView {
+        let CalendarRoute = this;
+        view! { <CalendarPage /> }.into_any()
     }
 }

@@ -2,12 +2,14 @@
 
 pub mod advisor;
 mod audit;
+mod calendar;
 mod cluster_panel;
 pub mod cluster_picker;
 mod fleet;
 mod lazy;
 mod not_found;
 mod overview;
+mod plan;
 mod planner;
 mod service;
 pub mod services;
@@ -15,11 +17,13 @@ pub mod sizing;
 
 pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
+pub use calendar::CalendarPage;
 pub use cluster_picker::ClusterPicker;
 pub use fleet::FleetPage;
-pub use lazy::{AdvisorRoute, AuditRoute, FleetRoute, PlannerRoute, ServiceRoute};
+pub use lazy::{AdvisorRoute, AuditRoute, CalendarRoute, FleetRoute, PlanRoute, PlannerRoute, ServiceRoute};
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
+pub use plan::PlanPage;
 pub use planner::PlannerPage;
 pub use service::ServicePage;
 pub use services::ServicesPage;

@@ -69,9 +69,6 @@ pub struct Connected {
     pub simulator: Option<Box<dyn std::any::Any + Send>>,
     /// The simulated cluster's demo users and their groups (the identity switcher's choices).
     pub demo_users: Vec<(String, String)>,
-    /// The cluster's own clock, when it keeps one apart from this process's (a simulated
-    /// cluster at `--sim-speed`): plans' windows are read in it.
-    pub clock: Option<crate::plans::runner::Clock>,
 }
 
 /// Connects to the source. The simulator is read with the dashboard's own (read-only)
@@ -128,7 +125,6 @@ impl Connected {
             name: name.unwrap_or_else(|| crate::history::DEFAULT_CLUSTER.to_string()),
             simulator: None,
             demo_users: Vec::new(),
-            clock: None,
         })
     }
 }

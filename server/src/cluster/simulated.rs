@@ -31,10 +31,12 @@ pub async fn start(
     };
 
     let profile = sim_profile(profile);
-    // A pinned start moves Paydeck's clock with the simulated one: the cluster's timestamps,
-    // the samples and the generated past then agree on what time it is.
-    if let Some(start) = start_ms {
-        crate::clock::start_at(start);
+    // A pinned start or another speed moves Paydeck's clock with the simulated one: the
+    // cluster's timestamps, the samples, the generated past and plans' windows then agree on
+    // what time it is.
+    if start_ms.is_some() || speed != 1.0 {
+        let start = start_ms.unwrap_or_else(crate::clock::unix_ms);
+        crate::clock::run_at(start, speed);
     }
     let cluster = sim::Cluster::new(&sim::Options {
         profile,
@@ -59,10 +61,6 @@ pub async fn start(
         description,
         name: crate::history::DEFAULT_CLUSTER.to_string(),
         simulator: Some(Box::new(server)),
-        clock: Some({
-            let cluster = cluster.clone();
-            std::sync::Arc::new(move || cluster.now() as i64)
-        }),
         demo_users: sim::auth::DEMO_USERS.iter().map(|(u, g)| (u.to_string(), g.to_string())).collect(),
     })
 }

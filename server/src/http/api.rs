@@ -265,5 +265,6 @@ pub fn routes() -> ApiRoutes {
         .per_cluster(Method::POST, "/plans/{id}/{action}", post(super::plans::act))
         .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans", post(super::plans::draft))
         .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans/propose", post(super::plans::propose))
+        .route(Method::GET, "/api/v1/calendar", get(super::plans::calendar))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

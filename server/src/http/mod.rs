@@ -77,6 +77,8 @@ pub struct ServerState {
     pub audit: Option<Arc<crate::audit::AuditLog>>,
     /// Scheduled plans, when edits are on (they are audited in the same log).
     pub plans: Option<Arc<crate::plans::Plans>>,
+    /// The time plans' windows are read in: the cluster's.
+    pub plan_clock: crate::plans::runner::Clock,
     /// Whether requests without an identity may read the audit log.
     pub audit_anonymous_reads: bool,
     pub protection: Protection,
@@ -136,6 +138,7 @@ impl ServerState {
             editor: None,
             audit: None,
             plans: None,
+            plan_clock: crate::plans::runner::own_clock(),
             audit_anonymous_reads: false,
             live_slots: Arc::new(Places::new(16, 2_000)),
             concurrency: Arc::new(tokio::sync::Semaphore::new(512)),
@@ -188,8 +191,13 @@ impl ServerState {
     }
 
     /// Scheduled plans, on every cluster of the fleet.
-    pub(crate) fn with_plans(mut self, plans: Arc<crate::plans::Plans>) -> Self {
+    pub(crate) fn with_plans(
+        mut self,
+        plans: Arc<crate::plans::Plans>,
+        clock: crate::plans::runner::Clock,
+    ) -> Self {
         self.plans = Some(plans);
+        self.plan_clock = clock;
         self
     }
 
@@ -448,6 +456,14 @@ impl ServerState {
             whatif: self.whatif().map(|w| -> Arc<dyn domain::ports::WhatIfSource> { Arc::new(w) }),
             advisor: Arc::new(self.advisor.clone()),
             fleet: Arc::new(self.fleet.clone()),
+            plans: match (&self.plans, &self.editor) {
+                (Some(plans), Some(editor)) => Some(Arc::new(crate::plans::desk::PlanDesk {
+                    plans: plans.clone(),
+                    editor: editor.clone(),
+                    clock: self.plan_clock.clone(),
+                })),
+                _ => None,
+            },
         }
     }
 }

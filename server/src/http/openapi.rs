@@ -48,6 +48,7 @@ pub struct ErrorDetail {
         super::plans::edit,
         super::plans::act,
         super::plans::propose,
+        super::plans::calendar,
         super::api::openapi_json,
     ),
     // Types named only by query parameters, which utoipa does not collect itself.

@@ -35,6 +35,16 @@ impl From<PlanError> for ApiError {
     }
 }
 
+/// `?days=` of the calendar.
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarParams {
+    /// How many days ahead, from 1 to 31 (7 when left out).
+    #[param(example = 7, minimum = 1, maximum = 31)]
+    days: Option<i64>,
+}
+
 /// A plan's place: `/plans/{id}`.
 #[derive(Debug, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -53,7 +63,7 @@ pub struct PlanActionPath {
     pub id: i64,
     /// `approve` (another person than its author, who may change the HPA), `reject`,
     /// `pause`, `resume` or `cancel`.
-    #[param(inline, example = "approve")]
+    #[param(value_type = String, example = "approve")]
     pub action: Action,
 }
 
@@ -255,4 +265,21 @@ pub async fn propose(
     )
     .await?;
     Ok(Json(proposal))
+}
+
+/// Every cluster's plan windows over the next days (7 unless `days` says), in start order,
+/// in each plan's time zone: what the fleet will run, and what waits for approval.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "plans", params(CalendarParams),
+    responses((status = 200, body = Vec<domain::plan::CalendarWindow>), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn calendar(
+    axum::extract::State(state): axum::extract::State<ServerState>,
+    params: Params<CalendarParams>,
+) -> Result<Json<Vec<domain::plan::CalendarWindow>>, ApiError> {
+    let axum::extract::Query(p) = params?;
+    let days = p.days.unwrap_or(7);
+    if !(1..=31).contains(&days) {
+        return Err(ApiError::BadRequest(format!("days must be from 1 to 31, got {days}")));
+    }
+    let now = (state.plan_clock)();
+    Ok(Json(plans_of(&state)?.calendar(now, now + days * 86_400_000).await?))
 }

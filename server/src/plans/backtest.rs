@@ -4,7 +4,7 @@
 //! peaks (`plans::propose`).
 
 use domain::{
-    plan::{Backtest, Plan, PlanProposal},
+    plan::{Backtest, Plan, PlanProposal, WindowReport},
     whatif::{HpaConfig, Options},
 };
 
@@ -72,4 +72,42 @@ pub async fn propose(
     .await
     .map_err(|e| PlanError::Unavailable(format!("the proposal failed: {e}")))?;
     proposed.map_err(|e| PlanError::invalid(&e.field, e.message))
+}
+
+/// How many reports a plan keeps: a quarter of weekly windows, a fortnight of daily ones.
+pub const REPORTS_KEPT: usize = 14;
+
+const WEEK_MS: i64 = 7 * 86_400_000;
+
+/// The window `[from_ms, to_ms)` that just closed, measured on what was recorded, against
+/// the same window a week before; also marked on the service's charts as an event. `None`
+/// when nothing was recorded in it.
+pub async fn report(editor: &Editor, plan: &Plan, (from_ms, to_ms): (i64, i64)) -> Option<WindowReport> {
+    let whatif = editor.whatif()?;
+    let w = editor.view().current().workload(&plan.namespace, &plan.name)?.clone();
+    let measure = |series: domain::whatif::Series| domain::plans::report::measure(&series);
+    let with_plan = measure(whatif.series_over(&w, (from_ms, to_ms)).await.ok()?);
+    if with_plan.recorded_minutes <= 0.0 {
+        return None;
+    }
+    let week_before = match whatif.series_over(&w, (from_ms - WEEK_MS, to_ms - WEEK_MS)).await {
+        Ok(series) => Some(measure(series)).filter(|m| m.recorded_minutes > 0.0),
+        Err(_) => None,
+    };
+    let report = WindowReport { start_ms: from_ms, end_ms: to_ms, with_plan, week_before };
+    let mut text = format!(
+        "plan {} window: {:.1} min overloaded, {:.1} replica-hours",
+        plan.id, with_plan.overloaded_minutes, with_plan.replica_hours
+    );
+    match week_before {
+        Some(b) => text.push_str(&format!(
+            " (a week before: {:.1} min, {:.1} replica-hours)",
+            b.overloaded_minutes, b.replica_hours
+        )),
+        None => text.push_str(" (nothing recorded a week before)"),
+    }
+    if let Err(e) = whatif.history.write_event(&plan.namespace, &plan.name, to_ms, "plan", &text).await {
+        tracing::warn!(plan = plan.id, "cannot mark the window's report on the charts: {e}");
+    }
+    Some(report)
 }

@@ -5,12 +5,13 @@
 //! store's ([`crate::store::PlanStore`]); its history is the audit log's.
 
 pub mod backtest;
+pub mod desk;
 pub mod moves;
 pub mod runner;
 
 use std::sync::Arc;
 
-use domain::plan::{Approval, Plan};
+use domain::plan::{Approval, CalendarWindow, Plan, PlanView, WindowSpan};
 use serde_json::Value;
 
 use crate::{
@@ -97,6 +98,29 @@ impl Plans {
         }
     }
 
+    /// Every cluster's open plans' windows over `[from_ms, to_ms)`, in start order.
+    pub async fn calendar(&self, from_ms: i64, to_ms: i64) -> Result<Vec<CalendarWindow>, PlanError> {
+        let mut out: Vec<CalendarWindow> = self
+            .every()
+            .await?
+            .into_iter()
+            .filter(|p| !moves::closed(p))
+            .flat_map(|p| {
+                windows(&p, from_ms, to_ms).into_iter().map(move |window| CalendarWindow {
+                    cluster: p.cluster.clone(),
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    plan_id: p.id,
+                    state: p.record.state,
+                    reason: p.reason.clone(),
+                    window,
+                })
+            })
+            .collect();
+        out.sort_by_key(|c| (c.window.start_ms, c.plan_id));
+        Ok(out)
+    }
+
     /// Writes `plan` over the version before it; `Stale` when someone changed it meanwhile.
     async fn replace(&self, plan: &Plan) -> Result<(), PlanError> {
         if self.store.replace(plan).await? {
@@ -153,4 +177,31 @@ struct PlanRow<'a> {
     /// `applied` for a change made; `denied`, `invalid`, `conflict` for one refused.
     outcome: &'a str,
     detail: &'a str,
+}
+
+/// How far back and ahead a plan's windows are listed with it: the day before (the charts'
+/// bands) and the week ahead.
+pub const WINDOWS_BEFORE_MS: i64 = 86_400_000;
+pub const WINDOWS_AHEAD_MS: i64 = 7 * 86_400_000;
+
+/// The windows of `plan` that fall in `[from_ms, to_ms)`, in its time zone's words.
+pub fn windows(plan: &Plan, from_ms: i64, to_ms: i64) -> Vec<WindowSpan> {
+    let Ok(schedule) = plan.schedule.check() else { return vec![] };
+    schedule
+        .occurrences(from_ms, to_ms)
+        .into_iter()
+        .filter(|o| o.end_ms > from_ms && o.start_ms < to_ms)
+        .map(|o| WindowSpan {
+            start_ms: o.start_ms,
+            end_ms: o.end_ms,
+            level: o.level,
+            local: schedule.span_words(o.start_ms, o.end_ms),
+        })
+        .collect()
+}
+
+/// A plan with its windows from a day before `now_ms` to a week after.
+pub fn view_of(plan: Plan, now_ms: i64) -> PlanView {
+    let windows = windows(&plan, now_ms - WINDOWS_BEFORE_MS, now_ms + WINDOWS_AHEAD_MS);
+    PlanView { plan, windows, now_ms }
 }

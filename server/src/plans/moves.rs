@@ -14,28 +14,7 @@ use domain::{
 use super::{MAX_OPEN_PER_HPA, PlanError, PlanRow, Plans};
 use crate::edits::Editor;
 
-/// What someone asks of a plan that exists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Approve,
-    Reject,
-    Pause,
-    Resume,
-    Cancel,
-}
-
-impl Action {
-    pub fn past(self) -> &'static str {
-        match self {
-            Action::Approve => "approved",
-            Action::Reject => "rejected",
-            Action::Pause => "paused",
-            Action::Resume => "resumed",
-            Action::Cancel => "cancelled",
-        }
-    }
-}
+pub use domain::plan::PlanAction as Action;
 
 /// The plan (or the HPA, for a draft) a change is asked of.
 struct Place<'a> {
@@ -99,6 +78,7 @@ impl Plans {
             paused_why: None,
             last_step: None,
             backtest: None,
+            reports: vec![],
             created_ms: now_ms,
             updated_ms: now_ms,
             version: 1,

@@ -27,8 +27,8 @@ use serde_json::json;
 use super::{PAYDECK, PlanRow, Plans};
 use crate::edits::Editor;
 
-/// The cluster's time, Unix ms: Paydeck's own clock on a real cluster; the simulator's on a
-/// simulated one (it may run faster, or stand still in a test).
+/// The cluster's time, Unix ms: Paydeck's own clock (which follows a simulated cluster's
+/// start and speed); a test's simulator with its clock held still gives its own.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// Paydeck's own clock.
@@ -144,7 +144,11 @@ async fn step(
         }
         Step::Release => {
             let text = "the window closed; the HPA already had its bounds from before".to_string();
-            save(plans, &Plan { holding: None, ..plan.clone() }, now_ms, Some((text.clone(), None))).await?;
+            let mut released = Plan { holding: None, ..plan.clone() };
+            if let Some(h) = held {
+                reported(editor, &mut released, h.since_ms, now_ms).await;
+            }
+            save(plans, &released, now_ms, Some((text.clone(), None))).await?;
             Ok(Some(text))
         }
         Step::Pause { why } if plan.record.state == State::Cancelled => {
@@ -250,9 +254,21 @@ async fn send(
         (true, false) => Some(Holding { sending: None, ..holding }),
         (false, _) => held,
     };
-    let settled = Plan { holding: after, ..marked };
+    let mut settled = Plan { holding: after, ..marked };
+    if applied && after.is_none() {
+        reported(editor, &mut settled, holding.since_ms, now_ms).await;
+    }
     save(plans, &settled, now_ms, Some((text.clone(), answer.audit_seq))).await?;
     Ok(text)
+}
+
+/// Adds the report of the window that held since `since_ms` and closed now.
+async fn reported(editor: &Editor, plan: &mut Plan, since_ms: i64, now_ms: i64) {
+    if let Some(report) = super::backtest::report(editor, plan, (since_ms, now_ms)).await {
+        plan.reports.push(report);
+        let extra = plan.reports.len().saturating_sub(super::backtest::REPORTS_KEPT);
+        plan.reports.drain(..extra);
+    }
 }
 
 /// Writes the plan's new state against its version (one more than the stored one).

@@ -25,6 +25,7 @@ mod limits;
 mod manifests;
 mod openapi;
 mod pages;
+mod plan_faults;
 mod plans;
 mod postgres;
 mod shutdown;

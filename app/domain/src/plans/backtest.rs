@@ -1,5 +1,5 @@
-//! A plan replayed over recorded weeks: each window of the schedule that fell in the
-//! recording is replayed through the HPA as it is and with the window's level, and the
+//! A plan replayed over recorded weeks (a week with nothing recorded is left out): each
+//! window of the schedule that fell in the recording is replayed through the HPA as it is and with the window's level, and the
 //! differences are counted per week and in total — overloaded minutes and minutes above
 //! target avoided, replica-hours and core-hours spent.
 
@@ -29,6 +29,10 @@ pub fn weeks(
     let mut from_ms = series.from_ms;
     while from_ms < end_ms {
         let to_ms = (from_ms + WEEK_MS).min(end_ms);
+        if series.slice(from_ms, to_ms).recorded_steps() == 0 {
+            from_ms = to_ms;
+            continue;
+        }
         let windows = schedule.occurrences(from_ms, to_ms);
         let mut figures = PlanFigures::default();
         for w in &windows {
@@ -129,5 +133,10 @@ mod tests {
             (b.total.overloaded_minutes_without - week - b.weeks[1].figures.overloaded_minutes_without).abs()
                 < 1e-9
         );
+        // A week with nothing recorded is not counted.
+        let mut gap = evenings(9);
+        gap.cpu[..7 * 5_760].iter_mut().for_each(|c| *c = None);
+        let b = weeks(&gap, &schedule, &hpa, &options, 42);
+        assert_eq!(b.weeks.iter().map(|w| w.windows).collect::<Vec<_>>(), vec![2]);
     }
 }

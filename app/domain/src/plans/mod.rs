@@ -7,5 +7,6 @@ pub mod backtest;
 pub mod lifecycle;
 pub mod peaks;
 pub mod propose;
+pub mod report;
 pub mod schedule;
 pub mod steps;

@@ -146,20 +146,14 @@ pub fn from_history(
             note,
         });
     }
+    // The days actually recorded, not the span asked for.
+    let days_read = series.recorded_steps() as f64 * series.step_ms as f64 / 86_400_000.0;
     let request = (!windows.is_empty()).then(|| PlanRequest {
         schedule: Schedule { time_zone: time_zone.into(), windows, exclusions: vec![] },
-        reason: format!(
-            "Proposed from {:.0} days of recorded demand",
-            series.span_ms() as f64 / 86_400_000.0
-        ),
+        reason: format!("Proposed from {days_read:.1} days of recorded demand"),
         version: None,
     });
-    Ok(PlanProposal {
-        peaks: found,
-        request,
-        days_read: series.span_ms() as f64 / 86_400_000.0,
-        ready_delay_ms,
-    })
+    Ok(PlanProposal { peaks: found, request, days_read, ready_delay_ms })
 }
 
 fn repeat_of(peak: &Peak) -> Repeat {

@@ -264,6 +264,27 @@ impl Checked {
         Some((open.iter().fold(Level::default(), |l, o| l.with(o.level)), since))
     }
 
+    /// A window in the schedule's local time, in words: `Thu 26 Nov 17:55 – 21:45 CST`, the
+    /// end's date said when it is another day.
+    pub fn span_words(&self, start_ms: i64, end_ms: i64) -> String {
+        let (Ok(start), Ok(end)) =
+            (Timestamp::from_millisecond(start_ms), Timestamp::from_millisecond(end_ms))
+        else {
+            return format!("{start_ms}–{end_ms}");
+        };
+        let (start, end) = (start.to_zoned(self.tz.clone()), end.to_zoned(self.tz.clone()));
+        let end_text = if end.date() == start.date()
+            || (end.hour() == 0
+                && end.minute() == 0
+                && end.date() == start.date().tomorrow().unwrap_or(end.date()))
+        {
+            end.strftime("%H:%M %Z").to_string()
+        } else {
+            end.strftime("%a %-d %b %H:%M %Z").to_string()
+        };
+        format!("{} – {end_text}", start.strftime("%a %-d %b %H:%M"))
+    }
+
     /// `at_ms` as the schedule's local time, `YYYY-MM-DD HH:MM` and the zone's abbreviation.
     pub fn local(&self, at_ms: i64) -> String {
         match Timestamp::from_millisecond(at_ms) {

@@ -4,6 +4,7 @@
 
 mod edit;
 mod governance;
+mod plans;
 mod range;
 mod spec;
 mod whatif;
@@ -55,6 +56,24 @@ pub fn ServicePage() -> impl IntoView {
         move || (chosen.get(), target.get(), range.get(), revision.get(), tick.get()),
         |(cluster, (ns, name), range, _, _)| workload_history(cluster, ns, name, range.millis, POINTS),
     );
+    // The service's plans: listed under the charts, their windows banded on the replicas chart.
+    let plans_changed = RwSignal::new(0u32);
+    let plans = Resource::new(
+        move || (chosen.get(), target.get(), revision.get(), plans_changed.get()),
+        |(cluster, (ns, name), _, _)| crate::plans::list_plans(cluster, Some(ns), Some(name)),
+    );
+    let windows = Signal::derive(move || {
+        plans
+            .get()
+            .and_then(Result::ok)
+            .map(|list| {
+                list.into_iter()
+                    .filter(|v| v.plan.record.state == crate::plans::State::Active)
+                    .flat_map(|v| v.windows)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
 
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading the service…"</p> }>
@@ -68,13 +87,17 @@ pub fn ServicePage() -> impl IntoView {
             })}
         </Transition>
         <RangePicker range />
-        <Charts history />
+        <Charts history windows />
         <governance::Governance target revision />
         // Below the charts: first the picture, then the change.
         {move || {
             let (ns, name) = target.get();
             let current = Signal::derive(move || workload.get().and_then(Result::ok).flatten());
             view! { <edit::EditPanel namespace=ns name workload=current /> }
+        }}
+        {move || {
+            let (ns, name) = target.get();
+            view! { <plans::PlansPanel namespace=ns name plans changed=plans_changed /> }
         }}
         <Transition fallback=|| ()>
             {move || {
@@ -163,11 +186,16 @@ fn RangePicker(range: Memo<ChartRange>) -> impl IntoView {
 }
 
 #[component]
-fn Charts(history: Resource<Result<Option<History>, ServerFnError>>) -> impl IntoView {
+fn Charts(
+    history: Resource<Result<Option<History>, ServerFnError>>,
+    windows: Signal<Vec<crate::plans::WindowSpan>>,
+) -> impl IntoView {
     let palette = Palette::current();
     let recorded = move || history.get().and_then(Result::ok).flatten();
     let load = Memo::new(move |_| recorded().map(|h| ChartOption::from(load_chart(&h, palette))));
-    let replicas = Memo::new(move |_| recorded().map(|h| ChartOption::from(replicas_chart(&h, palette))));
+    let replicas = Memo::new(move |_| {
+        recorded().map(|h| windows.with(|w| ChartOption::from(replicas_chart(&h, palette, w))))
+    });
     let resources = Memo::new(move |_| recorded().map(|h| ChartOption::from(resources_chart(&h, palette))));
     let status = move || {
         match history.get() {

@@ -10,8 +10,8 @@ use leptos_router::{
 
 use crate::layout::Layout;
 use crate::pages::{
-    AdvisorRoute, AuditRoute, CalendarRoute, FleetRoute, NotFoundPage, OverviewPage, PlanRoute, PlannerRoute,
-    ServiceRoute, ServicesPage,
+    AdvisorRoute, AuditRoute, FleetRoute, NotFoundPage, OverviewPage, PlannerRoute, PlansRoute, ServiceRoute,
+    ServicesPage,
 };
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
@@ -63,8 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:namespace/:name") view={Lazy::<ServiceRoute>::new()} />
                     <Route path=path!("/advisor") view={Lazy::<AdvisorRoute>::new()} />
                     <Route path=path!("/planner") view={Lazy::<PlannerRoute>::new()} />
-                    <Route path=path!("/plans") view={Lazy::<CalendarRoute>::new()} />
-                    <Route path=path!("/plans/:id") view={Lazy::<PlanRoute>::new()} />
+                    <Route path=path!("/plans/:id?") view={Lazy::<PlansRoute>::new()} />
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                     <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()} />
                 </Routes>

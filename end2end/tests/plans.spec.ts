@@ -115,5 +115,9 @@ test('a plan proposed from history, backtested, approved by another person, show
   // And in the audit log, step and decisions alike.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
   const rows = page.getByTestId('audit-table').locator('tbody tr');
-  await expect(rows.filter({ hasText: 'plan 1 (CHG-301 evening peak): window opened' }).filter({ hasText: 'applied' })).toHaveCount(1);
+  const outcome = (word: string) => ({ has: page.locator('td:last-child', { hasText: new RegExp(`^${word}$`) }) });
+  const step = rows.filter({ hasText: 'plan 1 (CHG-301 evening peak): window opened' });
+  await expect(step.filter(outcome('applied'))).toHaveCount(1);
+  await expect(step.filter(outcome('previewed'))).toHaveCount(1);
+  await expect(rows.filter({ hasText: 'approved plan 1' }).filter(outcome('applied'))).toHaveCount(1);
 });

@@ -11,6 +11,7 @@ const PAGES = [
   ['planner', '/planner', ''],
   ['audit', '/audit', ''],
   ['fleet', '/fleet', ''],
+  ['plans', '/plans', ''],
 ];
 
 for (const [name, path, user] of PAGES) {

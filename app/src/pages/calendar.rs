@@ -9,6 +9,20 @@ use crate::{
     widgets::ErrorNote,
 };
 
+/// `/plans/:id?`: one plan when the address names it, else the calendar.
+#[component]
+pub fn PlansPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let one = Memo::new(move |_| params.with(|p| p.get("id").is_some()));
+    move || {
+        if one.get() {
+            view! { <super::PlanPage /> }.into_any()
+        } else {
+            view! { <CalendarPage /> }.into_any()
+        }
+    }
+}
+
 #[component]
 pub fn CalendarPage() -> impl IntoView {
     let calendar = Resource::new(|| (), |_| plan_calendar(7));

@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{AdvisorPage, AuditPage, CalendarPage, FleetPage, PlanPage, PlannerPage, ServicePage};
+use super::{AdvisorPage, AuditPage, FleetPage, PlannerPage, PlansPage, ServicePage};
 
 /// `/services/:namespace/:name`: one service's figures, charts, edit panel and what-if.
 pub struct ServiceRoute;
@@ -88,32 +88,19 @@ impl LazyRoute for FleetRoute {
     }
 }
 
-/// `/plans/:id`: one scheduled plan, its backtest, moves and history.
-pub struct PlanRoute;
+/// `/plans` and `/plans/:id`: the fleet's plan windows over the coming week, or one plan with
+/// its backtest, decisions and history. One route (an optional segment): every route adds its
+/// share of the router's matching code to the entry module.
+pub struct PlansRoute;
 
 #[lazy_route]
-impl LazyRoute for PlanRoute {
+impl LazyRoute for PlansRoute {
     fn data() -> Self {
         Self
     }
 
     fn view(this: Self) -> AnyView {
-        let PlanRoute = this;
-        view! { <PlanPage /> }.into_any()
-    }
-}
-
-/// `/plans`: the fleet's plan windows over the coming week.
-pub struct CalendarRoute;
-
-#[lazy_route]
-impl LazyRoute for CalendarRoute {
-    fn data() -> Self {
-        Self
-    }
-
-    fn view(this: Self) -> AnyView {
-        let CalendarRoute = this;
-        view! { <CalendarPage /> }.into_any()
+        let PlansRoute = this;
+        view! { <PlansPage /> }.into_any()
     }
 }

@@ -17,10 +17,10 @@ pub mod sizing;
 
 pub use advisor::{AdvisorPage, FindingText, severity_class};
 pub use audit::AuditPage;
-pub use calendar::CalendarPage;
+pub use calendar::{CalendarPage, PlansPage};
 pub use cluster_picker::ClusterPicker;
 pub use fleet::FleetPage;
-pub use lazy::{AdvisorRoute, AuditRoute, CalendarRoute, FleetRoute, PlanRoute, PlannerRoute, ServiceRoute};
+pub use lazy::{AdvisorRoute, AuditRoute, FleetRoute, PlannerRoute, PlansRoute, ServiceRoute};
 pub use not_found::NotFoundPage;
 pub use overview::OverviewPage;
 pub use plan::PlanPage;

@@ -162,6 +162,32 @@ impl Plans {
     }
 }
 
+impl<'a> PlanRow<'a> {
+    /// A change made to a plan by `user`: the plan before and after in full.
+    fn changed(
+        at_ms: i64,
+        (user, groups): (&'a str, &'a [String]),
+        before: &'a Plan,
+        after: &'a Plan,
+        detail: &'a str,
+    ) -> PlanRow<'a> {
+        PlanRow {
+            at_ms,
+            user,
+            groups,
+            cluster: &after.cluster,
+            namespace: &after.namespace,
+            name: &after.name,
+            id: Some(after.id),
+            before: Some(before),
+            after: Some(after),
+            reason: &after.reason,
+            outcome: "applied",
+            detail,
+        }
+    }
+}
+
 /// One audit row about a plan.
 struct PlanRow<'a> {
     at_ms: i64,

@@ -24,6 +24,12 @@ struct Place<'a> {
     id: Option<i64>,
 }
 
+impl<'a> Place<'a> {
+    fn of(plan: &'a Plan) -> Place<'a> {
+        Place { cluster: &plan.cluster, namespace: &plan.namespace, name: &plan.name, id: Some(plan.id) }
+    }
+}
+
 /// The person a change is made as, once proven and bounded.
 struct Person<'a> {
     user: &'a str,
@@ -122,12 +128,7 @@ impl Plans {
     ) -> Result<Plan, PlanError> {
         let who = self.person(editor, viewer)?;
         let before = self.get(editor.cluster_name(), id).await?;
-        let place = Place {
-            cluster: &before.cluster,
-            namespace: &before.namespace,
-            name: &before.name,
-            id: Some(id),
-        };
+        let place = Place::of(&before);
         if request.version != Some(before.version) {
             let e = PlanError::Stale(format!(
                 "plan {id} is at version {}, the edit was made on {}: nothing was changed; load it again",
@@ -171,12 +172,7 @@ impl Plans {
     ) -> Result<Plan, PlanError> {
         let who = self.person(editor, viewer)?;
         let before = self.get(editor.cluster_name(), id).await?;
-        let place = Place {
-            cluster: &before.cluster,
-            namespace: &before.namespace,
-            name: &before.name,
-            id: Some(id),
-        };
+        let place = Place::of(&before);
         if let Some(e) = reason_problem(&request.reason) {
             return Err(self.refused(&who, &place, "invalid", e, now_ms).await);
         }
@@ -274,20 +270,7 @@ impl Plans {
         now_ms: i64,
     ) -> Result<Plan, PlanError> {
         self.replace(&after).await?;
-        let row = PlanRow {
-            at_ms: now_ms,
-            user: who.user,
-            groups: who.groups,
-            cluster: &after.cluster,
-            namespace: &after.namespace,
-            name: &after.name,
-            id: Some(after.id),
-            before: Some(before),
-            after: Some(&after),
-            reason: &after.reason,
-            outcome: "applied",
-            detail,
-        };
+        let row = PlanRow::changed(now_ms, (who.user, who.groups), before, &after, detail);
         if let Err(e) = self.record(row).await {
             let undone = Plan { version: after.version + 1, ..before.clone() };
             if let Err(undo) = self.store.replace(&undone).await {

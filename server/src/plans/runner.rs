@@ -323,20 +323,7 @@ async fn by_itself(
     after.updated_ms = now_ms;
     after.last_step = Some(PlanStep { at_ms: now_ms, text: detail.to_string(), audit_seq: None });
     plans.replace(&after).await.map_err(|e| e.to_string())?;
-    let row = PlanRow {
-        at_ms: now_ms,
-        user: PAYDECK,
-        groups: &[],
-        cluster: &after.cluster,
-        namespace: &after.namespace,
-        name: &after.name,
-        id: Some(after.id),
-        before: Some(before),
-        after: Some(&after),
-        reason: &after.reason,
-        outcome: "applied",
-        detail,
-    };
+    let row = PlanRow::changed(now_ms, (PAYDECK, &[]), before, &after, detail);
     plans.record(row).await.map(|_| ()).map_err(|e| e.to_string())
 }
 

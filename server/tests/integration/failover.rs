@@ -242,3 +242,117 @@ async fn a_lost_leader_is_replaced_within_its_lease_and_a_paused_one_writes_noth
         handover.as_millis()
     );
 }
+
+/// A plan step when no replica leads: a window opens while the leader is killed and the other
+/// replica is held still; let go, the other replica takes the lease and applies the window's
+/// level late, saying how late, once. A test about time: the window is set on the wall clock
+/// (Paydeck's, against a real cluster), at the next minute at least 20 s away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_opening_while_no_replica_leads_is_applied_late_by_the_next_leader_which_says_so() {
+    let sim = sim::Cluster::new(&sim::Options {
+        speed: Some(1.0),
+        start: Some(sim::clock::test_start()),
+        ..sim::Options::default()
+    });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("paydeck-failover-plan-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let kubeconfig = dir.0.join("dashboard.kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(sim::auth::DASHBOARD_TOKEN)).unwrap();
+    let database = crate::postgres::server().database("failover_plan").await;
+    let admin = support::admin(&server).await;
+    let leases: Api<Lease> = Api::namespaced(admin.clone(), "paydeck");
+    let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+        Api::namespaced(admin, "payments-core");
+    let min_of = |h: k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler| {
+        h.spec.unwrap().min_replicas.unwrap_or(1)
+    };
+    let http = reqwest::Client::new();
+    let replicas = vec![
+        start_replica(&dir.0, &kubeconfig, &database, "replica-a").await,
+        start_replica(&dir.0, &kubeconfig, &database, "replica-b").await,
+    ];
+    let leader = the_leader(&http, &replicas, &leases, Duration::from_secs(LEASE_SECONDS * 3)).await;
+    let other = 1 - leader;
+
+    // The window: from the next minute at least 20 s away, for half an hour.
+    let now = jiff::Timestamp::now();
+    let minute = 60_000;
+    let mut opens_ms = (now.as_millisecond() / minute + 1) * minute;
+    if opens_ms - now.as_millisecond() < 20_000 {
+        opens_ms += minute;
+    }
+    let utc = |ms: i64| jiff::Timestamp::from_millisecond(ms).unwrap().to_zoned(jiff::tz::TimeZone::UTC);
+    let (start, end) = (utc(opens_ms), utc(opens_ms + 30 * minute));
+    let before = min_of(hpas.get("ledger").await.unwrap());
+    let level = before + 2;
+    let body = serde_json::json!({
+        "schedule": { "timeZone": "UTC", "windows": [{
+            "repeat": { "every": "once", "date": start.strftime("%Y-%m-%d").to_string() },
+            "start": start.strftime("%H:%M").to_string(), "end": end.strftime("%H:%M").to_string(),
+            "level": { "minReplicas": level } }] },
+        "reason": "CHG-88 failover window"
+    });
+    let url = &replicas[leader].url;
+    let drafted: Value = http
+        .post(format!("{url}/api/v1/workloads/payments-core/ledger/plans"))
+        .bearer_auth("paydeck-audience-viewer")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = drafted["id"].as_i64().unwrap_or_else(|| panic!("drafted: {drafted}"));
+    let approved = http
+        .post(format!("{url}/api/v1/plans/{id}/approve"))
+        .bearer_auth("paydeck-audience-operator")
+        .json(&serde_json::json!({ "reason": "CHG-88 reviewed", "version": drafted["version"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200, "{}", approved.text().await.unwrap_or_default());
+
+    // Just before the window: the other replica held still, the leader killed.
+    let until_ms = |at_ms: i64| Duration::from_millis((at_ms - paydeck::clock::unix_ms()).max(0) as u64);
+    tokio::time::sleep(until_ms(opens_ms - 3_000)).await;
+    signal(&replicas[other], libc::SIGSTOP);
+    signal(&replicas[leader], libc::SIGKILL);
+    tokio::time::sleep(until_ms(opens_ms + 15_000)).await;
+    assert_eq!(min_of(hpas.get("ledger").await.unwrap()), before, "no replica led when the window opened");
+    signal(&replicas[other], libc::SIGCONT);
+
+    // The other replica takes over and applies the window's level, late, once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let plan = loop {
+        let plan: Value = http
+            .get(format!("{}/api/v1/plans/{id}", replicas[other].url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !plan["holding"].is_null() && plan["holding"]["sending"].is_null() {
+            break plan;
+        }
+        assert!(Instant::now() < deadline, "the next leader did not apply the window: {plan:#}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(min_of(hpas.get("ledger").await.unwrap()), level, "read back from the cluster");
+    let text = plan["lastStep"]["text"].as_str().unwrap().to_string();
+    assert!(text.contains("late (Paydeck was down or had no leader when it opened)"), "{text}");
+    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let steps: Vec<(String, String)> = sqlx::query_as(
+        "SELECT user_name, reason FROM audit WHERE outcome = 'applied' AND reason LIKE $1 ORDER BY seq",
+    )
+    .bind(format!("plan {id} (%"))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(steps.len(), 1, "applied once: {steps:?}");
+    assert_eq!(steps[0].0, "operator", "as the approver");
+    assert!(steps[0].1.contains("late"), "the audit row says how late: {steps:?}");
+    println!("FAULTS | a window opening with no leader | applied by the next leader: {text}");
+}

@@ -51,7 +51,7 @@ pub fn settle(holding: Option<Holding>, now: Bounds) -> Option<Holding> {
 
 /// How late a step may be and still count as on time (the leader's loop runs every few
 /// seconds).
-pub const ON_TIME_MS: i64 = 30_000;
+pub const ON_TIME_MS: i64 = 10_000;
 
 /// The plan's next move at `now_ms`.
 pub fn next(in_force: Option<(Level, i64)>, holding: Option<Holding>, now: Bounds, now_ms: i64) -> Step {

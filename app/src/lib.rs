@@ -47,3 +47,35 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_lazy(App);
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every server function has an address of its own: two with one endpoint answer each
+    /// other's calls (whichever registered last wins), which no type checks.
+    #[test]
+    fn server_function_endpoints_are_unique() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    sources(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut seen = std::collections::BTreeMap::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (_, rest) in text.match_indices("endpoint = \"").map(|(i, _)| ((), &text[i + 12..])) {
+                let endpoint = rest.split('"').next().unwrap().to_string();
+                if let Some(other) = seen.insert(endpoint.clone(), file.clone()) {
+                    panic!("endpoint {endpoint:?} in {} and {}", other.display(), file.display());
+                }
+            }
+        }
+        assert!(seen.len() > 10, "{seen:?}");
+    }
+}

@@ -27,7 +27,7 @@ pub async fn list_plans(
 }
 
 /// One plan with its windows.
-#[server(prefix = "/rpc", endpoint = "plan")]
+#[server(prefix = "/rpc", endpoint = "plan-view")]
 pub async fn get_plan(cluster: Option<String>, id: i64) -> Result<PlanView, ServerFnError> {
     plans(&cluster)?.plan(id).await.map_err(ServerFnError::new)
 }

@@ -252,6 +252,19 @@ pub struct PlanWeek {
     /// How many of the plan's windows fell in it.
     pub windows: usize,
     pub figures: PlanFigures,
+    /// Each of those windows on its own.
+    #[serde(default)]
+    pub occurrences: Vec<WindowFigures>,
+}
+
+/// One window of a backtest: when it fell (Unix ms), with and without the plan.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowFigures {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub figures: PlanFigures,
 }
 
 /// The schedule replayed over every recorded week.

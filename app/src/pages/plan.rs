@@ -252,11 +252,14 @@ fn BacktestPanel(backtest: Option<Backtest>) -> impl IntoView {
                 Some(b) => view! {
                     <p class="panel-note">{format!("The recorded demand replayed through the HPA as it is and with the plan's levels, week by week (made {}).", format::clock(b.at_ms))}</p>
                     <table class="compact" data-testid="plan-backtest">
-                        <thead><tr><th scope="col">"Week from"</th><th scope="col" class="num">"Windows"</th>
+                        <thead><tr><th scope="col">"Week, and each window in it"</th><th scope="col" class="num">"Windows"</th>
                             <th scope="col" class="num">"Overloaded (min)"</th><th scope="col" class="num">"Above target (min)"</th>
                             <th scope="col" class="num">"Replica-hours"</th><th scope="col" class="num">"Core-hours"</th></tr></thead>
                         <tbody>
-                            {b.weeks.iter().map(|w| row(format::clock(w.from_ms), &w.figures, Some(w.windows))).collect_view()}
+                            {b.weeks.iter().map(|w| view! {
+                                {row(format!("Week from {}", format::clock(w.from_ms)), &w.figures, Some(w.windows))}
+                                {w.occurrences.iter().map(|o| row(format!("   window {}", format::clock(o.start_ms)), &o.figures, None)).collect_view()}
+                            }).collect_view()}
                             {row("Total".into(), &b.total, None)}
                         </tbody>
                     </table>

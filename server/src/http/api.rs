@@ -233,6 +233,7 @@ pub const PER_CLUSTER: &[&str] = &[
     "/plans/{id}/{action}",
     "/workloads/{namespace}/{name}/plans",
     "/workloads/{namespace}/{name}/plans/propose",
+    "/workloads/{namespace}/{name}/plans/backtest",
 ];
 
 /// The `/api/v1` routes.
@@ -265,6 +266,11 @@ pub fn routes() -> ApiRoutes {
         .per_cluster(Method::POST, "/plans/{id}/{action}", post(super::plans::act))
         .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans", post(super::plans::draft))
         .per_cluster(Method::POST, "/workloads/{namespace}/{name}/plans/propose", post(super::plans::propose))
+        .per_cluster(
+            Method::POST,
+            "/workloads/{namespace}/{name}/plans/backtest",
+            post(super::plans::backtest),
+        )
         .route(Method::GET, "/api/v1/calendar", get(super::plans::calendar))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

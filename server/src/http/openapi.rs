@@ -49,6 +49,7 @@ pub struct ErrorDetail {
         super::plans::act,
         super::plans::propose,
         super::plans::calendar,
+        super::plans::backtest,
         super::api::openapi_json,
     ),
     // Types named only by query parameters, which utoipa does not collect itself.

@@ -283,3 +283,55 @@ pub async fn calendar(
     let now = (state.plan_clock)();
     Ok(Json(plans_of(&state)?.calendar(now, now + days * 86_400_000).await?))
 }
+
+/// Replays a schedule for the Deployment's HPA over every recorded week, before anyone drafts
+/// it (a draft stores its own): per week and per window, overloaded minutes and minutes above
+/// target with and without, extra replica- and core-hours. Checked as a draft is; nothing is
+/// stored.
+#[utoipa::path(post, path = "/api/v1/workloads/{namespace}/{name}/plans/backtest", tag = "plans",
+    params(WorkloadPath),
+    request_body(content = domain::plan::PlanRequest, example = json!({
+        "schedule": { "timeZone": "UTC", "windows": [{ "repeat": { "every": "day" }, "start": "17:55", "end": "21:45",
+                      "level": { "minReplicas": 4 } }] },
+        "reason": "CHG-2041 evening peak"
+    })),
+    responses(
+        (status = 200, body = domain::plan::Backtest),
+        (status = 404, description = "Unknown workload, or nothing recorded yet", body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Each field at fault named, or no HPA", body = ErrorBody),
+        (status = 429, description = "Too many replays started by this client in the last minute", body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+pub async fn backtest(
+    super::scope::InCluster(state): super::scope::InCluster,
+    Extension(client): Extension<super::identify::ClientKey>,
+    Path(WorkloadPath { namespace, name }): Path<WorkloadPath>,
+    params: Params<NoParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<domain::plan::Backtest>, ApiError> {
+    params?;
+    let editor = editor_of(&state)?;
+    let request: PlanRequest = read(&headers, &body)?;
+    replays_allowed(&state, &client)?;
+    let now = crate::clock::unix_ms();
+    Ok(Json(crate::plans::backtest::of_request(editor, &namespace, &name, request, now).await?))
+}
+
+/// A replay counts against the client's backtests a minute.
+fn replays_allowed(state: &ServerState, client: &super::identify::ClientKey) -> Result<(), ApiError> {
+    match state.backtests.allow(&client.0, std::time::Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(wait) => {
+            super::guard::refused(&state.refusals, "backtests");
+            Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many replays started in the last minute; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+                retry_after_secs: wait.as_secs().max(1),
+            })
+        }
+    }
+}

@@ -15,27 +15,52 @@ use crate::edits::Editor;
 /// How far back a backtest reads: the demand's retention.
 const SPAN_MS: i64 = 14 * 86_400_000;
 
-/// The plan over the recorded weeks up to `now_ms`; `None` when nothing was recorded for its
-/// HPA (or the cluster keeps no history).
+/// The plan over the recorded weeks up to `now_ms`, kept with it; `None` when no week of its
+/// HPA was recorded (or the cluster keeps no history).
 pub async fn run(editor: &Editor, plan: &Plan, now_ms: i64) -> Option<Backtest> {
-    let whatif = editor.whatif()?;
-    let w = editor.view().current().workload(&plan.namespace, &plan.name)?.clone();
-    let config = HpaConfig::of(w.autoscaler.as_ref()?);
-    let schedule = plan.schedule.check().ok()?;
-    let series = match whatif.series_over(&w, (now_ms - SPAN_MS, now_ms)).await {
-        Ok(series) if series.recorded_steps() > 0 => series,
-        Ok(_) => return None,
+    match replay(editor, plan, now_ms).await {
+        Ok(backtest) => Some(backtest).filter(|b| !b.weeks.is_empty()),
         Err(e) => {
             tracing::info!(plan = plan.id, "no backtest: {e}");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// The plan over the recorded weeks up to `now_ms` (none when nothing was recorded in the
+/// span), or why it cannot be replayed.
+async fn replay(editor: &Editor, plan: &Plan, now_ms: i64) -> Result<Backtest, PlanError> {
+    let (namespace, name) = (&plan.namespace, &plan.name);
+    let whatif = editor.whatif().ok_or_else(|| {
+        PlanError::Unavailable("history is not recorded by this server: nothing to replay".into())
+    })?;
+    let w = editor.view().current().workload(namespace, name).cloned().ok_or_else(|| {
+        PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))
+    })?;
+    let config = w.autoscaler.as_ref().map(HpaConfig::of).ok_or_else(|| {
+        PlanError::invalid("autoscaler", format!("{namespace}/{name} has no HorizontalPodAutoscaler"))
+    })?;
+    let schedule = plan.schedule.check().map_err(|problems| {
+        PlanError::Invalid(
+            problems
+                .into_iter()
+                .map(|p| domain::scaling::FieldError {
+                    field: format!("schedule.{}", p.field),
+                    message: p.message,
+                })
+                .collect(),
+        )
+    })?;
+    let series = whatif
+        .series_over(&w, (now_ms - SPAN_MS, now_ms))
+        .await
+        .map_err(|e| PlanError::NotFound(format!("nothing to replay: {e}")))?;
     // Milliseconds of pure computation per week: off the async workers.
-    let replayed = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         domain::plans::backtest::weeks(&series, &schedule, &config, &Options::default(), now_ms)
     })
-    .await;
-    replayed.ok()
+    .await
+    .map_err(|e| PlanError::Unavailable(format!("the replay failed: {e}")))
 }
 
 /// A plan for the HPA of `namespace/name` proposed from its recorded demand, read in
@@ -110,4 +135,45 @@ pub async fn report(editor: &Editor, plan: &Plan, (from_ms, to_ms): (i64, i64)) 
         tracing::warn!(plan = plan.id, "cannot mark the window's report on the charts: {e}");
     }
     Some(report)
+}
+
+/// A schedule for the HPA of `namespace/name` replayed over the recorded weeks before anyone
+/// drafts it: checked as a draft is, nothing stored.
+pub async fn of_request(
+    editor: &Editor,
+    namespace: &str,
+    name: &str,
+    request: domain::plan::PlanRequest,
+    now_ms: i64,
+) -> Result<Backtest, PlanError> {
+    super::moves::check_request(&request, editor)?;
+    let w = editor.view().current().workload(namespace, name).cloned().ok_or_else(|| {
+        PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))
+    })?;
+    let autoscaler = w.autoscaler.as_ref().map(|a| a.name.clone()).ok_or_else(|| {
+        PlanError::invalid(
+            "autoscaler",
+            format!("{namespace}/{name} has no HorizontalPodAutoscaler: a plan raises an HPA's bounds"),
+        )
+    })?;
+    let plan = Plan {
+        id: 0,
+        cluster: editor.cluster_name().to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        autoscaler,
+        reason: request.reason.clone(),
+        schedule: request.schedule,
+        record: domain::plan::Record::draft(""),
+        approver_groups: vec![],
+        holding: None,
+        paused_why: None,
+        last_step: None,
+        backtest: None,
+        reports: vec![],
+        created_ms: now_ms,
+        updated_ms: now_ms,
+        version: 0,
+    };
+    replay(editor, &plan, now_ms).await
 }

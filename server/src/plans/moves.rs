@@ -364,7 +364,7 @@ fn reason_problem(reason: &str) -> Option<PlanError> {
 }
 
 /// A drafted or edited plan's schedule, levels and reason, every field at fault named.
-fn check_request(request: &PlanRequest, editor: &Editor) -> Result<(), PlanError> {
+pub(super) fn check_request(request: &PlanRequest, editor: &Editor) -> Result<(), PlanError> {
     let mut errors: Vec<FieldError> = match request.schedule.check() {
         Ok(_) => vec![],
         Err(problems) => problems

@@ -318,6 +318,13 @@ async fn bad_plans_are_refused_field_by_field_and_nothing_is_stored() {
     {
         assert!(fields.contains(&field), "{field} named: {fields:?}");
     }
+    // The same schedule replayed before drafting is refused alike.
+    let replay = as_user(http.post(format!("{}/workloads/payments-core/ledger/plans/backtest", root(&s))), "ana")
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 422);
     // Unknown and repeated fields, and a body that is not JSON, are refused before anything.
     let unknown = json!({ "schedule": one_hour_at_ten(5)["schedule"], "reason": "x", "approver": "me" });
     assert_eq!(draft(&s, &http, "ana", &unknown).await.status(), 422);
@@ -475,4 +482,67 @@ async fn act_on(
     version: i64,
 ) -> reqwest::Response {
     act(s, http, user, id, action, version).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_the_hpas_policy_after_approval_puts_the_plan_back_to_a_draft() {
+    let s = support::stack(StackOptions::default()).await;
+    let http = reqwest::Client::new();
+    let (min, _) = bounds(&s).await;
+    let id = approved(&s, &http, &one_hour_at_ten(min + 2)).await;
+    // Someone changes the HPA's scale-down behaviour: not what the approver saw.
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let patch = json!({ "spec": { "behavior": { "scaleDown": { "stabilizationWindowSeconds": 900 } } } });
+    api.patch("ledger", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let back = until_plan(&s, &http, id, "a draft again", |p| p["state"] == "draft").await;
+    assert!(back["approver"].is_null(), "{back}");
+    assert!(back["lastStep"]["text"].as_str().unwrap().contains("approving again"), "{back}");
+    // In its window it raises nothing until someone approves it again.
+    s.sim.step_clock(61 * MINUTE);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(bounds(&s).await.0, min, "read back: nothing raised");
+    assert!(
+        audit(&s, &http).await.iter().any(|r| r["user"] == "paydeck" && r["target"] == format!("Plan/{id}"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_windows_report_is_measured_on_the_recording_against_the_week_before() {
+    // Nine recorded days: a window of yesterday evening and the same one a week before.
+    let s = support::stack(StackOptions {
+        sim_history: Some(Duration::from_secs(9 * 86_400)),
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let id = approved(&s, &http, &one_hour_at_ten(4)).await;
+    let plan: domain::plan::Plan = serde_json::from_value(plan(&s, &http, id).await).unwrap();
+    let editor = s.state.editor.clone().unwrap();
+    let until = s.store.history.simulated_until().await.unwrap().expect("recorded");
+    let evening = until - 24 * 3_600_000;
+    let report = paydeck::plans::backtest::report(&editor, &plan, (evening, evening + 3_600_000))
+        .await
+        .expect("a report of a recorded window");
+    assert!((report.with_plan.recorded_minutes - 60.0).abs() < 1.0, "{report:?}");
+    assert!(report.with_plan.replica_hours > 0.0, "{report:?}");
+    let before = report.week_before.expect("the week before was recorded");
+    assert!(before.recorded_minutes > 59.0 && before.replica_hours > 0.0, "{before:?}");
+    // Marked on the service's charts.
+    let history: Value = http
+        .get(format!(
+            "{}/workloads/payments-core/ledger/history?from={}&to={}",
+            root(&s),
+            evening,
+            evening + 4_000_000
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let marked = history["events"].as_array().unwrap().iter().any(|e| {
+        e["kind"] == "plan" && e["message"].as_str().unwrap().starts_with(&format!("plan {id} window:"))
+    });
+    assert!(marked, "{:#}", history["events"]);
 }

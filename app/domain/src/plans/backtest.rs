@@ -9,7 +9,7 @@ use super::{
     steps::{Bounds, raised},
 };
 use crate::{
-    plan::{Backtest, PlanFigures, PlanWeek},
+    plan::{Backtest, PlanFigures, PlanWeek, WindowFigures},
     whatif::{Figures, HpaConfig, Options, Series, replay},
 };
 
@@ -35,6 +35,7 @@ pub fn weeks(
         }
         let windows = schedule.occurrences(from_ms, to_ms);
         let mut figures = PlanFigures::default();
+        let mut occurrences = Vec::with_capacity(windows.len());
         for w in &windows {
             let span = [(w.start_ms.max(from_ms), w.end_ms.min(to_ms))];
             let without = over_windows(series, config, &span, options);
@@ -46,6 +47,9 @@ pub fn weeks(
             };
             let with = replay(&series.slice(span[0].0, span[0].1), &planned, options).figures;
             add(&mut figures, &without, &with);
+            let mut own = PlanFigures::default();
+            add(&mut own, &without, &with);
+            occurrences.push(WindowFigures { start_ms: span[0].0, end_ms: span[0].1, figures: own });
         }
         let t = &mut out.total;
         t.overloaded_minutes_without += figures.overloaded_minutes_without;
@@ -54,7 +58,7 @@ pub fn weeks(
         t.above_target_minutes_with += figures.above_target_minutes_with;
         t.extra_replica_hours += figures.extra_replica_hours;
         t.extra_core_hours += figures.extra_core_hours;
-        out.weeks.push(PlanWeek { from_ms, to_ms, windows: windows.len(), figures });
+        out.weeks.push(PlanWeek { from_ms, to_ms, windows: windows.len(), figures, occurrences });
         from_ms = to_ms;
     }
     out
@@ -128,6 +132,10 @@ mod tests {
         assert!(b.total.overloaded_minutes_without > 0.0, "{:?}", b.total);
         assert_eq!(b.total.overloaded_minutes_with, 0.0, "{:?}", b.total);
         assert!(b.total.extra_replica_hours > 0.0 && b.total.extra_core_hours > 0.0, "{:?}", b.total);
+        // Each window on its own, adding up to its week.
+        assert_eq!(b.weeks[0].occurrences.len(), 7);
+        let summed: f64 = b.weeks[0].occurrences.iter().map(|o| o.figures.overloaded_minutes_without).sum();
+        assert!((summed - b.weeks[0].figures.overloaded_minutes_without).abs() < 1e-9);
         let week = b.weeks[0].figures.overloaded_minutes_without;
         assert!(
             (b.total.overloaded_minutes_without - week - b.weeks[1].figures.overloaded_minutes_without).abs()

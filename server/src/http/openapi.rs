@@ -147,6 +147,27 @@ mod tests {
         }
     }
 
+    /// Found by the API fuzzer: two types of one name (the what-if's and the plans' backtest,
+    /// the planner's and the plans' plan) are one component, the second overwriting the first,
+    /// so an operation's answer was checked against the other's schema.
+    #[test]
+    fn types_of_the_same_name_are_components_of_their_own() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let schema = |name: &str| doc["components"]["schemas"][name]["properties"].clone();
+        assert!(schema("Backtest").get("recordedSteps").is_some(), "the what-if's backtest");
+        assert!(schema("PlanBacktest").get("weeks").is_some(), "a plan's backtest");
+        // A plan's schema is its own fields and its record's (flattened): `allOf`.
+        assert!(
+            doc["components"]["schemas"]["ScheduledPlan"].to_string().contains("\"autoscaler\""),
+            "a plan"
+        );
+        // The planner's plan keeps its name, and is not a scheduled plan.
+        assert!(
+            !doc["components"]["schemas"]["Plan"].to_string().contains("\"schedule\""),
+            "the planner's plan"
+        );
+    }
+
     #[test]
     fn every_route_of_the_router_is_documented_and_every_documented_route_exists() {
         let doc = serde_json::to_value(document()).unwrap();

@@ -173,6 +173,7 @@ pub async fn draft(
         (status = 200, description = "Edited: a draft again", body = domain::plan::Plan),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The plan changed since `version`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`; nothing was read", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
 pub async fn edit(
@@ -202,6 +203,7 @@ pub async fn edit(
         (status = 403, description = "Its author approving (maker–checker), no right to change the HPA, or a move the plan's state does not allow", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "The plan changed since `version`", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`; nothing was read", body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
 pub async fn act(

@@ -319,11 +319,12 @@ async fn bad_plans_are_refused_field_by_field_and_nothing_is_stored() {
         assert!(fields.contains(&field), "{field} named: {fields:?}");
     }
     // The same schedule replayed before drafting is refused alike.
-    let replay = as_user(http.post(format!("{}/workloads/payments-core/ledger/plans/backtest", root(&s))), "ana")
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let replay =
+        as_user(http.post(format!("{}/workloads/payments-core/ledger/plans/backtest", root(&s))), "ana")
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(replay.status(), 422);
     // Unknown and repeated fields, and a body that is not JSON, are refused before anything.
     let unknown = json!({ "schedule": one_hour_at_ten(5)["schedule"], "reason": "x", "approver": "me" });

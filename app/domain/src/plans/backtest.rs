@@ -33,7 +33,13 @@ pub fn weeks(
             from_ms = to_ms;
             continue;
         }
-        let windows = schedule.occurrences(from_ms, to_ms);
+        // Only the windows something was recorded in: a window before the recording began
+        // would count as one the plan changed nothing in.
+        let windows: Vec<_> = schedule
+            .occurrences(from_ms, to_ms)
+            .into_iter()
+            .filter(|w| series.slice(w.start_ms.max(from_ms), w.end_ms.min(to_ms)).recorded_steps() > 0)
+            .collect();
         let mut figures = PlanFigures::default();
         let mut occurrences = Vec::with_capacity(windows.len());
         for w in &windows {
@@ -146,5 +152,10 @@ mod tests {
         gap.cpu[..7 * 5_760].iter_mut().for_each(|c| *c = None);
         let b = weeks(&gap, &schedule, &hpa, &options, 42);
         assert_eq!(b.weeks.iter().map(|w| w.windows).collect::<Vec<_>>(), vec![2]);
+        // Nor is a window of a recorded week that fell before the recording began.
+        let mut late = evenings(9);
+        late.cpu[..3 * 5_760].iter_mut().for_each(|c| *c = None);
+        let b = weeks(&late, &schedule, &hpa, &options, 42);
+        assert_eq!(b.weeks.iter().map(|w| w.windows).collect::<Vec<_>>(), vec![4, 2]);
     }
 }

@@ -227,7 +227,7 @@ fn Charts(
             </section>
             <section class="panel" aria-labelledby="replicas-title">
                 <h2 id="replicas-title">"Replicas"</h2>
-                <p class="panel-note">"Desired and ready replicas inside the HPA's min–max; vertical lines mark scaling and spec changes."</p>
+                <p class="panel-note">"Desired and ready replicas inside the HPA's min–max; vertical lines mark scaling and spec changes; shaded spans are scheduled plans' windows (the coming ones past now)."</p>
                 <EChart id="replicas-chart" group="workload" label="Desired and ready replicas with the HPA minimum and maximum over time".to_string() option=replicas />
             </section>
             <section class="panel" aria-labelledby="resources-title">

@@ -547,3 +547,33 @@ async fn a_closed_windows_report_is_measured_on_the_recording_against_the_week_b
     });
     assert!(marked, "{:#}", history["events"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_site_write_and_a_flood_of_plan_changes_are_refused_and_change_nothing() {
+    let s = support::stack(StackOptions::default()).await;
+    let http = reqwest::Client::new();
+    // A page on another site posting a draft as the signed-in person: refused, nothing kept.
+    let forged = as_user(http.post(format!("{}/workloads/payments-core/ledger/plans", root(&s))), "ana")
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Origin", "https://evil.example")
+        .json(&one_hour_at_ten(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(s.store.plans.list(None).await.unwrap().is_empty(), "read back: nothing stored");
+    // One person's flood: 20 changes a minute, then 429, and the refused ones store nothing.
+    let mut statuses = Vec::new();
+    for _ in 0..24 {
+        statuses.push(
+            draft(&s, &http, "ana", &json!({ "schedule": one_hour_at_ten(5)["schedule"], "reason": " " }))
+                .await
+                .status(),
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 422), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert!(s.store.plans.list(None).await.unwrap().is_empty(), "read back: nothing stored");
+    // Another person is not held back by it.
+    assert_eq!(draft(&s, &http, "operator", &one_hour_at_ten(5)).await.status(), 201);
+}

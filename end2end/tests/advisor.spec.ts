@@ -1,6 +1,6 @@
 import { expect, test } from '@playwright/test';
 
-// The demo platform's deliberate problems (README, "The simulated cluster"), found by the
+// The demo platform's deliberate problems (docs/using.md, "The simulated cluster"), found by the
 // advisor on the live state and on the simulated day Paydeck recorded on its first start.
 
 const rows = (page: import('@playwright/test').Page) => page.getByTestId('findings-table').locator('tbody tr');

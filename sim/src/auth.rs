@@ -244,7 +244,7 @@ pub const RULES: &[Rule] = &[
         namespaces: Some(&[PAYDECK_NAMESPACE]),
         names: None,
     },
-    // The optional Role the README describes for a CI service account that scales through
+    // The optional Role docs/security.md describes for a CI service account that scales through
     // Paydeck: impersonating exactly that account, in its namespace.
     Rule {
         subjects: &[Subject::User("system:serviceaccount:paydeck:paydeck")],

@@ -210,7 +210,7 @@ pub async fn send(
                 403 if impersonation_refused(&m) => (
                     Outcome::Denied,
                     format!(
-                        "Paydeck may not act as {} in this cluster ({m}); see the README's security model for the grant",
+                        "Paydeck may not act as {} in this cluster ({m}); see docs/security.md for the grant",
                         who.user
                     ),
                 ),

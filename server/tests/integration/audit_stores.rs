@@ -2,7 +2,7 @@
 //! SQLite file and on a real PostgreSQL server, and read back the same; on PostgreSQL two
 //! writers appending at once still make one gapless chain; the database itself refuses
 //! UPDATE, DELETE and TRUNCATE, and `verify-audit` names a row changed behind the triggers;
-//! the README's role records and reads but cannot rewrite; `migrate-store` copies a file's
+//! docs/deploying.md's role records and reads but cannot rewrite; `migrate-store` copies a file's
 //! history and audit log, verifies the chain there, and copies nothing twice.
 
 use std::{sync::Arc, time::Duration};
@@ -212,9 +212,9 @@ async fn postgres_keeps_the_log_append_only_and_verify_audit_names_a_changed_row
 }
 
 #[tokio::test]
-async fn the_readme_role_records_and_reads_but_cannot_rewrite_the_log() {
+async fn the_documented_role_records_and_reads_but_cannot_rewrite_the_log() {
     let url = postgres::server().database("audit_role").await;
-    // The owner brings the schema up to date, then runs the README's SQL.
+    // The owner brings the schema up to date, then runs the documented SQL.
     let (code, text) = paydeck(&["migrate-store", "--to", &url]);
     assert_eq!(code, Some(0), "{text}");
     let owner = sqlx::PgPool::connect(&url).await.unwrap();
@@ -366,7 +366,7 @@ async fn the_postgres_store_is_kept_apart_per_cluster_while_its_audit_log_is_one
 }
 
 #[test]
-fn the_readme_gives_the_role_sql_that_is_tested() {
+fn the_docs_give_the_role_sql_that_is_tested() {
     let statements = |sql: &str| -> Vec<String> {
         let code: String =
             sql.lines().map(|l| l.split("--").next().unwrap_or_default()).collect::<Vec<_>>().join(" ");
@@ -375,9 +375,9 @@ fn the_readme_gives_the_role_sql_that_is_tested() {
             .filter(|s| !s.is_empty())
             .collect()
     };
-    let readme = include_str!("../../../README.md");
-    let section = readme.split("### Which store").nth(1).expect("the README's store section");
+    let deploying = include_str!("../../../docs/deploying.md");
+    let section = deploying.split("## Which store").nth(1).expect("docs/deploying.md's store section");
     let block = section.split("```sql").nth(1).and_then(|b| b.split("```").next()).expect("its SQL");
     let tested = include_str!("../../../k8s/postgres/roles.sql");
-    assert_eq!(statements(block), statements(tested), "README and k8s/postgres/roles.sql differ");
+    assert_eq!(statements(block), statements(tested), "docs/deploying.md and k8s/postgres/roles.sql differ");
 }

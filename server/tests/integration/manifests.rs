@@ -1,7 +1,9 @@
-//! The deployment manifests in k8s/, rendered with `kubectl kustomize` as `kubectl apply -k`
-//! would, parsed into Kubernetes types and checked: least-privilege RBAC that matches what
-//! the code uses, probes on real routes, the container port Paydeck listens on, and a
-//! locked-down pod.
+//! The deployment manifests in k8s/ — the kustomize overlays rendered with `kubectl kustomize`
+//! as `kubectl apply -k` would, and the Helm chart rendered by Helm's own engine with its
+//! default values and each documented example — parsed into Kubernetes types and checked
+//! alike: least-privilege RBAC that matches what the code uses, probes on real routes, the
+//! container port Paydeck listens on, and a locked-down pod. The chart's own checks (its
+//! schema, its likeness to the base) are in `chart.rs`.
 
 use std::{collections::BTreeSet, process::Command, time::Duration};
 
@@ -19,21 +21,76 @@ use paydeck::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-const OVERLAYS: [&str; 5] =
-    ["base", "overlays/auth-proxy", "overlays/read-only", "overlays/ha-postgres", "overlays/fleet"];
+/// Every way Paydeck is installed: the kustomize overlays, and the chart with its default values
+/// (`chart`) and with each documented example (`chart:NAME`, k8s/chart/examples/NAME.yaml).
+/// Names end alike where they install alike (`…read-only`, `…ha-postgres`, `…fleet`).
+pub(crate) const RENDERINGS: [&str; 11] = [
+    "base",
+    "overlays/auth-proxy",
+    "overlays/read-only",
+    "overlays/ha-postgres",
+    "overlays/fleet",
+    "chart",
+    "chart:auth-proxy",
+    "chart:read-only",
+    "chart:ha-postgres",
+    "chart:fleet",
+    "chart:gateway-monitoring",
+];
 
-/// Every object of one overlay, as JSON.
-fn render(overlay: &str) -> Vec<Value> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/").to_string() + overlay;
-    let out = Command::new("kubectl")
-        .args(["kustomize", &dir])
-        .output()
-        .expect("kubectl is needed to render the manifests (make test installs it)");
-    assert!(out.status.success(), "kubectl kustomize {overlay}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_saphyr::from_multiple::<Value>(std::str::from_utf8(&out.stdout).unwrap()).unwrap()
+const K8S: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/");
+
+/// Every object of one rendering, as JSON.
+pub(crate) fn render(rendering: &str) -> Vec<Value> {
+    let text = match rendering.strip_prefix("chart") {
+        Some(example) => {
+            let values = example.strip_prefix(':').map(|name| format!("{K8S}chart/examples/{name}.yaml"));
+            helm_template(values.as_deref(), None).unwrap_or_else(|e| panic!("{rendering}: {e}"))
+        }
+        None => {
+            let out = Command::new("kubectl")
+                .args(["kustomize", &format!("{K8S}{rendering}")])
+                .output()
+                .expect("kubectl is needed to render the manifests (make test installs it)");
+            assert!(
+                out.status.success(),
+                "kubectl kustomize {rendering}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    serde_saphyr::from_multiple::<Value>(&text).unwrap()
 }
 
-fn all<T: DeserializeOwned>(objects: &[Value], kind: &str) -> Vec<T> {
+/// `helm template` of k8s/chart/paydeck as the release `paydeck` in the namespace `paydeck`,
+/// with a values file and a JSON object of values over it: the manifests, or Helm's refusal.
+pub(crate) fn helm_template(values: Option<&str>, set_json: Option<&str>) -> Result<String, String> {
+    let mut args = vec![format!("{K8S}chart/render.py")];
+    if let Some(file) = values {
+        args.extend(["--values".to_string(), file.to_string()]);
+    }
+    if let Some(json) = set_json {
+        args.extend(["--set-json".to_string(), json.to_string()]);
+    }
+    let out = Command::new(chart_python())
+        .args(&args)
+        .output()
+        .expect("Helm's engine is needed to render the chart (make python-packages installs it)");
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        assert!(out.stdout.is_empty(), "a refused rendering prints no manifests");
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The Python with helm-python-sdk installed: the tests' virtual environment.
+pub(crate) fn chart_python() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/.venv/bin/python").to_string()
+}
+
+pub(crate) fn all<T: DeserializeOwned>(objects: &[Value], kind: &str) -> Vec<T> {
     objects
         .iter()
         .filter(|o| o["kind"] == kind)
@@ -42,12 +99,12 @@ fn all<T: DeserializeOwned>(objects: &[Value], kind: &str) -> Vec<T> {
 }
 
 /// The object of `kind` called `name`.
-fn named<T: DeserializeOwned>(objects: &[Value], kind: &str, name: &str) -> T {
+pub(crate) fn named<T: DeserializeOwned>(objects: &[Value], kind: &str, name: &str) -> T {
     let found = objects.iter().find(|o| o["kind"] == kind && o["metadata"]["name"] == name);
     serde_json::from_value(found.unwrap_or_else(|| panic!("no {kind} {name}")).clone()).unwrap()
 }
 
-fn one<T: DeserializeOwned>(objects: &[Value], kind: &str) -> T {
+pub(crate) fn one<T: DeserializeOwned>(objects: &[Value], kind: &str) -> T {
     let mut found = all::<T>(objects, kind);
     assert_eq!(found.len(), 1, "one {kind}");
     found.remove(0)
@@ -81,7 +138,7 @@ fn expected(rules: &[access::Rule]) -> BTreeSet<(String, String, String)> {
 
 #[test]
 fn rbac_grants_exactly_what_the_code_uses_and_never_secrets_or_wildcards() {
-    for overlay in OVERLAYS {
+    for overlay in RENDERINGS {
         let objects = render(overlay);
         let roles: Vec<ClusterRole> = all(&objects, "ClusterRole");
         for role in &roles {
@@ -205,9 +262,14 @@ fn leader_role_is_least_privilege(roles: &[k8s_openapi::api::rbac::v1::Role], ob
 /// Secret, no volume; out to PostgreSQL through the NetworkPolicy.
 #[test]
 fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
+    for rendering in ["overlays/ha-postgres", "chart:ha-postgres"] {
+        ha_runs_two_replicas_with_one_leader_on_postgresql(&render(rendering));
+    }
+}
+
+fn ha_runs_two_replicas_with_one_leader_on_postgresql(objects: &[Value]) {
     use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-    let objects = render("overlays/ha-postgres");
-    let deployment: Deployment = one(&objects, "Deployment");
+    let deployment: Deployment = one(objects, "Deployment");
     let spec = deployment.spec.as_ref().unwrap();
     assert_eq!(spec.replicas, Some(2));
     let strategy = spec.strategy.as_ref().unwrap();
@@ -227,12 +289,12 @@ fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
             && c.label_selector.as_ref().and_then(|s| s.match_labels.clone()) == Some(labels.clone())),
         "never both replicas on one node"
     );
-    let pdb: PodDisruptionBudget = one(&objects, "PodDisruptionBudget");
+    let pdb: PodDisruptionBudget = one(objects, "PodDisruptionBudget");
     let pdb_spec = pdb.spec.unwrap();
     assert_eq!(pdb_spec.selector.unwrap().match_labels, Some(labels), "the budget covers Paydeck's pods");
     assert!(pdb_spec.max_unavailable.is_some() || pdb_spec.min_available.is_some());
 
-    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let config: ConfigMap = named(objects, "ConfigMap", "paydeck");
     let data = config.data.clone().unwrap();
     assert_eq!(data.get("PAYDECK_LEADER_ELECT").map(String::as_str), Some("true"));
     assert!(!data.contains_key("PAYDECK_DB"), "no SQLite file beside PostgreSQL");
@@ -246,7 +308,7 @@ fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
     assert!(container.volume_mounts.iter().flatten().all(|m| m.name != "history"));
     assert!(pod.volumes.iter().flatten().all(|v| v.persistent_volume_claim.is_none()), "no volume");
     assert!(objects.iter().all(|o| o["kind"] != "PersistentVolumeClaim"));
-    let policy: NetworkPolicy = one(&objects, "NetworkPolicy");
+    let policy: NetworkPolicy = one(objects, "NetworkPolicy");
     let egress = policy.spec.unwrap().egress.unwrap_or_default();
     assert!(
         egress
@@ -261,10 +323,15 @@ fn the_ha_overlay_runs_two_replicas_with_one_leader_on_postgresql() {
 /// kubeconfigs beside it) read from a Secret mounted read-only where the setting points.
 #[test]
 fn the_fleet_overlay_reads_its_clusters_from_a_secret() {
-    let objects = render("overlays/fleet");
-    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    for rendering in ["overlays/fleet", "chart:fleet"] {
+        fleet_reads_its_clusters_from_a_secret(&render(rendering));
+    }
+}
+
+fn fleet_reads_its_clusters_from_a_secret(objects: &[Value]) {
+    let config: ConfigMap = named(objects, "ConfigMap", "paydeck");
     let file = config.data.as_ref().unwrap()["PAYDECK_CLUSTERS_FILE"].clone();
-    let deployment: Deployment = one(&objects, "Deployment");
+    let deployment: Deployment = one(objects, "Deployment");
     let spec = deployment.spec.as_ref().unwrap();
     assert_eq!(spec.replicas, Some(2), "on the HA overlay");
     let pod = spec.template.spec.as_ref().unwrap();
@@ -284,7 +351,7 @@ fn the_fleet_overlay_reads_its_clusters_from_a_secret() {
 }
 
 /// The command line the ConfigMap's environment amounts to (each variable → its flag).
-fn flags_of(config: &ConfigMap) -> Vec<String> {
+pub(crate) fn flags_of(config: &ConfigMap) -> Vec<String> {
     use clap::CommandFactory;
     let command = paydeck::config::Config::command();
     let mut args = vec!["paydeck".to_string()];
@@ -305,14 +372,19 @@ fn flags_of(config: &ConfigMap) -> Vec<String> {
 
 #[test]
 fn the_auth_proxy_proves_itself_to_paydeck() {
+    for rendering in ["overlays/auth-proxy", "chart:auth-proxy"] {
+        auth_proxy_proves_itself(&render(rendering));
+    }
+}
+
+fn auth_proxy_proves_itself(objects: &[Value]) {
     use clap::Parser;
-    let objects = render("overlays/auth-proxy");
-    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let config: ConfigMap = named(objects, "ConfigMap", "paydeck");
     let data = config.data.clone().unwrap();
     let secret_file = data["PAYDECK_PROXY_SECRET_FILE"].clone();
 
     // The secret Paydeck reads is mounted into Paydeck, and the proxy injects the same file.
-    let deployment: Deployment = one(&objects, "Deployment");
+    let deployment: Deployment = one(objects, "Deployment");
     let pod = deployment.spec.as_ref().unwrap().template.spec.clone().unwrap();
     let mounted_secret = |container: &Container| -> Option<String> {
         container.volume_mounts.iter().flatten().find_map(|m| {
@@ -365,11 +437,24 @@ fn the_auth_proxy_proves_itself_to_paydeck() {
 #[test]
 fn every_overlays_settings_are_valid_flags() {
     use clap::Parser;
-    for overlay in OVERLAYS {
+    for overlay in RENDERINGS {
         let objects = render(overlay);
         let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
         let parsed = paydeck::config::Config::try_parse_from(flags_of(&config));
         assert!(parsed.is_ok(), "{overlay}: {}", parsed.unwrap_err());
+        let parsed = parsed.unwrap();
+        if parsed.leader_elect {
+            // The Lease Paydeck takes is the one its Role names.
+            let role: k8s_openapi::api::rbac::v1::Role = one(&objects, "Role");
+            assert!(
+                role.rules
+                    .iter()
+                    .flatten()
+                    .any(|r| r.resource_names.as_deref() == Some(std::slice::from_ref(&parsed.lease_name))),
+                "{overlay}: the Role names the Lease {}",
+                parsed.lease_name
+            );
+        }
     }
 }
 
@@ -377,14 +462,14 @@ fn role_named(roles: &[ClusterRole], name: &str) -> Vec<ClusterRole> {
     roles.iter().filter(|r| r.metadata.name.as_deref() == Some(name)).cloned().collect()
 }
 
-fn paydeck_container(deployment: &Deployment) -> Container {
+pub(crate) fn paydeck_container(deployment: &Deployment) -> Container {
     let spec = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
     spec.containers.iter().find(|c| c.name == "paydeck").cloned().expect("a container named paydeck")
 }
 
 #[test]
 fn every_container_runs_locked_down() {
-    for overlay in OVERLAYS {
+    for overlay in RENDERINGS {
         let objects = render(overlay);
         let deployment: Deployment = one(&objects, "Deployment");
         let spec = deployment.spec.as_ref().unwrap();
@@ -396,6 +481,27 @@ fn every_container_runs_locked_down() {
         let pod = spec.template.spec.as_ref().unwrap();
         let pod_security = pod.security_context.as_ref().unwrap();
         assert_eq!(pod_security.run_as_non_root, Some(true), "{overlay}");
+        // The rest of the Pod Security Standard `restricted`: no host namespaces, no host
+        // ports, only the volume types it allows, never user 0.
+        assert!(pod_security.run_as_user.is_some_and(|u| u != 0), "{overlay}");
+        for shared in [pod.host_network, pod.host_pid, pod.host_ipc] {
+            assert_ne!(shared, Some(true), "{overlay}: no host namespaces");
+        }
+        for volume in pod.volumes.iter().flatten() {
+            assert!(
+                volume.config_map.is_some()
+                    || volume.secret.is_some()
+                    || volume.persistent_volume_claim.is_some()
+                    || volume.empty_dir.is_some()
+                    || volume.projected.is_some()
+                    || volume.downward_api.is_some(),
+                "{overlay}: volume {} is of a type `restricted` refuses",
+                volume.name
+            );
+        }
+        for port in pod.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
+            assert!(port.host_port.is_none(), "{overlay}: no host ports");
+        }
         assert_eq!(pod_security.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault", "{overlay}");
         for c in &pod.containers {
             let sc = c
@@ -462,7 +568,7 @@ async fn probes_and_ports_match_the_server() {
     tokio::spawn(async move { axum::serve(probe_listener, probes).await.unwrap() });
     let http = reqwest::Client::new();
 
-    for overlay in OVERLAYS {
+    for overlay in RENDERINGS {
         let objects = render(overlay);
         let deployment: Deployment = one(&objects, "Deployment");
         let paydeck = paydeck_container(&deployment);
@@ -527,24 +633,80 @@ async fn probes_and_ports_match_the_server() {
                 .any(|p| p.name.as_deref() == Some(&target)),
             "{overlay}: the Service targets port {target:?}, which no container has"
         );
-        let ingress: Ingress = one(&objects, "Ingress");
-        let ingress_spec = ingress.spec.as_ref().unwrap();
-        assert!(ingress_spec.tls.as_ref().is_some_and(|t| !t.is_empty()), "{overlay}: TLS at the Ingress");
+        let service_port = &service.spec.as_ref().unwrap().ports.as_ref().unwrap()[0];
+        let ingresses: Vec<Ingress> = all(&objects, "Ingress");
+        if let Some(ingress) = ingresses.first() {
+            let ingress_spec = ingress.spec.as_ref().unwrap();
+            assert!(
+                ingress_spec.tls.as_ref().is_some_and(|t| !t.is_empty()),
+                "{overlay}: TLS at the Ingress"
+            );
+            let backend = ingress_spec.rules.as_ref().unwrap()[0].http.as_ref().unwrap().paths[0]
+                .backend
+                .service
+                .clone()
+                .unwrap();
+            assert_eq!(Some(backend.name), service.metadata.name.clone(), "{overlay}");
+            assert_eq!(
+                backend.port.unwrap().name,
+                service_port.name,
+                "{overlay}: the Ingress reaches the Service's port"
+            );
+        } else {
+            // Gateway API: the route's backend is the Service's port (TLS is the Gateway's).
+            let route =
+                objects.iter().find(|o| o["kind"] == "HTTPRoute").expect("an Ingress or an HTTPRoute");
+            let backend = &route["spec"]["rules"][0]["backendRefs"][0];
+            assert_eq!(backend["name"].as_str(), service.metadata.name.as_deref(), "{overlay}");
+            assert_eq!(backend["port"], service_port.port, "{overlay}: the route reaches the Service's port");
+            assert!(route["spec"]["parentRefs"].as_array().is_some_and(|p| !p.is_empty()), "{overlay}");
+        }
         let policy: NetworkPolicy = one(&objects, "NetworkPolicy");
-        let allowed_in: Vec<String> = policy
+        let opened: Vec<Vec<String>> = policy
             .spec
             .as_ref()
             .unwrap()
             .ingress
             .iter()
             .flatten()
-            .flat_map(|rule| rule.ports.iter().flatten())
-            .filter_map(|p| match &p.port {
-                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => Some(s.clone()),
-                _ => None,
+            .map(|rule| {
+                rule.ports
+                    .iter()
+                    .flatten()
+                    .map(|p| match &p.port {
+                        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s)) => {
+                            s.clone()
+                        }
+                        other => panic!("{overlay}: name the port, not {other:?}"),
+                    })
+                    .collect()
             })
             .collect();
-        assert_eq!(allowed_in, vec![target.clone()], "{overlay}: only the Service's port is open");
+        assert_eq!(opened[0], vec![target.clone()], "{overlay}: users reach the Service's port alone");
+        // Beside it, only Prometheus, to /metrics on the server's port, when a ServiceMonitor
+        // scrapes it through the Service's `metrics` port.
+        let monitored = objects.iter().any(|o| o["kind"] == "ServiceMonitor");
+        assert_eq!(opened.len(), if monitored { 2 } else { 1 }, "{overlay}: {opened:?}");
+        if monitored {
+            assert_eq!(opened[1], vec!["http".to_string()], "{overlay}");
+            let metrics = service
+                .spec
+                .as_ref()
+                .unwrap()
+                .ports
+                .iter()
+                .flatten()
+                .find(|p| p.name.as_deref() == Some("metrics"));
+            assert_eq!(
+                metrics.and_then(|p| p.target_port.clone()),
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String("http".into())),
+                "{overlay}"
+            );
+            let monitor = objects.iter().find(|o| o["kind"] == "ServiceMonitor").unwrap();
+            assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics", "{overlay}");
+            let status = http.get(format!("http://{addr}/metrics")).send().await.unwrap().status().as_u16();
+            assert_eq!(status, 200, "{overlay}: /metrics answers Prometheus without an identity");
+        }
         // Every overlay: no answers without an identity, log lines that cannot be forged, a
         // keyed audit chain whose key is mounted where Paydeck reads it.
         let data = config.data.as_ref().unwrap();

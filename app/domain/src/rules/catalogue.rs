@@ -36,7 +36,7 @@ impl RuleId {
         CATALOGUE.iter().find(|r| r.code.eq_ignore_ascii_case(s)).map(|r| r.id)
     }
 
-    /// The anchor of the rule's entry in the README's catalogue.
+    /// The anchor of the rule's entry in docs/using.md's catalogue.
     pub fn anchor(self) -> String {
         self.as_str().to_ascii_lowercase()
     }

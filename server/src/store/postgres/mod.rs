@@ -124,7 +124,7 @@ pub async fn connect(url: &str, migrate: bool) -> anyhow::Result<PgPool> {
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
 
 /// Whether every migration has been applied already. Then nothing is run: a role that may
-/// not create tables (the README's role without rights to change the audit log) starts once
+/// not create tables (docs/deploying.md's role without rights to change the audit log) starts once
 /// an owning role has brought the schema up to date (`paydeck migrate-store`).
 async fn up_to_date(pool: &PgPool) -> anyhow::Result<bool> {
     let present: bool =

@@ -26,13 +26,15 @@ export PATH := $(NODE_BIN):$(HOME)/.cargo/bin:$(PATH)
 PAYDECK_LISTEN ?= 127.0.0.1:3000
 export PAYDECK_LISTEN
 
-.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run run-fleet test test-rust test-postgres test-e2e test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
+.PHONY: help setup toolchain rust-tools node-packages python-packages system-packages build run run-fleet image docs test test-rust test-postgres test-e2e test-image test-fuzz test-faults test-hours lint sim bench-sim bench-server bench-fleet bench-history bench-ui bench-ui-fleet bench-whatif
 
 help:
 	@echo "make run    build and start Paydeck (http://$(PAYDECK_LISTEN))"
 	@echo "make run-fleet   the same with three simulated clusters, 14 days of history each (the fleet at /fleet)"
 	@echo "make test   build and run every test"
 	@echo "make lint   rustfmt and clippy"
+	@echo "make image   the container image without a daemon (target/image/oci); make test-image starts it"
+	@echo "make docs   docs/configuration.md again from the flags"
 	@echo "make test-faults   the fault suite's long run (50 kills, 50 kills amid plan steps, 20 API-server restarts, API errors and hangs, a full disk, clock steps, floods of silent sockets, trickling bodies and audit reads, 10 leader failovers, 10 minutes of API fuzzing), with figures, then test-hours"
 	@echo "make test-hours   the Rust and browser suites with the simulated clock started at four hours of the day"
 	@echo "make sim    start only the simulated cluster (kubeconfig in data/sim.kubeconfig)"
@@ -76,11 +78,13 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 FUZZ_PYTHON := $(CURDIR)/end2end/.venv/bin/python
 python-packages: end2end/.venv/installed.txt
 
-end2end/.venv/installed.txt: end2end/fuzz/requirements.txt
+# The API fuzzer's packages and Helm's engine for the chart's tests, pinned by hash.
+PYTHON_REQUIREMENTS := end2end/fuzz/requirements.txt k8s/chart/requirements.txt
+end2end/.venv/installed.txt: $(PYTHON_REQUIREMENTS)
 	@test -x $(FUZZ_PYTHON) || python3 -m venv end2end/.venv \
-	  || { echo "python3 with venv is needed for the API fuzzer (Debian: apt-get install python3-venv)"; exit 1; }
-	$(FUZZ_PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes -r end2end/fuzz/requirements.txt
-	@cp end2end/fuzz/requirements.txt $@
+	  || { echo "python3 with venv is needed for the API fuzzer and the chart's tests (Debian: apt-get install python3-venv)"; exit 1; }
+	$(FUZZ_PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes $(addprefix -r ,$(PYTHON_REQUIREMENTS))
+	@cat $(PYTHON_REQUIREMENTS) > $@
 
 system-packages:
 	@command -v chromium >/dev/null \
@@ -90,6 +94,9 @@ system-packages:
 	  || { echo "kubectl is needed (the manifest tests render k8s/ with kubectl kustomize)"; exit 1; }
 	@command -v unshare >/dev/null \
 	  || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux
+	@{ command -v umoci && command -v podman && command -v runc; } >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq umoci podman runc; } \
+	  || { echo "umoci, podman and runc are needed (the image is built and started without a daemon)"; exit 1; }
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
 	  || { echo "PostgreSQL's server is needed (the store's tests run on a real one)"; exit 1; }
@@ -126,7 +133,7 @@ run: build
 run-fleet: build
 	target/release/paydeck --listen "$(PAYDECK_LISTEN)" --cluster sim --sim-clusters 3 --sim-history 14d --db data/fleet.db
 
-test: build test-rust test-e2e test-fuzz
+test: build test-rust test-e2e test-fuzz test-image
 
 # Each phase prints its time, so a CI log shows where the minutes went.
 # The Rust tests run on the release build: after `make build` cargo compiles only the tests
@@ -134,7 +141,7 @@ test: build test-rust test-e2e test-fuzz
 # server/Cargo.toml and .cargo/config.toml), instead of a second, debug build of everything.
 # A dependency of the server compiled again here means those drifted apart; the count is
 # printed (dependencies only the tests use are compiled once, and not counted).
-test-rust:
+test-rust: python-packages
 	@start=$$(date +%s); log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	  cargo test --release --locked --workspace 2>&1 | tee "$$log"; \
 	  again=$$(grep -E '^ +Compiling ' "$$log" | awk '{print $$2, $$3}' \
@@ -153,6 +160,18 @@ test-postgres:
 	@start=$$(date +%s); status=0; \
 	  PAYDECK_TEST_STORE=postgres cargo test --release --locked -p paydeck --test integration -- $(POSTGRES_ROUND) || status=$$?; \
 	  echo "== test-postgres took $$(( $$(date +%s) - start )) s"; exit $$status
+
+# The container image without a daemon (umoci; an OCI layout in target/image/oci), then
+# started with podman against a simulated cluster until ready (k8s/image/test.sh).
+image: build
+	@start=$$(date +%s); k8s/image/build.sh; echo "== image took $$(( $$(date +%s) - start )) s"
+
+test-image: image
+	@start=$$(date +%s); k8s/image/test.sh; echo "== test-image took $$(( $$(date +%s) - start )) s"
+
+# docs/configuration.md made again from the binary's own flags (a test checks it is current).
+docs:
+	PAYDECK_WRITE_DOCS=1 cargo test --release --locked -p paydeck --test integration -- docs::configuration
 
 test-e2e:
 	@start=$$(date +%s); cd end2end && npx playwright test; \

@@ -96,9 +96,9 @@ fn configuration_md_is_generated_from_the_flags() {
     }
 }
 
-/// The README and every doc under docs/.
+/// The README, its Chinese version and every doc under docs/.
 fn docs() -> Vec<std::path::PathBuf> {
-    let mut files = vec![Path::new(ROOT).join("README.md")];
+    let mut files = vec![Path::new(ROOT).join("README.md"), Path::new(ROOT).join("README.zh-CN.md")];
     let mut under: Vec<_> = std::fs::read_dir(Path::new(ROOT).join("docs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -203,8 +203,9 @@ fn each_doc_says_which_version_it_describes_and_the_readme_is_short() {
         "the README has {} lines: move detail to docs/",
         readme.lines().count()
     );
+    assert!(readme.contains("](README.zh-CN.md)"), "the README links its Chinese version");
     // Every doc is reachable from the README.
-    for file in docs().iter().skip(1) {
+    for file in docs().iter().skip(2) {
         let name = format!("docs/{}", file.file_name().unwrap().to_string_lossy());
         assert!(readme.contains(&format!("]({name}")), "the README does not link {name}");
     }

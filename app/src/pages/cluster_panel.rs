@@ -92,13 +92,13 @@ fn Totals(overview: Overview) -> impl IntoView {
     view! {
         <dl class="stats">
             <div class="stat"><dt>"Workloads"</dt><dd data-testid="total-workloads">{t.workloads}</dd>
-                <p class="stat-note">{format!("{} unavailable", t.workloads_unavailable)}</p></div>
+                <dd class="stat-note">{format!("{} unavailable", t.workloads_unavailable)}</dd></div>
             <div class="stat"><dt>"Pods ready"</dt><dd data-testid="total-pods">{format!("{} / {}", t.pods_ready, t.pods)}</dd>
-                <p class="stat-note">{format!("{} pending", t.pods_pending)}</p></div>
+                <dd class="stat-note">{format!("{} pending", t.pods_pending)}</dd></div>
             <div class="stat"><dt>"Nodes ready"</dt><dd>{format!("{} / {}", t.nodes_ready, t.nodes)}</dd></div>
             <div class="stat"><dt>"HPAs at maximum"</dt><dd>{format!("{} / {}", t.autoscalers_at_max, t.autoscalers)}</dd></div>
-            <div class="stat"><dt>"CPU"</dt><dd>{cpu}</dd><p class="stat-note">{cpu_note}</p></div>
-            <div class="stat"><dt>"Memory"</dt><dd>{memory}</dd><p class="stat-note">{memory_note}</p></div>
+            <div class="stat"><dt>"CPU"</dt><dd>{cpu}</dd><dd class="stat-note">{cpu_note}</dd></div>
+            <div class="stat"><dt>"Memory"</dt><dd>{memory}</dd><dd class="stat-note">{memory_note}</dd></div>
         </dl>
         <h3 class="subheading">"Needs attention"</h3>
         {if attention.is_empty() {

@@ -112,7 +112,7 @@ fn PlatformStats(platform: Platform) -> impl IntoView {
             <div class="stat">
                 <dt>"Requests (T)"</dt>
                 <dd data-testid="platform-rate">{format::rate(now.request_rate)}</dd>
-                <span class="sub">{format!("peak {} in 24 h", format::rate(peak))}</span>
+                <dd class="sub">{format!("peak {} in 24 h", format::rate(peak))}</dd>
             </div>
             <div class="stat">
                 <dt>"Replicas ready / desired"</dt>
@@ -121,12 +121,12 @@ fn PlatformStats(platform: Platform) -> impl IntoView {
             <div class="stat">
                 <dt>"CPU requested (R)"</dt>
                 <dd>{format::cores(now.cpu_requests)}</dd>
-                <span class="sub">{format!("used {} · allocatable {}", used(now.cpu_usage, format::cores), format::cores(platform.cpu_allocatable))}</span>
+                <dd class="sub">{format!("used {} · allocatable {}", used(now.cpu_usage, format::cores), format::cores(platform.cpu_allocatable))}</dd>
             </div>
             <div class="stat">
                 <dt>"Memory requested"</dt>
                 <dd>{format::bytes(now.memory_requests)}</dd>
-                <span class="sub">{format!("used {} · allocatable {}", used(now.memory_usage, format::bytes), format::bytes(platform.memory_allocatable))}</span>
+                <dd class="sub">{format!("used {} · allocatable {}", used(now.memory_usage, format::bytes), format::bytes(platform.memory_allocatable))}</dd>
             </div>
         </dl>
         {(!platform.recorded).then(|| view! {

@@ -145,7 +145,7 @@ fn Report(report: PlanReport) -> impl IntoView {
             <div class="stat">
                 <dt>"Nodes to add"</dt>
                 <dd data-testid="nodes-missing">{nodes}</dd>
-                <span class="sub">{format!("each like the average node: {}, {}", format::cores(room.node_cpu), format::bytes(room.node_memory))}</span>
+                <dd class="sub">{format!("each like the average node: {}, {}", format::cores(room.node_cpu), format::bytes(room.node_memory))}</dd>
             </div>
             <div class="stat">
                 <dt>"HPA maxima too low"</dt>
@@ -154,12 +154,12 @@ fn Report(report: PlanReport) -> impl IntoView {
             <div class="stat">
                 <dt>"CPU requests added"</dt>
                 <dd>{format::cores(plan.added_cpu)}</dd>
-                <span class="sub">{format!("{} free on the nodes", format::cores(room.free_cpu))}</span>
+                <dd class="sub">{format!("{} free on the nodes", format::cores(room.free_cpu))}</dd>
             </div>
             <div class="stat">
                 <dt>"Memory requests added"</dt>
                 <dd>{format::bytes(plan.added_memory)}</dd>
-                <span class="sub">{format!("{} free on the nodes", format::bytes(room.free_memory))}</span>
+                <dd class="sub">{format!("{} free on the nodes", format::bytes(room.free_memory))}</dd>
             </div>
         </dl>
         <EChart id="plan-chart" label="Replicas per service at today's peak, needed at the planned peak, and the HPA's maximum".to_string() option=chart />

@@ -136,17 +136,17 @@ fn Header(w: Workload) -> impl IntoView {
         <dl class="stats" data-testid="service-stats">
             <div class="stat"><dt>"Ready / desired"</dt>
                 <dd data-testid="service-replicas">{format!("{} / {}", w.replicas.ready, w.replicas.desired)}</dd>
-                <p class="stat-note">{format!("{} updated, {} available", w.replicas.updated, w.replicas.available)}</p></div>
+                <dd class="stat-note">{format!("{} updated, {} available", w.replicas.updated, w.replicas.available)}</dd></div>
             <div class="stat"><dt>"Autoscaler"</dt>
                 <dd>{a.as_ref().map(|a| format!("{}–{}", a.min_replicas, a.max_replicas)).unwrap_or_else(|| "none".into())}</dd>
-                <p class="stat-note">{a.as_ref().map(|a| format!("{} → {} replicas", a.current_replicas, a.desired_replicas)).unwrap_or_else(|| "fixed replica count".into())}</p></div>
-            <div class="stat"><dt>"CPU utilisation"</dt><dd>{utilization}</dd><p class="stat-note">{target}</p></div>
+                <dd class="stat-note">{a.as_ref().map(|a| format!("{} → {} replicas", a.current_replicas, a.desired_replicas)).unwrap_or_else(|| "fixed replica count".into())}</dd></div>
+            <div class="stat"><dt>"CPU utilisation"</dt><dd>{utilization}</dd><dd class="stat-note">{target}</dd></div>
             <div class="stat"><dt>"Requests"</dt><dd>{w.request_rate.map(format::rate).unwrap_or_else(|| "—".into())}</dd>
-                <p class="stat-note">{w.load_per_replica.map(|l| format!("{} per ready pod", format::rate(l))).unwrap_or_else(|| "no request metric".into())}</p></div>
+                <dd class="stat-note">{w.load_per_replica.map(|l| format!("{} per ready pod", format::rate(l))).unwrap_or_else(|| "no request metric".into())}</dd></div>
             <div class="stat"><dt>"CPU used"</dt><dd>{w.cpu.usage.map(format::cores).unwrap_or_else(|| "—".into())}</dd>
-                <p class="stat-note">{format!("req {} · lim {}", format::cores(w.cpu.requests), w.cpu.limits.map(format::cores).unwrap_or_else(|| "none".into()))}</p></div>
+                <dd class="stat-note">{format!("req {} · lim {}", format::cores(w.cpu.requests), w.cpu.limits.map(format::cores).unwrap_or_else(|| "none".into()))}</dd></div>
             <div class="stat"><dt>"Memory used"</dt><dd>{w.memory.usage.map(format::bytes).unwrap_or_else(|| "—".into())}</dd>
-                <p class="stat-note">{format!("req {} · lim {}", format::bytes(w.memory.requests), w.memory.limits.map(format::bytes).unwrap_or_else(|| "none".into()))}</p></div>
+                <dd class="stat-note">{format!("req {} · lim {}", format::bytes(w.memory.requests), w.memory.limits.map(format::bytes).unwrap_or_else(|| "none".into()))}</dd></div>
         </dl>
     }
 }

@@ -5,11 +5,11 @@
 
 use domain::{
     plan::{Backtest, Plan, PlanProposal, WindowReport},
+    plans::lifecycle::Target,
     whatif::{HpaConfig, Options},
 };
 
 use super::PlanError;
-
 use crate::edits::Editor;
 
 /// How far back a backtest reads: the demand's retention.
@@ -156,24 +156,8 @@ pub async fn of_request(
             format!("{namespace}/{name} has no HorizontalPodAutoscaler: a plan raises an HPA's bounds"),
         )
     })?;
-    let plan = Plan {
-        id: 0,
-        cluster: editor.cluster_name().to_string(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        autoscaler,
-        reason: request.reason.clone(),
-        schedule: request.schedule,
-        record: domain::plan::Record::draft(""),
-        approver_groups: vec![],
-        holding: None,
-        paused_why: None,
-        last_step: None,
-        backtest: None,
-        reports: vec![],
-        created_ms: now_ms,
-        updated_ms: now_ms,
-        version: 0,
-    };
+    let target = Target { cluster: editor.cluster_name(), namespace, name, autoscaler };
+    // Drafted by nobody: it is only replayed, never stored.
+    let plan = Plan::drafted(target, request, "", now_ms);
     replay(editor, &plan, now_ms).await
 }

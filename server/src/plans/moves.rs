@@ -6,8 +6,8 @@
 
 use app::dto::{Viewer, Workload};
 use domain::{
-    plan::{Plan, PlanMoveRequest, PlanRequest, Record, State},
-    plans::lifecycle::Move,
+    plan::{Plan, PlanMoveRequest, PlanRequest, State},
+    plans::lifecycle::{Move, Target},
     scaling::{FieldError, validate::MAX_REASON_CHARS},
 };
 
@@ -70,25 +70,8 @@ impl Plans {
             return Err(self.refused(&who, &place, "denied", e, now_ms).await);
         }
         let autoscaler = workload.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
-        let mut plan = Plan {
-            id: 0,
-            cluster: cluster.to_string(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            autoscaler,
-            reason: request.reason.trim().to_string(),
-            schedule: request.schedule,
-            record: Record::draft(who.user),
-            approver_groups: vec![],
-            holding: None,
-            paused_why: None,
-            last_step: None,
-            backtest: None,
-            reports: vec![],
-            created_ms: now_ms,
-            updated_ms: now_ms,
-            version: 1,
-        };
+        let target = Target { cluster, namespace, name, autoscaler };
+        let mut plan = Plan::drafted(target, request, who.user, now_ms);
         plan.backtest = super::backtest::run(editor, &plan, now_ms).await;
         plan.id = self.store.insert(&plan).await?;
         let detail = format!("drafted plan {} for HorizontalPodAutoscaler {}", plan.id, plan.autoscaler);

@@ -4,6 +4,7 @@
 //! cancelled. Each move is checked here and said in words when refused; the caller audits it.
 
 pub use crate::plan::{Approval, Record, State};
+use crate::plan::{Plan, PlanRequest};
 
 /// A move someone asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +25,39 @@ pub enum Move {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Refused(pub String);
+
+/// Where a new plan is for: the cluster, the Deployment's namespace and name, and the HPA.
+pub struct Target<'a> {
+    pub cluster: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub autoscaler: String,
+}
+
+impl Plan {
+    /// A new draft of `request` by `author`, not stored yet (its id is the store's to give).
+    pub fn drafted(target: Target<'_>, request: PlanRequest, author: &str, now_ms: i64) -> Plan {
+        Plan {
+            id: 0,
+            cluster: target.cluster.to_string(),
+            namespace: target.namespace.to_string(),
+            name: target.name.to_string(),
+            autoscaler: target.autoscaler,
+            reason: request.reason.trim().to_string(),
+            schedule: request.schedule,
+            record: Record::draft(author),
+            approver_groups: vec![],
+            holding: None,
+            paused_why: None,
+            last_step: None,
+            backtest: None,
+            reports: vec![],
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            version: 1,
+        }
+    }
+}
 
 impl Record {
     /// A new draft by `author`.

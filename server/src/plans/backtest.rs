@@ -15,6 +15,16 @@ use crate::edits::Editor;
 /// How far back a backtest reads: the demand's retention.
 const SPAN_MS: i64 = 14 * 86_400_000;
 
+/// The Deployment as Paydeck sees it now, or 404 naming it.
+fn workload(editor: &Editor, namespace: &str, name: &str) -> Result<app::dto::Workload, PlanError> {
+    editor
+        .view()
+        .current()
+        .workload(namespace, name)
+        .cloned()
+        .ok_or_else(|| PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck")))
+}
+
 /// The plan over the recorded weeks up to `now_ms`, kept with it; `None` when no week of its
 /// HPA was recorded (or the cluster keeps no history).
 pub async fn run(editor: &Editor, plan: &Plan, now_ms: i64) -> Option<Backtest> {
@@ -34,9 +44,7 @@ async fn replay(editor: &Editor, plan: &Plan, now_ms: i64) -> Result<Backtest, P
     let whatif = editor.whatif().ok_or_else(|| {
         PlanError::Unavailable("history is not recorded by this server: nothing to replay".into())
     })?;
-    let w = editor.view().current().workload(namespace, name).cloned().ok_or_else(|| {
-        PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))
-    })?;
+    let w = workload(editor, namespace, name)?;
     let config = w.autoscaler.as_ref().map(HpaConfig::of).ok_or_else(|| {
         PlanError::invalid("autoscaler", format!("{namespace}/{name} has no HorizontalPodAutoscaler"))
     })?;
@@ -75,9 +83,7 @@ pub async fn propose(
     let whatif = editor.whatif().ok_or_else(|| {
         PlanError::Unavailable("history is not recorded by this server: nothing to propose from".into())
     })?;
-    let w = editor.view().current().workload(namespace, name).cloned().ok_or_else(|| {
-        PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))
-    })?;
+    let w = workload(editor, namespace, name)?;
     let Some(a) = w.autoscaler.as_ref() else {
         return Err(PlanError::invalid(
             "autoscaler",
@@ -147,9 +153,7 @@ pub async fn of_request(
     now_ms: i64,
 ) -> Result<Backtest, PlanError> {
     super::moves::check_request(&request, editor)?;
-    let w = editor.view().current().workload(namespace, name).cloned().ok_or_else(|| {
-        PlanError::NotFound(format!("no Deployment {namespace}/{name} is known to Paydeck"))
-    })?;
+    let w = workload(editor, namespace, name)?;
     let autoscaler = w.autoscaler.as_ref().map(|a| a.name.clone()).ok_or_else(|| {
         PlanError::invalid(
             "autoscaler",

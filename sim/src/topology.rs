@@ -50,6 +50,19 @@ pub struct ServiceSpec {
     pub spread: bool,
     /// Governance rules waived by annotation, and why.
     pub waive: Option<(&'static str, &'static str)>,
+    /// Another tool that writes its objects, by the marks that tool leaves on them.
+    pub owned_by: Option<OwnedBy>,
+}
+
+/// A tool besides Kubernetes that writes a service's objects (see `model::owners`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum OwnedBy {
+    /// Its HPA is synced by the Argo CD application of this name (tracking annotation).
+    ArgoCdHpa(&'static str),
+    /// Its Deployment is applied by the Flux Kustomization `flux-system/<name>`.
+    FluxDeployment(&'static str),
+    /// Its HPA is made by KEDA from the ScaledObject of the service's name.
+    KedaHpa,
 }
 
 /// A node shape.
@@ -105,6 +118,7 @@ fn service(
         readiness_probe: true,
         spread: false,
         waive: None,
+        owned_by: None,
     }
 }
 
@@ -128,6 +142,10 @@ impl Topology {
     /// uses (PD206); `card-tokeniser`, critical, does not spread its pods (PD105);
     /// `reconciliation` has no readiness probe (PD201). `settlement-batch` has none either,
     /// waived by annotation.
+    ///
+    /// Written by other tools as well: `payment-api`'s HPA is synced by the Argo CD
+    /// application `payments-core`, `reconciliation`'s Deployment by the Flux Kustomization
+    /// `flux-system/payments-batch`, and `settlement-batch`'s HPA is KEDA's.
     pub fn demo() -> Topology {
         let edge = "payments-edge";
         let core = "payments-core";
@@ -234,7 +252,13 @@ impl Topology {
             s.readiness_probe = !matches!(s.name.as_str(), "reconciliation" | "settlement-batch");
             if s.name == "settlement-batch" {
                 s.waive = Some(("PD201", "batch worker: no traffic to gate; CHG-4102"));
+                s.owned_by = Some(OwnedBy::KedaHpa);
             }
+            s.owned_by = match s.name.as_str() {
+                "payment-api" => Some(OwnedBy::ArgoCdHpa("payments-core")),
+                "reconciliation" => Some(OwnedBy::FluxDeployment("payments-batch")),
+                _ => s.owned_by.take(),
+            };
         }
         let nodes = (0..4).map(|i| node(format!("node-{}", i + 1), ZONES[i % 3])).collect();
         Topology {
@@ -357,6 +381,10 @@ impl ServiceSpec {
         if let Some((rules, reason)) = self.waive {
             metadata["annotations"] = json!({ "paydeck.io/waive": rules, "paydeck.io/waive-reason": reason });
         }
+        if let Some(OwnedBy::FluxDeployment(kustomization)) = &self.owned_by {
+            metadata["labels"]["kustomize.toolkit.fluxcd.io/name"] = json!(kustomization);
+            metadata["labels"]["kustomize.toolkit.fluxcd.io/namespace"] = json!("flux-system");
+        }
         json!({
             "metadata": metadata,
             "spec": {
@@ -403,10 +431,25 @@ impl ServiceSpec {
         if let Some(b) = &h.behavior {
             spec["behavior"] = b.clone();
         }
-        Some(json!({
-            "metadata": { "name": self.name, "namespace": self.namespace, "labels": self.labels() },
-            "spec": spec,
-        }))
+        let mut metadata = json!({ "name": self.name, "namespace": self.namespace, "labels": self.labels() });
+        match &self.owned_by {
+            Some(OwnedBy::ArgoCdHpa(app)) => {
+                metadata["annotations"] = json!({
+                    "argocd.argoproj.io/tracking-id":
+                        format!("{app}:autoscaling/HorizontalPodAutoscaler:{}/{}", self.namespace, self.name),
+                });
+            }
+            Some(OwnedBy::KedaHpa) => {
+                metadata["labels"]["scaledobject.keda.sh/name"] = json!(self.name);
+                metadata["labels"]["app.kubernetes.io/managed-by"] = json!("keda-operator");
+                metadata["ownerReferences"] = json!([{
+                    "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "name": self.name,
+                    "uid": "6b1e0c4e-5d1a-4f4e-9c63-0000000000a1", "controller": true, "blockOwnerDeletion": true,
+                }]);
+            }
+            _ => {}
+        }
+        Some(json!({ "metadata": metadata, "spec": spec }))
     }
 
     pub fn pdb(&self) -> Option<Value> {

@@ -13,6 +13,7 @@ mod events;
 mod hpa_controller;
 mod load;
 pub mod metrics_server;
+mod owners;
 mod pods;
 mod scheduler;
 
@@ -125,6 +126,8 @@ pub struct Model {
     cluster_autoscaler: bool,
     /// Held still: the clock runs on, nothing steps (see [`Model::set_paused`]).
     paused: bool,
+    /// Argo CD, Flux and KEDA, setting back changes to what they own.
+    owners: owners::Owners,
 }
 
 fn key(ns: &str, name: &str) -> Key {
@@ -161,6 +164,7 @@ impl Model {
             churn_next: 0,
             cluster_autoscaler: true,
             paused: false,
+            owners: owners::Owners::default(),
         };
         let ts = rfc3339(now.saturating_sub(86_400_000));
         // As through the API: defaulted, then stored.
@@ -219,6 +223,8 @@ impl Model {
         model.sync_endpoints(store, now);
         // Autoscalers report their state from the start, as in a cluster that has been running.
         model.run_hpa_controller(store, now);
+        // The other tools own what the topology marks as theirs as it was installed.
+        model.owners.run(store, now);
         model
     }
 
@@ -288,6 +294,7 @@ impl Model {
             self.last_hpa_sync = now;
             self.run_hpa_controller(store, now);
         }
+        self.owners.run(store, now);
         if now >= self.last_autoscaler_sync + AUTOSCALER_SYNC_MS {
             self.last_autoscaler_sync = now;
             if self.cluster_autoscaler {

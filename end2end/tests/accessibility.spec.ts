@@ -14,6 +14,7 @@ const PAGES: [string, string][] = [
   ['services', '/services'],
   ['service', '/services/payments-core/ledger?range=1h'],
   ['service without an HPA', '/services/payments-core/fx-rates?range=1h'],
+  ['service another tool writes', '/services/payments-core/payment-api?range=1h'],
   ['advisor', '/advisor'],
   ['planner', '/planner'],
   ['audit', '/audit'],

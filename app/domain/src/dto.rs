@@ -103,6 +103,9 @@ pub struct Autoscaler {
     /// absent when nothing is known to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_by: Option<String>,
+    /// Who else writes the HPA ([`crate::owners`]), the ones that set a change back first.
+    #[serde(default)]
+    pub owners: Vec<crate::owners::Owner>,
 }
 
 /// A workload's metrics reading (`metrics.k8s.io`), summed over its ready pods as the HPA
@@ -186,6 +189,9 @@ pub struct Workload {
     pub name: String,
     /// Marked critical for payments (`paydeck.io/critical=true`).
     pub critical: bool,
+    /// Who else writes the Deployment ([`crate::owners`]): a GitOps tool, Helm, other clients.
+    #[serde(default)]
+    pub owners: Vec<crate::owners::Owner>,
     pub replicas: Replicas,
     pub autoscaler: Option<Autoscaler>,
     pub containers: Vec<ContainerResources>,
@@ -474,6 +480,9 @@ pub struct WorkloadRow {
     pub load_per_replica: Option<f64>,
     pub cpu: ResourceFigures,
     pub memory: ResourceFigures,
+    /// Who else sets the workload's scaling ([`Workload::scaling_owners`]'s first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<crate::owners::Owner>,
 }
 
 /// The autoscaler figures of a table row.
@@ -487,6 +496,34 @@ pub struct RowAutoscaler {
     pub desired: i32,
     pub at_max: bool,
     pub cpu_target_percent: Option<i32>,
+}
+
+impl Workload {
+    /// Who else writes what a scaling change here writes: the HPA when one targets the
+    /// Deployment (its replicas are the HPA's to set), else the Deployment.
+    pub fn scaling_owners(&self) -> &[crate::owners::Owner] {
+        match &self.autoscaler {
+            Some(a) => &a.owners,
+            None => &self.owners,
+        }
+    }
+
+    /// Every writer of the Deployment and its HPA, once each, the ones that set a change
+    /// back first.
+    pub fn all_owners(&self) -> Vec<crate::owners::Owner> {
+        let mut all: Vec<crate::owners::Owner> = self.scaling_owners().to_vec();
+        let others = match &self.autoscaler {
+            Some(_) => self.owners.as_slice(),
+            None => &[],
+        };
+        for o in others {
+            if !all.contains(o) {
+                all.push(o.clone());
+            }
+        }
+        all.sort_by_key(|o| o.effect);
+        all
+    }
 }
 
 impl From<&Workload> for WorkloadRow {
@@ -512,6 +549,7 @@ impl From<&Workload> for WorkloadRow {
             load_per_replica: w.load_per_replica,
             cpu: w.cpu.clone(),
             memory: w.memory.clone(),
+            owner: w.scaling_owners().first().cloned(),
         }
     }
 }

@@ -18,7 +18,8 @@ use crate::{
     widgets::ErrorNote,
 };
 
-const OUTCOMES: [&str; 7] = ["applied", "previewed", "invalid", "denied", "conflict", "failed", "unknown"];
+const OUTCOMES: [&str; 8] =
+    ["applied", "previewed", "invalid", "denied", "conflict", "failed", "unknown", "reverted"];
 
 fn query_string(q: &AuditQuery) -> String {
     let mut parts = Vec::new();
@@ -177,7 +178,7 @@ fn AuditTable(list: Vec<AuditEntry>) -> impl IntoView {
                         let class = match e.outcome.as_str() {
                             "applied" => "badge badge-ok",
                             "previewed" => "badge",
-                            "conflict" | "invalid" => "badge badge-warn",
+                            "conflict" | "invalid" | "reverted" => "badge badge-warn",
                             _ => "badge badge-bad",
                         };
                         let summary = change_summary(&e);

@@ -167,11 +167,12 @@ impl Stores {
 }
 
 /// Drops what Paydeck never shows before an object is kept, so tens of thousands of them
-/// stay small in memory.
+/// stay small in memory. Of `managedFields` only each manager's name is kept: who else
+/// writes the object ([`crate::cluster::snapshot::owners_of`]).
 pub trait Trim: Resource {
     fn trim(&mut self) {
         let meta = self.meta_mut();
-        meta.managed_fields = None;
+        keep_managers_only(meta);
         if let Some(a) = meta.annotations.as_mut() {
             a.remove("kubectl.kubernetes.io/last-applied-configuration");
             a.remove("deployment.kubernetes.io/revision");
@@ -184,6 +185,19 @@ impl Trim for HorizontalPodAutoscaler {}
 impl Trim for Node {}
 impl Trim for ServiceView {}
 impl Trim for PodDisruptionBudget {}
+
+/// Each field manager's name, once, without the fields it owns (the bulk of the entry).
+fn keep_managers_only(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    let Some(entries) = meta.managed_fields.take() else { return };
+    let mut kept: Vec<ManagedFieldsEntry> = Vec::new();
+    for entry in entries {
+        if entry.manager.is_some() && !kept.iter().any(|k| k.manager == entry.manager) {
+            kept.push(ManagedFieldsEntry { manager: entry.manager, ..Default::default() });
+        }
+    }
+    meta.managed_fields = (!kept.is_empty()).then_some(kept);
+}
 
 /// A slice's labels name its Service; nothing else of its metadata is read.
 impl Trim for EndpointSliceView {

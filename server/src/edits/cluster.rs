@@ -77,10 +77,20 @@ pub struct Sent {
     pub after: Value,
     /// For an HPA change checked again on the HPA as read before sending: what is wrong.
     pub errors: Vec<FieldError>,
+    /// The change as a patch of the object for a repository ([`super::export::patch_body`]).
+    pub repository: Option<Value>,
+}
+
+/// Why Paydeck cannot act as `who`, from the cluster's refusal `message`.
+pub fn may_not_act_as(who: &ActingAs, message: &str) -> String {
+    format!(
+        "Paydeck may not act as {} in this cluster ({message}); see docs/security.md for the grant",
+        who.user
+    )
 }
 
 /// Kubernetes' refusal of the impersonation itself (rather than of the change), in words.
-fn impersonation_refused(message: &str) -> bool {
+pub fn impersonation_refused(message: &str) -> bool {
     message.contains("cannot impersonate")
 }
 
@@ -143,12 +153,14 @@ pub async fn send(
         before: Value::Null,
         after: Value::Null,
         errors: Vec::new(),
+        repository: None,
     };
     let client = match client_as(config, who) {
         Ok(c) => c,
         Err(e) => return failed(Outcome::Failed, format!("cannot reach the cluster: {e}")),
     };
-    let params = PatchParams { dry_run, ..PatchParams::default() };
+    // Named, so `managedFields` says which fields Paydeck set (a real API server records it).
+    let params = PatchParams { dry_run, field_manager: Some("paydeck".into()), ..PatchParams::default() };
     let mut attempt = 1;
     let result = loop {
         let result = match replicas {
@@ -171,9 +183,10 @@ pub async fn send(
         )
     };
     match result {
-        Ok((before, after)) => {
+        Ok(Objects { before, after, repository }) => {
             let unchanged = before == after;
             Sent {
+                repository,
                 outcome: if dry_run { Outcome::Previewed } else { Outcome::Applied },
                 message: match (dry_run, unchanged) {
                     (true, false) => "preview from the cluster's dry run: nothing was changed".into(),
@@ -207,13 +220,7 @@ pub async fn send(
         Err(Refused::Cluster(kube::Error::Api(status))) => {
             let m = status.message.clone();
             let (outcome, message) = match status.code {
-                403 if impersonation_refused(&m) => (
-                    Outcome::Denied,
-                    format!(
-                        "Paydeck may not act as {} in this cluster ({m}); see docs/security.md for the grant",
-                        who.user
-                    ),
-                ),
+                403 if impersonation_refused(&m) => (Outcome::Denied, may_not_act_as(who, &m)),
                 403 => (Outcome::Denied, format!("the cluster refused: {m}")),
                 409 => conflict(),
                 422 => (Outcome::Invalid, format!("the cluster rejected the change: {m}")),
@@ -235,7 +242,7 @@ async fn send_replicas(
     replicas: i32,
     seen: &Seen,
     params: &PatchParams,
-) -> Result<(Value, Value), Refused> {
+) -> Result<Objects, Refused> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), &w.namespace);
     let resource_version = match seen {
         Seen::ResourceVersion(rv) => rv.clone(),
@@ -243,11 +250,20 @@ async fn send_replicas(
     };
     let before = serde_json::to_value(api.get_scale(&w.name).await?).unwrap_or_default();
     let body = patch::scale_patch(replicas, &resource_version);
-    let after = api.patch_scale(&w.name, params, &Patch::Merge(body)).await?;
-    Ok((
-        patch::scale_summary(&before),
-        patch::scale_summary(&serde_json::to_value(after).unwrap_or_default()),
-    ))
+    let after = serde_json::to_value(api.patch_scale(&w.name, params, &Patch::Merge(body)).await?)
+        .unwrap_or_default();
+    Ok(Objects {
+        repository: super::export::patch_body(&before, &after),
+        before: patch::scale_summary(&before),
+        after: patch::scale_summary(&after),
+    })
+}
+
+/// The scaling fields before and after a patch, and the change as a repository patch.
+struct Objects {
+    before: Value,
+    after: Value,
+    repository: Option<Value>,
 }
 
 /// One read of the HPA, the precondition checked, the change made from what was read, and
@@ -258,7 +274,7 @@ async fn send_autoscaler(
     rebase: &Rebase<'_>,
     seen: &Seen,
     params: &PatchParams,
-) -> Result<(Value, Value), Refused> {
+) -> Result<Objects, Refused> {
     let hpa_name = w.autoscaler.as_ref().map(|a| a.name.clone()).unwrap_or_default();
     let api: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), &w.namespace);
     let current = api.get(&hpa_name).await?;
@@ -268,11 +284,13 @@ async fn send_autoscaler(
     let current = serde_json::to_value(current).unwrap_or_default();
     let body = patch::autoscaler_patch(&change, &touched, &current, &resource_version)
         .expect("an autoscaler change builds an autoscaler patch");
-    let after = api.patch(&hpa_name, params, &Patch::Merge(body)).await?;
-    Ok((
-        patch::autoscaler_summary(&current),
-        patch::autoscaler_summary(&serde_json::to_value(after).unwrap_or_default()),
-    ))
+    let after =
+        serde_json::to_value(api.patch(&hpa_name, params, &Patch::Merge(body)).await?).unwrap_or_default();
+    Ok(Objects {
+        repository: super::export::patch_body(&current, &after),
+        before: patch::autoscaler_summary(&current),
+        after: patch::autoscaler_summary(&after),
+    })
 }
 
 #[cfg(test)]

@@ -16,8 +16,10 @@
 //! cannot cut an apply off between the cluster's answer and its audit row.
 
 pub mod cluster;
+pub mod export;
 pub mod patch;
 mod record;
+pub mod reverts;
 
 use std::{sync::Arc, time::Instant};
 
@@ -70,6 +72,8 @@ pub struct Editor {
     pub unrecorded: Arc<Unrecorded>,
     /// Backtests an applied HPA change for its audit row.
     whatif: Option<crate::whatif::WhatIf>,
+    /// How long an applied change to an object something else sets back is watched for that.
+    revert_watch: std::time::Duration,
 }
 
 fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
@@ -82,6 +86,7 @@ fn response(outcome: Outcome, message: impl Into<String>) -> EditResponse {
         after: Value::Null,
         diff: Value::Null,
         audit_seq: None,
+        repository: None,
     }
 }
 
@@ -105,6 +110,7 @@ impl Editor {
             limiter: Limiter::new(20, std::time::Duration::from_secs(60)),
             unrecorded: Arc::default(),
             whatif: None,
+            revert_watch: reverts::WATCH_FOR,
         }
     }
 
@@ -117,6 +123,12 @@ impl Editor {
     /// The fleet's name for the cluster it sends to.
     pub fn cluster_name(&self) -> &str {
         &self.cluster_name
+    }
+
+    /// Watches applied changes for a revert this long (tests shorten it).
+    pub fn watching_reverts_for(mut self, window: std::time::Duration) -> Self {
+        self.revert_watch = window;
+        self
     }
 
     /// Records with each applied HPA change what it would have done over the last week.
@@ -181,6 +193,11 @@ impl Editor {
             Ok(who) => who,
             Err(why) => return deny(why),
         };
+        // Something that makes the HPA from its own resource sets any change back at once.
+        if let Some(o) = w.scaling_owners().iter().find(|o| o.effect == domain::owners::OwnerEffect::Derives)
+        {
+            return deny(o.consequence());
+        }
         match cluster::may_patch(&self.config, &who, w).await {
             Ok(true) => Ok(Rights { may_edit: true, reason: None }),
             Ok(false) => {
@@ -358,7 +375,7 @@ impl Editor {
 
     /// Stages 3–5: intent, send, outcome.
     async fn carry_out(
-        &self,
+        self: &Arc<Self>,
         record: Record,
         mut answer: EditResponse,
         who: ActingAs,
@@ -367,31 +384,47 @@ impl Editor {
     ) -> EditResponse {
         let Sending { edit, seen, allocatable_cpu, change } = sending;
         let dry_run = edit.dry_run;
+        let owned;
         let intent_seq = if dry_run {
+            match owner_gate(&w, &edit, &mut answer) {
+                Ok(note) => owned = note,
+                Err(()) => return self.conclude(&record, answer, patch::change_summary(&change), None).await,
+            }
             None
         } else {
             // Asked before an intent is written: someone the cluster will refuse anyway
             // leaves a compact refused attempt, not an intent and its outcome. (The patch is
             // still authorised by the API server itself.)
-            if let Ok(false) = cluster::may_patch(&self.config, &who, &w).await {
-                let (_, resource, _, _) = cluster::target_of(&w);
+            let refused = match cluster::may_patch(&self.config, &who, &w).await {
+                Ok(false) => {
+                    let (_, resource, _, _) = cluster::target_of(&w);
+                    Some(format!(
+                        "nothing was sent: the cluster's RBAC does not let {} patch {resource} in {}",
+                        who.user, w.namespace
+                    ))
+                }
+                Err(kube::Error::Api(status)) if cluster::impersonation_refused(&status.message) => {
+                    Some(format!("nothing was sent: {}", cluster::may_not_act_as(&who, &status.message)))
+                }
+                _ => None,
+            };
+            if let Some(why) = refused {
                 answer.outcome = Outcome::Denied;
-                answer.message = format!(
-                    "nothing was sent: the cluster's RBAC does not let {} patch {resource} in {}",
-                    who.user, w.namespace
-                );
+                answer.message = why;
                 let asked = patch::change_summary(&change);
                 return self.conclude(&record, answer, asked, None).await;
             }
+            // Then what the object's other writers make of it: refused, unconfirmed, or noted.
+            match owner_gate(&w, &edit, &mut answer) {
+                Ok(note) => owned = note,
+                Err(()) => return self.conclude(&record, answer, patch::change_summary(&change), None).await,
+            }
             let intended = patch::change_summary(&change);
-            let intent = self.attempt(
-                &record,
-                &answer.before,
-                &intended,
-                audit::INTENT,
-                "sending to the cluster",
-                None,
-            );
+            let detail = match &owned {
+                Some(note) => format!("sending to the cluster; {note}"),
+                None => "sending to the cluster".to_string(),
+            };
+            let intent = self.attempt(&record, &answer.before, &intended, audit::INTENT, &detail, None);
             match self.audit.record_intent(&intent).await {
                 Ok(seq) => Some(seq),
                 Err(e) => {
@@ -432,37 +465,65 @@ impl Editor {
         let sent = cluster::send(&self.config, &who, &w, replicas, &rebase, &seen, dry_run).await;
         answer.outcome = sent.outcome;
         answer.message = sent.message;
+        if let Some(note) =
+            owned.as_ref().filter(|_| matches!(sent.outcome, Outcome::Applied | Outcome::Previewed))
+        {
+            answer.message = format!("{} The object is {note}.", answer.message);
+        }
         answer.errors = sent.errors;
         if !sent.before.is_null() {
             answer.diff = patch::diff(&sent.before, &sent.after);
             answer.before = sent.before;
             answer.after = sent.after;
         }
+        let done = matches!(answer.outcome, Outcome::Applied | Outcome::Previewed);
+        let whatif = match &self.whatif {
+            Some(whatif) if done => whatif.summary_of(&w, &change).await,
+            _ => None,
+        };
         if answer.outcome == Outcome::Applied {
             self.mark_on_charts(&record, &answer).await;
-            if let Some(whatif) = &self.whatif
-                && let Some(summary) = whatif.summary_of(&w, &change).await
-            {
+            if let Some(summary) = &whatif {
                 answer.message = format!("{} {summary}.", answer.message);
             }
+        }
+        if let Some(body) = sent.repository.filter(|_| done) {
+            let changed = patch::diff_in_words(&answer.diff);
+            let mut comments = vec![
+                format!(
+                    "Scaling change for {}/{} ({}): {}",
+                    w.namespace,
+                    w.name,
+                    record.target,
+                    changed.join(", ")
+                ),
+                format!("Reason: {}", record.reason),
+            ];
+            comments.extend(whatif.map(|summary| format!("What-if: {summary}")));
+            comments.extend(owned.as_ref().map(|note| format!("The live object is {note}")));
+            answer.repository = Some(export::repository_patch(&body, &comments));
         }
         let after = if answer.after.is_null() {
             serde_json::to_value(&change).unwrap_or(Value::Null)
         } else {
             answer.after.clone()
         };
-        self.conclude(&record, answer, after, intent_seq).await
+        let reverting = domain::owners::reverting(w.scaling_owners()).cloned();
+        let answer = self.conclude(&record, answer, after, intent_seq).await;
+        if answer.outcome == Outcome::Applied
+            && let Some(owner) = reverting
+            && answer.diff.as_object().is_some_and(|d| !d.is_empty())
+        {
+            let applied =
+                reverts::Applied { record, owner, diff: answer.diff.clone(), audit_seq: answer.audit_seq };
+            self.watch_for_revert(applied);
+        }
+        answer
     }
 
     /// An applied edit becomes an event on the service's replicas chart.
     async fn mark_on_charts(&self, record: &Record, answer: &EditResponse) {
-        let changed: Vec<String> = answer
-            .diff
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(field, pair)| format!("{field} {} → {}", pair[0], pair[1]))
-            .collect();
+        let changed = patch::diff_in_words(&answer.diff);
         let message = format!("{} by {}: {}", changed.join(", "), record.user, record.reason);
         if let Err(e) =
             self.history.write_event(&record.namespace, &record.name, unix_ms(), "edit", &message).await
@@ -546,6 +607,30 @@ impl Editor {
             }
         }
         answer
+    }
+}
+
+/// What the object's other writers make of an edit ([`domain::owners::before_edit`]): `Err`
+/// when it is refused (the answer says why), else what the audit row notes about them; their
+/// warnings are added to the answer.
+fn owner_gate(w: &Workload, edit: &Edit, answer: &mut EditResponse) -> Result<Option<String>, ()> {
+    use domain::owners::Verdict;
+    match domain::owners::before_edit(w.scaling_owners(), edit.dry_run, edit.confirm_owner) {
+        Verdict::Refused(why) => {
+            answer.outcome = Outcome::Denied;
+            answer.message = why;
+            Err(())
+        }
+        Verdict::Unconfirmed(why) => {
+            answer.outcome = Outcome::Invalid;
+            answer.message = format!("nothing was sent: {why}");
+            answer.errors = vec![FieldError { field: "confirmOwner".into(), message: why }];
+            Err(())
+        }
+        Verdict::Go { warnings, audit } => {
+            answer.warnings.extend(warnings);
+            Ok(audit)
+        }
     }
 }
 

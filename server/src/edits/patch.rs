@@ -198,6 +198,15 @@ pub fn scale_summary(scale: &Value) -> Value {
     json!({ "replicas": scale["spec"]["replicas"] })
 }
 
+/// A diff ([`diff`]) in words, a field each: `maxReplicas 10 → 12`.
+pub fn diff_in_words(diff: &Value) -> Vec<String> {
+    diff.as_object()
+        .into_iter()
+        .flatten()
+        .map(|(field, pair)| format!("{field} {} → {}", pair[0], pair[1]))
+        .collect()
+}
+
 /// The fields that differ: `{field: [before, after]}`.
 pub fn diff(before: &Value, after: &Value) -> Value {
     let mut out = serde_json::Map::new();

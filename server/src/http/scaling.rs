@@ -156,8 +156,8 @@ pub struct AuditParams {
 }
 
 /// Outcomes a filter may name.
-const OUTCOMES: [&str; 8] =
-    ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown"];
+const OUTCOMES: [&str; 9] =
+    ["applied", "previewed", "invalid", "denied", "conflict", "failed", "intent", "unknown", "reverted"];
 
 impl AuditParams {
     /// The query, within the cluster the path names (if it names one), else the `cluster`

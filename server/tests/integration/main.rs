@@ -26,6 +26,7 @@ mod in_cluster;
 mod limits;
 mod manifests;
 mod openapi;
+mod owners;
 mod pages;
 mod plan_faults;
 mod plans;

@@ -13,7 +13,6 @@
 mod behavior;
 mod metrics;
 mod normalize;
-pub mod owner;
 pub mod spec;
 
 pub use behavior::{Behavior, Policy, PolicyKind, ScalingRules, SelectPolicy};

@@ -14,6 +14,7 @@ pub enum RuleId {
     PD104,
     PD105,
     PD106,
+    PD107,
     PD201,
     PD202,
     PD203,
@@ -117,7 +118,7 @@ use RuleId::*;
 use Severity::*;
 
 /// Every rule, in ID order.
-pub const CATALOGUE: [Rule; 15] = [
+pub const CATALOGUE: [Rule; 16] = [
     live(
         PD101,
         "PD101",
@@ -165,6 +166,14 @@ pub const CATALOGUE: [Rule; 15] = [
         "One replica, no autoscaler, no PodDisruptionBudget",
         "Any disruption (a drain, an eviction, a crash) is an outage of the service until its pod is back.",
         "Run two replicas, or add an HPA with minReplicas 2; then a PodDisruptionBudget.",
+    ),
+    live(
+        PD107,
+        "PD107",
+        Medium,
+        "Replica count written by both a GitOps tool and an HPA",
+        "When the repository's manifest sets spec.replicas, every sync puts the Deployment back to that count, whatever the HPA chose: at a peak, pods are taken away until the HPA scales up again.",
+        "Leave spec.replicas out of the Deployment's manifest in the repository (the HPA owns it), or have the tool ignore it: Argo CD's ignoreDifferences on /spec/replicas with RespectIgnoreDifferences=true.",
     ),
     live(
         PD201,

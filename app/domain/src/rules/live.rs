@@ -60,6 +60,18 @@ pub fn evaluate(w: &Workload) -> Vec<RuleFinding> {
         );
     }
     let mut add = |rule, message: String| out.push(RuleFinding::new(rule, message));
+    if let Some(a) = &w.autoscaler
+        && let Some(o) = w.owners.iter().find(|o| o.effect == crate::owners::OwnerEffect::Syncs)
+    {
+        add(
+            RuleId::PD107,
+            format!(
+                "{} syncs this Deployment and the HPA {} sets its replicas: unless the repository leaves spec.replicas out, each sync resets them",
+                o.describe(),
+                a.name
+            ),
+        );
+    }
     if w.critical && floor >= 2 && w.disruption_budget.is_none() {
         add(
             RuleId::PD102,

@@ -110,6 +110,30 @@ fn availability_rules_fire_on_what_they_name() {
 }
 
 #[test]
+fn a_synced_deployment_whose_replicas_an_hpa_sets_is_found() {
+    use crate::owners::{Marks, owners_of};
+    let argo = std::collections::BTreeMap::from([(
+        "argocd.argoproj.io/tracking-id".to_string(),
+        "payments:apps/Deployment:pay/ledger".to_string(),
+    )]);
+    let mut w = good();
+    w.owners = owners_of(Marks { annotations: Some(&argo), ..Marks::default() });
+    assert_eq!(live(&w), [], "no HPA: the repository's count is the count");
+    w.autoscaler =
+        Some(Autoscaler { name: "ledger".into(), min_replicas: 3, max_replicas: 12, ..Default::default() });
+    let found = super::live::evaluate(&w);
+    assert_eq!(ids(&found), [RuleId::PD107]);
+    assert!(
+        found[0].message.starts_with("Argo CD application payments syncs this Deployment and the HPA ledger")
+    );
+    // Helm sets what it installs once per upgrade, not on a loop.
+    let helm =
+        std::collections::BTreeMap::from([("meta.helm.sh/release-name".to_string(), "ledger".to_string())]);
+    w.owners = owners_of(Marks { annotations: Some(&helm), ..Marks::default() });
+    assert_eq!(live(&w), []);
+}
+
+#[test]
 fn resource_rules_fire_on_what_they_name() {
     let mut w = good();
     w.containers[0].readiness_probe = false;

@@ -186,6 +186,9 @@ pub struct EditRequest {
     /// Preview only: the cluster validates and answers with the result, stores nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// The person knows a GitOps tool syncs the object and will set the change back.
+    #[serde(default)]
+    pub confirm_owner: bool,
 }
 
 /// What is asked for: the browser's form (text fields) or the JSON API's typed request.
@@ -234,6 +237,8 @@ pub struct Edit {
     pub generation: Option<i64>,
     pub spec_hash: Option<String>,
     pub dry_run: bool,
+    /// See [`EditRequest::confirm_owner`].
+    pub confirm_owner: bool,
 }
 
 impl Edit {
@@ -283,7 +288,14 @@ impl From<EditRequest> for Edit {
             Seen::Generation(g) => generation = Some(g),
             Seen::SpecHash(h) => spec_hash = Some(h),
         }
-        Edit { proposed: Proposed::Form(r.form), resource_version, generation, spec_hash, dry_run: r.dry_run }
+        Edit {
+            proposed: Proposed::Form(r.form),
+            resource_version,
+            generation,
+            spec_hash,
+            dry_run: r.dry_run,
+            confirm_owner: r.confirm_owner,
+        }
     }
 }
 
@@ -294,9 +306,26 @@ impl From<request::ScalingRequest> for Edit {
             generation: r.generation,
             spec_hash: r.spec_hash.clone(),
             dry_run: r.dry_run,
+            confirm_owner: r.confirm_owner,
             proposed: Proposed::Typed(r),
         }
     }
+}
+
+/// A change as the files a repository would hold (see the server's `edits::export`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryPatch {
+    /// What to call the patch file, e.g. `payment-api-hpa-scaling.patch.yaml`.
+    pub file_name: String,
+    /// A strategic-merge patch of the object with only what the change sets, the reason and
+    /// the what-if in comments.
+    pub patch: String,
+    /// The `patches:` entry of a `kustomization.yaml` that applies it.
+    pub kustomization: String,
+    /// The same change with kubectl, from the patch file.
+    pub kubectl: String,
 }
 
 /// What happened to an edit.
@@ -319,6 +348,9 @@ pub struct EditResponse {
     pub diff: serde_json::Value,
     /// The audit row recording this attempt.
     pub audit_seq: Option<i64>,
+    /// A previewed or applied change as a repository would hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<RepositoryPatch>,
 }
 
 /// What a user may change on a workload, as the cluster answers for them.
@@ -458,6 +490,7 @@ mod tests {
             generation,
             spec_hash: spec_hash.map(str::to_string),
             dry_run: true,
+            confirm_owner: false,
         }
     }
 

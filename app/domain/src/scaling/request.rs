@@ -75,6 +75,11 @@ pub struct ScalingRequest {
     /// Preview with the cluster's dry run; nothing is stored.
     #[serde(default, deserialize_with = "false_unless_true")]
     pub dry_run: bool,
+    /// Apply although a GitOps tool (Argo CD, Flux) syncs the object and will set the change
+    /// back unless it is made in the repository too: required for such an object
+    /// (`autoscaler.owners` / `owners` of the workload).
+    #[serde(default, deserialize_with = "false_unless_true")]
+    pub confirm_owner: bool,
 }
 
 /// `dryRun`: a boolean, never `null`.

@@ -89,11 +89,22 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
         }
     });
 
+    // A GitOps tool syncing what this change writes: applying needs the person to say they
+    // know it will be set back ([`domain::owners::before_edit`]).
+    let syncing = Memo::new(move |_| {
+        workload.with(|w| {
+            w.as_ref().and_then(|w| {
+                w.scaling_owners().iter().find(|o| o.effect == domain::owners::OwnerEffect::Syncs).cloned()
+            })
+        })
+    });
+    let confirmed = RwSignal::new(false);
     let send = move |dry_run: bool| {
         let (Some(f), Some(seen)) = (form.get_untracked(), seen.get_untracked()) else { return };
         errors.set(vec![]);
         step.set(Step::Sending);
-        let request = EditRequest { form: f, seen, dry_run };
+        let confirm_owner = !dry_run && confirmed.get_untracked();
+        let request = EditRequest { form: f, seen, dry_run, confirm_owner };
         let (ns, n) = (namespace.clone(), name.clone());
         leptos::task::spawn_local(async move {
             match submit_scaling(chosen.get_untracked(), ns, n, request).await {
@@ -115,6 +126,7 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                     after: serde_json::Value::Null,
                     diff: serde_json::Value::Null,
                     audit_seq: None,
+                    repository: None,
                 })),
             }
         });
@@ -162,12 +174,22 @@ pub fn EditPanel(namespace: String, name: String, workload: Signal<Option<Worklo
                                 Step::Sending => view! { <p class="loading" role="status">"Asking the cluster…"</p> }.into_any(),
                                 Step::Previewed(r) => {
                                     let apply = send_apply.clone();
+                                    confirmed.set(false);
+                                    let blocked = move || syncing.with(Option::is_some) && !confirmed.get();
                                     view! {
                                         <div class="preview" role="region" aria-label="Preview" data-testid="preview">
                                             <h3 class="subheading">"Preview (dry run: nothing changed yet)"</h3>
                                             <Diff r=r.clone() />
+                                            {r.repository.clone().map(|patch| view! { <super::export::RepositoryExport patch /> })}
+                                            {move || syncing.get().map(|o| view! {
+                                                <label class="confirm-owner" data-testid="confirm-owner">
+                                                    <input type="checkbox" prop:checked=move || confirmed.get()
+                                                        on:change=move |ev| confirmed.set(event_target_checked(&ev)) />
+                                                    {format!("I know {} will set this change back unless it is also made in the repository (or the field is ignored there).", o.describe())}
+                                                </label>
+                                            })}
                                             <div class="edit-actions">
-                                                <button type="button" class="button" on:click=move |_| apply(false)>"Apply change"</button>
+                                                <button type="button" class="button" disabled=blocked on:click=move |_| apply(false)>"Apply change"</button>
                                                 <button type="button" class="button-quiet" on:click=move |_| step.set(Step::Editing)>"Back to the form"</button>
                                             </div>
                                         </div>
@@ -228,6 +250,7 @@ fn Result(r: EditResponse) -> impl IntoView {
         <div class=class role="status" data-testid="edit-result">
             <strong>{title}</strong>": " {r.message.clone()} {audit}
             {(r.outcome == Outcome::Applied).then(|| view! { <Diff r=r.clone() /> })}
+            {r.repository.clone().filter(|_| r.outcome == Outcome::Applied).map(|patch| view! { <super::export::RepositoryExport patch /> })}
             {(r.outcome == Outcome::Conflict).then(|| view! { <p>"Use “Reload current values” to start again from what the cluster has now."</p> })}
         </div>
     }

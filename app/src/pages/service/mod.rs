@@ -3,6 +3,7 @@
 //! pods, metrics) refetches the figures and the history, and the charts update in place.
 
 mod edit;
+mod export;
 mod governance;
 mod plans;
 mod range;
@@ -128,6 +129,7 @@ fn Header(w: Workload) -> impl IntoView {
             <HealthBadge health=w.health />
             {w.critical.then(|| view! { <span class="tag" title="Marked critical for payments">"critical"</span> })}
         </div>
+        <Owners w=w.clone() />
         {(!w.findings.is_empty()).then(|| view! {
             <ul class="findings">
                 {w.findings.iter().map(|f| view! { <li><HealthBadge health=f.health /> " " {f.message.clone()}</li> }).collect_view()}
@@ -237,4 +239,22 @@ fn Charts(
             </section>
         </div>
     }
+}
+
+/// Who else writes the Deployment or its HPA, and what becomes of a change made here.
+#[component]
+fn Owners(w: Workload) -> impl IntoView {
+    let owners = w.all_owners();
+    (!owners.is_empty()).then(|| {
+        view! {
+            <section class="owners" aria-label="Managed elsewhere" data-testid="owners">
+                {owners.into_iter().map(|o| view! {
+                    <p data-owner=o.tool.as_str()>
+                        <strong>{format!("Managed by {}", o.describe())}</strong>
+                        <span class="sub">{o.consequence()}</span>
+                    </p>
+                }).collect_view()}
+            </section>
+        }
+    })
 }

@@ -89,9 +89,9 @@ fn AutoscalerSpec(a: Autoscaler) -> impl IntoView {
     view! {
         <dl class="facts">
             <dt>"Name"</dt><dd class="mono">{a.name.clone()}</dd>
-            {a.reverted_by.clone().map(|owner| view! {
+            {(!a.owners.is_empty()).then(|| view! {
                 <dt>"Managed by"</dt>
-                <dd data-testid="hpa-owner">{owner}<span class="sub">"It sets this HPA back: change it there, not here."</span></dd>
+                <dd data-testid="hpa-owner">{a.owners.iter().map(|o| o.describe()).collect::<Vec<_>>().join(", ")}</dd>
             })}
             <dt>"Replicas"</dt>
             <dd>{format!("min {} · max {} · current {} → desired {}", a.min_replicas, a.max_replicas, a.current_replicas, a.desired_replicas)}

@@ -151,6 +151,14 @@ pub fn WhatIf(
                 </div>
             </div>
             <p class="panel-note">"The recorded demand of this service replayed through the HPA as it is and as proposed here, step by step as the HPA controller decides. It assumes the total demand does not depend on the replica count (the ready pods share it)."</p>
+            // A replay of a change its owner sets back describes minutes, not weeks.
+            {move || workload.with(|w| {
+                w.as_ref().and_then(|w| domain::owners::reverting(w.scaling_owners()).cloned())
+            }).map(|o| view! {
+                <p class="panel-note warn" data-testid="whatif-owner">
+                    {format!("The proposal lasts only until {} sets it back, unless it is also made there.", o.describe())}
+                </p>
+            })}
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading the recorded demand…"</p> }>
                 {move || series.get().map(|s| match s {
                     Err(e) => view! { <p class="panel-note" data-testid="whatif-unavailable">{format!("No replay: {e}")}</p> }.into_any(),

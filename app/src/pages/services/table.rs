@@ -88,6 +88,20 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
         w.with(|w| w.critical)
             .then(|| view! { <span class="tag" title="Marked critical for payments">"critical"</span> })
     };
+    // Who else sets its scaling: the tool's name, the whole of it on hover and to readers.
+    let owner = move || {
+        w.with(|w| w.owner.clone()).map(|o| {
+            let short = match o.tool {
+                domain::owners::OwnerTool::Manager => o.name.clone(),
+                tool => tool.label().to_string(),
+            };
+            view! {
+                <span class="tag tag-owner" title=format!("Managed by {}", o.describe()) data-testid="row-owner">
+                    <span class="visually-hidden">"managed by "</span>{short}
+                </span>
+            }
+        })
+    };
     let autoscaler = move || {
         w.with(|w| match &w.autoscaler {
             Some(a) => {
@@ -123,6 +137,7 @@ fn Row(w: ReadSignal<WorkloadRow>) -> impl IntoView {
             <th scope="row" class="service">
                 <a href=href>{name.clone()}</a>
                 {critical}
+                {owner}
                 <span class="sub">{namespace.clone()}</span>
             </th>
             {cluster.map(|c| view! { <td class="mono" data-testid="row-cluster">{c}</td> })}

@@ -23,7 +23,7 @@ use super::{
 pub use app::dto::{Connection, WorkloadQuery};
 pub use builder::Builder;
 pub use domain::query::{MAX_PAGE, QueryError};
-pub use workload::autoscaler;
+pub use workload::{autoscaler, owners_of};
 
 /// Figures per pod, by namespace and then name, so that looking one up builds no key.
 #[derive(Clone, Debug, PartialEq)]

@@ -22,7 +22,8 @@ use k8s_openapi::{
         apps::v1::DeploymentStatus, autoscaling::v2::HorizontalPodAutoscaler, policy::v1::PodDisruptionBudget,
     },
     apimachinery::pkg::{
-        api::resource::Quantity as K8sQuantity, apis::meta::v1::LabelSelector as K8sSelector,
+        api::resource::Quantity as K8sQuantity,
+        apis::meta::v1::{LabelSelector as K8sSelector, ObjectMeta},
         util::intstr::IntOrString,
     },
 };
@@ -81,6 +82,7 @@ pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         })
     };
     let min = spec.min_replicas.unwrap_or(1);
+    let owners = owners_of(&hpa.metadata);
     Autoscaler {
         name: hpa.metadata.name.clone().unwrap_or_default(),
         min_replicas: min,
@@ -103,17 +105,24 @@ pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
         generation: hpa.metadata.generation,
         spec_hash: crate::cluster::spec_hash::spec_hash(&spec),
         policy_hash: crate::cluster::spec_hash::policy_hash(&spec),
-        reverted_by: domain::hpa::owner::reverted_by(
-            hpa.metadata.labels.as_ref().unwrap_or(&Default::default()),
-            hpa.metadata.annotations.as_ref().unwrap_or(&Default::default()),
-            &hpa.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .map(|o| (o.kind.clone(), o.name.clone()))
-                .collect::<Vec<_>>(),
-        ),
+        reverted_by: domain::owners::reverting(&owners).map(|o| o.describe()),
+        owners,
     }
+}
+
+/// Who else writes an object, from its labels, annotations, owner references and the field
+/// managers the watch keeps ([`crate::cluster::watch::Trim`]).
+pub fn owners_of(meta: &ObjectMeta) -> Vec<domain::owners::Owner> {
+    let references: Vec<(String, String)> =
+        meta.owner_references.iter().flatten().map(|o| (o.kind.clone(), o.name.clone())).collect();
+    let managers: Vec<String> =
+        meta.managed_fields.iter().flatten().filter_map(|m| m.manager.clone()).collect();
+    domain::owners::owners_of(domain::owners::Marks {
+        labels: meta.labels.as_ref(),
+        annotations: meta.annotations.as_ref(),
+        owner_references: &references,
+        managers: &managers,
+    })
 }
 
 /// Pods with the same labels.
@@ -231,6 +240,7 @@ impl<'a> Index<'a> {
             .then(|| running.iter().filter_map(|p| self.usage.request_rates.get(&ns, &p.name)).sum::<f64>());
         let (endpoints_ready, endpoints_total) = self.endpoints(&ns, template_labels);
         let w = Workload {
+            owners: owners_of(&d.metadata),
             critical: d
                 .metadata
                 .labels

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod cluster;
 pub mod defaults;
 pub mod faults;
+pub mod managed_fields;
 pub mod model;
 pub mod resources;
 pub mod selector;

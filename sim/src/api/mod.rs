@@ -50,6 +50,12 @@ impl Request {
         self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Who the write's fields are recorded for ([`crate::managed_fields::manager`]).
+    pub fn field_manager(&self) -> Result<String, ApiError> {
+        let agent = self.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+        crate::managed_fields::manager(self.param("fieldManager"), agent)
+    }
+
     /// Whether `dryRun=All` was asked for (any other value is refused).
     pub fn dry_run(&self) -> Result<bool, ApiError> {
         match self.param("dryRun") {

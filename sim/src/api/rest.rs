@@ -172,8 +172,11 @@ fn create_object(
     crate::defaults::apply(path.rt, &mut object);
     validation::validate(path.rt, &object)?;
     let dry_run = request.dry_run()?;
+    let manager = request.field_manager()?;
     let mut world = cluster.lock();
     let now = rfc3339(world.clock.now());
+    object["apiVersion"] = json!(path.rt.api_version());
+    crate::managed_fields::record(None, &mut object, &manager, None, &now);
     if let Some(ns) = &path.namespace
         && world.store.get(&crate::resources::NAMESPACES, "", ns).is_none()
     {
@@ -254,6 +257,7 @@ fn write(
     edit: impl FnOnce(&Value) -> Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
     let dry_run = request.dry_run()?;
+    let manager = request.field_manager()?;
     let mut world = cluster.lock();
     let ns = path.namespace.clone().unwrap_or_default();
     let current = world
@@ -302,6 +306,10 @@ fn write(
     let mut next = next;
     crate::defaults::apply(path.rt, &mut next);
     validation::validate(path.rt, &next)?;
+    // The server keeps managedFields: what the client sent there is not taken.
+    next["metadata"]["managedFields"] = current["metadata"]["managedFields"].clone();
+    let now = rfc3339(world.clock.now());
+    crate::managed_fields::record(Some(&current), &mut next, &manager, path.subresource.as_deref(), &now);
 
     let stored = if dry_run {
         Arc::new(next)

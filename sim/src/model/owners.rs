@@ -35,6 +35,15 @@ pub enum Tool {
 }
 
 impl Tool {
+    /// The field manager its writes are recorded under.
+    fn manager(self) -> &'static str {
+        match self {
+            Tool::ArgoCd => "argocd-controller",
+            Tool::Flux => "kustomize-controller",
+            Tool::Keda => "keda-operator",
+        }
+    }
+
     fn delay_ms(self) -> Millis {
         match self {
             Tool::ArgoCd => ARGO_CD_SELF_HEAL_MS,
@@ -111,7 +120,7 @@ impl Owners {
                 }
                 let since = *adopted.drift_since.get_or_insert(now);
                 if now >= since + tool.delay_ms() {
-                    set_back(store, rt, &key, hpa, &adopted.source);
+                    set_back(store, rt, &key, hpa, &adopted.source, tool.manager(), now);
                     adopted.drift_since = None;
                 }
             }
@@ -119,8 +128,16 @@ impl Owners {
     }
 }
 
-/// Writes the source's fields over the object's, as the tool's apply does.
-fn set_back(store: &mut Store, rt: &ResourceType, key: &Key, hpa: bool, source: &Value) {
+/// Writes the source's fields over the object's, as the tool's apply does, under its manager.
+fn set_back(
+    store: &mut Store,
+    rt: &ResourceType,
+    key: &Key,
+    hpa: bool,
+    source: &Value,
+    manager: &str,
+    now: Millis,
+) {
     let Some(current) = store.get(rt, &key.0, &key.1) else { return };
     let mut next = (*current).clone();
     if hpa {
@@ -128,6 +145,7 @@ fn set_back(store: &mut Store, rt: &ResourceType, key: &Key, hpa: bool, source: 
     } else {
         next["spec"]["replicas"] = source.clone();
     }
+    crate::managed_fields::record(Some(&current), &mut next, manager, None, &crate::clock::rfc3339(now));
     let _ = store.replace(rt, next, None);
 }
 

@@ -27,6 +27,9 @@ test('the services table and the service page name the owner', async ({ page }) 
   const owners = page.getByTestId('owners');
   await expect(owners).toContainText('Managed by Argo CD application payments-core');
   await expect(owners).toContainText('ignoreDifferences');
+  // No plan is drafted for an HPA something sets back.
+  await expect(page.getByTestId('plans-owner')).toContainText('Argo CD application payments-core sets this HPA back');
+  await expect(page.getByRole('button', { name: 'Draft plan' })).toBeHidden();
 });
 
 test('an Argo CD synced HPA: warned, exported for the repository, confirmed, applied, set back and recorded', async ({ page, context, request }) => {

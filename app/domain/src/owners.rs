@@ -153,8 +153,9 @@ pub struct Marks<'a> {
     pub annotations: Option<&'a BTreeMap<String, String>>,
     /// `(kind, name)` of each owner reference.
     pub owner_references: &'a [(String, String)],
-    /// The `managedFields` managers, in order.
-    pub managers: &'a [String],
+    /// The `managedFields` managers, in order, each with whether it owns any of the fields a
+    /// scaling change writes (`spec.replicas`; an HPA's bounds, metrics, behavior).
+    pub managers: &'a [(String, bool)],
 }
 
 /// Field managers that are Kubernetes itself, or Paydeck: not owners.
@@ -207,7 +208,7 @@ pub fn owners_of(marks: Marks<'_>) -> Vec<Owner> {
 
     // Argo CD tracks by annotation (`app:group/kind:namespace/name`), or by its instance label;
     // that label is common elsewhere too, so it counts only with Argo CD's field manager.
-    let argo_manager = marks.managers.iter().any(|m| manager_tool(m) == Some(OwnerTool::Argocd));
+    let argo_manager = marks.managers.iter().any(|(m, _)| manager_tool(m) == Some(OwnerTool::Argocd));
     let argo_app = annotation("argocd.argoproj.io/tracking-id")
         .map(|id| id.split(':').next().unwrap_or(id))
         .or_else(|| label("argocd.argoproj.io/instance"))
@@ -229,12 +230,15 @@ pub fn owners_of(marks: Marks<'_>) -> Vec<Owner> {
         found.push(Owner::new(OwnerTool::Helm, "release", release, namespace, OwnerEffect::Overwrites));
     }
 
+    // Another client counts when it owns a field a scaling change writes: its next write of
+    // the object (a `kubectl apply` of a manifest with replicas) sets the change back.
     let named: Vec<OwnerTool> = found.iter().map(|o| o.tool).collect();
     let mut others: Vec<&str> = Vec::new();
-    for manager in marks.managers {
+    for (manager, scaling) in marks.managers {
         let known = NOT_OWNERS.contains(&manager.as_str())
+            || manager.is_empty()
             || manager_tool(manager).is_some_and(|tool| named.contains(&tool));
-        if !known && !others.contains(&manager.as_str()) {
+        if *scaling && !known && !others.contains(&manager.as_str()) {
             others.push(manager);
         }
     }
@@ -379,7 +383,7 @@ mod tests {
     fn argo_cd_label_tracking_counts_only_with_its_field_manager() {
         let instance = map(&[("app.kubernetes.io/instance", "payments")]);
         assert_eq!(described(Marks { labels: Some(&instance), ..Marks::default() }), Vec::<String>::new());
-        let managers = ["argocd-controller".to_string()];
+        let managers = [("argocd-controller".to_string(), false)];
         let marks = Marks { labels: Some(&instance), managers: &managers, ..Marks::default() };
         assert_eq!(described(marks), ["Argo CD application payments"], "its manager is not listed again");
     }
@@ -388,8 +392,13 @@ mod tests {
     fn helm_and_other_clients_overwrite_but_do_not_revert() {
         let helm =
             map(&[("meta.helm.sh/release-name", "ledger"), ("meta.helm.sh/release-namespace", "core")]);
-        let managers =
-            ["helm".to_string(), "kube-controller-manager".into(), "paydeck".into(), "kubectl-edit".into()];
+        let managers = [
+            ("helm".to_string(), true),
+            ("kube-controller-manager".into(), true),
+            ("paydeck".into(), true),
+            ("kubectl-edit".into(), true),
+            ("kubectl-label".into(), false),
+        ];
         let owners = owners_of(Marks { annotations: Some(&helm), managers: &managers, ..Marks::default() });
         assert_eq!(
             owners.iter().map(Owner::describe).collect::<Vec<_>>(),
@@ -407,7 +416,7 @@ mod tests {
         let labels =
             map(&[("helm.toolkit.fluxcd.io/name", "ledger"), ("helm.toolkit.fluxcd.io/namespace", "core")]);
         let annotations = map(&[("meta.helm.sh/release-name", "core-ledger")]);
-        let managers = ["kubectl-patch".to_string(), "helm-controller".into()];
+        let managers = [("kubectl-patch".to_string(), true), ("helm-controller".into(), true)];
         let marks = Marks {
             labels: Some(&labels),
             annotations: Some(&annotations),

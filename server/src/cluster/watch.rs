@@ -167,12 +167,16 @@ impl Stores {
 }
 
 /// Drops what Paydeck never shows before an object is kept, so tens of thousands of them
-/// stay small in memory. Of `managedFields` only each manager's name is kept: who else
-/// writes the object ([`crate::cluster::snapshot::owners_of`]).
+/// stay small in memory. Of `managedFields` only each manager's name is kept, with the
+/// fields it owns of those a scaling change writes ([`Trim::SCALING`]): who else writes the
+/// object ([`crate::cluster::snapshot::owners_of`]).
 pub trait Trim: Resource {
+    /// The fields of `spec` a scaling change writes (none: no manager is asked about).
+    const SCALING: &'static [&'static str] = &[];
+
     fn trim(&mut self) {
         let meta = self.meta_mut();
-        keep_managers_only(meta);
+        keep_managers_only(meta, Self::SCALING);
         if let Some(a) = meta.annotations.as_mut() {
             a.remove("kubectl.kubernetes.io/last-applied-configuration");
             a.remove("deployment.kubernetes.io/revision");
@@ -180,20 +184,42 @@ pub trait Trim: Resource {
     }
 }
 
-impl Trim for DeploymentView {}
-impl Trim for HorizontalPodAutoscaler {}
+impl Trim for DeploymentView {
+    const SCALING: &'static [&'static str] = &["replicas"];
+}
+impl Trim for HorizontalPodAutoscaler {
+    const SCALING: &'static [&'static str] = &["minReplicas", "maxReplicas", "metrics", "behavior"];
+}
 impl Trim for Node {}
 impl Trim for ServiceView {}
 impl Trim for PodDisruptionBudget {}
 
-/// Each field manager's name, once, without the fields it owns (the bulk of the entry).
-fn keep_managers_only(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+/// Each field manager's name, once, and of the fields it owns (the bulk of the entry) only
+/// those of `scaling` under `spec` (`fieldsV1` then `{"f:spec": {"f:maxReplicas": {}, …}}`).
+fn keep_managers_only(
+    meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    scaling: &[&str],
+) {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
     let Some(entries) = meta.managed_fields.take() else { return };
     let mut kept: Vec<ManagedFieldsEntry> = Vec::new();
     for entry in entries {
-        if entry.manager.is_some() && !kept.iter().any(|k| k.manager == entry.manager) {
-            kept.push(ManagedFieldsEntry { manager: entry.manager, ..Default::default() });
+        let owned: serde_json::Map<String, serde_json::Value> = scaling
+            .iter()
+            .map(|field| format!("f:{field}"))
+            .filter(|f| entry.fields_v1.as_ref().is_some_and(|v| v.0["f:spec"].get(f).is_some()))
+            .map(|f| (f, serde_json::json!({})))
+            .collect();
+        let owned = (!owned.is_empty()).then(|| FieldsV1(serde_json::json!({ "f:spec": owned })));
+        match kept.iter_mut().find(|k| k.manager == entry.manager) {
+            Some(k) if k.fields_v1.is_none() => k.fields_v1 = owned,
+            Some(_) => {}
+            None if entry.manager.is_some() => kept.push(ManagedFieldsEntry {
+                manager: entry.manager,
+                fields_v1: owned,
+                ..Default::default()
+            }),
+            None => {}
         }
     }
     meta.managed_fields = (!kept.is_empty()).then_some(kept);
@@ -564,6 +590,43 @@ pub fn start(client: &Client, scope: &Scope, changed: &Arc<Notify>) -> (Stores, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimming_keeps_each_manager_once_with_the_scaling_fields_it_owns() {
+        let mut hpa: HorizontalPodAutoscaler = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "api", "managedFields": [
+                { "manager": "kubectl-client-side-apply", "operation": "Update", "fieldsType": "FieldsV1",
+                  "fieldsV1": { "f:metadata": { "f:labels": {} }, "f:spec": { "f:maxReplicas": {}, "f:scaleTargetRef": {} } } },
+                { "manager": "kubectl-label", "operation": "Update", "fieldsType": "FieldsV1",
+                  "fieldsV1": { "f:metadata": { "f:labels": { "f:team": {} } } } },
+                { "manager": "kube-controller-manager", "operation": "Update", "subresource": "status", "fieldsType": "FieldsV1",
+                  "fieldsV1": { "f:status": {} } },
+                { "manager": "kubectl-label", "operation": "Apply", "fieldsType": "FieldsV1",
+                  "fieldsV1": { "f:spec": { "f:behavior": {} } } }
+            ] },
+            "spec": { "maxReplicas": 3, "scaleTargetRef": { "kind": "Deployment", "name": "api" } }
+        }))
+        .unwrap();
+        hpa.trim();
+        let kept: Vec<(Option<String>, Option<serde_json::Value>)> = hpa
+            .metadata
+            .managed_fields
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.manager, m.fields_v1.map(|f| f.0)))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (
+                    Some("kubectl-client-side-apply".into()),
+                    Some(serde_json::json!({ "f:spec": { "f:maxReplicas": {} } }))
+                ),
+                (Some("kubectl-label".into()), Some(serde_json::json!({ "f:spec": { "f:behavior": {} } }))),
+                (Some("kube-controller-manager".into()), None),
+            ]
+        );
+    }
 
     fn kind(scopes: u64, synced: u64) -> Arc<KindState> {
         Arc::new(KindState { scopes, synced_scopes: AtomicU64::new(synced), ..KindState::default() })

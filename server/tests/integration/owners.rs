@@ -268,3 +268,46 @@ async fn the_exported_patch_applied_with_kubectl_to_a_fresh_cluster_gives_the_li
     assert_eq!(patched, live, "the repository's change is the live change");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_wrote_the_scaling_fields_is_named_and_one_that_wrote_labels_is_not() {
+    let s = support::stack(StackOptions::default()).await;
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(admin(&s.server).await, "payments-core");
+    let as_manager = |m: &str| PatchParams { field_manager: Some(m.to_string()), ..PatchParams::default() };
+    let label = json!({ "metadata": { "labels": { "team": "ledger" } } });
+    api.patch("ledger", &as_manager("kubectl-label"), &Patch::Merge(&label)).await.unwrap();
+    let bounds = json!({ "spec": { "maxReplicas": 13 } });
+    let written = api.patch("ledger", &as_manager("kubectl-edit"), &Patch::Merge(&bounds)).await.unwrap();
+    // The API server's record: each manager owns what it wrote.
+    let managers: Vec<(String, Value)> = written
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|m| (m.manager.clone().unwrap(), m.fields_v1.as_ref().unwrap().0.clone()))
+        .collect();
+    assert!(
+        managers
+            .contains(&("kubectl-label".into(), json!({ "f:metadata": { "f:labels": { "f:team": {} } } }))),
+        "{managers:?}"
+    );
+    assert!(
+        managers.contains(&("kubectl-edit".into(), json!({ "f:spec": { "f:maxReplicas": {} } }))),
+        "{managers:?}"
+    );
+
+    let w = workload_when(&s, "payments-core/ledger", |w| w["autoscaler"]["maxReplicas"] == 13).await;
+    assert_eq!(
+        w["autoscaler"]["owners"],
+        json!([{ "tool": "manager", "kind": "fieldManager", "name": "kubectl-edit", "effect": "overwrites" }]),
+        "{w:#}"
+    );
+    // Paydeck's own change takes the field over: the client no longer owns it.
+    let body =
+        json!({ "spec": { "maxReplicas": 14 }, "reason": "CHG-5", "specHash": w["autoscaler"]["specHash"] });
+    let (status, applied) = post(&s, "payments-core/ledger", body, false).await;
+    assert_eq!((status, applied["outcome"].as_str()), (200, Some("applied")), "{applied}");
+    assert!(applied["message"].as_str().unwrap().contains("the client kubectl-edit"), "{applied}");
+    let w = workload_when(&s, "payments-core/ledger", |w| w["autoscaler"]["maxReplicas"] == 14).await;
+    assert_eq!(w["autoscaler"]["owners"], json!([]), "{w:#}");
+}

@@ -98,7 +98,10 @@ pub fn ServicePage() -> impl IntoView {
         }}
         {move || {
             let (ns, name) = target.get();
-            view! { <plans::PlansPanel namespace=ns name plans changed=plans_changed /> }
+            let set_back_by = Signal::derive(move || {
+                workload.get().and_then(Result::ok).flatten().and_then(|w| w.autoscaler).and_then(|a| a.reverted_by)
+            });
+            view! { <plans::PlansPanel namespace=ns name plans changed=plans_changed set_back_by /> }
         }}
         <Transition fallback=|| ()>
             {move || {

@@ -128,6 +128,9 @@ pub fn PlansPanel(
     plans: Resource<Result<Vec<PlanView>, ServerFnError>>,
     /// Bumped after a draft: the list is fetched again.
     changed: RwSignal<u32>,
+    /// What sets the HPA back (KEDA, a CronHPA, Argo CD, Flux), in words: no plan is drafted.
+    #[prop(into)]
+    set_back_by: Signal<Option<String>>,
 ) -> impl IntoView {
     let chosen = crate::chosen::use_chosen();
     let target = StoredValue::new((namespace.clone(), name.clone()));
@@ -216,7 +219,13 @@ pub fn PlansPanel(
                     Err(e) => view! { <crate::widgets::ErrorNote what="Plans are unavailable" error=e.to_string() /> }.into_any(),
                 })}
             </Transition>
-            <form class="plan-form" on:submit=submit aria-labelledby="plan-form-title" novalidate>
+            {move || set_back_by.get().map(|owner| view! {
+                <p class="panel-note" data-testid="plans-owner">
+                    {format!("{owner} sets this HPA back, so a plan's steps would not last: plan the change there.")}
+                </p>
+            })}
+            <form class="plan-form" on:submit=submit aria-labelledby="plan-form-title" novalidate
+                hidden=move || set_back_by.with(Option::is_some)>
                 <h3 id="plan-form-title">"Draft a plan"</h3>
                 <div class="edit-grid">
                     <TextField field="schedule.timeZone" label="Time zone (IANA)" form errors list="plan-zones"

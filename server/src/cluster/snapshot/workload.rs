@@ -115,8 +115,13 @@ pub fn autoscaler(hpa: &HorizontalPodAutoscaler) -> Autoscaler {
 pub fn owners_of(meta: &ObjectMeta) -> Vec<domain::owners::Owner> {
     let references: Vec<(String, String)> =
         meta.owner_references.iter().flatten().map(|o| (o.kind.clone(), o.name.clone())).collect();
-    let managers: Vec<String> =
-        meta.managed_fields.iter().flatten().filter_map(|m| m.manager.clone()).collect();
+    // A manager with fields kept owns some of what a scaling change writes (see Trim).
+    let managers: Vec<(String, bool)> = meta
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| Some((m.manager.clone()?, m.fields_v1.is_some())))
+        .collect();
     domain::owners::owners_of(domain::owners::Marks {
         labels: meta.labels.as_ref(),
         annotations: meta.annotations.as_ref(),

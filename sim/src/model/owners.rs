@@ -24,8 +24,12 @@ const ARGO_CD_SELF_HEAL_MS: Millis = 5_000;
 const FLUX_INTERVAL_MS: Millis = 60_000;
 /// KEDA's operator reconciles an HPA it owns on the HPA's own change.
 const KEDA_MS: Millis = 1_000;
-/// How often the tools look.
+/// How often the tools look at what they own.
 const LOOK_EVERY_MS: Millis = 1_000;
+/// How often every HPA and Deployment is scanned for marks added or removed (Argo CD's and
+/// Flux's discovery is not instant either): a cluster of thousands is not read whole each
+/// second.
+const SCAN_EVERY_MS: Millis = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tool {
@@ -89,6 +93,7 @@ struct Adopted {
 pub struct Owners {
     adopted: HashMap<(bool, Key), Adopted>,
     last_look: Option<Millis>,
+    last_scan: Option<Millis>,
 }
 
 impl Owners {
@@ -98,30 +103,49 @@ impl Owners {
             return;
         }
         self.last_look = Some(now);
+        if self.last_scan.is_none_or(|last| now >= last + SCAN_EVERY_MS) {
+            self.last_scan = Some(now);
+            self.adopt(store);
+        }
+        let owned: Vec<(bool, Key)> = self.adopted.keys().cloned().collect();
+        for (hpa, key) in owned {
+            let rt = if hpa { &HPAS } else { &DEPLOYMENTS };
+            let now_marked = store
+                .get(rt, &key.0, &key.1)
+                .and_then(|o| Some((tool_of(&o["metadata"], hpa)?, managed(&o, hpa))));
+            let Some((tool, fields)) = now_marked else {
+                // Deleted, or its mark taken off: no longer the tool's.
+                self.adopted.remove(&(hpa, key));
+                continue;
+            };
+            let adopted = self.adopted.get_mut(&(hpa, key.clone())).expect("listed from the map");
+            if adopted.tool != tool {
+                *adopted = Adopted { tool, source: fields, drift_since: None };
+                continue;
+            }
+            if fields == adopted.source {
+                adopted.drift_since = None;
+                continue;
+            }
+            let since = *adopted.drift_since.get_or_insert(now);
+            if now >= since + tool.delay_ms() {
+                set_back(store, rt, &key, hpa, &adopted.source, tool.manager(), now);
+                adopted.drift_since = None;
+            }
+        }
+    }
+
+    /// Takes on what carries a tool's mark and is not owned yet, with its fields as they are
+    /// as the source.
+    fn adopt(&mut self, store: &Store) {
         for (rt, hpa) in [(&HPAS, true), (&DEPLOYMENTS, false)] {
-            let marked: Vec<(Key, Tool, Value)> = store
-                .list(rt, None, None)
-                .filter_map(|(k, o)| Some((k.clone(), tool_of(&o["metadata"], hpa)?, managed(o, hpa))))
-                .collect();
-            self.adopted.retain(|(is_hpa, k), _| *is_hpa != hpa || marked.iter().any(|(m, _, _)| m == k));
-            for (key, tool, fields) in marked {
-                let adopted = self.adopted.entry((hpa, key.clone())).or_insert_with(|| Adopted {
-                    tool,
-                    source: fields.clone(),
-                    drift_since: None,
-                });
-                if adopted.tool != tool {
-                    *adopted = Adopted { tool, source: fields, drift_since: None };
+            for (key, object) in store.list(rt, None, None) {
+                if self.adopted.contains_key(&(hpa, key.clone())) {
                     continue;
                 }
-                if fields == adopted.source {
-                    adopted.drift_since = None;
-                    continue;
-                }
-                let since = *adopted.drift_since.get_or_insert(now);
-                if now >= since + tool.delay_ms() {
-                    set_back(store, rt, &key, hpa, &adopted.source, tool.manager(), now);
-                    adopted.drift_since = None;
+                if let Some(tool) = tool_of(&object["metadata"], hpa) {
+                    let adopted = Adopted { tool, source: managed(object, hpa), drift_since: None };
+                    self.adopted.insert((hpa, key.clone()), adopted);
                 }
             }
         }
@@ -163,6 +187,25 @@ mod tests {
 
     fn max_of(store: &Store) -> i64 {
         store.get(&HPAS, "core", "api").unwrap()["spec"]["maxReplicas"].as_i64().unwrap()
+    }
+
+    #[test]
+    fn a_mark_added_later_is_taken_on_at_the_next_scan_with_the_spec_it_then_has() {
+        let mut store = Store::new(100);
+        let plain = json!({ "name": "api", "namespace": "core" });
+        store.create(&HPAS, hpa(plain, 10), "2026-12-01T00:00:00Z").unwrap();
+        let mut owners = Owners::default();
+        owners.run(&mut store, 0);
+        let marked =
+            json!({ "name": "api", "namespace": "core", "labels": { "scaledobject.keda.sh/name": "api" } });
+        store.replace(&HPAS, hpa(marked.clone(), 12), None).unwrap();
+        owners.run(&mut store, 1_000);
+        assert!(owners.adopted.is_empty(), "not before the next scan");
+        owners.run(&mut store, SCAN_EVERY_MS);
+        store.replace(&HPAS, hpa(marked, 16), None).unwrap();
+        owners.run(&mut store, SCAN_EVERY_MS + 1_000);
+        owners.run(&mut store, SCAN_EVERY_MS + 2_000);
+        assert_eq!(max_of(&store), 12, "set back to the spec it had when marked");
     }
 
     #[test]

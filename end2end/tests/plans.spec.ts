@@ -103,9 +103,13 @@ test('a plan proposed from history, backtested, approved by another person, show
 
   // The window opens (the simulated clock runs 20× faster): the minimum is raised, as admin.
   await expect.poll(async () => (await hpa()).spec.minReplicas, { timeout: 120_000, intervals: [1000] }).toBe(min);
-  await page.goto(`${paydeck.url}/plans/1`);
+  // The step is saved once its apply is audited with its backtest, a while after the HPA
+  // changed (longer on a busy machine): the page is read again until it says so.
+  await expect.poll(async () => {
+    await page.goto(`${paydeck.url}/plans/1`);
+    return (await page.getByTestId('plan-last-step').textContent({ timeout: 1_000 }).catch(() => '')) ?? '';
+  }, { timeout: 60_000, intervals: [2_000] }).toContain('window opened 2026-11-26 17:55 UTC');
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
-  await expect(page.getByTestId('plan-last-step')).toContainText('window opened 2026-11-26 17:55 UTC');
   await expect(page.getByTestId('plan-holding')).toContainText(`holds ${min}–`);
   const history = page.getByTestId('plan-history');
   await expect(history.locator('tr[data-outcome="applied"]').filter({ hasText: 'admin' }).filter({ hasText: 'window opened' })).toHaveCount(1);

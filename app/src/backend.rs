@@ -8,7 +8,7 @@ use std::sync::Arc;
 #[cfg(feature = "ssr")]
 pub use domain::ports::{
     AdvisorSource, BoxFuture, ClusterSource, EditSource, FleetSource, HistoryFuture, HistorySource,
-    PlanSource, WhatIfSource,
+    NotificationSource, PlanSource, WhatIfSource,
 };
 
 /// Everything the server functions may ask of the server, provided as one context value.
@@ -29,6 +29,8 @@ pub struct Backend {
     pub fleet: Arc<dyn FleetSource>,
     /// `None` when this server offers no edits (plans are audited as edits are).
     pub plans: Option<Arc<dyn PlanSource>>,
+    /// `None` when no notifications file is set.
+    pub notifications: Option<Arc<dyn NotificationSource>>,
 }
 
 /// Every cluster's backend, the primary's first: what the server provides to every request.

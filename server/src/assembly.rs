@@ -43,6 +43,8 @@ pub struct Parts {
     pub plan_approval: domain::plan::Approval,
     /// The time plans' windows are read in: the cluster's.
     pub plan_clock: crate::plans::runner::Clock,
+    /// What is told, and to whom (needs a store: the outbox is there).
+    pub notifications: Option<crate::notify::config::NotifyConfig>,
 }
 
 /// Whose word the server takes, and within which bounds.
@@ -104,6 +106,7 @@ impl Parts {
             election: None,
             plan_approval: Default::default(),
             plan_clock: crate::plans::runner::own_clock(),
+            notifications: None,
         }
     }
 }
@@ -124,6 +127,7 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
         election,
         plan_approval,
         plan_clock,
+        notifications,
     } = parts;
     // Sizing and limits first: the advisor, started with the history, uses both.
     let mut state = ServerState::new(leptos, request_timeout, cluster)
@@ -146,6 +150,7 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
     state = state.named(name).with_fleet(Fleet::new(vec![primary]));
     if let Some(Recording { store, sample_interval, edits }) = recording {
         state = state.with_history(store.history.clone(), sample_interval);
+        let (audited, audit_store) = (edits.is_some(), store.audit.clone());
         if let Some(Editing { config, audit: settings }) = edits {
             let audit = AuditLog::open(store.audit, &settings);
             state = state.with_edits(config, store.history.clone(), audit.clone(), settings).await;
@@ -157,9 +162,31 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
                 plans,
                 move || fleet.every_cluster().into_iter().filter_map(|s| s.editor).collect(),
                 fence.clone(),
-                plan_clock,
+                plan_clock.clone(),
                 state.stopping.clone(),
             );
+        }
+        if let Some(config) = notifications {
+            let told =
+                Arc::new(crate::notify::Notifications::new(config, store.outbox.clone(), fence.clone()));
+            // Every cluster of the fleet, read each look: the fleet's members join after this.
+            let fleet = state.clone();
+            let primary = state.cluster_name.clone();
+            told.start(
+                audited.then_some(audit_store),
+                &primary,
+                move || {
+                    fleet
+                        .every_cluster()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| crate::notify::watch::ClusterLook::of(s, i == 0))
+                        .collect()
+                },
+                plan_clock.clone(),
+                state.stopping.clone(),
+            )?;
+            state.notifications = Some(told);
         }
         if let Some(election) = election {
             let audit = state.audit.clone();
@@ -172,6 +199,8 @@ pub async fn assemble(parts: Parts) -> anyhow::Result<ServerState> {
                 state.stopping.clone(),
             );
         }
+    } else if notifications.is_some() {
+        anyhow::bail!("--notifications needs a store (--db): undelivered messages are kept there");
     } else if election.is_some() {
         tracing::warn!("--leader-elect without a store: there is nothing only a leader does");
     }
@@ -207,7 +236,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     // Everything the flags say is checked before anything starts.
-    let Settings { source, fleet, trust, audit } = config.validate()?;
+    let Settings { source, fleet, trust, audit, notifications } = config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (--listen / PAYDECK_LISTEN)", config.listen))?;
@@ -273,6 +302,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         anonymous_audit_reads: config.anonymous_audit_reads(),
         limits: config.limits(),
         plan_approval: config.plans.into(),
+        notifications,
         recording: Some(Recording {
             store,
             sample_interval: config.sample_interval(),

@@ -284,6 +284,11 @@ pub struct Config {
     #[arg(long, env = "PAYDECK_AUDIT_READS_PER_MINUTE", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub audit_reads_per_minute: u64,
 
+    /// Send notifications as this YAML file says: sinks (CloudEvents webhook, Alertmanager,
+    /// Slack, DingTalk, WeCom, Feishu) and what each is sent (docs/notifications.md).
+    #[arg(long, env = "PAYDECK_NOTIFICATIONS_FILE")]
+    pub notifications: Option<PathBuf>,
+
     /// Serve `/healthz` and `/readyz` on this address too, beside the connection and request
     /// limits of `--listen` (the manifests point the kubelet here), e.g. `0.0.0.0:8081`.
     #[arg(long, env = "PAYDECK_PROBE_LISTEN")]
@@ -440,6 +445,8 @@ pub enum ConfigError {
     FleetNames,
     #[error("the clusters: {0}")]
     Clusters(#[from] crate::fleet::clusters::ClustersError),
+    #[error("--notifications {0}")]
+    Notifications(#[from] crate::notify::config::NotifyConfigError),
 }
 
 /// Everything the flags say, checked once at start.
@@ -452,6 +459,8 @@ pub struct Settings {
     pub fleet: Option<Vec<crate::fleet::clusters::ClusterEntry>>,
     pub trust: crate::identity::ProxyTrust,
     pub audit: crate::audit::AuditSettings,
+    /// The notifications file, checked; `None`: none are sent.
+    pub notifications: Option<crate::notify::config::NotifyConfig>,
 }
 
 impl Config {
@@ -472,7 +481,8 @@ impl Config {
             Some([first, ..]) => first.source(),
             _ => self.source()?,
         };
-        Ok(Settings { source, fleet, trust: self.proxy_trust()?, audit })
+        let notifications = self.notifications.as_deref().map(crate::notify::config::load).transpose()?;
+        Ok(Settings { source, fleet, trust: self.proxy_trust()?, audit, notifications })
     }
 
     /// The fleet's clusters (`--clusters-file`, or `--cluster NAME=CONTEXT`), the primary

@@ -17,6 +17,7 @@ pub mod limiter;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod notify;
 pub mod plans;
 pub mod runtime;
 pub mod site;

@@ -12,6 +12,7 @@ pub mod findings;
 pub mod fleet;
 pub mod hpa;
 pub mod live;
+pub mod notifications;
 pub mod owners;
 pub mod plan;
 pub mod planner;

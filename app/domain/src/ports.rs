@@ -141,3 +141,20 @@ pub trait PlanSource: Send + Sync + 'static {
     /// Every cluster's open plans' windows over the next `days`.
     fn calendar(&self, days: i64) -> BoxFuture<'_, Result<Vec<crate::plan::CalendarWindow>, String>>;
 }
+
+/// Notifications: the sinks and their deliveries, and a test message to one.
+pub trait NotificationSource: Send + Sync + 'static {
+    /// What the settings page shows `viewer` (refused like the audit log to anonymous readers
+    /// where it is closed to them).
+    fn status<'a>(
+        &'a self,
+        viewer: &'a crate::dto::Viewer,
+    ) -> BoxFuture<'a, Result<crate::notifications::NotificationsStatus, String>>;
+
+    /// Queues a test message to `sink` as `viewer`: what came of it, in words.
+    fn send_test<'a>(
+        &'a self,
+        viewer: &'a crate::dto::Viewer,
+        sink: &'a str,
+    ) -> BoxFuture<'a, Result<String, String>>;
+}

@@ -272,5 +272,7 @@ pub fn routes() -> ApiRoutes {
             post(super::plans::backtest),
         )
         .route(Method::GET, "/api/v1/calendar", get(super::plans::calendar))
+        .route(Method::GET, "/api/v1/notifications", get(super::notifications::status))
+        .route(Method::POST, "/api/v1/notifications/test", post(super::notifications::test))
         .route(Method::GET, "/api/v1/openapi.json", get(openapi_json))
 }

@@ -75,6 +75,9 @@ impl Metrics {
             m.snapshot_version.clone(),
         );
         r.register("paydeck_cluster_synced", "1 once every watch has listed its kind", m.synced.clone());
+        if let Some(told) = &state.notifications {
+            told.metrics.register(&mut r);
+        }
         r.register("paydeck_http_requests", "HTTP requests answered", state.traffic.requests.clone());
         let s = &state.sampler;
         r.register(

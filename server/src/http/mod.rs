@@ -11,6 +11,7 @@ pub mod health;
 mod identify;
 pub mod live;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod planner;
 pub mod plans;
@@ -97,6 +98,8 @@ pub struct ServerState {
     pub closed: Arc<serve::Closed>,
     /// The governance rules: live, and on recorded history when there is one.
     pub advisor: crate::advisor::Advisor,
+    /// What is told, and to whom; `None`: no notifications file.
+    pub notifications: Option<Arc<crate::notify::Notifications>>,
     /// The term this replica writes under when replicas elect a leader (else unfenced).
     pub fence: crate::store::Fence,
     /// The election's figures (all zero without one).
@@ -119,6 +122,7 @@ impl ServerState {
         Self {
             leptos,
             advisor: crate::advisor::Advisor::new(cluster.clone()),
+            notifications: None,
             readiness: Readiness::default(),
             traffic: Arc::new(TrafficMeter::default()),
             request_timeout,
@@ -464,6 +468,16 @@ impl ServerState {
                 })),
                 _ => None,
             },
+            notifications: self.notifications.clone().map(
+                |told| -> Arc<dyn domain::ports::NotificationSource> {
+                    Arc::new(crate::notify::NotificationDesk {
+                        told,
+                        anonymous_reads: self.audit_anonymous_reads,
+                        cluster: self.cluster_name.clone(),
+                        clock: self.plan_clock.clone(),
+                    })
+                },
+            ),
         }
     }
 }

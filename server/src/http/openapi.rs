@@ -50,6 +50,8 @@ pub struct ErrorDetail {
         super::plans::propose,
         super::plans::calendar,
         super::plans::backtest,
+        super::notifications::status,
+        super::notifications::test,
         super::api::openapi_json,
     ),
     // Types named only by query parameters, which utoipa does not collect itself.
@@ -63,6 +65,7 @@ pub struct ErrorDetail {
         (name = "what-if", description = "Replaying recorded demand through a proposed HPA"),
         (name = "advisor", description = "Governance rules and what they find, right-sizing, the peak capacity planner"),
         (name = "plans", description = "Scheduled scaling plans: levels over windows, approved by a second person, carried out by the leader"),
+        (name = "notifications", description = "Where Paydeck tells teams about findings and changes, and how its deliveries stand"),
         (name = "identity", description = "Who Paydeck takes the caller for"),
         (name = "meta", description = "This document"),
     )

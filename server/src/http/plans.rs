@@ -87,7 +87,7 @@ fn bad_path(e: PathRejection) -> ApiError {
 }
 
 /// A strict JSON body: declared as JSON, each key once, no unknown field.
-fn read<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn read<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
     super::error::require_json(headers)?;
     domain::strict::from_slice(body).map_err(|e| ApiError::Invalid {
         errors: vec![domain::scaling::FieldError {

@@ -6,7 +6,8 @@ use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 use anyhow::Context;
 
 use super::{
-    AuditStore, HistoryStore, PlanStore,
+    AuditStore, HistoryStore, OutboxStore, PlanStore,
+    outbox::{PgOutbox, SqliteOutbox},
     postgres::{self, PgAudit, PgHistory, PgPlans},
     sqlite::{History, SqliteAudit, SqlitePlans},
 };
@@ -90,12 +91,14 @@ impl std::fmt::Debug for Location {
     }
 }
 
-/// One cluster's history, the audit log and the plans, in one store.
+/// One cluster's history, the audit log, the plans and the notifications' outbox, in one
+/// store.
 #[derive(Clone)]
 pub struct Store {
     pub history: Arc<dyn HistoryStore>,
     pub audit: Arc<dyn AuditStore>,
     pub plans: Arc<dyn PlanStore>,
+    pub outbox: Arc<dyn OutboxStore>,
 }
 
 impl Store {
@@ -103,7 +106,8 @@ impl Store {
     pub async fn sqlite(history: Arc<History>) -> anyhow::Result<Store> {
         let audit = Arc::new(history.audit_store(AUDIT_WAIT).await?);
         let plans = Arc::new(SqlitePlans::new(history.pool().clone()));
-        Ok(Store { history, audit, plans })
+        let outbox = Arc::new(SqliteOutbox::on(history.pool().clone()));
+        Ok(Store { history, audit, plans, outbox })
     }
 
     /// The store on the PostgreSQL server at `url`, as `cluster`'s history.
@@ -113,7 +117,8 @@ impl Store {
         Ok(Store {
             history: Arc::new(PgHistory::on(pool.clone(), retention, cluster)),
             audit: Arc::new(PgAudit::on(pool.clone())),
-            plans: Arc::new(PgPlans::on(pool)),
+            plans: Arc::new(PgPlans::on(pool.clone())),
+            outbox: Arc::new(PgOutbox::on(pool)),
         })
     }
 }

@@ -13,6 +13,7 @@ mod encode;
 pub mod fence;
 mod location;
 pub mod migrate;
+pub mod outbox;
 pub mod plans;
 mod platform_cache;
 pub mod postgres;
@@ -21,6 +22,7 @@ pub mod sqlite;
 pub use audit::AuditStore;
 pub use fence::{Fence, Term};
 pub use location::{AUDIT_WAIT, Location, Store, open, open_audit_for_reading};
+pub use outbox::OutboxStore;
 pub use plans::PlanStore;
 
 use std::{future::Future, pin::Pin};

@@ -25,6 +25,7 @@ mod identity;
 mod in_cluster;
 mod limits;
 mod manifests;
+mod notifications;
 mod openapi;
 mod owners;
 mod pages;

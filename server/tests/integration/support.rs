@@ -98,6 +98,8 @@ pub struct StackOptions {
     /// test about time sets its own. Its traffic follows the time of day; `None` is now,
     /// which no test should want.
     pub sim_start: Option<u64>,
+    /// What is told, and to whom.
+    pub notifications: Option<paydeck::notify::config::NotifyConfig>,
 }
 
 impl Default for StackOptions {
@@ -118,6 +120,7 @@ impl Default for StackOptions {
             sample_interval: Duration::from_secs(3600),
             sim_history: None,
             sim_start: Some(sim::clock::test_start()),
+            notifications: None,
         }
     }
 }
@@ -213,6 +216,7 @@ pub async fn stack(options: StackOptions) -> Stack {
         },
         protection: options.protection,
         anonymous_audit_reads: options.anonymous_audit_reads,
+        notifications: options.notifications,
         // Plans read their windows in the simulator's time, which the tests move.
         plan_clock: {
             let cluster = sim.clone();

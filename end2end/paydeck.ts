@@ -32,6 +32,8 @@ export async function startPaydeck(
   // When the simulated clock starts, and how much faster than the wall clock it runs (a test
   // about time waits minutes of simulated time in seconds).
   clock: { start?: string; speed?: number } = {},
+  // More of the server's environment (e.g. PAYDECK_NOTIFICATIONS_FILE).
+  extraEnv: Record<string, string> = {},
 ): Promise<Paydeck> {
   const bin = process.env.PAYDECK_BIN ?? `${repo}target/release/paydeck`;
   const kubeconfig = join(dir, 'sim.kubeconfig');
@@ -51,7 +53,7 @@ export async function startPaydeck(
   const clockOffsetMs = startMs - Date.now();
   const child: ChildProcess = spawn(bin, args, {
     cwd: repo,
-    env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'error' },
+    env: { ...process.env, PAYDECK_LOG: process.env.PAYDECK_LOG ?? 'error', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
 

@@ -45,6 +45,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main id="main" class="content">{children()}</main>
         <footer class="footer">
             <span>"Paydeck " {crate::VERSION}</span>
+            <a href="/settings/notifications">"Notifications"</a>
         </footer>
     }
 }

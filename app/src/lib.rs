@@ -19,6 +19,7 @@ pub use domain::dto;
 pub mod format;
 pub mod layout;
 pub mod live;
+pub mod notifications;
 pub mod pages;
 pub mod plans;
 pub mod platform;

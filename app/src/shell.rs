@@ -10,8 +10,8 @@ use leptos_router::{
 
 use crate::layout::Layout;
 use crate::pages::{
-    AdvisorRoute, AuditRoute, FleetRoute, NotFoundPage, OverviewPage, PlannerRoute, PlansRoute, ServiceRoute,
-    ServicesPage,
+    AdvisorRoute, AuditRoute, FleetRoute, NotFoundPage, NotificationsRoute, OverviewPage, PlannerRoute,
+    PlansRoute, ServiceRoute, ServicesPage,
 };
 
 /// The ECharts bundle, served by Paydeck itself (no CDN: banks run air-gapped).
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/plans/:id?") view={Lazy::<PlansRoute>::new()} />
                     <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
                     <Route path=path!("/fleet") view={Lazy::<FleetRoute>::new()} />
+                    <Route path=path!("/settings/notifications") view={Lazy::<NotificationsRoute>::new()} />
                 </Routes>
             </Layout>
         </Router>

@@ -20,6 +20,7 @@ const PAGES: [string, string][] = [
   ['audit', '/audit'],
   ['fleet', '/fleet'],
   ['plans', '/plans'],
+  ['notifications', '/settings/notifications'],
   ['not found', '/no-such-page'],
 ];
 

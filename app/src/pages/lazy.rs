@@ -11,7 +11,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use super::{AdvisorPage, AuditPage, FleetPage, PlannerPage, PlansPage, ServicePage};
+use super::{AdvisorPage, AuditPage, FleetPage, NotificationsPage, PlannerPage, PlansPage, ServicePage};
 
 /// `/services/:namespace/:name`: one service's figures, charts, edit panel and what-if.
 pub struct ServiceRoute;
@@ -102,5 +102,20 @@ impl LazyRoute for PlansRoute {
     fn view(this: Self) -> AnyView {
         let PlansRoute = this;
         view! { <PlansPage /> }.into_any()
+    }
+}
+
+/// `/settings/notifications`: the sinks and their deliveries.
+pub struct NotificationsRoute;
+
+#[lazy_route]
+impl LazyRoute for NotificationsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(this: Self) -> AnyView {
+        let NotificationsRoute = this;
+        view! { <NotificationsPage /> }.into_any()
     }
 }

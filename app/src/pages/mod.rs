@@ -8,6 +8,7 @@ pub mod cluster_picker;
 mod fleet;
 mod lazy;
 mod not_found;
+mod notifications;
 mod overview;
 mod plan;
 mod planner;
@@ -20,8 +21,11 @@ pub use audit::AuditPage;
 pub use calendar::{CalendarPage, PlansPage};
 pub use cluster_picker::ClusterPicker;
 pub use fleet::FleetPage;
-pub use lazy::{AdvisorRoute, AuditRoute, FleetRoute, PlannerRoute, PlansRoute, ServiceRoute};
+pub use lazy::{
+    AdvisorRoute, AuditRoute, FleetRoute, NotificationsRoute, PlannerRoute, PlansRoute, ServiceRoute,
+};
 pub use not_found::NotFoundPage;
+pub use notifications::NotificationsPage;
 pub use overview::OverviewPage;
 pub use plan::PlanPage;
 pub use planner::PlannerPage;

@@ -120,18 +120,32 @@ fn change_severity(outcome: &str) -> Option<Severity> {
     })
 }
 
-/// The event an audit row makes, if it is one that is told. A row about a plan (`Plan/7`)
-/// is of the `plan` family, any other of `change`.
+/// The plan whose step an HPA change was: the leader's steps carry `plan 7 (…): …` as their
+/// reason (`plans::runner`).
+fn step_of(row: &AuditEntry) -> Option<&str> {
+    let rest = row.reason.strip_prefix("plan ")?;
+    let (id, after) = rest.split_once(' ')?;
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && after.starts_with('(')).then_some(id)
+}
+
+/// The event an audit row makes, if it is one that is told. A row about a plan (`Plan/7`) is
+/// of the `plan` family, and so is a plan's step (`plan.step-applied`, `plan.step-conflict`,
+/// …, with `late` among its facts when its window opened while no leader ran); any other row
+/// is of `change`.
 pub fn of_audit_row(row: &AuditEntry, primary: &str) -> Option<Event> {
     let severity = change_severity(&row.outcome)?;
     let cluster = if row.cluster.is_empty() { primary.to_string() } else { row.cluster.clone() };
-    let plan = row.target.starts_with("Plan");
-    let family = if plan { "plan" } else { "change" };
-    let what = if plan { "plan" } else { "change" };
+    let about_plan = row.target.starts_with("Plan");
+    let step = if about_plan { None } else { step_of(row) };
+    let (kind, what) = match step {
+        Some(id) => (format!("plan.step-{}", row.outcome), format!("plan {id} step")),
+        None if about_plan => (format!("plan.{}", row.outcome), "plan".to_string()),
+        None => (format!("change.{}", row.outcome), "change".to_string()),
+    };
     let title =
-        format!("{} {} by {}: {} in {}", capital(what), row.outcome, row.user, row.target, row.namespace);
+        format!("{} {} by {}: {} in {}", capital(&what), row.outcome, row.user, row.target, row.namespace);
     let mut text = row.detail.clone();
-    if !row.reason.is_empty() && !plan {
+    if !row.reason.is_empty() && !about_plan {
         text = format!("{text} Reason: {}", row.reason);
     }
     let mut facts = std::collections::BTreeMap::new();
@@ -139,14 +153,22 @@ pub fn of_audit_row(row: &AuditEntry, primary: &str) -> Option<Event> {
     facts.insert("user".into(), row.user.clone());
     facts.insert("target".into(), row.target.clone());
     facts.insert("auditSeq".into(), row.seq.to_string());
-    let path = if plan {
-        row.target.strip_prefix("Plan/").map_or_else(|| "/plans".to_string(), |id| format!("/plans/{id}"))
-    } else {
-        service_path(cluster == primary, &cluster, &row.namespace, &row.name)
+    if let Some(id) = step {
+        facts.insert("plan".into(), id.to_string());
+        if row.reason.contains(" late") {
+            facts.insert("late".into(), "true".into());
+        }
+    }
+    let path = match step {
+        Some(id) => format!("/plans/{id}"),
+        None if about_plan => {
+            row.target.strip_prefix("Plan/").map_or_else(|| "/plans".to_string(), |id| format!("/plans/{id}"))
+        }
+        None => service_path(cluster == primary, &cluster, &row.namespace, &row.name),
     };
     Some(Event {
         id: format!("audit/{}", row.seq),
-        kind: format!("{family}.{}", row.outcome),
+        kind,
         severity,
         cluster,
         namespace: row.namespace.clone(),
@@ -206,6 +228,14 @@ mod tests {
         }
         let plan = of_audit_row(&row("applied", "Plan/7"), "other").unwrap();
         assert_eq!((plan.kind.as_str(), plan.path.as_str()), ("plan.applied", "/plans/7"));
+        let mut step = row("conflict", "HorizontalPodAutoscaler/payment-api");
+        step.reason = "plan 7 (Black Friday): 4–20 → 12–40: window opened; applied 3 min late".into();
+        let told = of_audit_row(&step, "eu-prod").unwrap();
+        assert_eq!((told.kind.as_str(), told.path.as_str()), ("plan.step-conflict", "/plans/7"));
+        assert_eq!((told.facts["plan"].as_str(), told.facts["late"].as_str()), ("7", "true"));
+        let mut typed = row("applied", "HorizontalPodAutoscaler/payment-api");
+        typed.reason = "plan B for the peak".into();
+        assert_eq!(of_audit_row(&typed, "eu-prod").unwrap().kind, "change.applied", "a person's reason");
         let elsewhere = of_audit_row(&row("denied", "Deployment/payment-api"), "us-prod").unwrap();
         assert_eq!(elsewhere.path, "/services/payments/payment-api?cluster=eu-prod");
     }

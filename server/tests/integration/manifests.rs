@@ -24,7 +24,7 @@ use serde_json::Value;
 /// Every way Paydeck is installed: the kustomize overlays, and the chart with its default values
 /// (`chart`) and with each documented example (`chart:NAME`, k8s/chart/examples/NAME.yaml).
 /// Names end alike where they install alike (`…read-only`, `…ha-postgres`, `…fleet`).
-pub(crate) const RENDERINGS: [&str; 11] = [
+pub(crate) const RENDERINGS: [&str; 12] = [
     "base",
     "overlays/auth-proxy",
     "overlays/read-only",
@@ -36,6 +36,7 @@ pub(crate) const RENDERINGS: [&str; 11] = [
     "chart:ha-postgres",
     "chart:fleet",
     "chart:gateway-monitoring",
+    "chart:notifications",
 ];
 
 const K8S: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/");
@@ -348,6 +349,48 @@ fn fleet_reads_its_clusters_from_a_secret(objects: &[Value]) {
     let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
     assert_eq!(parsed.clusters_file.as_deref(), Some(std::path::Path::new(&file)));
     assert!(parsed.cluster_name.is_none() && parsed.context.is_none(), "names come from the file");
+}
+
+/// Notifications: the file and the robots' URLs and secrets it names read from a Secret mounted
+/// read-only where the setting points, and the receivers' ports open in the egress.
+#[test]
+fn the_chart_reads_its_notifications_from_a_secret_and_lets_them_out() {
+    let objects = render("chart:notifications");
+    let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
+    let file = config.data.as_ref().unwrap()["PAYDECK_NOTIFICATIONS_FILE"].clone();
+    let deployment: Deployment = one(&objects, "Deployment");
+    let pod = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let container = paydeck_container(&deployment);
+    let mount = container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .find(|m| file.starts_with(&format!("{}/", m.mount_path)))
+        .unwrap_or_else(|| panic!("{file} is not on a mounted volume"));
+    assert_eq!(mount.read_only, Some(true));
+    let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
+    assert_eq!(volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()), Some("paydeck-notifications"));
+    let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
+    assert_eq!(parsed.notifications.as_deref(), Some(std::path::Path::new(&file)));
+    let policy: NetworkPolicy = one(&objects, "NetworkPolicy");
+    let ports: BTreeSet<String> = policy
+        .spec
+        .unwrap()
+        .egress
+        .iter()
+        .flatten()
+        .flat_map(|rule| rule.ports.iter().flatten())
+        .filter_map(|p| {
+            p.port.as_ref().map(|p| match p {
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => n.to_string(),
+                k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => s.clone(),
+            })
+        })
+        .collect();
+    assert!(ports.contains("8080") && ports.contains("443"), "{ports:?}");
+    // Off by default: no file, no mount.
+    let default: ConfigMap = named(&render("chart"), "ConfigMap", "paydeck");
+    assert!(!default.data.unwrap().contains_key("PAYDECK_NOTIFICATIONS_FILE"));
 }
 
 /// The command line the ConfigMap's environment amounts to (each variable → its flag).

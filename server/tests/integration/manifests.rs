@@ -333,22 +333,30 @@ fn fleet_reads_its_clusters_from_a_secret(objects: &[Value]) {
     let config: ConfigMap = named(objects, "ConfigMap", "paydeck");
     let file = config.data.as_ref().unwrap()["PAYDECK_CLUSTERS_FILE"].clone();
     let deployment: Deployment = one(objects, "Deployment");
-    let spec = deployment.spec.as_ref().unwrap();
-    assert_eq!(spec.replicas, Some(2), "on the HA overlay");
-    let pod = spec.template.spec.as_ref().unwrap();
-    let container = paydeck_container(&deployment);
+    assert_eq!(deployment.spec.as_ref().unwrap().replicas, Some(2), "on the HA overlay");
+    assert_eq!(secret_holding(&deployment, &file), "paydeck-clusters");
+    let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
+    assert_eq!(parsed.clusters_file.as_deref(), Some(std::path::Path::new(&file)));
+    assert!(parsed.cluster_name.is_none() && parsed.context.is_none(), "names come from the file");
+}
+
+/// The Secret whose volume holds `file`, mounted read-only in Paydeck's container.
+fn secret_holding(deployment: &Deployment, file: &str) -> String {
+    let pod = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let container = paydeck_container(deployment);
     let mount = container
         .volume_mounts
         .iter()
         .flatten()
         .find(|m| file.starts_with(&format!("{}/", m.mount_path)))
         .unwrap_or_else(|| panic!("{file} is not on a mounted volume"));
-    assert_eq!(mount.read_only, Some(true));
+    assert_eq!(mount.read_only, Some(true), "{file} is mounted read-only");
     let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
-    assert_eq!(volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()), Some("paydeck-clusters"));
-    let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
-    assert_eq!(parsed.clusters_file.as_deref(), Some(std::path::Path::new(&file)));
-    assert!(parsed.cluster_name.is_none() && parsed.context.is_none(), "names come from the file");
+    volume
+        .secret
+        .as_ref()
+        .and_then(|s| s.secret_name.clone())
+        .unwrap_or_else(|| panic!("{file} is not in a Secret"))
 }
 
 /// Notifications: the file and the robots' URLs and secrets it names read from a Secret mounted
@@ -358,18 +366,7 @@ fn the_chart_reads_its_notifications_from_a_secret_and_lets_them_out() {
     let objects = render("chart:notifications");
     let config: ConfigMap = named(&objects, "ConfigMap", "paydeck");
     let file = config.data.as_ref().unwrap()["PAYDECK_NOTIFICATIONS_FILE"].clone();
-    let deployment: Deployment = one(&objects, "Deployment");
-    let pod = deployment.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    let container = paydeck_container(&deployment);
-    let mount = container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .find(|m| file.starts_with(&format!("{}/", m.mount_path)))
-        .unwrap_or_else(|| panic!("{file} is not on a mounted volume"));
-    assert_eq!(mount.read_only, Some(true));
-    let volume = pod.volumes.iter().flatten().find(|v| v.name == mount.name).unwrap();
-    assert_eq!(volume.secret.as_ref().and_then(|s| s.secret_name.as_deref()), Some("paydeck-notifications"));
+    assert_eq!(secret_holding(&one(&objects, "Deployment"), &file), "paydeck-notifications");
     let parsed = <paydeck::config::Config as clap::Parser>::try_parse_from(flags_of(&config)).unwrap();
     assert_eq!(parsed.notifications.as_deref(), Some(std::path::Path::new(&file)));
     let policy: NetworkPolicy = one(&objects, "NetworkPolicy");

@@ -438,6 +438,16 @@ impl ServerState {
         })
     }
 
+    /// The notifications as a person asks for them, read like the audit log.
+    pub fn notification_desk(&self) -> crate::notify::NotificationDesk {
+        crate::notify::NotificationDesk {
+            told: self.notifications.clone(),
+            anonymous_reads: self.audit_anonymous_reads,
+            cluster: self.cluster_name.clone(),
+            clock: self.plan_clock.clone(),
+        }
+    }
+
     /// The backend the app's server functions use.
     fn backend(&self) -> Backend {
         Backend {
@@ -468,15 +478,9 @@ impl ServerState {
                 })),
                 _ => None,
             },
-            notifications: self.notifications.clone().map(
-                |told| -> Arc<dyn domain::ports::NotificationSource> {
-                    Arc::new(crate::notify::NotificationDesk {
-                        told,
-                        anonymous_reads: self.audit_anonymous_reads,
-                        cluster: self.cluster_name.clone(),
-                        clock: self.plan_clock.clone(),
-                    })
-                },
+            // Only where a file is set: the page says how to set one up otherwise.
+            notifications: self.notifications.is_some().then(
+                || -> Arc<dyn domain::ports::NotificationSource> { Arc::new(self.notification_desk()) },
             ),
         }
     }

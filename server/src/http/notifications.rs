@@ -5,7 +5,7 @@ use app::dto::Viewer;
 use axum::{Extension, Json, extract::State, http::HeaderMap};
 use domain::notifications::{NotificationsStatus, TestMessage, TestQueued};
 
-use crate::notify::{NotificationDesk, TestRefusal};
+use crate::notify::Refusal;
 
 use super::{
     ServerState,
@@ -29,14 +29,7 @@ pub async fn status(
     params: Params<NoParams>,
 ) -> Result<Json<NotificationsStatus>, ApiError> {
     params?;
-    if viewer.user.is_none() && !state.audit_anonymous_reads {
-        return Err(ApiError::Unauthorized(crate::edits::AUDIT_NEEDS_IDENTITY.into()));
-    }
-    let Some(told) = &state.notifications else { return Ok(Json(NotificationsStatus::default())) };
-    told.status().await.map(Json).map_err(|e| {
-        tracing::warn!("notifications: cannot read the outbox: {e}");
-        ApiError::unavailable("the store did not answer; try again")
-    })
+    state.notification_desk().read(viewer.user.as_deref()).await.map(Json).map_err(refused)
 }
 
 /// Queues a test message to the sink named: it goes out like any other (within the sink's
@@ -65,24 +58,17 @@ pub async fn test(
         return Err(ApiError::Unauthorized("sign in to send a test message".into()));
     }
     let request: TestMessage = super::plans::read(&headers, &body)?;
-    let Some(told) = &state.notifications else {
-        return Err(ApiError::NotFound(
-            "no notifications are set up on this server (--notifications)".into(),
-        ));
-    };
-    let desk = NotificationDesk {
-        told: told.clone(),
-        anonymous_reads: state.audit_anonymous_reads,
-        cluster: state.cluster_name.clone(),
-        clock: state.plan_clock.clone(),
-    };
-    match desk.test(viewer.user.as_deref(), &request.sink).await {
-        Ok(message) => Ok((axum::http::StatusCode::ACCEPTED, Json(TestQueued { message }))),
-        Err((TestRefusal::SignIn, message)) => Err(ApiError::Unauthorized(message)),
-        Err((TestRefusal::NoSink, message)) => Err(ApiError::NotFound(message)),
-        Err((TestRefusal::TooSoon(retry_after_secs), message)) => {
-            Err(ApiError::TooManyRequests { message, retry_after_secs })
-        }
-        Err((TestRefusal::Unavailable, message)) => Err(ApiError::unavailable(message)),
+    let message =
+        state.notification_desk().test(viewer.user.as_deref(), &request.sink).await.map_err(refused)?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(TestQueued { message })))
+}
+
+/// The API's answer to the desk's refusal.
+fn refused((why, message): (Refusal, String)) -> ApiError {
+    match why {
+        Refusal::SignIn => ApiError::Unauthorized(message),
+        Refusal::NotFound => ApiError::NotFound(message),
+        Refusal::TooSoon(retry_after_secs) => ApiError::TooManyRequests { message, retry_after_secs },
+        Refusal::Unavailable => ApiError::unavailable(message),
     }
 }

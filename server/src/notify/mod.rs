@@ -81,37 +81,19 @@ impl Notifications {
         let deliverer =
             Arc::new(Deliverer::new(self.config.clone(), self.outbox.clone(), self.metrics.clone())?);
         let mut watcher = Watcher::new(self.config.clone(), self.outbox.clone(), audit, primary);
-        let fence = self.fence.clone();
-        let mut stop = stopping.clone();
+        let mut looks = LeaderTicks::new(LOOK_EVERY, self.fence.clone(), stopping.clone());
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(LOOK_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = every.tick() => {}
-                    _ = stop.changed() => return,
-                }
-                if *stop.borrow() || !fence.leading() {
-                    continue;
-                }
+            while looks.next().await {
                 if let Err(e) = watcher.look(&clusters(), clock(), crate::clock::unix_ms()).await {
                     tracing::warn!("notifications: cannot queue messages: {e}");
                 }
             }
         });
-        let (fence, outbox, mut stop) = (self.fence.clone(), self.outbox.clone(), stopping);
+        let mut sends = LeaderTicks::new(SEND_EVERY, self.fence.clone(), stopping);
+        let outbox = self.outbox.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(SEND_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut rounds: u64 = 0;
-            loop {
-                tokio::select! {
-                    _ = every.tick() => {}
-                    _ = stop.changed() => return,
-                }
-                if *stop.borrow() || !fence.leading() {
-                    continue;
-                }
+            while sends.next().await {
                 deliverer.round(crate::clock::unix_ms()).await;
                 rounds += 1;
                 if rounds % 10 == 1 {
@@ -193,6 +175,41 @@ impl Notifications {
     }
 }
 
+/// A tick every period while this replica leads (the ticks while it does not are skipped).
+struct LeaderTicks {
+    every: tokio::time::Interval,
+    fence: crate::store::Fence,
+    stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+impl LeaderTicks {
+    fn new(
+        period: Duration,
+        fence: crate::store::Fence,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        let mut every = tokio::time::interval(period);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        LeaderTicks { every, fence, stopping }
+    }
+
+    /// Waits for the next tick this replica leads at; `false` once the server stops.
+    async fn next(&mut self) -> bool {
+        loop {
+            tokio::select! {
+                _ = self.every.tick() => {}
+                _ = self.stopping.changed() => {}
+            }
+            if *self.stopping.borrow() {
+                return false;
+            }
+            if self.fence.leading() {
+                return true;
+            }
+        }
+    }
+}
+
 /// A route in words.
 fn route_words(route: &Route) -> String {
     fn family(f: &str) -> &str {
@@ -222,28 +239,59 @@ fn route_words(route: &Route) -> String {
     parts.join(" · ")
 }
 
-/// The notifications as the pages ask for them.
+/// The notifications as the API and the pages ask for them, for a person: who may read them
+/// (like the audit log), who may send a test message.
 pub struct NotificationDesk {
-    pub told: Arc<Notifications>,
+    /// `None`: no notifications file on this server.
+    pub told: Option<Arc<Notifications>>,
     /// Whether anonymous readers may see them (as they may read the audit log).
     pub anonymous_reads: bool,
     pub cluster: String,
     pub clock: crate::plans::runner::Clock,
 }
 
+/// Why the desk said no.
+#[derive(Debug, PartialEq)]
+pub enum Refusal {
+    SignIn,
+    /// No such sink, or no notifications at all.
+    NotFound,
+    /// Seconds to wait.
+    TooSoon(u64),
+    Unavailable,
+}
+
 impl NotificationDesk {
+    /// The sinks and their deliveries for `user` (`configured: false` without a file).
+    pub async fn read(&self, user: Option<&str>) -> Result<NotificationsStatus, (Refusal, String)> {
+        if user.is_none() && !self.anonymous_reads {
+            return Err((Refusal::SignIn, crate::edits::AUDIT_NEEDS_IDENTITY.to_string()));
+        }
+        let Some(told) = &self.told else { return Ok(NotificationsStatus::default()) };
+        told.status().await.map_err(|e| {
+            tracing::warn!("notifications: cannot read the outbox: {e}");
+            (Refusal::Unavailable, "the store did not answer; try again".to_string())
+        })
+    }
+
     /// What a test message request comes to, in words: `Err` when refused.
-    pub async fn test(&self, user: Option<&str>, sink: &str) -> Result<String, (TestRefusal, String)> {
+    pub async fn test(&self, user: Option<&str>, sink: &str) -> Result<String, (Refusal, String)> {
         let Some(user) = user else {
-            return Err((TestRefusal::SignIn, "sign in to send a test message".into()));
+            return Err((Refusal::SignIn, "sign in to send a test message".into()));
         };
-        match self.told.queue_test(sink, user, &self.cluster, (self.clock)()).await {
+        let Some(told) = &self.told else {
+            return Err((
+                Refusal::NotFound,
+                "no notifications are set up on this server (--notifications)".into(),
+            ));
+        };
+        match told.queue_test(sink, user, &self.cluster, (self.clock)()).await {
             Ok(TestAnswer::Queued) => Ok(format!("A test message to {sink} is on its way.")),
-            Ok(TestAnswer::NoSuchSink) => Err((TestRefusal::NoSink, format!("no sink is named {sink:?}"))),
+            Ok(TestAnswer::NoSuchSink) => Err((Refusal::NotFound, format!("no sink is named {sink:?}"))),
             Ok(TestAnswer::TooSoon(ago_ms)) => {
                 let wait = ((TEST_EVERY_MS - ago_ms) / 1_000).max(1);
                 Err((
-                    TestRefusal::TooSoon(wait as u64),
+                    Refusal::TooSoon(wait as u64),
                     format!(
                         "a test message to {sink} was queued {} s ago; try again in {wait} s",
                         ago_ms / 1_000
@@ -252,20 +300,10 @@ impl NotificationDesk {
             }
             Err(e) => {
                 tracing::warn!("notifications: cannot queue a test message: {e}");
-                Err((TestRefusal::Unavailable, "the store did not answer; nothing was queued".into()))
+                Err((Refusal::Unavailable, "the store did not answer; nothing was queued".into()))
             }
         }
     }
-}
-
-/// Why a test message was not queued.
-#[derive(Debug, PartialEq)]
-pub enum TestRefusal {
-    SignIn,
-    NoSink,
-    /// Seconds to wait.
-    TooSoon(u64),
-    Unavailable,
 }
 
 impl domain::ports::NotificationSource for NotificationDesk {
@@ -273,15 +311,7 @@ impl domain::ports::NotificationSource for NotificationDesk {
         &'a self,
         viewer: &'a app::dto::Viewer,
     ) -> domain::ports::BoxFuture<'a, Result<NotificationsStatus, String>> {
-        Box::pin(async move {
-            if viewer.user.is_none() && !self.anonymous_reads {
-                return Err(crate::edits::AUDIT_NEEDS_IDENTITY.to_string());
-            }
-            self.told.status().await.map_err(|e| {
-                tracing::warn!("notifications: cannot read the outbox: {e}");
-                "the store did not answer; try again".to_string()
-            })
-        })
+        Box::pin(async move { self.read(viewer.user.as_deref()).await.map_err(|(_, why)| why) })
     }
 
     fn send_test<'a>(

@@ -407,7 +407,7 @@ async fn a_finding_is_told_once_and_what_was_not_delivered_before_a_restart_is_d
 }
 
 #[tokio::test]
-async fn a_test_message_needs_a_person_and_a_sink_and_is_queued_once() {
+async fn a_test_message_needs_a_person_a_sink_and_a_same_site_json_body_and_is_queued_once() {
     let (_receiver, url) = Receiver::start().await;
     let dir = tempdir("test-message");
     let s = stack_telling(&url, &dir).await;
@@ -425,13 +425,39 @@ async fn a_test_message_needs_a_person_and_a_sink_and_is_queued_once() {
     assert_eq!(unknown.status(), 404);
     assert_eq!(send(Some("alice"), json!({ "sink": "slack", "extra": 1 })).await.unwrap().status(), 422);
     assert_eq!(send(Some("alice"), json!({ "sink": 7 })).await.unwrap().status(), 422);
+    // A page on another site posting as the signed-in person, a body past the limit, and one
+    // that is not JSON: refused before anything is read.
+    let forged = client
+        .post(format!("{}/notifications/test", s.base))
+        .header("X-Forwarded-User", "alice")
+        .header("Sec-Fetch-Site", "cross-site")
+        .header("Origin", "https://evil.example")
+        .json(&json!({ "sink": "slack" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let huge = json!({ "sink": "slack", "pad": "x".repeat(200_000) });
+    assert_eq!(send(Some("alice"), huge).await.unwrap().status(), 413);
+    let text = client
+        .post(format!("{}/notifications/test", s.base))
+        .header("X-Forwarded-User", "alice")
+        .header("Content-Type", "text/plain")
+        .body(r#"{"sink":"slack"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
     assert_eq!(s.store.outbox.counts().await.unwrap(), before, "nothing queued by a refused request");
     assert_eq!(send(Some("alice"), json!({ "sink": "slack" })).await.unwrap().status(), 202);
-    let again = send(Some("bob"), json!({ "sink": "slack" })).await.unwrap();
-    assert_eq!(again.status(), 429);
-    assert!(again.headers().contains_key("retry-after"));
+    // A flood from many people spends one message of the sink's rate, not one per click.
+    for user in ["bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"] {
+        let again = send(Some(user), json!({ "sink": "slack" })).await.unwrap();
+        assert_eq!(again.status(), 429, "{user}");
+        assert!(again.headers().contains_key("retry-after"));
+    }
     let counts = s.store.outbox.counts().await.unwrap();
     let slack = counts.iter().find(|c| c.sink == "slack").unwrap();
-    assert_eq!(slack.pending + slack.delivered, 1, "asked twice at once, queued once: {counts:?}");
+    assert_eq!(slack.pending + slack.delivered, 1, "asked nine times at once, queued once: {counts:?}");
     assert_eq!(send(Some("alice"), json!({ "sink": "wecom" })).await.unwrap().status(), 202, "per sink");
 }
